@@ -1,0 +1,70 @@
+"""Connections to Postgres. One pool per process (workers fork: a pool never crosses a fork)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from omni.config import get_settings
+from omni.services import database_url
+
+_pool: ConnectionPool | None = None
+_pool_pid: int | None = None
+_pool_lock = threading.Lock()
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    from pgvector.psycopg import register_vector
+
+    try:
+        register_vector(conn)
+    except psycopg.ProgrammingError:
+        pass  # the vector extension is not installed yet (before the first migration)
+
+
+def connect(autocommit: bool = False, dsn: str | None = None) -> psycopg.Connection:
+    """A new connection with dict rows and pgvector types registered."""
+    conn = psycopg.connect(dsn or database_url(), autocommit=autocommit, row_factory=dict_row)
+    _configure(conn)
+    return conn
+
+
+def get_pool() -> ConnectionPool:
+    """This process's pool (created on first use, recreated after a fork)."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            settings = get_settings()
+            _pool = ConnectionPool(
+                database_url(settings),
+                min_size=1,
+                max_size=settings.db_pool_size,
+                kwargs={"row_factory": dict_row},
+                configure=_configure,
+                check=ConnectionPool.check_connection,
+                open=True,
+                name=f"omni-{os.getpid()}",
+            )
+            _pool_pid = os.getpid()
+        return _pool
+
+
+@contextmanager
+def transaction() -> Iterator[psycopg.Connection]:
+    """A pooled connection inside one transaction (committed on success, rolled back on error)."""
+    with get_pool().connection() as conn:
+        yield conn
+
+
+def close_pool() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None and _pool_pid == os.getpid():
+            _pool.close()
+        _pool = None

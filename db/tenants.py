@@ -1,0 +1,94 @@
+"""Customers and domains: the tenant side of the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
+
+
+def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,
+                 company_name: str | None = None) -> dict[str, Any]:
+    """Create (or update) a customer and its auth user. Idempotent on email."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise ValueError(f"not an email address: {email!r}")
+    user = conn.execute(
+        "INSERT INTO auth.users (email) VALUES (%s) "
+        "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
+        (email,),
+    ).fetchone()
+    return conn.execute(
+        "INSERT INTO customers (auth_user_id, email, name, company_name) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (email) DO UPDATE SET name = COALESCE(EXCLUDED.name, customers.name), "
+        "company_name = COALESCE(EXCLUDED.company_name, customers.company_name) RETURNING *",
+        (user["id"], email, name, company_name),
+    ).fetchone()
+
+
+def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
+    return conn.execute("SELECT * FROM customers WHERE email = %s", (email.strip().lower(),)).fetchone()
+
+
+def add_domain(conn: psycopg.Connection, domain: str, *, frequency: str | None = None,
+               max_pages: int | None = None, render_js: bool | None = None,
+               customer: dict[str, Any] | None = None, name: str | None = None) -> dict[str, Any]:
+    """Register a domain (already normalised) or update the settings given. Idempotent."""
+    if frequency is not None:
+        validate_frequency(frequency)
+    row = conn.execute(
+        "INSERT INTO domains (domain, name, scrape_frequency, max_pages, render_js, user_id) "
+        "VALUES (%(domain)s, %(name)s, COALESCE(%(frequency)s, 'weekly'), %(max_pages)s, "
+        "        COALESCE(%(render_js)s, false), %(user_id)s) "
+        "ON CONFLICT (domain) DO UPDATE SET "
+        "  name = COALESCE(EXCLUDED.name, domains.name), "
+        "  scrape_frequency = COALESCE(%(frequency)s, domains.scrape_frequency), "
+        "  max_pages = COALESCE(%(max_pages)s, domains.max_pages), "
+        "  render_js = COALESCE(%(render_js)s, domains.render_js), "
+        "  user_id = COALESCE(EXCLUDED.user_id, domains.user_id) "
+        "RETURNING *",
+        {"domain": domain, "name": name, "frequency": frequency, "max_pages": max_pages,
+         "render_js": render_js, "user_id": customer["auth_user_id"] if customer else None},
+    ).fetchone()
+    if customer:
+        conn.execute(
+            "INSERT INTO customer_configs (customer_id, domain, business_name) VALUES (%s, %s, %s) "
+            "ON CONFLICT (domain) DO UPDATE SET customer_id = EXCLUDED.customer_id",
+            (customer["id"], domain, customer.get("company_name")),
+        )
+    return row
+
+
+def get_domain(conn: psycopg.Connection, domain: str) -> dict[str, Any] | None:
+    return conn.execute("SELECT * FROM domains WHERE domain = %s", (domain,)).fetchone()
+
+
+def owned_domains(conn: psycopg.Connection, domain: str) -> list[str]:
+    """The other hosts that belong to this site (customer_configs.owned_domains)."""
+    row = conn.execute(
+        "SELECT owned_domains FROM customer_configs WHERE domain = %s", (domain,)
+    ).fetchone()
+    return list(row["owned_domains"] or []) if row else []
+
+
+def list_domains(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    return conn.execute(
+        "SELECT d.*, c.email AS customer_email, "
+        "  (SELECT count(*) FROM scraped_pages p WHERE p.domain_id = d.id) AS pages "
+        "FROM domains d LEFT JOIN customers c ON c.auth_user_id = d.user_id "
+        "ORDER BY d.domain"
+    ).fetchall()
+
+
+def validate_frequency(value: str) -> str:
+    """hourly|daily|weekly|monthly or a five-field cron expression."""
+    if value in FREQUENCIES:
+        return value
+    from croniter import croniter
+
+    if len(value.split()) == 5 and croniter.is_valid(value):
+        return value
+    raise ValueError(f"frequency must be one of {', '.join(FREQUENCIES)} or a cron expression, "
+                     f"not {value!r}")

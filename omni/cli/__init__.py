@@ -1,0 +1,1 @@
+"""The `omni` command line (typer). One module per command group."""

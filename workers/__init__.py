@@ -1,0 +1,1 @@
+"""Dramatiq workers. Import `workers.broker` before any actor module (workers.actors does)."""

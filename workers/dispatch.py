@@ -1,0 +1,31 @@
+"""Send a job's message without importing the actors (the crawler and CLI use this).
+
+The contract between producers and the workers: a message carries one argument, the
+`content_refresh_jobs.id` (never rows); the job's `metadata` says what to work on
+(e.g. `page_ids`). Actor names and queues are fixed here.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import dramatiq
+
+from workers.broker import get_broker
+
+ACTOR_FOR_JOB_TYPE: dict[str, tuple[str, str]] = {
+    # job_type: (actor_name, queue_name)
+    "crawl": ("crawl_domain", "crawl"),
+    "extract": ("extract_pages", "extract"),
+    "optimize": ("optimize_pages", "optimize"),
+    "embed": ("embed_pages", "embed"),
+    "full": ("crawl_domain", "crawl"),
+}
+
+
+def send_job(job_id: UUID | str, job_type: str, delay_ms: int | None = None) -> dramatiq.Message:
+    actor_name, queue_name = ACTOR_FOR_JOB_TYPE[job_type]
+    message = dramatiq.Message(
+        queue_name=queue_name, actor_name=actor_name, args=(str(job_id),), kwargs={}, options={}
+    )
+    return get_broker().enqueue(message, delay=delay_ms)
