@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     scheduler_interval: float = Field(default=60.0, alias="OMNI_SCHEDULER_INTERVAL")
     stale_after: str = Field(default="7 days", alias="OMNI_STALE_AFTER")
     dashboard_token: SecretStr | None = Field(default=None, alias="OMNI_DASHBOARD_TOKEN")
+    # Dramatiq's Prometheus middleware in the workers (port: dramatiq_prom_port, default 9191).
+    worker_metrics: bool = Field(default=False, alias="OMNI_WORKER_METRICS")
     log_level: str = Field(default="INFO", alias="OMNI_LOG_LEVEL")
 
     @property

@@ -16,6 +16,9 @@ QUEUES = ("crawl", "extract", "optimize", "embed")
 
 def setup_broker(url: str | None = None) -> RedisBroker:
     broker = RedisBroker(url=url or redis_url())
+    from workers.status import add_operations_middleware  # operations: dashboard + metrics
+
+    add_operations_middleware(broker)
     dramatiq.set_broker(broker)
     return broker
 
