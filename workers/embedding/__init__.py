@@ -1,0 +1,88 @@
+"""Embedding backends: `openai` (any OpenAI-compatible endpoint) and `local` (offline MiniLM).
+
+Both return unit vectors fitted to the `vector(1536)` column: shorter native vectors are
+zero-padded, which leaves cosine distances between vectors of the same model unchanged.
+Rows record their model; vectors of different models are never compared.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from omni.config import Settings, get_settings
+
+COLUMN_DIMENSIONS = 1536
+LOCAL_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass
+class EmbeddingResult:
+    vectors: list[np.ndarray]
+    tokens: int = 0
+    requests: int = 0          # successful API requests (or local encode batches)
+    attempts: int = 0          # including retried ones
+    cost: float = 0.0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class EmbeddingBackend(Protocol):
+    name: str
+    model: str
+    max_input_tokens: int      # cl100k tokens per input the backend accepts
+    default_chunk_tokens: int  # preferred chunk size (<= max_input_tokens)
+
+    def embed(self, texts: list[str]) -> EmbeddingResult: ...
+
+
+def fit_dimensions(vector: np.ndarray, dimensions: int = COLUMN_DIMENSIONS) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32)
+    if vector.shape[0] == dimensions:
+        return vector
+    if vector.shape[0] > dimensions:
+        raise ValueError(f"the model returned {vector.shape[0]} dimensions; the column holds "
+                         f"{dimensions} (set a model or `dimensions` that fits)")
+    return np.concatenate([vector, np.zeros(dimensions - vector.shape[0], dtype=np.float32)])
+
+
+_backends: dict[tuple[str, str], EmbeddingBackend] = {}
+_lock = threading.Lock()
+
+
+def backend_for_model(model: str, settings: Settings | None = None) -> EmbeddingBackend:
+    """The backend that produced (or will produce) vectors of `model` (cached per process)."""
+    settings = settings or get_settings()
+    kind = "local" if model == LOCAL_MODEL else "openai"
+    key = (kind, model)
+    with _lock:
+        backend = _backends.get(key)
+        if backend is None:
+            if kind == "local":
+                from workers.embedding.local_backend import LocalBackend
+
+                backend = LocalBackend()
+            else:
+                from workers.embedding.openai_backend import OpenAIBackend
+
+                backend = OpenAIBackend(model, settings)
+            _backends[key] = backend
+        return backend
+
+
+def get_backend(settings: Settings | None = None) -> EmbeddingBackend:
+    """The configured backend (OMNI_EMBEDDING_BACKEND / OMNI_EMBEDDING_MODEL)."""
+    settings = settings or get_settings()
+    model = settings.resolved_embedding_model
+    if settings.resolved_embedding_backend == "local" and model != LOCAL_MODEL:
+        raise ValueError(f"the local backend only has {LOCAL_MODEL}, not {model!r}")
+    return backend_for_model(model, settings)
+
+
+def reset_backends() -> None:
+    """Forget cached backends (tests that change settings)."""
+    with _lock:
+        _backends.clear()
