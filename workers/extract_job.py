@@ -1,0 +1,90 @@
+"""The extract step of a job: structured data from each page into `structured_extractions`.
+
+`run_extract(conn, job)` is called by the workers core (workers/actors.py) with the
+content_refresh_jobs row. Idempotent: a page's rows are replaced in one transaction, so a
+redelivered message leaves the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from workers.errors import PermanentError, TransientError
+from workers.extraction import extract_page
+from workers.extraction import patterns as domain_patterns
+
+log = logging.getLogger(__name__)
+
+
+def page_ids_of(job: dict[str, Any]) -> list[str]:
+    metadata = job.get("metadata") or {}
+    ids = metadata.get("page_ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+        raise PermanentError(f"job {job.get('id')}: metadata.page_ids must be a list of page ids")
+    return list(dict.fromkeys(ids))
+
+
+def load_pages(conn: psycopg.Connection, job: dict[str, Any], columns: str) -> list[dict[str, Any]]:
+    """The job's pages (of its own domain), in the job's order. Unknown ids are skipped; none at
+    all is a PermanentError."""
+    ids = page_ids_of(job)
+    if not ids:
+        return []
+    try:
+        rows = conn.execute(
+            f"SELECT id::text AS id, {columns} FROM scraped_pages "
+            "WHERE id = ANY(%s::uuid[]) AND domain_id = %s",
+            (ids, job["domain_id"]),
+        ).fetchall()
+    except psycopg.errors.InvalidTextRepresentation as exc:
+        raise PermanentError(f"job {job.get('id')}: bad page id in metadata.page_ids") from exc
+    if not rows:
+        raise PermanentError(f"job {job.get('id')}: none of its {len(ids)} pages exist for this domain")
+    order = {pid: i for i, pid in enumerate(ids)}
+    return sorted(rows, key=lambda r: order[r["id"]])
+
+
+def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]:
+    started = time.monotonic()
+    domain_id = job["domain_id"]
+    stats = {"extract_pages": 0, "extract_skipped_no_html": 0, "extract_missing_pages": 0,
+             "products": 0, "faqs": 0, "contacts": 0, "platform": None}
+    try:
+        pages = load_pages(conn, job, "url, html")
+        stats["extract_missing_pages"] = len(page_ids_of(job)) - len(pages)
+        learned = domain_patterns.load(conn, domain_id)
+        for page in pages:
+            if not page["html"]:
+                stats["extract_skipped_no_html"] += 1
+                continue
+            result = extract_page(page["html"], page["url"], learned)
+            with conn.transaction():
+                replace_rows(conn, domain_id, page["url"], result.rows)
+                domain_patterns.record(conn, domain_id, result.patterns)
+            learned = domain_patterns.load(conn, domain_id)
+            stats["extract_pages"] += 1
+            stats["products"] += result.count("product")
+            stats["faqs"] += result.count("faq")
+            stats["contacts"] += result.count("contact")
+        stats["platform"] = (learned.get("platform") or {}).get("platform")
+    except psycopg.OperationalError as exc:
+        raise TransientError(f"database unavailable during extraction: {exc}") from exc
+    stats["extract_seconds"] = round(time.monotonic() - started, 3)
+    return stats
+
+
+def replace_rows(conn: psycopg.Connection, domain_id: Any, url: str, rows: list[Any]) -> None:
+    conn.execute("DELETE FROM structured_extractions WHERE domain_id = %s AND url = %s", (domain_id, url))
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO structured_extractions (domain_id, url, extract_type, extracted_data, "
+                "  schema_used, confidence_score, extracted_at) VALUES (%s, %s, %s, %s, %s, %s, NOW())",
+                [(domain_id, url, r.extract_type, Jsonb(r.extracted_data), Jsonb(r.schema_used),
+                  r.confidence_score) for r in rows],
+            )
