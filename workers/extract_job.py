@@ -79,6 +79,8 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
 
 
 def replace_rows(conn: psycopg.Connection, domain_id: Any, url: str, rows: list[Any]) -> None:
+    # Two deliveries of the same page at once must not both insert: serialise per page.
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"extract:{domain_id}:{url}",))
     conn.execute("DELETE FROM structured_extractions WHERE domain_id = %s AND url = %s", (domain_id, url))
     if rows:
         with conn.cursor() as cur:
