@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     worker_metrics: bool = Field(default=False, alias="OMNI_WORKER_METRICS")
     log_level: str = Field(default="INFO", alias="OMNI_LOG_LEVEL")
 
+    # Workers (docs/workers.md): retries with exponential backoff, time limits, and how soon the
+    # broker hands a dead worker's unacknowledged messages to another one.
+    worker_max_retries: int = Field(default=5, alias="OMNI_WORKER_MAX_RETRIES")
+    worker_min_backoff_ms: int = Field(default=5_000, alias="OMNI_WORKER_MIN_BACKOFF_MS")
+    worker_max_backoff_ms: int = Field(default=600_000, alias="OMNI_WORKER_MAX_BACKOFF_MS")
+    worker_time_limit_s: int = Field(default=1800, alias="OMNI_WORKER_TIME_LIMIT_S")
+    crawl_time_limit_s: int = Field(default=7200, alias="OMNI_CRAWL_TIME_LIMIT_S")
+    broker_heartbeat_timeout_ms: int = Field(default=60_000, alias="OMNI_BROKER_HEARTBEAT_TIMEOUT_MS")
+    broker_maintenance_chance: int = Field(default=1000, alias="OMNI_BROKER_MAINTENANCE_CHANCE")
+
     @property
     def openai_configured(self) -> bool:
         return bool(self.openai_base_url or self.openai_api_key)

@@ -1,0 +1,70 @@
+"""The actors. `dramatiq workers.actors` (or `omni worker`) runs them.
+
+The broker is set up first (workers.broker); each actor has its own queue so a long crawl never
+starves embedding, a time limit, and retries with exponential backoff for transient errors
+(`throws=PermanentError` stops retries for the rest).
+"""
+
+from __future__ import annotations
+
+import dramatiq
+
+from omni.config import get_settings
+from workers.broker import get_broker
+from workers.errors import PermanentError
+from workers.job_runner import run_job
+
+get_broker()
+_settings = get_settings()
+_common = dict(
+    max_retries=_settings.worker_max_retries,
+    min_backoff=_settings.worker_min_backoff_ms,
+    max_backoff=_settings.worker_max_backoff_ms,
+    throws=(PermanentError,),
+)
+_limit_ms = _settings.worker_time_limit_s * 1000
+
+
+def _crawl(conn, job):
+    from crawlers.run import run_crawl_subprocess
+
+    return run_crawl_subprocess(str(job["id"]))
+
+
+def _extract(conn, job):
+    from workers.extract_job import run_extract
+
+    return run_extract(conn, job)
+
+
+def _optimize(conn, job):
+    from workers.optimize_job import run_optimize
+
+    return run_optimize(conn, job)
+
+
+def _embed(conn, job):
+    from workers.embed_job import run_embed
+
+    return run_embed(conn, job)
+
+
+@dramatiq.actor(actor_name="crawl_domain", queue_name="crawl",
+                time_limit=_settings.crawl_time_limit_s * 1000, **_common)
+def crawl_domain(job_id: str) -> None:
+    run_job(job_id, ("crawl", "full"), _crawl, needs_conn=False)
+
+
+@dramatiq.actor(actor_name="extract_pages", queue_name="extract", time_limit=_limit_ms, **_common)
+def extract_pages(job_id: str) -> None:
+    run_job(job_id, ("extract",), _extract)
+
+
+@dramatiq.actor(actor_name="optimize_pages", queue_name="optimize", time_limit=_limit_ms, **_common)
+def optimize_pages(job_id: str) -> None:
+    run_job(job_id, ("optimize",), _optimize)
+
+
+@dramatiq.actor(actor_name="embed_pages", queue_name="embed", time_limit=_limit_ms, **_common)
+def embed_pages(job_id: str) -> None:
+    run_job(job_id, ("embed",), _embed)

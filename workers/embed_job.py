@@ -1,0 +1,287 @@
+"""The embed job: a batch of pages into `page_embeddings`, embedding only what changed.
+
+For each group of pages: chunk the content, compare chunk hashes with the page's rows of the
+current model, embed only chunk texts that no row has (identical texts are embedded once,
+and a text already embedded for another page of the same model is copied, not re-sent),
+then in ONE transaction per group, holding the pages' row locks, re-plan against the rows as
+they are now, delete removed chunks, refresh metadata of kept ones and binary-COPY the new
+rows. Re-planning under the lock makes a redelivered or concurrent message a no-op instead of
+a duplicate. Tokens, requests and cost go to `business_usage` and the job's metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+from uuid import UUID
+
+import numpy as np
+import psycopg
+
+from db.usage import add_usage
+from omni.config import get_settings
+from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
+from workers.embedding import EmbeddingBackend, get_backend
+from workers.errors import PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+PAGE_GROUP = 64          # pages per write transaction
+REPLAN_ROUNDS = 3        # pages changing under us: give up after this many rounds
+USAGE_TYPE = "embedding"
+
+
+@dataclass(frozen=True)
+class ExistingRow:
+    id: UUID
+    chunk_hash: str | None
+    model: str | None
+    chunk_index: int | None
+    heading_path: tuple[str, ...]
+
+
+@dataclass
+class PagePlan:
+    keep: list[tuple[UUID, Chunk]] = field(default_factory=list)   # (row, chunk now at it)
+    delete: list[UUID] = field(default_factory=list)
+    insert: list[Chunk] = field(default_factory=list)
+
+
+def plan_page(chunks: list[Chunk], rows: list[ExistingRow], model: str,
+              force: bool = False) -> PagePlan:
+    """Match a page's new chunks to its rows by hash (pure). Rows of other models go."""
+    plan = PagePlan()
+    available: dict[str, list[ExistingRow]] = {}
+    for row in rows:
+        if force or row.model != model or not row.chunk_hash:
+            plan.delete.append(row.id)
+        else:
+            available.setdefault(row.chunk_hash, []).append(row)
+    for chunk in chunks:
+        matches = available.get(chunk.hash)
+        if matches:
+            plan.keep.append((matches.pop(0).id, chunk))
+        else:
+            plan.insert.append(chunk)
+    plan.delete.extend(row.id for rest in available.values() for row in rest)
+    return plan
+
+
+def page_text(title: str | None, content: str | None) -> str:
+    text = (content or "").replace("\x00", "")
+    if title and text.strip() and not text.lstrip().startswith("#"):
+        text = f"# {title.strip()}\n\n{text}"   # the title becomes the root of heading paths
+    return text
+
+
+def chunk_metadata(chunk: Chunk, model: str) -> dict[str, Any]:
+    return {"model": model, "chunk_hash": chunk.hash, "chunk_index": chunk.index,
+            "heading_path": list(chunk.heading_path), "token_count": chunk.token_count}
+
+
+@dataclass
+class EmbedStats:
+    pages: int = 0
+    pages_missing: int = 0
+    chunks: int = 0
+    chunks_embedded: int = 0
+    chunks_copied: int = 0
+    chunks_unchanged: int = 0
+    chunks_deleted: int = 0
+    tokens: int = 0
+    requests: int = 0
+    attempts: int = 0
+    cost: float = 0.0
+    embed_seconds: float = 0.0
+    write_seconds: float = 0.0
+
+    def as_metadata(self, model: str) -> dict[str, Any]:
+        return {
+            "embedding_model": model, "pages": self.pages, "pages_missing": self.pages_missing,
+            "chunks": self.chunks, "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_copied, "chunks_unchanged": self.chunks_unchanged,
+            "chunks_deleted": self.chunks_deleted, "tokens": self.tokens,
+            "requests": self.requests, "request_attempts": self.attempts,
+            "cost": round(self.cost, 8), "embed_seconds": round(self.embed_seconds, 3),
+            "write_seconds": round(self.write_seconds, 3),
+        }
+
+
+def run_embed(conn: psycopg.Connection, job: dict[str, Any],
+              backend: EmbeddingBackend | None = None) -> dict[str, Any]:
+    """Embed the job's pages (metadata `page_ids`; all the domain's pages when absent)."""
+    settings = get_settings()
+    backend = backend or get_backend(settings)
+    metadata = job.get("metadata") or {}
+    force = bool(metadata.get("force"))
+    domain_id = job["domain_id"]
+    page_ids = metadata.get("page_ids")
+    if page_ids is None:
+        page_ids = [r["id"] for r in conn.execute(
+            "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY id", (domain_id,))]
+    try:
+        page_ids = [UUID(str(p)) for p in page_ids]
+    except ValueError as exc:
+        raise PermanentError(f"metadata.page_ids holds a value that is not a page id: {exc}") from exc
+    chunk_tokens = min(settings.chunk_tokens, backend.default_chunk_tokens)
+    overlap = min(settings.chunk_overlap_tokens, max(0, chunk_tokens * 15 // 100))
+    sizes = effective_sizes(chunk_tokens, overlap, backend.max_input_tokens)
+
+    page_ids = list(dict.fromkeys(page_ids))
+    stats = EmbedStats()
+    for start in range(0, len(page_ids), PAGE_GROUP):
+        _embed_group(conn, domain_id, page_ids[start:start + PAGE_GROUP], backend, sizes,
+                     force, stats)
+    return stats.as_metadata(backend.model)
+
+
+def _embed_group(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
+                 backend: EmbeddingBackend, sizes: tuple[int, int], force: bool,
+                 stats: EmbedStats) -> None:
+    model = backend.model
+    vectors: dict[str, np.ndarray] = {}
+    cache: dict[str, list[Chunk]] = {}
+    pending = page_ids
+    for _ in range(REPLAN_ROUNDS):
+        pages = _load_pages(conn, domain_id, pending)
+        chunks = {pid: _chunks(page, sizes, backend, cache) for pid, page in pages.items()}
+        plans = {pid: plan_page(chunks[pid], rows, model, force)
+                 for pid, rows in _load_rows(conn, list(pages)).items()}
+        needed = {c.hash: c.text for plan in plans.values() for c in plan.insert
+                  if c.hash not in vectors}
+        if needed and not force:
+            copied = _reuse_vectors(conn, list(needed), model)
+            vectors.update(copied)
+            stats.chunks_copied += len(copied)
+            needed = {h: t for h, t in needed.items() if h not in copied}
+        conn.commit()
+        if needed:
+            _embed_texts(conn, domain_id, backend, needed, vectors, stats)
+        started = time.perf_counter()
+        pending = _write(conn, domain_id, pending, backend, sizes, force, vectors, stats, cache)
+        stats.write_seconds += time.perf_counter() - started
+        if not pending:
+            return
+        log.info("%d pages changed while they were embedded; planning them again", len(pending))
+    raise TransientError(f"{len(pending)} pages kept changing while they were embedded")
+
+
+def _embed_texts(conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
+                 needed: dict[str, str], vectors: dict[str, np.ndarray], stats: EmbedStats) -> None:
+    hashes = list(needed)
+    result = backend.embed([needed[h] for h in hashes])
+    vectors.update(zip(hashes, result.vectors))
+    stats.tokens += result.tokens
+    stats.requests += result.requests
+    stats.attempts += result.attempts
+    stats.cost += result.cost
+    stats.embed_seconds += result.seconds
+    # Recorded at once: the API was paid for even if the write below fails.
+    add_usage(conn, domain_id, USAGE_TYPE, backend.model, tokens=result.tokens,
+              requests=result.requests, cost=result.cost)
+    conn.commit()
+
+
+def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
+           backend: EmbeddingBackend, sizes: tuple[int, int], force: bool,
+           vectors: dict[str, np.ndarray], stats: EmbedStats,
+           cache: dict[str, list[Chunk]]) -> list[UUID]:
+    """Apply the plans in one transaction; return pages that need another round."""
+    model = backend.model
+    deferred: list[UUID] = []
+    inserts: list[tuple[UUID, Chunk]] = []
+    deletes: list[UUID] = []
+    updates: list[tuple[UUID, Chunk]] = []
+    counted = {"chunks": 0, "unchanged": 0}
+    with conn.transaction():
+        locked = [r["id"] for r in conn.execute(
+            "SELECT id FROM scraped_pages WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            (page_ids,))]
+        pages = _load_pages(conn, domain_id, locked)
+        rows = _load_rows(conn, locked)
+        for pid in locked:
+            page = pages.get(pid)
+            chunks = _chunks(page, sizes, backend, cache) if page else []
+            plan = plan_page(chunks, rows.get(pid, []), model, force)
+            if any(c.hash not in vectors for c in plan.insert):
+                deferred.append(pid)
+                continue
+            deletes.extend(plan.delete)
+            inserts.extend((pid, c) for c in plan.insert)
+            updates.extend((rid, c) for rid, c in plan.keep)
+            counted["chunks"] += len(chunks)
+            counted["unchanged"] += len(plan.keep)
+        if deletes:
+            conn.execute("DELETE FROM page_embeddings WHERE id = ANY(%s)", (deletes,))
+        if updates:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "UPDATE page_embeddings SET metadata = %s WHERE id = %s "
+                    "AND metadata IS DISTINCT FROM %s",
+                    [(psycopg.types.json.Jsonb(chunk_metadata(c, model)), rid,
+                      psycopg.types.json.Jsonb(chunk_metadata(c, model))) for rid, c in updates])
+        if inserts:
+            copy_rows(conn, ((pid, c.text, vectors[c.hash], chunk_metadata(c, model))
+                             for pid, c in inserts))
+    stats.pages += len(locked) - len(deferred)
+    stats.pages_missing += len(set(page_ids) - set(locked))
+    stats.chunks += counted["chunks"]
+    stats.chunks_unchanged += counted["unchanged"]
+    stats.chunks_deleted += len(deletes)
+    stats.chunks_embedded += len(inserts)
+    return deferred
+
+
+def copy_rows(conn: psycopg.Connection,
+              rows: Iterable[tuple[UUID, str, np.ndarray, dict[str, Any]]]) -> int:
+    """Binary COPY into page_embeddings (pgvector's psycopg dumpers write the vectors)."""
+    written = 0
+    with conn.cursor() as cur, cur.copy(
+            "COPY page_embeddings (page_id, chunk_text, embedding, metadata) "
+            "FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.set_types(["uuid", "text", "vector", "jsonb"])
+        for page_id, text, vector, metadata in rows:
+            copy.write_row((page_id, text, vector, psycopg.types.json.Jsonb(metadata)))
+            written += 1
+    return written
+
+
+def _load_pages(conn: psycopg.Connection, domain_id: Any,
+                page_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT id, title, content FROM scraped_pages WHERE domain_id = %s AND id = ANY(%s)",
+        (domain_id, page_ids)).fetchall()
+    return {r["id"]: r for r in rows}
+
+
+def _load_rows(conn: psycopg.Connection, page_ids: list[UUID]) -> dict[UUID, list[ExistingRow]]:
+    out: dict[UUID, list[ExistingRow]] = {pid: [] for pid in page_ids}
+    for r in conn.execute(
+            "SELECT id, page_id, metadata->>'chunk_hash' AS chunk_hash, metadata->>'model' AS model, "
+            "(metadata->>'chunk_index')::int AS chunk_index, metadata->'heading_path' AS heading_path "
+            "FROM page_embeddings WHERE page_id = ANY(%s) ORDER BY page_id, chunk_index",
+            (page_ids,)):
+        out.setdefault(r["page_id"], []).append(ExistingRow(
+            r["id"], r["chunk_hash"], r["model"], r["chunk_index"],
+            tuple(r["heading_path"] or ())))
+    return out
+
+
+def _reuse_vectors(conn: psycopg.Connection, hashes: list[str], model: str) -> dict[str, np.ndarray]:
+    """Vectors this model already produced for identical texts (on other pages)."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (metadata->>'chunk_hash') metadata->>'chunk_hash' AS chunk_hash, embedding "
+        "FROM page_embeddings WHERE metadata->>'chunk_hash' = ANY(%s) AND metadata->>'model' = %s",
+        (hashes, model)).fetchall()
+    return {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows}
+
+
+def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBackend,
+            cache: dict[str, list[Chunk]]) -> list[Chunk]:
+    text = page_text(page["title"], page["content"])
+    key = chunk_hash(text)
+    if key not in cache:
+        cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens)
+    return cache[key]

@@ -1,0 +1,90 @@
+"""Run one content_refresh_jobs row: start -> work -> complete, or fail / retry by error kind.
+
+Messages carry only the job id. A job already completed (a message delivered twice) is a
+no-op; the work itself is idempotent (upserts, replace-in-one-transaction), so a job that a
+killed worker left `running` is simply done again on redelivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+import dramatiq
+import psycopg
+
+from db import jobs
+from db.connection import get_pool, transaction
+from workers.errors import PermanentError, TransientError
+from workers.outcomes import describe, is_transient
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[psycopg.Connection | None, dict[str, Any]], dict[str, Any] | None]
+
+
+def run_job(job_id: str, job_types: tuple[str, ...], work: Work, *, needs_conn: bool = True) -> None:
+    started = time.perf_counter()
+    with transaction() as conn:
+        job = jobs.start(conn, job_id)
+        if job is None:
+            exists = conn.execute("SELECT status FROM content_refresh_jobs WHERE id = %s",
+                                  (job_id,)).fetchone()
+    if job is None:
+        if exists is None:
+            raise PermanentError(f"job {job_id} does not exist")
+        log.info("job %s is already %s; nothing to do", job_id, exists["status"])
+        return
+    try:
+        if job["job_type"] not in job_types:
+            raise PermanentError(f"job {job_id} is a {job['job_type']!r} job, not "
+                                 f"{' or '.join(job_types)}")
+        if needs_conn:
+            with get_pool().connection() as conn:
+                stats = work(conn, job) or {}
+        else:
+            stats = work(None, job) or {}
+        with transaction() as conn:
+            jobs.complete(conn, job_id, {**stats, "duration_seconds": _since(started)})
+    except BaseException as exc:  # noqa: BLE001 - time limits and shutdowns are BaseException
+        _handle_failure(job_id, exc, started)
+        raise AssertionError("unreachable")  # _handle_failure always raises
+
+
+def _handle_failure(job_id: str, exc: BaseException, started: float) -> None:
+    message = describe(exc)
+    if not is_transient(exc):
+        log.error("job %s failed permanently: %s", job_id, message)
+        _record(job_id, "failed", message, started)
+        if isinstance(exc, PermanentError):
+            raise exc
+        raise PermanentError(message) from exc
+    log.warning("job %s hit a transient error, will retry: %s", job_id, message)
+    _record(job_id, "pending", message, started)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        # Dramatiq's backoff, but never sooner than the server asked for.
+        raise dramatiq.Retry(message, delay=int(retry_after * 1000)) from exc
+    if isinstance(exc, TransientError) or isinstance(exc, Exception):
+        raise exc
+    raise TransientError(message) from exc  # interrupts (time limit): retried as transient
+
+
+def _record(job_id: str, status: str, message: str, started: float) -> None:
+    meta = {"last_error": message[:1000], "duration_seconds": _since(started)}
+    try:
+        with transaction() as conn:
+            if status == "failed":
+                jobs.fail(conn, job_id, message, meta)
+            else:
+                conn.execute(
+                    "UPDATE content_refresh_jobs SET status = 'pending', error_message = %s, "
+                    "metadata = metadata || %s WHERE id = %s AND status = 'running'",
+                    (message[:4000], psycopg.types.json.Jsonb(meta), job_id))
+    except Exception:  # noqa: BLE001 - a lost database is itself transient; the retry re-records
+        log.warning("could not record the outcome of job %s", job_id, exc_info=True)
+
+
+def _since(started: float) -> float:
+    return round(time.perf_counter() - started, 3)
