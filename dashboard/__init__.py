@@ -1,0 +1,1 @@
+"""The monitoring dashboard: a small Starlette app with server-rendered templates."""

@@ -1,0 +1,243 @@
+"""The dashboard's ASGI app: overview (queues, workers, charts), jobs, domains, /metrics,
+/healthz. Pages are server-rendered; static/dashboard.js refreshes them and draws the charts."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from dashboard import queries
+from dashboard.auth import TokenAuth, is_local_bind, same_origin
+from dashboard.metrics import OmniCollector, render
+from dashboard.queues import queue_stats
+from db import jobs as job_store
+from omni.errors import OmniError
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+REFRESH_SECONDS = 5
+
+
+class Backend:
+    """Where the dashboard reads from: the process's Postgres pool and Redis."""
+
+    def __init__(self) -> None:
+        self._redis = None
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        from db.connection import get_pool
+
+        with get_pool().connection() as conn:
+            yield conn
+
+    def redis(self) -> Any:
+        if self._redis is None:
+            import redis
+
+            from omni.services import redis_url
+
+            self._redis = redis.Redis.from_url(redis_url(), socket_timeout=5)
+        return self._redis
+
+    def queues(self) -> tuple[str, ...]:
+        from workers.broker import QUEUES
+
+        return tuple(QUEUES)
+
+    def send_job(self, job_id: Any, job_type: str) -> Any:
+        from omni.scheduler import ensure_broker
+        from workers.dispatch import send_job
+
+        ensure_broker()
+        return send_job(job_id, job_type)
+
+
+def _fmt_age(moment: Any) -> str:
+    if not moment:
+        return "never"
+    seconds = (queries.now() - moment).total_seconds()
+    if seconds < 0:
+        return "in " + _fmt_span(-seconds)
+    return _fmt_span(seconds) + " ago"
+
+
+def _fmt_span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
+               backend: Backend | None = None) -> Starlette:
+    """The app; a non-loopback `bind_host` requires `token` (refused without one)."""
+    backend = backend or Backend()
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["age"] = _fmt_age
+    templates.env.globals["refresh_seconds"] = REFRESH_SECONDS
+
+    def page(request: Request, name: str, **context: Any) -> Response:
+        return templates.TemplateResponse(request, name, context)
+
+    def overview(request: Request) -> Response:
+        from workers.status import read_workers
+
+        client = backend.redis()
+        workers = read_workers(client)
+        for worker in workers:
+            worker["age"] = max(0.0, time.time() - worker["last_seen"])
+        with backend.connection() as conn:
+            return page(request, "overview.html", nav="overview",
+                        queues=queue_stats(client, backend.queues()), workers=workers, totals=queries.totals(conn),
+                        jobs_by_status=queries.jobs_by_status(conn),
+                        charts=queries.charts(conn))
+
+    def jobs_page(request: Request) -> Response:
+        params = request.query_params
+        filters = {k: params.get(k) or None for k in ("status", "job_type", "domain")}
+        try:
+            with backend.connection() as conn:
+                rows = queries.jobs_list(conn, **filters)
+                domains = [d["domain"] for d in queries.domain_overview(conn)]
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return page(request, "jobs.html", nav="jobs", jobs=rows, filters=filters, domains=domains,
+                    statuses=job_store.STATUSES, job_types=job_store.JOB_TYPES)
+
+    def job_page(request: Request) -> Response:
+        with backend.connection() as conn:
+            job = _job_or_404(conn, request.path_params["job_id"])
+        return page(request, "job.html", nav="jobs", job=job,
+                    metadata=job_store.dumps(job["metadata"] or {}),
+                    retried=request.query_params.get("retried"))
+
+    def retry(request: Request) -> Response:
+        if not same_origin(request):
+            raise HTTPException(403, "cross-origin request refused")
+        job_id = request.path_params["job_id"]
+        with backend.connection() as conn:
+            _job_or_404(conn, job_id)
+            job = job_store.reset_for_retry(conn, job_id)
+            conn.commit()
+        if job is None:
+            raise HTTPException(409, "only a failed job can be retried")
+        try:
+            backend.send_job(job["id"], job["job_type"])
+        except Exception as exc:
+            with backend.connection() as conn:  # record the outcome: the job must not look queued
+                job_store.fail(conn, job["id"], f"retry could not be queued: {exc}")
+                conn.commit()
+            raise HTTPException(503, f"could not queue the retry: {exc}") from exc
+        log.info("dashboard: job %s re-queued", job["id"])
+        return RedirectResponse(f"/jobs/{job['id']}?retried=1", status_code=303)
+
+    def domains_page(request: Request) -> Response:
+        from omni.scheduler import last_attempt, next_crawl_at
+
+        with backend.connection() as conn:
+            rows = queries.domain_overview(conn)
+        for row in rows:
+            try:
+                row["next_crawl_at"] = next_crawl_at(row["scrape_frequency"], last_attempt(row))
+            except ValueError:
+                row["next_crawl_at"] = None
+        return page(request, "domains.html", nav="domains", domains=rows)
+
+    def domain_page(request: Request) -> Response:
+        from omni.scheduler import last_attempt, next_crawl_at
+
+        name = request.path_params["domain"]
+        with backend.connection() as conn:
+            rows = [r for r in queries.domain_overview(conn) if r["domain"] == name]
+            if not rows:
+                raise HTTPException(404, f"no domain {name}")
+            domain = rows[0]
+            context = {
+                "last_crawl": queries.last_crawl(conn, domain["id"]),
+                "last_failure": queries.last_crawl(conn, domain["id"], "failed"),
+                "extractions": queries.extraction_counts(conn, domain["id"]),
+                "usage": queries.usage_by_type(conn, domain["id"]),
+                "jobs": queries.jobs_list(conn, domain=name, limit=20),
+                "charts": queries.charts(conn, domain["id"]),
+            }
+        try:
+            domain["next_crawl_at"] = next_crawl_at(domain["scrape_frequency"], last_attempt(domain))
+        except ValueError:
+            domain["next_crawl_at"] = None
+        return page(request, "domain.html", nav="domains", domain=domain, **context)
+
+    def metrics(request: Request) -> Response:
+        body = render(OmniCollector(backend.connection, backend.redis, backend.queues()))
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    def healthz(request: Request) -> Response:
+        checks: dict[str, str] = {}
+        try:
+            with backend.connection() as conn:
+                conn.execute("SELECT 1")
+            checks["postgres"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["postgres"] = f"error: {type(exc).__name__}"
+        try:
+            backend.redis().ping()
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["redis"] = f"error: {type(exc).__name__}"
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks},
+                            status_code=200 if healthy else 503)
+
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return PlainTextResponse(f"{exc.status_code}: {exc.detail}", status_code=exc.status_code)
+
+    app = Starlette(
+        routes=[
+            Route("/", overview),
+            Route("/jobs", jobs_page),
+            Route("/jobs/{job_id:uuid}", job_page),
+            Route("/jobs/{job_id:uuid}/retry", retry, methods=["POST"]),
+            Route("/domains", domains_page),
+            Route("/domains/{domain}", domain_page),
+            Route("/metrics", metrics),
+            Route("/healthz", healthz),
+            Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+        ],
+        exception_handlers={HTTPException: http_error},
+    )
+    if not is_local_bind(bind_host):
+        if not token:
+            raise OmniError(f"the dashboard bound to {bind_host} needs a token: "
+                            "set OMNI_DASHBOARD_TOKEN (or bind to 127.0.0.1)")
+        app.add_middleware(TokenAuth, token=token)
+    app.state.backend = backend
+    return app
+
+
+def _job_or_404(conn: Any, job_id: Any) -> dict[str, Any]:
+    job = job_store.get(conn, job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return job
+
+
+def serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from omni.config import get_settings
+
+    secret = get_settings().dashboard_token
+    app = create_app(host, secret.get_secret_value() if secret else None)
+    print(f"dashboard: http://{'[' + host + ']' if ':' in host else host}:{port}/", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,146 @@
+"""The dashboard's reads from Postgres (one function per panel)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import psycopg
+
+from db.jobs import JOB_TYPES, STATUSES
+
+JOB_LIMIT = 100
+
+
+def jobs_list(conn: psycopg.Connection, *, status: str | None = None, job_type: str | None = None,
+              domain: str | None = None, limit: int = JOB_LIMIT) -> list[dict[str, Any]]:
+    if status and status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    if job_type and job_type not in JOB_TYPES:
+        raise ValueError(f"unknown job type {job_type!r}")
+    return conn.execute(
+        "SELECT j.id, j.job_type, j.status, j.created_at, j.started_at, j.completed_at, "
+        "       j.error_message, j.metadata, d.domain "
+        "FROM content_refresh_jobs j LEFT JOIN domains d ON d.id = j.domain_id "
+        "WHERE (%(status)s::text IS NULL OR j.status = %(status)s) "
+        "  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s) "
+        "  AND (%(domain)s::text IS NULL OR d.domain = %(domain)s) "
+        "ORDER BY j.created_at DESC, j.id LIMIT %(limit)s",
+        {"status": status or None, "job_type": job_type or None, "domain": domain or None,
+         "limit": limit},
+    ).fetchall()
+
+
+def jobs_by_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    return conn.execute(
+        "SELECT job_type, COALESCE(status, 'pending') AS status, count(*) AS n "
+        "FROM content_refresh_jobs GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+
+
+def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """One row per domain: pages by status, last crawl, extractions, chunks, tokens, cost."""
+    return conn.execute(
+        """
+        SELECT d.id, d.domain, d.scrape_frequency, d.last_scraped_at, d.active,
+               COALESCE(p.by_status, '{}'::jsonb) AS pages_by_status,
+               COALESCE(p.total, 0) AS pages,
+               (SELECT count(*) FROM structured_extractions e WHERE e.domain_id = d.id) AS extractions,
+               (SELECT count(*) FROM page_embeddings pe JOIN scraped_pages sp ON sp.id = pe.page_id
+                 WHERE sp.domain_id = d.id) AS chunks,
+               (SELECT COALESCE(sum(u.tokens), 0) FROM business_usage u WHERE u.domain_id = d.id) AS tokens,
+               (SELECT COALESCE(sum(u.cost), 0) FROM business_usage u WHERE u.domain_id = d.id) AS cost,
+               (SELECT max(j.created_at) FROM content_refresh_jobs j
+                 WHERE j.domain_id = d.id AND j.job_type IN ('crawl', 'full')) AS last_crawl_job_at,
+               EXISTS (SELECT 1 FROM content_refresh_jobs j WHERE j.domain_id = d.id
+                 AND j.job_type IN ('crawl', 'full') AND j.status IN ('pending', 'running')) AS busy
+          FROM domains d
+          LEFT JOIN LATERAL (
+               SELECT jsonb_object_agg(s.status, s.n) AS by_status, sum(s.n) AS total
+                 FROM (SELECT COALESCE(status, 'pending') AS status, count(*) AS n
+                         FROM scraped_pages WHERE domain_id = d.id GROUP BY 1) s) p ON true
+         ORDER BY d.domain
+        """
+    ).fetchall()
+
+
+def last_crawl(conn: psycopg.Connection, domain_id: Any,
+               status: str = "completed") -> dict[str, Any] | None:
+    """The latest crawl job that ended with `status` (a completed one's metadata holds what
+    changed)."""
+    return conn.execute(
+        "SELECT id, status, started_at, completed_at, error_message, metadata "
+        "FROM content_refresh_jobs WHERE domain_id = %s AND job_type IN ('crawl', 'full') "
+        "AND status = %s ORDER BY completed_at DESC NULLS LAST LIMIT 1",
+        (domain_id, status),
+    ).fetchone()
+
+
+def extraction_counts(conn: psycopg.Connection, domain_id: Any) -> list[dict[str, Any]]:
+    return conn.execute(
+        "SELECT extract_type, count(*) AS n FROM structured_extractions WHERE domain_id = %s "
+        "GROUP BY 1 ORDER BY 2 DESC, 1", (domain_id,)).fetchall()
+
+
+def usage_by_type(conn: psycopg.Connection, domain_id: Any) -> list[dict[str, Any]]:
+    return conn.execute(
+        "SELECT usage_type, model, sum(requests) AS requests, sum(tokens) AS tokens, "
+        "sum(cost) AS cost FROM business_usage WHERE domain_id = %s GROUP BY 1, 2 ORDER BY 1, 2",
+        (domain_id,)).fetchall()
+
+
+def totals(conn: psycopg.Connection) -> dict[str, Any]:
+    return conn.execute(
+        "SELECT (SELECT count(*) FROM domains) AS domains, "
+        "       (SELECT count(*) FROM scraped_pages) AS pages, "
+        "       (SELECT count(*) FROM page_embeddings) AS chunks, "
+        "       (SELECT count(*) FROM structured_extractions) AS extractions, "
+        "       (SELECT COALESCE(sum(tokens), 0) FROM business_usage) AS tokens, "
+        "       (SELECT COALESCE(sum(cost), 0) FROM business_usage) AS cost"
+    ).fetchone()
+
+
+def pages_by_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    return conn.execute("SELECT COALESCE(status, 'pending') AS status, count(*) AS n "
+                        "FROM scraped_pages GROUP BY 1 ORDER BY 1").fetchall()
+
+
+def tokens_by_type(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    return conn.execute("SELECT usage_type, COALESCE(sum(tokens), 0) AS tokens, "
+                        "COALESCE(sum(cost), 0) AS cost FROM business_usage GROUP BY 1 "
+                        "ORDER BY 1").fetchall()
+
+
+def _per_minute(conn: psycopg.Connection, sql_from: str, column: str, minutes: int,
+                domain_id: Any = None) -> list[list[Any]]:
+    rows = conn.execute(
+        f"SELECT m.t, COALESCE(c.n, 0) AS n FROM generate_series("
+        f"  date_trunc('minute', now()) - make_interval(mins => %(m)s - 1), "
+        f"  date_trunc('minute', now()), interval '1 minute') AS m(t) "
+        f"LEFT JOIN (SELECT date_trunc('minute', {column}) AS t, count(*) AS n {sql_from} "
+        f"  AND {column} > now() - make_interval(mins => %(m)s) GROUP BY 1) c ON c.t = m.t "
+        f"ORDER BY m.t", {"m": minutes, "domain_id": domain_id}).fetchall()
+    return [[r["t"].strftime("%H:%M"), int(r["n"])] for r in rows]
+
+
+def charts(conn: psycopg.Connection, domain_id: Any = None, minutes: int = 60,
+           days: int = 14) -> dict[str, list[list[Any]]]:
+    """Series for the charts: pages/min and chunks/min (last hour), tokens/day (last days)."""
+    pages_from = ("FROM scraped_pages WHERE (%(domain_id)s::uuid IS NULL OR domain_id = %(domain_id)s)")
+    chunks_from = ("FROM page_embeddings pe JOIN scraped_pages sp ON sp.id = pe.page_id "
+                   "WHERE (%(domain_id)s::uuid IS NULL OR sp.domain_id = %(domain_id)s)")
+    tokens = conn.execute(
+        "SELECT d::date AS day, COALESCE(sum(u.tokens), 0) AS n "
+        "FROM generate_series(CURRENT_DATE - (%(days)s - 1), CURRENT_DATE, interval '1 day') AS d "
+        "LEFT JOIN business_usage u ON u.usage_date = d::date "
+        " AND (%(domain_id)s::uuid IS NULL OR u.domain_id = %(domain_id)s) "
+        "GROUP BY 1 ORDER BY 1", {"days": days, "domain_id": domain_id}).fetchall()
+    return {
+        "pages_per_minute": _per_minute(conn, pages_from, "scraped_at", minutes, domain_id),
+        "chunks_per_minute": _per_minute(conn, chunks_from, "pe.created_at", minutes, domain_id),
+        "tokens_per_day": [[r["day"].strftime("%m-%d"), int(r["n"])] for r in tokens],
+    }
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)

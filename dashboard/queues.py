@@ -1,0 +1,63 @@
+"""Queue statistics read from Redis, following Dramatiq's Redis broker key layout
+(dramatiq/brokers/redis/dispatch.lua, namespace "dramatiq"):
+
+  dramatiq:<q>                    list of waiting message ids        -> ready
+  dramatiq:<q>.DQ                 list of delayed message ids        -> delayed
+  dramatiq:__acks__.<worker>.<q>  set of fetched, unacked ids        -> in flight
+  dramatiq:__acks__.<worker>.<q>.DQ  delayed messages a worker holds until their eta -> delayed
+  dramatiq:<q>.XQ                 zset of dead-lettered ids          -> dead
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+NAMESPACE = "dramatiq"
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    queue: str
+    ready: int
+    delayed: int
+    in_flight: int
+    dead: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ack_counts(client: Any) -> dict[str, int]:
+    """Unacked message counts per queue name (".DQ" names kept) over all workers."""
+    counts: dict[str, int] = {}
+    prefix = f"{NAMESPACE}:__acks__."
+    keys = [k.decode() if isinstance(k, bytes) else k
+            for k in client.scan_iter(match=prefix + "*", count=500)]
+    if not keys:
+        return counts
+    pipe = client.pipeline()
+    for key in keys:
+        pipe.scard(key)
+    for key, size in zip(keys, pipe.execute()):
+        # <worker-id>.<queue>[.DQ]; worker ids are uuids (no dots)
+        _, _, queue = key[len(prefix):].partition(".")
+        counts[queue] = counts.get(queue, 0) + int(size)
+    return counts
+
+
+def queue_stats(client: Any, queues: tuple[str, ...] | list[str]) -> list[QueueStats]:
+    acks = _ack_counts(client)
+    pipe = client.pipeline()
+    for queue in queues:
+        pipe.llen(f"{NAMESPACE}:{queue}")
+        pipe.llen(f"{NAMESPACE}:{queue}.DQ")
+        pipe.zcard(f"{NAMESPACE}:{queue}.XQ")
+    values = pipe.execute()
+    stats = []
+    for i, queue in enumerate(queues):
+        ready, delayed, dead = values[3 * i: 3 * i + 3]
+        stats.append(QueueStats(queue=queue, ready=int(ready),
+                                delayed=int(delayed) + acks.get(f"{queue}.DQ", 0),
+                                in_flight=acks.get(queue, 0), dead=int(dead)))
+    return stats
