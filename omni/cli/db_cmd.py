@@ -1,4 +1,4 @@
-"""`omni db migrate|url|status`."""
+"""`omni db migrate|url|status|refresh-stats`."""
 
 from __future__ import annotations
 
@@ -62,3 +62,12 @@ def status_cmd() -> None:
             counts.add_row(name, str(count))
         console.print(counts)
         typer.echo(f"{len(done)} applied, {len(pending)} pending")
+
+
+@app.command("refresh-stats")
+def refresh_stats_cmd() -> None:
+    """Recompute the domain_content_stats materialized view (concurrently; readers not blocked)."""
+    with connect(autocommit=True) as conn:
+        conn.execute("SELECT public.refresh_domain_content_stats()")
+        count = conn.execute("SELECT count(*) AS n FROM public.domain_content_stats").fetchone()["n"]
+    typer.echo(f"refreshed domain_content_stats ({count} domains)")

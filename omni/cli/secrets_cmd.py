@@ -1,5 +1,55 @@
-"""`omni secrets ...` (placeholder until the credentials module lands)."""
+"""`omni secrets generate-key|set-woocommerce|rotate`: encrypted credentials (omni/crypto.py)."""
+
+from __future__ import annotations
+
+from typing import Optional
 
 import typer
 
 app = typer.Typer(help="Encrypted credentials.", no_args_is_help=True)
+
+
+@app.command("generate-key")
+def generate_key_cmd() -> None:
+    """Print a new random AES-256 key for OMNI_ENCRYPTION_KEY."""
+    from omni.crypto import generate_key
+
+    typer.echo(generate_key())
+
+
+@app.command("set-woocommerce")
+def set_woocommerce_cmd(
+    domain: str = typer.Argument(..., help="A registered domain (or URL)."),
+    key: Optional[str] = typer.Option(None, "--key", help="Consumer key (prompted if omitted)."),
+    secret: Optional[str] = typer.Option(None, "--secret",
+                                         help="Consumer secret (prompted if omitted)."),
+    url: Optional[str] = typer.Option(None, "--url", help="The store's base URL."),
+) -> None:
+    """Store a domain's WooCommerce API credentials, encrypted (reads stdin when not a terminal)."""
+    from db.connection import connect
+    from db.credentials import set_woocommerce
+    from omni.crypto import Keyring
+    from omni.domains import normalize_domain
+
+    ring = Keyring.from_settings()  # fail on a missing/bad key before asking for secrets
+    name = normalize_domain(domain)
+    if key is None:
+        key = typer.prompt("consumer key", hide_input=True)
+    if secret is None:
+        secret = typer.prompt("consumer secret", hide_input=True)
+    with connect() as conn:
+        set_woocommerce(conn, name, key.strip(), secret.strip(), url=url, keyring=ring)
+    typer.echo(f"stored WooCommerce credentials for {name} (key {ring.current_kid})")
+
+
+@app.command("rotate")
+def rotate_cmd() -> None:
+    """Re-encrypt every stored value not under the first OMNI_ENCRYPTION_KEY key (one transaction)."""
+    from db.connection import connect
+    from db.credentials import rotate
+    from omni.crypto import Keyring
+
+    ring = Keyring.from_settings()
+    with connect() as conn:
+        count = rotate(conn, ring)
+    typer.echo(f"re-encrypted {count} value(s); all values are now under key {ring.current_kid}")
