@@ -1,0 +1,1 @@
+"""Pydantic models and JSON schemas shared across the project."""

@@ -1,0 +1,30 @@
+"""AI optimisation of a page's content for `ai_optimized_content` (see docs/extraction.md)."""
+
+from __future__ import annotations
+
+from omni.config import Settings, get_settings
+from workers.optimization.base import Optimization, PageInput
+
+PROCESSING_VERSION = "omni-optimize-1"
+
+
+def optimizer_name(settings: Settings | None = None) -> str:
+    """'openai' or 'offline' (OMNI_OPTIMIZER=auto picks openai when an endpoint is configured)."""
+    settings = settings or get_settings()
+    if settings.optimizer == "auto":
+        return "openai" if settings.openai_configured else "offline"
+    return settings.optimizer
+
+
+def optimize(page: PageInput, settings: Settings | None = None) -> Optimization:
+    settings = settings or get_settings()
+    if optimizer_name(settings) == "openai":
+        from workers.optimization import openai_optimizer
+
+        return openai_optimizer.optimize(page, settings)
+    from workers.optimization import offline
+
+    return offline.optimize(page)
+
+
+__all__ = ["Optimization", "PageInput", "PROCESSING_VERSION", "optimize", "optimizer_name"]
