@@ -135,14 +135,11 @@ def test_unsent_job_is_resent(db, broker, redis_client) -> None:
 def test_stale_content_queues_one_refresh(db, broker, redis_client) -> None:
     from db.connection import connect
 
-    if db.execute("SELECT to_regproc('get_stale_content') IS NOT NULL AS ok").fetchone()["ok"] is False:
-        pytest.skip("get_stale_content() is not installed yet (schema migrations)")
     row = _domain(db, "stale.example", "monthly", timedelta(days=1))
     db.execute(
-        "INSERT INTO website_content (domain_id, url, title, content, scraped_at, updated_at) "
-        "VALUES (%s, 'https://stale.example/old', 'Old', 'old text', now() - interval '30 days', "
-        "        now() - interval '30 days'), "
-        "       (%s, 'https://stale.example/new', 'New', 'new text', now(), now())",
+        "INSERT INTO scraped_pages (domain_id, url, title, content, status, scraped_at) "
+        "VALUES (%s, 'https://stale.example/old', 'Old', 'old text', 'scraped', now() - interval '30 days'), "
+        "       (%s, 'https://stale.example/new', 'New', 'new text', 'scraped', now())",
         (row["id"], row["id"]))
     with connect() as conn:
         first = Scheduler(conn, stale_after="7 days").run_once()
