@@ -1,0 +1,162 @@
+"""run_embed against real Postgres and the real openai client on the local server."""
+
+from __future__ import annotations
+
+import pytest
+
+from db import jobs
+from tests.support.openai_server import Reply
+from tests.workers.conftest import add_page, embedding_rows, long_page, make_domain
+from workers.embed_job import run_embed
+from workers.errors import PermanentError, TransientError
+
+
+def _job(conn, domain_id, page_ids, **meta):
+    job_id = jobs.create(conn, domain_id, "embed", {"page_ids": [str(p) for p in page_ids], **meta})
+    return jobs.get(conn, job_id)
+
+
+def _inputs(server) -> list[str]:
+    out = []
+    for request in server.embedding_requests():
+        raw = request.body["input"]
+        out.extend([raw] if isinstance(raw, str) else raw)
+    return out
+
+
+def test_first_embed_writes_every_chunk_with_its_model_and_usage(db, openai_env):
+    domain = make_domain(db)
+    pages = [add_page(db, domain["id"], f"https://shop.example/{t}", t.title(), long_page(t))
+             for t in ("shipping", "returns")]
+    stats = run_embed(db, _job(db, domain["id"], pages))
+    rows = embedding_rows(db)
+    assert stats["chunks_embedded"] == len(rows) == stats["chunks"] > 4
+    assert {r["metadata"]["model"] for r in rows} == {"text-embedding-3-small"}
+    assert all(len(r["embedding"].to_numpy()) == 1536 for r in rows)
+    assert all(r["metadata"]["token_count"] <= 120 + 15 + 2 for r in rows)
+    assert rows[0]["metadata"]["heading_path"][0] == "Shipping"
+    # every text was sent once, in one request (well under the limits)
+    assert len(openai_env.embedding_requests()) == 1 == stats["requests"]
+    assert sorted(_inputs(openai_env)) == sorted(r["chunk_text"] for r in rows)
+    assert stats["tokens"] > 0 and stats["cost"] > 0
+    usage = db.execute("SELECT * FROM business_usage").fetchall()
+    assert [(u["usage_type"], u["model"], u["tokens"], u["requests"]) for u in usage] == [
+        ("embedding", "text-embedding-3-small", stats["tokens"], 1)]
+
+
+def test_unchanged_site_costs_zero_tokens(db, openai_env):
+    domain = make_domain(db)
+    pages = [add_page(db, domain["id"], f"https://shop.example/{t}", t, long_page(t))
+             for t in ("shipping", "returns", "sizes")]
+    run_embed(db, _job(db, domain["id"], pages))
+    before = {r["id"] for r in embedding_rows(db)}
+    openai_env.clear()
+    stats = run_embed(db, _job(db, domain["id"], pages))
+    assert stats["tokens"] == 0 and stats["requests"] == 0 and stats["chunks_embedded"] == 0
+    assert openai_env.embedding_requests() == []
+    assert {r["id"] for r in embedding_rows(db)} == before
+
+
+def test_changed_page_re_embeds_only_changed_chunks(db, openai_env):
+    domain = make_domain(db)
+    text = long_page("shipping")
+    page = add_page(db, domain["id"], "https://shop.example/shipping", "Shipping", text)
+    run_embed(db, _job(db, domain["id"], [page]))
+    before = {r["metadata"]["chunk_hash"]: r for r in embedding_rows(db, page)}
+
+    changed = text.replace("Paragraph 1.3 about shipping", "Paragraph 1.3 (NEW: free express "
+                           "delivery) about shipping").replace(
+        "Paragraph 2.7 about shipping: the shipping service handles item 7 carefully, with details "
+        "number 207 that customers often ask about when they contact support.", "")
+    add_page(db, domain["id"], "https://shop.example/shipping", "Shipping", changed)
+    openai_env.clear()
+    stats = run_embed(db, _job(db, domain["id"], [page]))
+    after = {r["metadata"]["chunk_hash"]: r for r in embedding_rows(db, page)}
+
+    new_hashes = set(after) - set(before)
+    assert new_hashes and len(new_hashes) < len(after) / 2
+    assert sorted(_inputs(openai_env)) == sorted(after[h]["chunk_text"] for h in new_hashes)
+    assert stats["chunks_embedded"] == len(new_hashes)
+    assert stats["chunks_unchanged"] == len(set(after) & set(before))
+    assert stats["chunks_deleted"] == len(set(before) - set(after)) > 0
+    for h in set(after) & set(before):       # kept rows are the very same rows
+        assert after[h]["id"] == before[h]["id"]
+    assert any("free express" in after[h]["chunk_text"] for h in new_hashes)
+    indexes = sorted(r["metadata"]["chunk_index"] for r in after.values())
+    assert indexes == list(range(len(after)))
+
+
+def test_identical_texts_are_embedded_once(db, openai_env):
+    domain = make_domain(db)
+    same = long_page("warranty", paragraphs=2)
+    pages = [add_page(db, domain["id"], f"https://shop.example/w{i}", "Warranty", same)
+             for i in range(3)]
+    stats = run_embed(db, _job(db, domain["id"], pages))
+    rows = embedding_rows(db)
+    per_page = len(rows) // 3
+    assert len(_inputs(openai_env)) == per_page == stats["chunks_embedded"] // 3
+    # later pages with the same text reuse the stored vectors
+    page4 = add_page(db, domain["id"], "https://shop.example/w4", "Warranty", same)
+    openai_env.clear()
+    stats = run_embed(db, _job(db, domain["id"], [page4]))
+    assert openai_env.embedding_requests() == [] and stats["chunks_reused"] == per_page
+
+
+def test_force_re_embeds_everything(db, openai_env):
+    domain = make_domain(db)
+    page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
+    run_embed(db, _job(db, domain["id"], [page]))
+    before = {r["id"] for r in embedding_rows(db)}
+    openai_env.clear()
+    stats = run_embed(db, _job(db, domain["id"], [page], force=True))
+    after = embedding_rows(db)
+    assert len(_inputs(openai_env)) == len(after) == stats["chunks_embedded"]
+    assert before.isdisjoint({r["id"] for r in after})
+
+
+def test_a_page_emptied_loses_its_rows_and_missing_pages_are_counted(db, openai_env):
+    domain = make_domain(db)
+    page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
+    run_embed(db, _job(db, domain["id"], [page]))
+    add_page(db, domain["id"], "https://shop.example/a", "A", "")
+    gone = "00000000-0000-0000-0000-000000000001"
+    stats = run_embed(db, _job(db, domain["id"], [page, gone]))
+    assert embedding_rows(db) == [] and stats["pages_missing"] == 1
+
+
+def test_rate_limit_storm_ends_in_success(db, openai_env):
+    domain = make_domain(db)
+    page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
+    openai_env.script(*[Reply.rate_limited(retry_after=0.05)] * 3, Reply.server_error(503),
+                      path="/v1/embeddings")
+    stats = run_embed(db, _job(db, domain["id"], [page]))
+    requests = openai_env.embedding_requests()
+    assert len(requests) == 5 and stats["request_attempts"] == 5 and stats["requests"] == 1
+    gaps = [b.time - a.time for a, b in zip(requests, requests[1:])]
+    assert min(gaps[:3]) >= 0.05            # Retry-After honoured
+    assert len(embedding_rows(db)) == stats["chunks_embedded"] > 0
+
+
+def test_retries_exhausted_raise_transient_with_retry_after(db, openai_env):
+    domain = make_domain(db)
+    page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
+    openai_env.script(*[Reply.rate_limited(retry_after=0.01)] * 6, path="/v1/embeddings")
+    with pytest.raises(TransientError) as info:
+        run_embed(db, _job(db, domain["id"], [page]))
+    assert info.value.retry_after == pytest.approx(0.01)
+    assert embedding_rows(db) == []
+
+
+def test_bad_request_is_permanent(db, openai_env):
+    domain = make_domain(db)
+    page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
+    openai_env.script(Reply.bad_request("This model does not exist"), path="/v1/embeddings")
+    with pytest.raises(PermanentError, match="This model does not exist"):
+        run_embed(db, _job(db, domain["id"], [page]))
+    assert len(openai_env.embedding_requests()) == 1
+
+
+def test_bad_page_ids_are_permanent(db, openai_env):
+    domain = make_domain(db)
+    with pytest.raises(PermanentError, match="not a page id"):
+        run_embed(db, _job(db, domain["id"], ["nope"]))

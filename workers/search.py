@@ -1,0 +1,62 @@
+"""Semantic search over a domain's chunks: embed the query with the model the domain's rows were
+made with (vectors of different models are never compared), then the SQL search functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from omni.config import get_settings
+from workers.embedding import backend_for_model
+from workers.refresh import find_domain
+
+
+def domain_model(conn: psycopg.Connection, domain_id: Any) -> str | None:
+    """The configured model if the domain has rows of it, else its most common model."""
+    configured = get_settings().resolved_embedding_model
+    if conn.execute(
+            "SELECT 1 FROM page_embeddings e JOIN scraped_pages p ON p.id = e.page_id "
+            "WHERE p.domain_id = %s AND e.metadata->>'model' = %s LIMIT 1",
+            (domain_id, configured)).fetchone():
+        return configured
+    row = conn.execute(
+        "SELECT e.metadata->>'model' AS model, count(*) AS n FROM page_embeddings e "
+        "JOIN scraped_pages p ON p.id = e.page_id WHERE p.domain_id = %s "
+        "GROUP BY 1 ORDER BY n DESC LIMIT 1", (domain_id,)).fetchone()
+    return row["model"] if row else None
+
+
+def search(conn: psycopg.Connection, query: str, domain: str, k: int = 10,
+           hybrid: bool = False) -> list[dict[str, Any]]:
+    if not query.strip():
+        raise ValueError("the query is empty")
+    if k < 1:
+        raise ValueError("-k must be at least 1")
+    row = find_domain(conn, domain)
+    model = domain_model(conn, row["id"])
+    if model is None:
+        return []
+    vector = backend_for_model(model).embed([query]).vectors[0]
+    if hybrid:
+        rows = conn.execute(
+            "SELECT url, title, similarity, chunk_text, metadata, score "
+            "FROM hybrid_search(%s, %s, %s, %s, %s)",
+            (query, vector, row["domain"], k, model)).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT url, title, similarity, chunk_text, metadata "
+            "FROM search_embeddings(%s, %s, %s, %s)",
+            (vector, row["domain"], k, model)).fetchall()
+    return [_result(r) for r in rows]
+
+
+def _result(row: dict[str, Any]) -> dict[str, Any]:
+    meta = row.get("metadata") or {}
+    out = {"url": row["url"], "title": row["title"],
+           "similarity": None if row["similarity"] is None else round(float(row["similarity"]), 6),
+           "chunk": row["chunk_text"], "heading_path": meta.get("heading_path", []),
+           "model": meta.get("model")}
+    if "score" in row:
+        out["score"] = round(float(row["score"]), 6)
+    return out
