@@ -38,6 +38,11 @@ def setup_broker(url: str | None = None) -> RedisBroker:
         # After Retries has decided (emit_after runs in reverse order): a message that ran out
         # of retries marks its job failed.
         broker.add_middleware(JobOutcomes(), before=Retries)
+        # Operations (docs/operations.md): per-process status for the dashboard, and
+        # Dramatiq's Prometheus exporter when OMNI_WORKER_METRICS is on.
+        from workers.status import add_operations_middleware
+
+        add_operations_middleware(broker)
         for queue in QUEUES:
             broker.declare_queue(queue)
         previous, _broker = _broker, broker
