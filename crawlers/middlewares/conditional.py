@@ -1,0 +1,34 @@
+"""Conditional re-crawl: send back the ETag / Last-Modified stored for a page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConditionalRequestMiddleware:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "ConditionalRequestMiddleware":
+        return cls(crawler)
+
+    def process_request(self, request: Any) -> None:
+        meta = request.meta
+        # A browser render must get the full page, never a 304.
+        if not meta.get("omni_page") or meta.get("playwright"):
+            return None
+        state = self.crawler.spider.state
+        known = state.known.get(meta["omni_url"])
+        if known is None or known.status != "scraped":
+            return None
+        sent = False
+        if known.etag:
+            request.headers[b"If-None-Match"] = known.etag
+            sent = True
+        if known.last_modified:
+            request.headers[b"If-Modified-Since"] = known.last_modified
+            sent = True
+        if sent:
+            state.count("conditional_requests")
+        return None

@@ -1,0 +1,56 @@
+"""Progress of a running crawl: every second to the `OMNI_PROGRESS_CALLBACK` setting (a callable
+taking the stats dict) and every few seconds into the crawl job's metadata (for the dashboard)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from scrapy import signals
+from twisted.internet.task import LoopingCall
+
+from db import jobs
+from db.connection import connect
+
+logger = logging.getLogger(__name__)
+
+JOB_UPDATE_EVERY_S = 5.0
+
+
+class ProgressExtension:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.callback = crawler.settings.get("OMNI_PROGRESS_CALLBACK")
+        self.task: LoopingCall | None = None
+        self.last_job_update = 0.0
+        crawler.signals.connect(self.opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "ProgressExtension":
+        return cls(crawler)
+
+    def opened(self, spider: Any) -> None:
+        self.task = LoopingCall(self.tick)
+        self.task.start(1.0, now=False)
+
+    def closed(self, spider: Any) -> None:
+        if self.task and self.task.running:
+            self.task.stop()
+
+    def tick(self) -> None:
+        state = getattr(self.crawler.spider, "state", None)
+        if state is None:
+            return
+        stats = state.stats()
+        if self.callback:
+            self.callback(stats)
+        now = time.monotonic()
+        if state.job_id and now - self.last_job_update >= JOB_UPDATE_EVERY_S:
+            self.last_job_update = now
+            try:
+                with connect(autocommit=True) as conn:
+                    jobs.update_metadata(conn, state.job_id, {"progress": stats})
+            except Exception:  # noqa: BLE001 - progress is best effort; the crawl goes on
+                logger.warning("could not record crawl progress", exc_info=True)

@@ -1,0 +1,78 @@
+"""Scrapy settings for the site crawler. Values that operators tune come from `get_settings()`
+(OMNI_CRAWL_* variables); the rest are fixed choices documented in docs/crawling.md."""
+
+from __future__ import annotations
+
+from omni.config import get_settings
+
+_s = get_settings()
+
+BOT_NAME = "omni"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+USER_AGENT = _s.user_agent
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = _s.user_agent
+
+# Politeness: AutoThrottle adapts to the server; robots.txt Crawl-delay raises the floor
+# (crawlers.middlewares.politeness).
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.0
+AUTOTHROTTLE_MAX_DELAY = 10.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = float(max(1, _s.crawl_concurrency))
+DOWNLOAD_DELAY = 0.0
+RANDOMIZE_DOWNLOAD_DELAY = False
+CONCURRENT_REQUESTS = max(1, _s.crawl_concurrency) * 2
+CONCURRENT_REQUESTS_PER_DOMAIN = max(1, _s.crawl_concurrency)
+
+DOWNLOAD_TIMEOUT = _s.crawl_download_timeout
+DOWNLOAD_MAXSIZE = _s.crawl_max_download_bytes
+DOWNLOAD_WARNSIZE = 0
+RETRY_TIMES = 1
+REDIRECT_MAX_TIMES = 5
+DEPTH_LIMIT = 0  # depth is bounded per domain by crawlers.middlewares.budget
+HTTPERROR_ALLOW_ALL = True  # every status reaches the spider so failures are recorded
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = _s.log_level.upper()
+MEMUSAGE_ENABLED = False
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.ssrf.SsrfGuardMiddleware": 50,
+    "crawlers.middlewares.conditional.ConditionalRequestMiddleware": 560,
+    "crawlers.middlewares.politeness.CrawlDelayMiddleware": 570,
+    "crawlers.middlewares.render.AppShellFallbackMiddleware": 580,
+}
+SPIDER_MIDDLEWARES = {
+    "crawlers.middlewares.traps.TrapLimiterMiddleware": 910,
+    "crawlers.middlewares.budget.PageBudgetMiddleware": 905,
+}
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.hash.HashPipeline": 200,
+    "pipelines.links.LinksPipeline": 300,
+    "pipelines.store.StorePipeline": 400,
+    "pipelines.enqueue.EnqueuePipeline": 500,
+}
+EXTENSIONS = {
+    "crawlers.progress.ProgressExtension": 500,
+    "crawlers.jobrun.CrawlJobExtension": 510,
+}
+
+# Playwright is only launched when a request asks for it (render_js domains, app-shell fallback).
+DOWNLOAD_HANDLERS = {
+    "http": "crawlers.playwright_handler.LazyPlaywrightHandler",
+    "https": "crawlers.playwright_handler.LazyPlaywrightHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_MAX_CONTEXTS = 1
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = int(_s.crawl_download_timeout * 1000)
+PLAYWRIGHT_ABORT_REQUEST = "crawlers.playwright_handler.abort_heavy_resources"
+
+from crawlers.playwright_handler import launch_options  # noqa: E402
+
+PLAYWRIGHT_LAUNCH_OPTIONS = launch_options(_s.chromium_path)

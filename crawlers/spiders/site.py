@@ -1,0 +1,264 @@
+"""`site`: crawls one registered domain (and its owned domains).
+
+    scrapy crawl site -a domain=shop.example.com [-a job_id=<content_refresh_jobs id>]
+
+Discovery: robots.txt `Sitemap:` lines, `/sitemap.xml` (indexes, gzipped children), links, and the
+pages earlier crawls stored (so a re-crawl revisits them conditionally and notices pages that
+are gone). Items are plain dicts with `kind` = page | unchanged | failed | gone; the pipelines
+in `pipelines/` turn them into rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, AsyncIterator, Iterator
+from urllib.parse import urljoin
+
+import scrapy
+from protego import Protego
+from scrapy.http import HtmlResponse, Request, Response
+from scrapy.utils.response import get_base_url
+
+from crawlers.failures import describe_failure
+from crawlers.sitemaps import parse_robots, parse_sitemap
+from crawlers.state import CrawlState
+from crawlers.urls import canonicalize, host_of, in_site, resource_kind, start_url
+from db import tenants
+from db.connection import connect
+from omni.config import get_settings
+from omni.domains import normalize_domain
+
+logger = logging.getLogger(__name__)
+
+MAX_SITEMAP_NESTING = 3
+GONE_STATUSES = (404, 410)
+
+
+class SiteSpider(scrapy.Spider):
+    name = "site"
+
+    def __init__(self, domain: str | None = None, job_id: str | None = None,
+                 start_url: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not domain:
+            raise ValueError("the site spider needs a domain: scrapy crawl site -a domain=<domain>")
+        self.domain_arg = domain
+        self.job_id = job_id or None
+        self.start_url_arg = start_url or None
+        self.robots: Protego | None = None
+        self.crawl_delay: float | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "SiteSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._load_state()
+        return spider
+
+    def _load_state(self) -> None:
+        settings = get_settings()
+        self.settings_ = settings
+        domain = normalize_domain(self.domain_arg)
+        with connect(autocommit=True) as conn:
+            row = tenants.get_domain(conn, domain) or tenants.add_domain(conn, domain)
+            self.state = CrawlState.load(conn, row, settings, self.job_id)
+        self.start_url, self.http_fallback = start_url(self.start_url_arg or self.domain_arg)
+        if not in_site(self.start_url, self.state.site_hosts):
+            raise ValueError(f"start URL {self.start_url} is not on {self.state.domain}")
+
+    # ------------------------------------------------------------------ discovery
+    async def start(self) -> AsyncIterator[Any]:
+        robots_body = await self._fetch_robots()
+        sitemaps = [urljoin(self.start_url, "/sitemap.xml")]
+        if robots_body is not None:
+            info = parse_robots(robots_body, self.settings_.user_agent)
+            self.robots = Protego.parse(robots_body.decode("utf-8", errors="replace"))
+            self.crawl_delay = info.crawl_delay
+            sitemaps = [*info.sitemaps, *sitemaps]
+        for url in dict.fromkeys(canonicalize(u, self.start_url) for u in sitemaps):
+            if url and in_site(url, self.state.site_hosts):
+                yield self._sitemap_request(url, nesting=0)
+        if first := self.page_request(self.start_url, 0):
+            yield first
+        for url, known in sorted(self.state.known.items(), key=lambda kv: kv[1].depth):
+            if known.status != "gone" and (request := self.page_request(url, known.depth)):
+                yield request
+
+    async def _fetch_robots(self) -> bytes | None:
+        """robots.txt of the start host; also decides https vs http for a bare domain."""
+        for attempt in range(2):
+            request = Request(urljoin(self.start_url, "/robots.txt"),
+                              meta={"dont_obey_robotstxt": True,
+                                    "dont_retry": True})
+            try:
+                response = await self.crawler.engine.download_async(request)
+            except Exception as exc:  # noqa: BLE001 - any connection failure
+                if attempt == 0 and self.http_fallback and self.start_url.startswith("https://"):
+                    logger.info("https failed for %s (%s); falling back to http",
+                                self.state.domain, exc)
+                    self.start_url = "http://" + self.start_url.removeprefix("https://")
+                    continue
+                return None
+            return response.body if response.status == 200 else None
+        return None
+
+    def _sitemap_request(self, url: str, nesting: int) -> Request:
+        return Request(url, callback=self.parse_sitemap, errback=self.on_sitemap_error,
+                       priority=100, dont_filter=False,
+                       meta={"omni_sitemap_nesting": nesting})
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        if response.status != 200:
+            return
+        content = parse_sitemap(response.body, max_size=self.settings_.crawl_max_download_bytes)
+        nesting = response.meta["omni_sitemap_nesting"]
+        for loc in content.urls:
+            url = canonicalize(loc, response.url)
+            if not url or not in_site(url, self.state.site_hosts):
+                continue
+            if content.kind == "sitemapindex":
+                if nesting < MAX_SITEMAP_NESTING:
+                    yield self._sitemap_request(url, nesting + 1)
+            elif request := self.page_request(url, 1):
+                yield request
+
+    def on_sitemap_error(self, failure: Any) -> None:
+        logger.info("sitemap %s not read: %s", failure.request.url, failure.value)
+
+    def page_request(self, url: str, depth: int, base: str | None = None) -> Request | None:
+        """A request for a page of the site, or None if it is not one to fetch (seen, off-site,
+        not a page, disallowed). Budget and trap bounds are applied by the spider middlewares."""
+        state = self.state
+        target = canonicalize(url, base)
+        if not target or target in state.seen or not in_site(target, state.site_hosts):
+            return None
+        state.seen.add(target)
+        kind = resource_kind(target)
+        if kind != "page":
+            if kind == "document":
+                state.count("documents")
+            return None
+        if (self.robots is not None and host_of(target) == host_of(self.start_url)
+                and not self.robots.can_fetch(target, self.settings_.user_agent)):
+            state.count("robots_skipped")
+            return None
+        meta: dict[str, Any] = {"omni_page": True, "omni_url": target, "omni_depth": depth,
+                                "render_mode": "static"}
+        if state.render_js:
+            meta.update(playwright=True, render_mode="playwright")
+        return Request(target, callback=self.parse_page, errback=self.on_page_error, meta=meta,
+                       dont_filter=True, priority=-depth)
+
+    # ------------------------------------------------------------------ pages
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        state = self.state
+        meta = response.meta
+        url, depth = meta["omni_url"], meta["omni_depth"]
+        state.count("pages_seen")
+        state.count("bytes", len(response.body))
+        base = self._item(url, depth, response)
+        status = response.status
+        if status == 304:
+            state.statuses[url] = 304
+            for target in state.known_links.get(url, ()):
+                if request := self.page_request(target, depth + 1):
+                    yield request
+            yield {**base, "kind": "unchanged"}
+            return
+        if status >= 300:
+            state.statuses[url] = status
+            known = state.known.get(url)
+            if status in GONE_STATUSES and known is not None and known.status in ("scraped", "gone"):
+                yield {**base, "kind": "gone", "error": f"HTTP {status}"}
+            else:
+                yield {**base, "kind": "failed", "error": f"HTTP {status}"}
+            return
+        final = canonicalize(response.url) or url
+        if not in_site(final, state.site_hosts):
+            yield {**base, "kind": "failed", "error": f"redirected off-site to {response.url}"}
+            return
+        if not isinstance(response, HtmlResponse):
+            content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or "unknown"
+            yield {**base, "kind": "failed", "error": f"not HTML: {content_type}"}
+            return
+        root = response.selector.root
+        page_url = self._canonical_of(root, response) or final
+        if page_url in state.stored:
+            return  # reached again through a redirect or rel=canonical: already stored
+        state.stored.add(page_url)
+        state.seen.add(page_url)
+        state.statuses[url] = status
+        state.statuses[page_url] = status
+        links = extract_links(root, get_base_url(response), state.site_hosts)
+        follow = not _meta_nofollow(root)
+        for link in links:
+            if follow and link["is_internal"] and not link["nofollow"]:
+                if request := self.page_request(link["target_url"], depth + 1):
+                    yield request
+        if meta.get("render_mode") == "playwright":
+            state.count("rendered")
+        yield {**base, "kind": "page", "url": page_url, "requested_url": url,
+               "html": response.text, "root": root, "links": links}
+
+    def on_page_error(self, failure: Any) -> Iterator[dict[str, Any]]:
+        request = failure.request
+        reason = describe_failure(failure.value, self.settings_.crawl_max_download_bytes)
+        if reason is None:
+            return
+        self.state.count("pages_seen")
+        yield {"kind": "failed", "url": request.meta["omni_url"],
+               "depth": request.meta.get("omni_depth", 0), "error": reason,
+               "http_status": None, "render_mode": request.meta.get("render_mode", "static"),
+               "etag": None, "last_modified": None, "bytes": 0, "download_s": None}
+
+    def _item(self, url: str, depth: int, response: Response) -> dict[str, Any]:
+        headers = response.headers
+        etag = headers.get(b"ETag")
+        last_modified = headers.get(b"Last-Modified")
+        return {
+            "url": url, "depth": depth, "http_status": response.status,
+            "etag": etag.decode("latin-1") if etag else None,
+            "last_modified": last_modified.decode("latin-1") if last_modified else None,
+            "render_mode": response.meta.get("render_mode", "static"),
+            "bytes": len(response.body),
+            "download_s": response.meta.get("download_latency"),
+        }
+
+    def _canonical_of(self, root: Any, response: Response) -> str | None:
+        """`<link rel=canonical>` if it points inside the site."""
+        for link in root.iter("link"):
+            rel = (link.get("rel") or "").lower().split()
+            if "canonical" in rel and link.get("href"):
+                target = canonicalize(link.get("href"), response.url)
+                if target and in_site(target, self.state.site_hosts):
+                    return target
+                return None
+        return None
+
+
+def extract_links(root: Any, base_url: str, site_hosts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every http(s) `<a href>` of a page, canonicalised, once per target."""
+    links: dict[str, dict[str, Any]] = {}
+    for anchor in root.iter("a"):
+        href = anchor.get("href")
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        target = canonicalize(href, base_url)
+        if not target or target in links:
+            continue
+        rel = (anchor.get("rel") or "").lower().split()
+        text = " ".join(anchor.text_content().split())[:500]
+        links[target] = {
+            "target_url": target,
+            "anchor_text": text or None,
+            "nofollow": "nofollow" in rel,
+            "is_internal": in_site(target, site_hosts),
+            "reference_type": "document" if resource_kind(target) == "document" else "link",
+        }
+    return list(links.values())
+
+
+def _meta_nofollow(root: Any) -> bool:
+    for meta in root.iter("meta"):
+        if (meta.get("name") or "").lower() == "robots":
+            return "nofollow" in (meta.get("content") or "").lower()
+    return False

@@ -1,0 +1,96 @@
+"""What one crawl knows: the domain's settings, what earlier crawls stored (loaded once, in three
+queries, at spider open) and what this crawl has seen so far. Shared by the spider, its
+middlewares and the pipelines through `spider.state`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from db import tenants
+from omni.config import Settings
+
+
+@dataclass(slots=True)
+class KnownPage:
+    id: str
+    status: str | None
+    etag: str | None
+    last_modified: str | None  # the Last-Modified header as the server sent it
+    content_hash: str | None
+    depth: int
+
+
+@dataclass
+class CrawlState:
+    domain: str
+    domain_id: str
+    site_hosts: tuple[str, ...]
+    max_pages: int
+    max_depth: int
+    render_js: bool
+    pattern_limit: int
+    job_id: str | None = None
+    known: dict[str, KnownPage] = field(default_factory=dict)
+    known_hashes: dict[str, str] = field(default_factory=dict)  # content_hash -> canonical_url
+    known_links: dict[str, list[str]] = field(default_factory=dict)  # internal links by source
+
+    # this crawl
+    started: float = field(default_factory=time.monotonic)
+    seen: set[str] = field(default_factory=set)  # canonical URLs requested or skipped
+    stored: set[str] = field(default_factory=set)  # URLs an item was produced for
+    hash_first_url: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
+    to_enqueue: list[str] = field(default_factory=list)  # scraped_pages ids (new / changed)
+    errors: list[str] = field(default_factory=list)  # storage errors: the crawl fails with them
+    counts: dict[str, int] = field(default_factory=lambda: {
+        "pages_seen": 0, "new": 0, "changed": 0, "unchanged": 0, "duplicate": 0, "failed": 0,
+        "gone": 0, "bytes": 0, "rendered": 0, "conditional_requests": 0, "not_modified": 0,
+        "trap_skipped": 0, "robots_skipped": 0, "documents": 0,
+    })
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def stats(self) -> dict[str, Any]:
+        return {**self.counts, "duration_s": round(time.monotonic() - self.started, 3)}
+
+    @classmethod
+    def load(cls, conn: psycopg.Connection, domain_row: dict[str, Any], settings: Settings,
+             job_id: UUID | str | None = None) -> "CrawlState":
+        domain = domain_row["domain"]
+        state = cls(
+            domain=domain,
+            domain_id=str(domain_row["id"]),
+            site_hosts=tuple(dict.fromkeys([domain, *tenants.owned_domains(conn, domain)])),
+            max_pages=domain_row.get("max_pages") or settings.crawl_max_pages,
+            max_depth=(domain_row["max_depth"] if domain_row.get("max_depth") is not None
+                       else settings.crawl_max_depth),
+            render_js=bool(domain_row.get("render_js")),
+            pattern_limit=settings.crawl_pattern_limit,
+            job_id=str(job_id) if job_id else None,
+        )
+        for row in conn.execute(
+            "SELECT id, url, status, metadata->>'etag' AS etag, "
+            "metadata->>'last_modified_header' AS lm, metadata->>'content_hash' AS h, "
+            "COALESCE((metadata->>'depth')::int, 0) AS depth "
+            "FROM scraped_pages WHERE domain_id = %s", (state.domain_id,)
+        ):
+            state.known[row["url"]] = KnownPage(str(row["id"]), row["status"], row["etag"],
+                                                row["lm"], row["h"], row["depth"])
+        for row in conn.execute(
+            "SELECT content_hash, canonical_url FROM content_hashes WHERE domain_id = %s",
+            (state.domain_id,),
+        ):
+            state.known_hashes[row["content_hash"]] = row["canonical_url"]
+        for row in conn.execute(
+            "SELECT source_url, array_agg(target_url) AS targets FROM page_content_references "
+            "WHERE domain_id = %s AND is_internal AND reference_type = 'link' AND NOT nofollow "
+            "GROUP BY source_url", (state.domain_id,),
+        ):
+            state.known_links[row["source_url"]] = list(row["targets"])
+        return state

@@ -1,0 +1,47 @@
+"""Batched writes for the pipelines: one statement per batch, off the reactor thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class BatchWriter:
+    """Buffers rows and writes them in one statement per batch on a background thread (one at a
+    time, in order), so the crawl does not wait for the database."""
+
+    def __init__(self, name: str, batch_size: int, write: Any, state: Any) -> None:
+        self.name = name
+        self.batch_size = batch_size
+        self.write = write
+        self.state = state
+        self.rows: list[Any] = []
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"omni-{name}")
+        self.futures: list[Future[Any]] = []
+
+    def add(self, row: Any) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            rows, self.rows = self.rows, []
+            self.futures.append(self.executor.submit(self._run, rows))
+
+    def _run(self, rows: list[Any]) -> None:
+        try:
+            self.write(rows)
+        except Exception as exc:  # noqa: BLE001 - recorded: the crawl job fails with it
+            logger.exception("%s: writing %d rows failed", self.name, len(rows))
+            self.state.errors.append(f"{self.name}: {type(exc).__name__}: {exc}")
+
+    async def close(self) -> None:
+        self.flush()
+        await asyncio.gather(*(asyncio.wrap_future(f) for f in self.futures))
+        self.futures.clear()
+        self.executor.shutdown(wait=True)

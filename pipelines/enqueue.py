@@ -1,0 +1,61 @@
+"""Enqueue: when the crawl ends, new and changed pages go to the workers. Per batch of up to
+100 pages, three `content_refresh_jobs` rows (extract, optimize, embed) with
+metadata {"page_ids": [...], "crawl_job_id": ...} are committed first, then their messages are
+sent (workers.dispatch). Unchanged and duplicate pages enqueue nothing."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy import signals
+
+from db import jobs
+from db.connection import get_pool
+
+logger = logging.getLogger(__name__)
+
+PAGES_PER_JOB = 100
+JOB_TYPES = ("extract", "optimize", "embed")
+
+
+def batches(ids: list[str], size: int = PAGES_PER_JOB) -> list[list[str]]:
+    unique = list(dict.fromkeys(ids))
+    return [unique[i:i + size] for i in range(0, len(unique), size)]
+
+
+class EnqueuePipeline:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        # After every pipeline's close_spider (which flush the batches): spider_closed.
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "EnqueuePipeline":
+        return cls(crawler)
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        return item
+
+    def spider_closed(self, spider: Any) -> None:
+        state = spider.state
+        if state.errors:
+            logger.error("not enqueueing: the crawl could not store everything")
+            return
+        created: list[tuple[str, str]] = []
+        try:
+            with get_pool().connection() as conn:  # one transaction for all the job rows
+                for page_ids in batches(state.to_enqueue):
+                    for job_type in JOB_TYPES:
+                        job_id = jobs.create(conn, state.domain_id, job_type,
+                                             {"page_ids": page_ids, "crawl_job_id": state.job_id})
+                        created.append((str(job_id), job_type))
+            from workers.dispatch import send_job
+
+            for job_id, job_type in created:
+                send_job(job_id, job_type)
+        except Exception as exc:  # noqa: BLE001 - recorded: the crawl job fails with it
+            logger.exception("enqueueing failed")
+            state.errors.append(f"enqueue: {type(exc).__name__}: {exc}")
+        state.counts["jobs_enqueued"] = len(created)
+        state.counts["pages_enqueued"] = len(dict.fromkeys(state.to_enqueue))

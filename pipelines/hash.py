@@ -1,0 +1,108 @@
+"""Hash: XXH3-128 of the normalised main text; each page classified new / changed / unchanged /
+duplicate; `content_hashes` upserted in batches (first/last seen, URLs, occurrence count)."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+import xxhash
+
+from db.connection import get_pool
+from pipelines.batching import BatchWriter
+
+BATCH_SIZE = 200
+ALGORITHM = "xxh3_128"
+
+
+def normalise_text(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def content_hash(text: str) -> str:
+    return xxhash.xxh3_128_hexdigest(normalise_text(text).encode("utf-8"))
+
+
+def classify(url: str, digest: str, known_hash: str | None, first_url_this_crawl: str | None,
+             canonical_url_before: str | None) -> tuple[str, str | None]:
+    """(change, duplicate_of). Same hash as this URL had before -> unchanged; the same text
+    already under another URL (this crawl, or before) -> duplicate; else new or changed."""
+    if known_hash == digest:
+        return "unchanged", None
+    if first_url_this_crawl and first_url_this_crawl != url:
+        return "duplicate", first_url_this_crawl
+    if canonical_url_before and canonical_url_before != url:
+        return "duplicate", canonical_url_before
+    return ("new", None) if known_hash is None else ("changed", None)
+
+
+UPSERT_SQL = """
+INSERT INTO content_hashes AS h (domain_id, content_hash, hash_algorithm, canonical_url, urls,
+                                 occurrence_count, content_length, first_seen_at, last_seen_at)
+SELECT %(domain_id)s, r.content_hash, 'xxh3_128', r.urls[1], r.urls, cardinality(r.urls),
+       r.content_length, NOW(), NOW()
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(content_hash text, urls text[], content_length int)
+ON CONFLICT (domain_id, content_hash) DO UPDATE SET
+    urls = ARRAY(SELECT DISTINCT u FROM unnest(h.urls || EXCLUDED.urls) AS u ORDER BY u),
+    occurrence_count = cardinality(ARRAY(SELECT DISTINCT unnest(h.urls || EXCLUDED.urls))),
+    content_length = COALESCE(EXCLUDED.content_length, h.content_length),
+    last_seen_at = NOW(), updated_at = NOW()
+"""
+
+
+class HashPipeline:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.writer: BatchWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "HashPipeline":
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.state = self.crawler.spider.state
+        self.writer = BatchWriter("content_hashes", BATCH_SIZE, self._write, self.state)
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        state = self.state
+        kind = item.get("kind")
+        if kind == "unchanged":
+            known = state.known.get(item["url"])
+            if known and known.content_hash:
+                item["content_hash"] = known.content_hash
+                item["change"] = "unchanged"
+                self.writer.add((known.content_hash, item["url"], None))
+            return item
+        if kind != "page":
+            return item
+        url = item["url"]
+        text = item["extracted"].text
+        digest = content_hash(text)
+        known = state.known.get(url)
+        change, duplicate_of = classify(url, digest, known.content_hash if known else None,
+                                        state.hash_first_url.get(digest),
+                                        state.known_hashes.get(digest))
+        state.hash_first_url.setdefault(digest, url)
+        item["content_hash"] = digest
+        item["change"] = change
+        item["duplicate_of"] = duplicate_of
+        self.writer.add((digest, url, len(text)))
+        return item
+
+    def _write(self, rows: list[tuple[str, str, int | None]]) -> None:
+        grouped: dict[str, dict[str, Any]] = {}
+        for digest, url, length in rows:
+            entry = grouped.setdefault(digest, {"content_hash": digest, "urls": [],
+                                                "content_length": length})
+            if url not in entry["urls"]:
+                entry["urls"].append(url)
+            if length is not None:
+                entry["content_length"] = length
+        with get_pool().connection() as conn:
+            conn.execute(UPSERT_SQL, {"domain_id": self.state.domain_id,
+                                      "rows": json.dumps(list(grouped.values()))})
+
+    async def close_spider(self) -> None:
+        if self.writer:
+            await self.writer.close()

@@ -1,0 +1,163 @@
+"""Store: `scraped_pages` and `website_content`, upserted in batches: one statement (one round
+trip) per batch, flushed when the spider closes.
+
+- new / changed pages: the whole row, and their `website_content`;
+- duplicates: the `scraped_pages` row (metadata.duplicate_of), no `website_content`;
+- unchanged pages (304, or the same text): only scraped_at / status / fresh HTTP metadata; the
+  content is not rewritten;
+- failures: status `failed` + the reason (earlier content kept); 404/410 on a re-crawl: `gone`.
+"""
+
+from __future__ import annotations
+
+import json
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from db.connection import get_pool
+from pipelines.batching import BatchWriter
+
+BATCH_SIZE = 100
+
+UPSERT_SQL = """
+WITH data AS (
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
+        url text, op text, write_content boolean, status text, error_message text, title text,
+        content text, html text, last_modified timestamptz, metadata jsonb, summary text,
+        content_hash text, content_metadata jsonb, change text)
+), full_rows AS (
+    INSERT INTO scraped_pages AS sp (domain_id, url, title, content, html, metadata, status,
+                                     error_message, scraped_at, last_modified)
+    SELECT %(domain_id)s, url, title, content, html, metadata, status, NULL, NOW(), last_modified
+    FROM data WHERE op = 'full'
+    ON CONFLICT (domain_id, url) DO UPDATE SET
+        title = EXCLUDED.title, content = EXCLUDED.content, html = EXCLUDED.html,
+        metadata = EXCLUDED.metadata, status = EXCLUDED.status, error_message = NULL,
+        scraped_at = NOW(), last_modified = EXCLUDED.last_modified
+    RETURNING sp.id, sp.url
+), light_rows AS (
+    UPDATE scraped_pages sp SET status = d.status, error_message = NULL, scraped_at = NOW(),
+        last_modified = COALESCE(d.last_modified, sp.last_modified),
+        metadata = sp.metadata || d.metadata
+    FROM data d
+    WHERE d.op = 'light' AND sp.domain_id = %(domain_id)s AND sp.url = d.url
+    RETURNING sp.id
+), failed_rows AS (
+    INSERT INTO scraped_pages AS sp (domain_id, url, metadata, status, error_message, scraped_at)
+    SELECT %(domain_id)s, url, metadata, status, error_message, NOW() FROM data WHERE op = 'fail'
+    ON CONFLICT (domain_id, url) DO UPDATE SET
+        status = EXCLUDED.status, error_message = EXCLUDED.error_message, scraped_at = NOW(),
+        metadata = sp.metadata || EXCLUDED.metadata
+    RETURNING sp.id
+), content_rows AS (
+    INSERT INTO website_content AS w (domain_id, url, title, content, summary, content_type,
+                                      content_hash, metadata, scraped_at)
+    SELECT %(domain_id)s, url, title, content, summary, 'page', content_hash, content_metadata,
+           NOW()
+    FROM data WHERE write_content
+    ON CONFLICT (domain_id, url) DO UPDATE SET
+        title = EXCLUDED.title, content = EXCLUDED.content, summary = EXCLUDED.summary,
+        content_type = EXCLUDED.content_type, content_hash = EXCLUDED.content_hash,
+        metadata = EXCLUDED.metadata, scraped_at = NOW(), updated_at = NOW()
+    RETURNING w.id
+)
+SELECT f.id, d.change FROM full_rows f JOIN data d ON d.url = f.url
+"""
+
+
+def http_date(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).isoformat()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _http_metadata(item: dict[str, Any]) -> dict[str, Any]:
+    data = {
+        "http_status": item.get("http_status"),
+        "etag": item.get("etag"),
+        "last_modified_header": item.get("last_modified"),
+        "render_mode": item.get("render_mode"),
+        "depth": item.get("depth"),
+        "bytes": item.get("bytes"),
+        "timings": {"download_s": item.get("download_s")},
+        "crawl_job_id": item.get("crawl_job_id"),
+    }
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def to_row(item: dict[str, Any]) -> dict[str, Any]:
+    """The batch row for an item (pure: tested without a database)."""
+    kind = item["kind"]
+    row: dict[str, Any] = {"url": item["url"], "write_content": False, "change": None,
+                           "metadata": _http_metadata(item)}
+    if kind in ("failed", "gone"):
+        row.update(op="fail", status="failed" if kind == "failed" else "gone",
+                   error_message=item.get("error"))
+        row["metadata"]["error"] = item.get("error")
+        return row
+    if kind == "unchanged" or item.get("change") == "unchanged":
+        row.update(op="light", status="scraped", change="unchanged",
+                   last_modified=http_date(item.get("last_modified")))
+        row["metadata"]["last_checked_status"] = item.get("http_status")
+        row["metadata"]["change"] = "unchanged"
+        return row
+    extracted = item["extracted"]
+    change = item["change"]
+    metadata = {
+        **row["metadata"],
+        "content_hash": item["content_hash"], "change": change,
+        "duplicate_of": item.get("duplicate_of"),
+        "requested_url": item.get("requested_url"),
+        "language": extracted.language, "description": extracted.description,
+        "headings": extracted.headings, "canonical_url": extracted.canonical_url,
+        "markdown": extracted.markdown,
+    }
+    row.update(
+        op="full", status="scraped", change=change, title=extracted.title,
+        content=extracted.text, html=item.get("html"),
+        last_modified=http_date(item.get("last_modified")), metadata=metadata,
+        write_content=change in ("new", "changed"), summary=extracted.description,
+        content_hash=item["content_hash"],
+        content_metadata={"markdown": extracted.markdown, "headings": extracted.headings,
+                          "language": extracted.language},
+    )
+    return row
+
+
+class StorePipeline:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.writer: BatchWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "StorePipeline":
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.state = self.crawler.spider.state
+        self.writer = BatchWriter("scraped_pages", BATCH_SIZE, self._write, self.state)
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        item["crawl_job_id"] = self.state.job_id
+        row = to_row(item)
+        outcome = {"fail": row.get("status"), "light": "unchanged"}.get(row["op"], row["change"])
+        self.state.count(outcome)
+        self.writer.add(row)
+        # What the item still carries is for logs and feeds: drop the heavy parts.
+        item.pop("html", None)
+        return item
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        by_url = {row["url"]: row for row in rows}  # one row per URL and statement
+        with get_pool().connection() as conn:
+            result = conn.execute(UPSERT_SQL, {"domain_id": self.state.domain_id,
+                                               "rows": json.dumps(list(by_url.values()))})
+            ids = [str(r["id"]) for r in result if r["change"] in ("new", "changed")]
+        self.state.to_enqueue.extend(ids)
+
+    async def close_spider(self) -> None:
+        if self.writer:
+            await self.writer.close()
