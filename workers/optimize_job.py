@@ -38,7 +38,7 @@ def run_optimize(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any
         "optimize_completion_tokens": 0, "optimize_tokens": 0, "optimize_cost": "0",
         "optimize_api_seconds": 0.0,
     }
-    cost = Decimal("0")
+    cost = Decimal(0)
     try:
         for page in load_pages(conn, job, "url, title, content, metadata"):
             source = _source(conn, domain_id, page)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 
 from schemas.optimized_content import OptimizedContent, json_schema, response_format
+from workers.errors import PermanentError
 from workers.optimization import offline
 from workers.optimization.base import PageInput
 from workers.optimization.openai_optimizer import cost_of, parse_content, retry_after
-from workers.optimization.scores import content_quality_score, flesch_reading_ease, seo_score, syllables
+from workers.optimization.scores import (
+    content_quality_score,
+    flesch_reading_ease,
+    seo_score,
+    syllables,
+)
 from workers.optimization.text import sentences, trim_at_word
-from workers.errors import PermanentError
 
 ARTICLE = """How to brew pour-over coffee
 
@@ -39,8 +44,8 @@ def test_syllables(word, expected):
 @pytest.mark.parametrize("text, low, high", [
     ("The cat sat on the mat. The dog ran.", 90, 100),
     (ARTICLE, 60, 95),
-    ("Notwithstanding institutional considerations, organisational interdependencies necessitate "
-     "comprehensive reconceptualisation of administrative responsibilities.", 0, 10),
+    (("Notwithstanding institutional considerations, organisational interdependencies necessitate "
+      "comprehensive reconceptualisation of administrative responsibilities."), 0, 10),
     ("", 0, 0),
 ])
 def test_flesch_reading_ease(text, low, high):
@@ -56,8 +61,9 @@ def test_content_quality_prefers_structured_unique_text():
 
 
 @pytest.mark.parametrize("title, description, headings, keywords, expected_min, expected_max", [
-    ("Pour-over coffee: a brewing guide", "Learn to brew pour-over coffee at home with a dripper, a "
-     "filter and three minutes: grind size, bloom and pouring.", ["Brewing"], ["pour-over coffee"], 70, 100),
+    ("Pour-over coffee: a brewing guide",
+     ("Learn to brew pour-over coffee at home with a dripper, a filter and three minutes: grind size, "
+      "bloom and pouring."), ["Brewing"], ["pour-over coffee"], 70, 100),
     ("", "", [], [], 0, 20),
     ("Coffee", "Short.", [], ["tea"], 0, 40),
 ])
@@ -113,8 +119,8 @@ def test_json_schema_is_strict():
 
 
 @pytest.mark.parametrize("raw", ["not json", "{}", '{"title": ""}', "[1,2]",
-                                 '{"title":"t","summary":"s","content":"c","key_points":[],"topics":[],'
-                                 '"meta_title":"m","meta_description":"d","keywords":[],"extra":1}'])
+                                 ('{"title":"t","summary":"s","content":"c","key_points":[],"topics":[],'
+                                  '"meta_title":"m","meta_description":"d","keywords":[],"extra":1}')])
 def test_answers_that_do_not_match_the_schema_are_permanent(raw):
     with pytest.raises(PermanentError):
         parse_content(raw)

@@ -7,10 +7,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from workers.extraction.page import MarkupItem, Page, clean, css, first, node_text, text_of, type_names, walk
+from workers.extraction.page import (
+    MarkupItem,
+    Page,
+    clean,
+    css,
+    first,
+    text_of,
+    type_names,
+    walk,
+)
 
 _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24})\b")
-_ASSET_SUFFIX = re.compile(r"\.(png|jpe?g|gif|svg|webp|css|js)$", re.I)
+_ASSET_SUFFIX = re.compile(r"\.(png|jpe?g|gif|svg|webp|css|js)$", re.IGNORECASE)
 # +44 20 7946 0958, (555) 123-4567, 555.123.4567, 020 7946 0958, +1-800-555-0199
 _PHONE = re.compile(r"(?<![\w/.-])(\+?\(?\d{1,4}\)?(?:[\s.\-]?\(?\d{1,5}\)?){1,5}\d)(?![\w/-])")
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
@@ -20,7 +29,7 @@ _TIME = r"\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?"
 _HOURS = re.compile(
     rf"\b({_DAY}(?:\s*(?:-|–|—|to|through|&|and|,)\s*{_DAY})*)\.?\s*:?\s*"
     rf"({_TIME}\s*(?:-|–|—|to|until)\s*{_TIME}|closed)",
-    re.I,
+    re.IGNORECASE,
 )
 SCHEMA_BUSINESS = ("LocalBusiness", "Organization", "Store", "Restaurant", "Corporation",
                    "ProfessionalService", "AutoDealer", "MedicalBusiness", "Place")
@@ -215,9 +224,16 @@ def _visible_text(page: Page) -> str:
 
 def _phone_context_lines(text: str) -> list[str]:
     """Lines that talk about phoning (free-text numbers elsewhere are too often prices or ids)."""
-    cue = re.compile(r"\b(phone|tel|telephone|call|mobile|fax|whatsapp|ring)\b|☎|📞", re.I)
+    cue = re.compile(r"\b(phone|tel|telephone|call|mobile|fax|whatsapp|ring)\b|☎|📞", re.IGNORECASE)
     return [line for line in text.splitlines() if cue.search(line)]
 
 
-__all__ = ["Contacts", "extract_contacts", "normalize_phone", "valid_email", "postal_address",
-           "type_names", "first"]
+__all__ = [
+    "Contacts",
+    "extract_contacts",
+    "first",
+    "normalize_phone",
+    "postal_address",
+    "type_names",
+    "valid_email",
+]

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from workers.extraction.page import Page, clean, css, node_text, text_of
 
@@ -13,7 +14,7 @@ QUESTION_WORDS = (
     "how", "what", "why", "when", "where", "which", "who", "whom", "whose", "can", "could", "do",
     "does", "did", "is", "are", "was", "will", "would", "should", "shall", "may", "have", "has",
 )
-_QUESTION_START = re.compile(r"^(?:q\s*[:.]\s*)?(?:%s)\b" % "|".join(QUESTION_WORDS), re.I)
+_QUESTION_START = re.compile(rf"^(?:q\s*[:.]\s*)?(?:{'|'.join(QUESTION_WORDS)})\b", re.IGNORECASE)
 _HEADING = re.compile(r"^h[1-6]$")
 MAX_ANSWER = 2000
 # method -> confidence; markup is authoritative, layout heuristics less so.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import extruct
 import lxml.html
@@ -14,7 +15,7 @@ from lxml import etree
 log = logging.getLogger(__name__)
 
 SYNTAXES = ("json-ld", "microdata", "rdfa", "opengraph")
-_SCHEMA_PREFIX = re.compile(r"^https?://schema\.org/", re.I)
+_SCHEMA_PREFIX = re.compile(r"^https?://schema\.org/", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 
 
@@ -32,7 +33,7 @@ class Page:
     items: list[MarkupItem] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, html: str, url: str) -> "Page":
+    def parse(cls, html: str, url: str) -> Page:
         tree = parse_html(html)
         return cls(url=url, html=html, tree=tree, items=markup_items(html, url))
 
@@ -56,7 +57,7 @@ def markup_items(html: str, url: str) -> list[MarkupItem]:
     """JSON-LD, microdata, RDFa and OpenGraph items, normalised to short schema.org names."""
     try:
         raw = extruct.extract(html, base_url=url, syntaxes=list(SYNTAXES), uniform=True, errors="log")
-    except Exception as exc:  # extruct raises many parser-specific errors on broken markup
+    except Exception as exc:  # noqa: BLE001 - extruct raises parser-specific errors on broken markup
         log.warning("markup extraction failed for %s: %s", url, exc)
         return []
     items: list[MarkupItem] = []
@@ -176,5 +177,5 @@ def node_text(el: Any) -> str:
 def css(tree: Any, selector: str) -> list[Any]:
     try:
         return tree.cssselect(selector)
-    except Exception:  # a bad learned selector must not break the page
+    except Exception:  # noqa: BLE001 - a bad learned selector must not break the page
         return []

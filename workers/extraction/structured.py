@@ -135,4 +135,4 @@ def _key(name: Any) -> str:
     return "".join(ch for ch in str(name or "").lower() if ch.isalnum())
 
 
-__all__ = ["MarkupItem", "markup_products", "merge_products", "schema_product", "opengraph_product"]
+__all__ = ["MarkupItem", "markup_products", "merge_products", "opengraph_product", "schema_product"]

@@ -27,4 +27,4 @@ def optimize(page: PageInput, settings: Settings | None = None) -> Optimization:
     return offline.optimize(page)
 
 
-__all__ = ["Optimization", "PageInput", "PROCESSING_VERSION", "optimize", "optimizer_name"]
+__all__ = ["PROCESSING_VERSION", "Optimization", "PageInput", "optimize", "optimizer_name"]

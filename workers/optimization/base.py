@@ -24,7 +24,7 @@ class Optimization:
     model: str                      # ai_model_used
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost: Decimal = Decimal("0")
+    cost: Decimal = Decimal(0)
     requests: int = 0               # API calls made (0 offline)
 
     @property

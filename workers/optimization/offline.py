@@ -11,8 +11,15 @@ from collections import Counter, defaultdict
 
 from schemas.optimized_content import META_DESCRIPTION_MAX, META_TITLE_MAX, OptimizedContent
 from workers.optimization.base import Optimization, PageInput
-from workers.optimization.text import (STOPWORDS, content_words, normalize_whitespace, sentences,
-                                       trim_at_word, trim_to_sentences, words)
+from workers.optimization.text import (
+    STOPWORDS,
+    content_words,
+    normalize_whitespace,
+    sentences,
+    trim_at_word,
+    trim_to_sentences,
+    words,
+)
 
 MODEL_NAME = "omni-offline-extractive-v1"
 _PHRASE_SPLIT = re.compile(r"[^\w \t'’-]|\s[-–—]\s|\d+")

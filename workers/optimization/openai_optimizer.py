@@ -8,7 +8,7 @@ answers that do not match the schema become PermanentError.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -18,8 +18,12 @@ import openai
 from pydantic import ValidationError
 
 from omni.config import Settings, get_settings
-from schemas.optimized_content import (META_DESCRIPTION_MAX, META_TITLE_MAX, OptimizedContent,
-                                       response_format)
+from schemas.optimized_content import (
+    META_DESCRIPTION_MAX,
+    META_TITLE_MAX,
+    OptimizedContent,
+    response_format,
+)
 from workers.errors import PermanentError, TransientError
 from workers.optimization.base import Optimization, PageInput
 from workers.optimization.text import trim_at_word
@@ -53,7 +57,7 @@ def cost_of(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
         family = max((m for m in PRICES_PER_MILLION if model.startswith(m + "-")), key=len, default=None)
         prices = PRICES_PER_MILLION.get(family or "")
     if prices is None:
-        return Decimal("0")
+        return Decimal(0)
     return (prices[0] * prompt_tokens + prices[1] * completion_tokens) / Decimal(1_000_000)
 
 
@@ -167,4 +171,4 @@ def retry_after(headers: Any) -> float | None:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+        return max((when - datetime.now(UTC)).total_seconds(), 0.0)
