@@ -1,0 +1,161 @@
+"""Tenant isolation through a non-superuser role, on every tenant table.
+
+The table list is ROW_SPECS, and test_tables_under_test_are_all_tables fails when a public table
+is missing from it, so a new table cannot silently escape these checks.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+from tests.schema.helpers import ROW_SPECS, Tenant, as_role, as_tenant, insert_row, public_tables
+
+TABLES = sorted(ROW_SPECS)
+
+
+def _visible(conn, table: str, ids: list) -> set:
+    rows = conn.execute(sql.SQL("SELECT id FROM public.{} WHERE id = ANY(%s)").format(
+        sql.Identifier(table)), (ids,)).fetchall()
+    return {r["id"] for r in rows}
+
+
+def _can(conn, table: str, privilege: str) -> bool:
+    return conn.execute("SELECT has_table_privilege('authenticated', %s, %s) AS ok",
+                        (f"public.{table}", privilege)).fetchone()["ok"]
+
+
+def test_tables_under_test_are_all_tables(db) -> None:
+    assert public_tables(db) - {"schema_migrations"} == set(TABLES)
+
+
+def test_anon_has_no_table_privileges(db) -> None:
+    rows = db.execute(
+        "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
+        "WHERE grantee = 'anon' AND table_schema = 'public'").fetchall()
+    assert rows == []
+
+
+def test_schema_migrations_closed_to_tenants(db, two_tenants) -> None:
+    alice, _ = two_tenants
+    with pytest.raises(errors.InsufficientPrivilege):
+        with as_tenant(db, alice["user"]) as conn:
+            conn.execute("SELECT * FROM schema_migrations")
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_tenant_reads_only_its_own_rows(db, two_tenants, table: str) -> None:
+    alice, bob = two_tenants
+    ids = [alice.rows[table], bob.rows[table]]
+    with as_tenant(db, alice["user"]) as conn:
+        assert _visible(conn, table, ids) == {alice.rows[table]}
+        total = conn.execute(sql.SQL("SELECT count(*) AS n FROM public.{}").format(
+            sql.Identifier(table))).fetchone()["n"]
+        assert total == 1
+    with as_tenant(db, bob["user"]) as conn:
+        assert _visible(conn, table, ids) == {bob.rows[table]}
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_unauthenticated_session_sees_nothing(db, two_tenants, table: str) -> None:
+    alice, bob = two_tenants
+    with as_role(db, "authenticated") as conn:  # no JWT claims: auth.uid() is NULL
+        assert _visible(conn, table, [alice.rows[table], bob.rows[table]]) == set()
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_tenant_cannot_insert_rows_pointing_at_another_tenant(db, two_tenants, table: str) -> None:
+    alice, bob = two_tenants
+    spec, _ = ROW_SPECS[table]
+    with pytest.raises(errors.InsufficientPrivilege):  # RLS violation or no INSERT privilege
+        with as_tenant(db, alice["user"]) as conn:
+            insert_row(conn, table, spec(bob))
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_tenant_can_insert_its_own_rows_where_granted(db, two_tenants, table: str) -> None:
+    alice, _ = two_tenants
+    spec, _ = ROW_SPECS[table]
+    if table in ("business_configs",):  # one row per business: use a second business
+        with as_tenant(db, alice["user"]) as conn:
+            other = insert_row(conn, "businesses", {"owner_user_id": alice["user"], "name": "two"})
+            assert insert_row(conn, table, {"business_id": other})
+        return
+    if not _can(db, table, "INSERT"):
+        pytest.skip(f"{table} is read-only for tenants")
+    with as_tenant(db, alice["user"]) as conn:
+        assert insert_row(conn, table, spec(alice))
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_tenant_cannot_update_or_delete_another_tenants_rows(db, two_tenants, table: str) -> None:
+    alice, bob = two_tenants
+    ident = sql.Identifier(table)
+    for statement, privilege in ((sql.SQL("UPDATE public.{} SET id = id WHERE id = %s"), "UPDATE"),
+                                 (sql.SQL("DELETE FROM public.{} WHERE id = %s"), "DELETE")):
+        if _can(db, table, privilege):
+            with as_tenant(db, alice["user"]) as conn:
+                assert conn.execute(statement.format(ident), (bob.rows[table],)).rowcount == 0
+                # its own row is affected (then rolled back)
+                assert conn.execute(statement.format(ident), (alice.rows[table],)).rowcount == 1
+        else:
+            with pytest.raises(errors.InsufficientPrivilege):
+                with as_tenant(db, alice["user"]) as conn:
+                    conn.execute(statement.format(ident), (bob.rows[table],))
+    assert _visible(db, table, [bob.rows[table]]) == {bob.rows[table]}
+
+
+# Reference columns per table: moving one's own row to point at the other tenant must fail.
+REFERENCES = {
+    table: [c for c in spec(Tenant("x", ids={k: k for k in (
+        "user", "customer", "domain", "business", "page", "content", "conversation", "session")}))
+        if c in ("user_id", "auth_user_id", "owner_user_id", "customer_id", "domain_id",
+                 "business_id", "page_id", "source_content_id", "conversation_id", "session_id")]
+    for table, (spec, _) in ROW_SPECS.items()
+}
+_PARENT = {"user_id": "user", "auth_user_id": "user", "owner_user_id": "user",
+           "customer_id": "customer", "domain_id": "domain", "business_id": "business",
+           "page_id": "page", "source_content_id": "content", "conversation_id": "conversation",
+           "session_id": "session"}
+
+
+@pytest.mark.parametrize("table,column", [(t, c) for t in TABLES for c in REFERENCES[t]])
+def test_tenant_cannot_repoint_its_row_at_another_tenant(db, two_tenants, table: str,
+                                                         column: str) -> None:
+    alice, bob = two_tenants
+    if not _can(db, table, "UPDATE"):
+        pytest.skip(f"{table} is not updatable by tenants")
+    with pytest.raises(errors.InsufficientPrivilege):
+        with as_tenant(db, alice["user"]) as conn:
+            conn.execute(sql.SQL("UPDATE public.{} SET {} = %s WHERE id = %s").format(
+                sql.Identifier(table), sql.Identifier(column)),
+                (bob[_PARENT[column]], alice.rows[table]))
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_service_role_sees_all(db, two_tenants, table: str) -> None:
+    alice, bob = two_tenants
+    with as_role(db, "service_role") as conn:
+        assert _visible(conn, table, [alice.rows[table], bob.rows[table]]) == {
+            alice.rows[table], bob.rows[table]}
+
+
+def test_search_functions_respect_rls(db, two_tenants) -> None:
+    alice, bob = two_tenants
+    bob_domain = db.execute("SELECT domain FROM domains WHERE id = %s", (bob["domain"],)).fetchone()
+    db.execute("UPDATE scraped_pages SET scraped_at = NULL")
+    with as_tenant(db, alice["user"]) as conn:
+        assert conn.execute("SELECT * FROM get_stale_content(%s, '1 day')",
+                            (bob_domain["domain"],)).fetchall() == []
+    with as_role(db, "service_role") as conn:
+        assert len(conn.execute("SELECT * FROM get_stale_content(%s, '1 day')",
+                                (bob_domain["domain"],)).fetchall()) == 1
+
+
+def test_monitoring_views_closed_to_tenants(db, two_tenants) -> None:
+    alice, _ = two_tenants
+    for relation in ("index_usage_stats", "unused_indexes", "domain_content_stats"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            with as_tenant(db, alice["user"]) as conn:
+                conn.execute(sql.SQL("SELECT * FROM public.{}").format(sql.Identifier(relation)))
