@@ -49,6 +49,19 @@ def load_pages(conn: psycopg.Connection, job: dict[str, Any], columns: str) -> l
     return sorted(rows, key=lambda r: order[r["id"]])
 
 
+def checkpoint(conn: psycopg.Connection) -> None:
+    """Commit the work so far when the caller handed us a connection with an open implicit
+    transaction (the pool's default): a page done stays done if a later page fails, and no
+    transaction stays open across a slow API call. Inside a caller's `conn.transaction()` block
+    commit() is refused before doing anything, and the caller's transaction decides."""
+    if conn.autocommit or conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+        return
+    try:
+        conn.commit()
+    except psycopg.ProgrammingError:
+        pass
+
+
 def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     domain_id = job["domain_id"]
@@ -67,6 +80,7 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
                 replace_rows(conn, domain_id, page["url"], result.rows)
                 domain_patterns.record(conn, domain_id, result.patterns)
             learned = domain_patterns.load(conn, domain_id)
+            checkpoint(conn)
             stats["extract_pages"] += 1
             stats["products"] += result.count("product")
             stats["faqs"] += result.count("faq")

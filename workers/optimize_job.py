@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 from db.usage import add_usage
 from omni.config import get_settings
 from workers.errors import TransientError
-from workers.extract_job import load_pages
+from workers.extract_job import checkpoint, load_pages
 from workers.optimization import PROCESSING_VERSION, PageInput, optimize, optimizer_name
 from workers.optimization.base import Optimization
 from workers.optimization.scores import content_quality_score, flesch_reading_ease, seo_score
@@ -50,15 +50,17 @@ def run_optimize(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any
             if not force and _unchanged(conn, domain_id, page["url"], identity):
                 stats["optimize_skipped_unchanged"] += 1
                 continue
+            extractions = extraction_summary(conn, domain_id, page["url"])
+            checkpoint(conn)
             call_started = time.monotonic()
             result = optimize(source["input"], settings)
             stats["optimize_api_seconds"] += time.monotonic() - call_started
-            extractions = extraction_summary(conn, domain_id, page["url"])
             with conn.transaction():
                 _upsert(conn, domain_id, page["url"], source, result, extractions, identity)
                 if result.requests:
                     add_usage(conn, domain_id, "optimization", requested_model, tokens=result.tokens,
                               requests=result.requests, cost=result.cost)
+            checkpoint(conn)
             stats["optimize_pages"] += 1
             stats["optimize_requests"] += result.requests
             stats["optimize_prompt_tokens"] += result.prompt_tokens

@@ -111,3 +111,14 @@ def test_pages_of_another_domain_are_not_touched(db, add_page, make_job):
     stats = run_extract(db, make_job("extract", [page, mine]))
     assert stats["extract_missing_pages"] == 1
     assert {r["url"] for r in _rows(db)} == {"https://shop.test/faq"}
+
+
+def test_with_a_pooled_style_connection_rows_are_committed(db, add_page, make_job):
+    from db.connection import connect
+
+    ids = [add_page(name, page_html(name)) for name in ("woo_product.html", "faq_jsonld.html")]
+    job = make_job("extract", ids)
+    with connect() as conn:
+        run_extract(conn, job)
+        conn.rollback()          # nothing left uncommitted: each page was committed as it was done
+    assert len(_rows(db)) == 1 + 1 + 3

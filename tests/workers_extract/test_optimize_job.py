@@ -203,3 +203,26 @@ def test_switching_to_the_api_reoptimises_offline_results(db, add_page, make_job
 def test_missing_pages_are_permanent(db, domain, make_job):
     with pytest.raises(PermanentError):
         run_optimize(db, make_job("optimize", ["00000000-0000-0000-0000-000000000000"]))
+
+
+def test_with_a_pooled_style_connection_pages_done_survive_a_later_failure(db, add_page, make_job,
+                                                                           openai_server):
+    """The workers core hands over a non-autocommit connection and rolls back on error: a page
+    already optimised (and paid for) stays recorded, so the retry does not pay for it again."""
+    from db.connection import connect
+
+    ids = [add_page("a", page_html("jsonld_product.html")), add_page("b", page_html("contact.html"))]
+    job = make_job("optimize", ids)
+    openai_server.script(Reply(), Reply.server_error(502))      # page a answers, page b fails
+    with connect() as conn:
+        assert not conn.autocommit
+        with pytest.raises(TransientError):
+            run_optimize(conn, job)
+        conn.rollback()
+    assert [r["url"] for r in _optimized(db)] == ["https://shop.test/a"]
+    assert _usage(db)[0]["requests"] == 1
+    with connect() as conn:
+        stats = run_optimize(conn, job)
+        conn.commit()
+    assert (stats["optimize_requests"], stats["optimize_skipped_unchanged"]) == (1, 1)
+    assert len(_chat_requests(openai_server)) == 3 and len(_optimized(db)) == 2
