@@ -196,6 +196,8 @@ class SiteSpider(scrapy.Spider):
                     yield request
         if meta.get("render_mode") == "playwright":
             state.count("rendered")
+        if page_url != url:  # validators belong to the URL fetched, not the canonical one
+            base.update(etag=None, last_modified=None)
         yield {**base, "kind": "page", "url": page_url, "requested_url": url,
                "html": response.text, "root": root, "links": links}
 
