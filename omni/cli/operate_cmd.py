@@ -58,7 +58,7 @@ def demo(
     port: int = typer.Option(8000, "--port", help="Dashboard port."),
 ) -> None:
     """Serve a bundled sample site, crawl, extract, embed it, and show it on the dashboard."""
-    from omni.demo import run_demo
+    from omni.demo_site.run import run_demo
 
     run_demo(dashboard=not no_dashboard, dashboard_port=port)
 

@@ -46,7 +46,8 @@ def seeded(db, broker, redis_client) -> dict:
     usage.add_usage(db, shop["id"], "embedding", "all-MiniLM-L6-v2", tokens=4321, requests=3, cost=0)
     usage.add_usage(db, shop["id"], "optimization", "gpt-4o-mini", tokens=1000, requests=2, cost=0.0125)
 
-    done = jobs.create(db, shop["id"], "crawl", {"new": 5, "changed": 2, "unchanged": 1, "removed": 1})
+    done = jobs.create(db, shop["id"], "crawl",
+                       {"stats": {"new": 5, "changed": 2, "unchanged": 1, "removed": 1}})
     jobs.start(db, done)
     jobs.complete(db, done)
     failed = jobs.create(db, shop["id"], "crawl")
