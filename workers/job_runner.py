@@ -16,7 +16,7 @@ import psycopg
 
 from db import jobs
 from db.connection import get_pool, transaction
-from workers.errors import PermanentError, TransientError
+from workers.errors import PermanentError
 from workers.outcomes import describe, is_transient
 
 log = logging.getLogger(__name__)
@@ -63,12 +63,10 @@ def _handle_failure(job_id: str, exc: BaseException, started: float) -> None:
     log.warning("job %s hit a transient error, will retry: %s", job_id, message)
     _record(job_id, "pending", message, started)
     retry_after = getattr(exc, "retry_after", None)
-    if retry_after:
-        # Dramatiq's backoff, but never sooner than the server asked for.
-        raise dramatiq.Retry(message, delay=int(retry_after * 1000)) from exc
-    if isinstance(exc, TransientError) or isinstance(exc, Exception):
-        raise exc
-    raise TransientError(message) from exc  # interrupts (time limit): retried as transient
+    # Retry: Dramatiq backs off exponentially (delay None) but never sooner than a server's
+    # Retry-After; it logs no traceback for it (we logged the cause above).
+    delay = int(retry_after * 1000) if retry_after else None
+    raise dramatiq.Retry(message, delay=delay) from exc
 
 
 def _record(job_id: str, status: str, message: str, started: float) -> None:

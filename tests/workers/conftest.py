@@ -111,3 +111,43 @@ def long_page(topic: str, paragraphs: int = 8) -> str:
                          f"item {i} carefully, with details number {section * 100 + i} that "
                          f"customers often ask about when they contact support.")
     return "\n\n".join(parts)
+
+
+@contextmanager
+def worker_process(log_path: Path, queues=("embed",), **env_extra: str):
+    """A real `dramatiq workers.actors` process group (killed with its children at the end).
+
+    A dead worker's messages are handed on after 1.5 s without a heartbeat (the broker does its
+    maintenance on every command here instead of once in a thousand)."""
+    import signal
+    import subprocess
+
+    env = {**os.environ, "OMNI_BROKER_HEARTBEAT_TIMEOUT_MS": "1500",
+           "OMNI_BROKER_MAINTENANCE_CHANCE": "1000000", "OMNI_WORKER_MIN_BACKOFF_MS": "300",
+           "OMNI_WORKER_MAX_BACKOFF_MS": "2000", "PYTHONUNBUFFERED": "1", **env_extra}
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [str(VENV_BIN / "dramatiq"), "workers.actors", "-p", "1", "-t", "1", "-Q", *queues],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1, what: str = "condition"):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
