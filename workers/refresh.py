@@ -18,7 +18,8 @@ REFRESH_TYPES = ("crawl", "extract", "optimize", "embed", "full")
 
 def find_domain(conn: psycopg.Connection, domain: str) -> dict[str, Any]:
     name = normalize_domain(domain)
-    row = tenants.get_domain(conn, name)
+    twin = name[4:] if name.startswith("www.") else f"www.{name}"   # www. is the same site
+    row = tenants.get_domain(conn, name) or tenants.get_domain(conn, twin)
     if row is None:
         raise NotFound(f"unknown domain {name!r} (add it with `omni domain add {name}`)")
     return row

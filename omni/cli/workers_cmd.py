@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 
+from omni.errors import OmniError
 from workers.broker import QUEUES
 
 log = logging.getLogger("omni.worker")
@@ -72,7 +73,7 @@ def _queues(queues: list[str] | None) -> list[str]:
     chosen = list(dict.fromkeys(queues or QUEUES))
     unknown = [q for q in chosen if q not in QUEUES]
     if unknown:
-        raise typer.BadParameter(f"unknown queue(s) {', '.join(unknown)}; expected {', '.join(QUEUES)}")
+        raise OmniError(f"unknown queue(s) {', '.join(unknown)}; expected {', '.join(QUEUES)}")
     return chosen
 
 
