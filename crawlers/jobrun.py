@@ -5,6 +5,7 @@ crawl's stats or failed with the reason; `domains.last_scraped_at` updated on su
 from __future__ import annotations
 
 import logging
+import resource
 from typing import Any
 
 from scrapy import signals
@@ -49,7 +50,10 @@ class CrawlJobExtension:
 
 
 def finish(state: Any, reason: str) -> dict[str, Any]:
-    stats = {**state.stats(), "finish_reason": reason}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    stats = {**state.stats(), "finish_reason": reason,
+             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+             "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}
     with connect(autocommit=True) as conn:
         if state.errors:
             jobs.fail(conn, state.job_id, "; ".join(state.errors), {"stats": stats})

@@ -37,6 +37,10 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = _s.log_level.upper()
 MEMUSAGE_ENABLED = False
+# Per-response overheads that showed up in profiles (docs/crawling.md): the source inspection of
+# every callback, and 100 asyncio tasks per response for items that are processed synchronously.
+WARN_ON_GENERATOR_RETURN_VALUE = False
+CONCURRENT_ITEMS = 16
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
@@ -58,6 +62,8 @@ ITEM_PIPELINES = {
     "pipelines.enqueue.EnqueuePipeline": 500,
 }
 EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawlers.throttle.ConditionalAutoThrottle": 0,
     "crawlers.progress.ProgressExtension": 500,
     "crawlers.jobrun.CrawlJobExtension": 510,
 }

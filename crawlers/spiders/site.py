@@ -128,6 +128,8 @@ class SiteSpider(scrapy.Spider):
         """A request for a page of the site, or None if it is not one to fetch (seen, off-site,
         not a page, disallowed). Budget and trap bounds are applied by the spider middlewares."""
         state = self.state
+        if url in state.seen:  # fast path: links from earlier crawls are stored canonical
+            return None
         target = canonicalize(url, base)
         if not target or target in state.seen or not in_site(target, state.site_hosts):
             return None
@@ -159,6 +161,7 @@ class SiteSpider(scrapy.Spider):
         status = response.status
         if status == 304:
             state.statuses[url] = 304
+            state.count("not_modified")
             for target in state.known_links.get(url, ()):
                 if request := self.page_request(target, depth + 1):
                     yield request
