@@ -7,6 +7,7 @@ import threading
 import time
 
 import dramatiq
+from prometheus_client.parser import text_string_to_metric_families
 
 from workers.status import INDEX_KEY, WorkerStatus, read_workers
 
@@ -55,3 +56,54 @@ def test_an_expired_worker_is_pruned(redis_client) -> None:
     redis_client.zadd(INDEX_KEY, {"omni:worker:ghost:1": time.time() - 60})
     assert read_workers(redis_client) == []
     assert redis_client.zcard(INDEX_KEY) == 0
+
+
+def test_omni_worker_publishes_status_and_prometheus_metrics(services_env, redis_client, db) -> None:
+    """A real `omni worker` (dramatiq CLI, forked processes) with OMNI_WORKER_METRICS=1."""
+    import signal
+    import subprocess
+
+    import httpx
+
+    from tests.ops.conftest import OMNI
+    from tests.ops.test_dashboard import _free_port
+
+    port = _free_port()
+    env = {**os.environ, "OMNI_WORKER_METRICS": "1", "dramatiq_prom_host": "127.0.0.1",
+           "dramatiq_prom_port": str(port)}
+    proc = subprocess.Popen([str(OMNI), "worker", "--processes", "1", "--threads", "2",
+                             "--queues", "embed"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        [worker] = _wait(lambda: read_workers(redis_client), timeout=90)
+        assert worker["threads"] == 2 and worker["queues"] == ["embed"] and worker["current"] == []
+
+        # a message for a job that does not exist: processed (and dropped) by the real actor
+        from uuid import uuid4
+
+        from workers.broker import setup_broker
+        from workers.dispatch import send_job
+
+        setup_broker(services_env["REDIS_URL"])
+        send_job(uuid4(), "embed")
+
+        def scrape():
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+            except httpx.HTTPError:
+                return None
+            text = response.text if response.status_code == 200 else ""
+            return text if 'dramatiq_messages_total{actor_name="embed_pages"' in text else None
+
+        body = _wait(scrape, timeout=60)
+        samples = {(s.name, s.labels.get("actor_name")): s.value
+                   for f in text_string_to_metric_families(body) for s in f.samples}
+        assert samples[("dramatiq_messages_total", "embed_pages")] == 1
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    _wait(lambda: read_workers(redis_client) == [], timeout=30)
