@@ -10,8 +10,8 @@
 -- scans: `relaxed_order` keeps pulling candidates from the index until enough rows pass the
 -- filter, instead of returning fewer than match_count (the pre-0.8 behaviour with ef_search
 -- candidates). relaxed_order may return rows slightly out of order, so the outer query sorts
--- the candidates by their exact distance. On a server without pgvector >= 0.8 the hnsw.*
--- settings are unknown custom GUCs and harmless.
+-- the candidates by their exact distance. Needs pgvector >= 0.8 (hnsw.iterative_scan); older
+-- versions reject the unknown hnsw.* setting when this function is created.
 --
 -- PL/pgSQL + EXECUTE ... USING: the query is planned for each call with the actual domain id and
 -- model, so the planner sees how big the domain is (column statistics). A large domain gets the
