@@ -3,8 +3,6 @@ failure, e.g. a robots.txt refusal, which is counted but not stored)."""
 
 from __future__ import annotations
 
-from twisted.internet import defer
-from twisted.internet import error as twisted_errors
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
@@ -13,6 +11,8 @@ from scrapy.exceptions import (
     IgnoreRequest,
     ResponseDataLossError,
 )
+from twisted.internet import defer
+from twisted.internet import error as twisted_errors
 
 NOT_STORED_MARKERS = ("robots.txt", "crawler trap")
 

@@ -26,7 +26,7 @@ class CrawlJobExtension:
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "CrawlJobExtension":
+    def from_crawler(cls, crawler: Any) -> CrawlJobExtension:
         return cls(crawler)
 
     def spider_opened(self, spider: Any) -> None:

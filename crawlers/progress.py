@@ -28,7 +28,7 @@ class ProgressExtension:
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "ProgressExtension":
+    def from_crawler(cls, crawler: Any) -> ProgressExtension:
         return cls(crawler)
 
     def opened(self, spider: Any) -> None:
@@ -52,5 +52,5 @@ class ProgressExtension:
             try:
                 with connect(autocommit=True) as conn:
                     jobs.update_metadata(conn, state.job_id, {"progress": stats})
-            except Exception:  # noqa: BLE001 - progress is best effort; the crawl goes on
+            except Exception:
                 logger.warning("could not record crawl progress", exc_info=True)

@@ -22,7 +22,7 @@ AUTOTHROTTLE_START_DELAY = 0.0
 AUTOTHROTTLE_MAX_DELAY = 10.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = float(max(1, _s.crawl_concurrency))
 DOWNLOAD_DELAY = 0.0
-RANDOMIZE_DOWNLOAD_DELAY = False
+DOWNLOAD_DELAY_JITTER = 0
 CONCURRENT_REQUESTS = max(1, _s.crawl_concurrency) * 2
 CONCURRENT_REQUESTS_PER_DOMAIN = max(1, _s.crawl_concurrency)
 
@@ -79,6 +79,6 @@ PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = int(_s.crawl_download_timeout * 1000)
 PLAYWRIGHT_ABORT_REQUEST = "crawlers.playwright_handler.abort_heavy_resources"
 
-from crawlers.playwright_handler import launch_options  # noqa: E402
+from crawlers.playwright_handler import launch_options
 
 PLAYWRIGHT_LAUNCH_OPTIONS = launch_options(_s.chromium_path)

@@ -61,7 +61,7 @@ class CrawlState:
 
     @classmethod
     def load(cls, conn: psycopg.Connection, domain_row: dict[str, Any], settings: Settings,
-             job_id: UUID | str | None = None) -> "CrawlState":
+             job_id: UUID | str | None = None) -> CrawlState:
         domain = domain_row["domain"]
         state = cls(
             domain=domain,

@@ -39,10 +39,10 @@ DOCUMENT_EXTENSIONS = frozenset({
     "epub",
 })
 
-_SESSION_PATH_PARAM = re.compile(r";(jsessionid|phpsessid|sid|sessionid)=[^/?#]*", re.I)
+_SESSION_PATH_PARAM = re.compile(r";(jsessionid|phpsessid|sid|sessionid)=[^/?#]*", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+")
 _HEXID = re.compile(r"^[0-9a-f]{16,}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-                    re.I)
+                    re.IGNORECASE)
 
 
 def is_tracking_param(name: str) -> bool:

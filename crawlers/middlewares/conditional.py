@@ -10,18 +10,18 @@ class ConditionalRequestMiddleware:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "ConditionalRequestMiddleware":
+    def from_crawler(cls, crawler: Any) -> ConditionalRequestMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Any) -> None:
         meta = request.meta
         # A browser render must get the full page, never a 304.
         if not meta.get("omni_page") or meta.get("playwright"):
-            return None
+            return
         state = self.crawler.spider.state
         known = state.known.get(meta["omni_url"])
         if known is None or known.status != "scraped":
-            return None
+            return
         sent = False
         if known.etag:
             request.headers[b"If-None-Match"] = known.etag
@@ -31,4 +31,4 @@ class ConditionalRequestMiddleware:
             sent = True
         if sent:
             state.count("conditional_requests")
-        return None
+        return

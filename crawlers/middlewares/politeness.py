@@ -17,13 +17,13 @@ class CrawlDelayMiddleware:
         self._throttle_floor_set = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "CrawlDelayMiddleware":
+    def from_crawler(cls, crawler: Any) -> CrawlDelayMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Any) -> None:
         delay = getattr(self.crawler.spider, "crawl_delay", None)
         if not delay:
-            return None
+            return
         # Slots are garbage-collected when idle and recreated: apply on every request (cheap).
         _, slot = self.crawler.engine.downloader._get_slot(request)
         if slot.delay < delay:
@@ -34,4 +34,4 @@ class CrawlDelayMiddleware:
                 if isinstance(extension, AutoThrottle):
                     extension.mindelay = max(extension.mindelay, delay)
             self._throttle_floor_set = True
-        return None
+        return

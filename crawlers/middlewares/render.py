@@ -9,7 +9,7 @@ from typing import Any
 from scrapy.http import HtmlResponse
 
 MIN_TEXT_CHARS = 200
-_STRIP = re.compile(rb"<(script|style|noscript|template)\b.*?</\1\s*>", re.S | re.I)
+_STRIP = re.compile(rb"<(script|style|noscript|template)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 _TAGS = re.compile(rb"<[^>]*>")
 _SPACE = re.compile(rb"\s+")
 
@@ -32,7 +32,7 @@ class AppShellFallbackMiddleware:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "AppShellFallbackMiddleware":
+    def from_crawler(cls, crawler: Any) -> AppShellFallbackMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Any, response: Any) -> Any:

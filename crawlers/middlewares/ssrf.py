@@ -39,7 +39,7 @@ class SsrfGuardMiddleware:
         self._verdicts: dict[str, str | None] = {}
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "SsrfGuardMiddleware":
+    def from_crawler(cls, crawler: Any) -> SsrfGuardMiddleware:
         if get_settings().allow_private_networks:
             raise NotConfigured("OMNI_ALLOW_PRIVATE_NETWORKS is set")
         return cls()
@@ -50,7 +50,6 @@ class SsrfGuardMiddleware:
             self._verdicts[host] = await asyncio.to_thread(self._check, host)
         if (reason := self._verdicts[host]) is not None:
             raise IgnoreRequest(reason)
-        return None
 
     @staticmethod
     def _check(host: str) -> str | None:

@@ -11,7 +11,8 @@ in `pipelines/` turn them into rows.
 from __future__ import annotations
 
 import logging
-from typing import Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from urllib.parse import urljoin
 
 import scrapy
@@ -49,7 +50,7 @@ class SiteSpider(scrapy.Spider):
         self.crawl_delay: float | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "SiteSpider":
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._load_state()
         return spider

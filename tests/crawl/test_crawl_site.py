@@ -8,8 +8,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.crawl.conftest import crawl
 from tests.crawl.testsite import CRAWL_DELAY, page, para
 
@@ -202,6 +200,7 @@ def test_cli_crawl_json_and_scrapy_crawl(site, db):
                          capture_output=True, text=True, env=env, timeout=240,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert out.returncode == 0, out.stderr[-2000:]
+    assert "ScrapyDeprecationWarning" not in out.stderr  # 2.13+ component style throughout
     crawls = db.execute("SELECT status, metadata FROM content_refresh_jobs WHERE job_type = 'crawl' "
                         "ORDER BY created_at").fetchall()
     assert [c["status"] for c in crawls] == ["completed", "completed"]

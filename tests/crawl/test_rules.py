@@ -10,7 +10,14 @@ from crawlers.failures import describe_failure
 from crawlers.middlewares.render import looks_like_app_shell
 from crawlers.middlewares.ssrf import blocked_address
 from crawlers.sitemaps import parse_robots, parse_sitemap
-from crawlers.urls import canonicalize, in_site, is_tracking_param, pattern_key, resource_kind, start_url
+from crawlers.urls import (
+    canonicalize,
+    in_site,
+    is_tracking_param,
+    pattern_key,
+    resource_kind,
+    start_url,
+)
 from pipelines.enqueue import batches
 from pipelines.extract import extract_html
 from pipelines.hash import classify, content_hash

@@ -126,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         site = self.site
         parts = urlsplit(self.path)
         path = parts.path
