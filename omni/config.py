@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     embedding_dimensions: int = Field(default=1536, alias="OMNI_EMBEDDING_DIMENSIONS")
     chunk_tokens: int = Field(default=500, alias="OMNI_CHUNK_TOKENS")
     chunk_overlap_tokens: int = Field(default=60, alias="OMNI_CHUNK_OVERLAP_TOKENS")
+    # Per-request limits of the embedding API (OpenAI's are the defaults and the maximum).
+    embedding_max_inputs: int = Field(default=2048, alias="OMNI_EMBEDDING_MAX_INPUTS")
+    embedding_max_request_tokens: int = Field(default=300_000,
+                                              alias="OMNI_EMBEDDING_MAX_REQUEST_TOKENS")
 
     # Crawling defaults (a domain's own settings override max pages and JavaScript rendering).
     crawl_max_pages: int = Field(default=1000, alias="OMNI_CRAWL_MAX_PAGES")

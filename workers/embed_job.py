@@ -130,48 +130,87 @@ def run_embed(conn: psycopg.Connection, job: dict[str, Any],
     sizes = effective_sizes(chunk_tokens, overlap, backend.max_input_tokens)
 
     page_ids = list(dict.fromkeys(page_ids))
-    stats = EmbedStats()
-    for start in range(0, len(page_ids), PAGE_GROUP):
-        _embed_group(conn, domain_id, page_ids[start:start + PAGE_GROUP], backend, sizes,
-                     force, stats)
-    return stats.as_metadata(backend.model)
+    run = _Run(conn, domain_id, backend, sizes, force)
+    groups = [page_ids[i:i + PAGE_GROUP] for i in range(0, len(page_ids), PAGE_GROUP)]
+    wave: list[list[UUID]] = []
+    needed: dict[str, Chunk] = {}
+    wave_tokens, wave_inputs = _wave_limits(backend)
+    for group in groups:
+        needed.update(run.plan(group))
+        wave.append(group)
+        # Embed in waves of several full requests: fewer half-empty requests than embedding
+        # group by group, and bounded memory; each wave's groups are then written.
+        if sum(c.token_count for c in needed.values()) >= wave_tokens or len(needed) >= wave_inputs:
+            run.flush(wave, needed)
+            wave, needed = [], {}
+    if wave:
+        run.flush(wave, needed)
+    return run.stats.as_metadata(backend.model)
 
 
-def _embed_group(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
-                 backend: EmbeddingBackend, sizes: tuple[int, int], force: bool,
-                 stats: EmbedStats) -> None:
-    model = backend.model
-    vectors: dict[str, np.ndarray] = {}
-    cache: dict[str, list[Chunk]] = {}
-    pending = page_ids
-    for _ in range(REPLAN_ROUNDS):
-        pages = _load_pages(conn, domain_id, pending)
-        chunks = {pid: _chunks(page, sizes, backend, cache) for pid, page in pages.items()}
-        plans = {pid: plan_page(chunks[pid], rows, model, force)
-                 for pid, rows in _load_rows(conn, list(pages)).items()}
-        needed = {c.hash: c.text for plan in plans.values() for c in plan.insert
-                  if c.hash not in vectors}
-        if needed and not force:
+def _wave_limits(backend: EmbeddingBackend) -> tuple[int, int]:
+    """(tokens, inputs) worth of texts to embed before writing: four rounds of full requests."""
+    concurrency = getattr(backend, "concurrency", 1)
+    tokens = getattr(backend, "max_tokens", 300_000) * concurrency * 4
+    inputs = getattr(backend, "max_inputs", 512) * concurrency * 4
+    return tokens, inputs
+
+
+class _Run:
+    def __init__(self, conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
+                 sizes: tuple[int, int], force: bool) -> None:
+        self.conn, self.domain_id, self.backend = conn, domain_id, backend
+        self.sizes, self.force = sizes, force
+        self.stats = EmbedStats()
+        self.vectors: dict[str, np.ndarray] = {}
+        self.cache: dict[str, list[Chunk]] = {}
+
+    def plan(self, page_ids: list[UUID]) -> dict[str, Chunk]:
+        """Chunks the pages need whose text has no vector yet (by hash)."""
+        conn, model = self.conn, self.backend.model
+        pages = _load_pages(conn, self.domain_id, page_ids)
+        plans = [plan_page(_chunks(pages[pid], self.sizes, self.backend, self.cache), rows, model,
+                           self.force)
+                 for pid, rows in _load_rows(conn, list(pages)).items()]
+        needed = {c.hash: c for plan in plans for c in plan.insert if c.hash not in self.vectors}
+        if needed and not self.force:
             copied = _reuse_vectors(conn, list(needed), model)
-            vectors.update(copied)
-            stats.chunks_copied += len(copied)
+            self.vectors.update(copied)
+            self.stats.chunks_copied += len(copied)
             needed = {h: t for h, t in needed.items() if h not in copied}
         conn.commit()
+        return needed
+
+    def flush(self, groups: list[list[UUID]], needed: dict[str, Chunk]) -> None:
         if needed:
-            _embed_texts(conn, domain_id, backend, needed, vectors, stats)
-        started = time.perf_counter()
-        pending = _write(conn, domain_id, pending, backend, sizes, force, vectors, stats, cache)
-        stats.write_seconds += time.perf_counter() - started
-        if not pending:
-            return
-        log.info("%d pages changed while they were embedded; planning them again", len(pending))
-    raise TransientError(f"{len(pending)} pages kept changing while they were embedded")
+            _embed_texts(self.conn, self.domain_id, self.backend, needed, self.vectors, self.stats)
+        for group in groups:
+            self._write_group(group)
+        self.vectors.clear()
+        self.cache.clear()
+
+    def _write_group(self, page_ids: list[UUID]) -> None:
+        pending = page_ids
+        for _ in range(REPLAN_ROUNDS):
+            started = time.perf_counter()
+            pending = _write(self.conn, self.domain_id, pending, self.backend, self.sizes,
+                             self.force, self.vectors, self.stats, self.cache)
+            self.stats.write_seconds += time.perf_counter() - started
+            if not pending:
+                return
+            # Pages that changed since they were planned: plan and embed them again.
+            log.info("%d pages changed while they were embedded; planning them again", len(pending))
+            needed = self.plan(pending)
+            if needed:
+                _embed_texts(self.conn, self.domain_id, self.backend, needed, self.vectors,
+                             self.stats)
+        raise TransientError(f"{len(pending)} pages kept changing while they were embedded")
 
 
 def _embed_texts(conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
-                 needed: dict[str, str], vectors: dict[str, np.ndarray], stats: EmbedStats) -> None:
+                 needed: dict[str, Chunk], vectors: dict[str, np.ndarray], stats: EmbedStats) -> None:
     hashes = list(needed)
-    result = backend.embed([needed[h] for h in hashes])
+    result = backend.embed([needed[h].text for h in hashes])
     vectors.update(zip(hashes, result.vectors))
     stats.tokens += result.tokens
     stats.requests += result.requests

@@ -45,25 +45,30 @@ def test_worker_killed_mid_batch_leaves_no_duplicates_and_the_job_completes(
     pages = [add_page(db, domain["id"], f"https://shop.example/item/{i}", f"Item {i}", _page_text(i))
              for i in range(PAGE_GROUP + 6)]                     # two write groups
     job_id = jobs.create(db, domain["id"], "embed", {"page_ids": [str(p) for p in pages]})
-    # group 1 is embedded and committed; group 2's request hangs until the worker is killed
-    openai_env.script(Reply(), Reply.slow(60), path="/v1/embeddings")
+    # 16 inputs per request, one in flight: the first group (64 one-chunk pages) is a wave of
+    # 4 requests and is committed; the second group's request hangs until the worker is killed.
+    limits = {"OMNI_EMBEDDING_MAX_INPUTS": "16", "OMNI_OPENAI_MAX_CONCURRENCY": "1"}
+    openai_env.script(Reply(), Reply(), Reply(), Reply(), Reply.slow(60), path="/v1/embeddings")
     send_job(job_id, "embed")
 
-    with worker_process(tmp_path / "worker1.log") as first:
-        wait_until(lambda: len(openai_env.embedding_requests()) >= 2, 90, what="the second batch")
+    with worker_process(tmp_path / "worker1.log", **limits) as first:
+        wait_until(lambda: len(openai_env.embedding_requests()) >= 5, 90, what="the fifth batch")
         committed = db.execute("SELECT count(DISTINCT page_id) AS n FROM page_embeddings").fetchone()
         assert committed["n"] == PAGE_GROUP and _status(db, job_id) == "running"
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
 
-    with worker_process(tmp_path / "worker2.log"):
+    with worker_process(tmp_path / "worker2.log", **limits):
         wait_until(lambda: _status(db, job_id) in ("completed", "failed"), 90, what="the job")
     job = jobs.get(db, job_id)
     assert job["status"] == "completed", job["error_message"]
     assert job["metadata"]["attempts"] == 2
     # the redelivered run re-embedded only the group the killed worker had not written
-    assert len(openai_env.embedding_requests()) == 3
-    assert job["metadata"]["chunks_unchanged"] > 0 and job["metadata"]["pages"] == len(pages)
+    requests = openai_env.embedding_requests()
+    assert len(requests) == 6 and len(requests[-1].body["input"]) == 6
+    assert all(len(r.body["input"]) <= 16 for r in requests)
+    assert job["metadata"]["chunks_unchanged"] == PAGE_GROUP
+    assert job["metadata"]["pages"] == len(pages)
     _assert_complete_set(db, pages)
 
 

@@ -76,8 +76,10 @@ class OpenAIBackend:
         # text-embedding-3 models shorten natively; others must fit or are zero-padded.
         self.request_dimensions = (COLUMN_DIMENSIONS if model.startswith("text-embedding-3")
                                    else None)
-        self.max_inputs = MAX_INPUTS
-        self.max_tokens = MAX_TOKENS
+        # Some compatible servers accept less per request than OpenAI does.
+        self.max_inputs = max(1, min(settings.embedding_max_inputs, MAX_INPUTS))
+        self.max_tokens = max(MAX_TOKENS_PER_INPUT, min(settings.embedding_max_request_tokens,
+                                                        MAX_TOKENS))
 
     def embed(self, texts: list[str]) -> EmbeddingResult:
         started = time.perf_counter()
