@@ -36,7 +36,7 @@ class BatchWriter:
     def _run(self, rows: list[Any]) -> None:
         try:
             self.write(rows)
-        except Exception as exc:  # noqa: BLE001 - recorded: the crawl job fails with it
+        except Exception as exc:
             logger.exception("%s: writing %d rows failed", self.name, len(rows))
             self.state.errors.append(f"{self.name}: {type(exc).__name__}: {exc}")
 

@@ -31,7 +31,7 @@ class EnqueuePipeline:
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "EnqueuePipeline":
+    def from_crawler(cls, crawler: Any) -> EnqueuePipeline:
         return cls(crawler)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +54,7 @@ class EnqueuePipeline:
 
             for job_id, job_type in created:
                 send_job(job_id, job_type)
-        except Exception as exc:  # noqa: BLE001 - recorded: the crawl job fails with it
+        except Exception as exc:
             logger.exception("enqueueing failed")
             state.errors.append(f"enqueue: {type(exc).__name__}: {exc}")
         state.counts["jobs_enqueued"] = len(created)

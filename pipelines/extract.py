@@ -20,7 +20,7 @@ DROP_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", 
 BOILERPLATE = re.compile(
     r"(^|[\s_-])(cookie|cookies|consent|gdpr|cc-window|cc-banner|onetrust|newsletter-popup|"
     r"skip-link|breadcrumbs?|site-header|site-footer|sidebar|share-buttons|social-share)([\s_-]|$)",
-    re.I)
+    re.IGNORECASE)
 BLOCKS = {"p", "div", "section", "article", "main", "header", "li", "ul", "ol", "table", "tr",
           "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt", "dd", "figure",
           "figcaption", "address", "details", "summary", "body", "td", "th", "br", "hr"}
@@ -253,7 +253,7 @@ class ExtractPipeline:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "ExtractPipeline":
+    def from_crawler(cls, crawler: Any) -> ExtractPipeline:
         return cls(crawler)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:

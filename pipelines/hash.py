@@ -57,7 +57,7 @@ class HashPipeline:
         self.writer: BatchWriter | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "HashPipeline":
+    def from_crawler(cls, crawler: Any) -> HashPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:

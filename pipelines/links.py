@@ -50,7 +50,7 @@ class LinksPipeline:
         self.writer: BatchWriter | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "LinksPipeline":
+    def from_crawler(cls, crawler: Any) -> LinksPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:

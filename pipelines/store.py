@@ -133,7 +133,7 @@ class StorePipeline:
         self.writer: BatchWriter | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "StorePipeline":
+    def from_crawler(cls, crawler: Any) -> StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
