@@ -116,10 +116,21 @@ def hashed_embedding(text: str, dimensions: int) -> np.ndarray:
     return vector / norm
 
 
+def random_embedding(text: str, dimensions: int) -> np.ndarray:
+    seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+    vector = np.random.default_rng(seed).standard_normal(dimensions).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
 class OpenAIServer:
     def __init__(self, *, chat_handler: Callable[[dict[str, Any]], str] | None = None,
                  delay: float = 0.0, default_dimensions: int = 1536,
-                 handler: Callable[[RecordedRequest], Reply | None] | None = None) -> None:
+                 handler: Callable[[RecordedRequest], Reply | None] | None = None,
+                 vectors: str = "bow", host: str = "127.0.0.1", port: int = 0) -> None:
+        # vectors: "bow" (similar texts are similar) or "hash" (one random unit vector per
+        # distinct text: cheapest, for throughput benchmarks)
+        self.vectors = vectors
+        self.host, self.requested_port = host, port
         self.chat_handler = chat_handler or (lambda request: "{}")
         self.delay = delay
         self.default_dimensions = default_dimensions
@@ -147,7 +158,7 @@ class OpenAIServer:
             def do_POST(self) -> None:  # noqa: N802
                 server._dispatch(self, "POST")
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd = ThreadingHTTPServer((self.host, self.requested_port), _Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-server",
                                         daemon=True)
@@ -252,6 +263,12 @@ class OpenAIServer:
             return self._chat(body)
         return 404, _error(f"no route {method} {path}", "not_found", None), {}
 
+    def _count_all(self, raw: list[Any]) -> list[tuple[str, int]]:
+        if all(isinstance(item, str) for item in raw):
+            counts = self._encoding.encode_ordinary_batch(raw, num_threads=2)
+            return [(text, len(ids)) for text, ids in zip(raw, counts)]
+        return [self._count(item) for item in raw]
+
     def _count(self, item: Any) -> tuple[str, int]:
         if isinstance(item, str):
             return item, len(self._encoding.encode_ordinary(item))
@@ -272,7 +289,7 @@ class OpenAIServer:
             return 400, _error(f"'input' has {len(raw)} items; the maximum is {MAX_INPUTS}",
                                "invalid_request_error", "input"), {}
         try:
-            pairs = [self._count(item) for item in raw]
+            pairs = self._count_all(raw)
         except ValueError as exc:
             return 400, _error(str(exc), "invalid_request_error", "input"), {}
         for index, (_, count) in enumerate(pairs):
@@ -288,7 +305,8 @@ class OpenAIServer:
         as_base64 = body.get("encoding_format") == "base64"
         data = []
         for index, (text, _) in enumerate(pairs):
-            vector = hashed_embedding(text, dimensions)
+            vector = (hashed_embedding(text, dimensions) if self.vectors == "bow"
+                      else random_embedding(text, dimensions))
             embedding: Any = (base64.b64encode(vector.astype("<f4").tobytes()).decode()
                               if as_base64 else vector.tolist())
             data.append({"object": "embedding", "index": index, "embedding": embedding})
@@ -320,3 +338,24 @@ def _message_text(message: Any) -> str:
     if isinstance(content, list):
         return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
     return content or ""
+
+
+def main() -> None:
+    """`python -m tests.support.openai_server [--port N] [--vectors bow|hash] [--delay S]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--vectors", choices=("bow", "hash"), default="bow")
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    server = OpenAIServer(port=args.port, vectors=args.vectors, delay=args.delay).start()
+    print(server.base_url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
