@@ -58,7 +58,8 @@ def test_an_expired_worker_is_pruned(redis_client) -> None:
     assert redis_client.zcard(INDEX_KEY) == 0
 
 
-def test_omni_worker_publishes_status_and_prometheus_metrics(services_env, redis_client, db) -> None:
+def test_omni_worker_publishes_status_and_prometheus_metrics(services_env, redis_client, db,
+                                                            tmp_path) -> None:
     """A real `omni worker` (dramatiq CLI, forked processes) with OMNI_WORKER_METRICS=1."""
     import signal
     import subprocess
@@ -70,7 +71,7 @@ def test_omni_worker_publishes_status_and_prometheus_metrics(services_env, redis
 
     port = _free_port()
     env = {**os.environ, "OMNI_WORKER_METRICS": "1", "dramatiq_prom_host": "127.0.0.1",
-           "dramatiq_prom_port": str(port)}
+           "dramatiq_prom_port": str(port), "dramatiq_prom_db": str(tmp_path)}
     proc = subprocess.Popen([str(OMNI), "worker", "--processes", "1", "--threads", "2",
                              "--queues", "embed"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
