@@ -15,9 +15,10 @@ from __future__ import annotations
 import calendar
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -47,7 +48,7 @@ def _add_month(moment: datetime) -> datetime:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def next_crawl_at(frequency: str | None, last_scraped_at: datetime | None) -> datetime | None:
@@ -68,7 +69,7 @@ def next_crawl_at(frequency: str | None, last_scraped_at: datetime | None) -> da
 
     if len(frequency.split()) != 5 or not croniter.is_valid(frequency):
         raise ValueError(f"invalid scrape_frequency {frequency!r}")
-    return croniter(frequency, last.astimezone(timezone.utc)).get_next(datetime)
+    return croniter(frequency, last.astimezone(UTC)).get_next(datetime)
 
 
 def is_due(frequency: str | None, last_scraped_at: datetime | None, now: datetime) -> bool:
@@ -172,7 +173,7 @@ class Scheduler:
         self.conn = conn
         self.stale_after = stale_after or get_settings().stale_after
         self.send = sender or _default_sender
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
         self._warned_no_stale_fn = False
 
     # ------------------------------------------------------------------ one pass
@@ -184,7 +185,7 @@ class Scheduler:
         for row in domains:
             try:
                 self._consider(row, result)
-            except Exception as exc:  # noqa: BLE001 - one bad domain must not stop the pass
+            except Exception as exc:
                 self.conn.rollback()
                 log.exception("scheduler: %s failed", row["domain"])
                 result.errors.append(f"{row['domain']}: {exc}")
@@ -283,7 +284,7 @@ def run_forever(interval: float, stop: threading.Event | None = None,
             result = scheduler.run_once()
             if on_pass:
                 on_pass(result)
-        except Exception:  # noqa: BLE001 - keep scheduling through transient outages
+        except Exception:
             log.exception("scheduler pass failed; retrying in %.0fs", interval)
             if conn is not None:
                 conn.close()

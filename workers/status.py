@@ -113,7 +113,7 @@ class WorkerStatus(Middleware):
         while not self._stop.is_set():
             try:
                 self.beat()
-            except Exception:  # noqa: BLE001 - Redis hiccup: try again next beat
+            except Exception:
                 log.debug("worker status beat failed", exc_info=True)
             self._stop.wait(self.beat_seconds)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Optional
 
 import typer
 
@@ -13,7 +12,7 @@ from omni.config import get_settings
 
 def scheduler(
     once: bool = typer.Option(False, "--once", help="Do one pass and exit."),
-    interval: Optional[float] = typer.Option(
+    interval: float | None = typer.Option(
         None, "--interval", help="Seconds between passes (default OMNI_SCHEDULER_INTERVAL, 60)."),
 ) -> None:
     """Queue crawls for domains that are due and refreshes for stale content."""

@@ -8,7 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from omni.errors import OmniError
 
@@ -45,7 +46,7 @@ def summary(conn: Any, domain: str, query: str = SAMPLE_QUERY) -> dict[str, Any]
     if row is None:
         raise OmniError(f"unknown domain {domain}")
     did = row["id"]
-    one = lambda sql: conn.execute(sql, (did,)).fetchone()["n"]  # noqa: E731
+    one = lambda sql: conn.execute(sql, (did,)).fetchone()["n"]
     result = {
         "domain": domain,
         "pages": one("SELECT count(*) AS n FROM scraped_pages WHERE domain_id = %s"),
@@ -208,7 +209,7 @@ class _Dashboard:
         """Until Ctrl-C or SIGTERM."""
         import signal
 
-        def stop(signum: int, frame: Any) -> None:  # noqa: ARG001
+        def stop(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)

@@ -16,7 +16,7 @@ TEMPLATED = {"/robots.txt": "text/plain; charset=utf-8", "/sitemap.xml": "applic
 class _Handler(SimpleHTTPRequestHandler):
     base_url = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path in TEMPLATED:
             body = (Path(self.directory) / path.lstrip("/")).read_text().replace(
@@ -46,7 +46,7 @@ class SiteServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="demo-site",
                                         daemon=True)
 
-    def start(self) -> "SiteServer":
+    def start(self) -> SiteServer:
         self._thread.start()
         return self
 
@@ -54,7 +54,7 @@ class SiteServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> "SiteServer":
+    def __enter__(self) -> SiteServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

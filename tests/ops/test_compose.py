@@ -105,7 +105,7 @@ def test_dockerfile_copies_every_package(compose) -> None:
         name = pattern.rstrip("*")
         assert f"COPY {name} ./{name}" in dockerfile, name
     assert "chromium" in dockerfile and "OMNI_CHROMIUM_PATH=/usr/bin/chromium" in dockerfile
-    assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE)
 
 
 def test_docker_compose_config(tmp_path) -> None:

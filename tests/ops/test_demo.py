@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -40,7 +40,7 @@ def demo_env(services_env) -> Iterator[dict[str, str]]:
 
 
 def _number(output: str, label: str) -> int:
-    match = re.search(rf"^\s+{label}:\s+(\d+)", output, re.M)
+    match = re.search(rf"^\s+{label}:\s+(\d+)", output, re.MULTILINE)
     assert match, f"no {label!r} line in:\n{output}"
     return int(match.group(1))
 
@@ -61,13 +61,13 @@ def test_demo_no_dashboard(demo_env) -> None:
     assert "/private/" not in out          # robots.txt is respected (nothing from there)
 
 
-def _reader(proc: subprocess.Popen, lines: "queue.Queue[str]", log: list[str]) -> None:
+def _reader(proc: subprocess.Popen, lines: queue.Queue[str], log: list[str]) -> None:
     for line in proc.stdout:  # type: ignore[union-attr]
         log.append(line)
         lines.put(line)
 
 
-def _wait_line(lines: "queue.Queue[str]", pattern: str, proc, log, timeout: float) -> re.Match:
+def _wait_line(lines: queue.Queue[str], pattern: str, proc, log, timeout: float) -> re.Match:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,6 @@ from db import jobs, tenants
 from omni.scheduler import Scheduler, is_due, last_attempt, next_crawl_at
 from tests.ops.conftest import OMNI, queued_job_ids
 
-UTC = timezone.utc
 T = datetime(2024, 1, 31, 10, 30, tzinfo=UTC)
 
 
