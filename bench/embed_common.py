@@ -1,0 +1,113 @@
+"""Shared set-up for the embedding and search benchmarks: a throw-away database on the embedded
+test Postgres (or DATABASE_URL's server), a private Redis, and synthetic site content."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+@contextmanager
+def bench_env(redis: bool = True) -> Iterator[dict[str, str]]:
+    """A fresh migrated database (dropped afterwards) and a private Redis, exported to os.environ."""
+    import psycopg
+
+    from omni import services
+    from omni.config import Settings, reload_settings
+
+    base = (Settings(DATABASE_URL=os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL")
+            else Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None))
+    admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
+    name = f"omni_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    env = {"DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{name}", "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "OMNI_LOG_LEVEL": "WARNING"}
+    tmp = tempfile.TemporaryDirectory(prefix="omni-bench-")
+    redis_server = None
+    if redis:
+        redis_server = services.EmbeddedRedis(Path(tmp.name))
+        env["REDIS_URL"] = redis_server.start()
+    os.environ.update(env)
+    reload_settings()
+    from db.connection import close_pool, connect
+    from db.migrate import migrate
+
+    with connect(autocommit=True) as conn:
+        migrate(conn)
+    try:
+        yield env
+    finally:
+        close_pool()
+        if redis_server:
+            redis_server.stop()
+        tmp.cleanup()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def embedding_server(vectors: str = "hash") -> Iterator[str]:
+    """The local OpenAI-compatible server in its own process (no GIL shared with the worker)."""
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.openai_server", "--vectors",
+                             vectors], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+_WORDS = None
+
+
+def vocabulary(size: int = 3000, seed: int = 7) -> list[str]:
+    global _WORDS
+    if _WORDS is None:
+        rng = random.Random(seed)
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        _WORDS = ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10)))
+                  for _ in range(size)]
+    return _WORDS
+
+
+def page_markdown(rng: random.Random, paragraphs: int, words_per_paragraph: int = 70) -> str:
+    words = vocabulary()
+    parts = [f"# {' '.join(rng.choices(words, k=3)).title()}"]
+    for i in range(paragraphs):
+        if i and i % 8 == 0:
+            parts.append(f"## {' '.join(rng.choices(words, k=2)).title()}")
+        parts.append(" ".join(rng.choices(words, k=words_per_paragraph)) + ".")
+    return "\n\n".join(parts)
+
+
+def insert_pages(conn, domain_id, texts: list[str]) -> list:
+    with conn.cursor() as cur:
+        with cur.copy("COPY scraped_pages (domain_id, url, title, content, status) FROM STDIN") as copy:
+            for i, text in enumerate(texts):
+                copy.write_row((domain_id, f"https://bench.example/p/{i}", f"Page {i}", text,
+                                "completed"))
+    return [r["id"] for r in conn.execute(
+        "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY url", (domain_id,))]
+
+
+def wait_jobs(conn, job_ids, timeout: float = 1800) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = conn.execute("SELECT * FROM content_refresh_jobs WHERE id = ANY(%s)",
+                            (job_ids,)).fetchall()
+        if all(r["status"] in ("completed", "failed") for r in rows):
+            return rows
+        time.sleep(0.05)
+    raise TimeoutError("jobs did not finish")
