@@ -44,9 +44,9 @@ def _optimize(conn, job):
 
 
 def _embed(conn, job):
-    from workers.embed_job import run_embed
+    from workers.embed_job import run_embed_merged
 
-    return run_embed(conn, job)
+    return run_embed_merged(conn, job)
 
 
 @dramatiq.actor(actor_name="crawl_domain", queue_name="crawl",

@@ -324,3 +324,50 @@ def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBack
     if key not in cache:
         cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens)
     return cache[key]
+
+
+MERGE_MAX_PAGES = 1000
+
+
+def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]:
+    """run_embed over this job and the domain's other pending embed jobs (claimed with SKIP
+    LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
+
+    Safe in every interleaving because the work is idempotent: a claimed job whose own message
+    arrives meanwhile just runs too (page locks serialise the writes); a completed one is skipped.
+    """
+    meta = job.get("metadata") or {}
+    if meta.get("page_ids") is None:
+        return run_embed(conn, job)
+    siblings = conn.execute(
+        "UPDATE content_refresh_jobs j SET status = 'running', started_at = now(), "
+        "error_message = NULL, metadata = j.metadata || jsonb_build_object('merged_into', %(id)s::text) "
+        "WHERE j.id IN (SELECT s.id FROM content_refresh_jobs s WHERE s.job_type = 'embed' "
+        "  AND s.status = 'pending' AND s.domain_id = %(domain)s AND s.id <> %(id)s "
+        "  AND s.metadata ? 'page_ids' "
+        "  AND COALESCE((s.metadata->>'force')::boolean, false) = %(force)s "
+        "  AND jsonb_array_length(s.metadata->'page_ids') <= %(room)s "
+        "  ORDER BY s.created_at LIMIT 20 FOR UPDATE SKIP LOCKED) "
+        "RETURNING j.id, j.metadata",
+        {"id": job["id"], "domain": job["domain_id"], "force": bool(meta.get("force")),
+         "room": max(0, MERGE_MAX_PAGES - len(meta["page_ids"]))}).fetchall()
+    conn.commit()
+    page_ids = list(meta["page_ids"])
+    for sibling in siblings:
+        page_ids.extend(sibling["metadata"]["page_ids"])
+    ids = [s["id"] for s in siblings]
+    try:
+        stats = run_embed(conn, {**job, "metadata": {**meta, "page_ids": page_ids}})
+    except BaseException:
+        conn.rollback()
+        # Back to pending: each keeps its own message and is retried on its own.
+        conn.execute("UPDATE content_refresh_jobs SET status = 'pending', metadata = metadata - "
+                     "'merged_into' WHERE id = ANY(%s) AND status = 'running'", (ids,))
+        conn.commit()
+        raise
+    if ids:
+        conn.execute("UPDATE content_refresh_jobs SET status = 'completed', completed_at = now() "
+                     "WHERE id = ANY(%s) AND status = 'running'", (ids,))
+        conn.commit()
+        stats["merged_jobs"] = [str(i) for i in ids]
+    return stats

@@ -131,3 +131,25 @@ def test_retry_command_requeues_a_failed_job(db, broker, openai_env):
         job = wait_for_job(db, job_id)
     assert job["status"] == "completed" and job["error_message"] is None
     assert job["metadata"]["attempts"] == 2
+
+
+def test_pending_embed_jobs_of_a_domain_share_requests(db, broker, openai_env):
+    domain = make_domain(db)
+    ids = []
+    for j in range(3):
+        pages = [add_page(db, domain["id"], f"https://shop.example/{j}/{i}", f"P{j}{i}",
+                          long_page(f"topic{j}x{i}", paragraphs=2)) for i in range(3)]
+        ids.append(jobs.create(db, domain["id"], "embed", {"page_ids": [str(p) for p in pages]}))
+    for job_id in ids:
+        send_job(job_id, "embed")
+    with running_worker(broker):
+        done = [wait_for_job(db, job_id) for job_id in ids]
+        broker.join("embed", timeout=20_000)
+    assert [j["status"] for j in done] == ["completed"] * 3
+    assert len(openai_env.embedding_requests()) == 1            # one full request, not three
+    merged = [j for j in done if "merged_jobs" in jobs.get(db, j["id"])["metadata"]]
+    assert len(merged) == 1 and sorted(jobs.get(db, merged[0]["id"])["metadata"]["merged_jobs"]) \
+        == sorted(str(i) for i in ids if i != merged[0]["id"])
+    rows = embedding_rows(db)
+    assert len({(r["page_id"], r["metadata"]["chunk_hash"]) for r in rows}) == len(rows)
+    assert len({r["page_id"] for r in rows}) == 9
