@@ -76,12 +76,12 @@ def main() -> None:
                 chunk_rows = conn.execute(
                     "SELECT page_id, chunk_text, embedding, metadata FROM page_embeddings").fetchall()
                 n = len(chunk_rows)
-                requests = sum(r["metadata"]["requests"] for r in rows)
+                requests = sum(r["metadata"].get("requests", 0) for r in rows)
                 tokens = [r["metadata"]["token_count"] for r in chunk_rows]
                 minimum = lower_bound(tokens)
                 again, rows2 = run_jobs()
-                tokens_again = sum(r["metadata"]["tokens"] for r in rows2)
-                requests_again = sum(r["metadata"]["requests"] for r in rows2)
+                tokens_again = sum(r["metadata"].get("tokens", 0) for r in rows2)
+                requests_again = sum(r["metadata"].get("requests", 0) for r in rows2)
             finally:
                 worker.terminate()
                 worker.wait(30)

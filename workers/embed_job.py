@@ -333,8 +333,10 @@ def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str,
     """run_embed over this job and the domain's other pending embed jobs (claimed with SKIP
     LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
 
-    Safe in every interleaving because the work is idempotent: a claimed job whose own message
-    arrives meanwhile just runs too (page locks serialise the writes); a completed one is skipped.
+    A claimed job's own message is acknowledged without work while this run lives (job_runner);
+    if this run fails they go back to pending and their messages are sent again; if its worker
+    is killed, the redelivered run claims them again. The work being idempotent, the rare
+    interleaving where both run anyway costs time, never duplicates.
     """
     meta = job.get("metadata") or {}
     if meta.get("page_ids") is None:
@@ -343,7 +345,9 @@ def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str,
         "UPDATE content_refresh_jobs j SET status = 'running', started_at = now(), "
         "error_message = NULL, metadata = j.metadata || jsonb_build_object('merged_into', %(id)s::text) "
         "WHERE j.id IN (SELECT s.id FROM content_refresh_jobs s WHERE s.job_type = 'embed' "
-        "  AND s.status = 'pending' AND s.domain_id = %(domain)s AND s.id <> %(id)s "
+        "  AND (s.status = 'pending' OR (s.status = 'running' "
+        "       AND s.metadata->>'merged_into' = %(id)s::text)) "   # ours, from a killed run
+        "  AND s.domain_id = %(domain)s AND s.id <> %(id)s "
         "  AND s.metadata ? 'page_ids' "
         "  AND COALESCE((s.metadata->>'force')::boolean, false) = %(force)s "
         "  AND jsonb_array_length(s.metadata->'page_ids') <= %(room)s "
@@ -361,9 +365,14 @@ def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str,
     except BaseException:
         conn.rollback()
         # Back to pending: each keeps its own message and is retried on its own.
-        conn.execute("UPDATE content_refresh_jobs SET status = 'pending', metadata = metadata - "
-                     "'merged_into' WHERE id = ANY(%s) AND status = 'running'", (ids,))
+        from workers.dispatch import send_job
+
+        back = conn.execute(
+            "UPDATE content_refresh_jobs SET status = 'pending', metadata = metadata - "
+            "'merged_into' WHERE id = ANY(%s) AND status = 'running' RETURNING id", (ids,)).fetchall()
         conn.commit()
+        for row in back:
+            send_job(row["id"], "embed")
         raise
     if ids:
         conn.execute("UPDATE content_refresh_jobs SET status = 'completed', completed_at = now() "

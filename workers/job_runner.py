@@ -27,6 +27,12 @@ Work = Callable[[psycopg.Connection | None, dict[str, Any]], dict[str, Any] | No
 def run_job(job_id: str, job_types: tuple[str, ...], work: Work, *, needs_conn: bool = True) -> None:
     started = time.perf_counter()
     with transaction() as conn:
+        owner = _claimed_by(conn, job_id)
+        if owner:
+            # Another running job took this one along (embed jobs share requests); it completes
+            # this job, or puts it back to pending and re-sends its message if it fails.
+            log.info("job %s is being done by job %s; nothing to do", job_id, owner)
+            return
         job = jobs.start(conn, job_id)
         if job is None:
             exists = conn.execute("SELECT status FROM content_refresh_jobs WHERE id = %s",
@@ -50,6 +56,15 @@ def run_job(job_id: str, job_types: tuple[str, ...], work: Work, *, needs_conn: 
     except BaseException as exc:  # noqa: BLE001 - time limits and shutdowns are BaseException
         _handle_failure(job_id, exc, started)
         raise AssertionError("unreachable")  # _handle_failure always raises
+
+
+def _claimed_by(conn: psycopg.Connection, job_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT o.id FROM content_refresh_jobs j JOIN content_refresh_jobs o "
+        "ON o.id::text = j.metadata->>'merged_into' "
+        "WHERE j.id = %s AND j.status = 'running' AND o.status = 'running' AND o.id <> j.id",
+        (job_id,)).fetchone()
+    return str(row["id"]) if row else None
 
 
 def _handle_failure(job_id: str, exc: BaseException, started: float) -> None:

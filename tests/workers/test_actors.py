@@ -153,3 +153,21 @@ def test_pending_embed_jobs_of_a_domain_share_requests(db, broker, openai_env):
     rows = embedding_rows(db)
     assert len({(r["page_id"], r["metadata"]["chunk_hash"]) for r in rows}) == len(rows)
     assert len({r["page_id"] for r in rows}) == 9
+
+
+def test_jobs_taken_along_by_a_failing_job_are_requeued_and_complete(db, broker, openai_env):
+    domain = make_domain(db)
+    ids = []
+    for j in range(3):
+        page = add_page(db, domain["id"], f"https://shop.example/{j}", f"P{j}", long_page(f"t{j}", 2))
+        ids.append(jobs.create(db, domain["id"], "embed", {"page_ids": [str(page)]}))
+    openai_env.script(Reply.bad_request("quota exceeded for this key"), path="/v1/embeddings")
+    send_job(ids[0], "embed")          # only the first is sent: it takes the other two along
+    with running_worker(broker):
+        done = [wait_for_job(db, job_id) for job_id in ids]
+        broker.join("embed", timeout=20_000)
+    assert done[0]["status"] == "failed" and "quota exceeded" in done[0]["error_message"]
+    assert [j["status"] for j in done[1:]] == ["completed", "completed"]
+    assert all("merged_into" not in jobs.get(db, j)["metadata"] or
+               jobs.get(db, j)["metadata"]["merged_into"] != str(ids[0]) for j in ids[1:])
+    assert len({r["page_id"] for r in embedding_rows(db)}) == 2
