@@ -14,11 +14,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import random
 import subprocess
-import sys
 import time
 
 from embed_common import REPO, bench_env, embedding_server, insert_pages, page_markdown, wait_jobs
@@ -31,7 +29,7 @@ def main() -> None:
     parser.add_argument("--pages-per-job", type=int, default=200)
     args = parser.parse_args()
 
-    with bench_env() as env, embedding_server("hash") as base_url:
+    with bench_env(), embedding_server("hash") as base_url:
         os.environ.update({"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "bench",
                            "OMNI_EMBEDDING_BACKEND": "openai",
                            "OMNI_EMBEDDING_MODEL": "text-embedding-3-small"})

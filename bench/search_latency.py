@@ -14,7 +14,6 @@ import statistics
 import time
 
 import numpy as np
-
 from embed_common import bench_env
 
 MODEL = "text-embedding-3-small"
@@ -109,7 +108,7 @@ def main() -> None:
                 (domain["id"], queries[0]))]
 
     latencies.sort()
-    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
     print(f"chunks                {args.chunks:,} in {pages:,} pages (+50 of another domain)")
     print(f"load (binary COPY)    {load:.1f} s; HNSW build {build:.1f} s")
     print(f"latency               p50 {p(0.5):.2f} ms  p95 {p(0.95):.2f} ms  max {latencies[-1]:.2f} ms "

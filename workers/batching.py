@@ -10,7 +10,7 @@ requests plus the slack of one input per request (<= 8,191 of 300,000 tokens, un
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 MAX_INPUTS = 2048
 MAX_TOKENS = 300_000

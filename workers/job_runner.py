@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import dramatiq
 import psycopg
@@ -95,7 +96,7 @@ def _record(job_id: str, status: str, message: str, started: float) -> None:
                     "UPDATE content_refresh_jobs SET status = 'pending', error_message = %s, "
                     "metadata = metadata || %s WHERE id = %s AND status = 'running'",
                     (message[:4000], psycopg.types.json.Jsonb(meta), job_id))
-    except Exception:  # noqa: BLE001 - a lost database is itself transient; the retry re-records
+    except Exception:
         log.warning("could not record the outcome of job %s", job_id, exc_info=True)
 
 

@@ -62,5 +62,5 @@ class JobOutcomes(Middleware):
         try:
             with transaction() as conn:
                 jobs.fail(conn, message.args[0], error, {"dead_lettered": True})
-        except Exception:  # noqa: BLE001 - the database may be the thing that is down
+        except Exception:
             log.exception("could not mark job %s failed", message.args[0])

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Optional
 
 import typer
 
@@ -36,7 +35,7 @@ def worker(
     processes: int = typer.Option(os.cpu_count() or 1, "--processes", "-p", min=1,
                                   help="Worker processes (each has its own database pool)."),
     threads: int = typer.Option(4, "--threads", "-t", min=1, help="Threads per process."),
-    queues: Optional[list[str]] = typer.Option(None, "--queues", "-Q",
+    queues: list[str] | None = typer.Option(None, "--queues", "-Q",
                                                help="Queues to consume (repeat; default: all)."),
     until_idle: bool = typer.Option(False, "--until-idle",
                                     help="Exit once every queue is empty and no job is pending."),
@@ -51,7 +50,7 @@ def worker(
                "--threads", str(threads), "--queues", *chosen]
     child = subprocess.Popen(command)
 
-    def forward(signum, frame):  # noqa: ARG001
+    def forward(signum, frame):
         child.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, forward)
@@ -129,8 +128,8 @@ def refresh(
 @jobs_app.callback()
 def jobs_list(
     ctx: typer.Context,
-    status: Optional[str] = typer.Option(None, "--status", help="pending | running | completed | failed"),
-    domain: Optional[str] = typer.Option(None, "--domain"),
+    status: str | None = typer.Option(None, "--status", help="pending | running | completed | failed"),
+    domain: str | None = typer.Option(None, "--domain"),
     limit: int = typer.Option(50, "--limit", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

@@ -31,9 +31,10 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -73,20 +74,20 @@ class Reply:
     delay: float = 0.0
 
     @classmethod
-    def rate_limited(cls, retry_after: float | None = 1.0, delay: float = 0.0) -> "Reply":
+    def rate_limited(cls, retry_after: float | None = 1.0, delay: float = 0.0) -> Reply:
         headers = {"Retry-After": _fmt(retry_after)} if retry_after is not None else {}
         return cls(429, _error("Rate limit reached", "rate_limit_exceeded", "requests"), headers, delay)
 
     @classmethod
-    def server_error(cls, status: int = 500) -> "Reply":
+    def server_error(cls, status: int = 500) -> Reply:
         return cls(status, _error("The server had an error", "server_error", None))
 
     @classmethod
-    def bad_request(cls, message: str = "Invalid request") -> "Reply":
+    def bad_request(cls, message: str = "Invalid request") -> Reply:
         return cls(400, _error(message, "invalid_request_error", None))
 
     @classmethod
-    def slow(cls, seconds: float) -> "Reply":
+    def slow(cls, seconds: float) -> Reply:
         return cls(200, None, {}, seconds)
 
 
@@ -143,7 +144,7 @@ class OpenAIServer:
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "OpenAIServer":
+    def start(self) -> OpenAIServer:
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -152,10 +153,10 @@ class OpenAIServer:
             def log_message(self, *args: Any) -> None:  # quiet
                 return None
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server._dispatch(self, "GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 server._dispatch(self, "POST")
 
         self._httpd = ThreadingHTTPServer((self.host, self.requested_port), _Handler)
@@ -171,10 +172,10 @@ class OpenAIServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "OpenAIServer":
+    def __enter__(self) -> OpenAIServer:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property

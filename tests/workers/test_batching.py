@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -22,7 +22,7 @@ def _check_limits(counts, batches, max_inputs, max_tokens):
 
 def _optimal_in_order(counts, max_inputs, max_tokens) -> int:
     """Exact minimum over all order-preserving plans (dynamic programming)."""
-    @lru_cache(maxsize=None)
+    @cache
     def best(start: int) -> int:
         if start == len(counts):
             return 0

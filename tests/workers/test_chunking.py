@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workers.chunking import chunk_document, chunk_hash, effective_sizes
-from workers.embed_job import ExistingRow, plan_page, page_text
+from workers.embed_job import ExistingRow, page_text, plan_page
 from workers.tokens import count_tokens
 
 PARA = ("Our shipping team packs every order by hand and sends it the same day when it is "
