@@ -43,8 +43,12 @@ class ServiceStatus:
 
 
 def _free_port(preferred: int | None = None) -> int:
+    """The preferred port if it can be bound (a restart keeps its URL), else any free one."""
     for port in ([preferred] if preferred else []) + [0]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # Connections of a just-stopped server linger in TIME_WAIT; the server itself
+            # binds with SO_REUSEADDR, so the probe must too or it wrongly calls the port taken.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
@@ -135,12 +139,17 @@ class EmbeddedPostgres:
     def _prepare_permissions(self) -> None:
         if not self.run_as:
             return
-        from pgserver.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
         import stat
+        import warnings
+
+        with warnings.catch_warnings():
+            # Importing pgserver computes a runtime dir it never uses here (warns without XDG_RUNTIME_DIR).
+            warnings.simplefilter("ignore")
+            from pgserver.utils import (
+                ensure_folder_permissions,
+                ensure_prefix_permissions,
+                ensure_user_exists,
+            )
 
         entry = ensure_user_exists(self.run_as)
         ensure_prefix_permissions(self.root)

@@ -62,9 +62,11 @@ def main() -> None:
         typer.echo("aborted", err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - the CLI's single error boundary
+        # typer vendors its own click; catch both its exceptions and plain click's.
         import click
+        from typer._click.exceptions import ClickException as TyperClickException
 
-        if isinstance(exc, click.exceptions.ClickException):
+        if isinstance(exc, (click.exceptions.ClickException, TyperClickException)):
             exc.show()
             sys.exit(exc.exit_code)
         if isinstance(exc, _expected_errors()):
