@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,40 +20,32 @@ sys.path.insert(0, str(REPO))
 @contextmanager
 def bench_env(redis: bool = True) -> Iterator[dict[str, str]]:
     """A fresh migrated database (dropped afterwards) and a private Redis, exported to os.environ."""
-    import psycopg
-
     from omni import services
-    from omni.config import Settings, reload_settings
+    from omni.config import Settings
+    from tests.support.environment import fresh_database, patched_environ
 
     base = (Settings(DATABASE_URL=os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL")
             else Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None))
     admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
-    name = f"omni_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    env = {"DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{name}", "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "OMNI_LOG_LEVEL": "WARNING"}
-    tmp = tempfile.TemporaryDirectory(prefix="omni-bench-")
-    redis_server = None
-    if redis:
-        redis_server = services.EmbeddedRedis(Path(tmp.name))
-        env["REDIS_URL"] = redis_server.start()
-    os.environ.update(env)
-    reload_settings()
-    from db.connection import close_pool, connect
-    from db.migrate import migrate
-
-    with connect(autocommit=True) as conn:
-        migrate(conn)
-    try:
-        yield env
-    finally:
-        close_pool()
+    with fresh_database(admin_url, "omni_bench") as database_url, \
+            tempfile.TemporaryDirectory(prefix="omni-bench-") as tmp:
+        env = {"DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1",
+               "TRANSFORMERS_OFFLINE": "1", "OMNI_LOG_LEVEL": "WARNING"}
+        redis_server = services.EmbeddedRedis(Path(tmp)) if redis else None
         if redis_server:
-            redis_server.stop()
-        tmp.cleanup()
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            env["REDIS_URL"] = redis_server.start()
+        with patched_environ(env):
+            from db.connection import close_pool, connect
+            from db.migrate import migrate
+
+            with connect(autocommit=True) as conn:
+                migrate(conn)
+            try:
+                yield env
+            finally:
+                close_pool()
+                if redis_server:
+                    redis_server.stop()
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.environment import patched_environ
 from tests.support.openai_server import OpenAIServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,23 +27,14 @@ def openai_server() -> Iterator[OpenAIServer]:
 @contextmanager
 def settings_env(**values: str) -> Iterator[None]:
     """Set environment variables, reload settings and forget cached backends; then restore."""
-    from omni.config import reload_settings
     from workers.embedding import reset_backends
 
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    reload_settings()
-    reset_backends()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reload_settings()
+    with patched_environ(values):
         reset_backends()
+        try:
+            yield
+        finally:
+            reset_backends()
 
 
 @pytest.fixture
