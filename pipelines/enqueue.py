@@ -42,6 +42,9 @@ class EnqueuePipeline:
         if state.errors:
             logger.error("not enqueueing: the crawl could not store everything")
             return
+        state.counts.update(jobs_enqueued=0, pages_enqueued=0)
+        if not state.to_enqueue:  # a re-crawl of an unchanged site: no connection, no broker
+            return
         created: list[tuple[str, str]] = []
         try:
             with get_pool().connection() as conn:  # one transaction for all the job rows
