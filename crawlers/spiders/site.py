@@ -63,6 +63,7 @@ class SiteSpider(scrapy.Spider):
             row = tenants.get_domain(conn, domain) or tenants.add_domain(conn, domain)
             self.state = CrawlState.load(conn, row, settings, self.job_id)
         self.start_url, self.http_fallback = start_url(self.start_url_arg or self.domain_arg)
+        self.start_host = host_of(self.start_url)  # the same after an https -> http fallback
         if not in_site(self.start_url, self.state.site_hosts):
             raise ValueError(f"start URL {self.start_url} is not on {self.state.domain}")
 
@@ -78,7 +79,7 @@ class SiteSpider(scrapy.Spider):
         for url in dict.fromkeys(canonicalize(u, self.start_url) for u in sitemaps):
             if url and in_site(url, self.state.site_hosts):
                 yield self._sitemap_request(url, nesting=0)
-        if first := self.page_request(self.start_url, 0):
+        if first := self.page_request(canonicalize(self.start_url) or self.start_url, 0):
             yield first
         for url, known in sorted(self.state.known.items(), key=lambda kv: kv[1].depth):
             if known.status != "gone" and (request := self.page_request(url, known.depth)):
@@ -113,6 +114,8 @@ class SiteSpider(scrapy.Spider):
         content = parse_sitemap(response.body, max_size=self.settings_.crawl_max_download_bytes)
         nesting = response.meta["omni_sitemap_nesting"]
         for loc in content.urls:
+            if loc in self.state.seen:  # a re-crawl: the sitemap lists the pages already queued
+                continue
             url = canonicalize(loc, response.url)
             if not url or not in_site(url, self.state.site_hosts):
                 continue
@@ -125,30 +128,29 @@ class SiteSpider(scrapy.Spider):
     def on_sitemap_error(self, failure: Any) -> None:
         logger.info("sitemap %s not read: %s", failure.request.url, failure.value)
 
-    def page_request(self, url: str, depth: int, base: str | None = None) -> Request | None:
+    def page_request(self, url: str, depth: int) -> Request | None:
         """A request for a page of the site, or None if it is not one to fetch (seen, off-site,
-        not a page, disallowed). Budget and trap bounds are applied by the spider middlewares."""
+        not a page, disallowed). `url` must be canonical: every caller has it from `canonicalize`
+        or from rows this spider stored. Budget and trap bounds are applied by the spider
+        middlewares."""
         state = self.state
-        if url in state.seen:  # fast path: links from earlier crawls are stored canonical
+        if url in state.seen or not in_site(url, state.site_hosts):
             return None
-        target = canonicalize(url, base)
-        if not target or target in state.seen or not in_site(target, state.site_hosts):
-            return None
-        state.seen.add(target)
-        kind = resource_kind(target)
+        state.seen.add(url)
+        kind = resource_kind(url)
         if kind != "page":
             if kind == "document":
                 state.count("documents")
             return None
-        if (self.robots is not None and host_of(target) == host_of(self.start_url)
-                and not self.robots.can_fetch(target, self.settings_.user_agent)):
+        if (self.robots is not None and host_of(url) == self.start_host
+                and not self.robots.can_fetch(url, self.settings_.user_agent)):
             state.count("robots_skipped")
             return None
-        meta: dict[str, Any] = {"omni_page": True, "omni_url": target, "omni_depth": depth,
+        meta: dict[str, Any] = {"omni_page": True, "omni_url": url, "omni_depth": depth,
                                 "render_mode": "static"}
         if state.render_js:
             meta.update(playwright=True, render_mode="playwright")
-        return Request(target, callback=self.parse_page, errback=self.on_page_error, meta=meta,
+        return Request(url, callback=self.parse_page, errback=self.on_page_error, meta=meta,
                        dont_filter=True, priority=-depth)
 
     # ------------------------------------------------------------------ pages
