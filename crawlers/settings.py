@@ -47,6 +47,10 @@ MEMUSAGE_ENABLED = False
 WARN_ON_GENERATOR_RETURN_VALUE = False
 CONCURRENT_ITEMS = 16
 
+# Refuses non-public addresses where the connection resolves them (DNS rebinding), behind the
+# SSRF middleware's early check.
+TWISTED_DNS_RESOLVER = "crawlers.resolver.PublicAddressResolver"
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # uvloop under the asyncio reactor: ~15% less CPU per request (bench/crawl_throughput.py, see
 # docs/crawling.md). The standard loop is used where uvloop is not installed (Windows).

@@ -1,8 +1,10 @@
 """SSRF guard: refuse hosts that resolve to private, loopback, link-local or otherwise
 non-public addresses, unless OMNI_ALLOW_PRIVATE_NETWORKS=1.
 
-Checked on every request, redirects included. (The check resolves the name itself, so a DNS
-answer that changes between this check and the connection is not caught: see docs/crawling.md.)
+Checked on every request, redirects included, before it is sent (a clear `blocked: ...`
+reason). The check does its own lookup; a DNS answer that changes before the connection is
+made (DNS rebinding) is refused by `crawlers.resolver`, which checks the address the connection
+uses.
 """
 
 from __future__ import annotations

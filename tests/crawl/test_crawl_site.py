@@ -185,6 +185,30 @@ def test_private_addresses_are_refused_without_the_opt_in(site, db, monkeypatch)
     assert stats["status"] == "completed" and stats["failed"] == 1
 
 
+def test_a_name_resolving_to_a_private_address_is_refused_where_it_connects(site, db, monkeypatch):
+    """DNS rebinding: the SSRF middleware's lookup may see a public address and the connection's
+    a private one. Switch the middleware off to stand for a check that passed: the crawl's own
+    resolver still refuses 127.0.0.1 for `localhost`, and nothing reaches the server."""
+    monkeypatch.setenv("OMNI_ALLOW_PRIVATE_NETWORKS", "0")
+    code = ("import json, sys\n"
+            "from crawlers import settings\n"
+            "from crawlers.run import run_crawl\n"
+            "middlewares = {**settings.DOWNLOADER_MIDDLEWARES,\n"
+            "               'crawlers.middlewares.ssrf.SsrfGuardMiddleware': None}\n"
+            "stats = run_crawl(sys.argv[1], DOWNLOADER_MIDDLEWARES=middlewares)\n"
+            "print('RESULT ' + json.dumps(stats, default=str))\n")
+    out = subprocess.run([sys.executable, "-c", code, f"localhost:{site.port}"],
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    stats = json.loads(out.stdout.split("RESULT ", 1)[1])
+    assert site.requests == []
+    row = db.execute("SELECT url, status, error_message FROM scraped_pages").fetchone()
+    assert row["url"] == f"http://localhost:{site.port}/" and row["status"] == "failed"
+    assert row["error_message"].startswith("DNS lookup failed")
+    assert "blocked: localhost resolves to non-public address 127.0.0.1" in out.stderr
+    assert stats["status"] == "completed" and stats["failed"] == 1
+
+
 def test_cli_crawl_json_and_scrapy_crawl(site, db):
     env = {**os.environ}
     out = subprocess.run([sys.executable, "-m", "omni.cli.main", "crawl", site.url("/"), "--json"],

@@ -1,0 +1,45 @@
+"""The DNS resolver of the crawl: refuses non-public addresses at connection time.
+
+`crawlers.middlewares.ssrf` checks a request's host before it is sent, with its own lookup. The
+connection then resolves the name again, and a DNS answer that changes in between (DNS
+rebinding) would slip past that check. This resolver checks the address the connection will
+actually use. A name whose answer is a non-public address does not resolve, so the request
+fails with a DNS error and nothing is sent. With OMNI_ALLOW_PRIVATE_NETWORKS=1 it is Scrapy's
+default caching resolver.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.resolver import CachingThreadedResolver
+from twisted.internet.error import DNSLookupError
+
+from crawlers.middlewares.ssrf import blocked_address
+from omni.config import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+class PublicAddressResolver(CachingThreadedResolver):
+    allow_private = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: Any) -> PublicAddressResolver:
+        resolver = super().from_crawler(crawler, reactor)
+        resolver.allow_private = get_settings().allow_private_networks
+        return resolver
+
+    def getHostByName(self, name: str, timeout: Any = ()) -> Any:  # noqa: N802 - Twisted's name
+        deferred = super().getHostByName(name, timeout)
+        if not self.allow_private:
+            deferred.addCallback(self._refuse_non_public, name)
+        return deferred
+
+    @staticmethod
+    def _refuse_non_public(address: str, name: str) -> str:
+        if blocked_address(address):
+            logger.warning("blocked: %s resolves to non-public address %s", name, address)
+            raise DNSLookupError(f"blocked: {name} resolves to non-public address {address}")
+        return address
