@@ -68,7 +68,8 @@ def bare_spider_main(port: int, concurrency: int) -> None:
 def run_child(args: list[str], env: dict[str, str]) -> dict:
     """The child's RESULT, plus `process_s`: its wall time including interpreter start-up."""
     started = time.monotonic()
-    out = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
+                         text=True, check=False)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         raise SystemExit(f"child failed ({out.returncode}): {out.stderr[-3000:]}")
@@ -89,8 +90,9 @@ def one_round(args: argparse.Namespace, port: int, redis_url: str, admin_url: st
            "OMNI_CRAWL_PATTERN_LIMIT": str(args.pages * 2), "OMNI_LOG_LEVEL": "WARNING"}
     crawl = ["-m", "crawlers.run", "--domain", f"127.0.0.1:{port}"]
     try:
-        subprocess.run([sys.executable, "-c", "from db.connection import connect; "
-                        "from db.migrate import migrate; migrate(connect(autocommit=True))"],
+        migrate = ("from db.connection import connect; from db.migrate import migrate; "
+                   "migrate(connect(autocommit=True))")
+        subprocess.run([sys.executable, "-c", migrate],
                        cwd=REPO, env=env, check=True, capture_output=True)
         bare = run_child(["bench/crawl_throughput.py", "--bare-port", str(port),
                           "--concurrency", str(args.concurrency)], env)

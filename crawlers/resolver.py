@@ -31,7 +31,7 @@ class PublicAddressResolver(CachingThreadedResolver):
         resolver.allow_private = get_settings().allow_private_networks
         return resolver
 
-    def getHostByName(self, name: str, timeout: Any = ()) -> Any:  # noqa: N802 - Twisted's name
+    def getHostByName(self, name: str, timeout: Any = ()) -> Any:
         deferred = super().getHostByName(name, timeout)
         if not self.allow_private:
             deferred.addCallback(self._refuse_non_public, name)

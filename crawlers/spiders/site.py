@@ -197,9 +197,9 @@ class SiteSpider(scrapy.Spider):
         links = extract_links(root, get_base_url(response), state.site_hosts)
         follow = not _meta_nofollow(root)
         for link in links:
-            if follow and link["is_internal"] and not link["nofollow"]:
-                if request := self.page_request(link["target_url"], depth + 1):
-                    yield request
+            if (follow and link["is_internal"] and not link["nofollow"]
+                    and (request := self.page_request(link["target_url"], depth + 1))):
+                yield request
         if meta.get("render_mode") == "playwright":
             state.count("rendered")
         if page_url != url:  # validators belong to the URL fetched, not the canonical one
