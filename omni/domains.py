@@ -18,8 +18,11 @@ def normalize_domain(value: str) -> str:
         raise InvalidDomain("empty domain")
     if "://" not in text:
         text = "http://" + text
-    parts = urlsplit(text)
-    host = (parts.hostname or "").rstrip(".")
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError as exc:  # e.g. an unclosed or invalid IPv6 literal
+        raise InvalidDomain(f"not a domain or URL: {value!r} ({exc})") from exc
     if not host or " " in host:
         raise InvalidDomain(f"not a domain or URL: {value!r}")
     try:

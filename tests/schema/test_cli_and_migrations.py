@@ -99,7 +99,8 @@ def test_normalize_domain(value: str, expected: str) -> None:
 
 @pytest.mark.parametrize("value", ["", "   ", "http://", "://x", "http://exa mple.com",
                                    "not a domain", "http://example.com:99999",
-                                   "http://example.com:abc", "http://:80"])
+                                   "http://example.com:abc", "http://:80", "http://[::1",
+                                   "[::1", "http://[zz]/"])
 def test_normalize_domain_rejects_bad_input(value: str) -> None:
     with pytest.raises(InvalidDomain):
         normalize_domain(value)
