@@ -7,8 +7,8 @@ Each round uses a fresh database on the embedded test Postgres (.omni-test), dro
 and a private Redis. Each crawl runs in its own process (fresh reactor). pages/s is pages over
 the crawl's own duration (`duration_s`: from loading the domain's state to recording the
 result; interpreter start-up is not in it, for either crawl). Peak memory is the crawl
-process's max RSS. Between the first crawl and the re-crawl the database is vacuumed, as
-autovacuum would have done between two crawls of a site (--no-vacuum to skip). The summary
+process's max RSS. Between the first crawl and the re-crawl the database is vacuumed and
+checkpointed, as would have happened between two crawls of a site (--no-vacuum to skip). The summary
 gives the median and range over the rounds.
 """
 
@@ -98,10 +98,12 @@ def one_round(args: argparse.Namespace, port: int, redis_url: str, admin_url: st
                           "--concurrency", str(args.concurrency)], env)
         first = run_child(crawl, env)
         if not args.no_vacuum:
-            # What autovacuum does between two crawls of a site, hours or days apart; without
-            # it the re-crawl would also pay for cleaning up after the first crawl's inserts.
+            # What autovacuum and the checkpointer do between two crawls of a site, hours or
+            # days apart; without it the re-crawl would also pay for cleaning up after the
+            # first crawl's inserts.
             with psycopg.connect(database_url, autocommit=True) as conn:
                 conn.execute("VACUUM ANALYZE")
+                conn.execute("CHECKPOINT")
         profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
         with psycopg.connect(database_url, autocommit=True) as conn:
             before = conn.execute("SELECT NOW()").fetchone()[0]
