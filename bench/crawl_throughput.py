@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,42 +77,34 @@ def run_child(args: list[str], env: dict[str, str]) -> dict:
 
 def one_round(args: argparse.Namespace, port: int, redis_url: str, admin_url: str) -> dict:
     """Bare spider, first crawl and re-crawl on a fresh database."""
-    import psycopg
+    from db.connection import connect
+    from db.migrate import migrate
+    from tests.support.environment import fresh_database
 
-    db_name = f"omni_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{db_name}"')
-    database_url = admin_url.rsplit("/", 1)[0] + f"/{db_name}"
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "OMNI_ALLOW_PRIVATE_NETWORKS": "1", "OMNI_CRAWL_MAX_PAGES": str(args.pages + 10),
-           "OMNI_CRAWL_CONCURRENCY": str(args.concurrency),
-           "OMNI_CRAWL_PATTERN_LIMIT": str(args.pages * 2), "OMNI_LOG_LEVEL": "WARNING"}
-    crawl = ["-m", "crawlers.run", "--domain", f"127.0.0.1:{port}"]
-    try:
-        migrate = ("from db.connection import connect; from db.migrate import migrate; "
-                   "migrate(connect(autocommit=True))")
-        subprocess.run([sys.executable, "-c", migrate],
-                       cwd=REPO, env=env, check=True, capture_output=True)
+    with fresh_database(admin_url, "omni_bench") as database_url:
+        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+               "OMNI_ALLOW_PRIVATE_NETWORKS": "1", "OMNI_CRAWL_MAX_PAGES": str(args.pages + 10),
+               "OMNI_CRAWL_CONCURRENCY": str(args.concurrency),
+               "OMNI_CRAWL_PATTERN_LIMIT": str(args.pages * 2), "OMNI_LOG_LEVEL": "WARNING"}
+        crawl = ["-m", "crawlers.run", "--domain", f"127.0.0.1:{port}"]
+        with connect(autocommit=True, dsn=database_url) as conn:
+            migrate(conn)
         bare = run_child(["bench/crawl_throughput.py", "--bare-port", str(port),
                           "--concurrency", str(args.concurrency)], env)
         first = run_child(crawl, env)
-        if not args.no_vacuum:
-            # What autovacuum and the checkpointer do between two crawls of a site, hours or
-            # days apart; without it the re-crawl would also pay for cleaning up after the
-            # first crawl's inserts.
-            with psycopg.connect(database_url, autocommit=True) as conn:
+        with connect(autocommit=True, dsn=database_url) as conn:
+            if not args.no_vacuum:
+                # What autovacuum and the checkpointer do between two crawls of a site, hours
+                # or days apart; without it the re-crawl would also pay for cleaning up after
+                # the first crawl's inserts.
                 conn.execute("VACUUM ANALYZE")
                 conn.execute("CHECKPOINT")
-        profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            before = conn.execute("SELECT NOW()").fetchone()[0]
+            profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+            before = conn.execute("SELECT NOW() AS t").fetchone()["t"]
             again = run_child([*profile, *crawl], env)
             again["content_rewritten"] = conn.execute(
-                "SELECT count(*) FROM website_content WHERE updated_at >= %s", (before,)
-            ).fetchone()[0]
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+                "SELECT count(*) AS n FROM website_content WHERE updated_at >= %s", (before,)
+            ).fetchone()["n"]
     return {"bare": bare, "first": first, "again": again}
 
 

@@ -22,7 +22,7 @@ def bench_env(redis: bool = True) -> Iterator[dict[str, str]]:
     """A fresh migrated database (dropped afterwards) and a private Redis, exported to os.environ."""
     from omni import services
     from omni.config import Settings
-    from tests.support.environment import fresh_database, patched_environ
+    from tests.support.environment import fresh_database, migrated_environ
 
     base = (Settings(DATABASE_URL=os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL")
             else Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None))
@@ -34,18 +34,12 @@ def bench_env(redis: bool = True) -> Iterator[dict[str, str]]:
         redis_server = services.EmbeddedRedis(Path(tmp)) if redis else None
         if redis_server:
             env["REDIS_URL"] = redis_server.start()
-        with patched_environ(env):
-            from db.connection import close_pool, connect
-            from db.migrate import migrate
-
-            with connect(autocommit=True) as conn:
-                migrate(conn)
-            try:
+        try:
+            with migrated_environ(env):
                 yield env
-            finally:
-                close_pool()
-                if redis_server:
-                    redis_server.stop()
+        finally:
+            if redis_server:
+                redis_server.stop()
 
 
 @contextmanager

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -72,11 +71,7 @@ def run_crawl(domain: str, *, job_id: UUID | str | None = None,
         return dict((job["metadata"] or {}).get("stats") or {})
     start_url = start_url or (job["metadata"] or {}).get("start_url")
     try:
-        settings = crawler_settings(progress, **setting_overrides)
-        process = CrawlerProcess(settings)
-        # Scrapy filters by level in its root log handler and leaves the loggers at NOTSET, so
-        # every request still builds DEBUG records ("Crawled (200) ...") only to drop them.
-        logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
+        process = CrawlerProcess(crawler_settings(progress, **setting_overrides))
         process.crawl(SiteSpider, domain=domain, job_id=job_id, start_url=start_url)
         process.start()
     except BaseException as exc:

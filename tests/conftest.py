@@ -13,7 +13,7 @@ from typing import Iterator
 import psycopg
 import pytest
 
-from tests.support.environment import fresh_database, patched_environ
+from tests.support.environment import fresh_database, migrated_environ
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA_DIR = REPO / ".omni-test"
@@ -38,17 +38,11 @@ def services_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             "TRANSFORMERS_OFFLINE": "1",
         }
         unset = {"OMNI_ENCRYPTION_KEY": None, "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None}
-        with patched_environ({**env, **unset}):
-            from db.connection import close_pool, connect
-            from db.migrate import migrate
-
-            with connect(autocommit=True) as conn:
-                migrate(conn)
-            try:
+        try:
+            with migrated_environ({**env, **unset}):
                 yield env
-            finally:
-                close_pool()
-                redis.stop()
+        finally:
+            redis.stop()
 
 
 def truncate_all(conn: psycopg.Connection) -> None:

@@ -52,6 +52,10 @@ class SiteSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        # Scrapy filters by level in its root log handler and leaves the loggers at NOTSET, so
+        # every request built DEBUG records ("Crawled (200) ...") only to drop them. Set here,
+        # it holds for `scrapy crawl site` as well as `crawlers.run`.
+        logging.getLogger("scrapy").setLevel(crawler.settings.get("LOG_LEVEL"))
         spider._load_state()
         return spider
 

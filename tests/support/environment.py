@@ -38,6 +38,22 @@ def patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
         reload_settings()
 
 
+@contextmanager
+def migrated_environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """`patched_environ`, with the database at DATABASE_URL migrated first and this process's
+    connection pool closed afterwards."""
+    with patched_environ(values):
+        from db.connection import close_pool, connect
+        from db.migrate import migrate
+
+        with connect(autocommit=True) as conn:
+            migrate(conn)
+        try:
+            yield
+        finally:
+            close_pool()
+
+
 def _apply(values: Mapping[str, str | None]) -> None:
     for key, value in values.items():
         if value is None:
