@@ -23,6 +23,7 @@ from uuid import UUID
 
 from db import jobs, tenants
 from db.connection import connect
+from omni import processes
 from omni.domains import normalize_domain
 
 REPO = Path(__file__).resolve().parent.parent
@@ -103,8 +104,8 @@ def run_crawl_subprocess(job_id: UUID | str, progress: ProgressFn | None = None,
     job_id = str(job_id)
     command = [sys.executable, "-m", "crawlers.run", "--job-id", job_id]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = processes.spawn(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
     stderr_tail: list[str] = []
 
     import threading
@@ -116,18 +117,22 @@ def run_crawl_subprocess(job_id: UUID | str, progress: ProgressFn | None = None,
 
     reader = threading.Thread(target=drain_stderr, daemon=True)
     reader.start()
-    for line in proc.stdout:  # type: ignore[union-attr]
-        if line.startswith("PROGRESS ") and progress is not None:
-            try:
-                progress(json.loads(line[len("PROGRESS "):]))
-            except ValueError:
-                pass
     try:
-        code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        code = proc.wait()
-        _fail_if_unfinished(job_id, f"crawl timed out after {timeout}s")
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.startswith("PROGRESS ") and progress is not None:
+                try:
+                    progress(json.loads(line[len("PROGRESS "):]))
+                except ValueError:
+                    pass
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            code = processes.kill(proc)
+            _fail_if_unfinished(job_id, f"crawl timed out after {timeout}s")
+    finally:
+        # Whatever stops this caller (an actor's time limit, Ctrl-C, an error in `progress`),
+        # the crawl and its browser stop with it.
+        processes.kill(proc)
     reader.join(timeout=5)
     if code != 0:
         last = " ".join("".join(stderr_tail[-5:]).split())[-1000:]
@@ -136,6 +141,7 @@ def run_crawl_subprocess(job_id: UUID | str, progress: ProgressFn | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
+    processes.die_with_parent()
     parser = argparse.ArgumentParser(prog="python -m crawlers.run")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--job-id")

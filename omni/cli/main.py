@@ -16,6 +16,7 @@ from omni.cli import (
     tenants_cmd,
     workers_cmd,
 )
+from omni import processes
 from omni.config import get_settings
 
 app = typer.Typer(
@@ -52,6 +53,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 
 def main() -> None:
+    processes.die_with_parent()
     logging.basicConfig(level=get_settings().log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -12,10 +12,14 @@ import time
 
 import typer
 
+from omni import processes as processes_
 from omni.errors import OmniError
 from workers.broker import QUEUES
 
 log = logging.getLogger("omni.worker")
+# Dramatiq's default worker shutdown timeout (600 s) is longer than anyone waits for Ctrl-C;
+# running jobs that are cut short are retried (at-least-once).
+SHUTDOWN_GRACE_S = 30.0
 
 jobs_app = typer.Typer(help="List refresh jobs; `omni jobs retry <id>` re-queues a failed one.",
                        invoke_without_command=True, no_args_is_help=False)
@@ -46,9 +50,10 @@ def worker(
 ) -> None:
     """Run the Dramatiq workers (the same as `dramatiq workers.actors`)."""
     chosen = _queues(queues)
-    command = [sys.executable, "-m", "dramatiq", "workers.actors", "--processes", str(processes),
-               "--threads", str(threads), "--queues", *chosen]
-    child = subprocess.Popen(command)
+    command = [sys.executable, "-m", "workers", "workers.actors", "--processes", str(processes),
+               "--threads", str(threads), "--queues", *chosen,
+               "--worker-shutdown-timeout", str(int((SHUTDOWN_GRACE_S - 5) * 1000))]
+    child = processes_.spawn(command)
 
     def forward(signum, frame):
         child.send_signal(signal.SIGTERM)
@@ -62,8 +67,9 @@ def worker(
                 child.send_signal(signal.SIGTERM)
         code = child.wait()
     finally:
-        if child.poll() is None:
-            child.kill()
+        # Whatever ended this command, nothing it started stays behind: dramatiq's worker
+        # processes get the time their own shutdown takes, then the group is killed.
+        processes_.stop(child, grace=SHUTDOWN_GRACE_S)
     if code not in (0, -signal.SIGTERM):
         raise typer.Exit(code if code > 0 else 1)
 

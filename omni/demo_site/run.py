@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -104,7 +103,7 @@ def run_demo(*, dashboard: bool = True, dashboard_port: int = 8000, echo: Echo =
     from db import tenants
     from db.connection import connect
     from db.migrate import migrate
-    from omni import services
+    from omni import processes, services
     from omni.config import reload_settings
     from omni.demo_site.server import SiteServer
     from omni.domains import normalize_domain
@@ -152,9 +151,13 @@ def run_demo(*, dashboard: bool = True, dashboard_port: int = 8000, echo: Echo =
                                 if isinstance(v, int) and v) + f" ({time.monotonic() - t:.0f}s)")
 
         t = _step(echo, "running the workers until idle (extract, optimise, embed)")
-        code = subprocess.call([sys.executable, "-m", "omni.cli.main", "worker", "--until-idle",
-                                "--processes", str(worker_processes),
-                                "--threads", str(worker_threads)])
+        workers = processes.spawn([sys.executable, "-m", "omni.cli.main", "worker", "--until-idle",
+                                   "--processes", str(worker_processes),
+                                   "--threads", str(worker_threads)])
+        try:
+            code = workers.wait()
+        finally:
+            processes.stop(workers)
         if code != 0:
             raise OmniError(f"the workers exited with status {code}")
         echo(f"    done ({time.monotonic() - t:.0f}s)")

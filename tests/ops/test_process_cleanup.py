@@ -1,0 +1,157 @@
+"""Nothing outlives its parent: SIGKILL the parent of each kind of process the project starts,
+then every process below it (dramatiq's workers, the crawl child, Playwright's driver and
+Chromium, the demo's workers) must be gone within a few seconds (omni/processes.py)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import psutil
+import pytest
+
+from tests.ops.conftest import OMNI
+from tests.ops.test_demo import _reader, _wait_line, demo_env  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.slow
+GONE_WITHIN_S = 10.0
+
+
+class _EndlessSlowSite(BaseHTTPRequestHandler):
+    """Every page links to the next and is written by JavaScript (so rendered in Chromium);
+    each response takes a while, so a crawl of it is still running when its parent is killed."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt":
+            body, kind = b"User-agent: *\n", "text/plain"
+        else:
+            time.sleep(0.3)
+            n = int(self.path.rsplit("/", 1)[-1]) if self.path.startswith("/p/") else 0
+            body = (f"<!doctype html><html><head><title>Page {n}</title></head><body>"
+                    f"<div id=root></div><a href='/p/{n + 1}'>next</a><script>"
+                    f"document.getElementById('root').innerHTML = '<h1>Page {n}</h1><p>' + "
+                    f"'Rendered by script. '.repeat(40) + '</p>';</script></body></html>").encode()
+            kind = "text/html; charset=utf-8"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def slow_site(db) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EndlessSlowSite)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    domain = f"127.0.0.1:{server.server_address[1]}"
+    from db import tenants
+
+    tenants.add_domain(db, domain, render_js=True, max_pages=10_000)
+    yield domain
+    server.shutdown()
+    server.server_close()
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _wait_for_descendant(pid: int, name: str, timeout: float = 120,
+                         count: int = 1) -> list[psutil.Process]:
+    """Wait until `count` processes whose name or command line contains `name` run below `pid`;
+    return all of `pid`'s descendants at that moment."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _descendants(pid)
+        matching = 0
+        for proc in found:
+            try:
+                matching += name in proc.name() or name in " ".join(proc.cmdline())
+            except psutil.NoSuchProcess:
+                continue
+        if matching >= count:
+            return found
+        time.sleep(0.3)
+    raise AssertionError(f"no {name!r} process below {pid}: "
+                         f"{[' '.join(p.cmdline())[:80] for p in _descendants(pid)]}")
+
+
+def _assert_all_gone(processes: list[psutil.Process]) -> None:
+    _, alive = psutil.wait_procs(processes, timeout=GONE_WITHIN_S)
+    survivors = []
+    for proc in alive:
+        try:
+            survivors.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
+            proc.kill()  # do not leak into the rest of the suite
+        except psutil.NoSuchProcess:
+            pass
+    assert not survivors, "still running after the parent was killed:\n" + "\n".join(survivors)
+
+
+def _sigkill(proc: subprocess.Popen) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def test_sigkilled_worker_takes_dramatiq_the_crawl_and_chromium_along(services_env, slow_site,
+                                                                      redis_client) -> None:
+    from db.connection import connect
+    from workers.refresh import queue_refresh
+
+    with connect(autocommit=True) as conn:
+        queue_refresh(conn, slow_site, "crawl", False)
+    worker = subprocess.Popen([str(OMNI), "worker", "-Q", "crawl", "--processes", "1",
+                               "--threads", "1"], env=os.environ.copy(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        below = _wait_for_descendant(worker.pid, "chromium")
+        commands = " ".join(" ".join(p.cmdline()) for p in below)
+        assert "-m workers" in commands and "crawlers.run" in commands, commands
+        _sigkill(worker)
+        _assert_all_gone(below)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+
+def test_sigkilled_omni_crawl_takes_the_crawl_child_and_chromium_along(services_env,
+                                                                       slow_site) -> None:
+    crawl = subprocess.Popen([str(OMNI), "crawl", slow_site, "--json"], env=os.environ.copy(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        below = _wait_for_descendant(crawl.pid, "chromium")
+        _sigkill(crawl)
+        _assert_all_gone(below)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+
+
+def test_sigkilled_demo_takes_its_workers_along(demo_env) -> None:  # noqa: F811 - fixture
+    demo = subprocess.Popen([str(OMNI), "demo", "--no-dashboard"], env=demo_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    log: list[str] = []
+    threading.Thread(target=_reader, args=(demo, lines, log), daemon=True).start()
+    try:
+        _wait_line(lines, r"running the workers until idle", demo, log, 240)
+        # omni worker, then dramatiq's main process and its forked worker process
+        below = _wait_for_descendant(demo.pid, "workers.actors", timeout=60, count=2)
+        _sigkill(demo)
+        _assert_all_gone(below)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
