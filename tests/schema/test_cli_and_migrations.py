@@ -75,6 +75,15 @@ def test_cli_errors_are_one_line(db, omni_cli, args, message) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("how", [("--debug",), ()])
+def test_cli_debug_keeps_the_traceback(db, omni_cli, how) -> None:
+    env = {} if how else {"OMNI_LOG_LEVEL": "DEBUG"}
+    result = omni_cli(*how, "customer", "add", "not-an-email", env=env)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "db/tenants.py" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: not an email address")
+
+
 @pytest.mark.parametrize("value,expected", [
     ("example.com", "example.com"),
     ("  example.com  ", "example.com"),

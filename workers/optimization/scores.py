@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from workers.optimization.text import content_words, paragraphs, sentences, words
 
@@ -78,7 +77,3 @@ def seo_score(title: str | None, meta_description: str | None, text: str,
         (10, 1.0 if main and main in " ".join(ws[:100]) else 0.0),
     ]
     return round(sum(weight * value for weight, value in checks), 1)
-
-
-def top_terms(text: str, n: int = 10) -> list[str]:
-    return [w for w, _ in Counter(content_words(text)).most_common(n)]
