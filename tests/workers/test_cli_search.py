@@ -67,9 +67,17 @@ def test_refresh_worker_until_idle_search_and_jobs(db, site):
     assert meta["embedding_model"] == "all-MiniLM-L6-v2" and meta["chunks_embedded"] >= len(PAGES)
     assert meta["cost"] == 0 and meta["tokens"] > 0
 
+    # One query through the CLI (each `omni search` loads the model: seconds), the rest through
+    # the function behind it, which gives the CLI's --json output.
+    from workers.search import search
+
+    first_query, first_slug = QUERIES[0]
+    via_cli = json.loads(omni("search", first_query, "--domain", "shop.example", "--json",
+                              "-k", "3").stdout)
+    in_process = search(db, first_query, "shop.example", 3, False)
+    assert [(r["url"], r["chunk"]) for r in via_cli] == [(r["url"], r["chunk"]) for r in in_process]
     for query, slug in QUERIES:
-        results = json.loads(omni("search", query, "--domain", "shop.example", "--json",
-                                  "-k", "3").stdout)
+        results = search(db, query, "shop.example", 3, False)
         assert results[0]["url"] == f"https://shop.example/{slug}", (query, results)
         assert {"url", "title", "similarity", "chunk"} <= set(results[0])
         assert results[0]["similarity"] >= results[-1]["similarity"]
