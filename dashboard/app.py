@@ -21,9 +21,9 @@ from starlette.templating import Jinja2Templates
 from dashboard import queries
 from dashboard.auth import TokenAuth, is_local_bind, same_origin
 from dashboard.metrics import OmniCollector, render
-from dashboard.queues import queue_stats
 from db import jobs as job_store
 from omni.errors import OmniError
+from workers.queues import queue_stats
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent

@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from dashboard import queries
-from dashboard.queues import queue_stats
+from workers.queues import queue_stats
 
 
 class OmniCollector(Collector):

@@ -7,23 +7,13 @@ from collections.abc import Iterable
 import psycopg
 import redis
 
-from workers.broker import NAMESPACE
 from workers.dispatch import ACTOR_FOR_JOB_TYPE
+from workers.queues import queue_stats
 
 
-def broker_backlog(client: redis.Redis, queues: Iterable[str], namespace: str = NAMESPACE) -> int:
+def broker_backlog(client: redis.Redis, queues: Iterable[str]) -> int:
     """Messages waiting, delayed, or fetched by a worker and not yet acknowledged."""
-    names = set()
-    for queue in queues:
-        names.update({queue, f"{queue}.DQ"})
-    total = sum(client.llen(f"{namespace}:{name}") for name in names)
-    # Unacked messages live in `<ns>:__acks__.<worker id>.<queue>`; a dead worker's stay there
-    # until the broker's maintenance hands them to a live worker.
-    for key in client.scan_iter(match=f"{namespace}:__acks__.*", count=500):
-        name = key.decode() if isinstance(key, bytes) else key
-        if any(name.endswith("." + queue) for queue in names):
-            total += client.scard(key)
-    return total
+    return sum(stats.backlog for stats in queue_stats(client, queues))
 
 
 def job_types_for(queues: Iterable[str]) -> list[str]:

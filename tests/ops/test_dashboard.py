@@ -108,7 +108,7 @@ def chromium():
 
 
 def test_queue_stats_follow_the_broker_layout(seeded, redis_client) -> None:
-    from dashboard.queues import queue_stats
+    from workers.queues import queue_stats
 
     stats = {s.queue: s for s in queue_stats(redis_client, ("crawl", "extract", "optimize", "embed"))}
     assert (stats["embed"].ready, stats["embed"].in_flight, stats["embed"].dead) == (1, 0, 0)

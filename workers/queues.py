@@ -1,4 +1,4 @@
-"""Queue statistics read from Redis, following Dramatiq's Redis broker key layout
+"""Queue statistics read from Redis: the one place that knows Dramatiq's Redis broker key layout
 (dramatiq/brokers/redis/dispatch.lua, namespace "dramatiq"):
 
   dramatiq:<q>                    list of waiting message ids        -> ready
@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-NAMESPACE = "dramatiq"
+from workers.broker import NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,12 @@ class QueueStats:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def backlog(self) -> int:
+        """Messages waiting, delayed, or fetched by a worker and not yet acknowledged (a dead
+        worker's stay unacked until the broker's maintenance hands them to a live worker)."""
+        return self.ready + self.delayed + self.in_flight
 
 
 def _ack_counts(client: Any) -> dict[str, int]:
@@ -46,7 +53,8 @@ def _ack_counts(client: Any) -> dict[str, int]:
     return counts
 
 
-def queue_stats(client: Any, queues: tuple[str, ...] | list[str]) -> list[QueueStats]:
+def queue_stats(client: Any, queues: Iterable[str]) -> list[QueueStats]:
+    queues = list(queues)
     acks = _ack_counts(client)
     pipe = client.pipeline()
     for queue in queues:
