@@ -211,3 +211,28 @@ def rotate(conn: psycopg.Connection, keyring: Keyring | None = None) -> int:
                              (Jsonb(secrets), row["id"]))
     log.info("re-encrypted %d credential values under key %s", count, ring.current_kid)
     return count
+
+
+def stored_key_ids(conn: psycopg.Connection) -> dict[str, int]:
+    """How many stored values each key id encrypted (read-only; nothing is decrypted). A value
+    that is not an envelope counts under "plaintext"."""
+    values: list[Any] = []
+    for row in conn.execute(
+        "SELECT woocommerce_consumer_key, woocommerce_consumer_secret, encrypted_credentials "
+        "FROM customer_configs WHERE woocommerce_consumer_key IS NOT NULL "
+        "OR woocommerce_consumer_secret IS NOT NULL OR encrypted_credentials IS NOT NULL"
+    ):
+        values += [row[c] for c in WOO_COLUMNS if row[c] is not None]
+        values += list((row["encrypted_credentials"] or {}).values())
+    for row in conn.execute(
+        "SELECT encrypted_secrets FROM business_configs WHERE encrypted_secrets <> '{}'::jsonb"
+    ):
+        values += list(row["encrypted_secrets"].values())
+    counts: dict[str, int] = {}
+    for value in values:
+        try:
+            kid = load_envelope(value)["kid"]
+        except CryptoError:
+            kid = "plaintext"
+        counts[kid] = counts.get(kid, 0) + 1
+    return counts

