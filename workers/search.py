@@ -57,6 +57,8 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
            "similarity": None if row["similarity"] is None else round(float(row["similarity"]), 6),
            "chunk": row["chunk_text"], "heading_path": meta.get("heading_path", []),
            "model": meta.get("model")}
+    if meta.get("page"):  # a document's chunk: link to the page it starts on
+        out.update(page=meta["page"], link=f"{row['url']}#page={meta['page']}")
     if "score" in row:
         out["score"] = round(float(row["score"]), 6)
     return out
