@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from functools import lru_cache
 
 from fpdf import FPDF
 
@@ -37,6 +38,12 @@ def manual_pdf(pages: int = 3, title: str = "Tent care guide", outline: bool = F
     if user_password:
         pdf.set_encryption(owner_password="owner-secret", user_password=user_password)
     return bytes(pdf.output())
+
+
+@lru_cache(maxsize=4)
+def long_manual(pages: int) -> bytes:
+    """`manual_pdf(pages)`, made once per test process (fpdf2 takes ~30 ms a page)."""
+    return manual_pdf(pages)
 
 
 def scanned_pdf(pages: int = 2) -> bytes:
