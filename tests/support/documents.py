@@ -34,7 +34,7 @@ def manual_pdf(pages: int = 3, title: str = "Tent care guide", outline: bool = F
         pdf.set_font("Helvetica", "B", 14)
         pdf.cell(0, 10, f"Storage tips {page}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 11)
-        pdf.multi_cell(0, 6, "Dry the tent completely before storing it in a cool, dry place. " * 3)
+        pdf.multi_cell(0, 6, "Dry the tent completely before storing it in a cool, dry place. " * 4)
     if user_password:
         pdf.set_encryption(owner_password="owner-secret", user_password=user_password)
     return bytes(pdf.output())
