@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from workers.catalog.store import catalog_skus, superseded
 from workers.errors import PermanentError, TransientError
 from workers.extraction import extract_page
 from workers.extraction import patterns as domain_patterns
@@ -71,11 +72,15 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
         pages = load_pages(conn, job, "url, html")
         stats["extract_missing_pages"] = len(page_ids_of(job)) - len(pages)
         learned = domain_patterns.load(conn, domain_id)
+        api_skus = catalog_skus(conn, domain_id)  # the shop API's products win (docs/catalog.md)
         for page in pages:
             if not page["html"]:
                 stats["extract_skipped_no_html"] += 1
                 continue
             result = extract_page(page["html"], page["url"], learned)
+            result.rows = [r for r in result.rows if not (
+                r.extract_type == "product"
+                and superseded(r.extracted_data, r.schema_used, api_skus))]
             with conn.transaction():
                 replace_rows(conn, domain_id, page["url"], result.rows)
                 domain_patterns.record(conn, domain_id, result.patterns)
