@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.doctext import extract_document  # noqa: E402
-from tests.support.documents import manual_pdf  # noqa: E402
+from pipelines.doctext import extract_document
+from tests.support.documents import manual_pdf
 
 
 def omni_pypdfium2(data: bytes) -> int:

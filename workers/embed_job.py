@@ -23,8 +23,8 @@ import psycopg
 
 from db.usage import add_usage
 from omni.config import get_settings
-from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.chunk_pages import with_pages
+from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.embedding import EmbeddingBackend, get_backend
 from workers.errors import PermanentError, TransientError
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
@@ -15,7 +14,7 @@ app = typer.Typer(help="Products from the shop's own API (WooCommerce, Shopify).
 def add(
     domain: str = typer.Argument(..., help="A registered domain."),
     platform: str = typer.Option(..., "--platform", help="woocommerce | shopify"),
-    url: Optional[str] = typer.Option(None, "--url", help="The store's base URL (default: the "
+    url: str | None = typer.Option(None, "--url", help="The store's base URL (default: the "
                                       "WooCommerce URL stored with the credentials, or https://<domain>)."),
 ) -> None:
     """Register (or update) a domain's catalogue source; the scheduler syncs it like a crawl."""
@@ -35,7 +34,7 @@ def add(
 @app.command("sync")
 def sync(
     domain: str = typer.Argument(..., help="A registered domain with a catalogue source."),
-    platform: Optional[str] = typer.Option(None, "--platform", help="Only this source."),
+    platform: str | None = typer.Option(None, "--platform", help="Only this source."),
 ) -> None:
     """Queue a catalogue sync job (a worker on the `catalog` queue runs it)."""
     from db import jobs

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.ops.conftest import broker  # noqa: F401 - the fixture, shared
 from tests.support.environment import patched_environ
 from tests.support.shop_apis import ShopApi, start, stop
-from tests.ops.conftest import broker  # noqa: F401 - the fixture, shared
 
 
 @pytest.fixture

@@ -145,7 +145,7 @@ def test_open_failure(message, body, reason):
      "Size chart", "# Size chart\n\n# Men\n\nM fits a 96 cm chest\n\n## Women\n\nS fits an 84 cm bust"),
     ("odt", make.odt([(1, "Warranty"), (0, "Two years on all tents."), (2, "Claims"), (0, "Email us.")]),
      "Warranty", "# Warranty\n\nTwo years on all tents.\n\n## Claims\n\nEmail us."),
-    ("text", "Opening hours\r\n\r\nMonday to Friday 9-17.\n\n\n".encode(), None,
+    ("text", b"Opening hours\r\n\r\nMonday to Friday 9-17.\n\n\n", None,
      "Opening hours\n\nMonday to Friday 9-17."),
     ("text", "Caf\u00e9 cr\u00e8me".encode("cp1252"), None, "Caf\u00e9 cr\u00e8me"),
 ])

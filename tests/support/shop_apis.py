@@ -113,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
             return 404, {"code": "rest_no_route"}, {}
         if path == "/products.json":
             items = [api.shopify_products[k] for k in sorted(api.shopify_products)]
-            status, page, headers = self.paged(items, query, "limit")
+            status, page, _ = self.paged(items, query, "limit")
             return status, {"products": page}, {}
         return 404, {"error": "not found"}, {}
 
