@@ -116,11 +116,14 @@ def test_woocommerce_sync_is_paged_incremental_and_wins_over_scraped_rows(
                       ).fetchone()["n"] == 5
     assert [len(j["metadata"]["page_ids"]) for j in embed_jobs(db)] == [5, 2]
 
-    # nothing changed: nothing written, no embed job
+    # nothing changed: nothing written, no embed job; the facts pages count as checked now
+    db.execute("UPDATE scraped_pages SET scraped_at = now() - interval '30 days'")
     third = run_sync(domain["id"])
     stats = third["metadata"]["woocommerce"]
     assert (stats["added"], stats["updated"], stats["deleted"]) == (0, 0, 0)
     assert len(embed_jobs(db)) == 2
+    assert db.execute("SELECT count(*) AS n FROM scraped_pages WHERE url LIKE 'catalog:%%' "
+                      "AND scraped_at > now() - interval '1 hour'").fetchone()["n"] == 5
 
     # the secrets are in no log line, job row or source row
     dumped = json.dumps([dict(r) for r in db.execute(

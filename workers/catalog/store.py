@@ -95,6 +95,12 @@ def apply(conn: psycopg.Connection, domain_id: Any, source: str, fetched: list[P
     for product_id in set(known) - listed_ids:
         _delete_product(conn, domain_id, source, product_id)
         out.deleted += 1
+    # Every product still listed was checked now: its facts page is fresh (not stale content
+    # that would make the scheduler queue re-crawls for it).
+    conn.execute(
+        "UPDATE scraped_pages SET scraped_at = NOW() WHERE domain_id = %s "
+        "AND metadata -> 'catalog' ->> 'source' = %s AND metadata -> 'catalog' ->> 'product_id' = ANY(%s)",
+        (domain_id, source, list(listed_ids)))
     skus = catalog_skus(conn, domain_id)
     if skus:
         out.scraped_replaced = conn.execute(
