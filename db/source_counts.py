@@ -12,7 +12,7 @@ SOURCE_COUNT_COLUMNS = f"""
        AND p.metadata ->> 'content_type' IN {DOCUMENT_TYPES}) AS documents_failed,
     (SELECT count(*) FROM structured_extractions e WHERE e.domain_id = d.id
        AND e.extract_type = 'product'
-       AND e.schema_used ->> 'source' IN ('woocommerce', 'shopify')) AS api_products,
+       AND e.schema_used ->> 'source' = 'shop-api') AS api_products,  -- workers/catalog
     (SELECT max(s.last_synced_at) FROM catalog_sources s WHERE s.domain_id = d.id)
        AS last_catalog_sync,
     (SELECT string_agg(s.platform || ' ' || COALESCE(s.last_status, 'not synced'), ', '

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from workers.catalog.model import API_SOURCE
 from workers.catalog.store import catalog_skus, superseded
 from workers.errors import PermanentError, TransientError
 from workers.extraction import extract_page
@@ -100,7 +101,9 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
 def replace_rows(conn: psycopg.Connection, domain_id: Any, url: str, rows: list[Any]) -> None:
     # Two deliveries of the same page at once must not both insert: serialise per page.
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"extract:{domain_id}:{url}",))
-    conn.execute("DELETE FROM structured_extractions WHERE domain_id = %s AND url = %s", (domain_id, url))
+    # Rows from the shop's API (workers/catalog) share the product page's URL: not ours to replace.
+    conn.execute("DELETE FROM structured_extractions WHERE domain_id = %s AND url = %s "
+                 "AND schema_used ->> 'source' IS DISTINCT FROM %s", (domain_id, url, API_SOURCE))
     if rows:
         with conn.cursor() as cur:
             cur.executemany(

@@ -123,7 +123,8 @@ def test_check_base_url(url, hosts, allow, error):
 
 @pytest.mark.parametrize("data, schema, skus, lost", [
     ({"sku": "A"}, {"source": "json-ld"}, {"A"}, True),
-    ({"sku": "A"}, {"source": "woocommerce"}, {"A"}, False),   # the API's own row
+    ({"sku": "A"}, {"source": "shop-api"}, {"A"}, False),      # the API's own row
+    ({"sku": "A"}, {"source": "woocommerce"}, {"A"}, True),    # scraped from a Woo page
     ({"sku": "B"}, {"source": "json-ld"}, {"A"}, False),
     ({}, None, {"A"}, False),
 ])

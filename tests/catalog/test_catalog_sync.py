@@ -17,7 +17,8 @@ from workers.errors import PermanentError
 def products(db, source: str) -> dict[str, dict]:
     return {r["schema_used"]["product_id"]: r for r in db.execute(
         "SELECT * FROM structured_extractions WHERE extract_type = 'product' "
-        "AND schema_used->>'source' = %s", (source,)).fetchall()}
+        "AND schema_used->>'source' = 'shop-api' AND schema_used->>'platform' = %s",
+        (source,)).fetchall()}
 
 
 def embed_jobs(db) -> list[dict]:
@@ -75,8 +76,8 @@ def test_woocommerce_sync_is_paged_incremental_and_wins_over_scraped_rows(
     rows = products(db, "woocommerce")
     alpine = rows["1"]
     assert alpine["confidence_score"] == 1.0
-    assert alpine["schema_used"] == {"source": "woocommerce", "api": "woocommerce-rest-v3",
-                                     "product_id": "1"}
+    assert alpine["schema_used"] == {"source": "shop-api", "api": "woocommerce-rest-v3",
+                                     "platform": "woocommerce", "product_id": "1"}
     assert alpine["url"] == f"{shop.base_url}/product/alpine-tent/"
     data = alpine["extracted_data"]
     assert (data["sku"], data["price"], data["in_stock"], data["stock_quantity"]) == (

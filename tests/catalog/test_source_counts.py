@@ -27,7 +27,7 @@ def seeded(db) -> dict:
         meta = {"content_type": content_type} if content_type else {}
         db.execute("INSERT INTO scraped_pages (domain_id, url, status, metadata) VALUES "
                    "(%s, %s, %s, %s)", (shop["id"], f"https://docs-shop.example/{i}", status, Jsonb(meta)))
-    for pid, source in (("1", "woocommerce"), ("2", "woocommerce"), ("3", "json-ld")):
+    for pid, source in (("1", "shop-api"), ("2", "shop-api"), ("3", "woocommerce")):
         db.execute("INSERT INTO structured_extractions (domain_id, url, extract_type, extracted_data, "
                    "schema_used) VALUES (%s, 'u', 'product', '{}', %s)",
                    (shop["id"], Jsonb({"source": source, "product_id": pid})))

@@ -11,6 +11,9 @@ import xxhash
 
 CONFIDENCE = 1.0
 SCHEMAS = {"woocommerce": "woocommerce-rest-v3", "shopify": "shopify-products-json"}
+# schema_used.source of every API row. Not the platform's name: scraped rows from a WooCommerce or
+# Shopify page already carry "woocommerce" / "shopify" there (workers/extraction).
+API_SOURCE = "shop-api"
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -58,7 +61,8 @@ class Product:
         return data
 
     def schema_used(self) -> dict[str, Any]:
-        return {"source": self.source, "api": SCHEMAS[self.source], "product_id": self.product_id}
+        return {"source": API_SOURCE, "api": SCHEMAS[self.source], "platform": self.source,
+                "product_id": self.product_id}
 
     def facts(self) -> str:
         """The product as text for embedding: what a customer asks about."""

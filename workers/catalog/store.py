@@ -10,9 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from workers.catalog.model import CONFIDENCE, SCHEMAS, Product
-
-API_SOURCES = tuple(SCHEMAS)
+from workers.catalog.model import API_SOURCE, CONFIDENCE, Product
 
 CATALOG_SKUS_SQL = """
 SELECT DISTINCT x.sku FROM structured_extractions e,
@@ -21,20 +19,20 @@ SELECT DISTINCT x.sku FROM structured_extractions e,
               SELECT v ->> 'sku' FROM jsonb_array_elements(
                   CASE WHEN jsonb_typeof(e.extracted_data -> 'variants') = 'array'
                        THEN e.extracted_data -> 'variants' ELSE '[]'::jsonb END) v) AS x(sku)
-WHERE e.domain_id = %s AND e.extract_type = 'product' AND e.schema_used ->> 'source' = ANY(%s)
+WHERE e.domain_id = %s AND e.extract_type = 'product' AND e.schema_used ->> 'source' = %s
   AND x.sku IS NOT NULL AND x.sku <> ''
 """
 
 
 def catalog_skus(conn: psycopg.Connection, domain_id: Any) -> set[str]:
     """SKUs the domain's shop APIs provide: scraped values for these lose."""
-    return {r["sku"] for r in conn.execute(CATALOG_SKUS_SQL, (domain_id, list(API_SOURCES)))}
+    return {r["sku"] for r in conn.execute(CATALOG_SKUS_SQL, (domain_id, API_SOURCE))}
 
 
 def superseded(extracted_data: dict[str, Any], schema_used: dict[str, Any] | None,
                api_skus: set[str]) -> bool:
     """A scraped product row whose SKU the API provides (pure)."""
-    if (schema_used or {}).get("source") in API_SOURCES:
+    if (schema_used or {}).get("source") == API_SOURCE:
         return False
     sku = extracted_data.get("sku")
     return bool(sku) and str(sku) in api_skus
@@ -105,9 +103,9 @@ def apply(conn: psycopg.Connection, domain_id: Any, source: str, fetched: list[P
     if skus:
         out.scraped_replaced = conn.execute(
             "DELETE FROM structured_extractions WHERE domain_id = %s AND extract_type = 'product' "
-            "AND COALESCE(schema_used ->> 'source', '') <> ALL(%s) "
+            "AND schema_used ->> 'source' IS DISTINCT FROM %s "
             "AND extracted_data ->> 'sku' = ANY(%s)",
-            (domain_id, list(API_SOURCES), list(skus))).rowcount
+            (domain_id, API_SOURCE, list(skus))).rowcount
     return out
 
 
@@ -117,8 +115,8 @@ def _delete_product(conn: psycopg.Connection, domain_id: Any, source: str, produ
     facts page about to be updated in place (another URL of it, an old permalink, goes)."""
     conn.execute(
         "DELETE FROM structured_extractions WHERE domain_id = %s AND extract_type = 'product' "
-        "AND schema_used ->> 'source' = %s AND schema_used ->> 'product_id' = %s",
-        (domain_id, source, product_id))
+        "AND schema_used ->> 'source' = %s AND schema_used ->> 'platform' = %s "
+        "AND schema_used ->> 'product_id' = %s", (domain_id, API_SOURCE, source, product_id))
     conn.execute(
         "DELETE FROM scraped_pages WHERE domain_id = %s AND metadata -> 'catalog' ->> 'source' = %s "
         "AND metadata -> 'catalog' ->> 'product_id' = %s AND url <> %s",
