@@ -23,6 +23,7 @@ from workers.catalog import shopify, woocommerce
 from workers.catalog.http import ApiClient
 from workers.catalog.sources import (
     check_base_url,
+    credentials_allowed,
     modified_after,
     next_cursor,
     record,
@@ -86,6 +87,8 @@ def sync_source(conn: psycopg.Connection, domain: dict[str, Any],
         raise PermanentError(f"no {platform} URL for {domain['domain']}: "
                              "`omni catalog add ... --url`")
     base_url = check_base_url(base_url, site_hosts, settings.allow_private_networks)
+    if auth is not None:
+        credentials_allowed(base_url)
     conn.commit()
     started = time.perf_counter()
     with ApiClient(base_url, platform, auth=auth, timeout=settings.crawl_download_timeout,

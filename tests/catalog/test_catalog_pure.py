@@ -10,7 +10,12 @@ import pytest
 from workers.catalog import shopify, woocommerce
 from workers.catalog.http import backoff, retry_after_seconds
 from workers.catalog.model import Product, plain_text, stock_phrase
-from workers.catalog.sources import check_base_url, modified_after, next_cursor
+from workers.catalog.sources import (
+    check_base_url,
+    credentials_allowed,
+    modified_after,
+    next_cursor,
+)
 from workers.catalog.store import superseded
 from workers.errors import PermanentError
 
@@ -119,6 +124,17 @@ def test_check_base_url(url, hosts, allow, error):
         with pytest.raises(PermanentError) as caught:
             check_base_url(url, hosts, allow)
         assert error in str(caught.value)
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("https://shop.test", True), ("http://127.0.0.1:8080", True), ("http://localhost", True),
+    ("http://shop.test", False)])
+def test_credentials_only_over_https(url, allowed):
+    if allowed:
+        credentials_allowed(url)
+    else:
+        with pytest.raises(PermanentError, match="only sent over https"):
+            credentials_allowed(url)
 
 
 @pytest.mark.parametrize("data, schema, skus, lost", [

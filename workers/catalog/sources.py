@@ -40,6 +40,16 @@ def check_base_url(base_url: str, site_hosts: tuple[str, ...], allow_private: bo
     return base_url.rstrip("/")
 
 
+def credentials_allowed(base_url: str) -> None:
+    """WooCommerce's key and secret go in an HTTP Basic header: only over https (plain http
+    only to this machine's own addresses and IP literals, which the tests use)."""
+    from crawlers.urls import is_ip_or_local
+
+    parts = urlsplit(base_url)
+    if parts.scheme != "https" and not is_ip_or_local(parts.hostname or ""):
+        raise PermanentError(f"WooCommerce credentials are only sent over https, not to {base_url}")
+
+
 def modified_after(cursor: datetime | None) -> str | None:
     """WooCommerce's modified_after for a stored cursor (GMT, no offset: dates_are_gmt)."""
     if cursor is None:
