@@ -89,6 +89,7 @@ SPIDER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.documents.DocumentPipeline": 150,
     "pipelines.hash.HashPipeline": 200,
     "pipelines.links.LinksPipeline": 300,
     "pipelines.store.StorePipeline": 400,

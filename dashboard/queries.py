@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from db.jobs import JOB_TYPES, STATUSES
+from db.source_counts import SOURCE_COUNT_COLUMNS
 
 JOB_LIMIT = 100
 
@@ -43,6 +44,7 @@ def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return conn.execute(
         """
         SELECT d.id, d.domain, d.scrape_frequency, d.last_scraped_at, d.active,
+               """ + SOURCE_COUNT_COLUMNS + """,
                COALESCE(p.by_status, '{}'::jsonb) AS pages_by_status,
                COALESCE(p.total, 0) AS pages,
                (SELECT count(*) FROM structured_extractions e WHERE e.domain_id = d.id) AS extractions,

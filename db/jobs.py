@@ -14,7 +14,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-JOB_TYPES = ("crawl", "extract", "optimize", "embed", "full")
+JOB_TYPES = ("crawl", "extract", "optimize", "embed", "full", "catalog")
 STATUSES = ("pending", "running", "completed", "failed")
 
 

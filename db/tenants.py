@@ -6,6 +6,8 @@ from typing import Any
 
 import psycopg
 
+from db.source_counts import SOURCE_COUNT_COLUMNS
+
 FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
 
 
@@ -76,7 +78,8 @@ def owned_domains(conn: psycopg.Connection, domain: str) -> list[str]:
 def list_domains(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT d.*, c.email AS customer_email, "
-        "  (SELECT count(*) FROM scraped_pages p WHERE p.domain_id = d.id) AS pages "
+        "  (SELECT count(*) FROM scraped_pages p WHERE p.domain_id = d.id) AS pages, "
+        + SOURCE_COUNT_COLUMNS + " "
         "FROM domains d LEFT JOIN customers c ON c.auth_user_id = d.user_id "
         "ORDER BY d.domain"
     ).fetchall()

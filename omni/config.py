@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     )
     allow_private_networks: bool = Field(default=False, alias="OMNI_ALLOW_PRIVATE_NETWORKS")
     chromium_path: str | None = Field(default=None, alias="OMNI_CHROMIUM_PATH")
+    # Documents (PDF, DOCX, ODT, text): text of at most this many pages per document.
+    document_max_pages: int = Field(default=500, alias="OMNI_DOCUMENT_MAX_PAGES")
 
     # Operating it.
     scheduler_interval: float = Field(default=60.0, alias="OMNI_SCHEDULER_INTERVAL")

@@ -84,6 +84,7 @@ class PassResult:
     resent: list[str] = field(default_factory=list)       # job ids whose message was re-sent
     skipped: list[str] = field(default_factory=list)      # due, but another scheduler has it
     errors: list[str] = field(default_factory=list)       # "domain: message"
+    catalog_syncs: list[str] = field(default_factory=list)  # domains a catalogue sync was queued for
 
     def summary(self) -> str:
         return (f"queued {len(self.crawls)} crawl(s), {len(self.refreshes)} refresh(es); "
@@ -189,6 +190,9 @@ class Scheduler:
                 self.conn.rollback()
                 log.exception("scheduler: %s failed", row["domain"])
                 result.errors.append(f"{row['domain']}: {exc}")
+        from workers.catalog.schedule import queue_catalog_syncs  # shop APIs (docs/catalog.md)
+
+        queue_catalog_syncs(self, result)
         return result
 
     def _consider(self, row: dict[str, Any], result: PassResult) -> None:

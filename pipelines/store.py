@@ -24,7 +24,7 @@ WITH data AS (
     SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
         url text, op text, write_content boolean, status text, error_message text, title text,
         content text, html text, last_modified timestamptz, metadata jsonb, summary text,
-        content_hash text, content_metadata jsonb, change text)
+        content_hash text, content_metadata jsonb, change text, content_type text)
 ), full_rows AS (
     INSERT INTO scraped_pages AS sp (domain_id, url, title, content, html, metadata, status,
                                      error_message, scraped_at, last_modified)
@@ -52,7 +52,8 @@ WITH data AS (
 ), content_rows AS (
     INSERT INTO website_content AS w (domain_id, url, title, content, summary, content_type,
                                       content_hash, metadata, scraped_at)
-    SELECT %(domain_id)s, url, title, content, summary, 'page', content_hash, content_metadata,
+    SELECT %(domain_id)s, url, title, content, summary, COALESCE(content_type, 'page'),
+           content_hash, content_metadata,
            NOW()
     FROM data WHERE write_content
     ON CONFLICT (domain_id, url) DO UPDATE SET
@@ -93,6 +94,8 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
     kind = item["kind"]
     row: dict[str, Any] = {"url": item["url"], "write_content": False, "change": None,
                            "metadata": _http_metadata(item)}
+    document = item.get("document") or {}  # pipelines/documents.py: PDFs and other documents
+    row["metadata"].update(document)
     if kind in ("failed", "gone"):
         row.update(op="fail", status="failed" if kind == "failed" else "gone",
                    error_message=item.get("error"))
@@ -122,7 +125,8 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         write_content=change in ("new", "changed"), summary=extracted.description,
         content_hash=item["content_hash"],
         content_metadata={"markdown": extracted.markdown, "headings": extracted.headings,
-                          "language": extracted.language},
+                          "language": extracted.language, **document},
+        content_type=document.get("content_type"),
     )
     return row
 

@@ -68,3 +68,15 @@ def optimize_pages(job_id: str) -> None:
 @dramatiq.actor(actor_name="embed_pages", queue_name="embed", time_limit=_limit_ms, **_common)
 def embed_pages(job_id: str) -> None:
     run_job(job_id, ("embed",), _embed)
+
+
+# ---------------------------------------------------------------- catalogue sync (shop APIs)
+def _catalog(conn, job):
+    from workers.catalog_sync_job import run_catalog_sync
+
+    return run_catalog_sync(conn, job)
+
+
+@dramatiq.actor(actor_name="sync_catalog", queue_name="catalog", time_limit=_limit_ms, **_common)
+def sync_catalog(job_id: str) -> None:
+    run_job(job_id, ("catalog",), _catalog)

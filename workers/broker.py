@@ -16,7 +16,7 @@ from dramatiq.middleware import Retries
 from omni.config import get_settings
 from omni.services import redis_url
 
-QUEUES = ("crawl", "extract", "optimize", "embed")
+QUEUES = ("crawl", "extract", "optimize", "embed", "catalog")
 NAMESPACE = "dramatiq"
 
 _broker: RedisBroker | None = None

@@ -31,6 +31,7 @@ class Chunk:
     index: int
     token_count: int
     hash: str
+    page: int | None = None  # documents: the page the chunk starts on (workers/chunk_pages.py)
 
 
 @dataclass

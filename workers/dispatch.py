@@ -20,6 +20,7 @@ ACTOR_FOR_JOB_TYPE: dict[str, tuple[str, str]] = {
     "optimize": ("optimize_pages", "optimize"),
     "embed": ("embed_pages", "embed"),
     "full": ("crawl_domain", "crawl"),
+    "catalog": ("sync_catalog", "catalog"),  # workers/catalog_sync_job.py
 }
 
 

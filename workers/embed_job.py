@@ -23,6 +23,7 @@ import psycopg
 
 from db.usage import add_usage
 from omni.config import get_settings
+from workers.chunk_pages import with_pages
 from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.embedding import EmbeddingBackend, get_backend
 from workers.errors import PermanentError, TransientError
@@ -78,8 +79,11 @@ def page_text(title: str | None, content: str | None) -> str:
 
 
 def chunk_metadata(chunk: Chunk, model: str) -> dict[str, Any]:
-    return {"model": model, "chunk_hash": chunk.hash, "chunk_index": chunk.index,
+    meta = {"model": model, "chunk_hash": chunk.hash, "chunk_index": chunk.index,
             "heading_path": list(chunk.heading_path), "token_count": chunk.token_count}
+    if chunk.page is not None:
+        meta["page"] = chunk.page
+    return meta
 
 
 @dataclass
@@ -291,7 +295,8 @@ def copy_rows(conn: psycopg.Connection,
 def _load_pages(conn: psycopg.Connection, domain_id: Any,
                 page_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
     rows = conn.execute(
-        "SELECT id, title, content FROM scraped_pages WHERE domain_id = %s AND id = ANY(%s)",
+        "SELECT id, title, content, metadata->'page_starts' AS page_starts FROM scraped_pages "
+        "WHERE domain_id = %s AND id = ANY(%s)",
         (domain_id, page_ids)).fetchall()
     return {r["id"]: r for r in rows}
 
@@ -321,9 +326,12 @@ def _reuse_vectors(conn: psycopg.Connection, hashes: list[str], model: str) -> d
 def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBackend,
             cache: dict[str, list[Chunk]]) -> list[Chunk]:
     text = page_text(page["title"], page["content"])
-    key = chunk_hash(text)
+    starts = page.get("page_starts")
+    key = chunk_hash(f"{text}\x00{starts}" if starts else text)
     if key not in cache:
         cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens)
+        if starts:  # a document: the page each chunk starts on
+            cache[key] = with_pages(cache[key], page["content"], starts)
     return cache[key]
 
 

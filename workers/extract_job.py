@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from workers.catalog.model import API_SOURCE
+from workers.catalog.store import catalog_skus, superseded
 from workers.errors import PermanentError, TransientError
 from workers.extraction import extract_page
 from workers.extraction import patterns as domain_patterns
@@ -71,11 +73,15 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
         pages = load_pages(conn, job, "url, html")
         stats["extract_missing_pages"] = len(page_ids_of(job)) - len(pages)
         learned = domain_patterns.load(conn, domain_id)
+        api_skus = catalog_skus(conn, domain_id)  # the shop API's products win (docs/catalog.md)
         for page in pages:
             if not page["html"]:
                 stats["extract_skipped_no_html"] += 1
                 continue
             result = extract_page(page["html"], page["url"], learned)
+            result.rows = [r for r in result.rows if not (
+                r.extract_type == "product"
+                and superseded(r.extracted_data, r.schema_used, api_skus))]
             with conn.transaction():
                 replace_rows(conn, domain_id, page["url"], result.rows)
                 domain_patterns.record(conn, domain_id, result.patterns)
@@ -95,7 +101,9 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
 def replace_rows(conn: psycopg.Connection, domain_id: Any, url: str, rows: list[Any]) -> None:
     # Two deliveries of the same page at once must not both insert: serialise per page.
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"extract:{domain_id}:{url}",))
-    conn.execute("DELETE FROM structured_extractions WHERE domain_id = %s AND url = %s", (domain_id, url))
+    # Rows from the shop's API (workers/catalog) share the product page's URL: not ours to replace.
+    conn.execute("DELETE FROM structured_extractions WHERE domain_id = %s AND url = %s "
+                 "AND schema_used ->> 'source' IS DISTINCT FROM %s", (domain_id, url, API_SOURCE))
     if rows:
         with conn.cursor() as cur:
             cur.executemany(

@@ -57,6 +57,10 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
            "similarity": None if row["similarity"] is None else round(float(row["similarity"]), 6),
            "chunk": row["chunk_text"], "heading_path": meta.get("heading_path", []),
            "model": meta.get("model")}
+    if meta.get("page"):  # a document's chunk: link to the page it starts on
+        out.update(page=meta["page"], link=f"{row['url']}#page={meta['page']}")
+    elif row["url"].startswith("catalog:"):  # a shop API product: link to its shop page
+        out["link"] = row["url"].split(":", 2)[2]
     if "score" in row:
         out["score"] = round(float(row["score"]), 6)
     return out

@@ -20,6 +20,7 @@ from protego import Protego
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.response import get_base_url
 
+from crawlers.documents import document_item, fetchable_document
 from crawlers.failures import describe_failure
 from crawlers.sitemaps import parse_robots, parse_sitemap
 from crawlers.state import CrawlState
@@ -142,9 +143,11 @@ class SiteSpider(scrapy.Spider):
             return None
         state.seen.add(url)
         kind = resource_kind(url)
-        if kind != "page":
-            if kind == "document":
-                state.count("documents")
+        if kind == "document":  # PDFs etc. (crawlers/documents.py); the rest stay references
+            state.count("documents")
+            if not fetchable_document(url):
+                return None
+        elif kind != "page":
             return None
         if (self.robots is not None and host_of(url) == self.start_host
                 and not self.robots.can_fetch(url, self.settings_.user_agent)):
@@ -152,7 +155,9 @@ class SiteSpider(scrapy.Spider):
             return None
         meta: dict[str, Any] = {"omni_page": True, "omni_url": url, "omni_depth": depth,
                                 "render_mode": "static"}
-        if state.render_js:
+        if kind == "document":
+            meta["omni_document"] = True
+        elif state.render_js:
             meta.update(playwright=True, render_mode="playwright")
         return Request(url, callback=self.parse_page, errback=self.on_page_error, meta=meta,
                        dont_filter=True, priority=-depth)
@@ -186,9 +191,8 @@ class SiteSpider(scrapy.Spider):
         if not in_site(final, state.site_hosts):
             yield {**base, "kind": "failed", "error": f"redirected off-site to {response.url}"}
             return
-        if not isinstance(response, HtmlResponse):
-            content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or "unknown"
-            yield {**base, "kind": "failed", "error": f"not HTML: {content_type}"}
+        if meta.get("omni_document") or not isinstance(response, HtmlResponse):
+            yield from self._document(base, final, url, response)
             return
         root = response.selector.root
         page_url = self._canonical_of(root, response) or final
@@ -210,6 +214,21 @@ class SiteSpider(scrapy.Spider):
             base.update(etag=None, last_modified=None)
         yield {**base, "kind": "page", "url": page_url, "requested_url": url,
                "html": response.text, "root": root, "links": links}
+
+    def _document(self, base: dict[str, Any], final: str, url: str,
+                  response: Response) -> Iterator[dict[str, Any]]:
+        """A document (pipelines/documents.py extracts it) or a failure with its reason."""
+        state = self.state
+        if final in state.stored:
+            return
+        state.stored.add(final)
+        state.seen.add(final)
+        state.statuses[url] = state.statuses[final] = response.status
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        if final != url:
+            base.update(etag=None, last_modified=None)
+        yield document_item(base, final, url, content_type, response.body,
+                            bool(response.meta.get("omni_document")))
 
     def on_page_error(self, failure: Any) -> Iterator[dict[str, Any]]:
         request = failure.request

@@ -9,6 +9,7 @@ import sys
 import typer
 
 from omni.cli import (
+    catalog_cmd,
     crawl_cmd,
     db_cmd,
     doctor_cmd,
@@ -33,6 +34,7 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(tenants_cmd.customer_app, name="customer")
 app.add_typer(tenants_cmd.domain_app, name="domain")
+app.add_typer(catalog_cmd.app, name="catalog")
 crawl_cmd.register(app)
 workers_cmd.register(app)
 operate_cmd.register(app)

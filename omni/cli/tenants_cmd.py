@@ -59,9 +59,22 @@ def domain_list() -> None:
     """List registered domains."""
     with connect() as conn:
         rows = tenants.list_domains(conn)
-    table = Table("domain", "customer", "frequency", "max pages", "js", "pages", "last scraped")
+    table = Table("domain", "customer", "frequency", "max pages", "js", "pages", "last scraped",
+                  "documents", "API products", "last catalogue sync")
     for r in rows:
         table.add_row(r["domain"], r["customer_email"] or "-", r["scrape_frequency"] or "-",
                       str(r["max_pages"] or "default"), "yes" if r["render_js"] else "no",
-                      str(r["pages"]), str(r["last_scraped_at"] or "never"))
+                      str(r["pages"]), str(r["last_scraped_at"] or "never"), *source_cells(r))
     console.print(table)
+
+
+def source_cells(row: dict) -> list[str]:
+    """Documents (and failed ones), API products and the last catalogue sync (pure)."""
+    documents = str(row["documents"]) + (f" ({row['documents_failed']} failed)"
+                                         if row["documents_failed"] else "")
+    if row["catalog_status"] is None:
+        sync = "-"
+    else:
+        when = row["last_catalog_sync"]
+        sync = f"{when:%Y-%m-%d %H:%M} ({row['catalog_status']})" if when else row["catalog_status"]
+    return [documents, str(row["api_products"]), sync]

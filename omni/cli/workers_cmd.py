@@ -211,7 +211,7 @@ def search(
         return
     for rank, item in enumerate(results, 1):
         similarity = "-" if item["similarity"] is None else f"{item['similarity']:.3f}"
-        typer.echo(f"{rank}. {item['title'] or '(untitled)'}  {item['url']}  similarity={similarity}")
+        typer.echo(f"{rank}. {item['title'] or '(untitled)'}  {item.get('link', item['url'])}  similarity={similarity}")
         path = " > ".join(item["heading_path"])
         if path:
             typer.echo(f"   {path}")

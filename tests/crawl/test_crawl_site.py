@@ -32,9 +32,10 @@ def test_first_crawl_records_every_page_and_every_failure(site, db, redis_client
     # Crawl-delay: page requests to the host are spaced (the server records arrival order)
     assert stats["duration_s"] >= CRAWL_DELAY * (len(site.page_requests()) - 1) * 0.8
 
-    # canonical URLs: no fragments or tracking parameters; images never fetched; PDF a reference
+    # canonical URLs: no fragments or tracking parameters; images never fetched; a PDF is read
+    # (tests/documents) and is a reference
     assert "/about" in pages and not [u for u in pages if "utm_" in u or "#" in u]
-    assert "/img/logo.png" not in site.paths() and "/docs/manual.pdf" not in site.paths()
+    assert "/img/logo.png" not in site.paths() and "/docs/manual.pdf" in site.paths()
     doc = db.execute("SELECT * FROM page_content_references WHERE target_url LIKE '%%manual.pdf'").fetchone()
     assert doc["reference_type"] == "document" and doc["anchor_text"] == "Manual (PDF)"
 
@@ -76,7 +77,8 @@ def test_first_crawl_records_every_page_and_every_failure(site, db, redis_client
     assert pages["/missing"]["error_message"] == "HTTP 404"
     assert pages["/server-error"]["error_message"] == "HTTP 500"
     assert pages["/image-page"]["error_message"] == "not HTML: image/png"
-    assert stats["failed"] == 5
+    assert pages["/docs/manual.pdf"]["error_message"] == "HTTP 404"  # linked, not served
+    assert stats["failed"] == 6
 
     # the endless calendar is bounded per URL pattern (OMNI_CRAWL_PATTERN_LIMIT=5)
     assert len([p for p in pages if p.startswith("/calendar")]) == 5

@@ -187,8 +187,8 @@ class QuietServer(ThreadingHTTPServer):
         pass  # clients (the crawler) drop connections on purpose: too large, cancelled...
 
 
-def start(site: TestSite) -> TestSite:
-    handler = type("BoundHandler", (Handler,), {"site": site})
+def start(site: TestSite, base: type[Handler] = Handler) -> TestSite:
+    handler = type("BoundHandler", (base,), {"site": site})
     server = QuietServer((site.host, site.port), handler)
     server.daemon_threads = True
     site.port = server.server_address[1]

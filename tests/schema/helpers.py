@@ -79,6 +79,7 @@ ROW_SPECS: dict[str, tuple[Callable[[Tenant], dict[str, Any]], str | None]] = {
     "business_configs": (lambda t: {"business_id": t["business"]}, None),
     "business_usage": (lambda t: {"business_id": t["business"], "domain_id": t["domain"],
                                   "usage_type": _u()}, None),
+    "catalog_sources": (lambda t: {"domain_id": t["domain"], "platform": "shopify"}, None),
 }
 
 

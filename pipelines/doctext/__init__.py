@@ -1,0 +1,6 @@
+"""Text of documents linked from a site (PDF, DOCX, ODT, plain text), with headings and, for
+PDFs, where each page starts. Pure functions of the bytes; `pipelines.documents` runs them."""
+
+from pipelines.doctext.model import DocumentError, DocumentText, extract_document, sniff_format
+
+__all__ = ["DocumentError", "DocumentText", "extract_document", "sniff_format"]
