@@ -1,21 +1,77 @@
-"""scrapy-playwright, launched only when a request asks for a browser.
+"""scrapy-playwright, launched only when a request asks for a browser, under the SSRF rule.
 
 The stock handler starts the Playwright driver when the engine starts; most crawls never need
 it, so this subclass starts it on the first `meta["playwright"]` request instead.
+
+Every request Chromium makes (the page, its redirects, meta refreshes, fetch/XHR, iframes,
+popups) goes through Playwright request interception, and every WebSocket through WebSocket
+routing, checked by `crawlers.address_policy` (resolve, check every address) before it may
+leave; service workers, which interception cannot see, are blocked. A blocked request is
+aborted, logged, and counted in the crawl's `browser_blocked` stat. See docs/security.md for
+what this does not cover (Chromium resolves the name again after the check).
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.client
+import logging
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
+from scrapy.exceptions import IgnoreRequest
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from crawlers import pinned_http
+from crawlers.address_policy import AddressPolicy, Blocked
+from omni.config import get_settings
+
+logger = logging.getLogger(__name__)
+
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update"]
+                "--disable-component-update",
+                # no traffic that request interception cannot see: WebRTC UDP, DNS prefetching
+                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+                "--dns-prefetch-disable"]
+_ANY = re.compile(r".*")
+_REDIRECTS = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 10
+
+
+def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Response headers for route.fulfill: repeated ones joined (Set-Cookie by newlines)."""
+    out: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        if key in out:
+            out[key] += ("\n" if key == "set-cookie" else ", ") + value
+        else:
+            out[key] = value
+    return out
+
+
+def _is_main_frame_navigation(request: Any) -> bool:
+    try:
+        return bool(request.is_navigation_request() and request.frame.parent_frame is None)
+    except Exception:  # noqa: BLE001 - a request of a closed page has no frame
+        return False
+
+
+class _CheckedRoute:
+    """A Playwright Route whose continue_() sends the request through the redirect check."""
+
+    def __init__(self, route: Any, handler: LazyPlaywrightHandler, page_url: str | None) -> None:
+        self._route, self._handler, self._page_url = route, handler, page_url
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._route, name)
+
+    async def continue_(self, **overrides: Any) -> None:
+        await self._handler._send_checked(self._route, self._page_url, **overrides)
 _HEAVY = {"image", "media", "font"}
 
 
@@ -45,6 +101,102 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         super().__init__(crawler)
         self._launched = False
         self._launch_lock = asyncio.Lock()
+        settings = get_settings()
+        self.policy = AddressPolicy.from_settings(settings)
+        self._timeout = settings.crawl_download_timeout
+        self._max_bytes = settings.crawl_max_download_bytes
+        # page URL -> reason, when the page's own main frame was sent to a blocked address
+        self._main_frame_blocked: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ the guard
+    async def _reason(self, url: str) -> str | None:
+        return await asyncio.to_thread(self.policy.check_url, url)
+
+    def _record(self, kind: str, url: str, page_url: str | None, reason: str,
+                request: Any = None) -> None:
+        if page_url and request is not None and _is_main_frame_navigation(request):
+            self._main_frame_blocked[page_url] = f"{reason} (the page navigated to {url[:200]})"
+        logger.warning("browser %s blocked: %s (page %s): %s", kind, url[:300], page_url, reason)
+        self.stats.inc_value("omni/browser_blocked")
+        state = getattr(getattr(self._crawler, "spider", None), "state", None)
+        if state is not None and hasattr(state, "count"):  # into the crawl job's stats
+            state.count("browser_blocked")
+            state.count(f"browser_blocked_{kind}")
+
+    async def _send_checked(self, route: Any, page_url: str | None, **overrides: Any) -> None:
+        """Send an allowed request ourselves, to the checked address, and hand Chromium the answer.
+
+        The connection goes to the address the check resolved (`crawlers.pinned_http`: no second
+        DNS answer). Chromium follows redirects without asking request interception again, so a
+        redirect is never given to it: each hop is checked and fetched here, and the final answer
+        is what the page gets (its URL stays the first one)."""
+        request = route.request
+        url = request.url
+        method = overrides.get("method") or request.method
+        headers = overrides.get("headers") or await request.all_headers()
+        body = overrides.get("post_data")
+        body = body.encode() if isinstance(body, str) else (body or request.post_data_buffer)
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                answer = await asyncio.to_thread(
+                    pinned_http.request, self.policy, method, url, headers, body,
+                    timeout=self._timeout, max_bytes=self._max_bytes)
+            except Blocked as exc:
+                self._record("redirect" if url != request.url else request.resource_type, url,
+                             page_url, str(exc), request)
+                await route.abort("blockedbyclient")
+                return
+            except (OSError, http.client.HTTPException) as exc:
+                logger.info("browser request failed: %s: %s", url[:300], exc)
+                await route.abort("failed")
+                return
+            location = answer.header("location")
+            if answer.status not in _REDIRECTS or not location:
+                await route.fulfill(status=answer.status, headers=_joined(answer.headers),
+                                    body=answer.body)
+                return
+            url = urljoin(url, location)
+            if answer.status == 303 or (answer.status in (301, 302) and method.upper() == "POST"):
+                method, body = "GET", None
+        await route.abort("failed")  # a redirect loop
+
+    def _make_request_handler(self, **kwargs: Any) -> Any:
+        """scrapy-playwright's per-page route handler, behind the address check."""
+        inner = super()._make_request_handler(**kwargs)
+        page_url = kwargs.get("url")
+
+        async def guarded(route: Any, request: Any) -> None:
+            if reason := await self._reason(request.url):
+                self._record(request.resource_type, request.url, page_url, reason, request)
+                await route.abort("blockedbyclient")
+                return
+            await inner(_CheckedRoute(route, self, page_url), request)
+
+        return guarded
+
+    async def _context_guard(self, route: Any, request: Any) -> None:
+        """Pages scrapy-playwright does not route itself (popups) still pass the check."""
+        if reason := await self._reason(request.url):
+            self._record(request.resource_type, request.url, None, reason)
+            await route.abort("blockedbyclient")
+            return
+        await self._send_checked(route, None)
+
+    async def _websocket_guard(self, ws: Any) -> None:
+        if reason := await self._reason(ws.url):
+            self._record("websocket", ws.url, None, reason)
+            await ws.close(code=1008, reason="blocked")
+            return
+        ws.connect_to_server()
+
+    async def _create_browser_context(self, name: str, context_kwargs: dict | None,
+                                      spider: Any = None) -> Any:
+        context_kwargs = {"service_workers": "block", **(context_kwargs or {})}
+        wrapper = await super()._create_browser_context(name=name, context_kwargs=context_kwargs,
+                                                        spider=spider)
+        await wrapper.context.route("**/*", self._context_guard)
+        await wrapper.context.route_web_socket(_ANY, self._websocket_guard)
+        return wrapper
 
     async def _maybe_launch_in_thread(self) -> None:  # engine_started: do nothing yet
         return None
@@ -55,4 +207,21 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
                 if not self._launched:
                     await self._launch()
                     self._launched = True
-        return await super()._download_request(request, spider)
+        try:
+            response = await super()._download_request(request, spider)
+        except Exception:
+            # e.g. "the page is navigating": a meta refresh whose check may still be running
+            if reason := await self._main_frame_reason(request.url, wait=1.0):
+                raise IgnoreRequest(reason) from None
+            raise
+        if reason := self._main_frame_blocked.pop(request.url, None):
+            # Chromium's error page is not the site's content: the page fails with the reason.
+            raise IgnoreRequest(reason)
+        return response
+
+    async def _main_frame_reason(self, page_url: str, wait: float) -> str | None:
+        for _ in range(int(wait / 0.05) + 1):
+            if page_url in self._main_frame_blocked:
+                return self._main_frame_blocked.pop(page_url)
+            await asyncio.sleep(0.05)
+        return None

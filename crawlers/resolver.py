@@ -16,7 +16,7 @@ from typing import Any
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
-from crawlers.middlewares.ssrf import blocked_address
+from crawlers.address_policy import blocked_address
 from omni.config import get_settings
 
 logger = logging.getLogger(__name__)
@@ -24,16 +24,21 @@ logger = logging.getLogger(__name__)
 
 class PublicAddressResolver(CachingThreadedResolver):
     allow_private = False
+    allowed_names: frozenset[str] = frozenset()  # hosts of OMNI_ALLOWED_PRIVATE_HOSTS
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> PublicAddressResolver:
         resolver = super().from_crawler(crawler, reactor)
-        resolver.allow_private = get_settings().allow_private_networks
+        settings = get_settings()
+        resolver.allow_private = settings.allow_private_networks
+        # The port of an allowed host:port was checked by the SSRF middleware already.
+        resolver.allowed_names = frozenset(h.rsplit(":", 1)[0].strip("[]")
+                                           for h in settings.allowed_private_hosts)
         return resolver
 
     def getHostByName(self, name: str, timeout: Any = ()) -> Any:
         deferred = super().getHostByName(name, timeout)
-        if not self.allow_private:
+        if not self.allow_private and name.lower() not in self.allowed_names:
             deferred.addCallback(self._refuse_non_public, name)
         return deferred
 

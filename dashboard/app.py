@@ -20,6 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from dashboard import queries
 from dashboard.auth import TokenAuth, is_local_bind, same_origin
+from dashboard.guards import HostCheck, SecurityHeaders, check_token
 from dashboard.metrics import OmniCollector, render
 from db import jobs as job_store
 from omni.errors import OmniError
@@ -82,9 +83,11 @@ def _fmt_span(seconds: float) -> str:
 
 
 def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
-               backend: Backend | None = None) -> Starlette:
-    """The app; a non-loopback `bind_host` requires `token` (refused without one)."""
+               backend: Backend | None = None, host_names: frozenset[str] = frozenset()) -> Starlette:
+    """The app; a non-loopback `bind_host` requires `token` (refused without one). Requests must
+    name the bind address, a loopback name or one of `host_names` in their Host header."""
     backend = backend or Backend()
+    token = check_token(token)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["age"] = _fmt_age
     templates.env.globals["refresh_seconds"] = REFRESH_SECONDS
@@ -222,6 +225,8 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
             raise OmniError(f"the dashboard bound to {bind_host} needs a token: "
                             "set OMNI_DASHBOARD_TOKEN (or bind to 127.0.0.1)")
         app.add_middleware(TokenAuth, token=token)
+    app.add_middleware(HostCheck, bind_host=bind_host, names=frozenset(host_names))
+    app.add_middleware(SecurityHeaders)
     app.state.backend = backend
     return app
 
@@ -238,7 +243,9 @@ def serve(host: str, port: int) -> None:
 
     from omni.config import get_settings
 
-    secret = get_settings().dashboard_token
-    app = create_app(host, secret.get_secret_value() if secret else None)
+    settings = get_settings()
+    secret = settings.dashboard_token
+    app = create_app(host, secret.get_secret_value() if secret else None,
+                     host_names=settings.dashboard_hosts)
     print(f"dashboard: http://{'[' + host + ']' if ':' in host else host}:{port}/", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -13,14 +13,14 @@ Plaintext is never written to the database and never logged.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from omni.crypto import CryptoError, Keyring, dumps, load_envelope
+from omni.crypto import CryptoError, Keyring, dumps
 from omni.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -37,15 +37,27 @@ def _keyring(keyring: Keyring | None) -> Keyring:
     return keyring if keyring is not None else Keyring.from_settings()
 
 
+# The config row of a domain, only when it is the domain owner's (0041's trigger guarantees it;
+# checked again here so this service-role code never follows a row another tenant steered).
+_OWN_CONFIG = (
+    "FROM customer_configs c JOIN domains d ON d.id = c.domain_id "
+    "LEFT JOIN customers cu ON cu.id = c.customer_id "
+    "WHERE d.domain = %(domain)s AND c.domain = d.domain "
+    "AND (c.customer_id IS NULL OR d.user_id IS NULL OR cu.auth_user_id = d.user_id)"
+)
+
+
 def _config_id(conn: psycopg.Connection, domain: str) -> UUID:
     """customer_configs row of a registered domain (created if the domain has none yet)."""
-    if conn.execute("SELECT 1 FROM domains WHERE domain = %s", (domain,)).fetchone() is None:
+    found = conn.execute("SELECT id FROM domains WHERE domain = %s", (domain,)).fetchone()
+    if found is None:
         raise NotFound(f"no domain {domain!r}; run `omni domain add {domain}` first")
-    row = conn.execute(
-        "INSERT INTO customer_configs (domain) VALUES (%s) "
-        "ON CONFLICT (domain) DO UPDATE SET domain = EXCLUDED.domain RETURNING id",
-        (domain,),
-    ).fetchone()
+    conn.execute(
+        "INSERT INTO customer_configs (domain_id, domain) VALUES (%s, %s) "
+        "ON CONFLICT (domain_id) DO NOTHING", (found["id"], domain))
+    row = conn.execute(f"SELECT c.id {_OWN_CONFIG}", {"domain": domain}).fetchone()
+    if row is None:
+        raise NotFound(f"the configuration of {domain!r} does not belong to its owner")
     return row["id"]
 
 
@@ -83,8 +95,8 @@ def set_woocommerce(conn: psycopg.Connection, domain: str, consumer_key: str, co
 def get_woocommerce(conn: psycopg.Connection, domain: str,
                     keyring: Keyring | None = None) -> WooCommerceCredentials | None:
     row = conn.execute(
-        "SELECT id, woocommerce_url, woocommerce_consumer_key, woocommerce_consumer_secret "
-        "FROM customer_configs WHERE domain = %s", (domain,),
+        "SELECT c.id, c.woocommerce_url, c.woocommerce_consumer_key, c.woocommerce_consumer_secret "
+        f"{_OWN_CONFIG}", {"domain": domain},
     ).fetchone()
     if row is None or not row["woocommerce_consumer_key"] or not row["woocommerce_consumer_secret"]:
         return None
@@ -111,8 +123,8 @@ def set_credential(conn: psycopg.Connection, domain: str, name: str, value: str,
 def get_credential(conn: psycopg.Connection, domain: str, name: str,
                    keyring: Keyring | None = None) -> str | None:
     row = conn.execute(
-        "SELECT id, encrypted_credentials -> %s AS env FROM customer_configs WHERE domain = %s",
-        (name, domain),
+        f"SELECT c.id, c.encrypted_credentials -> %(name)s AS env {_OWN_CONFIG}",
+        {"name": name, "domain": domain},
     ).fetchone()
     if row is None or row["env"] is None:
         return None
@@ -149,26 +161,45 @@ def get_business_secret(conn: psycopg.Connection, business_id: UUID | str, name:
 
 
 # ---------------------------------------------------------------- rotation
-def _rotate_map(ring: Keyring, table: str, column: str, row_id: UUID,
-                envelopes: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    changed = 0
+@dataclass
+class RotationResult:
+    rotated: int = 0
+    skipped: list[str] = field(default_factory=list)   # "table.column[name] of <where>: reason"
+
+
+def _rotate_one(ring: Keyring, value: Any, aad: str) -> Any | None:
+    """The value re-encrypted under the current key, or None when it already is."""
+    if not ring.needs_rotation(value):
+        return None
+    return ring.encrypt(ring.decrypt(value, aad), aad)
+
+
+def _rotate_map(ring: Keyring, table: str, column: str, row_id: UUID, where: str,
+                envelopes: dict[str, Any], result: RotationResult) -> dict[str, Any] | None:
     out = dict(envelopes)
+    changed = False
     for name, env in envelopes.items():
-        if ring.needs_rotation(env):
-            aad = _aad(table, column, row_id, name)
-            out[name] = ring.encrypt(ring.decrypt(env, aad), aad)
-            changed += 1
-    return out, changed
+        try:
+            new = _rotate_one(ring, env, _aad(table, column, row_id, name))
+        except CryptoError as exc:
+            result.skipped.append(f"{table}.{column}[{name}] of {where}: {exc}")
+            continue
+        if new is not None:
+            out[name] = new
+            changed = True
+            result.rotated += 1
+    return out if changed else None
 
 
-def rotate(conn: psycopg.Connection, keyring: Keyring | None = None) -> int:
+def rotate(conn: psycopg.Connection, keyring: Keyring | None = None) -> RotationResult:
     """Re-encrypt every stored value not under the current key, in one transaction.
 
-    Returns how many values were re-encrypted. Any value that cannot be decrypted (or is not an
-    envelope) aborts the whole rotation, so nothing is left half-rotated.
+    A value that cannot be read (plaintext, unknown key id, failed authentication) is skipped
+    and reported by table, column and domain (or business); every other value is rotated, so one
+    tenant's bad row never blocks rotation for all. The caller reports the skips as a failure.
     """
     ring = _keyring(keyring)
-    count = 0
+    result = RotationResult()
     with conn.transaction():
         rows = conn.execute(
             "SELECT id, domain, woocommerce_consumer_key, woocommerce_consumer_secret, "
@@ -177,40 +208,48 @@ def rotate(conn: psycopg.Connection, keyring: Keyring | None = None) -> int:
             "OR encrypted_credentials IS NOT NULL FOR UPDATE"
         ).fetchall()
         for row in rows:
+            where = f"domain {row['domain']}"
             updates: dict[str, Any] = {}
             for column in WOO_COLUMNS:
                 if row[column] is None:
                     continue
                 try:
-                    needs = ring.needs_rotation(row[column])
+                    new = _rotate_one(ring, row[column], _aad("customer_configs", column, row["id"]))
                 except CryptoError as exc:
-                    raise type(exc)(f"customer_configs.{column} of {row['domain']}: {exc}") from None
-                if needs:
-                    aad = _aad("customer_configs", column, row["id"])
-                    updates[column] = dumps(ring.encrypt(ring.decrypt(row[column], aad), aad))
-                    count += 1
-            if row["encrypted_credentials"]:
-                creds, changed = _rotate_map(ring, "customer_configs", "encrypted_credentials",
-                                             row["id"], row["encrypted_credentials"])
-                if changed:
-                    updates["encrypted_credentials"] = Jsonb(creds)
-                    count += changed
+                    result.skipped.append(f"customer_configs.{column} of {where}: {exc}")
+                    continue
+                if new is not None:
+                    updates[column] = dumps(new)
+                    result.rotated += 1
+            creds = row["encrypted_credentials"]
+            if isinstance(creds, dict) and creds:
+                rotated = _rotate_map(ring, "customer_configs", "encrypted_credentials", row["id"],
+                                      where, creds, result)
+                if rotated is not None:
+                    updates["encrypted_credentials"] = Jsonb(rotated)
+            elif creds is not None and not isinstance(creds, dict):
+                result.skipped.append(f"customer_configs.encrypted_credentials of {where}: "
+                                      "not a JSON object of envelopes")
             if updates:
                 sets = ", ".join(f"{column} = %({column})s" for column in updates)
                 conn.execute(f"UPDATE customer_configs SET {sets} WHERE id = %(id)s",
                              {**updates, "id": row["id"]})
         for row in conn.execute(
-            "SELECT id, encrypted_secrets FROM business_configs "
+            "SELECT id, business_id, encrypted_secrets FROM business_configs "
             "WHERE encrypted_secrets <> '{}'::jsonb FOR UPDATE"
         ).fetchall():
-            secrets, changed = _rotate_map(ring, "business_configs", "encrypted_secrets", row["id"],
-                                           row["encrypted_secrets"])
-            if changed:
-                count += changed
+            if not isinstance(row["encrypted_secrets"], dict):
+                result.skipped.append(f"business_configs.encrypted_secrets of business "
+                                      f"{row['business_id']}: not a JSON object of envelopes")
+                continue
+            secrets = _rotate_map(ring, "business_configs", "encrypted_secrets", row["id"],
+                                  f"business {row['business_id']}", row["encrypted_secrets"], result)
+            if secrets is not None:
                 conn.execute("UPDATE business_configs SET encrypted_secrets = %s WHERE id = %s",
                              (Jsonb(secrets), row["id"]))
-    log.info("re-encrypted %d credential values under key %s", count, ring.current_kid)
-    return count
+    log.info("re-encrypted %d credential values under key %s; skipped %d", result.rotated,
+             ring.current_kid, len(result.skipped))
+    return result
 
 
 def stored_key_ids(conn: psycopg.Connection) -> dict[str, int]:

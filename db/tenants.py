@@ -24,14 +24,19 @@ def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,
     ).fetchone()
     return conn.execute(
         "INSERT INTO customers (auth_user_id, email, name, company_name) VALUES (%s, %s, %s, %s) "
-        "ON CONFLICT (email) DO UPDATE SET name = COALESCE(EXCLUDED.name, customers.name), "
+        "ON CONFLICT (auth_user_id, email) DO UPDATE SET name = COALESCE(EXCLUDED.name, customers.name), "
         "company_name = COALESCE(EXCLUDED.company_name, customers.company_name) RETURNING *",
         (user["id"], email, name, company_name),
     ).fetchone()
 
 
 def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
-    return conn.execute("SELECT * FROM customers WHERE email = %s", (email.strip().lower(),)).fetchone()
+    """The operator's customer for this email: its auth user has the email too (emails are unique
+    per tenant only, so a tenant's own customers row with someone else's email never matches)."""
+    email = email.strip().lower()
+    return conn.execute(
+        "SELECT c.* FROM customers c JOIN auth.users u ON u.id = c.auth_user_id "
+        "WHERE c.email = %s AND u.email = %s", (email, email)).fetchone()
 
 
 def add_domain(conn: psycopg.Connection, domain: str, *, frequency: str | None = None,

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
         alias="OMNI_USER_AGENT",
     )
     allow_private_networks: bool = Field(default=False, alias="OMNI_ALLOW_PRIVATE_NETWORKS")
+    # Exactly these host:port pairs may be private with the guard on (e.g. a local test site).
+    allowed_private_hosts_raw: str = Field(default="", alias="OMNI_ALLOWED_PRIVATE_HOSTS")
     chromium_path: str | None = Field(default=None, alias="OMNI_CHROMIUM_PATH")
     # Documents (PDF, DOCX, ODT, text): text of at most this many pages per document.
     document_max_pages: int = Field(default=500, alias="OMNI_DOCUMENT_MAX_PAGES")
@@ -73,6 +75,8 @@ class Settings(BaseSettings):
     scheduler_interval: float = Field(default=60.0, alias="OMNI_SCHEDULER_INTERVAL")
     stale_after: str = Field(default="7 days", alias="OMNI_STALE_AFTER")
     dashboard_token: SecretStr | None = Field(default=None, alias="OMNI_DASHBOARD_TOKEN")
+    # Host names the dashboard answers to besides its bind address and loopback (comma list).
+    dashboard_hosts_raw: str = Field(default="", alias="OMNI_DASHBOARD_HOSTS")
     # Dramatiq's Prometheus middleware in the workers (port: dramatiq_prom_port, default 9191).
     worker_metrics: bool = Field(default=False, alias="OMNI_WORKER_METRICS")
     log_level: str = Field(default="INFO", alias="OMNI_LOG_LEVEL")
@@ -86,6 +90,15 @@ class Settings(BaseSettings):
     crawl_time_limit_s: int = Field(default=7200, alias="OMNI_CRAWL_TIME_LIMIT_S")
     broker_heartbeat_timeout_ms: int = Field(default=60_000, alias="OMNI_BROKER_HEARTBEAT_TIMEOUT_MS")
     broker_maintenance_chance: int = Field(default=1000, alias="OMNI_BROKER_MAINTENANCE_CHANCE")
+
+    @property
+    def allowed_private_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.allowed_private_hosts_raw.split(",")
+                         if h.strip())
+
+    @property
+    def dashboard_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.dashboard_hosts_raw.split(",") if h.strip())
 
     @property
     def openai_configured(self) -> bool:

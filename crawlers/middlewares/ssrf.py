@@ -1,65 +1,49 @@
 """SSRF guard: refuse hosts that resolve to private, loopback, link-local or otherwise
-non-public addresses, unless OMNI_ALLOW_PRIVATE_NETWORKS=1.
+non-public addresses, unless OMNI_ALLOW_PRIVATE_NETWORKS=1 (or the exact host:port is in
+OMNI_ALLOWED_PRIVATE_HOSTS). The rule itself is `crawlers.address_policy`.
 
 Checked on every request, redirects included, before it is sent (a clear `blocked: ...`
 reason). The check does its own lookup; a DNS answer that changes before the connection is
 made (DNS rebinding) is refused by `crawlers.resolver`, which checks the address the connection
-uses.
+uses. The browser's own requests go through the same rule in `crawlers.playwright_handler`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 from typing import Any
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawlers.address_policy import AddressPolicy, blocked_address, resolve  # noqa: F401 - API
 from omni.config import get_settings
 
 
-def blocked_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def resolve(host: str) -> list[str]:
-    try:
-        return [str(ipaddress.ip_address(host))]
-    except ValueError:
-        pass
-    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    return sorted({info[4][0] for info in infos})
-
-
 class SsrfGuardMiddleware:
-    def __init__(self) -> None:
-        self._verdicts: dict[str, str | None] = {}
+    def __init__(self, policy: AddressPolicy | None = None) -> None:
+        self.policy = policy or AddressPolicy()
+        self._verdicts: dict[tuple[str, int], str | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SsrfGuardMiddleware:
-        if get_settings().allow_private_networks:
+        settings = get_settings()
+        if settings.allow_private_networks:
             raise NotConfigured("OMNI_ALLOW_PRIVATE_NETWORKS is set")
-        return cls()
+        return cls(AddressPolicy.from_settings(settings))
 
     async def process_request(self, request: Any) -> None:
-        host = (urlparse_cached(request).hostname or "").strip("[]")
-        if host not in self._verdicts:
-            self._verdicts[host] = await asyncio.to_thread(self._check, host)
-        if (reason := self._verdicts[host]) is not None:
+        parts = urlparse_cached(request)
+        host = (parts.hostname or "").strip("[]")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        key = (host, port)
+        if key not in self._verdicts:
+            self._verdicts[key] = await asyncio.to_thread(self._check, host, port)
+        if (reason := self._verdicts[key]) is not None:
             raise IgnoreRequest(reason)
 
-    @staticmethod
-    def _check(host: str) -> str | None:
-        try:
-            addresses = resolve(host)
-        except OSError:
+    def _check(self, host: str, port: int) -> str | None:
+        reason = self.policy.check_host(host, port)
+        if reason and reason.endswith("does not resolve"):
             return None  # unresolvable: the download itself fails with a DNS error
-        for address in addresses:
-            if blocked_address(address):
-                return f"blocked: {host} resolves to non-public address {address}"
-        return None
+        return reason

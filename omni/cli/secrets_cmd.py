@@ -44,12 +44,22 @@ def set_woocommerce_cmd(
 
 @app.command("rotate")
 def rotate_cmd() -> None:
-    """Re-encrypt every stored value not under the first OMNI_ENCRYPTION_KEY key (one transaction)."""
+    """Re-encrypt every stored value not under the first OMNI_ENCRYPTION_KEY key (one transaction).
+
+    Values that cannot be read are skipped and listed (table, column, domain); the command then
+    exits non-zero."""
     from db.connection import connect
     from db.credentials import rotate
     from omni.crypto import Keyring
+    from omni.errors import OmniError
 
     ring = Keyring.from_settings()
     with connect() as conn:
-        count = rotate(conn, ring)
-    typer.echo(f"re-encrypted {count} value(s); all values are now under key {ring.current_kid}")
+        result = rotate(conn, ring)
+    for line in result.skipped:
+        typer.echo(f"skipped {line}")
+    if result.skipped:
+        raise OmniError(f"re-encrypted {result.rotated} value(s); {len(result.skipped)} value(s) "
+                        "could not be read and were skipped (listed above)")
+    typer.echo(f"re-encrypted {result.rotated} value(s); all values are now under key "
+               f"{ring.current_kid}")

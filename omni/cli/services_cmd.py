@@ -13,11 +13,23 @@ app = typer.Typer(help="Embedded Postgres and Redis (used when DATABASE_URL / RE
 console = Console()
 
 
+def redact(url: str | None) -> str:
+    """A URL with its password shown as *** (`omni db url` prints the full one)."""
+    if not url:
+        return "-"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
 def _print(statuses: list[services.ServiceStatus]) -> None:
     table = Table("service", "state", "url", "pid", "data")
     for s in statuses:
         state = ("running" if s.running else "stopped") + ("" if s.embedded else " (external)")
-        table.add_row(s.name, state, s.url or "-", str(s.pid or "-"), str(s.data_dir))
+        table.add_row(s.name, state, redact(s.url), str(s.pid or "-"), str(s.data_dir))
     console.print(table)
 
 

@@ -54,6 +54,44 @@ def domain_add(
                f"max_pages={row['max_pages'] or 'default'} render_js={row['render_js']}")
 
 
+@domain_app.command("verify")
+def domain_verify(
+    domain: str = typer.Argument(..., help="The claimed domain (or URL)."),
+) -> None:
+    """Check the pending claims on a domain: the claim whose token the site serves at
+    /.well-known/omni-ingest-verification.txt gets the domain (registered, or transferred)."""
+    from crawlers.address_policy import AddressPolicy
+    from db import domain_claims
+    from omni.config import get_settings
+    from omni.errors import OmniError
+    from omni.verification import VerificationError, fetch_proof, token_found
+
+    name = normalize_domain(domain)
+    with connect() as conn:
+        claims = domain_claims.pending(conn, name)
+        conn.commit()
+        if not claims:
+            raise NotFound(f"no pending claim on {name}")
+        try:
+            body = fetch_proof(name, AddressPolicy.from_settings(get_settings()))
+        except VerificationError as exc:
+            for claim in claims:
+                domain_claims.mark_failed(conn, claim["id"], str(exc))
+            conn.commit()
+            raise OmniError(f"could not verify {name}: {exc}") from None
+        winner = next((c for c in claims if token_found(body, c["token"])), None)
+        for claim in claims:
+            if claim is not winner:
+                domain_claims.mark_failed(conn, claim["id"], "token not served by the site")
+        conn.commit()
+        if winner is None:
+            raise OmniError(f"{name} serves no pending claim's token")
+        result = domain_claims.grant(conn, winner)
+    moved = " (transferred from its previous owner)" if result["previous_owner"] not in (
+        None, winner["user_id"]) else ""
+    typer.echo(f"verified {name} for user {winner['user_id']}{moved}")
+
+
 @domain_app.command("list")
 def domain_list() -> None:
     """List registered domains."""

@@ -46,6 +46,7 @@ class TestSite:
     host: str = "127.0.0.1"
     port: int = 0
     pages: dict[str, bytes] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)   # path -> Location (302)
     requests: list[Recorded] = field(default_factory=list)
     big_size: int = 400_000
     server: Any = None
@@ -177,6 +178,8 @@ class Handler(BaseHTTPRequestHandler):
                              + f'<a href="/calendar?month={nxt}">Next month</a>'), {}
         if path in site.pages:
             return 200, site.pages[path], {}
+        if path in site.redirects:
+            return 302, b"", {"Location": site.redirects[path]}
         return 404, page("Not found", "<h1>Not found</h1>"), {}
 
 

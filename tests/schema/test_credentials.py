@@ -161,8 +161,8 @@ def test_rotation(db, shop, keys, caplog) -> None:
 
     caplog.set_level(logging.DEBUG)
     both = Keyring.from_string(f"{new},{old}")  # new key first, old kept to read
-    assert credentials.rotate(db, both) == 4
-    assert credentials.rotate(db, both) == 0  # nothing left under the old key
+    assert credentials.rotate(db, both) == credentials.RotationResult(4, [])
+    assert credentials.rotate(db, both).rotated == 0  # nothing left under the old key
 
     only_new = Keyring.from_string(new)
     got = credentials.get_woocommerce(db, shop, keyring=only_new)
@@ -180,25 +180,38 @@ def test_rotation(db, shop, keys, caplog) -> None:
         assert plain not in caplog.text and _grep_database(db, plain) == []
 
 
-def test_rotation_is_all_or_nothing(db, keys) -> None:
+@pytest.mark.parametrize("bad,reason", [
+    ("'legacy-plaintext'", "not an encryption envelope"),
+    ("""'{"v": 1, "kid": "ffffffff", "nonce": "AAAAAAAAAAAAAAAA", "ct": "AAAAAAAAAAAAAAAAAAAAAA=="}'""",
+     "which is not in OMNI_ENCRYPTION_KEY"),
+])
+def test_rotation_skips_and_reports_unreadable_values(db, keys, bad, reason) -> None:
+    """One tenant's unreadable value (plaintext, unknown key id) no longer blocks rotation for
+    everyone: it is skipped and named (table, column, domain), the rest is rotated."""
     old, new = keys
     old_ring = Keyring.from_string(old)
     for d in ("a.test", "b.test"):
         tenants.add_domain(db, d)
         credentials.set_woocommerce(db, d, "k", "s", keyring=old_ring)
-    db.execute("UPDATE customer_configs SET woocommerce_consumer_secret = 'legacy-plaintext' "
+    db.execute(f"UPDATE customer_configs SET woocommerce_consumer_secret = {bad} "
                "WHERE domain = 'b.test'")
-    with pytest.raises(MalformedEnvelope, match="woocommerce_consumer_secret of b.test"):
-        credentials.rotate(db, Keyring.from_string(f"{new},{old}"))
-    row = db.execute("SELECT woocommerce_consumer_key FROM customer_configs WHERE domain = 'a.test'"
+    both = Keyring.from_string(f"{new},{old}")
+    result = credentials.rotate(db, both)
+    assert result.rotated == 3
+    assert len(result.skipped) == 1
+    assert result.skipped[0].startswith("customer_configs.woocommerce_consumer_secret of domain b.test: ")
+    assert reason in result.skipped[0]
+    assert credentials.get_woocommerce(db, "a.test", keyring=Keyring.from_string(new)).consumer_key == "k"
+    row = db.execute("SELECT woocommerce_consumer_key FROM customer_configs WHERE domain = 'b.test'"
                      ).fetchone()
-    assert load_envelope(row["woocommerce_consumer_key"])["kid"] == old_ring.current_kid
+    assert load_envelope(row["woocommerce_consumer_key"])["kid"] == both.current_kid
 
 
-def test_rotation_without_the_old_key_fails(db, shop, keys) -> None:
+def test_rotation_without_the_old_key_skips_everything(db, shop, keys) -> None:
     credentials.set_woocommerce(db, shop, "k", "s", keyring=Keyring.from_string(keys[0]))
-    with pytest.raises(WrongKey, match="which is not in OMNI_ENCRYPTION_KEY"):
-        credentials.rotate(db, Keyring.from_string(keys[1]))
+    result = credentials.rotate(db, Keyring.from_string(keys[1]))
+    assert result.rotated == 0 and len(result.skipped) == 2
+    assert all("which is not in OMNI_ENCRYPTION_KEY" in line for line in result.skipped)
 
 
 # ---------------------------------------------------------------- CLI
@@ -247,4 +260,7 @@ def test_cli_rotate_wrong_key(db, shop, omni_cli, keys) -> None:
     result = omni_cli("secrets", "rotate", env={"OMNI_ENCRYPTION_KEY": keys[1]})
     assert result.returncode == 1
     kid = Keyring.from_string(keys[0]).current_kid
-    assert f"value was encrypted with key {kid}, which is not in OMNI_ENCRYPTION_KEY" in result.stderr
+    assert (f"skipped customer_configs.woocommerce_consumer_key of domain shop.test: cannot decrypt: "
+            f"value was encrypted with key {kid}, which is not in OMNI_ENCRYPTION_KEY") in result.stdout
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: re-encrypted 0 value(s); 2 value(s) could not be read and were skipped (listed above)")

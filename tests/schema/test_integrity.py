@@ -22,7 +22,8 @@ def test_deleting_a_domain_removes_everything_under_it(db) -> None:
             "content_hashes", "page_content_references", "domain_patterns", "page_embeddings",
             "ai_optimized_content", "training_data", "conversations", "messages", "chat_sessions",
             "chat_messages", "customer_verifications", "customer_access_logs",
-            "customer_data_cache", "privacy_requests", "business_usage", "catalog_sources"}
+            "customer_data_cache", "privacy_requests", "business_usage", "catalog_sources",
+            "customer_configs"}
     for table in ROW_SPECS:
         ids = {r["id"] for r in db.execute(
             sql.SQL("SELECT id FROM public.{}").format(sql.Identifier(table))).fetchall()}

@@ -86,6 +86,11 @@ def test_tenant_can_insert_its_own_rows_where_granted(db, two_tenants, table: st
         with as_tenant(db, alice["user"]) as conn:
             assert insert_row(conn, table, {**spec(alice), "platform": "woocommerce"})
         return
+    if table == "customer_configs":  # one row per domain, and tenants cannot add domains
+        other = insert_row(db, "domains", {"user_id": alice["user"], "domain": "second.alice.test"})
+        with as_tenant(db, alice["user"]) as conn:
+            assert insert_row(conn, table, {**spec(alice), "domain_id": other})
+        return
     if not _can(db, table, "INSERT"):  # read-only for tenants (billing counters)
         with pytest.raises(errors.InsufficientPrivilege):
             with as_tenant(db, alice["user"]) as conn:
@@ -165,3 +170,37 @@ def test_monitoring_views_closed_to_tenants(db, two_tenants) -> None:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             with as_tenant(db, alice["user"]) as conn:
                 conn.execute(sql.SQL("SELECT * FROM public.{}").format(sql.Identifier(relation)))
+
+
+# The identities a request can arrive with (issue 14's matrix): A's claims as Supabase sends them
+# (request.jwt.claims), the older per-claim setting (request.jwt.claim.sub), no claims, empty
+# claims, and anon. None may see a row of B; only A's two forms may see A's.
+IDENTITIES = ("claims", "claim.sub", "none", "empty", "anon")
+
+
+def _as_identity(conn, identity: str, user_id) -> None:
+    import json
+
+    conn.execute("SET LOCAL ROLE anon" if identity == "anon" else "SET LOCAL ROLE authenticated")
+    if identity == "claims":
+        conn.execute("SELECT set_config('request.jwt.claims', %s, true)",
+                     (json.dumps({"sub": str(user_id), "role": "authenticated"}),))
+    elif identity == "claim.sub":
+        conn.execute("SELECT set_config('request.jwt.claim.sub', %s, true)", (str(user_id),))
+    elif identity == "empty":
+        conn.execute("SELECT set_config('request.jwt.claims', '{}', true)")
+
+
+@pytest.mark.parametrize("identity", IDENTITIES)
+@pytest.mark.parametrize("table", TABLES)
+def test_identity_matrix_never_sees_the_other_tenant(db, two_tenants, table: str, identity: str) -> None:
+    alice, bob = two_tenants
+    with db.transaction(force_rollback=True):
+        _as_identity(db, identity, alice["user"])
+        try:
+            seen = _visible(db, table, [alice.rows[table], bob.rows[table]])
+        except errors.InsufficientPrivilege:
+            assert identity == "anon"
+            return
+    assert bob.rows[table] not in seen
+    assert seen == ({alice.rows[table]} if identity in ("claims", "claim.sub") else set())
