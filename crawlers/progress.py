@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from scrapy import signals
+from scrapy.utils.defer import _schedule_coro
 from twisted.internet.task import LoopingCall
 
 from db import jobs
@@ -51,6 +52,12 @@ class ProgressExtension:
             self.last_job_update = now
             try:
                 with connect(autocommit=True) as conn:
-                    jobs.update_metadata(conn, state.job_id, {"progress": stats})
+                    held = jobs.update_metadata(conn, state.job_id, {"progress": stats},
+                                                runner=state.runner)
             except Exception:
                 logger.warning("could not record crawl progress", exc_info=True)
+                return
+            if not held and state.runner:
+                # The job failed or another runner took it over: this crawl is not wanted.
+                logger.warning("crawl job %s is no longer held by this crawl; stopping", state.job_id)
+                _schedule_coro(self.crawler.engine.close_spider_async(reason="job_not_held"))

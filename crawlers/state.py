@@ -35,6 +35,9 @@ class CrawlState:
     render_js: bool
     pattern_limit: int
     job_id: str | None = None
+    runner: str | None = None   # the token of the runner holding the job (db.jobs)
+    owns_job: bool = False      # this process started the job and records its outcome
+    force: bool = False         # `omni refresh --force`: no validators, every page re-extracted
     known: dict[str, KnownPage] = field(default_factory=dict)
     known_hashes: dict[str, str] = field(default_factory=dict)  # content_hash -> canonical_url
     known_links: dict[str, list[str]] = field(default_factory=dict)  # internal links by source
@@ -74,6 +77,10 @@ class CrawlState:
             pattern_limit=settings.crawl_pattern_limit,
             job_id=str(job_id) if job_id else None,
         )
+        if job_id:
+            job = conn.execute("SELECT metadata FROM content_refresh_jobs WHERE id = %s",
+                               (str(job_id),)).fetchone()
+            state.force = bool(((job or {}).get("metadata") or {}).get("force"))
         for row in conn.execute(
             "SELECT id, url, status, metadata->>'etag' AS etag, "
             "metadata->>'last_modified_header' AS lm, metadata->>'content_hash' AS h, "

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from db.jobs import JOB_TYPES, STATUSES
+from db.jobs import ACTIVE, CRAWL_TYPES, JOB_TYPES, STATUSES
 
 JOB_LIMIT = 100
 
@@ -51,16 +51,16 @@ def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
                (SELECT COALESCE(sum(u.tokens), 0) FROM business_usage u WHERE u.domain_id = d.id) AS tokens,
                (SELECT COALESCE(sum(u.cost), 0) FROM business_usage u WHERE u.domain_id = d.id) AS cost,
                (SELECT max(j.created_at) FROM content_refresh_jobs j
-                 WHERE j.domain_id = d.id AND j.job_type IN ('crawl', 'full')) AS last_crawl_job_at,
+                 WHERE j.domain_id = d.id AND j.job_type = ANY(%(crawl_types)s)) AS last_crawl_job_at,
                EXISTS (SELECT 1 FROM content_refresh_jobs j WHERE j.domain_id = d.id
-                 AND j.job_type IN ('crawl', 'full') AND j.status IN ('pending', 'running')) AS busy
+                 AND j.job_type = ANY(%(crawl_types)s) AND j.status = ANY(%(active)s)) AS busy
           FROM domains d
           LEFT JOIN LATERAL (
                SELECT jsonb_object_agg(s.status, s.n) AS by_status, sum(s.n) AS total
                  FROM (SELECT COALESCE(status, 'pending') AS status, count(*) AS n
                          FROM scraped_pages WHERE domain_id = d.id GROUP BY 1) s) p ON true
          ORDER BY d.domain
-        """
+        """, {"crawl_types": list(CRAWL_TYPES), "active": list(ACTIVE)}
     ).fetchall()
 
 
@@ -70,9 +70,9 @@ def last_crawl(conn: psycopg.Connection, domain_id: Any,
     changed)."""
     return conn.execute(
         "SELECT id, status, started_at, completed_at, error_message, metadata "
-        "FROM content_refresh_jobs WHERE domain_id = %s AND job_type IN ('crawl', 'full') "
+        "FROM content_refresh_jobs WHERE domain_id = %s AND job_type = ANY(%s) "
         "AND status = %s ORDER BY completed_at DESC NULLS LAST LIMIT 1",
-        (domain_id, status),
+        (domain_id, list(CRAWL_TYPES), status),
     ).fetchone()
 
 

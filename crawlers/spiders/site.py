@@ -39,12 +39,14 @@ class SiteSpider(scrapy.Spider):
     name = "site"
 
     def __init__(self, domain: str | None = None, job_id: str | None = None,
-                 start_url: str | None = None, *args: Any, **kwargs: Any) -> None:
+                 start_url: str | None = None, runner: str | None = None,
+                 *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not domain:
             raise ValueError("the site spider needs a domain: scrapy crawl site -a domain=<domain>")
         self.domain_arg = domain
         self.job_id = job_id or None
+        self.runner = runner or None
         self.start_url_arg = start_url or None
         self.robots: Protego | None = None
         self.crawl_delay: float | None = None
@@ -66,6 +68,7 @@ class SiteSpider(scrapy.Spider):
         with connect(autocommit=True) as conn:
             row = tenants.get_domain(conn, domain) or tenants.add_domain(conn, domain)
             self.state = CrawlState.load(conn, row, settings, self.job_id)
+        self.state.runner = self.runner
         self.start_url, self.http_fallback = start_url(self.start_url_arg or self.domain_arg)
         self.start_host = host_of(self.start_url)  # the same after an https -> http fallback
         if not in_site(self.start_url, self.state.site_hosts):
