@@ -1,4 +1,5 @@
-"""Conditional re-crawl: send back the ETag / Last-Modified stored for a page."""
+"""Conditional re-crawl: send back the ETag / Last-Modified stored for a page or for a
+duplicate of one (a print view, a sort order), unless the crawl is forced."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ class ConditionalRequestMiddleware:
             return
         state = self.crawler.spider.state
         known = state.known.get(meta["omni_url"])
-        if known is None or known.status != "scraped":
+        # `omni refresh --force`: every page downloaded and re-extracted.
+        if known is None or known.status not in ("scraped", "duplicate") or state.force:
             return
         sent = False
         if known.etag:
