@@ -55,6 +55,7 @@ class CrawlState:
     stored: set[str] = field(default_factory=set)  # URLs an item was produced for
     sitemap_urls: set[str] = field(default_factory=set)  # never bounded as traps
     traps: TrapGuard = field(default_factory=lambda: TrapGuard(50))
+    trap_skipped: dict[str, tuple[str, int]] = field(default_factory=dict)  # url -> (why, depth)
     hash_first_url: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
     to_enqueue: list[str] = field(default_factory=list)  # scraped_pages ids (new / changed)

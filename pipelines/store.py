@@ -15,9 +15,11 @@ trip) per batch, flushed when the spider closes.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from crawlers.recheck import TRAP_RECHECK_DAYS
 from db.connection import get_pool
 from pipelines.batching import BatchWriter
 
@@ -137,6 +139,17 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def skipped_rows(skipped: dict[str, tuple[str, int]], job_id: str | None) -> list[dict[str, Any]]:
+    """Rows for the URLs the trap bound did not fetch: status `skipped` with the reason, asked
+    again after TRAP_RECHECK_DAYS."""
+    when = (datetime.now(UTC) + timedelta(days=TRAP_RECHECK_DAYS)).isoformat()
+    return [{"url": url, "op": "fail", "status": "skipped", "error_message": reason,
+             "write_content": False, "change": None,
+             "metadata": {"depth": depth, "error": reason, "next_check_at": when,
+                          "crawl_job_id": job_id}}
+            for url, (reason, depth) in skipped.items()]
+
+
 class StorePipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
@@ -170,4 +183,6 @@ class StorePipeline:
 
     async def close_spider(self) -> None:
         if self.writer:
+            for row in skipped_rows(self.state.trap_skipped, self.state.job_id):
+                self.writer.add(row)
             await self.writer.close()

@@ -21,5 +21,8 @@ class TrapLimiterMiddleware(BaseSpiderMiddleware):
                                      meta.get("omni_chain", 0), meta.get("omni_sitemap", False))
         if reason:
             state.count("trap_skipped")
+            # remembered (`scraped_pages` status `skipped`), so a re-crawl that meets the link
+            # again on an unchanged page does not follow it either
+            state.trap_skipped[meta["omni_url"]] = (f"crawler trap: {reason}", meta["omni_depth"])
             return None
         return request

@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email.utils import formatdate
@@ -65,6 +66,7 @@ class Site:
     pages: dict[str, bytes] = field(default_factory=dict)
     sitemap: list[tuple[str, str | None]] | None = None   # (path, lastmod)
     traps: bool = False
+    delay: float = 0.0                                     # seconds before every page answer
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[Recorded] = field(default_factory=list)
@@ -188,6 +190,8 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         key = self.path if self.path in self.site.pages else parts.path
         status, body, ctype = self.site.route(key, parse_qs(parts.query))
+        if self.site.delay and not key.startswith(("/robots.txt", "/sitemap")):
+            time.sleep(self.site.delay)
         headers = {"Content-Type": ctype}
         conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
         if status == 200 and key in self.site.pages:
