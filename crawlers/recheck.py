@@ -26,6 +26,14 @@ def dead_schedule(previous_count: int | None, now: datetime) -> tuple[int, datet
     return count, now + timedelta(days=days)
 
 
+def duplicate_skippable(canonical_status: int | None, last_checked: datetime | None,
+                        now: datetime, force: bool = False) -> bool:
+    """A known duplicate is not asked while its canonical page answered 304 in this crawl and
+    it was itself checked within DUPLICATE_RECHECK_DAYS."""
+    return (not force and canonical_status == 304 and last_checked is not None
+            and now - last_checked < timedelta(days=DUPLICATE_RECHECK_DAYS))
+
+
 def due(next_check_at: datetime | None, now: datetime, force: bool = False) -> bool:
     """Whether a known URL is asked this crawl (no schedule: always)."""
     return force or next_check_at is None or next_check_at <= now
@@ -46,9 +54,11 @@ def parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-# Tiers of `crawl_order` (lower first) and the Scrapy priority each gets.
-CHANGED, NEW, KNOWN, UNCHANGED = 0, 1, 2, 3
-PRIORITY = {CHANGED: 300, NEW: 200, KNOWN: 0, UNCHANGED: -100}
+# Tiers of `crawl_order` (lower first) and the Scrapy priority each gets. Duplicates come last:
+# by then their canonical page has answered, and while it is unchanged they are not asked.
+CHANGED, NEW, KNOWN, UNCHANGED, DUPLICATE = 0, 1, 2, 3, 4
+PRIORITY = {CHANGED: 300, NEW: 200, KNOWN: 0, UNCHANGED: -100, DUPLICATE: -200}
+DUPLICATE_RECHECK_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -68,9 +78,10 @@ def tier(lastmod: datetime | None, last_crawled: datetime | None, known: bool) -
 
 
 def crawl_order(sitemap: dict[str, str | None], known: dict[str, tuple[int, datetime | None]],
-                ) -> list[Planned]:
+                duplicates: frozenset[str] | set[str] = frozenset()) -> list[Planned]:
     """Every URL to start with, news first. `sitemap` maps URL -> lastmod (or None); `known`
-    maps URL -> (depth, last crawled) for pages earlier crawls stored and that are due."""
+    maps URL -> (depth, last crawled) for URLs earlier crawls met and that are due;
+    `duplicates` are the known URLs that duplicate another page (asked last)."""
     planned: dict[str, Planned] = {}
     for url, lastmod in sitemap.items():
         depth, crawled = known.get(url, (1, None))
@@ -78,4 +89,6 @@ def crawl_order(sitemap: dict[str, str | None], known: dict[str, tuple[int, date
                                True)
     for url, (depth, _) in known.items():
         planned.setdefault(url, Planned(url, depth, KNOWN, False))
+    for url in duplicates & planned.keys():
+        planned[url] = Planned(url, planned[url].depth, DUPLICATE, planned[url].from_sitemap)
     return sorted(planned.values(), key=lambda p: (p.tier, p.depth, p.url))

@@ -30,6 +30,7 @@ class KnownPage:
     crawl_job_id: str | None = None  # the crawl job that last wrote the row
     next_check_at: datetime | None = None  # dead links and redirects: not asked before this
     dead_count: int = 0  # consecutive 404/410 answers
+    canonical_of: str | None = None  # duplicates and redirects: the page they stand for
 
 
 @dataclass
@@ -64,7 +65,7 @@ class CrawlState:
         "pages_seen": 0, "new": 0, "changed": 0, "unchanged": 0, "duplicate": 0, "failed": 0,
         "gone": 0, "bytes": 0, "rendered": 0, "conditional_requests": 0, "not_modified": 0,
         "trap_skipped": 0, "robots_skipped": 0, "documents": 0, "recheck_skipped": 0,
-        "resumed": 0, "sitemap_requests": 0,
+        "resumed": 0, "sitemap_requests": 0, "duplicate_skipped": 0,
     })
 
     def count(self, key: str, n: int = 1) -> None:
@@ -99,12 +100,14 @@ class CrawlState:
             "COALESCE((metadata->>'depth')::int, 0) AS depth, "
             "metadata->>'crawl_job_id' AS job, metadata->>'change' AS change, "
             "metadata->>'next_check_at' AS next_check, "
-            "COALESCE((metadata->>'dead_count')::int, 0) AS dead_count "
+            "COALESCE((metadata->>'dead_count')::int, 0) AS dead_count, "
+            "metadata->>'canonical_of' AS canonical_of "
             "FROM scraped_pages WHERE domain_id = %s", (state.domain_id,)
         ):
             state.known[row["url"]] = KnownPage(
                 str(row["id"]), row["status"], row["etag"], row["lm"], row["h"], row["depth"],
-                row["scraped_at"], row["job"], parse_time(row["next_check"]), row["dead_count"])
+                row["scraped_at"], row["job"], parse_time(row["next_check"]), row["dead_count"],
+                row["canonical_of"])
             if (state.job_id and row["job"] == state.job_id and row["status"] == "scraped"
                     and row["change"] in ("new", "changed")):
                 # stored by a killed attempt of this job before it could enqueue them

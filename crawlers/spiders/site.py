@@ -103,7 +103,8 @@ class SiteSpider(scrapy.Spider):
         state = self.state
         known = {url: (page.depth, page.scraped_at) for url, page in state.known.items()
                  if not self._skip_known(url, page, now)}
-        for planned in crawl_order(listed, known):
+        duplicates = {url for url, page in state.known.items() if page.status == "duplicate"}
+        for planned in crawl_order(listed, known, duplicates):
             resumed = state.known.get(planned.url)
             if resumed is not None and self._resumable(planned.url, resumed):
                 for request in self._follow_known(planned.url, planned.depth):

@@ -43,12 +43,21 @@ def names() -> list[str]:
     return [f"{a} {m} {n}" for a, m, n in itertools.product(ADJECTIVES, MATERIALS, NOUNS)]
 
 
+# What every page of a real shop carries besides its content: inline theme CSS and script
+# (~12 KB) and a menu.
+THEME = ("<style>" + "".join(f".c{i}{{margin:{i % 7}px;padding:{i % 5}px;color:#{i:06x}}}"
+                             for i in range(260)) + "</style>"
+         "<script>window.theme=" + "{" + ",".join(f'"k{i}":"v{i}"' for i in range(400)) + "}"
+         + "</script>")
+MENU = "".join(f"<a href='/shop/page/1?utm_content=menu{i}'>{n}</a>" for i, n in enumerate(NOUNS))
+
+
 def html(title: str, body: str, canonical: str | None = None) -> bytes:
     head = f'<link rel="canonical" href="{canonical}">' if canonical else ""
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-            f"<meta name='description' content='{title}'>{head}</head><body>"
+            f"<meta name='description' content='{title}'>{head}{THEME}</head><body>"
             "<header class='site-header'><a href='/'>Home</a><nav><a href='/shop/page/1'>Shop</a>"
-            "<a href='/about'>About</a></nav></header>"
+            f"<a href='/about'>About</a>{MENU}</nav></header>"
             f"<main>{body}</main><footer>Footer <a href='/about'>About us</a></footer></body></html>"
             ).encode()
 
