@@ -103,6 +103,7 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
             return page(request, "overview.html", nav="overview",
                         queues=queue_stats(client, backend.queues()), workers=workers, totals=queries.totals(conn),
                         jobs_by_status=queries.jobs_by_status(conn),
+                        crawls=queries.running_crawls(conn),
                         charts=queries.charts(conn))
 
     def jobs_page(request: Request) -> Response:

@@ -31,6 +31,24 @@ def jobs_list(conn: psycopg.Connection, *, status: str | None = None, job_type: 
     ).fetchall()
 
 
+def running_crawls(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Crawls now running with their latest progress (the crawl writes it every few seconds):
+    pages fetched, queued, per second, errors."""
+    rows = conn.execute(
+        "SELECT j.id, j.job_type, j.started_at, d.domain, j.metadata->'progress' AS progress, "
+        "       COALESCE((j.metadata->>'attempts')::int, 1) AS attempts "
+        "FROM content_refresh_jobs j LEFT JOIN domains d ON d.id = j.domain_id "
+        "WHERE j.status = 'running' AND j.job_type = ANY(%s) ORDER BY j.started_at, j.id",
+        (list(CRAWL_TYPES),)).fetchall()
+    for row in rows:
+        progress = row["progress"] or {}
+        row.update(fetched=progress.get("pages_seen", 0), queued=progress.get("queued", 0),
+                   per_second=progress.get("pages_per_s", 0.0),
+                   errors=progress.get("failed", 0), stored=progress.get("new", 0)
+                   + progress.get("changed", 0) + progress.get("unchanged", 0))
+    return rows
+
+
 def jobs_by_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT job_type, COALESCE(status, 'pending') AS status, count(*) AS n "
