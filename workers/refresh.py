@@ -36,7 +36,9 @@ def queue_refresh(conn: psycopg.Connection, domain: str, job_type: str = jobs.Jo
         ids = [jobs.create(conn, row["id"], job_type, {**base, "requested_by": "cli"})]
     else:
         page_ids = [str(r["id"]) for r in conn.execute(
-            "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY url", (row["id"],))]
+            "SELECT id FROM scraped_pages WHERE domain_id = %s "
+            "AND COALESCE(status, 'pending') NOT IN ('duplicate', 'redirect', 'skipped') "
+            "ORDER BY url", (row["id"],))]
         if not page_ids:
             raise OmniError(f"{row['domain']} has no stored pages yet; run `omni refresh "
                             f"{row['domain']} --type crawl` first")

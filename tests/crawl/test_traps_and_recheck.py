@@ -6,7 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawlers.recheck import CHANGED, KNOWN, NEW, UNCHANGED, crawl_order, dead_schedule, due, parse_time
+from crawlers.recheck import (
+    CHANGED,
+    DUPLICATE,
+    KNOWN,
+    NEW,
+    UNCHANGED,
+    crawl_order,
+    dead_schedule,
+    due,
+    duplicate_skippable,
+    parse_time,
+)
+from crawlers.run import describe_exit
 from crawlers.traps import TrapGuard, fingerprint, shape_trap
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -95,3 +107,35 @@ def test_crawl_order_puts_the_news_first():
     order = [(p.url.rsplit("/", 1)[1], p.tier) for p in crawl_order(sitemap, known)]
     assert order == [("changed", CHANGED), ("new", NEW), ("nolastmod", KNOWN), ("linked", KNOWN),
                      ("same", UNCHANGED)]
+
+
+def test_duplicates_are_asked_last():
+    crawled = NOW - timedelta(days=3)
+    known = {"https://s/p/1": (1, crawled), "https://s/p/1/print": (2, crawled)}
+    order = [(p.url, p.tier) for p in crawl_order({"https://s/p/1/print": None}, known,
+                                                   {"https://s/p/1/print"})]
+    assert order == [("https://s/p/1", KNOWN), ("https://s/p/1/print", DUPLICATE)]
+
+
+@pytest.mark.parametrize("canonical_status, checked_days_ago, force, skippable", [
+    (304, 1, False, True),
+    (304, 29, False, True),
+    (304, 31, False, False),    # re-checked monthly even while its page is unchanged
+    (200, 1, False, False),     # its page changed: the duplicate is asked (conditionally)
+    (None, 1, False, False),    # its page has not answered yet
+    (304, 1, True, False),      # a forced crawl asks everything
+    (304, None, False, False),
+])
+def test_duplicate_skippable(canonical_status, checked_days_ago, force, skippable):
+    checked = None if checked_days_ago is None else NOW - timedelta(days=checked_days_ago)
+    assert duplicate_skippable(canonical_status, checked, NOW, force) is skippable
+
+
+@pytest.mark.parametrize("code, stderr, expected", [
+    (-9, "", "crawl process was killed by SIGKILL"),
+    (-15, "", "crawl process was killed by SIGTERM"),
+    (1, "Traceback\n  ...\nValueError: bad setting\n", "crawl process exited with 1: Traceback ... ValueError: bad setting"),
+    (2, "", "crawl process exited with 2"),
+])
+def test_describe_exit(code, stderr, expected):
+    assert describe_exit(code, stderr) == expected
