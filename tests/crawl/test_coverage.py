@@ -4,13 +4,12 @@ subprocess) against generated sites shaped like real shops and blogs (tests/supp
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from tests.crawl.conftest import crawl
-from tests.support.shop_site import Site, blog, serve, shop, stop
+from tests.crawl.conftest import crawl_ok
+from tests.support.shop_site import Site, blog, shop
 
 
 @pytest.fixture
@@ -22,61 +21,46 @@ def limits(db, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMNI_LOG_LEVEL", "WARNING")
 
 
-@pytest.fixture
-def served() -> Iterator[list[Site]]:
-    sites: list[Site] = []
-    yield sites
-    for site in sites:
-        stop(site)
-
-
 def rows(db, site: Site) -> dict[str, dict]:
     prefix = f"http://{site.domain}"
     return {r["url"].removeprefix(prefix): r for r in db.execute(
         "SELECT url, status, metadata, error_message FROM scraped_pages")}
 
 
-def test_a_500_product_shop_with_numeric_ids_and_no_sitemap_is_crawled_whole(limits, served, db):
-    site = serve(shop(500, sitemap=False))
-    served.append(site)
-    stats = crawl(site.domain)
-    assert stats["status"] == "completed", stats
-    stored = rows(db, site)
-    products = [p for p, r in stored.items() if p.count("/") == 2 and p.startswith("/p/")
-                and r["status"] == "scraped"]
-    assert len(products) == 500
+def products(db, site: Site) -> list[str]:
+    return [p for p, r in rows(db, site).items()
+            if p.count("/") == 2 and p.startswith("/p/") and r["status"] == "scraped"]
+
+
+def test_a_500_product_shop_with_numeric_ids_and_no_sitemap_is_crawled_whole(limits, serve_site, db):
+    site = serve_site(shop(500, sitemap=False))
+    stats = crawl_ok(site.domain)
+    assert len(products(db, site)) == 500
     assert stats["trap_skipped"] == 0
 
 
-def test_a_numbered_blog_archive_without_sitemap_is_crawled_whole(limits, served, db):
-    site = serve(blog(120, per_page=10))
-    served.append(site)
-    stats = crawl(site.domain)
-    assert stats["status"] == "completed", stats
+def test_a_numbered_blog_archive_without_sitemap_is_crawled_whole(limits, serve_site, db):
+    site = serve_site(blog(120, per_page=10))
+    crawl_ok(site.domain)
     stored = rows(db, site)
     assert len([p for p in stored if p.startswith("/article/")]) == 120
     assert len([p for p in stored if p.startswith("/blog/page/")]) == 12
 
 
-def test_an_endless_calendar_and_a_session_id_loop_are_still_bounded(limits, served, db):
-    site = serve(shop(30, sitemap=True, traps=True))
-    served.append(site)
-    stats = crawl(site.domain)
-    assert stats["status"] == "completed", stats
+def test_an_endless_calendar_and_a_session_id_loop_are_still_bounded(limits, serve_site, db):
+    site = serve_site(shop(30, sitemap=True, traps=True))
+    stats = crawl_ok(site.domain)
     paths = [r.path for r in site.requests]
     events = [p for p in paths if p.startswith("/events/")]
     carts = [p for p in paths if p.startswith("/cart")]
     assert 3 <= len(events) <= 7 and 3 <= len(carts) <= 7, (events, carts)
     assert stats["trap_skipped"] >= 2
-    assert len([p for p, r in rows(db, site).items()
-                if p.count("/") == 2 and p.startswith("/p/") and r["status"] == "scraped"]) == 30
+    assert len(products(db, site)) == 30
 
 
-def test_every_url_met_is_remembered_and_the_recrawl_costs_only_what_changed(limits, served, db):
-    site = serve(shop(60, sitemap=True))
-    served.append(site)
-    first = crawl(site.domain)
-    assert first["status"] == "completed", first
+def test_every_url_met_is_remembered_and_the_recrawl_costs_only_what_changed(limits, serve_site, db):
+    site = serve_site(shop(60, sitemap=True))
+    crawl_ok(site.domain)
     stored = rows(db, site)
     # duplicates (print views, sort orders) and redirects are remembered with their validators
     # and what they duplicate; dead links with a retry schedule
@@ -91,8 +75,7 @@ def test_every_url_met_is_remembered_and_the_recrawl_costs_only_what_changed(lim
     assert not [r for r in site.requests if "utm_" in r.path]
 
     site.requests.clear()
-    again = crawl(site.domain)
-    assert again["status"] == "completed", again
+    again = crawl_ok(site.domain)
     page_requests = site.page_requests()
     assert [r.path for r in page_requests if not r.conditional] == []
     assert {r.status for r in page_requests} == {304}
@@ -109,12 +92,11 @@ def test_every_url_met_is_remembered_and_the_recrawl_costs_only_what_changed(lim
     assert rows(db, site)["/p/1000/print"]["status"] == "duplicate"
 
 
-def test_sitemap_lastmod_orders_a_budget_limited_crawl(limits, served, db):
+def test_sitemap_lastmod_orders_a_budget_limited_crawl(limits, serve_site, db):
     from db import tenants
 
-    site = serve(shop(40, sitemap=True, lastmod="2020-01-01"))
-    served.append(site)
-    assert crawl(site.domain)["status"] == "completed"
+    site = serve_site(shop(40, sitemap=True, lastmod="2020-01-01"))
+    crawl_ok(site.domain)
     # three products change and say so in the sitemap; the budget covers little more than them
     changed = ["/p/1031", "/p/1017", "/p/1005"]
     for path in changed:
@@ -122,7 +104,6 @@ def test_sitemap_lastmod_orders_a_budget_limited_crawl(limits, served, db):
     site.sitemap = [(p, "2099-01-01" if p in changed else m) for p, m in site.sitemap]
     tenants.add_domain(db, site.domain, max_pages=4)
     site.requests.clear()
-    stats = crawl(site.domain)
-    assert stats["status"] == "completed", stats
+    stats = crawl_ok(site.domain)
     assert stats["changed"] == 3
     assert set(changed) <= {r.path for r in site.page_requests()}

@@ -7,13 +7,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from db import jobs
-from tests.support.shop_site import Site, serve, shop, stop
+from tests.support.shop_site import shop
 from tests.workers.conftest import wait_until, worker_process
 
 
@@ -24,14 +23,6 @@ def crawl_env(db, redis_client, monkeypatch: pytest.MonkeyPatch) -> None:
     from workers.broker import setup_broker
 
     setup_broker(os.environ["REDIS_URL"])
-
-
-@pytest.fixture
-def served() -> Iterator[list[Site]]:
-    sites: list[Site] = []
-    yield sites
-    for site in sites:
-        stop(site)
 
 
 def crawl_children(job_id: str) -> list[int]:
@@ -65,10 +56,9 @@ def stored_by(db, job_id: str) -> set[str]:
         (job_id,))}
 
 
-def test_a_sigkilled_crawl_is_retried_resumes_and_counts_two_attempts(crawl_env, served, db, tmp_path):
-    site = serve(shop(120, sitemap=True))
+def test_a_sigkilled_crawl_is_retried_resumes_and_counts_two_attempts(crawl_env, serve_site, db, tmp_path):
+    site = serve_site(shop(120, sitemap=True))
     site.delay = 0.08
-    served.append(site)
     job_id = queue_crawl(db, site.domain)
     with worker_process(tmp_path / "worker.log", queues=("crawl",)):
         (child,) = wait_until(lambda: crawl_children(job_id), timeout=120, what="the crawl child")
@@ -96,10 +86,9 @@ def test_a_sigkilled_crawl_is_retried_resumes_and_counts_two_attempts(crawl_env,
     assert job["metadata"]["stats"]["resumed"] + job["metadata"]["stats"]["not_modified"] >= len(before_kill) - 5
 
 
-def test_a_crawl_over_its_time_limit_is_killed_retried_then_failed(crawl_env, served, db, tmp_path):
-    site = serve(shop(200, sitemap=True))
+def test_a_crawl_over_its_time_limit_is_killed_retried_then_failed(crawl_env, serve_site, db, tmp_path):
+    site = serve_site(shop(200, sitemap=True))
     site.delay = 0.5
-    served.append(site)
     job_id = queue_crawl(db, site.domain)
     most_at_once = 0
     with worker_process(tmp_path / "worker.log", queues=("crawl",), OMNI_CRAWL_TIME_LIMIT_S="4",
@@ -119,13 +108,11 @@ def test_a_crawl_over_its_time_limit_is_killed_retried_then_failed(crawl_env, se
     assert most_at_once == 1  # never a retry beside a crawl that is still going
 
 
-def test_a_forced_crawl_ignores_validators_and_re_extracts_every_page(crawl_env, served, db, tmp_path):
-    from tests.crawl.conftest import crawl
+def test_a_forced_crawl_ignores_validators_and_re_extracts_every_page(crawl_env, serve_site, db, tmp_path):
+    from tests.crawl.conftest import crawl_ok
 
-    site = serve(shop(20, sitemap=True))
-    served.append(site)
-    first = crawl(site.domain)
-    assert first["status"] == "completed"
+    site = serve_site(shop(20, sitemap=True))
+    first = crawl_ok(site.domain)
     site.requests.clear()
     job_id = queue_crawl(db, site.domain, force=True)
     with worker_process(tmp_path / "worker.log", queues=("crawl",)):

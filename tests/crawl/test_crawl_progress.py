@@ -8,18 +8,17 @@ import threading
 import pytest
 
 from db import jobs
-from tests.support.shop_site import serve, shop, stop
+from tests.support.shop_site import shop
 from tests.workers.conftest import wait_until
 
 
 @pytest.fixture
-def slow_shop(db, monkeypatch: pytest.MonkeyPatch):
+def slow_shop(db, serve_site, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("OMNI_LOG_LEVEL", "WARNING")
     monkeypatch.setenv("OMNI_CRAWL_CONCURRENCY", "2")
-    site = serve(shop(60, sitemap=True))
+    site = serve_site(shop(60, sitemap=True))
     site.delay = 0.2
-    yield site
-    stop(site)
+    return site
 
 
 def test_the_dashboard_shows_a_running_crawl_and_its_progress(slow_shop, db, redis_client):
