@@ -31,7 +31,6 @@ from uuid import UUID
 from db import jobs, tenants
 from db.connection import connect
 from omni.domains import normalize_domain
-from workers.errors import TransientError
 
 REPO = Path(__file__).resolve().parent.parent
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -40,8 +39,8 @@ TERM_GRACE_S = 5.0
 EXIT_NOT_OURS = 3
 
 
-class CrawlFailed(TransientError):
-    """The crawl child did not finish its crawl (retried by the actor while retries remain)."""
+class CrawlFailed(Exception):
+    """The crawl child did not finish its crawl (the actor retries it while retries remain)."""
 
 
 def crawler_settings(progress: ProgressFn | None = None, **overrides: Any) -> Any:
@@ -84,8 +83,8 @@ def run_crawl(domain: str, *, job_id: UUID | str | None = None, runner: str | No
         job = jobs.get(conn, job_id)
     if job is None:
         raise ValueError(f"no crawl job {job_id}")
-    if runner is None and job["status"] == jobs.Status.COMPLETED:  # a redelivered message
-        return final_stats(job_id)
+    if runner is None and job["status"] in (jobs.Status.COMPLETED, jobs.Status.FAILED):
+        return final_stats(job_id)  # done, or failed: only a retry (jobs.retry) revives it
     start_url = start_url or (job["metadata"] or {}).get("start_url")
     process = CrawlerProcess(crawler_settings(progress, **setting_overrides))
     process.crawl(SiteSpider, domain=domain, job_id=job_id, start_url=start_url, runner=runner)

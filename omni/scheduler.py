@@ -142,7 +142,7 @@ def _recent_refresh(conn: psycopg.Connection, domain_id: Any, window: str) -> bo
     ).fetchone() is not None
 
 
-Sender = Callable[[Any, str], Any]
+Sender = jobs.Sender
 
 
 def _default_sender(job_id: Any, job_type: str) -> Any:

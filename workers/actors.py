@@ -12,7 +12,7 @@ import dramatiq
 from omni.config import get_settings
 from db.jobs import CRAWL_TYPES, JobType
 from workers.broker import get_broker
-from workers.errors import PermanentError
+from workers.errors import PermanentError, TransientError
 from workers.job_runner import run_job
 
 get_broker()
@@ -27,11 +27,14 @@ _limit_ms = _settings.worker_time_limit_s * 1000
 
 
 def _crawl(conn, job):
-    from crawlers.run import crawl_child
+    from crawlers.run import CrawlFailed, crawl_child
 
-    # The child's process group is killed however this returns (a time limit included);
-    # a child that fails raises CrawlFailed, a TransientError: the message is retried.
-    return {"stats": crawl_child(str(job["id"]), job["runner"])}
+    # The child's process group is killed however this returns (a time limit included); a
+    # child that did not finish its crawl is a transient failure: the message is retried.
+    try:
+        return {"stats": crawl_child(str(job["id"]), job["runner"])}
+    except CrawlFailed as exc:
+        raise TransientError(str(exc)) from exc
 
 
 def _extract(conn, job):
