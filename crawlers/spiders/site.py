@@ -116,8 +116,10 @@ class SiteSpider(scrapy.Spider):
                 yield request
 
     def _skip_known(self, url: str, page: KnownPage, now: datetime) -> bool:
-        """A dead URL or a redirect that is not due again (its back-off): not asked."""
-        if due(page.next_check_at, now, self.state.force):
+        """A dead URL, a redirect or a trap-skipped URL that is not due again (its back-off):
+        not asked. A URL the sitemap lists is never held back as a trap."""
+        if due(page.next_check_at, now, self.state.force) or (
+                page.status == "skipped" and url in self.state.sitemap_urls):
             return False
         self.state.seen.add(url)
         self.state.count("recheck_skipped")
