@@ -233,6 +233,20 @@ def run_crawl_subprocess(job_id: UUID | str, progress: ProgressFn | None = None,
     return final_stats(job_id)
 
 
+def _die_with_parent() -> None:
+    """The child runs in its own process group (so its runner can kill it and its browser as
+    one); ask Linux to kill it if the runner's process dies without doing so (SIGKILL)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: the runner's kill on every way out still holds
+    if os.getppid() == 1:  # the runner died before the request was made
+        sys.exit(EXIT_NOT_OURS)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawlers.run")
     group = parser.add_mutually_exclusive_group(required=True)
@@ -240,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--domain")
     parser.add_argument("--runner", help="the token of the runner holding the job")
     args = parser.parse_args(argv)
+    if args.runner:
+        _die_with_parent()
 
     def emit(stats: dict[str, Any]) -> None:
         print("PROGRESS " + json.dumps(stats), flush=True)

@@ -58,7 +58,7 @@ def stored_by(db, job_id: str) -> set[str]:
 
 def test_a_sigkilled_crawl_is_retried_resumes_and_counts_two_attempts(crawl_env, serve_site, db, tmp_path):
     site = serve_site(shop(120, sitemap=True))
-    site.delay = 0.08
+    site.delay = 0.15
     job_id = queue_crawl(db, site.domain)
     with worker_process(tmp_path / "worker.log", queues=("crawl",)):
         (child,) = wait_until(lambda: crawl_children(job_id), timeout=120, what="the crawl child")
@@ -106,6 +106,19 @@ def test_a_crawl_over_its_time_limit_is_killed_retried_then_failed(crawl_env, se
     assert "TimeLimitExceeded" in job["error_message"] and "gave up" in job["error_message"]
     assert job["metadata"]["attempts"] == 2
     assert most_at_once == 1  # never a retry beside a crawl that is still going
+
+
+def test_a_crawl_child_dies_with_its_worker(crawl_env, serve_site, db, tmp_path):
+    """Its own process group keeps the child out of a signal to the worker's group; if the
+    worker is SIGKILLed (no chance to kill the child), Linux kills the child with it."""
+    site = serve_site(shop(100, sitemap=True))
+    site.delay = 0.5
+    job_id = queue_crawl(db, site.domain)
+    with worker_process(tmp_path / "worker.log", queues=("crawl",)) as worker:
+        wait_until(lambda: crawl_children(job_id), timeout=120, what="the crawl child")
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        wait_until(lambda: crawl_children(job_id) == [], timeout=20, what="the orphan to die")
 
 
 def test_a_forced_crawl_ignores_validators_and_re_extracts_every_page(crawl_env, serve_site, db, tmp_path):
