@@ -14,7 +14,7 @@ from scrapy.exceptions import (
 from twisted.internet import defer
 from twisted.internet import error as twisted_errors
 
-NOT_STORED_MARKERS = ("robots.txt", "crawler trap")
+NOT_STORED_MARKERS = ("robots.txt", "crawler trap", "answered 304")
 
 
 def describe_failure(exc: BaseException, max_bytes: int) -> str | None:

@@ -1,6 +1,14 @@
-"""The crawl's `content_refresh_jobs` row: created if the crawl was started without one
-(`scrapy crawl site -a domain=...`), running while the spider runs, then completed with the
-crawl's stats or failed with the reason; `domains.last_scraped_at` updated on success."""
+"""The crawl's `content_refresh_jobs` row, as seen from the crawl process.
+
+- Held by a parent (`crawlers.run --runner <token>`: the `crawl_domain` actor, `omni crawl`):
+  the crawl only records its stats (while the parent still holds the job) and reports ok or
+  the reason in its RESULT line; the parent completes or fails the job. The attempt was counted
+  once, by the parent's `jobs.start`.
+- On its own (`scrapy crawl site -a domain=...`, `run_crawl` without a runner): it creates the
+  job if there is none, starts it, and completes or fails it itself.
+
+`domains.last_scraped_at` is updated when a crawl finishes cleanly.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +22,13 @@ from db import jobs
 from db.connection import connect
 
 logger = logging.getLogger(__name__)
+
+_last_result: dict[str, Any] | None = None
+
+
+def last_result() -> dict[str, Any] | None:
+    """{"ok", "error", "stats"} of the last crawl this process ran (None: it recorded none)."""
+    return _last_result
 
 
 class CrawlJobExtension:
@@ -31,11 +46,14 @@ class CrawlJobExtension:
 
     def spider_opened(self, spider: Any) -> None:
         state = spider.state
-        with connect(autocommit=True) as conn:
-            if not state.job_id:
-                state.job_id = str(jobs.create(conn, state.domain_id, "crawl",
-                                               {"domain": state.domain}))
-            jobs.start(conn, state.job_id)
+        if state.runner is None:  # on its own: this process owns the job
+            with connect(autocommit=True) as conn:
+                if not state.job_id:
+                    state.job_id = str(jobs.create(conn, state.domain_id, jobs.JobType.CRAWL,
+                                                   {"domain": state.domain}))
+                job = jobs.start(conn, state.job_id)
+            state.runner = job["runner"] if job else None
+            state.owns_job = True
         logger.info("crawl job %s for %s", state.job_id, state.domain)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
@@ -49,18 +67,32 @@ class CrawlJobExtension:
         finish(state, self.reason or "unknown")
 
 
+def outcome(errors: list[str], reason: str) -> str | None:
+    """None if the crawl finished cleanly, else why not."""
+    if errors:
+        return "; ".join(errors)
+    if reason != "finished":
+        return f"crawl stopped early: {reason}"
+    return None
+
+
 def finish(state: Any, reason: str) -> dict[str, Any]:
+    global _last_result
     usage = resource.getrusage(resource.RUSAGE_SELF)
     stats = {**state.stats(), "finish_reason": reason,
              "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
              "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}
+    error = outcome(state.errors, reason)
     with connect(autocommit=True) as conn:
-        if state.errors:
-            jobs.fail(conn, state.job_id, "; ".join(state.errors), {"stats": stats})
-        elif reason != "finished":
-            jobs.fail(conn, state.job_id, f"crawl stopped early: {reason}", {"stats": stats})
-        else:
-            jobs.complete(conn, state.job_id, {"stats": stats})
+        if state.runner:
+            jobs.update_metadata(conn, state.job_id, {"stats": stats}, runner=state.runner)
+        if error is None:
             conn.execute("UPDATE domains SET last_scraped_at = NOW(), updated_at = NOW() "
                          "WHERE id = %s", (state.domain_id,))
+        if getattr(state, "owns_job", False) and state.runner:
+            if error is None:
+                jobs.complete(conn, state.job_id, state.runner, {"stats": stats})
+            else:
+                jobs.fail(conn, state.job_id, error, {"stats": stats}, runner=state.runner)
+    _last_result = {"ok": error is None, "error": error, "stats": stats}
     return stats

@@ -1,5 +1,7 @@
 """Progress of a running crawl: every second to the `OMNI_PROGRESS_CALLBACK` setting (a callable
-taking the stats dict) and every few seconds into the crawl job's metadata (for the dashboard)."""
+taking the stats dict) and every few seconds into the crawl job's metadata (the dashboard's
+"Crawls running" panel): the crawl's counters plus `queued` (requests waiting in the scheduler)
+and `pages_per_s`. A crawl whose job is no longer held by its runner stops."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import time
 from typing import Any
 
 from scrapy import signals
+from scrapy.utils.defer import _schedule_coro
 from twisted.internet.task import LoopingCall
 
 from db import jobs
@@ -15,7 +18,7 @@ from db.connection import connect
 
 logger = logging.getLogger(__name__)
 
-JOB_UPDATE_EVERY_S = 5.0
+JOB_UPDATE_EVERY_S = 2.0
 
 
 class ProgressExtension:
@@ -39,11 +42,21 @@ class ProgressExtension:
         if self.task and self.task.running:
             self.task.stop()
 
+    def _queued(self) -> int:
+        slot = getattr(self.crawler.engine, "_slot", None)
+        scheduler = getattr(slot, "scheduler", None)
+        try:
+            return len(scheduler) if scheduler is not None else 0
+        except TypeError:
+            return 0
+
     def tick(self) -> None:
         state = getattr(self.crawler.spider, "state", None)
         if state is None:
             return
         stats = state.stats()
+        stats["queued"] = self._queued()
+        stats["pages_per_s"] = round(stats["pages_seen"] / max(stats["duration_s"], 0.001), 1)
         if self.callback:
             self.callback(stats)
         now = time.monotonic()
@@ -51,6 +64,12 @@ class ProgressExtension:
             self.last_job_update = now
             try:
                 with connect(autocommit=True) as conn:
-                    jobs.update_metadata(conn, state.job_id, {"progress": stats})
+                    held = jobs.update_metadata(conn, state.job_id, {"progress": stats},
+                                                runner=state.runner)
             except Exception:
                 logger.warning("could not record crawl progress", exc_info=True)
+                return
+            if not held and state.runner:
+                # The job failed or another runner took it over: this crawl is not wanted.
+                logger.warning("crawl job %s is no longer held by this crawl; stopping", state.job_id)
+                _schedule_coro(self.crawler.engine.close_spider_async(reason="job_not_held"))

@@ -76,6 +76,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scrapy.downloadermiddlewares.stats.DownloaderStats": None,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawlers.middlewares.robots.SharedRobotsTxtMiddleware": 100,
     "crawlers.middlewares.ssrf.SsrfGuardMiddleware": 50,
     "crawlers.middlewares.conditional.ConditionalRequestMiddleware": 560,
     "crawlers.middlewares.politeness.CrawlDelayMiddleware": 570,

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import psycopg
 
+from crawlers.recheck import parse_time
+from crawlers.traps import TrapGuard
 from db import tenants
 from omni.config import Settings
 
@@ -18,11 +21,16 @@ from omni.config import Settings
 @dataclass(slots=True)
 class KnownPage:
     id: str
-    status: str | None
+    status: str | None  # scraped | duplicate | redirect | failed | gone
     etag: str | None
     last_modified: str | None  # the Last-Modified header as the server sent it
     content_hash: str | None
     depth: int
+    scraped_at: datetime | None = None
+    crawl_job_id: str | None = None  # the crawl job that last wrote the row
+    next_check_at: datetime | None = None  # dead links and redirects: not asked before this
+    dead_count: int = 0  # consecutive 404/410 answers
+    canonical_of: str | None = None  # duplicates and redirects: the page they stand for
 
 
 @dataclass
@@ -35,6 +43,9 @@ class CrawlState:
     render_js: bool
     pattern_limit: int
     job_id: str | None = None
+    runner: str | None = None   # the token of the runner holding the job (db.jobs)
+    owns_job: bool = False      # this process started the job and records its outcome
+    force: bool = False         # `omni refresh --force`: no validators, every page re-extracted
     known: dict[str, KnownPage] = field(default_factory=dict)
     known_hashes: dict[str, str] = field(default_factory=dict)  # content_hash -> canonical_url
     known_links: dict[str, list[str]] = field(default_factory=dict)  # internal links by source
@@ -43,6 +54,9 @@ class CrawlState:
     started: float = field(default_factory=time.monotonic)
     seen: set[str] = field(default_factory=set)  # canonical URLs requested or skipped
     stored: set[str] = field(default_factory=set)  # URLs an item was produced for
+    sitemap_urls: set[str] = field(default_factory=set)  # never bounded as traps
+    traps: TrapGuard = field(default_factory=lambda: TrapGuard(50))
+    trap_skipped: dict[str, tuple[str, int]] = field(default_factory=dict)  # url -> (why, depth)
     hash_first_url: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
     to_enqueue: list[str] = field(default_factory=list)  # scraped_pages ids (new / changed)
@@ -50,7 +64,8 @@ class CrawlState:
     counts: dict[str, int] = field(default_factory=lambda: {
         "pages_seen": 0, "new": 0, "changed": 0, "unchanged": 0, "duplicate": 0, "failed": 0,
         "gone": 0, "bytes": 0, "rendered": 0, "conditional_requests": 0, "not_modified": 0,
-        "trap_skipped": 0, "robots_skipped": 0, "documents": 0,
+        "trap_skipped": 0, "robots_skipped": 0, "documents": 0, "recheck_skipped": 0,
+        "resumed": 0, "sitemap_requests": 0, "duplicate_skipped": 0,
     })
 
     def count(self, key: str, n: int = 1) -> None:
@@ -74,14 +89,29 @@ class CrawlState:
             pattern_limit=settings.crawl_pattern_limit,
             job_id=str(job_id) if job_id else None,
         )
+        state.traps = TrapGuard(state.pattern_limit)
+        if job_id:
+            job = conn.execute("SELECT metadata FROM content_refresh_jobs WHERE id = %s",
+                               (str(job_id),)).fetchone()
+            state.force = bool(((job or {}).get("metadata") or {}).get("force"))
         for row in conn.execute(
-            "SELECT id, url, status, metadata->>'etag' AS etag, "
+            "SELECT id, url, status, scraped_at, metadata->>'etag' AS etag, "
             "metadata->>'last_modified_header' AS lm, metadata->>'content_hash' AS h, "
-            "COALESCE((metadata->>'depth')::int, 0) AS depth "
+            "COALESCE((metadata->>'depth')::int, 0) AS depth, "
+            "metadata->>'crawl_job_id' AS job, metadata->>'change' AS change, "
+            "metadata->>'next_check_at' AS next_check, "
+            "COALESCE((metadata->>'dead_count')::int, 0) AS dead_count, "
+            "metadata->>'canonical_of' AS canonical_of "
             "FROM scraped_pages WHERE domain_id = %s", (state.domain_id,)
         ):
-            state.known[row["url"]] = KnownPage(str(row["id"]), row["status"], row["etag"],
-                                                row["lm"], row["h"], row["depth"])
+            state.known[row["url"]] = KnownPage(
+                str(row["id"]), row["status"], row["etag"], row["lm"], row["h"], row["depth"],
+                row["scraped_at"], row["job"], parse_time(row["next_check"]), row["dead_count"],
+                row["canonical_of"])
+            if (state.job_id and row["job"] == state.job_id and row["status"] == "scraped"
+                    and row["change"] in ("new", "changed")):
+                # stored by a killed attempt of this job before it could enqueue them
+                state.to_enqueue.append(str(row["id"]))
         for row in conn.execute(
             "SELECT content_hash, canonical_url FROM content_hashes WHERE domain_id = %s",
             (state.domain_id,),

@@ -106,6 +106,7 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
             return page(request, "overview.html", nav="overview",
                         queues=queue_stats(client, backend.queues()), workers=workers, totals=queries.totals(conn),
                         jobs_by_status=queries.jobs_by_status(conn),
+                        crawls=queries.running_crawls(conn),
                         charts=queries.charts(conn))
 
     def jobs_page(request: Request) -> Response:
@@ -132,18 +133,13 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
             raise HTTPException(403, "cross-origin request refused")
         job_id = request.path_params["job_id"]
         with backend.connection() as conn:
-            _job_or_404(conn, job_id)
-            job = job_store.reset_for_retry(conn, job_id)
-            conn.commit()
-        if job is None:
-            raise HTTPException(409, "only a failed job can be retried")
-        try:
-            backend.send_job(job["id"], job["job_type"])
-        except Exception as exc:
-            with backend.connection() as conn:  # record the outcome: the job must not look queued
-                job_store.fail(conn, job["id"], f"retry could not be queued: {exc}")
-                conn.commit()
-            raise HTTPException(503, f"could not queue the retry: {exc}") from exc
+            try:
+                job = job_store.retry(conn, job_id, backend.send_job)
+            except job_store.RetryRefused as exc:
+                raise HTTPException(404, str(exc)) if exc.status is None else \
+                    HTTPException(409, "only a failed job can be retried") from exc
+            except job_store.RetryNotSent as exc:
+                raise HTTPException(503, f"could not queue the retry: {exc}") from exc
         log.info("dashboard: job %s re-queued", job["id"])
         return RedirectResponse(f"/jobs/{job['id']}?retried=1", status_code=303)
 

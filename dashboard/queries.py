@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from db.jobs import JOB_TYPES, STATUSES
+from db.jobs import ACTIVE, CRAWL_TYPES, JOB_TYPES, STATUSES
 from db.source_counts import SOURCE_COUNT_COLUMNS
 
 JOB_LIMIT = 100
@@ -32,6 +32,24 @@ def jobs_list(conn: psycopg.Connection, *, status: str | None = None, job_type: 
     ).fetchall()
 
 
+def running_crawls(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Crawls now running with their latest progress (the crawl writes it every few seconds):
+    pages fetched, queued, per second, errors."""
+    rows = conn.execute(
+        "SELECT j.id, j.job_type, j.started_at, d.domain, j.metadata->'progress' AS progress, "
+        "       COALESCE((j.metadata->>'attempts')::int, 1) AS attempts "
+        "FROM content_refresh_jobs j LEFT JOIN domains d ON d.id = j.domain_id "
+        "WHERE j.status = 'running' AND j.job_type = ANY(%s) ORDER BY j.started_at, j.id",
+        (list(CRAWL_TYPES),)).fetchall()
+    for row in rows:
+        progress = row["progress"] or {}
+        row.update(fetched=progress.get("pages_seen", 0), queued=progress.get("queued", 0),
+                   per_second=progress.get("pages_per_s", 0.0),
+                   errors=progress.get("failed", 0), stored=progress.get("new", 0)
+                   + progress.get("changed", 0) + progress.get("unchanged", 0))
+    return rows
+
+
 def jobs_by_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT job_type, COALESCE(status, 'pending') AS status, count(*) AS n "
@@ -53,16 +71,16 @@ def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
                (SELECT COALESCE(sum(u.tokens), 0) FROM business_usage u WHERE u.domain_id = d.id) AS tokens,
                (SELECT COALESCE(sum(u.cost), 0) FROM business_usage u WHERE u.domain_id = d.id) AS cost,
                (SELECT max(j.created_at) FROM content_refresh_jobs j
-                 WHERE j.domain_id = d.id AND j.job_type IN ('crawl', 'full')) AS last_crawl_job_at,
+                 WHERE j.domain_id = d.id AND j.job_type = ANY(%(crawl_types)s)) AS last_crawl_job_at,
                EXISTS (SELECT 1 FROM content_refresh_jobs j WHERE j.domain_id = d.id
-                 AND j.job_type IN ('crawl', 'full') AND j.status IN ('pending', 'running')) AS busy
+                 AND j.job_type = ANY(%(crawl_types)s) AND j.status = ANY(%(active)s)) AS busy
           FROM domains d
           LEFT JOIN LATERAL (
                SELECT jsonb_object_agg(s.status, s.n) AS by_status, sum(s.n) AS total
                  FROM (SELECT COALESCE(status, 'pending') AS status, count(*) AS n
                          FROM scraped_pages WHERE domain_id = d.id GROUP BY 1) s) p ON true
          ORDER BY d.domain
-        """
+        """, {"crawl_types": list(CRAWL_TYPES), "active": list(ACTIVE)}
     ).fetchall()
 
 
@@ -72,9 +90,9 @@ def last_crawl(conn: psycopg.Connection, domain_id: Any,
     changed)."""
     return conn.execute(
         "SELECT id, status, started_at, completed_at, error_message, metadata "
-        "FROM content_refresh_jobs WHERE domain_id = %s AND job_type IN ('crawl', 'full') "
+        "FROM content_refresh_jobs WHERE domain_id = %s AND job_type = ANY(%s) "
         "AND status = %s ORDER BY completed_at DESC NULLS LAST LIMIT 1",
-        (domain_id, status),
+        (domain_id, list(CRAWL_TYPES), status),
     ).fetchone()
 
 

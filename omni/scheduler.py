@@ -26,8 +26,7 @@ from db import jobs
 
 log = logging.getLogger(__name__)
 
-CRAWL_JOB_TYPES = ("crawl", "full")
-REFRESH_JOB_TYPE = "full"
+REFRESH_JOB_TYPE = jobs.JobType.FULL
 # Namespace of the scheduler's advisory locks (the first key of the two-int form).
 LOCK_NAMESPACE = 0x0_5C4ED  # "SCHED"
 # A job committed but not yet sent is only re-sent after this grace period (its sender may
@@ -95,11 +94,11 @@ class PassResult:
 _DOMAIN_STATE = """
 SELECT d.id, d.domain, d.scrape_frequency, d.last_scraped_at,
        (SELECT max(j.created_at) FROM content_refresh_jobs j
-         WHERE j.domain_id = d.id AND j.job_type IN ('crawl', 'full')
+         WHERE j.domain_id = d.id AND j.job_type = ANY(%(crawl_types)s)
            AND j.origin = 'pipeline') AS last_crawl_job_at,
        EXISTS (SELECT 1 FROM content_refresh_jobs j
-         WHERE j.domain_id = d.id AND j.job_type IN ('crawl', 'full') AND j.origin = 'pipeline'
-           AND j.status IN ('pending', 'running')) AS busy
+         WHERE j.domain_id = d.id AND j.job_type = ANY(%(crawl_types)s) AND j.origin = 'pipeline'
+           AND j.status = ANY(%(active)s)) AS busy
   FROM domains d
  WHERE d.active IS NOT FALSE {where}
  ORDER BY d.domain
@@ -114,9 +113,10 @@ def last_attempt(row: dict[str, Any]) -> datetime | None:
 
 
 def _domain_state(conn: psycopg.Connection, domain_id: Any = None) -> list[dict[str, Any]]:
-    if domain_id is None:
-        return conn.execute(_DOMAIN_STATE.format(where="")).fetchall()
-    return conn.execute(_DOMAIN_STATE.format(where="AND d.id = %s"), (domain_id,)).fetchall()
+    params = {"crawl_types": list(jobs.CRAWL_TYPES), "active": list(jobs.ACTIVE),
+              "domain_id": domain_id}
+    where = "" if domain_id is None else "AND d.id = %(domain_id)s"
+    return conn.execute(_DOMAIN_STATE.format(where=where), params).fetchall()
 
 
 def _lock(conn: psycopg.Connection, domain_id: Any) -> bool:
@@ -144,7 +144,7 @@ def _recent_refresh(conn: psycopg.Connection, domain_id: Any, window: str) -> bo
     ).fetchone() is not None
 
 
-Sender = Callable[[Any, str], Any]
+Sender = jobs.Sender
 
 
 def _default_sender(job_id: Any, job_type: str) -> Any:
@@ -191,7 +191,7 @@ class Scheduler:
                 self.conn.rollback()
                 log.exception("scheduler: %s failed", row["domain"])
                 result.errors.append(f"{row['domain']}: {exc}")
-        from workers.catalog.schedule import queue_catalog_syncs  # shop APIs (docs/catalog.md)
+        from omni.catalog_schedule import queue_catalog_syncs  # shop APIs (docs/catalog.md)
 
         queue_catalog_syncs(self, result)
         return result
@@ -201,7 +201,7 @@ class Scheduler:
             return
         now = self.now()
         if is_due(row["scrape_frequency"], last_attempt(row), now):
-            job_id = self._queue(row, "crawl", {"trigger": "scheduler", "reason": "due"},
+            job_id = self._queue(row, jobs.JobType.CRAWL, {"trigger": "scheduler", "reason": "due"},
                                  lambda fresh: is_due(fresh["scrape_frequency"], last_attempt(fresh), now))
             (result.crawls if job_id else result.skipped).append(row["domain"])
             return

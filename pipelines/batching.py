@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -12,9 +13,12 @@ logger = logging.getLogger(__name__)
 
 class BatchWriter:
     """Buffers rows and writes them in one statement per batch on a background thread (one at a
-    time, in order), so the crawl does not wait for the database."""
+    time, in order), so the crawl does not wait for the database. A batch is also written once
+    its oldest row is `max_age_s` old, so a crawl that is killed loses at most that much work
+    (its retry resumes from what was stored)."""
 
-    def __init__(self, name: str, batch_size: int, write: Any, state: Any) -> None:
+    def __init__(self, name: str, batch_size: int, write: Any, state: Any,
+                 max_age_s: float = 1.0) -> None:
         self.name = name
         self.batch_size = batch_size
         self.write = write
@@ -22,10 +26,14 @@ class BatchWriter:
         self.rows: list[Any] = []
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"omni-{name}")
         self.futures: list[Future[Any]] = []
+        self.max_age_s = max_age_s
+        self.oldest = 0.0
 
     def add(self, row: Any) -> None:
+        if not self.rows:
+            self.oldest = time.monotonic()
         self.rows.append(row)
-        if len(self.rows) >= self.batch_size:
+        if len(self.rows) >= self.batch_size or time.monotonic() - self.oldest >= self.max_age_s:
             self.flush()
 
     def flush(self) -> None:

@@ -50,8 +50,10 @@ class EnqueuePipeline:
             with get_pool().connection() as conn:  # one transaction for all the job rows
                 for page_ids in batches(state.to_enqueue):
                     for job_type in JOB_TYPES:
-                        job_id = jobs.create(conn, state.domain_id, job_type,
-                                             {"page_ids": page_ids, "crawl_job_id": state.job_id})
+                        metadata = {"page_ids": page_ids, "crawl_job_id": state.job_id}
+                        if state.force:
+                            metadata["force"] = True
+                        job_id = jobs.create(conn, state.domain_id, job_type, metadata)
                         created.append((str(job_id), job_type))
             from workers.dispatch import send_job
 

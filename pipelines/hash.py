@@ -83,6 +83,8 @@ class HashPipeline:
         change, duplicate_of = classify(url, digest, known.content_hash if known else None,
                                         state.hash_first_url.get(digest),
                                         state.known_hashes.get(digest))
+        if state.force and change == "unchanged":
+            change = "changed"  # `omni refresh --force`: re-extract every page
         state.hash_first_url.setdefault(digest, url)
         item["content_hash"] = digest
         item["change"] = change

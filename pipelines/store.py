@@ -5,15 +5,21 @@ trip) per batch, flushed when the spider closes.
 - duplicates: the `scraped_pages` row (metadata.duplicate_of), no `website_content`;
 - unchanged pages (304, or the same text): only scraped_at / status / fresh HTTP metadata; the
   content is not rewritten;
-- failures: status `failed` + the reason (earlier content kept); 404/410 on a re-crawl: `gone`.
+- failures: status `failed` + the reason (earlier content kept); 404/410 on a re-crawl: `gone`;
+  a 404/410 also records `dead_count` and `next_check_at` (asked again after a back-off);
+- every other URL the crawler met: `duplicate` (rel=canonical to another page, with its own
+  validators, so a re-crawl asks it conditionally) and `redirect` (re-checked weekly), both
+  with `canonical_of`; no content.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from crawlers.recheck import TRAP_RECHECK_DAYS
 from db.connection import get_pool
 from pipelines.batching import BatchWriter
 
@@ -85,6 +91,9 @@ def _http_metadata(item: dict[str, Any]) -> dict[str, Any]:
         "bytes": item.get("bytes"),
         "timings": {"download_s": item.get("download_s")},
         "crawl_job_id": item.get("crawl_job_id"),
+        "canonical_of": item.get("canonical_of"),
+        "dead_count": item.get("dead_count"),
+        "next_check_at": item.get("next_check_at"),
     }
     return {k: v for k, v in data.items() if v is not None}
 
@@ -101,8 +110,11 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
                    error_message=item.get("error"))
         row["metadata"]["error"] = item.get("error")
         return row
+    if kind in ("duplicate", "redirect"):  # remembered, never content: the `fail` statement
+        row.update(op="fail", status=kind, error_message=None)
+        return row
     if kind == "unchanged" or item.get("change") == "unchanged":
-        row.update(op="light", status="scraped", change="unchanged",
+        row.update(op="light", status=item.get("status") or "scraped", change="unchanged",
                    last_modified=http_date(item.get("last_modified")))
         row["metadata"]["last_checked_status"] = item.get("http_status")
         row["metadata"]["change"] = "unchanged"
@@ -129,6 +141,17 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         content_type=document.get("content_type"),
     )
     return row
+
+
+def skipped_rows(skipped: dict[str, tuple[str, int]], job_id: str | None) -> list[dict[str, Any]]:
+    """Rows for the URLs the trap bound did not fetch: status `skipped` with the reason, asked
+    again after TRAP_RECHECK_DAYS."""
+    when = (datetime.now(UTC) + timedelta(days=TRAP_RECHECK_DAYS)).isoformat()
+    return [{"url": url, "op": "fail", "status": "skipped", "error_message": reason,
+             "write_content": False, "change": None,
+             "metadata": {"depth": depth, "error": reason, "next_check_at": when,
+                          "crawl_job_id": job_id}}
+            for url, (reason, depth) in skipped.items()]
 
 
 class StorePipeline:
@@ -164,4 +187,6 @@ class StorePipeline:
 
     async def close_spider(self) -> None:
         if self.writer:
+            for row in skipped_rows(self.state.trap_skipped, self.state.job_id):
+                self.writer.add(row)
             await self.writer.close()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import dramatiq
 
 from omni.config import get_settings
+from db.jobs import CRAWL_TYPES, JobType
 from workers.broker import get_broker
-from workers.errors import PermanentError
+from workers.errors import PermanentError, TransientError
 from workers.job_runner import run_job
 
 get_broker()
@@ -26,9 +27,14 @@ _limit_ms = _settings.worker_time_limit_s * 1000
 
 
 def _crawl(conn, job):
-    from crawlers.run import run_crawl_subprocess
+    from crawlers.run import CrawlFailed, crawl_child
 
-    return run_crawl_subprocess(str(job["id"]))
+    # The child's process group is killed however this returns (a time limit included); a
+    # child that did not finish its crawl is a transient failure: the message is retried.
+    try:
+        return {"stats": crawl_child(str(job["id"]), job["runner"])}
+    except CrawlFailed as exc:
+        raise TransientError(str(exc)) from exc
 
 
 def _extract(conn, job):
@@ -52,22 +58,22 @@ def _embed(conn, job):
 @dramatiq.actor(actor_name="crawl_domain", queue_name="crawl",
                 time_limit=_settings.crawl_time_limit_s * 1000, **_common)
 def crawl_domain(job_id: str) -> None:
-    run_job(job_id, ("crawl", "full"), _crawl, needs_conn=False)
+    run_job(job_id, CRAWL_TYPES, _crawl, needs_conn=False)
 
 
 @dramatiq.actor(actor_name="extract_pages", queue_name="extract", time_limit=_limit_ms, **_common)
 def extract_pages(job_id: str) -> None:
-    run_job(job_id, ("extract",), _extract)
+    run_job(job_id, (JobType.EXTRACT,), _extract)
 
 
 @dramatiq.actor(actor_name="optimize_pages", queue_name="optimize", time_limit=_limit_ms, **_common)
 def optimize_pages(job_id: str) -> None:
-    run_job(job_id, ("optimize",), _optimize)
+    run_job(job_id, (JobType.OPTIMIZE,), _optimize)
 
 
 @dramatiq.actor(actor_name="embed_pages", queue_name="embed", time_limit=_limit_ms, **_common)
 def embed_pages(job_id: str) -> None:
-    run_job(job_id, ("embed",), _embed)
+    run_job(job_id, (JobType.EMBED,), _embed)
 
 
 # ---------------------------------------------------------------- catalogue sync (shop APIs)
@@ -79,4 +85,4 @@ def _catalog(conn, job):
 
 @dramatiq.actor(actor_name="sync_catalog", queue_name="catalog", time_limit=_limit_ms, **_common)
 def sync_catalog(job_id: str) -> None:
-    run_job(job_id, ("catalog",), _catalog)
+    run_job(job_id, (JobType.CATALOG,), _catalog)

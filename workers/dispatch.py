@@ -11,16 +11,17 @@ from uuid import UUID
 
 import dramatiq
 
+from db.jobs import JobType
 from workers.broker import get_broker
 
 ACTOR_FOR_JOB_TYPE: dict[str, tuple[str, str]] = {
     # job_type: (actor_name, queue_name)
-    "crawl": ("crawl_domain", "crawl"),
-    "extract": ("extract_pages", "extract"),
-    "optimize": ("optimize_pages", "optimize"),
-    "embed": ("embed_pages", "embed"),
-    "full": ("crawl_domain", "crawl"),
-    "catalog": ("sync_catalog", "catalog"),  # workers/catalog_sync_job.py
+    JobType.CRAWL: ("crawl_domain", "crawl"),
+    JobType.EXTRACT: ("extract_pages", "extract"),
+    JobType.OPTIMIZE: ("optimize_pages", "optimize"),
+    JobType.EMBED: ("embed_pages", "embed"),
+    JobType.FULL: ("crawl_domain", "crawl"),
+    JobType.CATALOG: ("sync_catalog", "catalog"),  # workers/catalog_sync_job.py
 }
 
 

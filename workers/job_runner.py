@@ -1,8 +1,9 @@
 """Run one content_refresh_jobs row: start -> work -> complete, or fail / retry by error kind.
 
-Messages carry only the job id. A job already completed (a message delivered twice) is a
-no-op; the work itself is idempotent (upserts, replace-in-one-transaction), so a job that a
-killed worker left `running` is simply done again on redelivery.
+Messages carry only the job id. A job already completed or failed (a message delivered twice)
+is a no-op; the work itself is idempotent (upserts, replace-in-one-transaction), so a job that a
+killed worker left `running` is taken over on redelivery. The lifecycle (states, guards, the
+runner token that alone may complete the job, attempts) is `db.jobs`; this is its runner.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def run_job(job_id: str, job_types: tuple[str, ...], work: Work, *, needs_conn: 
             raise PermanentError(f"job {job_id} does not exist")
         log.info("job %s is already %s; nothing to do", job_id, exists["status"])
         return
+    runner = job["runner"]
     try:
         if job.get("origin") == "tenant":  # docs/security.md: a tenant wrote or changed this row
             raise PermanentError(f"job {job_id} was created or changed by a tenant; the pipeline "
@@ -56,9 +58,12 @@ def run_job(job_id: str, job_types: tuple[str, ...], work: Work, *, needs_conn: 
         else:
             stats = work(None, job) or {}
         with transaction() as conn:
-            jobs.complete(conn, job_id, {**stats, "duration_seconds": _since(started)})
+            done = jobs.complete(conn, job_id, runner, {**stats, "duration_seconds": _since(started)})
+        if not done:
+            log.warning("job %s was no longer held by this runner; its outcome was not recorded",
+                        job_id)
     except BaseException as exc:  # noqa: BLE001 - time limits and shutdowns are BaseException
-        _handle_failure(job_id, exc, started)
+        _handle_failure(job_id, runner, exc, started)
         raise AssertionError("unreachable")  # _handle_failure always raises
 
 
@@ -71,16 +76,16 @@ def _claimed_by(conn: psycopg.Connection, job_id: str) -> str | None:
     return str(row["id"]) if row else None
 
 
-def _handle_failure(job_id: str, exc: BaseException, started: float) -> None:
+def _handle_failure(job_id: str, runner: str, exc: BaseException, started: float) -> None:
     message = describe(exc)
     if not is_transient(exc):
         log.error("job %s failed permanently: %s", job_id, message)
-        _record(job_id, "failed", message, started)
+        _record(job_id, runner, jobs.Event.FAIL, message, started)
         if isinstance(exc, PermanentError):
             raise exc
         raise PermanentError(message) from exc
     log.warning("job %s hit a transient error, will retry: %s", job_id, message)
-    _record(job_id, "pending", message, started)
+    _record(job_id, runner, jobs.Event.RELEASE, message, started)
     retry_after = getattr(exc, "retry_after", None)
     # Retry: Dramatiq backs off exponentially (delay None) but never sooner than a server's
     # Retry-After; it logs no traceback for it (we logged the cause above).
@@ -88,17 +93,14 @@ def _handle_failure(job_id: str, exc: BaseException, started: float) -> None:
     raise dramatiq.Retry(message, delay=delay) from exc
 
 
-def _record(job_id: str, status: str, message: str, started: float) -> None:
+def _record(job_id: str, runner: str, event: jobs.Event, message: str, started: float) -> None:
     meta = {"last_error": message[:1000], "duration_seconds": _since(started)}
     try:
         with transaction() as conn:
-            if status == "failed":
-                jobs.fail(conn, job_id, message, meta)
+            if event == jobs.Event.FAIL:
+                jobs.fail(conn, job_id, message, meta, runner=runner)
             else:
-                conn.execute(
-                    "UPDATE content_refresh_jobs SET status = 'pending', error_message = %s, "
-                    "metadata = metadata || %s WHERE id = %s AND status = 'running'",
-                    (message[:4000], psycopg.types.json.Jsonb(meta), job_id))
+                jobs.release(conn, job_id, runner, message, meta)
     except Exception:
         log.warning("could not record the outcome of job %s", job_id, exc_info=True)
 

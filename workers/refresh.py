@@ -13,7 +13,6 @@ from omni.errors import NotFound, OmniError
 from workers.dispatch import send_job
 
 PAGES_PER_JOB = 200
-REFRESH_TYPES = ("crawl", "extract", "optimize", "embed", "full")
 
 
 def find_domain(conn: psycopg.Connection, domain: str) -> dict[str, Any]:
@@ -25,19 +24,21 @@ def find_domain(conn: psycopg.Connection, domain: str) -> dict[str, Any]:
     return row
 
 
-def queue_refresh(conn: psycopg.Connection, domain: str, job_type: str = "full",
+def queue_refresh(conn: psycopg.Connection, domain: str, job_type: str = jobs.JobType.FULL,
                   force: bool = False, pages_per_job: int = PAGES_PER_JOB) -> list[UUID]:
     """Create and send the jobs for one refresh. `conn` must be in autocommit mode, so each job
     row is committed before its message can reach a worker."""
-    if job_type not in REFRESH_TYPES:
-        raise OmniError(f"unknown refresh type {job_type!r}; expected one of {', '.join(REFRESH_TYPES)}")
+    if job_type not in jobs.JOB_TYPES:
+        raise OmniError(f"unknown refresh type {job_type!r}; expected one of {', '.join(jobs.JOB_TYPES)}")
     row = find_domain(conn, domain)
     base: dict[str, Any] = {"force": True} if force else {}
-    if job_type in ("crawl", "full"):
+    if jobs.is_crawl(job_type):
         ids = [jobs.create(conn, row["id"], job_type, {**base, "requested_by": "cli"})]
     else:
         page_ids = [str(r["id"]) for r in conn.execute(
-            "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY url", (row["id"],))]
+            "SELECT id FROM scraped_pages WHERE domain_id = %s "
+            "AND COALESCE(status, 'pending') NOT IN ('duplicate', 'redirect', 'skipped') "
+            "ORDER BY url", (row["id"],))]
         if not page_ids:
             raise OmniError(f"{row['domain']} has no stored pages yet; run `omni refresh "
                             f"{row['domain']} --type crawl` first")
@@ -73,11 +74,9 @@ def retry_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
         UUID(job_id)
     except ValueError:
         raise OmniError(f"{job_id!r} is not a job id") from None
-    row = jobs.reset_for_retry(conn, job_id)
-    if row is None:
-        current = jobs.get(conn, job_id)
-        if current is None:
-            raise NotFound(f"no job {job_id}")
-        raise OmniError(f"job {job_id} is {current['status']}, not failed; only failed jobs are retried")
-    send_job(row["id"], row["job_type"])
-    return row
+    try:
+        return jobs.retry(conn, job_id, send_job)
+    except jobs.RetryRefused as exc:
+        raise (NotFound if exc.status is None else OmniError)(str(exc)) from None
+    except jobs.RetryNotSent as exc:
+        raise OmniError(f"job {job_id} could not be queued: {exc}") from None

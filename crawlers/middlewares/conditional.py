@@ -1,8 +1,17 @@
-"""Conditional re-crawl: send back the ETag / Last-Modified stored for a page."""
+"""Conditional re-crawl: send back the ETag / Last-Modified stored for a page or for a
+duplicate of one (a print view, a sort order), unless the crawl is forced. A duplicate whose
+canonical page answered 304 in this crawl is not asked at all (re-checked monthly)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from scrapy.exceptions import IgnoreRequest
+
+from crawlers.recheck import duplicate_skippable
+
+DUPLICATE_SKIPPED = "duplicate of a page that answered 304"
 
 
 class ConditionalRequestMiddleware:
@@ -20,8 +29,13 @@ class ConditionalRequestMiddleware:
             return
         state = self.crawler.spider.state
         known = state.known.get(meta["omni_url"])
-        if known is None or known.status != "scraped":
+        # `omni refresh --force`: every page downloaded and re-extracted.
+        if known is None or known.status not in ("scraped", "duplicate") or state.force:
             return
+        if known.status == "duplicate" and duplicate_skippable(
+                state.statuses.get(known.canonical_of), known.scraped_at, datetime.now(UTC)):
+            state.count("duplicate_skipped")
+            raise IgnoreRequest(DUPLICATE_SKIPPED)
         sent = False
         if known.etag:
             request.headers[b"If-None-Match"] = known.etag

@@ -1,9 +1,9 @@
-"""Crawler traps (endless calendars, ids and session tokens in URLs): at most
-`OMNI_CRAWL_PATTERN_LIMIT` pages per URL pattern (`crawlers.urls.pattern_key`)."""
+"""Crawler traps (endless calendars, session-id loops, ever-growing URLs): discovered links are
+bounded by what makes a trap a trap (`crawlers.traps.TrapGuard`), not by the shape of the URL.
+Sitemap URLs are never bounded."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
@@ -12,17 +12,17 @@ from crawlers.urls import pattern_key
 
 
 class TrapLimiterMiddleware(BaseSpiderMiddleware):
-    def __init__(self, crawler: Any) -> None:
-        super().__init__(crawler)
-        self.per_pattern: Counter[str] = Counter()
-
     def get_processed_request(self, request: Any, response: Any) -> Any:
-        if not request.meta.get("omni_page"):
+        meta = request.meta
+        if not meta.get("omni_page"):
             return request
         state = self.crawler.spider.state
-        key = pattern_key(request.url)
-        self.per_pattern[key] += 1
-        if self.per_pattern[key] > state.pattern_limit:
+        reason = state.traps.verdict(meta["omni_url"], pattern_key(meta["omni_url"]),
+                                     meta.get("omni_chain", 0), meta.get("omni_sitemap", False))
+        if reason:
             state.count("trap_skipped")
+            # remembered (`scraped_pages` status `skipped`), so a re-crawl that meets the link
+            # again on an unchanged page does not follow it either
+            state.trap_skipped[meta["omni_url"]] = (f"crawler trap: {reason}", meta["omni_depth"])
             return None
         return request

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
@@ -22,9 +23,19 @@ from scrapy.utils.response import get_base_url
 
 from crawlers.documents import document_item, fetchable_document
 from crawlers.failures import describe_failure
+from crawlers.middlewares.robots import share_robots
+from crawlers.recheck import (
+    NEW,
+    PRIORITY,
+    REDIRECT_RECHECK_DAYS,
+    crawl_order,
+    dead_schedule,
+    due,
+)
 from crawlers.sitemaps import parse_robots, parse_sitemap
-from crawlers.state import CrawlState
-from crawlers.urls import canonicalize, host_of, in_site, resource_kind, start_url
+from crawlers.state import CrawlState, KnownPage
+from crawlers.traps import fingerprint
+from crawlers.urls import canonicalize, host_of, in_site, pattern_key, resource_kind, start_url
 from db import tenants
 from db.connection import connect
 from omni.config import get_settings
@@ -34,18 +45,21 @@ logger = logging.getLogger(__name__)
 
 MAX_SITEMAP_NESTING = 3
 GONE_STATUSES = (404, 410)
+ALIAS_STATUSES = ("duplicate", "redirect")
 
 
 class SiteSpider(scrapy.Spider):
     name = "site"
 
     def __init__(self, domain: str | None = None, job_id: str | None = None,
-                 start_url: str | None = None, *args: Any, **kwargs: Any) -> None:
+                 start_url: str | None = None, runner: str | None = None,
+                 *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not domain:
             raise ValueError("the site spider needs a domain: scrapy crawl site -a domain=<domain>")
         self.domain_arg = domain
         self.job_id = job_id or None
+        self.runner = runner or None
         self.start_url_arg = start_url or None
         self.robots: Protego | None = None
         self.crawl_delay: float | None = None
@@ -67,6 +81,7 @@ class SiteSpider(scrapy.Spider):
         with connect(autocommit=True) as conn:
             row = tenants.get_domain(conn, domain) or tenants.add_domain(conn, domain)
             self.state = CrawlState.load(conn, row, settings, self.job_id)
+        self.state.runner = self.runner
         self.start_url, self.http_fallback = start_url(self.start_url_arg or self.domain_arg)
         self.start_host = host_of(self.start_url)  # the same after an https -> http fallback
         if not in_site(self.start_url, self.state.site_hosts):
@@ -81,17 +96,55 @@ class SiteSpider(scrapy.Spider):
             self.robots = Protego.parse(robots_body.decode("utf-8", errors="replace"))
             self.crawl_delay = info.crawl_delay
             sitemaps = [*info.sitemaps, *sitemaps]
-        for url in dict.fromkeys(canonicalize(u, self.start_url) for u in sitemaps):
-            if url and in_site(url, self.state.site_hosts):
-                yield self._sitemap_request(url, nesting=0)
-        if first := self.page_request(canonicalize(self.start_url) or self.start_url, 0):
+        listed = await self._read_sitemaps(sitemaps)
+        if first := self.page_request(canonicalize(self.start_url) or self.start_url, 0,
+                                      priority=PRIORITY[NEW]):
             yield first
-        for url, known in sorted(self.state.known.items(), key=lambda kv: kv[1].depth):
-            if known.status != "gone" and (request := self.page_request(url, known.depth)):
+        now = datetime.now(UTC)
+        state = self.state
+        known = {url: (page.depth, page.scraped_at) for url, page in state.known.items()
+                 if not self._skip_known(url, page, now)}
+        duplicates = {url for url, page in state.known.items() if page.status == "duplicate"}
+        for planned in crawl_order(listed, known, duplicates):
+            resumed = state.known.get(planned.url)
+            if resumed is not None and self._resumable(planned.url, resumed):
+                for request in self._follow_known(planned.url, planned.depth):
+                    yield request
+                continue
+            if request := self.page_request(planned.url, planned.depth,
+                                            priority=PRIORITY[planned.tier] - planned.depth,
+                                            from_sitemap=planned.from_sitemap):
+                yield request
+
+    def _skip_known(self, url: str, page: KnownPage, now: datetime) -> bool:
+        """A dead URL, a redirect or a trap-skipped URL that is not due again (its back-off):
+        not asked. A URL the sitemap lists is never held back as a trap."""
+        if due(page.next_check_at, now, self.state.force) or (
+                page.status == "skipped" and url in self.state.sitemap_urls):
+            return False
+        self.state.seen.add(url)
+        self.state.count("recheck_skipped")
+        return True
+
+    def _resumable(self, url: str, page: KnownPage) -> bool:
+        """Stored by an earlier attempt of this very job (a killed crawl's retry): not asked
+        again, its stored links are followed instead."""
+        state = self.state
+        return (not state.force and page.crawl_job_id == state.job_id and page.status == "scraped"
+                and url in state.known_links)
+
+    def _follow_known(self, url: str, depth: int) -> Iterator[Request]:
+        state = self.state
+        state.seen.add(url)
+        state.stored.add(url)
+        state.count("resumed")
+        for target in state.known_links.get(url, ()):
+            if request := self.page_request(target, depth + 1):
                 yield request
 
     async def _fetch_robots(self) -> bytes | None:
-        """robots.txt of the start host; also decides https vs http for a bare domain."""
+        """robots.txt of the start host (once per crawl: the robots middleware is handed the
+        same answer); also decides https vs http for a bare domain."""
         for attempt in range(2):
             request = Request(urljoin(self.start_url, "/robots.txt"),
                               meta={"dont_obey_robotstxt": True,
@@ -104,42 +157,60 @@ class SiteSpider(scrapy.Spider):
                                 self.state.domain, exc)
                     self.start_url = "http://" + self.start_url.removeprefix("https://")
                     continue
+                share_robots(self.crawler, self.start_url, None)
                 return None
-            return response.body if response.status == 200 else None
+            body = response.body if response.status == 200 else None
+            share_robots(self.crawler, self.start_url, body)
+            return body
         return None
 
-    def _sitemap_request(self, url: str, nesting: int) -> Request:
-        return Request(url, callback=self.parse_sitemap, errback=self.on_sitemap_error,
-                       priority=100, dont_filter=False,
-                       meta={"omni_sitemap_nesting": nesting})
-
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        if response.status != 200:
-            return
-        content = parse_sitemap(response.body, max_size=self.settings_.crawl_max_download_bytes)
-        nesting = response.meta["omni_sitemap_nesting"]
-        for loc in content.urls:
-            if loc in self.state.seen:  # a re-crawl: the sitemap lists the pages already queued
+    async def _read_sitemaps(self, roots: list[str]) -> dict[str, str | None]:
+        """Every page URL the site's sitemaps list (indexes and gzipped children followed up to
+        MAX_SITEMAP_NESTING), with its `<lastmod>`. Read before the crawl starts, so the crawl
+        can be ordered by it."""
+        listed: dict[str, str | None] = {}
+        queue = [(u, 0) for u in dict.fromkeys(canonicalize(u, self.start_url) for u in roots)
+                 if u and in_site(u, self.state.site_hosts)]
+        done: set[str] = set()
+        while queue:
+            url, nesting = queue.pop(0)
+            if url in done:
                 continue
-            url = canonicalize(loc, response.url)
-            if not url or not in_site(url, self.state.site_hosts):
+            done.add(url)
+            try:
+                response = await self.crawler.engine.download_async(
+                    Request(url, meta={"dont_retry": True}))
+            except Exception as exc:  # noqa: BLE001 - a missing sitemap is normal
+                logger.info("sitemap %s not read: %s", url, exc)
                 continue
-            if content.kind == "sitemapindex":
-                if nesting < MAX_SITEMAP_NESTING:
-                    yield self._sitemap_request(url, nesting + 1)
-            elif request := self.page_request(url, 1):
-                yield request
+            self.state.count("sitemap_requests")
+            if response.status != 200:
+                continue
+            content = parse_sitemap(response.body,
+                                    max_size=self.settings_.crawl_max_download_bytes)
+            for loc in content.urls:
+                target = canonicalize(loc, response.url)
+                if not target or not in_site(target, self.state.site_hosts):
+                    continue
+                if content.kind == "sitemapindex":
+                    if nesting < MAX_SITEMAP_NESTING:
+                        queue.append((target, nesting + 1))
+                else:
+                    listed.setdefault(target, content.lastmod.get(loc))
+        self.state.sitemap_urls = set(listed)
+        return listed
 
-    def on_sitemap_error(self, failure: Any) -> None:
-        logger.info("sitemap %s not read: %s", failure.request.url, failure.value)
-
-    def page_request(self, url: str, depth: int) -> Request | None:
+    def page_request(self, url: str, depth: int, *, priority: int | None = None,
+                     from_sitemap: bool = False, chain: int = 0) -> Request | None:
         """A request for a page of the site, or None if it is not one to fetch (seen, off-site,
-        not a page, disallowed). `url` must be canonical: every caller has it from `canonicalize`
-        or from rows this spider stored. Budget and trap bounds are applied by the spider
-        middlewares."""
+        not a page, disallowed, a dead link not due again). `url` must be canonical: every
+        caller has it from `canonicalize` or from rows this spider stored. Budget and trap
+        bounds are applied by the spider middlewares."""
         state = self.state
         if url in state.seen or not in_site(url, state.site_hosts):
+            return None
+        known = state.known.get(url)
+        if known is not None and self._skip_known(url, known, datetime.now(UTC)):
             return None
         state.seen.add(url)
         kind = resource_kind(url)
@@ -154,13 +225,14 @@ class SiteSpider(scrapy.Spider):
             state.count("robots_skipped")
             return None
         meta: dict[str, Any] = {"omni_page": True, "omni_url": url, "omni_depth": depth,
-                                "render_mode": "static"}
+                                "render_mode": "static", "omni_chain": chain,
+                                "omni_sitemap": from_sitemap or url in state.sitemap_urls}
         if kind == "document":
             meta["omni_document"] = True
         elif state.render_js:
             meta.update(playwright=True, render_mode="playwright")
         return Request(url, callback=self.parse_page, errback=self.on_page_error, meta=meta,
-                       dont_filter=True, priority=-depth)
+                       dont_filter=True, priority=-depth if priority is None else priority)
 
     # ------------------------------------------------------------------ pages
     def parse_page(self, response: Response) -> Iterator[Any]:
@@ -171,21 +243,25 @@ class SiteSpider(scrapy.Spider):
         state.count("bytes", len(response.body))
         base = self._item(url, depth, response)
         status = response.status
+        known = state.known.get(url)
         if status == 304:
             state.statuses[url] = 304
             state.count("not_modified")
             for target in state.known_links.get(url, ()):
                 if request := self.page_request(target, depth + 1):
                     yield request
-            yield {**base, "kind": "unchanged"}
+            keep = known.status if known and known.status in ALIAS_STATUSES else "scraped"
+            yield {**base, "kind": "unchanged", "status": keep}
             return
         if status >= 300:
             state.statuses[url] = status
-            known = state.known.get(url)
-            if status in GONE_STATUSES and known is not None and known.status in ("scraped", "gone"):
-                yield {**base, "kind": "gone", "error": f"HTTP {status}"}
-            else:
-                yield {**base, "kind": "failed", "error": f"HTTP {status}"}
+            item = {**base, "kind": "failed", "error": f"HTTP {status}"}
+            if status in GONE_STATUSES:
+                count, when = dead_schedule(known.dead_count if known else 0, datetime.now(UTC))
+                item.update(dead_count=count, next_check_at=when.isoformat())
+                if known is not None and known.status in ("scraped", "gone"):
+                    item["kind"] = "gone"
+            yield item
             return
         final = canonicalize(response.url) or url
         if not in_site(final, state.site_hosts):
@@ -195,24 +271,33 @@ class SiteSpider(scrapy.Spider):
             yield from self._document(base, final, url, response)
             return
         root = response.selector.root
-        page_url = self._canonical_of(root, response) or final
-        if page_url in state.stored:
-            return  # reached again through a redirect or rel=canonical: already stored
-        state.stored.add(page_url)
-        state.seen.add(page_url)
+        canonical = self._canonical_of(root, response) or final
         state.statuses[url] = status
-        state.statuses[page_url] = status
+        state.statuses[final] = status
+        state.seen.add(final)
+        if final != url:  # a redirect: remembered, re-checked weekly while its target is known
+            yield {**base, "kind": "redirect", "canonical_of": final, "etag": None,
+                   "last_modified": None,
+                   "next_check_at": (datetime.now(UTC)
+                                     + timedelta(days=REDIRECT_RECHECK_DAYS)).isoformat()}
         links = extract_links(root, get_base_url(response), state.site_hosts)
-        follow = not _meta_nofollow(root)
-        for link in links:
-            if (follow and link["is_internal"] and not link["nofollow"]
-                    and (request := self.page_request(link["target_url"], depth + 1))):
+        yield from self._follow_links(links, root, response, depth, meta)
+        if canonical != final:
+            # A duplicate (print view, sort order...) of another page: remembered with its own
+            # validators, so the next crawl asks it conditionally; the canonical page is fetched
+            # (and stored) in its own right.
+            if request := self.page_request(canonical, depth):
                 yield request
+            yield {**base, "url": final, "kind": "duplicate", "canonical_of": canonical}
+            return
+        if final in state.stored:
+            return  # reached again through a redirect: already stored
+        state.stored.add(final)
         if meta.get("render_mode") == "playwright":
             state.count("rendered")
-        if page_url != url:  # validators belong to the URL fetched, not the canonical one
-            base.update(etag=None, last_modified=None)
-        yield {**base, "kind": "page", "url": page_url, "requested_url": url,
+        if final != url:
+            base.update(url=final)
+        yield {**base, "kind": "page", "url": final, "requested_url": url,
                "html": response.text, "root": root, "links": links}
 
     def _document(self, base: dict[str, Any], final: str, url: str,
@@ -229,6 +314,25 @@ class SiteSpider(scrapy.Spider):
             base.update(etag=None, last_modified=None)
         yield document_item(base, final, url, content_type, response.body,
                             bool(response.meta.get("omni_document")))
+
+    def _follow_links(self, links: list[dict[str, Any]], root: Any, response: Response,
+                      depth: int, meta: dict[str, Any]) -> Iterator[Request]:
+        """Requests for the page's followable links; records what the page brought (for the
+        trap bounds) on the way."""
+        state = self.state
+        follow = not _meta_nofollow(root)
+        targets = [link["target_url"] for link in links
+                   if follow and link["is_internal"] and not link["nofollow"]]
+        own = pattern_key(meta["omni_url"])
+        fresh = [t for t in targets if t not in state.seen]
+        other_new = sum(1 for t in fresh if pattern_key(t) != own)
+        state.traps.record_page(own, fingerprint(response.body), other_new)
+        # A chain grows while a page's only news is the next page of its own pattern.
+        chain = meta.get("omni_chain", 0) + 1 if other_new == 0 else 0
+        for target in fresh:
+            same = pattern_key(target) == own
+            if request := self.page_request(target, depth + 1, chain=chain if same else 0):
+                yield request
 
     def on_page_error(self, failure: Any) -> Iterator[dict[str, Any]]:
         request = failure.request

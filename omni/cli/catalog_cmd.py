@@ -44,9 +44,9 @@ def sync(
 
     with connect(autocommit=True) as conn:
         row = find_domain(conn, domain)
-        job_id = jobs.create(conn, row["id"], "catalog",
+        job_id = jobs.create(conn, row["id"], jobs.JobType.CATALOG,
                              {"requested_by": "cli", **({"platform": platform} if platform else {})})
-    send_job(job_id, "catalog")
+    send_job(job_id, jobs.JobType.CATALOG)
     typer.echo(f"queued catalog job {job_id}")
 
 

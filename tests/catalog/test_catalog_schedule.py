@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.ops.conftest import queued_job_ids
-from workers.catalog.schedule import sync_due
+from omni.catalog_schedule import sync_due
 
 T = datetime(2026, 1, 5, 9, tzinfo=UTC)
 

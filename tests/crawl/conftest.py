@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.crawl.testsite import TestSite, default_pages, start
+from tests.support.shop_site import Site, serve, stop
 
 
 @pytest.fixture
@@ -26,3 +27,23 @@ def crawl(domain: str) -> dict:
 
     _, job_id = create_crawl_job(domain)
     return run_crawl_subprocess(job_id, timeout=240)
+
+
+@pytest.fixture
+def serve_site() -> Iterator[Callable[[Site], Site]]:
+    """Serve a generated site (tests/support/shop_site) for the test; stopped at its end."""
+    started: list[Site] = []
+
+    def start_site(site: Site) -> Site:
+        started.append(serve(site))
+        return site
+
+    yield start_site
+    for site in started:
+        stop(site)
+
+
+def crawl_ok(domain: str) -> dict:
+    stats = crawl(domain)
+    assert stats["status"] == "completed", stats
+    return stats

@@ -48,8 +48,7 @@ def seeded(db, broker, redis_client) -> dict:
 
     done = jobs.create(db, shop["id"], "crawl",
                        {"stats": {"new": 5, "changed": 2, "unchanged": 1, "removed": 1}})
-    jobs.start(db, done)
-    jobs.complete(db, done)
+    jobs.complete(db, done, jobs.start(db, done)["runner"])
     failed = jobs.create(db, shop["id"], "crawl")
     jobs.start(db, failed)
     jobs.fail(db, failed, "DNS lookup failed for shop.example")

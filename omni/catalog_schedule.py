@@ -10,6 +10,8 @@ from typing import Any
 
 import psycopg
 
+from db import jobs
+
 CATALOG_STATE = """
 SELECT d.id, d.domain, d.scrape_frequency,
        GREATEST(min(s.last_synced_at),
@@ -46,7 +48,7 @@ def queue_catalog_syncs(scheduler: Any, result: Any) -> None:
             continue
         try:
             job_id = scheduler._queue(
-                row, "catalog", {"trigger": "scheduler", "reason": "due"},
+                row, jobs.JobType.CATALOG, {"trigger": "scheduler", "reason": "due"},
                 lambda fresh: any(sync_due(r, now) for r in catalog_state(conn, fresh["id"])))
         except Exception as exc:  # noqa: BLE001 - recorded like the crawl pass does
             conn.rollback()
