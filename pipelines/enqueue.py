@@ -1,7 +1,9 @@
 """Enqueue: when the crawl ends, new and changed pages go to the workers. Per batch of up to
 100 pages, three `content_refresh_jobs` rows (extract, optimize, embed) with
 metadata {"page_ids": [...], "crawl_job_id": ...} are committed first, then their messages are
-sent (workers.dispatch). Unchanged and duplicate pages enqueue nothing."""
+sent by the function the `OMNI_JOB_SENDER` setting names (`workers.dispatch.send_job`; a dotted
+path, as Scrapy names its components, so the crawl layer never imports the workers layer above
+it). Unchanged and duplicate pages enqueue nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import logging
 from typing import Any
 
 from scrapy import signals
+from scrapy.utils.misc import load_object
 
 from db import jobs
 from db.connection import get_pool
@@ -27,6 +30,7 @@ def batches(ids: list[str], size: int = PAGES_PER_JOB) -> list[list[str]]:
 class EnqueuePipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
+        self.sender_path: str = crawler.settings.get("OMNI_JOB_SENDER")
         # After every pipeline's close_spider (which flush the batches): spider_closed.
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -55,8 +59,7 @@ class EnqueuePipeline:
                             metadata["force"] = True
                         job_id = jobs.create(conn, state.domain_id, job_type, metadata)
                         created.append((str(job_id), job_type))
-            from workers.dispatch import send_job
-
+            send_job = load_object(self.sender_path)  # imported only when there is work
             for job_id, job_type in created:
                 send_job(job_id, job_type)
         except Exception as exc:

@@ -14,7 +14,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 
 from omni.config import get_settings
-from omni.services import redis_url
+from omni.endpoints import redis_url
 
 QUEUES = ("crawl", "extract", "optimize", "embed", "catalog")
 NAMESPACE = "dramatiq"

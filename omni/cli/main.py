@@ -41,11 +41,22 @@ operate_cmd.register(app)
 doctor_cmd.register(app)
 
 
+# Commands that must not start the embedded services: they inspect or stop them, or (the demo)
+# start them with their own progress output.
+_NO_SERVICES = frozenset({"services", "doctor", "demo"})
+
+
 @app.callback()
-def _options(debug: bool = typer.Option(
+def _options(ctx: typer.Context, debug: bool = typer.Option(
         False, "--debug", help="Log at DEBUG and show the traceback behind an error.")) -> None:
     if debug:
         logging.getLogger().setLevel(logging.DEBUG)
+    if ctx.invoked_subcommand not in _NO_SERVICES and not {"--help", "-h"} & set(sys.argv):
+        # The one place the embedded Postgres and Redis start (when DATABASE_URL / REDIS_URL
+        # are unset); everything below, and every process spawned, only looks them up.
+        from omni import services
+
+        services.up()
 
 
 def _debugging() -> bool:

@@ -1,0 +1,18 @@
+"""The layer contract (pyproject.toml [tool.importlinter]; docs/architecture.md): interfaces,
+then workers, then the crawl (pipelines, crawlers), then db, then core. Imports point down only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_imports_point_down_only() -> None:
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint), "--no-cache"], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "1 kept, 0 broken" in result.stdout
