@@ -12,7 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_imports_point_down_only() -> None:
     lint = Path(sys.executable).parent / "lint-imports"
-    result = subprocess.run([str(lint), "--no-cache"], cwd=REPO, capture_output=True, text=True,
+    result = subprocess.run([str(lint), "--no-cache"], check=False, cwd=REPO, capture_output=True,
+                            text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "1 kept, 0 broken" in result.stdout

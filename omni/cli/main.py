@@ -8,6 +8,7 @@ import sys
 
 import typer
 
+from omni import processes
 from omni.cli import (
     catalog_cmd,
     crawl_cmd,
@@ -19,7 +20,6 @@ from omni.cli import (
     tenants_cmd,
     workers_cmd,
 )
-from omni import processes
 from omni.config import get_settings
 
 app = typer.Typer(
@@ -90,7 +90,7 @@ def main() -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - the CLI's single error boundary
+    except Exception as exc:
         # typer vendors its own click; catch both its exceptions and plain click's.
         import click
         from typer._click.exceptions import ClickException as TyperClickException
