@@ -204,6 +204,36 @@ def report(label: str, classes: dict[str, list[float]], recalls: dict[str, list[
                                                       if recalls else ")"))
 
 
+def measure(conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]) -> None:
+    """Run the queries through both functions and print the tables and plans."""
+    vec_sql = "SELECT metadata FROM search_embeddings(%s, %s, 10, %s)"
+    hyb_sql = "SELECT id FROM hybrid_search(%s, %s, %s, 10, %s)"
+    vec_params = [(q, t.domain, world.model) for t, q, _ in queries]
+    hyb_params = [(text, q, t.domain, world.model) for t, q, text in queries]
+    for args in vec_params[:20]:            # warm the caches
+        conn.execute(vec_sql, args).fetchall()
+    vec = list(timed(conn, vec_sql, vec_params))
+    hyb = list(timed(conn, hyb_sql, hyb_params))
+    plans = {}
+    conn.execute("LOAD 'auto_explain'")
+    for tenant in (world.tenants[0], world.tenants[len(world.tenants) // 3], world.tenants[-1]):
+        q = next(v for t, v, _ in queries if t is tenant)
+        plans[f"{tenant.domain} ({tenant.size:,} chunks)"] = explain(conn, q, tenant.domain,
+                                                                     world.model)
+    exact = exact_top(world, queries)
+    lat_v, lat_h, rec = defaultdict(list), defaultdict(list), defaultdict(list)
+    for (tenant, _, _), (ms, rows), (ms_h, _), truth in zip(queries, vec, hyb, exact):
+        found = {r["metadata"]["n"] for r in rows}
+        lat_v[tenant.size_class].append(ms)
+        lat_h[tenant.size_class].append(ms_h)
+        rec[tenant.size_class].append(len(found & truth) / 10)
+    rec["all"] = [r for c in list(rec.values()) for r in c]
+    report("search_embeddings(vector, domain, 10, model)", lat_v, rec, 15)
+    report("hybrid_search(text, vector, domain, 10, model)", lat_h, None, 30)
+    for domain, plan in plans.items():
+        print(f"\nplan of search_embeddings for {domain}:\n  " + "\n  ".join(plan))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenants", type=int, default=40)
@@ -219,44 +249,19 @@ def main() -> None:
 
         with connect(autocommit=True) as conn:
             times = load(conn, world)
-            sizes = conn.execute(
-                "SELECT pg_size_pretty(pg_total_relation_size('page_embeddings')) AS total, "
-                "(SELECT string_agg(indexrelid::regclass || ' ' || pg_size_pretty(pg_relation_size(indexrelid)), ', ') "
-                " FROM pg_index WHERE indrelid = 'page_embeddings'::regclass "
-                " AND indexrelid::regclass::text ~ '(vector|fts|tsv)') AS ann").fetchone()
-            vec_sql = "SELECT metadata FROM search_embeddings(%s, %s, 10, %s)"
-            hyb_sql = "SELECT id FROM hybrid_search(%s, %s, %s, 10, %s)"
-            vec_params = [(q, t.domain, world.model) for t, q, _ in queries]
-            hyb_params = [(text, q, t.domain, world.model) for t, q, text in queries]
-            for args_ in vec_params[:20]:            # warm the caches
-                conn.execute(vec_sql, args_).fetchall()
-            vec = list(timed(conn, vec_sql, vec_params))
-            hyb = list(timed(conn, hyb_sql, hyb_params))
-            plans = {}
-            for tenant in (world.tenants[0], world.tenants[len(world.tenants) // 3],
-                           world.tenants[-1]):
-                q = next(v for t, v, _ in queries if t is tenant)
-                conn.execute("LOAD 'auto_explain'")
-                plans[tenant.domain] = explain(conn, q, tenant.domain, world.model)
-
-    exact = exact_top(world, queries)
-    lat_v, lat_h, rec = defaultdict(list), defaultdict(list), defaultdict(list)
-    for (tenant, _, _), (ms, rows), (ms_h, _), truth in zip(queries, vec, hyb, exact):
-        found = {r["metadata"]["n"] for r in rows}
-        lat_v[tenant.size_class].append(ms)
-        lat_h[tenant.size_class].append(ms_h)
-        rec[tenant.size_class].append(len(found & truth) / 10)
-    rec["all"] = [r for c in list(rec.values()) for r in c]
-    sizes_ = [t.size for t in world.tenants]
-    print(f"tenants {len(sizes_)} (largest {sizes_[0]:,}, 4th {sizes_[3]:,}, 15th "
-          f"{sizes_[min(14, len(sizes_) - 1)]:,}, smallest {sizes_[-1]:,}), chunks {sum(sizes_):,}, "
-          f"model {world.model} ({world.dims} dims stored as {STORED_DIMS})")
-    print(f"load (binary COPY) {times['load']:.1f} s; index build {times['build']:.1f} s; "
-          f"page_embeddings {sizes['total']}; {sizes['ann']}")
-    report("search_embeddings(vector, domain, 10, model)", lat_v, rec, 15)
-    report("hybrid_search(text, vector, domain, 10, model)", lat_h, None, 30)
-    for domain, plan in plans.items():
-        print(f"\nplan for {domain}:\n  " + "\n  ".join(plan))
+            sizes = [t.size for t in world.tenants]
+            print(f"tenants {len(sizes)} (largest {sizes[0]:,}, 4th {sizes[3]:,}, 15th "
+                  f"{sizes[min(14, len(sizes) - 1)]:,}, smallest {sizes[-1]:,}), chunks "
+                  f"{sum(sizes):,}, model {world.model} ({world.dims} dims stored as {STORED_DIMS})")
+            print(f"load (binary COPY) {times['load']:.1f} s; index build {times['build']:.1f} s")
+            for r in conn.execute(
+                    "SELECT c.relname AS name, pg_size_pretty(pg_relation_size(c.oid)) AS size "
+                    "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE i.indrelid = 'page_embeddings'::regclass ORDER BY pg_relation_size(c.oid) DESC"):
+                print(f"  index {r['name']:42s} {r['size']}")
+            print("  table (with TOAST) " + conn.execute(
+                "SELECT pg_size_pretty(pg_table_size('page_embeddings')) AS s").fetchone()["s"])
+            measure(conn, world, queries)
 
 
 def explain(conn, vector: np.ndarray, domain: str, model: str) -> list[str]:

@@ -11,7 +11,8 @@ import pytest
 SEED = Path(__file__).resolve().parents[2] / "docs" / "seed" / "SUPABASE_SCHEMA.md"
 
 # Columns the seed does not list but docs/schema.md documents as extensions.
-DOCUMENTED_EXTENSIONS = {"domains": {"max_pages", "max_depth", "render_js"}}
+DOCUMENTED_EXTENSIONS = {"domains": {"max_pages", "max_depth", "render_js"},
+                         "page_embeddings": {"domain_id", "chunk_tsv"}}
 
 _TYPES = {
     "UUID": "uuid", "TEXT": "text", "TEXT[]": "text[]", "TIMESTAMPTZ": "timestamp with time zone",
