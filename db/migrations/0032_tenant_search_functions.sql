@@ -3,21 +3,24 @@
 --
 -- Both filter on page_embeddings.domain_id (0030) instead of joining scraped_pages for every
 -- candidate, and choose the plan themselves instead of leaving it to the planner, whose choice
--- was the problem: for a large domain it sorted every chunk of the domain by distance (27k
--- vectors, ~150 ms), for a medium one it walked the HNSW graph through other tenants' rows.
+-- was the problem: for a large domain it could sort every chunk of the domain by distance (27k
+-- vectors), for a medium one walk the shared HNSW graph through other tenants' rows.
 --
---   * A domain with at most 2,000 chunks (counted with an index-only scan, stopping at 2,001) is
---     searched exactly: its chunks by the domain_id btree, sorted by distance. Exact, and a few
---     milliseconds at that size.
---   * A larger domain is searched through the HNSW index with pgvector's iterative scan
---     (relaxed_order, ef_search = max(40, match_count)): the scan keeps pulling candidates until
---     match_count rows pass the domain/model filter. The plan is pinned (sorts, bitmap and
---     sequential scans are disabled for that one statement) so the planner cannot trade it for
---     sorting the whole domain. Should the walk end before match_count rows are found
---     (hnsw.max_scan_tuples: a domain whose chunks sit among other tenants' vectors), the exact
---     search runs instead, so a short answer is never returned.
---   * The planner settings are function attributes, so set_config(..., true) inside the
---     function is undone when it returns: callers' settings are never changed.
+--   * A domain with at most 1,000 chunks (counted with an index-only scan that stops at 1,001)
+--     is searched exactly: its chunks by the domain_id btree, sorted by distance.
+--   * A larger domain is searched through an HNSW index with pgvector's iterative scan
+--     (relaxed_order, ef_search = max(40, match_count)). The plan is pinned (sorts, bitmap and
+--     sequential scans disabled for that one statement) so the planner cannot trade it for
+--     sorting the whole domain. The index is the domain's own partial index
+--     (idx_page_embeddings_vector_d_<id>, built by db/vector_indexes.py once the domain has
+--     OMNI_SEARCH_DOMAIN_INDEX_ROWS chunks; the planner prefers it, being smaller), else the
+--     shared idx_page_embeddings_vector with the domain as a filter.
+--   * The walk is bounded (hnsw.max_scan_tuples = 4,000). If it ends before match_count rows
+--     passed the filter (an off-topic question to a domain without its own index, whose
+--     neighbourhood in the shared graph belongs to other tenants), the exact search runs
+--     instead: the answer is never short, and never slower than walking + one exact search.
+--   * The planner and hnsw settings are function attributes, so set_config(..., true) inside
+--     the function is undone when it returns: callers' settings are never changed.
 --
 -- Still SECURITY INVOKER: a tenant calling them sees only its rows (RLS on page_embeddings and
 -- scraped_pages applies to every statement inside).
@@ -32,13 +35,18 @@ LANGUAGE plpgsql STABLE
 SET search_path = public, extensions, pg_temp
 SET hnsw.iterative_scan = 'relaxed_order'
 SET hnsw.ef_search = 40
+SET hnsw.max_scan_tuples = 4000
 SET enable_seqscan = on
 SET enable_bitmapscan = on
 SET enable_indexscan = on
 SET enable_sort = on
 AS $fn$
 DECLARE
-    exact_limit constant integer := 2000;
+    -- omni.search_exact_limit / omni.search_max_scan_tuples override the defaults (tests, tuning).
+    exact_limit constant integer :=
+        coalesce(nullif(current_setting('omni.search_exact_limit', true), '')::integer, 1000);
+    max_walk constant integer :=
+        coalesce(nullif(current_setting('omni.search_max_scan_tuples', true), '')::integer, 4000);
     v_rows integer;
     v_ids uuid[];
     -- One-shot plans (EXECUTE ... USING): the parameters are constants to the planner, so
@@ -60,7 +68,8 @@ BEGIN
     IF v_rows > exact_limit AND match_count <= 1000 THEN
         PERFORM set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
                 set_config('enable_sort', 'off', true),
-                set_config('hnsw.ef_search', greatest(40, match_count)::text, true);
+                set_config('hnsw.ef_search', greatest(40, match_count)::text, true),
+                set_config('hnsw.max_scan_tuples', max_walk::text, true);
         EXECUTE q INTO v_ids USING query_embedding, v_domain_id, match_count, model;
         IF coalesce(cardinality(v_ids), 0) >= match_count THEN
             RETURN v_ids;
@@ -106,8 +115,23 @@ $fn$;
 
 -- Reciprocal rank fusion as before (0006): score = 1/(rrf_k + vector_rank) + 1/(rrf_k + keyword_rank),
 -- each side contributing its best max(4 * match_count, 20). The keyword side ranks the stored
--- chunk_tsv (0031) of the domain's chunks matching any query word (GIN on chunk_tsv, btree on
--- domain_id), planned per call with the real domain id.
+-- chunk_tsv (0031) with ts_rank_cd against all query words OR-ed, as before, but the candidates
+-- it ranks are the domain's chunks holding one of the query's *distinctive* words: words found
+-- in more than 10 % of all chunks (the column's most-common-element statistics, i.e. the
+-- corpus' own stop words: "how", "do", "the" ...) only count when the query has nothing else.
+-- Without that, one "how" made every chunk of a large domain a candidate and ranking them all
+-- took ~270 ms at 27k chunks, against ~2 ms for the distinctive words. A tenant cannot read the
+-- statistics (pg_stats hides RLS tables' statistics from those RLS applies to), so for a tenant
+-- every word counts: slower, same rows.
+-- The words of `words` OR-ed as a tsquery ('simple' configuration), NULL when there are none.
+CREATE OR REPLACE FUNCTION public.any_word_tsquery(words text) RETURNS tsquery
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT nullif(replace(plainto_tsquery('simple'::regconfig, coalesce(words, ''))::text,
+                          ' & ', ' | '), '')::tsquery
+$$;
+
 CREATE OR REPLACE FUNCTION public.hybrid_search(
     query_text text,
     query_embedding vector(1536),
@@ -124,8 +148,8 @@ AS $fn$
 DECLARE
     v_domain_id uuid;
     v_pool integer := greatest(4 * match_count, 20);
-    v_query tsquery := nullif(replace(plainto_tsquery('simple', coalesce(query_text, ''))::text,
-                                      ' & ', ' | '), '')::tsquery;
+    v_query tsquery := public.any_word_tsquery(query_text);
+    v_match tsquery;
     v_vector uuid[] := '{}';
     v_keyword uuid[] := '{}';
 BEGIN
@@ -138,16 +162,24 @@ BEGIN
                                                 hybrid_search.model);
     END IF;
     IF v_query IS NOT NULL THEN
+        SELECT public.any_word_tsquery(string_agg(w, ' ')) INTO v_match
+        FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, query_text))) w
+        WHERE w NOT IN (
+            SELECT c.elem FROM pg_catalog.pg_stats s,
+                 unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS c(elem, freq)
+            WHERE s.schemaname = 'public' AND s.tablename = 'page_embeddings'
+              AND s.attname = 'chunk_tsv' AND c.freq > 0.1 AND c.elem IS NOT NULL);
         EXECUTE $q$
             SELECT coalesce(array_agg(k.id ORDER BY k.rank DESC, k.id), '{}') FROM (
                 SELECT e.id, ts_rank_cd(e.chunk_tsv, $1) AS rank
                 FROM public.page_embeddings e
-                WHERE e.domain_id = $2 AND e.chunk_tsv @@ $1
+                WHERE e.domain_id = $2 AND e.chunk_tsv @@ $5
                   AND ($3::text IS NULL OR e.metadata ->> 'model' = $3::text)
                 ORDER BY rank DESC, e.id
                 LIMIT $4
             ) k
-        $q$ INTO v_keyword USING v_query, v_domain_id, hybrid_search.model, v_pool;
+        $q$ INTO v_keyword USING v_query, v_domain_id, hybrid_search.model, v_pool,
+                                 coalesce(v_match, v_query);
     END IF;
     RETURN QUERY
         WITH vec AS (SELECT u.id, u.n AS rnk FROM unnest(v_vector) WITH ORDINALITY u(id, n)),
