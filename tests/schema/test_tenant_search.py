@@ -5,16 +5,22 @@ short HNSW walk, and tenant isolation on the HNSW path."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 import pytest
 from psycopg.types.json import Jsonb
 
+from db import vector_indexes
+from db.vector_indexes import PREFIX, index_name, plan_indexes
 from tests.schema.helpers import as_role, as_tenant
+from tests.support.environment import patched_environ
 from workers.embed_job import copy_rows
 
 DIM = 1536
-EXACT_LIMIT = 2000   # search_embedding_ids: larger domains go through the HNSW index
+# search_embedding_ids searches domains of up to 1,000 chunks exactly; the tests lower the limit
+# (omni.search_exact_limit) so that a few hundred rows exercise the HNSW path.
+EXACT_LIMIT = 100
 SCANS = "SELECT pg_stat_get_xact_numscans('idx_page_embeddings_vector'::regclass) AS n"
 
 
@@ -102,14 +108,15 @@ def test_domain_id_follows_page_and_domain_changes(db, two_pages, change) -> Non
 
 @pytest.fixture
 def big_and_small(db, rng) -> dict[str, Any]:
-    """big.test: EXACT_LIMIT + 300 random chunks (HNSW path); small.test: 300 (exact path);
-    crowd.test: 400 chunks tightly around `near`, a point far from big.test's chunks."""
+    """big.test: EXACT_LIMIT + 200 random chunks (HNSW path); small.test: 60 (exact path);
+    crowd.test: 150 chunks tightly around `near`, a point far from big.test's chunks."""
+    db.execute("SET omni.search_exact_limit = %s" % EXACT_LIMIT)
     users = [db.execute("INSERT INTO auth.users (email) VALUES (%s) RETURNING id",
                         (f"{n}@auth.test",)).fetchone()["id"] for n in ("owner", "other")]
     near = _unit(rng.standard_normal(DIM))
-    data = {"big": _unit(rng.standard_normal((EXACT_LIMIT + 300, DIM))),
-            "small": _unit(rng.standard_normal((300, DIM))),
-            "crowd": _unit(near + 0.02 * rng.standard_normal((400, DIM)))}
+    data = {"big": _unit(rng.standard_normal((EXACT_LIMIT + 200, DIM))),
+            "small": _unit(rng.standard_normal((60, DIM))),
+            "crowd": _unit(near + 0.02 * rng.standard_normal((150, DIM)))}
     ids = {name: _domain(db, f"{name}.test", users[0]) for name in data}
     for name, vectors in data.items():
         _fill(db, ids[name], vectors)
@@ -137,18 +144,27 @@ def test_plan_follows_domain_size(db, big_and_small, rng, domain: str, uses_hnsw
 
 
 def test_short_hnsw_walk_falls_back_to_exact(db, big_and_small, rng) -> None:
-    """big.test holds 5 chunks of model 'rare' among its 2,300; the query sits in crowd.test's
-    cluster. With hnsw.max_scan_tuples = 1 the HNSW walk ends long before it has passed all 5
-    through the model filter; the function notices the short answer and searches exactly: all
-    5, best first."""
+    """big.test holds 5 chunks of model 'rare' among its 300; the query sits in crowd.test's
+    cluster. With the walk bounded to 1 tuple (omni.search_max_scan_tuples) it ends long before
+    it has passed all 5 through the model filter; the function notices the short answer and
+    searches exactly: all 5, best first."""
     rare = _unit(rng.standard_normal((5, DIM)))
     page = db.execute("SELECT id FROM scraped_pages WHERE domain_id = %s LIMIT 1",
                       (big_and_small["ids"]["big"],)).fetchone()["id"]
     with db.transaction():
         copy_rows(db, ((page, f"rare {i}", v, {"model": "rare", "n": i}) for i, v in enumerate(rare)))
     near = big_and_small["near"]
+    with db.transaction(force_rollback=True):   # the walk alone, as the function pins it
+        for setting in ("hnsw.iterative_scan = relaxed_order", "hnsw.max_scan_tuples = 1",
+                        "enable_seqscan = off", "enable_bitmapscan = off", "enable_sort = off"):
+            db.execute(f"SET LOCAL {setting}")
+        walked = db.execute(
+            "SELECT count(*) AS n FROM (SELECT id FROM page_embeddings WHERE domain_id = %s "
+            "AND metadata->>'model' = 'rare' ORDER BY embedding <=> %s LIMIT 10) s",
+            (big_and_small["ids"]["big"], near)).fetchone()["n"]
+    assert walked < 5
     with db.transaction():
-        db.execute("SET LOCAL hnsw.max_scan_tuples = 1")
+        db.execute("SET LOCAL omni.search_max_scan_tuples = 1")
         before = db.execute(SCANS).fetchone()["n"]
         found = [r["metadata"]["n"] for r in db.execute(
             "SELECT metadata FROM search_embeddings(%s, 'big.test', 10, 'rare')", (near,))]
@@ -189,3 +205,59 @@ def test_hybrid_keyword_side_reads_the_stored_tsvector(db, big_and_small) -> Non
         plan = "\n".join(r["QUERY PLAN"] for r in db.execute(
             "EXPLAIN SELECT id FROM page_embeddings WHERE chunk_tsv @@ 'norway'::tsquery"))
     assert "idx_page_embeddings_chunk_tsv" in plan
+
+
+A, B = UUID(int=1), UUID(int=2)
+
+
+@pytest.mark.parametrize("rows,existing,create,drop", [
+    ({A: 1000, B: 999}, {}, [A], []),                                  # at the threshold
+    ({A: 600}, {index_name(A): True}, [], []),                         # kept above half of it
+    ({A: 499}, {index_name(A): True}, [], [index_name(A)]),            # shrunk: dropped
+    ({}, {index_name(A): True}, [], [index_name(A)]),                  # domain gone
+    ({A: 5000}, {index_name(A): False}, [A], [index_name(A)]),         # interrupted build: redone
+    ({A: 5000, B: 2000}, {index_name(B): True, "idx_page_embeddings_vector": True,
+                          PREFIX + "not-a-uuid": True}, [A], []),       # other indexes ignored
+])
+def test_plan_indexes(rows, existing, create, drop) -> None:
+    plan = plan_indexes(rows, existing, 1000)
+    assert (plan.create, plan.drop) == (create, drop)
+
+
+def test_domain_index_is_built_used_and_dropped(db, big_and_small, omni_cli) -> None:
+    """`omni db vector-indexes` builds big.test's own index (300 chunks >= 250); the search then
+    walks it instead of the shared one; once the domain shrinks below half, sync drops it."""
+    big = big_and_small["ids"]["big"]
+    result = omni_cli("db", "vector-indexes", "--min-rows", "250")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"created {index_name(big)}", "1 domain vector indexes"]
+    own = f"SELECT pg_stat_get_xact_numscans('{index_name(big)}'::regclass) AS n"
+    query = big_and_small["data"]["big"][5]
+    with db.transaction():
+        before = db.execute(own).fetchone()["n"], db.execute(SCANS).fetchone()["n"]
+        found = _search(db, query, "big.test")
+        assert db.execute(own).fetchone()["n"] > before[0]
+        assert db.execute(SCANS).fetchone()["n"] == before[1]
+    assert found[0] == 5 and len(found) == 10
+    db.execute("DELETE FROM page_embeddings WHERE domain_id = %s AND (metadata->>'n')::int >= 100",
+               (big,))
+    assert vector_indexes.sync(db, 250) == {"created": [], "dropped": [index_name(big)]}
+    assert vector_indexes.existing_indexes(db) == {}
+    with pytest.raises(ValueError, match="autocommit"):
+        db.autocommit = False
+        try:
+            vector_indexes.sync(db, 250)
+        finally:
+            db.rollback()
+            db.autocommit = True
+
+
+def test_embed_hook_builds_the_domain_index(db, big_and_small) -> None:
+    from workers.search import sync_domain_index
+
+    big, small = big_and_small["ids"]["big"], big_and_small["ids"]["small"]
+    with patched_environ({"OMNI_SEARCH_DOMAIN_INDEX_ROWS": "250"}):
+        assert sync_domain_index(small) == {}
+        assert sync_domain_index(big) == {"vector_index_created": [index_name(big)]}
+        assert sync_domain_index(big) == {}
+    assert set(vector_indexes.existing_indexes(db)) == {index_name(big)}
