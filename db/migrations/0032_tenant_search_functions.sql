@@ -6,7 +6,7 @@
 -- was the problem: for a large domain it could sort every chunk of the domain by distance (27k
 -- vectors), for a medium one walk the shared HNSW graph through other tenants' rows.
 --
---   * A domain with at most 1,000 chunks (counted with an index-only scan that stops at 1,001)
+--   * A domain with at most 500 chunks (counted with an index-only scan that stops at 501)
 --     is searched exactly: its chunks by the domain_id btree, sorted by distance.
 --   * A larger domain is searched through an HNSW index with pgvector's iterative scan
 --     (relaxed_order, ef_search = max(40, match_count)). The plan is pinned (sorts, bitmap and
@@ -44,7 +44,7 @@ AS $fn$
 DECLARE
     -- omni.search_exact_limit / omni.search_max_scan_tuples override the defaults (tests, tuning).
     exact_limit constant integer :=
-        coalesce(nullif(current_setting('omni.search_exact_limit', true), '')::integer, 1000);
+        coalesce(nullif(current_setting('omni.search_exact_limit', true), '')::integer, 500);
     max_walk constant integer :=
         coalesce(nullif(current_setting('omni.search_max_scan_tuples', true), '')::integer, 4000);
     v_rows integer;
