@@ -188,6 +188,8 @@ BEGIN
                  SELECT coalesce(vec.id, kw.id) AS id,
                         coalesce(1.0 / (rrf_k + vec.rnk), 0) + coalesce(1.0 / (rrf_k + kw.rnk), 0) AS score
                  FROM vec FULL JOIN kw ON kw.id = vec.id
+                 ORDER BY score DESC, id
+                 LIMIT match_count    -- only the answer's rows are read (and their vectors)
              )
         SELECT e.id, e.page_id, p.url, p.title, e.chunk_text,
                CASE WHEN query_embedding IS NULL OR e.embedding IS NULL THEN NULL
@@ -196,8 +198,7 @@ BEGIN
         FROM fused f
         JOIN public.page_embeddings e ON e.id = f.id
         JOIN public.scraped_pages p ON p.id = e.page_id
-        ORDER BY f.score DESC, e.id
-        LIMIT match_count;
+        ORDER BY f.score DESC, e.id;
 END
 $fn$;
 
