@@ -48,6 +48,8 @@ def _embed(conn, job):
     from workers.search import sync_domain_index
 
     stats = run_embed_merged(conn, job)
+    # Nothing of this job's may stay open: CREATE INDEX CONCURRENTLY waits for older transactions.
+    conn.commit()
     stats.update(sync_domain_index(job["domain_id"]))
     return stats
 

@@ -72,6 +72,8 @@ def sync_domain_index(domain_id: Any) -> dict[str, Any]:
     from db.connection import connect
     from db.vector_indexes import sync
 
+    if domain_id is None:
+        return {}
     try:
         with connect(autocommit=True) as conn:
             result = sync(conn, domain_ids=[domain_id])
