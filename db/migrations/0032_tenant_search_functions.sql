@@ -62,6 +62,9 @@ DECLARE
         ) s
     $q$;
 BEGIN
+    IF query_embedding IS NULL OR v_domain_id IS NULL OR coalesce(match_count, 0) <= 0 THEN
+        RETURN '{}';
+    END IF;
     SELECT count(*) INTO v_rows FROM (
         SELECT 1 FROM public.page_embeddings e WHERE e.domain_id = v_domain_id
         LIMIT exact_limit + 1) s;
