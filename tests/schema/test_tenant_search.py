@@ -261,3 +261,12 @@ def test_embed_hook_builds_the_domain_index(db, big_and_small) -> None:
         assert sync_domain_index(big) == {"vector_index_created": [index_name(big)]}
         assert sync_domain_index(big) == {}
     assert set(vector_indexes.existing_indexes(db)) == {index_name(big)}
+
+
+@pytest.mark.parametrize("count", [None, 0, -1])
+def test_search_ids_without_a_count_return_nothing(db, two_pages, count) -> None:
+    db.execute("INSERT INTO page_embeddings (page_id, chunk_text, embedding) VALUES (%s, 'c', %s)",
+               (two_pages["pa"], np.ones(DIM, dtype=np.float32)))
+    row = db.execute("SELECT search_embedding_ids(%s, %s, %s, NULL) AS ids",
+                     (np.ones(DIM, dtype=np.float32), two_pages["a"], count)).fetchone()
+    assert row["ids"] == []
