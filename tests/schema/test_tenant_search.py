@@ -110,7 +110,7 @@ def test_domain_id_follows_page_and_domain_changes(db, two_pages, change) -> Non
 def big_and_small(db, rng) -> dict[str, Any]:
     """big.test: EXACT_LIMIT + 200 random chunks (HNSW path); small.test: 60 (exact path);
     crowd.test: 150 chunks tightly around `near`, a point far from big.test's chunks."""
-    db.execute("SET omni.search_exact_limit = %s" % EXACT_LIMIT)
+    db.execute(f"SET omni.search_exact_limit = {EXACT_LIMIT}")
     users = [db.execute("INSERT INTO auth.users (email) VALUES (%s) RETURNING id",
                         (f"{n}@auth.test",)).fetchone()["id"] for n in ("owner", "other")]
     near = _unit(rng.standard_normal(DIM))
