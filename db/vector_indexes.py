@@ -9,7 +9,8 @@ database, never text from a request.
 
 Indexes are built with CREATE INDEX CONCURRENTLY (writers are not blocked), on an autocommit
 connection, one domain at a time under an advisory lock, so two workers never build the same
-one. An interrupted build leaves an invalid index; the next sync drops and rebuilds it.
+one. An interrupted build leaves an invalid index; the next sync for that domain drops and
+rebuilds it (under the lock, so a build still in progress is never dropped).
 """
 
 from __future__ import annotations
@@ -50,16 +51,18 @@ class Plan:
 def plan_indexes(rows: Mapping[UUID, int], existing: Mapping[str, bool], min_rows: int) -> Plan:
     """What to build and drop (pure). `rows`: chunks per domain; `existing`: index name ->
     valid. A domain keeps its index until it shrinks below half the threshold (no flapping
-    around it); invalid indexes (an interrupted build) are dropped and built again."""
+    around it). An invalid index (a build in progress, or an interrupted one) of a domain that
+    needs one is built again: `_build` drops it first, under the domain's lock, so a build in
+    progress elsewhere is left alone."""
     plan = Plan()
     have: set[UUID] = set()
     for name, valid in sorted(existing.items()):
         domain = domain_of(name)
         if domain is None:
             continue
-        if not valid or rows.get(domain, 0) < max(1, min_rows // 2):
+        if rows.get(domain, 0) < max(1, min_rows // 2):
             plan.drop.append(name)
-        else:
+        elif valid:
             have.add(domain)
     plan.create = sorted(d for d, n in rows.items() if n >= min_rows and d not in have)
     return plan

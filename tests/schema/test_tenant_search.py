@@ -215,7 +215,8 @@ A, B = UUID(int=1), UUID(int=2)
     ({A: 600}, {index_name(A): True}, [], []),                         # kept above half of it
     ({A: 499}, {index_name(A): True}, [], [index_name(A)]),            # shrunk: dropped
     ({}, {index_name(A): True}, [], [index_name(A)]),                  # domain gone
-    ({A: 5000}, {index_name(A): False}, [A], [index_name(A)]),         # interrupted build: redone
+    ({A: 5000}, {index_name(A): False}, [A], []),                      # invalid: _build redoes it
+    ({A: 10}, {index_name(A): False}, [], [index_name(A)]),            # invalid and not needed
     ({A: 5000, B: 2000}, {index_name(B): True, "idx_page_embeddings_vector": True,
                           PREFIX + "not-a-uuid": True}, [A], []),       # other indexes ignored
 ])
