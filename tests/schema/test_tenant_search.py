@@ -240,6 +240,11 @@ def test_domain_index_is_built_used_and_dropped(db, big_and_small, omni_cli) -> 
         assert db.execute(own).fetchone()["n"] > before[0]
         assert db.execute(SCANS).fetchone()["n"] == before[1]
     assert found[0] == 5 and len(found) == 10
+    # an interrupted build leaves an invalid index: the next sync builds it again
+    db.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass",
+               (index_name(big),))
+    assert vector_indexes.sync(db, 250) == {"created": [index_name(big)], "dropped": []}
+    assert vector_indexes.existing_indexes(db) == {index_name(big): True}
     db.execute("DELETE FROM page_embeddings WHERE domain_id = %s AND (metadata->>'n')::int >= 100",
                (big,))
     assert vector_indexes.sync(db, 250) == {"created": [], "dropped": [index_name(big)]}
