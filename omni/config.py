@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     embedding_dimensions: int = Field(default=1536, alias="OMNI_EMBEDDING_DIMENSIONS")
     chunk_tokens: int = Field(default=500, alias="OMNI_CHUNK_TOKENS")
     chunk_overlap_tokens: int = Field(default=60, alias="OMNI_CHUNK_OVERLAP_TOKENS")
+    # A domain with at least this many chunks gets its own partial HNSW index (db/vector_indexes.py).
+    search_domain_index_rows: int = Field(default=500, ge=1, alias="OMNI_SEARCH_DOMAIN_INDEX_ROWS")
     # Per-request limits of the embedding API (OpenAI's are the defaults and the maximum).
     embedding_max_inputs: int = Field(default=2048, alias="OMNI_EMBEDDING_MAX_INPUTS")
     embedding_max_request_tokens: int = Field(default=300_000,

@@ -51,8 +51,13 @@ def _optimize(conn, job):
 
 def _embed(conn, job):
     from workers.embed_job import run_embed_merged
+    from workers.search import sync_domain_index
 
-    return run_embed_merged(conn, job)
+    stats = run_embed_merged(conn, job)
+    # Nothing of this job's may stay open: CREATE INDEX CONCURRENTLY waits for older transactions.
+    conn.commit()
+    stats.update(sync_domain_index(job["domain_id"]))
+    return stats
 
 
 @dramatiq.actor(actor_name="crawl_domain", queue_name="crawl",

@@ -3,6 +3,7 @@ made with (vectors of different models are never compared), then the SQL search 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -11,19 +12,20 @@ from omni.config import get_settings
 from workers.embedding import backend_for_model
 from workers.refresh import find_domain
 
+log = logging.getLogger(__name__)
+
 
 def domain_model(conn: psycopg.Connection, domain_id: Any) -> str | None:
     """The configured model if the domain has rows of it, else its most common model."""
     configured = get_settings().resolved_embedding_model
     if conn.execute(
-            "SELECT 1 FROM page_embeddings e JOIN scraped_pages p ON p.id = e.page_id "
-            "WHERE p.domain_id = %s AND e.metadata->>'model' = %s LIMIT 1",
+            "SELECT 1 FROM page_embeddings e WHERE e.domain_id = %s AND e.metadata->>'model' = %s "
+            "LIMIT 1",
             (domain_id, configured)).fetchone():
         return configured
     row = conn.execute(
         "SELECT e.metadata->>'model' AS model, count(*) AS n FROM page_embeddings e "
-        "JOIN scraped_pages p ON p.id = e.page_id WHERE p.domain_id = %s "
-        "GROUP BY 1 ORDER BY n DESC LIMIT 1", (domain_id,)).fetchone()
+        "WHERE e.domain_id = %s GROUP BY 1 ORDER BY n DESC LIMIT 1", (domain_id,)).fetchone()
     return row["model"] if row else None
 
 
@@ -64,3 +66,22 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
     if "score" in row:
         out["score"] = round(float(row["score"]), 6)
     return out
+
+
+def sync_domain_index(domain_id: Any) -> dict[str, Any]:
+    """After an embed job: build (or drop) the domain's own HNSW index if its size crossed the
+    threshold. Its own autocommit connection (CREATE INDEX CONCURRENTLY). The chunks are already
+    committed, so a failure here is recorded in the job's metadata, not raised: search stays
+    correct without the index (db/vector_indexes.py)."""
+    from db.connection import connect
+    from db.vector_indexes import sync
+
+    if domain_id is None:
+        return {}
+    try:
+        with connect(autocommit=True) as conn:
+            result = sync(conn, domain_ids=[domain_id])
+    except psycopg.Error as exc:
+        log.warning("vector index sync for domain %s failed: %s", domain_id, exc)
+        return {"vector_index_error": str(exc).splitlines()[0]}
+    return {"vector_index_" + key: value for key, value in result.items() if value}

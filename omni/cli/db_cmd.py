@@ -1,4 +1,4 @@
-"""`omni db migrate|url|status|refresh-stats`."""
+"""`omni db migrate|url|status|refresh-stats|vector-indexes`."""
 
 from __future__ import annotations
 
@@ -71,3 +71,22 @@ def refresh_stats_cmd() -> None:
         conn.execute("SELECT public.refresh_domain_content_stats()")
         count = conn.execute("SELECT count(*) AS n FROM public.domain_content_stats").fetchone()["n"]
     typer.echo(f"refreshed domain_content_stats ({count} domains)")
+
+
+@app.command("vector-indexes")
+def vector_indexes_cmd(
+    min_rows: int = typer.Option(None, "--min-rows", min=1,
+                                 help="chunks a domain needs for its own index "
+                                      "(default OMNI_SEARCH_DOMAIN_INDEX_ROWS)"),
+) -> None:
+    """Build each large domain's own HNSW index, drop those no longer needed (concurrently)."""
+    from db.vector_indexes import existing_indexes, sync
+
+    with connect(autocommit=True) as conn:
+        result = sync(conn, min_rows)
+        total = sum(1 for valid in existing_indexes(conn).values() if valid)
+    for name in result["created"]:
+        typer.echo(f"created {name}")
+    for name in result["dropped"]:
+        typer.echo(f"dropped {name}")
+    typer.echo(f"{total} domain vector indexes")

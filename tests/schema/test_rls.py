@@ -164,6 +164,30 @@ def test_search_functions_respect_rls(db, two_tenants) -> None:
                                 (bob_domain["domain"],)).fetchall()) == 1
 
 
+@pytest.mark.parametrize("function", ["search_embeddings", "hybrid_search"])
+def test_vector_search_functions_respect_rls(db, two_tenants, function: str) -> None:
+    """A tenant searching another tenant's domain gets nothing, its own domain its own chunk;
+    service_role gets the domain's chunk. Both functions, with and without a model filter."""
+    alice, bob = two_tenants
+    vector = "[" + ",".join(["0.1"] * 1536) + "]"
+    db.execute("UPDATE page_embeddings SET embedding = %s, chunk_text = 'refund policy', "
+               "metadata = '{\"model\": \"m1\"}'", (vector,))
+    domains = {t.name: db.execute("SELECT domain FROM domains WHERE id = %s",
+                                  (t["domain"],)).fetchone()["domain"] for t in (alice, bob)}
+    call = {"search_embeddings": "SELECT id FROM search_embeddings(%(v)s, %(d)s, 10, %(m)s)",
+            "hybrid_search": "SELECT id FROM hybrid_search('refund', %(v)s, %(d)s, 10, %(m)s)"}[function]
+
+    def ids(conn, domain: str, model: str | None) -> list:
+        return [r["id"] for r in conn.execute(call, {"v": vector, "d": domain, "m": model})]
+
+    for model in ("m1", None):
+        with as_tenant(db, alice["user"]) as conn:
+            assert ids(conn, domains["bob"], model) == []
+            assert ids(conn, domains["alice"], model) == [alice.rows["page_embeddings"]]
+        with as_role(db, "service_role") as conn:
+            assert ids(conn, domains["bob"], model) == [bob.rows["page_embeddings"]]
+
+
 def test_monitoring_views_closed_to_tenants(db, two_tenants) -> None:
     alice, _ = two_tenants
     for relation in ("index_usage_stats", "unused_indexes", "domain_content_stats"):

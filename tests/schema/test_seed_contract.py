@@ -13,7 +13,8 @@ SEED = Path(__file__).resolve().parents[2] / "docs" / "seed" / "SUPABASE_SCHEMA.
 # Columns the seed does not list but docs/schema.md documents as extensions.
 DOCUMENTED_EXTENSIONS = {"domains": {"max_pages", "max_depth", "render_js"},
                          # docs/security.md: pipeline-only job origin; a config's domain reference
-                         "content_refresh_jobs": {"origin"}, "customer_configs": {"domain_id"}}
+                         "content_refresh_jobs": {"origin"}, "customer_configs": {"domain_id"},
+                         "page_embeddings": {"domain_id", "chunk_tsv"}}
 # docs/security.md#uniqueness: unique per tenant rather than globally, so a value never leaks.
 UNIQUE_PER_TENANT = {("customers", "email"): ("auth_user_id", "email"),
                      ("businesses", "slug"): ("owner_user_id", "slug")}

@@ -1,0 +1,125 @@
+"""Per-domain partial HNSW indexes on page_embeddings (docs/workers.md#search-at-tenant-scale).
+
+A domain with at least `OMNI_SEARCH_DOMAIN_INDEX_ROWS` chunks gets its own index,
+`idx_page_embeddings_vector_d_<domain id hex>` (`... WHERE domain_id = '<id>'`). Its search then
+walks a graph of its own chunks only, however far the query is from them; in the shared index a
+filtered walk for an off-topic question passes through other tenants' rows first. Smaller
+domains are searched exactly by search_embeddings. The predicate is a uuid read from the
+database, never text from a request.
+
+Indexes are built with CREATE INDEX CONCURRENTLY (writers are not blocked), on an autocommit
+connection, one domain at a time under an advisory lock, so two workers never build the same
+one. An interrupted build leaves an invalid index; the next sync for that domain drops and
+rebuilds it (under the lock, so a build still in progress is never dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from omni.config import get_settings
+
+PREFIX = "idx_page_embeddings_vector_d_"
+LOCK_KEY = 0x6F6D6E69  # 'omni': advisory lock class for index builds
+BUILD_MEMORY = "512MB"
+
+
+def index_name(domain_id: UUID) -> str:
+    return PREFIX + domain_id.hex
+
+
+def domain_of(name: str) -> UUID | None:
+    if not name.startswith(PREFIX):
+        return None
+    try:
+        return UUID(hex=name[len(PREFIX):])
+    except ValueError:
+        return None
+
+
+@dataclass
+class Plan:
+    create: list[UUID] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+
+
+def plan_indexes(rows: Mapping[UUID, int], existing: Mapping[str, bool], min_rows: int) -> Plan:
+    """What to build and drop (pure). `rows`: chunks per domain; `existing`: index name ->
+    valid. A domain keeps its index until it shrinks below half the threshold (no flapping
+    around it). An invalid index (a build in progress, or an interrupted one) of a domain that
+    needs one is built again: `_build` drops it first, under the domain's lock, so a build in
+    progress elsewhere is left alone."""
+    plan = Plan()
+    have: set[UUID] = set()
+    for name, valid in sorted(existing.items()):
+        domain = domain_of(name)
+        if domain is None:
+            continue
+        if rows.get(domain, 0) < max(1, min_rows // 2):
+            plan.drop.append(name)
+        elif valid:
+            have.add(domain)
+    plan.create = sorted(d for d, n in rows.items() if n >= min_rows and d not in have)
+    return plan
+
+
+def existing_indexes(conn: psycopg.Connection) -> dict[str, bool]:
+    return {r["name"]: r["valid"] for r in conn.execute(
+        "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = 'public.page_embeddings'::regclass AND c.relname LIKE %s",
+        (PREFIX + "%",))}
+
+
+def domain_rows(conn: psycopg.Connection, domain_ids: Iterable[UUID] | None = None) -> dict[UUID, int]:
+    if domain_ids is None:
+        query, args = ("SELECT domain_id, count(*) AS n FROM public.page_embeddings "
+                       "WHERE domain_id IS NOT NULL GROUP BY domain_id"), ()
+    else:
+        query, args = ("SELECT domain_id, count(*) AS n FROM public.page_embeddings "
+                       "WHERE domain_id = ANY(%s) GROUP BY domain_id"), (list(domain_ids),)
+    return {r["domain_id"]: r["n"] for r in conn.execute(query, args)}
+
+
+def _build(conn: psycopg.Connection, domain_id: UUID) -> bool:
+    """CREATE INDEX CONCURRENTLY for one domain; False when another session is building it."""
+    key = domain_id.int & 0x7FFFFFFF
+    if not conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS ok", (LOCK_KEY, key)).fetchone()["ok"]:
+        return False
+    try:
+        name = index_name(domain_id)
+        if existing_indexes(conn).get(name) is False:
+            conn.execute(f'DROP INDEX CONCURRENTLY IF EXISTS public."{name}"')
+        conn.execute(f"SET maintenance_work_mem = '{BUILD_MEMORY}'")
+        conn.execute(
+            f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON public.page_embeddings '
+            "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
+            f"WHERE domain_id = '{UUID(str(domain_id))}'::uuid")
+        return True
+    finally:
+        conn.execute("RESET maintenance_work_mem")
+        conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_KEY, key))
+
+
+def sync(conn: psycopg.Connection, min_rows: int | None = None,
+         domain_ids: Iterable[UUID] | None = None) -> dict[str, Any]:
+    """Build missing and drop unneeded per-domain indexes (all domains, or only `domain_ids`).
+    `conn` must be in autocommit mode (CONCURRENTLY cannot run in a transaction)."""
+    if not conn.autocommit:
+        raise ValueError("vector index sync needs an autocommit connection")
+    min_rows = min_rows or get_settings().search_domain_index_rows
+    ids = None if domain_ids is None else [UUID(str(d)) for d in domain_ids]
+    existing = existing_indexes(conn)
+    if ids is not None:
+        wanted = {index_name(d) for d in ids}
+        existing = {name: valid for name, valid in existing.items() if name in wanted}
+    plan = plan_indexes(domain_rows(conn, ids), existing, min_rows)
+    for name in plan.drop:
+        conn.execute(f'DROP INDEX CONCURRENTLY IF EXISTS public."{name}"')
+    built = [d for d in plan.create if _build(conn, d)]
+    return {"created": [index_name(d) for d in built], "dropped": plan.drop}
