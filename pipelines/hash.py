@@ -1,9 +1,13 @@
-"""Hash: XXH3-128 of the normalised main text; each page classified new / changed / unchanged /
-duplicate; `content_hashes` upserted in batches (first/last seen, URLs, occurrence count)."""
+"""Hash: XXH3-128 of the page's fingerprint text (its main text without the site's learned template
+blocks, pipelines/template.py) with volatile parts masked (dates, times, "N views", "3 hours ago",
+long tokens), so a page whose only change is in those parts is unchanged; each page classified
+new / changed / unchanged / duplicate; `content_hashes` upserted in batches (first/last seen,
+URLs, occurrence count)."""
 
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import Any
 
@@ -16,12 +20,40 @@ BATCH_SIZE = 200
 ALGORITHM = "xxh3_128"
 
 
+_MONTH = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?")
+VOLATILE = re.compile("|".join([
+    # dates: 2025-05-12(T10:00:00Z), 12/05/2025, 12.05.25, May 12(th), 2025, 12 May 2025
+    r"\b\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?\b",
+    r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b",
+    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b",
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\.?\s+{_MONTH}\s+\d{{4}}\b",
+    # times of day
+    r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?\b",
+    # relative times and counters
+    r"\b\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago\b",
+    r"\b\d[\d,.\u00a0 ]*\s*(?:views?|visits?|visitors?|reads?|readers?|viewers?|likes?|shares?"
+    r"|people (?:are )?(?:viewing|watching|looking))\b",
+    r"\b(?:viewed|visited|read|seen)\s+\d[\d,.]*\s+times\b",
+    # copyright years
+    r"(?:\u00a9|\(c\)|copyright)\s*\d{4}(?:\s*[-\u2013]\s*\d{4})?",
+    # tokens: 16+ hex digits, or 20+ letters/digits mixing both (CSRF, session, cache busters)
+    r"\b[0-9a-f]{16,}\b",
+    r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{20,}\b",
+]), re.IGNORECASE)
+
+
 def normalise_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+def mask_volatile(text: str) -> str:
+    """The text with its volatile parts replaced by `#` (what the fingerprint must not see)."""
+    return VOLATILE.sub("#", text)
+
+
 def content_hash(text: str) -> str:
-    return xxhash.xxh3_128_hexdigest(normalise_text(text).encode("utf-8"))
+    """The fingerprint: whitespace- and NFC-normalised, volatile parts masked."""
+    return xxhash.xxh3_128_hexdigest(mask_volatile(normalise_text(text)).encode("utf-8"))
 
 
 def classify(url: str, digest: str, known_hash: str | None, first_url_this_crawl: str | None,

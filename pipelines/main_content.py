@@ -5,9 +5,9 @@ some blogs, readability takes a comment thread for the article, resiliparse keep
 and they rarely fail the same way. So each page is read by trafilatura (its core only: its own
 fallbacks are the next two), resiliparse's main-content mode and readability-lxml, and the
 output kept is the medoid: the one whose word 4-gram shingles agree most with the others'
-(F1 of shingle multisets). When trafilatura and resiliparse already agree (>= AGREE), one of
-them is the medoid whatever readability says... almost: it is picked without running
-readability, which saves its cost on most pages. Figures: docs/extraction.md.
+(F1 of shingle multisets). When trafilatura and resiliparse already agree (>= AGREE),
+trafilatura's text is kept without running readability, which saves its cost on most pages.
+Figures: docs/extraction.md.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 
 import lxml.html
@@ -95,3 +96,56 @@ def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
 
 def lines(text: str) -> list[str]:
     return [line for line in _BLANK_LINES.sub("\n", text).split("\n") if line.strip()]
+
+
+def with_headline(found: list[str], headings: Sequence[dict[str, Any]]) -> list[str]:
+    """The page's first <h1> leads its main content (trafilatura keeps it as metadata only)."""
+    h1 = next((h["text"] for h in headings if h["level"] == 1), None)
+    if not found or not h1 or any(h1 in line for line in found[:5]):
+        return found
+    return [h1, *found]
+
+
+def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
+    """Markdown of the main text: the fast pass's Markdown blocks whose text is in it (headings,
+    lists, tables and links keep their form), else the text itself."""
+    have, words = shingles(text), f" {' '.join(_TOKEN.findall(text.lower()))} "
+    kept = []
+    for md, block in blocks:
+        tokens = _TOKEN.findall(block.lower())
+        if not md or not tokens:
+            continue
+        if len(tokens) < 4:
+            found = f" {' '.join(tokens)} " in words
+        else:
+            grams = shingles(block)
+            found = 2 * sum((grams & have).values()) >= sum(grams.values())
+        if found:
+            kept.append(md)
+    return "\n\n".join(kept) if kept else text
+
+
+class MainContentPipeline:
+    """For new and changed pages only (after the hash step): the stored text becomes the main
+    content by agreement, without the domain's template lines. Unchanged pages and duplicates
+    cost nothing more than the fast pass."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> MainContentPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        template = item.pop("site_template", None)
+        if item.get("kind") != "page" or item.get("change") not in ("new", "changed"):
+            return item
+        extracted = item["extracted"]
+        found = with_headline(lines(main_text(item["html"])), extracted.headings)
+        if template is not None:
+            found = template.strip(found)
+        if found:
+            extracted.text = "\n".join(found)
+            extracted.markdown = markdown_for(extracted.text, extracted.blocks)
+        return item

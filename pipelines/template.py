@@ -1,0 +1,106 @@
+"""Site template: text blocks that repeat across many of a domain's pages, learned per domain.
+
+A crawler sees every page of a site, so the blocks that the page-level extractors keep but that
+recur on a large share of the domain's pages (navigation, footers, cookie and newsletter
+blocks, promotional bars, "related products" cards) are the site's template. Each block of
+text (one paragraph, list item, table row... of the extracted text) is keyed by an XXH3-64 of
+its lower-cased words with volatile parts masked; the domain keeps how many page observations
+contained each key. A block is template when, with at least MIN_PAGES pages observed, it was on
+at least MIN_COUNT pages and on at least MIN_SHARE of them. Blocks of fewer than MIN_WORDS words
+are never template: "In stock", "Material | Cotton" or "Add to cart" repeat on every product
+page and are facts of the page.
+
+Stored in `domain_patterns` (pattern_type 'template'): selectors = {"pages": N, "blocks":
+{key: count}}, at most MAX_BLOCKS keys (the most frequent; keys seen once are dropped), loaded
+when a crawl opens and saved when it closes. Counts grow with every page fetched (200) in every
+crawl; when the page count passes MAX_PAGES all counts are halved, so an old template fades.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import xxhash
+from psycopg.types.json import Jsonb
+
+from pipelines.hash import mask_volatile
+
+PATTERN_TYPE = "template"
+MIN_PAGES = 5
+MIN_COUNT = 3
+MIN_SHARE = 0.25
+MIN_WORDS = 4
+MAX_BLOCKS = 5000
+MAX_PAGES = 20000
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def block_key(text: str) -> str | None:
+    """The block's key, or None for a block too short to be template."""
+    words = _WORD.findall(mask_volatile(text).lower())
+    if len(words) < MIN_WORDS:
+        return None
+    return xxhash.xxh3_64_hexdigest(" ".join(words).encode("utf-8"))
+
+
+@dataclass
+class SiteTemplate:
+    pages: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    observed: int = 0  # pages observed since loaded (not stored)
+
+    def observe(self, blocks: Iterable[str]) -> None:
+        """Count one page's blocks (each key once per page)."""
+        self.pages += 1
+        self.observed += 1
+        for key in {k for k in map(block_key, blocks) if k}:
+            self.counts[key] = self.counts.get(key, 0) + 1
+        if self.pages > MAX_PAGES:
+            self.pages //= 2
+            self.counts = {k: c // 2 for k, c in self.counts.items() if c // 2}
+
+    def is_template(self, key: str | None) -> bool:
+        if key is None or self.pages < MIN_PAGES:
+            return False
+        count = self.counts.get(key, 0)
+        return count >= MIN_COUNT and count >= MIN_SHARE * self.pages
+
+    def strip(self, blocks: Iterable[str]) -> list[str]:
+        """The blocks that are not template, in order."""
+        return [b for b in blocks if not self.is_template(block_key(b))]
+
+    def to_json(self) -> dict[str, Any]:
+        kept = sorted(((k, c) for k, c in self.counts.items() if c >= 2),
+                      key=lambda kc: (-kc[1], kc[0]))[:MAX_BLOCKS]
+        return {"pages": self.pages, "blocks": dict(kept)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> SiteTemplate:
+        data = data or {}
+        blocks = data.get("blocks") or {}
+        return cls(pages=int(data.get("pages") or 0),
+                   counts={str(k): int(c) for k, c in blocks.items()})
+
+
+def load(conn: psycopg.Connection, domain_id: str) -> SiteTemplate:
+    row = conn.execute("SELECT selectors FROM domain_patterns WHERE domain_id = %s "
+                       "AND pattern_type = %s", (domain_id, PATTERN_TYPE)).fetchone()
+    return SiteTemplate.from_json(row["selectors"] if row else None)
+
+
+def save(conn: psycopg.Connection, domain_id: str, template: SiteTemplate) -> None:
+    """Upsert; success_count = pages observed, confidence = share of blocks that are template."""
+    data = template.to_json()
+    share = (sum(1 for k in data["blocks"] if template.is_template(k)) / len(data["blocks"])
+             if data["blocks"] else 0.0)
+    conn.execute(
+        "INSERT INTO domain_patterns (domain_id, pattern_type, selectors, success_count, "
+        "  confidence, last_used_at) VALUES (%s, %s, %s, %s, %s, NOW()) "
+        "ON CONFLICT (domain_id, pattern_type) DO UPDATE SET selectors = EXCLUDED.selectors, "
+        "  success_count = EXCLUDED.success_count, confidence = EXCLUDED.confidence, "
+        "  last_used_at = NOW(), updated_at = NOW()",
+        (domain_id, PATTERN_TYPE, Jsonb(data), template.pages, share))
