@@ -289,6 +289,7 @@ class ExtractPipeline:
         if root is None:
             root = lxml.html.fromstring(item["html"])
         extracted = extract(root)
+        item["block_keys"] = [site_template.block_key(text) for _, text in extracted.blocks]
         without_template(extracted, self.template)
         item["extracted"] = extracted
         item["site_template"] = self.template

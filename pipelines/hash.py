@@ -7,7 +7,6 @@ URLs, occurrence count)."""
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from typing import Any
 
@@ -15,40 +14,15 @@ import xxhash
 
 from db.connection import get_pool
 from pipelines.batching import BatchWriter
+from pipelines.template import same_content
+from pipelines.volatile import mask_volatile
 
 BATCH_SIZE = 200
 ALGORITHM = "xxh3_128"
 
 
-_MONTH = (r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?")
-VOLATILE = re.compile("|".join([
-    # dates: 2025-05-12(T10:00:00Z), 12/05/2025, 12.05.25, May 12(th), 2025, 12 May 2025
-    r"\b\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?\b",
-    r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b",
-    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b",
-    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\.?\s+{_MONTH}\s+\d{{4}}\b",
-    # times of day
-    r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?\b",
-    # relative times and counters
-    r"\b\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago\b",
-    r"\b\d[\d,.\u00a0 ]*\s*(?:views?|visits?|visitors?|reads?|readers?|viewers?|likes?|shares?"
-    r"|people (?:are )?(?:viewing|watching|looking))\b",
-    r"\b(?:viewed|visited|read|seen)\s+\d[\d,.]*\s+times\b",
-    # copyright years
-    r"(?:\u00a9|\(c\)|copyright)\s*\d{4}(?:\s*[-\u2013]\s*\d{4})?",
-    # tokens: 16+ hex digits, or 20+ letters/digits mixing both (CSRF, session, cache busters)
-    r"\b[0-9a-f]{16,}\b",
-    r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{20,}\b",
-]), re.IGNORECASE)
-
-
 def normalise_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def mask_volatile(text: str) -> str:
-    """The text with its volatile parts replaced by `#` (what the fingerprint must not see)."""
-    return VOLATILE.sub("#", text)
 
 
 def content_hash(text: str) -> str:
@@ -95,6 +69,12 @@ class HashPipeline:
     def open_spider(self) -> None:
         self.state = self.crawler.spider.state
         self.writer = BatchWriter("content_hashes", BATCH_SIZE, self._write, self.state)
+        # each stored page's block keys (pipelines/template.py), to compare versions block by block
+        with get_pool().connection() as conn:
+            self.known_blocks = {r["url"]: r["blocks"] for r in conn.execute(
+                "SELECT url, metadata->'blocks' AS blocks FROM scraped_pages "
+                "WHERE domain_id = %s AND jsonb_typeof(metadata->'blocks') = 'array'",
+                (self.state.domain_id,))}
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         state = self.state
@@ -112,6 +92,10 @@ class HashPipeline:
         text = item["extracted"].text
         digest = content_hash(text)
         known = state.known.get(url)
+        before, template = self.known_blocks.get(url), item.get("site_template")
+        if (known and known.content_hash and before is not None and template is not None
+                and same_content(before, item.get("block_keys") or [], template)):
+            digest = known.content_hash  # only template blocks differ: the stored version stands
         change, duplicate_of = classify(url, digest, known.content_hash if known else None,
                                         state.hash_first_url.get(digest),
                                         state.known_hashes.get(digest))

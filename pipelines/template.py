@@ -19,7 +19,7 @@ crawl; when the page count passes MAX_PAGES all counts are halved, so an old tem
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ import psycopg
 import xxhash
 from psycopg.types.json import Jsonb
 
-from pipelines.hash import mask_volatile
+from pipelines.volatile import mask_volatile
 
 PATTERN_TYPE = "template"
 MIN_PAGES = 5
@@ -39,12 +39,21 @@ MAX_PAGES = 20000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def block_key(text: str) -> str | None:
-    """The block's key, or None for a block too short to be template."""
-    words = _WORD.findall(mask_volatile(text).lower())
-    if len(words) < MIN_WORDS:
-        return None
-    return xxhash.xxh3_64_hexdigest(" ".join(words).encode("utf-8"))
+def _words(text: str) -> list[str]:
+    return _WORD.findall(mask_volatile(text).lower())
+
+
+def block_key(text: str) -> str:
+    """The block's key: XXH3-64 of its lower-cased words, volatile parts masked."""
+    return xxhash.xxh3_64_hexdigest(" ".join(_words(text)).encode("utf-8"))
+
+
+def same_content(before: Sequence[str], now: Sequence[str], template: SiteTemplate) -> bool:
+    """Whether two versions of a page (their block keys, in order) differ only in template
+    blocks, judged with the template as known now: a page fingerprinted before its template
+    was learned still compares equal."""
+    return ([k for k in before if not template.is_template(k)]
+            == [k for k in now if not template.is_template(k)])
 
 
 @dataclass
@@ -57,14 +66,15 @@ class SiteTemplate:
         """Count one page's blocks (each key once per page)."""
         self.pages += 1
         self.observed += 1
-        for key in {k for k in map(block_key, blocks) if k}:
+        for key in {block_key(b) for b in blocks if len(_words(b)) >= MIN_WORDS}:
             self.counts[key] = self.counts.get(key, 0) + 1
         if self.pages > MAX_PAGES:
             self.pages //= 2
             self.counts = {k: c // 2 for k, c in self.counts.items() if c // 2}
 
-    def is_template(self, key: str | None) -> bool:
-        if key is None or self.pages < MIN_PAGES:
+    def is_template(self, key: str) -> bool:
+        """Short blocks are never counted, so never template."""
+        if self.pages < MIN_PAGES:
             return False
         count = self.counts.get(key, 0)
         return count >= MIN_COUNT and count >= MIN_SHARE * self.pages
