@@ -32,7 +32,7 @@ from pipelines.volatile import mask_volatile
 PATTERN_TYPE = "template"
 MIN_PAGES = 5
 MIN_COUNT = 3
-MIN_SHARE = 0.25
+MIN_SHARE = 0.1
 MIN_WORDS = 4
 MAX_BLOCKS = 5000
 MAX_PAGES = 20000

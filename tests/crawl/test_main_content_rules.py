@@ -150,7 +150,8 @@ def observed(pages: list[list[str]]) -> SiteTemplate:
     ([[NAV, f"page {i} text with its own words"] for i in range(MIN_PAGES)], NAV, True),
     ([[NAV, f"page {i} text with its own words"] for i in range(MIN_PAGES - 1)], NAV, False),  # too few pages
     ([[NAV]] * 2 + [["other words on the page"]] * 8, NAV, False),  # on 2 of 10 pages
-    ([[PROMO]] * 3 + [["other words on the page"]] * 7, PROMO, True),  # 3 of 10: a share of 0.3
+    ([[PROMO]] * 3 + [["other words on the page"]] * 7, PROMO, True),  # 3 of 10 pages
+    ([[PROMO]] * 3 + [["other words on the page"]] * 37, PROMO, False),  # 3 of 40: under MIN_SHARE
     ([["In stock now"]] * 10, "In stock now", False),  # short blocks are facts, never template
     ([[f"Posted May {i}, 2025 by the editor team"] for i in range(1, 8)],
      "Posted May 9, 2025 by the editor team", True),  # volatile parts masked in the key
