@@ -90,7 +90,6 @@ SPIDER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.hash.HashPipeline": 200,
-    "pipelines.main_content.MainContentPipeline": 250,
     "pipelines.links.LinksPipeline": 300,
     "pipelines.store.StorePipeline": 400,
     "pipelines.enqueue.EnqueuePipeline": 500,

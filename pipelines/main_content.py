@@ -12,7 +12,6 @@ Figures: docs/extraction.md.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -25,9 +24,7 @@ from readability import Document
 from readability.readability import Unparseable
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
-from scrapy import signals
-
-from db.connection import get_pool
+from pipelines.extract import extract_html
 from pipelines.template import SiteTemplate
 
 AGREE = 0.95
@@ -130,70 +127,12 @@ def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
     return "\n\n".join(kept) if kept else text
 
 
-FIX_UP_SQL = """
-WITH data AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(url text, content text)),
-pages AS (
-    UPDATE scraped_pages sp SET content = d.content FROM data d
-    WHERE sp.domain_id = %(domain_id)s AND sp.url = d.url RETURNING sp.id
-)
-UPDATE website_content w SET content = d.content FROM data d
-WHERE w.domain_id = %(domain_id)s AND w.url = d.url
-"""
-
-
-def late_fixes(found: dict[str, list[str]], stored: dict[str, str],
-               template: SiteTemplate) -> dict[str, str]:
-    """Pages whose stored text still holds blocks that the template learned later in the same
-    crawl: url -> the text without them."""
-    fixes = {}
-    for url, page_lines in found.items():
-        text = "\n".join(template.strip(page_lines))
-        if text and text != stored.get(url):
-            fixes[url] = text
-    return fixes
-
-
-class MainContentPipeline:
-    """For new and changed pages only (after the hash step): the stored text becomes the main
-    content by agreement, without the domain's template lines. Unchanged pages and duplicates
-    cost nothing more than the fast pass. When the crawl ends (after the store has flushed,
-    before the pages are enqueued), the pages stored before the template was learned lose the
-    template lines learned since."""
-
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
-        self.template: SiteTemplate | None = None
-        self.found: dict[str, list[str]] = {}
-        self.stored: dict[str, str] = {}
-        # connected before the enqueue pipeline's handler, so it runs first
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> MainContentPipeline:
-        return cls(crawler)
-
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        template = item.pop("site_template", None)
-        if item.get("kind") != "page" or item.get("change") not in ("new", "changed"):
-            return item
-        extracted = item["extracted"]
-        found = with_headline(lines(main_text(item["html"])), extracted.headings)
-        if template is not None:
-            self.template = template
-            self.found[item["url"]] = found
-            found = template.strip(found)
-        if found:
-            extracted.text = "\n".join(found)
-            extracted.markdown = markdown_for(extracted.text, extracted.blocks)
-            self.stored[item["url"]] = extracted.text
-        return item
-
-    def spider_closed(self, spider: Any) -> None:
-        if self.template is None or not self.found:
-            return
-        fixes = late_fixes(self.found, self.stored, self.template)
-        if fixes:
-            rows = [{"url": url, "content": text} for url, text in fixes.items()]
-            with get_pool().connection() as conn:
-                conn.execute(FIX_UP_SQL, {"domain_id": spider.state.domain_id,
-                                          "rows": json.dumps(rows)})
+def page_main_content(html: str, template: SiteTemplate | None = None) -> tuple[str, str]:
+    """(text, markdown) of a page: the main content by agreement, led by its headline, without
+    the site's template lines; empty when the extractors find nothing."""
+    walked = extract_html(html)
+    found = with_headline(lines(main_text(html)), walked.headings)
+    if template is not None:
+        found = template.strip(found)
+    text = "\n".join(found)
+    return text, (markdown_for(text, walked.blocks) if text else "")

@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from workers.errors import PermanentError, TransientError
 from workers.extraction import extract_page
 from workers.extraction import patterns as domain_patterns
+from workers.main_content_job import ensure_main_content
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
     try:
         pages = load_pages(conn, job, "url, html")
         stats["extract_missing_pages"] = len(page_ids_of(job)) - len(pages)
+        stats["main_content_pages"] = ensure_main_content(conn, domain_id, [p["id"] for p in pages],
+                                                          commit=checkpoint)
         learned = domain_patterns.load(conn, domain_id)
         for page in pages:
             if not page["html"]:

@@ -7,8 +7,8 @@ import pytest
 
 from pipelines.charset import decode_html
 from pipelines.hash import content_hash
-from pipelines.main_content import (agreement, late_fixes, main_text, markdown_for, medoid,
-                                    shingles, with_headline)
+from pipelines.main_content import (agreement, main_text, markdown_for, medoid,
+                                    page_main_content, shingles, with_headline)
 from pipelines.template import MIN_PAGES, SiteTemplate, block_key, same_content
 from pipelines.volatile import mask_volatile
 
@@ -86,16 +86,12 @@ def test_shop_page_drops_the_chrome(dropped):
     assert dropped not in main_text(SHOP)
 
 
-def test_shop_page_in_the_crawl_step_keeps_facts_and_markdown_table():
-    import lxml.html
-
-    from pipelines.extract import extract
-    from pipelines.main_content import lines
-    walked = extract(lxml.html.fromstring(SHOP))
-    text = "\n".join(with_headline(lines(main_text(SHOP)), walked.headings))
-    markdown = markdown_for(text, walked.blocks)
+def test_shop_page_markdown_keeps_headline_and_specs_table():
+    text, markdown = page_main_content(SHOP)
     assert markdown.startswith("# Forge Anvil 50 kg")
     assert "| Material | Drop-forged steel |" in markdown
+    assert markdown_for("nothing in common here at all", [("# Other", "Other")]) == \
+        "nothing in common here at all"
 
 
 @pytest.mark.parametrize("found, headings, expected", [
@@ -178,8 +174,10 @@ def test_versions_differing_only_in_template_blocks_are_the_same_content():
     assert same_content(body, [block_key("The body of the page, now changed")], template) is False
 
 
-def test_late_fixes_strip_what_the_template_learned_after_the_page_was_stored():
-    template = observed([[NAV, f"unique words for page {i}"] for i in range(10)])
-    found = {"/a": ["Body A", NAV], "/b": ["Body B"]}
-    stored = {"/a": "Body A\n" + NAV, "/b": "Body B"}
-    assert late_fixes(found, stored, template) == {"/a": "Body A"}
+def test_page_main_content_drops_the_learned_template_lines():
+    template = observed([["Does the anvil need a stand?", f"unique words for page {i}"]
+                         for i in range(10)])
+    text, markdown = page_main_content(SHOP, template)
+    assert "Does the anvil need a stand?" not in text and "hardwood stump" in text
+    assert text.startswith("Forge Anvil 50 kg") and markdown.startswith("# Forge Anvil 50 kg")
+    assert page_main_content(SHOP)[0].count("Does the anvil need a stand?") == 1
