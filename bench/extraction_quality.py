@@ -28,11 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import trafilatura  # noqa: E402
+import trafilatura
 
-from pipelines.charset import decode_html  # noqa: E402
-from pipelines.extract import extract_html  # noqa: E402
-from pipelines.main_content import main_text  # noqa: E402
+from pipelines.charset import decode_html
+from pipelines.extract import extract_html
+from pipelines.main_content import main_text
 
 WORD = re.compile(r"\w+", re.UNICODE)
 

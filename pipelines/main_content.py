@@ -17,13 +17,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-
 import lxml.html
 import trafilatura
 from readability import Document
 from readability.readability import Unparseable
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
+
 from pipelines.extract import extract_html
 from pipelines.template import SiteTemplate
 

@@ -18,8 +18,8 @@ VOLATILE = re.compile("|".join([
     r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?\b",
     # relative times and counters
     r"\b\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago\b",
-    r"\b\d[\d,.\u00a0 ]*\s*(?:views?|visits?|visitors?|reads?|readers?|viewers?|likes?|shares?"
-    r"|people (?:are )?(?:viewing|watching|looking))\b",
+    (r"\b\d[\d,.\u00a0 ]*\s*(?:views?|visits?|visitors?|reads?|readers?|viewers?|likes?|shares?"
+     r"|people (?:are )?(?:viewing|watching|looking))\b"),
     r"\b(?:viewed|visited|read|seen)\s+\d[\d,.]*\s+times\b",
     # copyright years
     r"(?:\u00a9|\(c\)|copyright)\s*\d{4}(?:\s*[-\u2013]\s*\d{4})?",

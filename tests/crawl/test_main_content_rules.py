@@ -7,8 +7,15 @@ import pytest
 
 from pipelines.charset import decode_html
 from pipelines.hash import content_hash
-from pipelines.main_content import (agreement, main_text, markdown_for, medoid,
-                                    page_main_content, shingles, with_headline)
+from pipelines.main_content import (
+    agreement,
+    main_text,
+    markdown_for,
+    medoid,
+    page_main_content,
+    shingles,
+    with_headline,
+)
 from pipelines.template import MIN_PAGES, SiteTemplate, block_key, same_content
 from pipelines.volatile import mask_volatile
 
@@ -87,7 +94,7 @@ def test_shop_page_drops_the_chrome(dropped):
 
 
 def test_shop_page_markdown_keeps_headline_and_specs_table():
-    text, markdown = page_main_content(SHOP)
+    _, markdown = page_main_content(SHOP)
     assert markdown.startswith("# Forge Anvil 50 kg")
     assert "| Material | Drop-forged steel |" in markdown
     assert markdown_for("nothing in common here at all", [("# Other", "Other")]) == \

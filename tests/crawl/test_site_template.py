@@ -10,9 +10,9 @@ import random
 import pytest
 
 from pipelines.main_content import main_text
-from workers.main_content_job import ensure_main_content
-from tests.crawl.conftest import crawl
 from tests.crawl import testsite
+from tests.crawl.conftest import crawl
+from workers.main_content_job import ensure_main_content
 
 ARTICLES = 12
 PROMO = "Summer sale: every anvil is twenty percent off this month, with free delivery over fifty pounds."
@@ -20,9 +20,13 @@ NEWSLETTER = "Join our newsletter for weekly smithing tips, new arrivals and mem
 RELATED = [f"{name} anvil, {kg} kg, a sturdy choice for the home forge at £{price}.00"
            for name, kg, price in [("Blue", 5, 45), ("Red", 10, 80), ("Green", 20, 140),
                                    ("Black", 35, 210), ("Grey", 50, 320), ("White", 75, 455)]]
-WORDS = ("hammer tongs forge steel iron heat quench temper scale horn face hardy punch drift "
-         "chisel billet flux weld coal coke bellows anvil ring rebound mass stand stump height "
-         "grain carbon spring leaf rasp file vise swage fuller flatter set block cone").split()
+WORDS = [
+    "hammer", "tongs", "forge", "steel", "iron", "heat", "quench", "temper", "scale", "horn",
+    "face", "hardy", "punch", "drift", "chisel", "billet", "flux", "weld", "coal", "coke",
+    "bellows", "anvil", "ring", "rebound", "mass", "stand", "stump", "height", "grain",
+    "carbon", "spring", "leaf", "rasp", "file", "vise", "swage", "fuller", "flatter", "set",
+    "block", "cone",
+]
 
 
 def article(i: int) -> list[str]:
