@@ -32,7 +32,7 @@ import trafilatura
 
 from pipelines.charset import decode_html
 from pipelines.extract import extract_html
-from pipelines.main_content import main_text
+from pipelines.main_content import main_content_text
 
 WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -54,7 +54,8 @@ def page_precision_recall(gold: str, output: str) -> tuple[float | None, float |
 
 
 EXTRACTORS: dict[str, Callable[[bytes], str]] = {
-    "omni": lambda body: main_text(decode_html(body)),
+    # what the workers store for a page (no site template: the pages are from many sites)
+    "omni": lambda body: main_content_text(decode_html(body)),
     "trafilatura": lambda body: trafilatura.extract(body) or "",
 }
 

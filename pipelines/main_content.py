@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import lxml.html
 import trafilatura
@@ -100,9 +99,14 @@ def lines(text: str) -> list[str]:
     return [line for line in _BLANK_LINES.sub("\n", text).split("\n") if line.strip()]
 
 
-def with_headline(found: list[str], headings: Sequence[dict[str, Any]]) -> list[str]:
+def first_h1(html: str) -> str | None:
+    node = HTMLTree.parse(html).document.query_selector("h1")
+    text = " ".join(node.text.split()) if node is not None else ""
+    return text or None
+
+
+def with_headline(found: list[str], h1: str | None) -> list[str]:
     """The page's first <h1> leads its main content (trafilatura keeps it as metadata only)."""
-    h1 = next((h["text"] for h in headings if h["level"] == 1), None)
     if not found or not h1 or any(h1 in line for line in found[:5]):
         return found
     return [h1, *found]
@@ -127,12 +131,16 @@ def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
     return "\n\n".join(kept) if kept else text
 
 
-def page_main_content(html: str, template: SiteTemplate | None = None) -> tuple[str, str]:
-    """(text, markdown) of a page: the main content by agreement, led by its headline, without
-    the site's template lines; empty when the extractors find nothing."""
-    walked = extract_html(html)
-    found = with_headline(lines(main_text(html)), walked.headings)
+def main_content_text(html: str, template: SiteTemplate | None = None) -> str:
+    """The page's main text as stored: by agreement, led by its headline, one block a line,
+    without the site's template lines; empty when the extractors find nothing."""
+    found = with_headline(lines(main_text(html)), first_h1(html))
     if template is not None:
         found = template.strip(found)
-    text = "\n".join(found)
-    return text, (markdown_for(text, walked.blocks) if text else "")
+    return "\n".join(found)
+
+
+def page_main_content(html: str, template: SiteTemplate | None = None) -> tuple[str, str]:
+    """(text, markdown): the Markdown keeps the fast pass's blocks that are in the text."""
+    text = main_content_text(html, template)
+    return text, (markdown_for(text, extract_html(html).blocks) if text else "")

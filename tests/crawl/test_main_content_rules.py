@@ -9,6 +9,7 @@ from pipelines.charset import decode_html
 from pipelines.hash import content_hash
 from pipelines.main_content import (
     agreement,
+    first_h1,
     main_text,
     markdown_for,
     medoid,
@@ -101,14 +102,23 @@ def test_shop_page_markdown_keeps_headline_and_specs_table():
         "nothing in common here at all"
 
 
-@pytest.mark.parametrize("found, headings, expected", [
-    (["Body text here"], [{"level": 1, "text": "Title"}], ["Title", "Body text here"]),
-    (["Title", "Body"], [{"level": 1, "text": "Title"}], ["Title", "Body"]),
-    (["Body"], [{"level": 2, "text": "Sub"}], ["Body"]),
-    ([], [{"level": 1, "text": "Title"}], []),
+@pytest.mark.parametrize("found, h1, expected", [
+    (["Body text here"], "Title", ["Title", "Body text here"]),
+    (["Title", "Body"], "Title", ["Title", "Body"]),
+    (["Body"], None, ["Body"]),
+    ([], "Title", []),
 ])
-def test_the_headline_leads_the_main_content(found, headings, expected):
-    assert with_headline(found, headings) == expected
+def test_the_headline_leads_the_main_content(found, h1, expected):
+    assert with_headline(found, h1) == expected
+
+
+@pytest.mark.parametrize("html, expected", [
+    ("<body><h2>Sub</h2><h1> The  title </h1><h1>Second</h1></body>", "The title"),
+    ("<body><h2>Sub</h2></body>", None),
+    ("<body><h1> </h1></body>", None),
+])
+def test_first_h1(html, expected):
+    assert first_h1(html) == expected
 
 
 @pytest.mark.parametrize("volatile, stable", [
