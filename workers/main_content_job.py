@@ -25,7 +25,6 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from pipelines import template as site_template
-from pipelines.main_content import page_main_content
 
 PENDING_SQL = """
 SELECT id FROM scraped_pages
@@ -53,6 +52,9 @@ def ensure_main_content(conn: psycopg.Connection, domain_id: Any, page_ids: list
     pending = [r["id"] for r in conn.execute(PENDING_SQL, (domain_id, _uuids(page_ids)))]
     if not pending:
         return 0
+    # imported here: the three extractors cost ~1 s to import, for workers that have pages to do
+    from pipelines.main_content import page_main_content
+
     template = site_template.load(conn, str(domain_id))
     done = 0
     for page_id in pending:
