@@ -290,6 +290,9 @@ class ExtractPipeline:
             root = lxml.html.fromstring(item["html"])
         extracted = extract(root)
         item["block_keys"] = [site_template.block_key(text) for _, text in extracted.blocks]
+        # hashed whole: a digest must not depend on how much template the crawl has learned
+        # by the time the page comes (two copies of a page are duplicates whatever their order)
+        item["fingerprint_text"] = extracted.text
         without_template(extracted, self.template)
         item["extracted"] = extracted
         item["site_template"] = self.template

@@ -1,8 +1,9 @@
-"""Hash: XXH3-128 of the page's fingerprint text (its main text without the site's learned template
-blocks, pipelines/template.py) with volatile parts masked (dates, times, "N views", "3 hours ago",
-long tokens), so a page whose only change is in those parts is unchanged; each page classified
-new / changed / unchanged / duplicate; `content_hashes` upserted in batches (first/last seen,
-URLs, occurrence count)."""
+"""Hash: XXH3-128 of the page's fingerprint text (the fast pass's text) with volatile parts masked
+(dates, times, "N views", "3 hours ago", long tokens); each page classified new / changed /
+unchanged / duplicate; `content_hashes` upserted in batches (first/last seen, URLs, occurrence
+count). A page is also unchanged when its blocks equal the stored version's once the site's
+template blocks are left out (pipelines/template.py): a change in the template or in volatile
+parts only keeps the stored version."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ class HashPipeline:
         if kind != "page":
             return item
         url = item["url"]
-        text = item["extracted"].text
+        text = item.get("fingerprint_text", item["extracted"].text)
         digest = content_hash(text)
         known = state.known.get(url)
         before, template = self.known_blocks.get(url), item.get("site_template")
