@@ -17,6 +17,7 @@ marker. Idempotent: the same HTML and template give the same text.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from pipelines import template as site_template
+
+log = logging.getLogger(__name__)
 
 PENDING_SQL = """
 SELECT id FROM scraped_pages
@@ -64,9 +67,15 @@ def ensure_main_content(conn: psycopg.Connection, domain_id: Any, page_ids: list
                 "AS marker FROM scraped_pages WHERE id = %s FOR UPDATE", (page_id,)).fetchone()
             if page is None or page["marker"] == page["hash"] or not page["html"]:
                 continue  # another job got there first
-            text, markdown = page_main_content(page["html"], template)
-            if not text:
-                marker = {"main_content": page["hash"]}
+            try:
+                text, markdown = page_main_content(page["html"], template)
+                failure = None
+            except Exception as exc:  # noqa: BLE001 - a page the parsers choke on
+                text, markdown, failure = "", "", f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("main content of %s not extracted: %s", page["url"], failure)
+            if not text:  # nothing found: the fast pass's text stays, recorded as such
+                marker = {"main_content": page["hash"],
+                          "main_content_error": failure or "no main content found"}
                 conn.execute("UPDATE scraped_pages SET metadata = metadata || %s WHERE id = %s",
                              (Jsonb(marker), page_id))
                 continue

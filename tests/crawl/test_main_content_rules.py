@@ -198,3 +198,14 @@ def test_page_main_content_drops_the_learned_template_lines():
     assert "Does the anvil need a stand?" not in text and "hardwood stump" in text
     assert text.startswith("Forge Anvil 50 kg") and markdown.startswith("# Forge Anvil 50 kg")
     assert page_main_content(SHOP)[0].count("Does the anvil need a stand?") == 1
+
+
+@pytest.mark.parametrize("html, expected", [
+    ("", ""),
+    ("<html></html>", ""),
+    (('<?xml version="1.0" encoding="utf-8"?><html><body><h1>Title</h1>'
+      "<p>Some words in a paragraph of the page.</p></body></html>"),
+     "Title\nSome words in a paragraph of the page."),
+])
+def test_odd_pages_give_text_or_nothing_never_an_error(html, expected):
+    assert page_main_content(html)[0] == expected

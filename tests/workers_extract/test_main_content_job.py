@@ -51,3 +51,14 @@ def test_pages_without_a_fingerprint_or_html_are_left_alone(db, add_page, make_j
     stats = run_extract(db, make_job("extract", [no_hash, no_html]))
     assert stats["main_content_pages"] == 0
     assert page_row(db, no_hash)["content"] == "kept as is"
+
+
+def test_a_page_without_main_content_keeps_its_text_and_records_why(db, add_page, make_job):
+    page_id = add_page("empty", "<html><body></body></html>", content="fast pass text",
+                       metadata={"content_hash": "1" * 32})
+    stats = run_extract(db, make_job("extract", [page_id]))
+    assert stats["main_content_pages"] == 0
+    row = page_row(db, page_id)
+    assert row["content"] == "fast pass text"
+    assert row["metadata"]["main_content"] == "1" * 32
+    assert row["metadata"]["main_content_error"] == "no main content found"
