@@ -90,10 +90,10 @@ class HashPipeline:
         if kind != "page":
             return item
         url = item["url"]
-        text = item.get("fingerprint_text", item["extracted"].text)
+        text = item.pop("fingerprint_text", None) or item["extracted"].text
         digest = content_hash(text)
         known = state.known.get(url)
-        before, template = self.known_blocks.get(url), item.get("site_template")
+        before, template = self.known_blocks.get(url), item.pop("site_template", None)
         if (known and known.content_hash and before is not None and template is not None
                 and same_content(before, item.get("block_keys") or [], template)):
             digest = known.content_hash  # only template blocks differ: the stored version stands
