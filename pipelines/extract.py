@@ -18,6 +18,8 @@ import lxml.html
 
 from db.connection import get_pool
 from pipelines import template as site_template
+from pipelines.hash import fingerprint
+from pipelines.volatile import mask_volatile
 
 DROP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "nav", "footer",
              "aside", "form", "button", "select", "object", "embed", "canvas", "dialog", "head"}
@@ -256,16 +258,24 @@ def _clean(text: str | None) -> str:
                      if line).replace("\n", " ")
 
 
-def without_template(extracted: Extracted, template: site_template.SiteTemplate) -> None:
+def without_template(extracted: Extracted, template: site_template.SiteTemplate
+                     ) -> tuple[list[str], str]:
     """Counts the page's blocks into the domain's template, then drops the template blocks from
-    its text and Markdown (in place)."""
-    template.observe(text for _, text in extracted.blocks)
-    kept = [(md, text) for md, text in extracted.blocks
-            if not template.is_template(site_template.block_key(text))]
+    its text and Markdown (in place). Returns the keys of all its blocks, in order, and the
+    fingerprint of all of them: taken before the template is removed, so it does not depend on
+    how much template the crawl has learned when the page comes (two copies of a page are
+    duplicates whatever their order). Each block's volatile parts are masked once for both."""
+    masked = [mask_volatile(text) for _, text in extracted.blocks]
+    keyed = site_template.keyed_blocks(masked, masked=True)
+    template.observe_keyed(keyed)
+    keys = [key for key, _ in keyed]
+    kept = [block for block, key in zip(extracted.blocks, keys, strict=True)
+            if not template.is_template(key)]
     if len(kept) != len(extracted.blocks):
         extracted.blocks = kept
         extracted.text = "\n\n".join(text for _, text in kept)
         extracted.markdown = "\n\n".join(md for md, _ in kept if md)
+    return keys, fingerprint(masked)
 
 
 class ExtractPipeline:
@@ -289,11 +299,7 @@ class ExtractPipeline:
         if root is None:
             root = lxml.html.fromstring(item["html"])
         extracted = extract(root)
-        item["block_keys"] = [site_template.block_key(text) for _, text in extracted.blocks]
-        # hashed whole: a digest must not depend on how much template the crawl has learned
-        # by the time the page comes (two copies of a page are duplicates whatever their order)
-        item["fingerprint_text"] = extracted.text
-        without_template(extracted, self.template)
+        item["block_keys"], item["fingerprint"] = without_template(extracted, self.template)
         item["extracted"] = extracted
         item["site_template"] = self.template
         return item

@@ -26,9 +26,14 @@ def normalise_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+def fingerprint(masked_blocks: list[str]) -> str:
+    """XXH3-128 of a page's blocks, volatile parts already masked, whitespace- and NFC-normalised."""
+    return xxhash.xxh3_128_hexdigest(normalise_text(" ".join(masked_blocks)).encode("utf-8"))
+
+
 def content_hash(text: str) -> str:
-    """The fingerprint: whitespace- and NFC-normalised, volatile parts masked."""
-    return xxhash.xxh3_128_hexdigest(mask_volatile(normalise_text(text)).encode("utf-8"))
+    """The fingerprint of a text as one block."""
+    return fingerprint([mask_volatile(text)])
 
 
 def classify(url: str, digest: str, known_hash: str | None, first_url_this_crawl: str | None,
@@ -90,8 +95,8 @@ class HashPipeline:
         if kind != "page":
             return item
         url = item["url"]
-        text = item.pop("fingerprint_text", None) or item["extracted"].text
-        digest = content_hash(text)
+        text = item["extracted"].text
+        digest = item.pop("fingerprint", None) or content_hash(text)
         known = state.known.get(url)
         before, template = self.known_blocks.get(url), item.pop("site_template", None)
         if (known and known.content_hash and before is not None and template is not None

@@ -43,9 +43,23 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(mask_volatile(text).lower())
 
 
+def _masked_words(masked: str) -> list[str]:
+    return _WORD.findall(masked.lower())
+
+
+def _key(words: list[str]) -> str:
+    return xxhash.xxh3_64_hexdigest(" ".join(words).encode("utf-8"))
+
+
 def block_key(text: str) -> str:
     """The block's key: XXH3-64 of its lower-cased words, volatile parts masked."""
-    return xxhash.xxh3_64_hexdigest(" ".join(_words(text)).encode("utf-8"))
+    return _key(_words(text))
+
+
+def keyed_blocks(blocks: Iterable[str], masked: bool = False) -> list[tuple[str, int]]:
+    """(key, number of words) of each block, in order (`masked`: volatile parts already masked)."""
+    split = _masked_words if masked else _words
+    return [(_key(words), len(words)) for words in map(split, blocks)]
 
 
 def same_content(before: Sequence[str], now: Sequence[str], template: SiteTemplate) -> bool:
@@ -64,9 +78,12 @@ class SiteTemplate:
 
     def observe(self, blocks: Iterable[str]) -> None:
         """Count one page's blocks (each key once per page)."""
+        self.observe_keyed(keyed_blocks(blocks))
+
+    def observe_keyed(self, keyed: Iterable[tuple[str, int]]) -> None:
         self.pages += 1
         self.observed += 1
-        for key in {block_key(b) for b in blocks if len(_words(b)) >= MIN_WORDS}:
+        for key in {key for key, words in keyed if words >= MIN_WORDS}:
             self.counts[key] = self.counts.get(key, 0) + 1
         if self.pages > MAX_PAGES:
             self.pages //= 2
