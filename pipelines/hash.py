@@ -1,5 +1,9 @@
-"""Hash: XXH3-128 of the normalised main text; each page classified new / changed / unchanged /
-duplicate; `content_hashes` upserted in batches (first/last seen, URLs, occurrence count)."""
+"""Hash: XXH3-128 of the page's fingerprint text (the fast pass's text) with volatile parts masked
+(dates, times, "N views", "3 hours ago", long tokens); each page classified new / changed /
+unchanged / duplicate; `content_hashes` upserted in batches (first/last seen, URLs, occurrence
+count). A page is also unchanged when its blocks equal the stored version's once the site's
+template blocks are left out (pipelines/template.py): a change in the template or in volatile
+parts only keeps the stored version."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import xxhash
 
 from db.connection import get_pool
 from pipelines.batching import BatchWriter
+from pipelines.template import same_content
+from pipelines.volatile import mask_volatile
 
 BATCH_SIZE = 200
 ALGORITHM = "xxh3_128"
@@ -20,8 +26,14 @@ def normalise_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+def fingerprint(masked_blocks: list[str]) -> str:
+    """XXH3-128 of a page's blocks, volatile parts already masked, whitespace- and NFC-normalised."""
+    return xxhash.xxh3_128_hexdigest(normalise_text(" ".join(masked_blocks)).encode("utf-8"))
+
+
 def content_hash(text: str) -> str:
-    return xxhash.xxh3_128_hexdigest(normalise_text(text).encode("utf-8"))
+    """The fingerprint of a text as one block."""
+    return fingerprint([mask_volatile(text)])
 
 
 def classify(url: str, digest: str, known_hash: str | None, first_url_this_crawl: str | None,
@@ -63,6 +75,12 @@ class HashPipeline:
     def open_spider(self) -> None:
         self.state = self.crawler.spider.state
         self.writer = BatchWriter("content_hashes", BATCH_SIZE, self._write, self.state)
+        # each stored page's block keys (pipelines/template.py), to compare versions block by block
+        with get_pool().connection() as conn:
+            self.known_blocks = {r["url"]: r["blocks"] for r in conn.execute(
+                "SELECT url, metadata->'blocks' AS blocks FROM scraped_pages "
+                "WHERE domain_id = %s AND jsonb_typeof(metadata->'blocks') = 'array'",
+                (self.state.domain_id,))}
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         state = self.state
@@ -78,8 +96,12 @@ class HashPipeline:
             return item
         url = item["url"]
         text = item["extracted"].text
-        digest = content_hash(text)
+        digest = item.pop("fingerprint", None) or content_hash(text)
         known = state.known.get(url)
+        before, template = self.known_blocks.get(url), item.pop("site_template", None)
+        if (known and known.content_hash and before is not None and template is not None
+                and same_content(before, item.get("block_keys") or [], template)):
+            digest = known.content_hash  # only template blocks differ: the stored version stands
         change, duplicate_of = classify(url, digest, known.content_hash if known else None,
                                         state.hash_first_url.get(digest),
                                         state.known_hashes.get(digest))

@@ -129,6 +129,7 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         "language": extracted.language, "description": extracted.description,
         "headings": extracted.headings, "canonical_url": extracted.canonical_url,
         "markdown": extracted.markdown,
+        "blocks": item.get("block_keys"),  # pipelines/template.py: change detection per block
     }
     row.update(
         op="full", status="scraped", change=change, title=extracted.title,

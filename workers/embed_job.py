@@ -27,6 +27,8 @@ from workers.chunk_pages import with_pages
 from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.embedding import EmbeddingBackend, get_backend
 from workers.errors import PermanentError, TransientError
+from workers.extract_job import checkpoint
+from workers.main_content_job import ensure_main_content
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,10 @@ def run_embed(conn: psycopg.Connection, job: dict[str, Any],
     except ValueError as exc:
         raise PermanentError(f"metadata.page_ids holds a value that is not a page id: {exc}") from exc
     _check_pages_belong(conn, domain_id, page_ids)
+    try:  # the pages' main content first (workers/main_content_job.py), then they are chunked
+        ensure_main_content(conn, domain_id, page_ids, commit=checkpoint)
+    except psycopg.OperationalError as exc:
+        raise TransientError(f"database unavailable before embedding: {exc}") from exc
     chunk_tokens = min(settings.chunk_tokens, backend.default_chunk_tokens)
     overlap = min(settings.chunk_overlap_tokens, max(0, chunk_tokens * 15 // 100))
     sizes = effective_sizes(chunk_tokens, overlap, backend.max_input_tokens)

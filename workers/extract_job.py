@@ -19,6 +19,7 @@ from workers.catalog.store import catalog_skus, superseded
 from workers.errors import PermanentError, TransientError
 from workers.extraction import extract_page
 from workers.extraction import patterns as domain_patterns
+from workers.main_content_job import ensure_main_content
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
     try:
         pages = load_pages(conn, job, "url, html")
         stats["extract_missing_pages"] = len(page_ids_of(job)) - len(pages)
+        stats["main_content_pages"] = ensure_main_content(conn, domain_id, [p["id"] for p in pages],
+                                                          commit=checkpoint)
         learned = domain_patterns.load(conn, domain_id)
         api_skus = catalog_skus(conn, domain_id)  # the shop API's products win (docs/catalog.md)
         for page in pages:

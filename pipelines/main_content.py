@@ -1,0 +1,153 @@
+"""Main content by agreement: three extractors, the output the others agree with most.
+
+Each main-content extractor fails on its own kinds of pages (trafilatura returns a teaser on
+some blogs, readability takes a comment thread for the article, resiliparse keeps link lists),
+and they rarely fail the same way. So each page is read by trafilatura (its core only: its own
+fallbacks are the next two), resiliparse's main-content mode and readability-lxml, and the
+output kept is the medoid: the one whose word 4-gram shingles agree most with the others'
+(F1 of shingle multisets). When trafilatura and resiliparse already agree (>= AGREE),
+trafilatura's text is kept without running readability (about a third of real pages).
+Figures: docs/extraction.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import lxml.html
+import trafilatura
+from readability import Document
+from readability.readability import Unparseable
+from resiliparse.extract.html2text import extract_plain_text
+from resiliparse.parse.html import HTMLTree
+
+from pipelines.extract import extract_html
+from pipelines.template import SiteTemplate
+
+AGREE = 0.95
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# readability logs a traceback for every page it cannot parse; it returns "" for them here
+logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
+    tokens = _TOKEN.findall(text.lower())
+    return Counter(tuple(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1))
+                   if tokens[i:i + n])
+
+
+def agreement(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> float:
+    """F1 of two shingle multisets (symmetric, 0 when either is empty)."""
+    if not a or not b:
+        return 0.0
+    common = sum((a & b).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(b.values()), common / sum(a.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def medoid(texts: Sequence[str]) -> int:
+    """Index of the text that agrees most with all the others (ties: the earlier one)."""
+    grams = [shingles(t) for t in texts]
+    scores = [sum(agreement(g, other) for j, other in enumerate(grams) if j != i)
+              for i, g in enumerate(grams)]
+    return max(range(len(texts)), key=lambda i: (scores[i], -i))
+
+
+def _tidy(text: str | None) -> str:
+    lines = (" ".join(line.split()) for line in (text or "").splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def by_trafilatura(html: str) -> str:
+    return _tidy(trafilatura.extract(html, fast=True, include_tables=True,
+                                     include_comments=True, deduplicate=False))
+
+
+def _plain(html: str, main_content: bool) -> str:
+    return _tidy(extract_plain_text(HTMLTree.parse(html), main_content=main_content,
+                                    alt_texts=False, links=False, list_bullets=False,
+                                    form_fields=False, noscript=False, preserve_formatting=True))
+
+
+def by_resiliparse(html: str) -> str:
+    return _plain(html, main_content=True)
+
+
+def by_readability(html: str) -> str:
+    try:
+        summary = Document(html).summary(html_partial=True)
+    except (Unparseable, ValueError, TypeError, lxml.etree.ParserError):
+        return ""
+    return _plain(summary, main_content=False) if summary.strip() else ""
+
+
+def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
+              second: Callable[[str], str] = by_resiliparse,
+              third: Callable[[str], str] = by_readability) -> str:
+    """The page's main content as text, one block a line."""
+    a, b = first(html), second(html)
+    if agreement(shingles(a), shingles(b)) >= AGREE:
+        return a
+    texts = [a, b, third(html)]
+    return texts[medoid(texts)]
+
+
+def lines(text: str) -> list[str]:
+    return [line for line in _BLANK_LINES.sub("\n", text).split("\n") if line.strip()]
+
+
+def first_h1(html: str) -> str | None:
+    node = HTMLTree.parse(html).document.query_selector("h1")
+    text = " ".join(node.text.split()) if node is not None else ""
+    return text or None
+
+
+def with_headline(found: list[str], h1: str | None) -> list[str]:
+    """The page's first <h1> leads its main content (trafilatura keeps it as metadata only)."""
+    if not found or not h1 or any(h1 in line for line in found[:5]):
+        return found
+    return [h1, *found]
+
+
+def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
+    """Markdown of the main text: the fast pass's Markdown blocks whose text is in it (headings,
+    lists, tables and links keep their form), else the text itself."""
+    have, words = shingles(text), f" {' '.join(_TOKEN.findall(text.lower()))} "
+    kept = []
+    for md, block in blocks:
+        tokens = _TOKEN.findall(block.lower())
+        if not md or not tokens:
+            continue
+        if len(tokens) < 4:
+            found = f" {' '.join(tokens)} " in words
+        else:
+            grams = shingles(block)
+            found = 2 * sum((grams & have).values()) >= sum(grams.values())
+        if found:
+            kept.append(md)
+    return "\n\n".join(kept) if kept else text
+
+
+def main_content_text(html: str, template: SiteTemplate | None = None) -> str:
+    """The page's main text as stored: by agreement, led by its headline, one block a line,
+    without the site's template lines; empty when the extractors find nothing."""
+    html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses it in a str
+    found = with_headline(lines(main_text(html)), first_h1(html))
+    if template is not None:
+        found = template.strip(found)
+    return "\n".join(found)
+
+
+def page_main_content(html: str, template: SiteTemplate | None = None) -> tuple[str, str]:
+    """(text, markdown): the Markdown keeps the fast pass's blocks that are in the text."""
+    text = main_content_text(html, template)
+    if not text:
+        return "", ""
+    return text, markdown_for(text, extract_html(_XML_DECLARATION.sub("", html, count=1)).blocks)
