@@ -20,7 +20,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from omni.crypto import CryptoError, Keyring, dumps
+from omni.crypto import CryptoError, Keyring, dumps, load_envelope
 from omni.errors import NotFound
 
 log = logging.getLogger(__name__)

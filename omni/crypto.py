@@ -137,14 +137,6 @@ def load_envelope(value: dict[str, Any] | str) -> dict[str, Any]:
     return env
 
 
-def is_envelope(value: Any) -> bool:
-    try:
-        load_envelope(value)
-    except MalformedEnvelope:
-        return False
-    return True
-
-
 def dumps(envelope: dict[str, Any]) -> str:
     """The envelope as compact JSON text (for TEXT columns)."""
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True)

@@ -19,7 +19,6 @@ from pipelines.template import same_content
 from pipelines.volatile import mask_volatile
 
 BATCH_SIZE = 200
-ALGORITHM = "xxh3_128"
 
 
 def normalise_text(text: str) -> str:

@@ -62,7 +62,7 @@ def test_source_cells(row, cells):
 def test_dashboard_shows_documents_products_and_last_sync(seeded):
     from dashboard.app import create_app
 
-    with TestClient(create_app("127.0.0.1")) as client:
+    with TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1") as client:
         listing = client.get("/domains").text
         detail = client.get("/domains/docs-shop.example").text
     row = listing.split('data-domain="docs-shop.example"')[1].split("</tr>")[0]

@@ -34,9 +34,9 @@ def test_the_dashboard_shows_a_running_crawl_and_its_progress(slow_shop, db, red
     try:
         wait_until(lambda: (jobs.get(db, job_id)["metadata"].get("progress") or {}).get("pages_seen", 0) >= 5,
                    timeout=120, what="progress in the job")
-        with TestClient(create_app("127.0.0.1")) as client:
+        with TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1") as client:
             page = client.get("/").text
-        row = re.search(rf'<tr data-job="{job_id}">(.*?)</tr>', page, re.S)
+        row = re.search(rf'<tr data-job="{job_id}">(.*?)</tr>', page, re.DOTALL)
         assert row, page[-2000:]
         cells = row.group(1)
         assert slow_shop.domain in cells
@@ -48,7 +48,7 @@ def test_the_dashboard_shows_a_running_crawl_and_its_progress(slow_shop, db, red
     finally:
         crawl.join(timeout=240)
     assert result["status"] == "completed"
-    with TestClient(create_app("127.0.0.1")) as client:
+    with TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1") as client:
         assert "no crawl is running" in client.get("/").text
 
 

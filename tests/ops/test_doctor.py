@@ -4,6 +4,7 @@ the local OpenAI-compatible server, a stopped Redis, a missing key and a wrong D
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 
@@ -197,7 +198,8 @@ def test_stopped_redis(omni_cli, tmp_path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     lines = _lines(result.stdout)
     assert lines["redis"].startswith("FAIL  redis")
-    assert f"cannot reach {url}" in lines["redis"]
+    shown = re.sub(r"//:[^@]+@", "//:***@", url)  # the password is never printed
+    assert f"cannot reach {shown}" in lines["redis"]
     assert "fix: check REDIS_URL" in lines["redis"]
     assert lines["tiktoken"].startswith("ok")
 

@@ -4,8 +4,6 @@ acting as a tenant (SET ROLE authenticated + JWT claims) or as service_role."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import psycopg
-import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
