@@ -6,6 +6,7 @@ runs first), so opening a connection never has a server start as a side effect."
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from omni.config import Settings, get_settings
@@ -57,20 +58,18 @@ def embedded_redis_url(root: Path) -> str | None:
 def database_url(settings: Settings | None = None) -> str:
     """DATABASE_URL, or the running embedded Postgres's URL."""
     settings = settings or get_settings()
-    if settings.database_url:
-        return settings.database_url
-    url = embedded_postgres_url(settings.data_dir / "postgres")
-    if not url or not port_open(read_int(settings.data_dir / "postgres" / "port") or 0):
-        raise ServiceError("embedded Postgres is not running (run `omni services up`)")
-    return url
+    return settings.database_url or _running(settings.data_dir / "postgres", "Postgres",
+                                             embedded_postgres_url)
 
 
 def redis_url(settings: Settings | None = None) -> str:
     """REDIS_URL, or the running embedded Redis's URL."""
     settings = settings or get_settings()
-    if settings.redis_url:
-        return settings.redis_url
-    url = embedded_redis_url(settings.data_dir / "redis")
-    if not url or not port_open(read_int(settings.data_dir / "redis" / "port") or 0):
-        raise ServiceError("embedded Redis is not running (run `omni services up`)")
+    return settings.redis_url or _running(settings.data_dir / "redis", "Redis", embedded_redis_url)
+
+
+def _running(root: Path, name: str, url_of: Callable[[Path], str | None]) -> str:
+    url = url_of(root)
+    if not url or not port_open(read_int(root / "port") or 0):
+        raise ServiceError(f"embedded {name} is not running (run `omni services up`)")
     return url

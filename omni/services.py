@@ -379,25 +379,22 @@ class EmbeddedRedis:
 def database_url(settings: Settings | None = None, start: bool = True) -> str:
     """DATABASE_URL, or the embedded Postgres's DSN (started if needed)."""
     settings = settings or get_settings()
-    if settings.database_url:
-        return settings.database_url
-    if not start:
+    if settings.database_url or not start:
         return endpoints.database_url(settings)
-    pg = EmbeddedPostgres(settings.data_dir)
-    with _service_lock(settings.data_dir, "postgres"):
-        return pg.start()
+    return _start(settings, "postgres", EmbeddedPostgres(settings.data_dir))
 
 
 def redis_url(settings: Settings | None = None, start: bool = True) -> str:
     """REDIS_URL, or the embedded Redis's URL (started if needed)."""
     settings = settings or get_settings()
-    if settings.redis_url:
-        return settings.redis_url
-    if not start:
+    if settings.redis_url or not start:
         return endpoints.redis_url(settings)
-    redis = EmbeddedRedis(settings.data_dir)
-    with _service_lock(settings.data_dir, "redis"):
-        return redis.start()
+    return _start(settings, "redis", EmbeddedRedis(settings.data_dir))
+
+
+def _start(settings: Settings, name: str, server: EmbeddedPostgres | EmbeddedRedis) -> str:
+    with _service_lock(settings.data_dir, name):
+        return server.start()
 
 
 def up(settings: Settings | None = None) -> list[ServiceStatus]:
