@@ -59,10 +59,8 @@ class Backend:
         return tuple(QUEUES)
 
     def send_job(self, job_id: Any, job_type: str) -> Any:
-        from omni.scheduler import ensure_broker
         from workers.dispatch import send_job
 
-        ensure_broker()
         return send_job(job_id, job_type)
 
 

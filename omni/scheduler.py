@@ -148,22 +148,10 @@ Sender = jobs.Sender
 
 
 def _default_sender(job_id: Any, job_type: str) -> Any:
-    ensure_broker()
+    # send_job enqueues on the project's broker (workers.broker.get_broker sets it up once).
     from workers.dispatch import send_job
 
     return send_job(job_id, job_type)
-
-
-def ensure_broker() -> None:
-    """Set up the project's broker unless one is set (dramatiq's own default would be a
-    RedisBroker on localhost:6379, not REDIS_URL / the embedded Redis)."""
-    import dramatiq.broker
-    from dramatiq.brokers.redis import RedisBroker
-
-    if not isinstance(dramatiq.broker.global_broker, RedisBroker):
-        from workers.broker import setup_broker
-
-        setup_broker()
 
 
 class Scheduler:
