@@ -307,7 +307,17 @@ def check_encryption(settings: Settings) -> Result:
     from omni.crypto import Keyring
 
     secret = settings.encryption_key
-    ring = Keyring.from_string(secret.get_secret_value() if secret else None)
+    if not secret:
+        # Only stored credentials need the key: a fresh install has none yet.
+        stored = stored_key_ids(settings)
+        if stored == {}:
+            return skip("encryption-key", "OMNI_ENCRYPTION_KEY is not set and nothing is stored "
+                        "encrypted yet; set one (`omni secrets generate-key`) before storing shop "
+                        "credentials")
+        held = f"; {sum(stored.values())} stored value(s) need it" if stored else ""
+        return fail("encryption-key", f"OMNI_ENCRYPTION_KEY is not set{held}",
+                    "set OMNI_ENCRYPTION_KEY to the key(s) that encrypted them")
+    ring = Keyring.from_string(secret.get_secret_value())
     aad = "omni-doctor"
     if ring.decrypt(ring.encrypt("doctor", aad), aad) != "doctor":
         return fail("encryption-key", "a value did not survive encryption", "check OMNI_ENCRYPTION_KEY")

@@ -204,13 +204,27 @@ def test_stopped_redis(omni_cli, tmp_path) -> None:
     assert lines["tiktoken"].startswith("ok")
 
 
-def test_missing_key(omni_cli) -> None:
+def test_missing_key(db, omni_cli) -> None:
+    from db import credentials, tenants
+
+    tenants.add_domain(db, "shop.example", frequency="daily")
+    credentials.set_credential(db, "shop.example", "api", "v",
+                               keyring=Keyring.from_string(generate_key()))
     result = omni_cli("doctor", "--check", "encryption-key")
     assert result.returncode == 1, result.stdout + result.stderr
     line = _lines(result.stdout)["encryption-key"]
     status, name, rest = line.split(None, 2)
     assert (status, name) == ("FAIL", "encryption-key")
-    assert rest.startswith("OMNI_ENCRYPTION_KEY is not set")
+    assert rest.startswith("OMNI_ENCRYPTION_KEY is not set; 1 stored value(s) need it")
+
+
+def test_no_key_on_a_fresh_install_is_not_a_failure(db, omni_cli) -> None:
+    result = omni_cli("doctor", "--check", "encryption-key")
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = _lines(result.stdout)["encryption-key"]
+    status, name, rest = line.split(None, 2)
+    assert (status, name) == ("skip", "encryption-key")
+    assert rest.startswith("OMNI_ENCRYPTION_KEY is not set and nothing is stored encrypted yet")
     assert "omni secrets generate-key" in line
 
 
