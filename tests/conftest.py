@@ -7,6 +7,8 @@ tests start use the same database and Redis.
 
 from __future__ import annotations
 
+import fcntl
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -39,10 +41,25 @@ def services_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         }
         unset = {"OMNI_ENCRYPTION_KEY": None, "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None}
         try:
-            with migrated_environ({**env, **unset}):
+            with ExitStack() as stack:
+                # Roles are cluster-wide: two xdist workers migrating their fresh databases at
+                # once on a new cluster would both create `anon`. One migrates at a time.
+                with _file_lock(TEST_DATA_DIR / ".migrate.lock"):
+                    stack.enter_context(migrated_environ({**env, **unset}))
                 yield env
         finally:
             redis.stop()
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def truncate_all(conn: psycopg.Connection) -> None:
