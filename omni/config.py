@@ -45,7 +45,6 @@ class Settings(BaseSettings):
         default="auto", alias="OMNI_EMBEDDING_BACKEND"
     )
     embedding_model: str | None = Field(default=None, alias="OMNI_EMBEDDING_MODEL")
-    embedding_dimensions: int = Field(default=1536, alias="OMNI_EMBEDDING_DIMENSIONS")
     chunk_tokens: int = Field(default=500, alias="OMNI_CHUNK_TOKENS")
     chunk_overlap_tokens: int = Field(default=60, alias="OMNI_CHUNK_OVERLAP_TOKENS")
     # A domain with at least this many chunks gets its own partial HNSW index (db/vector_indexes.py).
