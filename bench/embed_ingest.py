@@ -38,9 +38,9 @@ def main() -> None:
         reload_settings()
         from db import jobs, tenants
         from db.connection import connect
-        from workers.batching import lower_bound
         from workers.broker import setup_broker
         from workers.dispatch import send_job
+        from workers.request_plan import lower_bound
 
         setup_broker()
         rng = random.Random(1)

@@ -14,7 +14,7 @@ from typing import Any
 import xxhash
 
 from db.connection import get_pool
-from pipelines.batching import BatchWriter
+from pipelines.batch_writer import BatchWriter
 from pipelines.template import same_content
 from pipelines.volatile import mask_volatile
 

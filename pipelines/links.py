@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from db.connection import get_pool
-from pipelines.batching import BatchWriter
+from pipelines.batch_writer import BatchWriter
 
 BATCH_SIZE = 100  # pages per statement
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from crawlers.recheck import TRAP_RECHECK_DAYS
 from db.connection import get_pool
-from pipelines.batching import BatchWriter
+from pipelines.batch_writer import BatchWriter
 
 BATCH_SIZE = 100
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dramatiq
 
-from omni.config import get_settings
 from db.jobs import CRAWL_TYPES, JobType
+from omni.config import get_settings
 from workers.broker import get_broker
 from workers.errors import PermanentError, TransientError
 from workers.job_runner import run_job

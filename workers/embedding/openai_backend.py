@@ -1,6 +1,6 @@
 """Embeddings through the `openai` client (OPENAI_BASE_URL points it at any compatible server).
 
-Inputs are planned into the fewest requests the limits allow (workers.batching), several
+Inputs are planned into the fewest requests the limits allow (workers.request_plan), several
 requests are in flight at once (OMNI_OPENAI_MAX_CONCURRENCY), and 429/5xx/connection errors
 are retried here with exponential backoff that honours `Retry-After`. When retries run out a
 TransientError carries the last Retry-After up to the job runner (Dramatiq retries the job);
@@ -20,9 +20,9 @@ import openai
 
 from omni.config import Settings
 from workers import tokens
-from workers.batching import MAX_INPUTS, MAX_TOKENS, MAX_TOKENS_PER_INPUT, plan_batches
 from workers.embedding import COLUMN_DIMENSIONS, EmbeddingResult, fit_dimensions
 from workers.errors import PermanentError, TransientError
+from workers.request_plan import MAX_INPUTS, MAX_TOKENS, MAX_TOKENS_PER_INPUT, plan_batches
 
 log = logging.getLogger(__name__)
 

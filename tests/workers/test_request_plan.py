@@ -8,7 +8,7 @@ from functools import cache
 
 import pytest
 
-from workers.batching import lower_bound, plan_batches
+from workers.request_plan import lower_bound, plan_batches
 
 L = dict(max_inputs=2048, max_tokens=300_000, max_tokens_per_input=8191)
 
