@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from omni.config import Settings
+from omni.endpoints import redact_url as redact
 
 Status = Literal["ok", "fail", "skip"]
 
@@ -53,16 +53,6 @@ def skip(name: str, detail: str) -> Result:
 def one_line(error: BaseException | str) -> str:
     text = " ".join(str(error).split())
     return text or (type(error).__name__ if isinstance(error, BaseException) else "")
-
-
-def redact(url: str) -> str:
-    """A URL without its password (DSNs and endpoints are printed; secrets never are)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def parse_version(text: str | None) -> tuple[int, ...] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from omni.config import Settings, get_settings
 
@@ -17,6 +18,12 @@ PG_DATABASE = "omni"
 
 class ServiceError(RuntimeError):
     """An embedded service could not be started or reached."""
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password shown as *** (URLs are printed; secrets never are)."""
+    password = urlsplit(url).password
+    return url.replace(f":{password}@", ":***@", 1) if password else url
 
 
 def read_int(path: Path) -> int | None:

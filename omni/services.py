@@ -75,11 +75,9 @@ def _service_lock(data_dir: Path, name: str) -> Iterator[None]:
 
 def _secret(path: Path, create: bool) -> str | None:
     """A generated password kept in `path` with mode 0600 (created when `create`)."""
-    try:
-        return path.read_text().strip() or None
-    except FileNotFoundError:
-        if not create:
-            return None
+    existing = endpoints.read_secret(path)
+    if existing or not create:
+        return existing
     import secrets
 
     value = secrets.token_urlsafe(32)

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from omni import services
+from omni.endpoints import redact_url
 
 app = typer.Typer(help="Embedded Postgres and Redis (used when DATABASE_URL / REDIS_URL are unset).",
                   no_args_is_help=True)
@@ -15,14 +16,7 @@ console = Console()
 
 def redact(url: str | None) -> str:
     """A URL with its password shown as *** (`omni db url` prints the full one)."""
-    if not url:
-        return "-"
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
+    return redact_url(url) if url else "-"
 
 
 def _print(statuses: list[services.ServiceStatus]) -> None:
