@@ -58,11 +58,6 @@ def stop(proc: subprocess.Popen, grace: float = 10.0) -> int:
     return proc.wait()
 
 
-def kill(proc: subprocess.Popen) -> int:
-    """SIGKILL the child's whole process group at once."""
-    return stop(proc, grace=0)
-
-
 def _signal_group(proc: subprocess.Popen, signum: int) -> None:
     try:
         os.killpg(proc.pid, signum)
