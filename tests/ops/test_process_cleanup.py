@@ -69,6 +69,15 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def _cmdline(proc: psutil.Process) -> str:
+    """Its command line, or "" for a short-lived process (Chromium's wrapper runs `expr`...)
+    that ended since it was listed."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.NoSuchProcess:
+        return ""
+
+
 def _wait_for_descendant(pid: int, name: str, timeout: float = 120,
                          count: int = 1) -> list[psutil.Process]:
     """Wait until `count` processes whose name or command line contains `name` run below `pid`;
@@ -86,7 +95,7 @@ def _wait_for_descendant(pid: int, name: str, timeout: float = 120,
             return found
         time.sleep(0.3)
     raise AssertionError(f"no {name!r} process below {pid}: "
-                         f"{[' '.join(p.cmdline())[:80] for p in _descendants(pid)]}")
+                         f"{[_cmdline(p)[:80] for p in _descendants(pid)]}")
 
 
 def _assert_all_gone(processes: list[psutil.Process]) -> None:
@@ -118,7 +127,7 @@ def test_sigkilled_worker_takes_dramatiq_the_crawl_and_chromium_along(services_e
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         below = _wait_for_descendant(worker.pid, "chromium")
-        commands = " ".join(" ".join(p.cmdline()) for p in below)
+        commands = " ".join(_cmdline(p) for p in below)
         assert "-m workers" in commands and "crawlers.run" in commands, commands
         _sigkill(worker)
         _assert_all_gone(below)
