@@ -1,7 +1,7 @@
 """Documents the crawler fetches (PDF, DOCX, ODT, plain text) and what a response for one
 becomes: a `document` item for `pipelines.documents`, or a `failed` item with the reason.
 
-Pure: the spider calls these; tested in tests/crawl/test_documents_pure.py.
+Pure: the spider calls these; tested in tests/pipelines/test_doctext.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Pure URL rules: canonical form, what kind of resource a URL is, site membership, trap keys.
 
-No I/O here; every function is table-tested in tests/crawl/test_urls.py.
+No I/O here; every function is table-tested in tests/crawlers/test_rules.py.
 """
 
 from __future__ import annotations

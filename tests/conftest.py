@@ -8,17 +8,25 @@ tests start use the same database and Redis.
 from __future__ import annotations
 
 import fcntl
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest
 
 from tests.support.environment import fresh_database, migrated_environ
+from tests.support.paths import TEST_DATA_DIR
 
-REPO = Path(__file__).resolve().parent.parent
-TEST_DATA_DIR = REPO / ".omni-test"
+# Fixtures shared across the test tree (the tree mirrors the source; fixtures do not).
+pytest_plugins = [
+    "tests.support.crawl_fixtures",
+    "tests.support.document_fixtures",
+    "tests.support.catalog_fixtures",
+    "tests.support.extract_fixtures",
+    "tests.support.tenant_fixtures",
+    "tests.support.worker_fixtures",
+]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.ops.conftest import REPO
+from tests.support.paths import REPO
 
 COMPOSE = REPO / "compose.yaml"
 SCHEMA = json.loads((Path(__file__).parent / "compose-spec.json").read_text())

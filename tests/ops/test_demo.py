@@ -18,8 +18,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops.conftest import OMNI
-from tests.ops.test_dashboard import CHROMIUM_ARGS, _free_port
+from tests.support.local import CHROMIUM_ARGS, free_port
+from tests.support.paths import OMNI
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +84,7 @@ def _wait_line(lines: queue.Queue[str], pattern: str, proc, log, timeout: float)
 def test_dashboard_during_a_demo_run(demo_env) -> None:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(OMNI), "demo", "--port", str(port)], env=demo_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()

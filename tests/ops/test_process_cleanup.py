@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psutil
 import pytest
 
-from tests.ops.conftest import OMNI
 from tests.ops.test_demo import _reader, _wait_line, demo_env  # noqa: F401 - fixture
+from tests.support.paths import OMNI
 
 pytestmark = pytest.mark.slow
 GONE_WITHIN_S = 10.0

@@ -13,8 +13,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.workers.conftest import openai_env, openai_server  # noqa: F401 - fixtures
-
 
 @dataclass
 class Side:

@@ -15,8 +15,8 @@ import pytest
 from db import credentials
 from omni.crypto import Keyring, generate_key
 from omni.verification import WELL_KNOWN_PATH, Target, targets, token_found
-from tests.schema.helpers import OMNI, REPO
 from tests.security.conftest import as_attacker
+from tests.support.tenants import OMNI, REPO
 
 
 @pytest.mark.parametrize("domain, expected", [

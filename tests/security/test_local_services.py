@@ -38,7 +38,7 @@ def postgres():
     import shutil
     import uuid
 
-    from tests.conftest import TEST_DATA_DIR
+    from tests.support.paths import TEST_DATA_DIR
 
     root = TEST_DATA_DIR / f"scratch-{uuid.uuid4().hex[:8]}"
     pg = EmbeddedPostgres(root)

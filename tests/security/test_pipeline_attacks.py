@@ -16,7 +16,7 @@ from db import credentials, jobs, tenants
 from omni.crypto import Keyring, generate_key
 from omni.scheduler import Scheduler
 from tests.security.conftest import as_attacker, error_of
-from tests.workers.conftest import add_page, embedding_rows, long_page
+from tests.support.worker_fixtures import add_page, embedding_rows, long_page
 from workers.embed_job import run_embed, run_embed_merged
 from workers.errors import PermanentError
 

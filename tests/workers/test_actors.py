@@ -9,7 +9,13 @@ import pytest
 
 from db import jobs
 from tests.support.openai_server import Reply
-from tests.workers.conftest import add_page, embedding_rows, long_page, make_domain, running_worker
+from tests.support.worker_fixtures import (
+    add_page,
+    embedding_rows,
+    long_page,
+    make_domain,
+    running_worker,
+)
 from workers.dispatch import send_job
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from db import jobs
 from tests.support.openai_server import Reply
-from tests.workers.conftest import add_page, embedding_rows, long_page, make_domain
+from tests.support.worker_fixtures import add_page, embedding_rows, long_page, make_domain
 from workers.embed_job import run_embed
 from workers.errors import PermanentError, TransientError
 

@@ -10,7 +10,7 @@ import pytest
 
 from db import jobs
 from tests.support.openai_server import Reply
-from tests.workers.conftest import add_page, make_domain, wait_until, worker_process
+from tests.support.worker_fixtures import add_page, make_domain, wait_until, worker_process
 from workers.dispatch import send_job
 from workers.embed_job import PAGE_GROUP
 
@@ -84,7 +84,7 @@ def private_postgres(services_env):
     from db.connection import connect
     from db.migrate import migrate
     from omni.services import EmbeddedPostgres
-    from tests.conftest import TEST_DATA_DIR
+    from tests.support.paths import TEST_DATA_DIR
 
     TEST_DATA_DIR.mkdir(exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="pg-restart-", dir=TEST_DATA_DIR))

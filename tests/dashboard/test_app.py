@@ -1,0 +1,262 @@
+"""The dashboard against real Postgres and Redis, served by uvicorn, driven by real Chromium."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.testclient import TestClient
+
+from db import jobs, tenants, usage
+from tests.support.local import CHROMIUM_ARGS, free_port
+from tests.support.worker_fixtures import queued_job_ids
+
+
+@pytest.fixture
+def seeded(db, broker, redis_client) -> dict:
+    """Real rows (two domains, pages, extractions, chunks, usage, jobs incl. a failed crawl)
+    and real messages in Redis: waiting, delayed, in flight (fetched, unacked) and dead-lettered."""
+    from workers.dispatch import send_job
+
+    shop = tenants.add_domain(db, "shop.example", frequency="daily")
+    blog = tenants.add_domain(db, "blog.example", frequency="0 3 * * *")
+    db.execute("UPDATE domains SET last_scraped_at = now() - interval '2 hours' WHERE id = %s",
+               (shop["id"],))
+    page_ids = []
+    for i, status in enumerate(["scraped"] * 7 + ["failed"] * 2):
+        page_ids.append(db.execute(
+            "INSERT INTO scraped_pages (domain_id, url, title, content, status, scraped_at) "
+            "VALUES (%s, %s, %s, 'text', %s, now() - make_interval(mins => %s)) RETURNING id",
+            (shop["id"], f"https://shop.example/p{i}", f"P{i}", status, i)).fetchone()["id"])
+    for kind, n in (("product", 3), ("faq", 2)):
+        for i in range(n):
+            db.execute("INSERT INTO structured_extractions (domain_id, url, extract_type, extracted_data) "
+                       "VALUES (%s, %s, %s, '{}')", (shop["id"], f"https://shop.example/{kind}{i}", kind))
+    for i in range(11):
+        db.execute("INSERT INTO page_embeddings (page_id, chunk_text) VALUES (%s, %s)",
+                   (page_ids[i % 7], f"chunk {i}"))
+    usage.add_usage(db, shop["id"], "embedding", "all-MiniLM-L6-v2", tokens=4321, requests=3, cost=0)
+    usage.add_usage(db, shop["id"], "optimization", "gpt-4o-mini", tokens=1000, requests=2, cost=0.0125)
+
+    done = jobs.create(db, shop["id"], "crawl",
+                       {"stats": {"new": 5, "changed": 2, "unchanged": 1, "removed": 1}})
+    jobs.complete(db, done, jobs.start(db, done)["runner"])
+    failed = jobs.create(db, shop["id"], "crawl")
+    jobs.start(db, failed)
+    jobs.fail(db, failed, "DNS lookup failed for shop.example")
+    pending_embed = jobs.create(db, shop["id"], "embed", {"page_ids": [str(p) for p in page_ids]})
+    blog_extract = jobs.create(db, blog["id"], "extract")
+
+    # messages: 1 waiting on embed, 1 delayed on extract, 2 waiting on extract of which one is
+    # fetched (in flight) and one dead-lettered after a nack
+    send_job(pending_embed, "embed")
+    send_job(blog_extract, "extract", delay_ms=3_600_000)
+    send_job(blog_extract, "extract")
+    send_job(blog_extract, "extract")
+    consumer = broker.consume("extract", prefetch=2, timeout=1000)
+    fetched = [m for m in (next(consumer) for _ in range(4)) if m is not None][:2]
+    assert len(fetched) == 2
+    consumer.nack(fetched[1])
+    return {"shop": shop, "blog": blog, "failed": str(failed), "done": str(done),
+            "consumer": consumer}
+
+
+
+@pytest.fixture
+def server(services_env) -> Iterator[str]:
+    import uvicorn
+
+    from dashboard.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app("127.0.0.1"), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_queue_stats_follow_the_broker_layout(seeded, redis_client) -> None:
+    from workers.queues import queue_stats
+
+    stats = {s.queue: s for s in queue_stats(redis_client, ("crawl", "extract", "optimize", "embed"))}
+    assert (stats["embed"].ready, stats["embed"].in_flight, stats["embed"].dead) == (1, 0, 0)
+    assert (stats["extract"].ready, stats["extract"].delayed) == (0, 1)
+    assert (stats["extract"].in_flight, stats["extract"].dead) == (1, 1)
+    assert stats["crawl"].as_dict() == {"queue": "crawl", "ready": 0, "delayed": 0,
+                                        "in_flight": 0, "dead": 0}
+
+
+def test_pages_render_real_data_and_retry_requeues(seeded, server, chromium, db,
+                                                   redis_client) -> None:
+    page = chromium.new_page()
+    page.goto(server + "/")
+    row = page.locator("#queues tr[data-queue=extract]")
+    assert row.locator(".delayed").inner_text() == "1"
+    assert row.locator(".in-flight").inner_text() == "1"
+    assert row.locator(".dead").inner_text() == "1"
+    assert page.locator("#queues tr[data-queue=embed] .ready").inner_text() == "1"
+    assert page.locator("#total-pages").inner_text() == "9"
+    assert page.locator("#total-chunks").inner_text() == "11"
+    assert page.locator("#total-tokens").inner_text() == "5321"
+    # the charts are drawn by the vendored script (one bar per minute of the last hour)
+    assert page.locator("[data-testid=chart-pages] svg rect").count() == 60
+    assert page.locator("[data-testid=chart-tokens] svg rect").count() == 14
+
+    page.goto(server + "/domains")
+    shop = page.locator("#domains tr[data-domain='shop.example']")
+    assert "scraped 7" in shop.locator(".pages").inner_text()
+    assert "failed 2" in shop.locator(".pages").inner_text()
+    assert shop.locator(".extractions").inner_text() == "5"
+    assert shop.locator(".chunks").inner_text() == "11"
+    page.click("text=shop.example")
+    assert page.locator("#domain-tokens").inner_text() == "5321"
+    last = page.locator("#last-crawl").inner_text()
+    assert "changed\t2" in last or "changed 2" in last.replace("\t", " ")
+    assert "product" in page.locator("#extractions").inner_text()
+
+    page.goto(server + "/jobs?status=failed")
+    rows = page.locator("#jobs tbody tr[data-job]")
+    assert rows.count() == 1
+    assert "DNS lookup failed" in rows.first.inner_text()
+    rows.first.locator("button.retry").click()
+    page.wait_for_selector("#retried")
+    assert page.locator("#job-status").inner_text() == "pending"
+    job = jobs.get(db, seeded["failed"])
+    assert job["status"] == "pending" and job["error_message"] is None
+    assert queued_job_ids(redis_client, "crawl") == [seeded["failed"]]
+
+
+def test_the_page_refreshes_itself(seeded, server, chromium, db) -> None:
+    from dashboard import app as dashboard_app
+
+    page = chromium.new_page()
+    page.goto(server + "/")
+    assert page.locator("#total-pages").inner_text() == "9"
+    db.execute("INSERT INTO scraped_pages (domain_id, url, status) VALUES (%s, 'https://shop.example/new', 'scraped')",
+               (seeded["shop"]["id"],))
+    # a locator assertion, not wait_for_function: the dashboard's CSP forbids the eval that
+    # wait_for_function's string predicate needs
+    from playwright.sync_api import expect
+
+    expect(page.locator("#total-pages")).to_have_text(
+        "10", timeout=(dashboard_app.REFRESH_SECONDS + 10) * 1000)
+
+
+def test_retry_refuses_a_job_that_is_not_failed(seeded, server, redis_client) -> None:
+    before = queued_job_ids(redis_client, "crawl")
+    response = httpx.post(f"{server}/jobs/{seeded['done']}/retry")
+    assert response.status_code == 409
+    assert queued_job_ids(redis_client, "crawl") == before
+
+
+def test_metrics_scrape(seeded, server) -> None:
+    response = httpx.get(server + "/metrics")
+    assert response.status_code == 200
+    samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    assert samples[("omni_queue_messages", (("queue", "extract"), ("state", "dead")))] == 1
+    assert samples[("omni_queue_messages", (("queue", "embed"), ("state", "ready")))] == 1
+    assert samples[("omni_jobs", (("job_type", "crawl"), ("status", "failed")))] == 1
+    assert samples[("omni_pages", (("status", "scraped"),))] == 7
+    assert samples[("omni_tokens", (("usage_type", "embedding"),))] == 4321
+    assert samples[("omni_chunks", ())] == 11
+
+
+def test_healthz(server) -> None:
+    response = httpx.get(server + "/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "postgres": "ok", "redis": "ok"}
+
+
+def test_healthz_reports_a_dead_redis(services_env) -> None:
+    from dashboard.app import Backend, create_app
+
+    class NoRedis(Backend):
+        def redis(self):
+            import redis
+            return redis.Redis(host="127.0.0.1", port=free_port(), socket_timeout=1)
+
+    with TestClient(create_app("127.0.0.1", backend=NoRedis()), base_url="http://127.0.0.1") as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["redis"].startswith("error") and response.json()["postgres"] == "ok"
+
+
+# ---------------------------------------------------------------- auth on a non-local bind
+
+@pytest.mark.parametrize("host, local", [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("127.0.0.2", True),
+    ("0.0.0.0", False), ("::", False), ("10.0.0.5", False), ("dashboard.internal", False),
+])
+def test_is_local_bind(host, local) -> None:
+    from dashboard.auth import is_local_bind
+
+    assert is_local_bind(host) is local
+
+
+def test_a_public_bind_without_a_token_is_refused(services_env) -> None:
+    from dashboard.app import create_app
+    from omni.errors import OmniError
+
+    with pytest.raises(OmniError, match="OMNI_DASHBOARD_TOKEN"):
+        create_app("0.0.0.0", token=None)
+
+
+def test_a_public_bind_requires_the_token(services_env, db) -> None:
+    from dashboard.app import create_app
+
+    app = create_app("0.0.0.0", token="s3cret-token-0123456789")
+    with TestClient(app, client=("10.0.0.5", 40000), base_url="http://10.0.0.1:8000") as client:
+        assert client.get("/domains").status_code == 401
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/healthz").status_code == 200          # for load balancers
+        assert client.get("/domains", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/domains", headers={"Authorization": "Bearer s3cret-token-0123456789"}).status_code == 200
+        basic = base64.b64encode(b"ops:s3cret-token-0123456789").decode()
+        assert client.get("/metrics", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+        bad = base64.b64encode(b"ops:nope").decode()
+        assert client.get("/metrics", headers={"Authorization": f"Basic {bad}"}).status_code == 401
+        response = client.get("/jobs?token=wrong&status=failed", follow_redirects=False)
+        assert response.status_code == 401
+    with TestClient(app, client=("10.0.0.5", 40001), base_url="http://10.0.0.1:8000") as client:
+        response = client.get("/jobs?token=s3cret-token-0123456789&status=failed", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/jobs?status=failed"
+        assert client.get("/jobs?status=failed").status_code == 200   # the cookie now
+    with TestClient(create_app("127.0.0.1"), client=("127.0.0.1", 40002),
+                    base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/domains").status_code == 200
+
+
+def test_cross_origin_retry_is_refused(seeded, services_env, redis_client) -> None:
+    from dashboard.app import create_app
+
+    with TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1:8000") as client:
+        response = client.post(f"/jobs/{seeded['failed']}/retry",
+                               headers={"Origin": "http://evil.example"})
+    assert response.status_code == 403
+    assert queued_job_ids(redis_client, "crawl") == []

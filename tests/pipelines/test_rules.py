@@ -1,0 +1,68 @@
+"""Table-driven tests of the pure item-pipeline rules: change classification, hashing, the
+walker's extraction, store rows and enqueue batches."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.enqueue import batches
+from pipelines.extract import extract_html
+from pipelines.hash import classify, content_hash
+from pipelines.store import http_date, to_row
+
+
+@pytest.mark.parametrize("url, known, first, before, expected", [
+    ("/a", None, None, None, ("new", None)),
+    ("/a", "h0", None, None, ("changed", None)),
+    ("/a", "h1", None, None, ("unchanged", None)),
+    ("/a", "h1", "/b", "/b", ("unchanged", None)),
+    ("/a", None, "/b", None, ("duplicate", "/b")),
+    ("/a", None, "/a", None, ("new", None)),
+    ("/a", "h0", None, "/c", ("duplicate", "/c")),
+    ("/a", None, None, "/a", ("new", None)),
+])
+def test_classify(url, known, first, before, expected):
+    assert classify(url, "h1", known, first, before) == expected
+
+
+def test_content_hash_normalises_whitespace_only():
+    assert content_hash("Hello   world\n") == content_hash(" Hello world")
+    assert content_hash("Hello world") != content_hash("hello world")
+    assert len(content_hash("x")) == 32
+
+
+def test_extract_drops_boilerplate_and_keeps_structure():
+    html = """<html lang="de-DE"><head><title>T</title><meta name="description" content="D">
+    <link rel="canonical" href="/c"></head><body><header><nav><a href="/">Menu</a></nav></header>
+    <div class="cookie-notice">Cookies!</div><div role="navigation">Crumbs</div>
+    <main><h1>Head</h1><p>Body <a href="/x">link</a> <b>bold</b>.</p><ul><li>one</li></ul></main>
+    <aside>Related</aside><footer>Foot</footer><script>var s = 1;</script></body></html>"""
+    e = extract_html(html)
+    assert (e.title, e.description, e.language, e.canonical_url) == ("T", "D", "de-de", "/c")
+    assert e.text == "Head\n\nBody link bold.\n\none"
+    assert e.markdown == "# Head\n\nBody [link](/x) **bold**.\n\n- one"
+    assert e.headings == [{"level": 1, "text": "Head"}]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Tue, 14 Nov 2023 22:13:20 GMT", "2023-11-14T22:13:20+00:00"),
+    ("garbage", None), (None, None),
+])
+def test_http_date(value, expected):
+    assert http_date(value) == expected
+
+
+@pytest.mark.parametrize("item, op, status, write_content", [
+    ({"kind": "failed", "url": "u", "error": "HTTP 500", "http_status": 500}, "fail", "failed", False),
+    ({"kind": "gone", "url": "u", "error": "HTTP 410", "http_status": 410}, "fail", "gone", False),
+    ({"kind": "unchanged", "url": "u", "http_status": 304}, "light", "scraped", False),
+])
+def test_store_rows(item, op, status, write_content):
+    row = to_row(item)
+    assert (row["op"], row["status"], row["write_content"]) == (op, status, write_content)
+
+
+def test_enqueue_batches():
+    ids = [str(i) for i in range(250)] + ["1"]
+    assert [len(b) for b in batches(ids)] == [100, 100, 50]
+    assert batches([]) == []
