@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from omni import pg_selftest
-from omni.services import postgres_bin, system_user
+from omni.pg_build import postgres_bin, system_user
 
 
 def main(rounds: int = 3) -> None:

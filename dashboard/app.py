@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import redis
+import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,8 +25,16 @@ from dashboard.auth import TokenAuth, is_local_bind, same_origin
 from dashboard.guards import HostCheck, SecurityHeaders, check_token
 from dashboard.metrics import OmniCollector, render
 from db import jobs as job_store
+from db.connection import get_pool
+from omni.config import get_settings
+from omni.endpoints import redis_url
 from omni.errors import OmniError
+from omni.frequency import next_crawl_at
+from omni.scheduler import last_attempt
+from workers.broker import QUEUES
+from workers.dispatch import send_job
 from workers.queues import queue_stats
+from workers.status import read_workers
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -39,28 +49,18 @@ class Backend:
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
-        from db.connection import get_pool
-
         with get_pool().connection() as conn:
             yield conn
 
     def redis(self) -> Any:
         if self._redis is None:
-            import redis
-
-            from omni.endpoints import redis_url
-
             self._redis = redis.Redis.from_url(redis_url(), socket_timeout=5)
         return self._redis
 
     def queues(self) -> tuple[str, ...]:
-        from workers.broker import QUEUES
-
         return tuple(QUEUES)
 
     def send_job(self, job_id: Any, job_type: str) -> Any:
-        from workers.dispatch import send_job
-
         return send_job(job_id, job_type)
 
 
@@ -94,8 +94,6 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
         return templates.TemplateResponse(request, name, context)
 
     def overview(request: Request) -> Response:
-        from workers.status import read_workers
-
         client = backend.redis()
         workers = read_workers(client)
         for worker in workers:
@@ -142,8 +140,6 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
         return RedirectResponse(f"/jobs/{job['id']}?retried=1", status_code=303)
 
     def domains_page(request: Request) -> Response:
-        from omni.scheduler import last_attempt, next_crawl_at
-
         with backend.connection() as conn:
             rows = queries.domain_overview(conn)
         for row in rows:
@@ -154,8 +150,6 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
         return page(request, "domains.html", nav="domains", domains=rows)
 
     def domain_page(request: Request) -> Response:
-        from omni.scheduler import last_attempt, next_crawl_at
-
         name = request.path_params["domain"]
         with backend.connection() as conn:
             rows = [r for r in queries.domain_overview(conn) if r["domain"] == name]
@@ -233,10 +227,6 @@ def _job_or_404(conn: Any, job_id: Any) -> dict[str, Any]:
 
 
 def serve(host: str, port: int) -> None:
-    import uvicorn
-
-    from omni.config import get_settings
-
     settings = get_settings()
     secret = settings.dashboard_token
     app = create_app(host, secret.get_secret_value() if secret else None,

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 
 from dashboard import queries
 from workers.queues import queue_stats
+from workers.status import read_workers
 
 
 class OmniCollector(Collector):
@@ -23,8 +24,6 @@ class OmniCollector(Collector):
         self.connection, self.redis_client, self.queues = connection, redis_client, queues
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from workers.status import read_workers
-
         client = self.redis_client()
         queue = GaugeMetricFamily("omni_queue_messages", "Messages in a Dramatiq queue by state",
                                   labels=["queue", "state"])

@@ -7,8 +7,7 @@ from typing import Any
 import psycopg
 
 from db.source_counts import SOURCE_COUNT_COLUMNS
-
-FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
+from omni.frequency import validate_frequency
 
 
 def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,
@@ -89,14 +88,3 @@ def list_domains(conn: psycopg.Connection) -> list[dict[str, Any]]:
         "ORDER BY d.domain"
     ).fetchall()
 
-
-def validate_frequency(value: str) -> str:
-    """hourly|daily|weekly|monthly or a five-field cron expression."""
-    if value in FREQUENCIES:
-        return value
-    from croniter import croniter
-
-    if len(value.split()) == 5 and croniter.is_valid(value):
-        return value
-    raise ValueError(f"frequency must be one of {', '.join(FREQUENCIES)} or a cron expression, "
-                     f"not {value!r}")

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 
 from db import jobs
+from omni.frequency import is_due
 
 CATALOG_STATE = """
 SELECT d.id, d.domain, d.scrape_frequency,
@@ -32,8 +33,6 @@ def catalog_state(conn: psycopg.Connection, domain_id: Any = None) -> list[dict[
 
 
 def sync_due(row: dict[str, Any], now: datetime) -> bool:
-    from omni.scheduler import is_due
-
     return not row["syncing"] and is_due(row["scrape_frequency"], row["last_sync_attempt"], now)
 
 

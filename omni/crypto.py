@@ -21,6 +21,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from omni.config import get_settings
 from omni.errors import OmniError
 
 ENVELOPE_VERSION = 1
@@ -80,13 +81,11 @@ class Keyring:
     keys: tuple[bytes, ...]
 
     @classmethod
-    def from_string(cls, value: str | None) -> "Keyring":
+    def from_string(cls, value: str | None) -> Keyring:
         return cls(tuple(parse_keys(value)))
 
     @classmethod
-    def from_settings(cls) -> "Keyring":
-        from omni.config import get_settings
-
+    def from_settings(cls) -> Keyring:
         secret = get_settings().encryption_key
         return cls.from_string(secret.get_secret_value() if secret else None)
 

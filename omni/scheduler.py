@@ -1,6 +1,6 @@
 """The scheduler: finds domains due for a crawl and stale content, and queues the jobs.
 
-Timing is pure (`next_crawl_at`, `is_due`); the database pass (`run_once`) is the I/O edge.
+Timing is pure (`omni/frequency.py`); the database pass (`run_once`) is the I/O edge.
 
 Exactly-once across schedulers: every decision for a domain is taken inside a transaction
 holding `pg_try_advisory_xact_lock(<scheduler>, hashtext(domain_id))` and re-reads the domain
@@ -12,7 +12,6 @@ next pass (its metadata lacks `message_id`).
 
 from __future__ import annotations
 
-import calendar
 import logging
 import threading
 from collections.abc import Callable
@@ -23,6 +22,10 @@ from typing import Any
 import psycopg
 
 from db import jobs
+from db.connection import connect
+from omni.catalog_schedule import queue_catalog_syncs
+from omni.config import get_settings
+from omni.frequency import is_due
 
 log = logging.getLogger(__name__)
 
@@ -32,49 +35,6 @@ LOCK_NAMESPACE = 0x0_5C4ED  # "SCHED"
 # A job committed but not yet sent is only re-sent after this grace period (its sender may
 # still be about to send it).
 RESEND_AFTER = timedelta(minutes=2)
-
-_FIXED = {
-    "hourly": timedelta(hours=1),
-    "daily": timedelta(days=1),
-    "weekly": timedelta(weeks=1),
-}
-
-
-def _add_month(moment: datetime) -> datetime:
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def next_crawl_at(frequency: str | None, last_scraped_at: datetime | None) -> datetime | None:
-    """When a domain is next due; None means now (never crawled).
-
-    `frequency` is hourly|daily|weekly|monthly or a five-field cron expression (evaluated in UTC);
-    NULL means the column's default, weekly.
-    """
-    if last_scraped_at is None:
-        return None
-    last = _aware(last_scraped_at)
-    frequency = "weekly" if frequency is None else frequency.strip()
-    if frequency in _FIXED:
-        return last + _FIXED[frequency]
-    if frequency == "monthly":
-        return _add_month(last)
-    from croniter import croniter
-
-    if len(frequency.split()) != 5 or not croniter.is_valid(frequency):
-        raise ValueError(f"invalid scrape_frequency {frequency!r}")
-    return croniter(frequency, last.astimezone(UTC)).get_next(datetime)
-
-
-def is_due(frequency: str | None, last_scraped_at: datetime | None, now: datetime) -> bool:
-    when = next_crawl_at(frequency, last_scraped_at)
-    return when is None or when <= _aware(now)
-
 
 @dataclass
 class PassResult:
@@ -158,8 +118,6 @@ class Scheduler:
     def __init__(self, conn: psycopg.Connection, *, stale_after: str | None = None,
                  sender: Sender | None = None, now: Callable[[], datetime] | None = None) -> None:
         """`conn` must be a non-autocommit connection owned by the scheduler."""
-        from omni.config import get_settings
-
         self.conn = conn
         self.stale_after = stale_after or get_settings().stale_after
         self.send = sender or _default_sender
@@ -179,9 +137,7 @@ class Scheduler:
                 self.conn.rollback()
                 log.exception("scheduler: %s failed", row["domain"])
                 result.errors.append(f"{row['domain']}: {exc}")
-        from omni.catalog_schedule import queue_catalog_syncs  # shop APIs (docs/catalog.md)
-
-        queue_catalog_syncs(self, result)
+        queue_catalog_syncs(self, result)  # shop APIs (docs/catalog.md)
         return result
 
     def _consider(self, row: dict[str, Any], result: PassResult) -> None:
@@ -266,8 +222,6 @@ class Scheduler:
 def run_forever(interval: float, stop: threading.Event | None = None,
                 on_pass: Callable[[PassResult], None] | None = None) -> None:
     """Pass after pass until `stop` is set; a failed pass is logged and retried next interval."""
-    from db.connection import connect
-
     stop = stop or threading.Event()
     conn: psycopg.Connection | None = None
     scheduler: Scheduler | None = None

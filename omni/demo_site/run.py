@@ -4,13 +4,27 @@ workers until idle, print a summary, then keep the dashboard running (or exit)."
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+import uvicorn
+
+from crawlers.run import create_crawl_job, run_crawl_subprocess
+from dashboard.app import create_app
+from db import tenants
+from db.connection import connect
+from db.migrate import migrate
+from omni import processes, services
+from omni.config import reload_settings
+from omni.demo_site.server import SiteServer
+from omni.domains import normalize_domain
 from omni.errors import OmniError
+from workers.search import search
 
 SAMPLE_QUERY = "how long does shipping take"
 SITE_PORT = 8931        # preferred, so that re-runs find the same domain; any free port otherwise
@@ -39,8 +53,6 @@ def _step(echo: Echo, text: str) -> float:
 
 def summary(conn: Any, domain: str, query: str = SAMPLE_QUERY) -> dict[str, Any]:
     """The demo's numbers for one domain (from Postgres) and a sample search."""
-    from workers.search import search
-
     row = conn.execute("SELECT id FROM domains WHERE domain = %s", (domain,)).fetchone()
     if row is None:
         raise OmniError(f"unknown domain {domain}")
@@ -99,15 +111,6 @@ def format_summary(s: dict[str, Any]) -> str:
 
 def run_demo(*, dashboard: bool = True, dashboard_port: int = 8000, echo: Echo = _echo,
              worker_processes: int = 1, worker_threads: int = 4) -> dict[str, Any]:
-    from crawlers.run import create_crawl_job, run_crawl_subprocess
-    from db import tenants
-    from db.connection import connect
-    from db.migrate import migrate
-    from omni import processes, services
-    from omni.config import reload_settings
-    from omni.demo_site.server import SiteServer
-    from omni.domains import normalize_domain
-
     # The sample site is on 127.0.0.1: this process and its children may crawl it.
     os.environ["OMNI_ALLOW_PRIVATE_NETWORKS"] = "1"
     settings = reload_settings()
@@ -183,12 +186,6 @@ class _Dashboard:
     can be watched live."""
 
     def __init__(self, port: int, echo: Echo) -> None:
-        import threading
-
-        import uvicorn
-
-        from dashboard.app import create_app
-
         if not _port_free(port):
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
@@ -210,8 +207,6 @@ class _Dashboard:
 
     def wait(self) -> None:
         """Until Ctrl-C or SIGTERM."""
-        import signal
-
         def stop(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
 

@@ -15,7 +15,7 @@ import pytest
 
 from omni import pg_selftest, services
 from omni.config import Settings
-from omni.services import postgres_bin, system_user
+from omni.pg_build import postgres_bin, system_user
 from tests.support.paths import OMNI
 
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from db import jobs, tenants
-from omni.scheduler import Scheduler, is_due, last_attempt, next_crawl_at
+from omni.frequency import is_due, next_crawl_at
+from omni.scheduler import Scheduler, last_attempt
 from tests.support.paths import OMNI
 from tests.support.worker_fixtures import queued_job_ids
 

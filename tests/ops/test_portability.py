@@ -30,7 +30,7 @@ import shutil
 import pytest
 
 from omni import pg_selftest
-from omni.services import postgres_bin, system_user
+from omni.pg_build import postgres_bin, system_user
 
 QEMU = shutil.which("qemu-x86_64")
 EMULATION = [QEMU or "qemu-x86_64", "-cpu", "Haswell"]
