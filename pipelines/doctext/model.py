@@ -75,21 +75,3 @@ def sniff_format(body: bytes, content_type: str | None, url_path: str) -> str | 
     if by_type == "text" or (by_ext == "text" and media in ("", "application/octet-stream")):
         return "text"
     return None
-
-
-def extract_document(body: bytes, fmt: str, max_pages: int) -> DocumentText:
-    """Text of a document in `fmt` (from `sniff_format`); DocumentError with the reason when it
-    has none."""
-    if fmt == "pdf":
-        from pipelines.doctext.pdf import extract_pdf
-
-        return extract_pdf(body, max_pages)
-    if fmt in ("docx", "odt"):
-        from pipelines.doctext.office import extract_office
-
-        return extract_office(body, fmt)
-    if fmt == "text":
-        from pipelines.doctext.office import extract_plain
-
-        return extract_plain(body)
-    raise DocumentError(f"not a supported document format: {fmt}")
