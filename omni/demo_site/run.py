@@ -39,6 +39,7 @@ def _step(echo: Echo, text: str) -> float:
 
 def summary(conn: Any, domain: str, query: str = SAMPLE_QUERY) -> dict[str, Any]:
     """The demo's numbers for one domain (from Postgres) and a sample search."""
+    from omni.config import get_settings
     from workers.search import search
 
     row = conn.execute("SELECT id FROM domains WHERE domain = %s", (domain,)).fetchone()
@@ -67,7 +68,7 @@ def summary(conn: Any, domain: str, query: str = SAMPLE_QUERY) -> dict[str, Any]
             "GROUP BY 1 ORDER BY 1", (did,))},
         "query": query,
     }
-    hits = search(conn, query, domain, k=3)
+    hits = search(conn, query, domain, k=3, settings=get_settings())
     result["top_result"] = hits[0] if hits else None
     return result
 
