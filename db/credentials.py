@@ -21,7 +21,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from omni.crypto import CryptoError, Keyring, dumps, load_envelope
-from omni.errors import NotFound
+from omni.errors import InvalidValue, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def set_woocommerce(conn: psycopg.Connection, domain: str, consumer_key: str, co
     """Store a domain's WooCommerce API credentials encrypted; returns the customer_configs id."""
     ring = _keyring(keyring)
     if not consumer_key or not consumer_secret:
-        raise ValueError("WooCommerce consumer key and secret must not be empty")
+        raise InvalidValue("WooCommerce consumer key and secret must not be empty")
     with conn.transaction():
         config_id = _config_id(conn, domain)
         values = {column: dumps(ring.encrypt(plain, _aad("customer_configs", column, config_id)))

@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 
 from db.source_counts import SOURCE_COUNT_COLUMNS
+from omni.errors import InvalidValue
 
 FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
 
@@ -16,7 +17,7 @@ def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,
     """Create (or update) a customer and its auth user. Idempotent on email."""
     email = email.strip().lower()
     if "@" not in email:
-        raise ValueError(f"not an email address: {email!r}")
+        raise InvalidValue(f"not an email address: {email!r}")
     user = conn.execute(
         "INSERT INTO auth.users (email) VALUES (%s) "
         "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
@@ -98,5 +99,5 @@ def validate_frequency(value: str) -> str:
 
     if len(value.split()) == 5 and croniter.is_valid(value):
         return value
-    raise ValueError(f"frequency must be one of {', '.join(FREQUENCIES)} or a cron expression, "
+    raise InvalidValue(f"frequency must be one of {', '.join(FREQUENCIES)} or a cron expression, "
                      f"not {value!r}")

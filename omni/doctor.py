@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from omni.config import Settings
 from omni.endpoints import redact_url as redact
+from omni.errors import InvalidValue
 
 Status = Literal["ok", "fail", "skip"]
 
@@ -374,7 +375,7 @@ def run_checks(settings: Settings, only: Iterable[str] | None = None) -> list[Re
     wanted = set(only) if only else set(NAMES)
     unknown = wanted - set(NAMES)
     if unknown:
-        raise ValueError(f"unknown check(s): {', '.join(sorted(unknown))}; "
+        raise InvalidValue(f"unknown check(s): {', '.join(sorted(unknown))}; "
                          f"known: {', '.join(NAMES)}")
     results: list[Result] = []
     for names, check in CHECKS:

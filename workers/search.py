@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from omni.config import Settings
+from omni.errors import InvalidValue
 from workers.embedding import backend_for_model
 from workers.refresh import find_domain
 
@@ -32,9 +33,9 @@ def domain_model(conn: psycopg.Connection, domain_id: Any, settings: Settings) -
 def search(conn: psycopg.Connection, query: str, domain: str, k: int = 10,
            hybrid: bool = False, *, settings: Settings) -> list[dict[str, Any]]:
     if not query.strip():
-        raise ValueError("the query is empty")
+        raise InvalidValue("the query is empty")
     if k < 1:
-        raise ValueError("-k must be at least 1")
+        raise InvalidValue("-k must be at least 1")
     row = find_domain(conn, domain)
     model = domain_model(conn, row["id"], settings)
     if model is None:

@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from omni.config import Settings
+from omni.errors import InvalidValue
 
 COLUMN_DIMENSIONS = 1536
 LOCAL_MODEL = "all-MiniLM-L6-v2"
@@ -44,7 +45,7 @@ def fit_dimensions(vector: np.ndarray, dimensions: int = COLUMN_DIMENSIONS) -> n
     if vector.shape[0] == dimensions:
         return vector
     if vector.shape[0] > dimensions:
-        raise ValueError(f"the model returned {vector.shape[0]} dimensions; the column holds "
+        raise InvalidValue(f"the model returned {vector.shape[0]} dimensions; the column holds "
                          f"{dimensions} (set a model or `dimensions` that fits)")
     return np.concatenate([vector, np.zeros(dimensions - vector.shape[0], dtype=np.float32)])
 
@@ -76,7 +77,7 @@ def get_backend(settings: Settings) -> EmbeddingBackend:
     """The configured backend (OMNI_EMBEDDING_BACKEND / OMNI_EMBEDDING_MODEL)."""
     model = settings.resolved_embedding_model
     if settings.resolved_embedding_backend == "local" and model != LOCAL_MODEL:
-        raise ValueError(f"the local backend only has {LOCAL_MODEL}, not {model!r}")
+        raise InvalidValue(f"the local backend only has {LOCAL_MODEL}, not {model!r}")
     return backend_for_model(model, settings)
 
 
