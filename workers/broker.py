@@ -28,9 +28,6 @@ _lock = threading.RLock()
 
 def setup_broker(url: str | None = None, settings: Settings | None = None) -> RedisBroker:
     global _broker
-    from workers.actors import declare_actors
-    from workers.outcomes import JobOutcomes
-
     settings = settings or get_settings()
     with _lock:
         broker = RedisBroker(
@@ -39,20 +36,28 @@ def setup_broker(url: str | None = None, settings: Settings | None = None) -> Re
             heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
             maintenance_chance=settings.broker_maintenance_chance,
         )
-        # After Retries has decided (emit_after runs in reverse order): a message that ran out
-        # of retries marks its job failed.
-        broker.add_middleware(JobOutcomes(), before=Retries)
-        # Operations (docs/operations.md): per-process status for the dashboard, and
-        # Dramatiq's Prometheus exporter when OMNI_WORKER_METRICS is on.
-        from workers.status import add_operations_middleware
-
-        add_operations_middleware(broker, settings)
-        for queue in QUEUES:
-            broker.declare_queue(queue)
-        declare_actors(broker, settings)
+        configure(broker, settings)
         _broker = broker
         dramatiq.set_broker(broker)
         return broker
+
+
+def configure(broker: dramatiq.Broker, settings: Settings) -> None:
+    """What the project adds to a broker (the Redis one here, a StubBroker in unit tests): its
+    middleware, queues and actors."""
+    from workers.actors import declare_actors
+    from workers.outcomes import JobOutcomes
+    from workers.status import add_operations_middleware
+
+    # After Retries has decided (emit_after runs in reverse order): a message that ran out
+    # of retries marks its job failed.
+    broker.add_middleware(JobOutcomes(), before=Retries)
+    # Operations (docs/operations.md): per-process status for the dashboard, and
+    # Dramatiq's Prometheus exporter when OMNI_WORKER_METRICS is on.
+    add_operations_middleware(broker, settings)
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    declare_actors(broker, settings)
 
 
 def get_broker() -> RedisBroker:
