@@ -100,4 +100,4 @@ def validate_frequency(value: str) -> str:
     if len(value.split()) == 5 and croniter.is_valid(value):
         return value
     raise InvalidValue(f"frequency must be one of {', '.join(FREQUENCIES)} or a cron expression, "
-                     f"not {value!r}")
+                       f"not {value!r}")

@@ -376,7 +376,7 @@ def run_checks(settings: Settings, only: Iterable[str] | None = None) -> list[Re
     unknown = wanted - set(NAMES)
     if unknown:
         raise InvalidValue(f"unknown check(s): {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(NAMES)}")
+                           f"known: {', '.join(NAMES)}")
     results: list[Result] = []
     for names, check in CHECKS:
         if wanted & set(names):

@@ -1,6 +1,7 @@
 """The optimize step of a job: each page's content optimised into `ai_optimized_content`.
 
-`run_optimize(conn, job)` is called by the workers core with the content_refresh_jobs row.
+`run_optimize(conn, job, settings)` is called by the workers core with the content_refresh_jobs row
+(and the settings its actor read).
 Idempotent: one upsert per page on (domain_id, url), and a page whose content hash, optimiser
 and processing version are unchanged since its last optimisation is skipped (so re-optimising an
 unchanged site costs no tokens) unless the job's metadata has "force": true.
@@ -26,7 +27,8 @@ from workers.optimization.base import Optimization
 from workers.optimization.scores import content_quality_score, flesch_reading_ease, seo_score
 
 
-def run_optimize(conn: psycopg.Connection, job: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def run_optimize(conn: psycopg.Connection, job: dict[str, Any],
+                 settings: Settings) -> dict[str, Any]:
     started = time.monotonic()
     force = bool((job.get("metadata") or {}).get("force"))
     optimizer = optimizer_name(settings)

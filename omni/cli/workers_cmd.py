@@ -50,8 +50,8 @@ def worker(
 ) -> None:
     """Run the Dramatiq workers (the same as `dramatiq workers.broker:setup_broker`)."""
     chosen = _queues(queues)
-    command = [sys.executable, "-m", "workers", "workers.broker:setup_broker", "--processes", str(processes),
-               "--threads", str(threads), "--queues", *chosen,
+    command = [sys.executable, "-m", "workers", "workers.broker:setup_broker",
+               "--processes", str(processes), "--threads", str(threads), "--queues", *chosen,
                "--worker-shutdown-timeout", str(int((SHUTDOWN_GRACE_S - 5) * 1000))]
     child = processes_.spawn(command)
 

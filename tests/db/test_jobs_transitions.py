@@ -13,7 +13,8 @@ from db.jobs import Event, InvalidTransition, Status, transition
 P, R, C, F = Status.PENDING, Status.RUNNING, Status.COMPLETED, Status.FAILED
 # The state after each event; None: refused (the row is left as it is).
 MATRIX: dict[Status, dict[Event, Status | None]] = {
-    P: {Event.START: R, Event.COMPLETE: None, Event.FAIL: F, Event.RELEASE: None, Event.RESET: None},
+    P: {Event.START: R, Event.COMPLETE: None, Event.FAIL: F, Event.RELEASE: None,
+        Event.RESET: None},
     R: {Event.START: R, Event.COMPLETE: C, Event.FAIL: F, Event.RELEASE: P, Event.RESET: None},
     C: {Event.START: None, Event.COMPLETE: None, Event.FAIL: None, Event.RELEASE: None,
         Event.RESET: None},

@@ -117,7 +117,8 @@ def worker_process(log_path: Path, queues=("embed",), **env_extra: str):
            "OMNI_WORKER_MAX_BACKOFF_MS": "2000", "PYTHONUNBUFFERED": "1", **env_extra}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [str(VENV_BIN / "dramatiq"), "workers.broker:setup_broker", "-p", "1", "-t", "1", "-Q", *queues],
+            [str(VENV_BIN / "dramatiq"), "workers.broker:setup_broker", "-p", "1", "-t", "1",
+             "-Q", *queues],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield proc

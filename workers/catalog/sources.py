@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import psycopg
 
 from omni.errors import InvalidValue
-
 from workers.errors import PermanentError
 
 PLATFORMS = ("woocommerce", "shopify")

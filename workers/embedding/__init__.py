@@ -46,7 +46,7 @@ def fit_dimensions(vector: np.ndarray, dimensions: int = COLUMN_DIMENSIONS) -> n
         return vector
     if vector.shape[0] > dimensions:
         raise InvalidValue(f"the model returned {vector.shape[0]} dimensions; the column holds "
-                         f"{dimensions} (set a model or `dimensions` that fits)")
+                           f"{dimensions} (set a model or `dimensions` that fits)")
     return np.concatenate([vector, np.zeros(dimensions - vector.shape[0], dtype=np.float32)])
 
 
