@@ -10,10 +10,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pydantic import ValidationError
 
 from db.migrate import MigrationError
 from omni.cli.main import is_user_error
-from omni.config import InvalidSettings
+from omni.config import InvalidSettings, Settings, describe_invalid
 from omni.crypto import MissingKey
 from omni.domains import InvalidDomain
 from omni.endpoints import ServiceError
@@ -42,6 +43,20 @@ OMNI = Path(sys.executable).parent / "omni"
 ])
 def test_which_errors_are_the_users(exc: BaseException, expected: bool) -> None:
     assert is_user_error(exc) is expected
+
+
+@pytest.mark.parametrize("values,expected", [
+    ({"OMNI_CRAWL_MAX_PAGES": "lots"},
+     ("invalid setting(s): OMNI_CRAWL_MAX_PAGES: Input should be a valid integer, unable to parse "
+      "string as an integer")),
+    ({"OMNI_OPTIMIZER": "magic", "OMNI_WORKER_METRICS": "maybe"},
+     ("invalid setting(s): OMNI_OPTIMIZER: Input should be 'auto', 'openai' or 'offline'; "
+      "OMNI_WORKER_METRICS: Input should be a valid boolean, unable to interpret input")),
+])
+def test_invalid_settings_name_each_variable(values: dict[str, str], expected: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Settings(**values)
+    assert describe_invalid(info.value) == expected
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
