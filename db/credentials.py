@@ -21,14 +21,14 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from omni.crypto import CryptoError, Keyring, dumps, load_envelope
-from omni.errors import NotFound
+from omni.errors import InvalidValue, NotFound
 
 log = logging.getLogger(__name__)
 
 WOO_COLUMNS = ("woocommerce_consumer_key", "woocommerce_consumer_secret")
 
 
-def _aad(table: str, column: str, row_id: UUID | str, name: str | None = None) -> str:
+def aad(table: str, column: str, row_id: UUID | str, name: str | None = None) -> str:
     place = f"{table}.{column}" + (f".{name}" if name is not None else "")
     return f"{place}:{row_id}"
 
@@ -47,7 +47,7 @@ _OWN_CONFIG = (
 )
 
 
-def _config_id(conn: psycopg.Connection, domain: str) -> UUID:
+def config_id(conn: psycopg.Connection, domain: str) -> UUID:
     """customer_configs row of a registered domain (created if the domain has none yet)."""
     found = conn.execute("SELECT id FROM domains WHERE domain = %s", (domain,)).fetchone()
     if found is None:
@@ -77,19 +77,19 @@ def set_woocommerce(conn: psycopg.Connection, domain: str, consumer_key: str, co
     """Store a domain's WooCommerce API credentials encrypted; returns the customer_configs id."""
     ring = _keyring(keyring)
     if not consumer_key or not consumer_secret:
-        raise ValueError("WooCommerce consumer key and secret must not be empty")
+        raise InvalidValue("WooCommerce consumer key and secret must not be empty")
     with conn.transaction():
-        config_id = _config_id(conn, domain)
-        values = {column: dumps(ring.encrypt(plain, _aad("customer_configs", column, config_id)))
+        row_id = config_id(conn, domain)
+        values = {column: dumps(ring.encrypt(plain, aad("customer_configs", column, row_id)))
                   for column, plain in zip(WOO_COLUMNS, (consumer_key, consumer_secret))}
         conn.execute(
             "UPDATE customer_configs SET woocommerce_consumer_key = %(woocommerce_consumer_key)s, "
             "woocommerce_consumer_secret = %(woocommerce_consumer_secret)s, "
             "woocommerce_url = COALESCE(%(url)s, woocommerce_url) WHERE id = %(id)s",
-            {**values, "url": url, "id": config_id},
+            {**values, "url": url, "id": row_id},
         )
     log.info("stored WooCommerce credentials for %s (key %s)", domain, ring.current_kid)
-    return config_id
+    return row_id
 
 
 def get_woocommerce(conn: psycopg.Connection, domain: str,
@@ -101,63 +101,14 @@ def get_woocommerce(conn: psycopg.Connection, domain: str,
     if row is None or not row["woocommerce_consumer_key"] or not row["woocommerce_consumer_secret"]:
         return None
     ring = _keyring(keyring)
-    key, secret = (ring.decrypt(row[c], _aad("customer_configs", c, row["id"])) for c in WOO_COLUMNS)
+    key, secret = (ring.decrypt(row[c], aad("customer_configs", c, row["id"])) for c in WOO_COLUMNS)
     return WooCommerceCredentials(row["woocommerce_url"], key, secret)
 
 
 # ---------------------------------------------------------------- named secrets (JSONB maps)
-def set_credential(conn: psycopg.Connection, domain: str, name: str, value: str,
-                   keyring: Keyring | None = None) -> None:
-    """customer_configs.encrypted_credentials[name] = envelope(value)."""
-    ring = _keyring(keyring)
-    with conn.transaction():
-        config_id = _config_id(conn, domain)
-        env = ring.encrypt(value, _aad("customer_configs", "encrypted_credentials", config_id, name))
-        conn.execute(
-            "UPDATE customer_configs SET encrypted_credentials = "
-            "COALESCE(encrypted_credentials, '{}'::jsonb) || jsonb_build_object(%s::text, %s::jsonb) "
-            "WHERE id = %s", (name, Jsonb(env), config_id),
-        )
-
-
-def get_credential(conn: psycopg.Connection, domain: str, name: str,
-                   keyring: Keyring | None = None) -> str | None:
-    row = conn.execute(
-        f"SELECT c.id, c.encrypted_credentials -> %(name)s AS env {_OWN_CONFIG}",
-        {"name": name, "domain": domain},
-    ).fetchone()
-    if row is None or row["env"] is None:
-        return None
-    return _keyring(keyring).decrypt(
-        row["env"], _aad("customer_configs", "encrypted_credentials", row["id"], name))
-
-
-def set_business_secret(conn: psycopg.Connection, business_id: UUID | str, name: str, value: str,
-                        keyring: Keyring | None = None) -> None:
-    """business_configs.encrypted_secrets[name] = envelope(value) (row created if needed)."""
-    ring = _keyring(keyring)
-    with conn.transaction():
-        row = conn.execute(
-            "INSERT INTO business_configs (business_id) VALUES (%s) ON CONFLICT (business_id) "
-            "DO UPDATE SET business_id = EXCLUDED.business_id RETURNING id", (business_id,),
-        ).fetchone()
-        env = ring.encrypt(value, _aad("business_configs", "encrypted_secrets", row["id"], name))
-        conn.execute(
-            "UPDATE business_configs SET encrypted_secrets = encrypted_secrets || "
-            "jsonb_build_object(%s::text, %s::jsonb) WHERE id = %s", (name, Jsonb(env), row["id"]),
-        )
-
-
-def get_business_secret(conn: psycopg.Connection, business_id: UUID | str, name: str,
-                        keyring: Keyring | None = None) -> str | None:
-    row = conn.execute(
-        "SELECT id, encrypted_secrets -> %s AS env FROM business_configs WHERE business_id = %s",
-        (name, business_id),
-    ).fetchone()
-    if row is None or row["env"] is None:
-        return None
-    return _keyring(keyring).decrypt(
-        row["env"], _aad("business_configs", "encrypted_secrets", row["id"], name))
+# customer_configs.encrypted_credentials and business_configs.encrypted_secrets are written by
+# the customer-facing application, not by this project; it only rotates (below) and counts them
+# (stored_key_ids). tests/support/secrets.py writes them the same way for the tests.
 
 
 # ---------------------------------------------------------------- rotation
@@ -180,7 +131,7 @@ def _rotate_map(ring: Keyring, table: str, column: str, row_id: UUID, where: str
     changed = False
     for name, env in envelopes.items():
         try:
-            new = _rotate_one(ring, env, _aad(table, column, row_id, name))
+            new = _rotate_one(ring, env, aad(table, column, row_id, name))
         except CryptoError as exc:
             result.skipped.append(f"{table}.{column}[{name}] of {where}: {exc}")
             continue
@@ -214,7 +165,7 @@ def rotate(conn: psycopg.Connection, keyring: Keyring | None = None) -> Rotation
                 if row[column] is None:
                     continue
                 try:
-                    new = _rotate_one(ring, row[column], _aad("customer_configs", column, row["id"]))
+                    new = _rotate_one(ring, row[column], aad("customer_configs", column, row["id"]))
                 except CryptoError as exc:
                     result.skipped.append(f"customer_configs.{column} of {where}: {exc}")
                     continue

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import psycopg
 
+from omni.errors import OmniError
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x0_6D_6E_69  # "omni"
 
 
-class MigrationError(RuntimeError):
+class MigrationError(OmniError, RuntimeError):
     pass
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 
 from db.source_counts import SOURCE_COUNT_COLUMNS
+from omni.errors import InvalidValue
 from omni.frequency import validate_frequency
 
 
@@ -15,7 +16,7 @@ def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,
     """Create (or update) a customer and its auth user. Idempotent on email."""
     email = email.strip().lower()
     if "@" not in email:
-        raise ValueError(f"not an email address: {email!r}")
+        raise InvalidValue(f"not an email address: {email!r}")
     user = conn.execute(
         "INSERT INTO auth.users (email) VALUES (%s) "
         "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
@@ -87,4 +88,3 @@ def list_domains(conn: psycopg.Connection) -> list[dict[str, Any]]:
         "FROM domains d LEFT JOIN customers c ON c.auth_user_id = d.user_id "
         "ORDER BY d.domain"
     ).fetchall()
-

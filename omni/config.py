@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from omni.errors import InvalidValue
 
 
 def _default_data_dir() -> Path:
@@ -120,9 +122,23 @@ class Settings(BaseSettings):
         return "all-MiniLM-L6-v2"
 
 
+class InvalidSettings(InvalidValue):
+    """A variable in the environment (or `.env`) does not hold a valid value."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidSettings(describe_invalid(exc)) from exc
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line naming each bad variable (pure)."""
+    problems = "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+                         for error in exc.errors())
+    return f"invalid setting(s): {problems}"
 
 
 def reload_settings() -> Settings:

@@ -28,6 +28,7 @@ from omni import pg_selftest
 from omni.config import Settings
 from omni.crypto import Keyring
 from omni.endpoints import redact_url as redact
+from omni.errors import InvalidValue
 from omni.pg_build import postgres_bin, system_user
 from omni.services import database_url, redis_url
 
@@ -364,8 +365,8 @@ def run_checks(settings: Settings, only: Iterable[str] | None = None) -> list[Re
     wanted = set(only) if only else set(NAMES)
     unknown = wanted - set(NAMES)
     if unknown:
-        raise ValueError(f"unknown check(s): {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(NAMES)}")
+        raise InvalidValue(f"unknown check(s): {', '.join(sorted(unknown))}; "
+                           f"known: {', '.join(NAMES)}")
     results: list[Result] = []
     for names, check in CHECKS:
         if wanted & set(names):

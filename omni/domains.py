@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import idna
 
+from omni.errors import InvalidValue
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_INPUT = 2048        # a URL longer than this is not worth parsing
 MAX_HOST = 253          # RFC 1035, without the trailing dot
@@ -22,7 +24,7 @@ MAX_LABEL = 63
 _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})  # UTS-46 label separators
 
 
-class InvalidDomain(ValueError):
+class InvalidDomain(InvalidValue):
     pass
 
 

@@ -11,12 +11,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from omni.config import Settings, get_settings
+from omni.errors import OmniError
 
 PG_USER = "postgres"
 PG_DATABASE = "omni"
 
 
-class ServiceError(RuntimeError):
+class ServiceError(OmniError, RuntimeError):
     """An embedded service could not be started or reached."""
 
 

@@ -1,4 +1,8 @@
-"""Errors the CLI reports as one line (no traceback)."""
+"""Errors a user can cause and fix; the CLI reports them as one line (no traceback).
+
+Everything else, a `ValueError` or a database error from a bug included, keeps its traceback
+(omni/cli/main.py). Raise one of these where a user's input, setting or environment is at fault.
+"""
 
 
 class OmniError(Exception):
@@ -7,3 +11,8 @@ class OmniError(Exception):
 
 class NotFound(OmniError):
     pass
+
+
+class InvalidValue(OmniError, ValueError):
+    """An argument, option or setting the user gave is not valid. Also a `ValueError`, so code
+    that validates with `except ValueError` keeps working."""

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
-from omni.errors import OmniError
+from omni.errors import InvalidValue
 
 FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
 DEFAULT = "weekly"
@@ -24,7 +24,7 @@ _FIXED = {
 }
 
 
-class InvalidFrequency(OmniError, ValueError):
+class InvalidFrequency(InvalidValue):
     """Not one of FREQUENCIES nor a five-field cron expression."""
 
 

@@ -1,1 +1,2 @@
-"""Dramatiq workers. Import `workers.broker` before any actor module (workers.actors does)."""
+"""Dramatiq workers. Nothing is set up at import: `workers.broker.setup_broker` builds the broker
+and declares the actors (`dramatiq workers.broker:setup_broker` runs them)."""

@@ -1,32 +1,28 @@
-"""The actors. `dramatiq workers.actors` (or `omni worker`) runs them.
+"""The actors. `dramatiq workers.broker:setup_broker` (or `omni worker`) runs them.
 
-The broker is set up first (workers.broker); each actor has its own queue so a long crawl never
-starves embedding, a time limit, and retries with exponential backoff for transient errors
-(`throws=PermanentError` stops retries for the rest).
+Each actor has its own queue so a long crawl never starves embedding, a time limit, and retries
+with exponential backoff for transient errors (`throws=PermanentError` stops retries for the
+rest). Nothing here reads the settings at import: `declare_actors(broker, settings)`, called by
+`workers.broker.setup_broker`, turns the functions below into actors with the options of the
+settings it is given, and each actor reads the settings once per message and hands them down to
+its job's work (`work(conn, job, settings)`), so job modules never call `get_settings()`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import dramatiq
+import psycopg
 
 from db.jobs import CRAWL_TYPES, JobType
-from omni.config import get_settings
-from workers.broker import get_broker
+from omni.config import Settings, get_settings
 from workers.errors import PermanentError, TransientError
-from workers.job_runner import run_job
-
-get_broker()
-_settings = get_settings()
-_common = dict(
-    max_retries=_settings.worker_max_retries,
-    min_backoff=_settings.worker_min_backoff_ms,
-    max_backoff=_settings.worker_max_backoff_ms,
-    throws=(PermanentError,),
-)
-_limit_ms = _settings.worker_time_limit_s * 1000
+from workers.job_runner import Job, Stats, run_job
 
 
-def _crawl(conn, job):
+def _crawl(conn: psycopg.Connection | None, job: Job, settings: Settings) -> Stats:
     from crawlers.run import CrawlFailed, crawl_child
 
     # The child's process group is killed however this returns (a time limit included); a
@@ -37,57 +33,81 @@ def _crawl(conn, job):
         raise TransientError(str(exc)) from exc
 
 
-def _extract(conn, job):
+def _extract(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
     from workers.extract_job import run_extract
 
     return run_extract(conn, job)
 
 
-def _optimize(conn, job):
+def _optimize(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
     from workers.optimize_job import run_optimize
 
-    return run_optimize(conn, job)
+    return run_optimize(conn, job, settings)
 
 
-def _embed(conn, job):
+def _embed(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
     from workers.embed_job import run_embed_merged
     from workers.search import sync_domain_index
 
-    stats = run_embed_merged(conn, job)
+    stats = run_embed_merged(conn, job, settings)
     # Nothing of this job's may stay open: CREATE INDEX CONCURRENTLY waits for older transactions.
     conn.commit()
-    stats.update(sync_domain_index(job["domain_id"]))
+    stats.update(sync_domain_index(job["domain_id"], settings))
     return stats
 
 
-@dramatiq.actor(actor_name="crawl_domain", queue_name="crawl",
-                time_limit=_settings.crawl_time_limit_s * 1000, **_common)
-def crawl_domain(job_id: str) -> None:
-    run_job(job_id, CRAWL_TYPES, _crawl, needs_conn=False)
-
-
-@dramatiq.actor(actor_name="extract_pages", queue_name="extract", time_limit=_limit_ms, **_common)
-def extract_pages(job_id: str) -> None:
-    run_job(job_id, (JobType.EXTRACT,), _extract)
-
-
-@dramatiq.actor(actor_name="optimize_pages", queue_name="optimize", time_limit=_limit_ms, **_common)
-def optimize_pages(job_id: str) -> None:
-    run_job(job_id, (JobType.OPTIMIZE,), _optimize)
-
-
-@dramatiq.actor(actor_name="embed_pages", queue_name="embed", time_limit=_limit_ms, **_common)
-def embed_pages(job_id: str) -> None:
-    run_job(job_id, (JobType.EMBED,), _embed)
-
-
-# ---------------------------------------------------------------- catalogue sync (shop APIs)
-def _catalog(conn, job):
+def _catalog(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
     from workers.catalog_sync_job import run_catalog_sync
 
-    return run_catalog_sync(conn, job)
+    return run_catalog_sync(conn, job, settings)
 
 
-@dramatiq.actor(actor_name="sync_catalog", queue_name="catalog", time_limit=_limit_ms, **_common)
+# The actors' bodies: one message, one job id, the settings read once for it.
+def crawl_domain(job_id: str) -> None:
+    run_job(job_id, CRAWL_TYPES, _crawl, get_settings(), needs_conn=False)
+
+
+def extract_pages(job_id: str) -> None:
+    run_job(job_id, (JobType.EXTRACT,), _extract, get_settings())
+
+
+def optimize_pages(job_id: str) -> None:
+    run_job(job_id, (JobType.OPTIMIZE,), _optimize, get_settings())
+
+
+def embed_pages(job_id: str) -> None:
+    run_job(job_id, (JobType.EMBED,), _embed, get_settings())
+
+
 def sync_catalog(job_id: str) -> None:
-    run_job(job_id, (JobType.CATALOG,), _catalog)
+    run_job(job_id, (JobType.CATALOG,), _catalog, get_settings())
+
+
+class ActorSpec(NamedTuple):
+    fn: Callable[[str], None]
+    queue: str
+    crawl: bool = False  # a crawl's time limit is OMNI_CRAWL_TIME_LIMIT_S
+
+
+# Actor names are the functions' names; workers/dispatch.py names the same actors and queues.
+ACTORS: tuple[ActorSpec, ...] = (
+    ActorSpec(crawl_domain, "crawl", crawl=True),
+    ActorSpec(extract_pages, "extract"),
+    ActorSpec(optimize_pages, "optimize"),
+    ActorSpec(embed_pages, "embed"),
+    ActorSpec(sync_catalog, "catalog"),  # workers/catalog_sync_job.py
+)
+
+
+def actor_options(spec: ActorSpec, settings: Settings) -> dict[str, object]:
+    limit_s = settings.crawl_time_limit_s if spec.crawl else settings.worker_time_limit_s
+    return {"queue_name": spec.queue, "time_limit": limit_s * 1000,
+            "max_retries": settings.worker_max_retries,
+            "min_backoff": settings.worker_min_backoff_ms,
+            "max_backoff": settings.worker_max_backoff_ms, "throws": (PermanentError,)}
+
+
+def declare_actors(broker: dramatiq.Broker, settings: Settings) -> dict[str, dramatiq.Actor]:
+    return {spec.fn.__name__: dramatiq.actor(spec.fn, broker=broker, actor_name=spec.fn.__name__,
+                                             **actor_options(spec, settings))
+            for spec in ACTORS}

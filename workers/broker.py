@@ -1,8 +1,11 @@
-"""The one Redis broker, set up before any actor is declared.
+"""The one Redis broker, with the actors declared on it.
 
-`dramatiq workers.actors` and `omni worker` both import this module first (through
-workers.actors, which calls `get_broker()` before declaring an actor). Tests may call
-`setup_broker(url)` to point at their own Redis: actors already declared move to the new broker.
+Nothing happens at import. `setup_broker()` reads the settings once, builds the broker, its
+middleware, queues and actors (`workers.actors.declare_actors`) and makes it Dramatiq's global
+broker; `get_broker()` does that on first use (producers such as `send_job`). The worker
+processes get theirs from `dramatiq workers.broker:setup_broker` (`omni worker` runs that):
+Dramatiq imports this module, then calls the function. Tests may call `setup_broker(url)` to
+point at their own Redis.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 
-from omni.config import get_settings
+from omni.config import Settings, get_settings
 from omni.endpoints import redis_url
 
 QUEUES = ("crawl", "extract", "optimize", "embed", "catalog")
@@ -23,36 +26,38 @@ _broker: RedisBroker | None = None
 _lock = threading.RLock()
 
 
-def setup_broker(url: str | None = None) -> RedisBroker:
+def setup_broker(url: str | None = None, settings: Settings | None = None) -> RedisBroker:
     global _broker
-    from workers.outcomes import JobOutcomes
-
-    settings = get_settings()
+    settings = settings or get_settings()
     with _lock:
         broker = RedisBroker(
-            url=url or redis_url(),
+            url=url or redis_url(settings),
             namespace=NAMESPACE,
             heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
             maintenance_chance=settings.broker_maintenance_chance,
         )
-        # After Retries has decided (emit_after runs in reverse order): a message that ran out
-        # of retries marks its job failed.
-        broker.add_middleware(JobOutcomes(), before=Retries)
-        # Operations (docs/operations.md): per-process status for the dashboard, and
-        # Dramatiq's Prometheus exporter when OMNI_WORKER_METRICS is on.
-        from workers.status import add_operations_middleware
-
-        add_operations_middleware(broker)
-        for queue in QUEUES:
-            broker.declare_queue(queue)
-        previous, _broker = _broker, broker
-        if previous is not None:
-            for name in previous.get_declared_actors():
-                actor = previous.get_actor(name)
-                actor.broker = broker
-                broker.declare_actor(actor)
+        configure(broker, settings)
+        _broker = broker
         dramatiq.set_broker(broker)
         return broker
+
+
+def configure(broker: dramatiq.Broker, settings: Settings) -> None:
+    """What the project adds to a broker (the Redis one here, a StubBroker in unit tests): its
+    middleware, queues and actors."""
+    from workers.actors import declare_actors
+    from workers.outcomes import JobOutcomes
+    from workers.status import add_operations_middleware
+
+    # After Retries has decided (emit_after runs in reverse order): a message that ran out
+    # of retries marks its job failed.
+    broker.add_middleware(JobOutcomes(), before=Retries)
+    # Operations (docs/operations.md): per-process status for the dashboard, and
+    # Dramatiq's Prometheus exporter when OMNI_WORKER_METRICS is on.
+    add_operations_middleware(broker, settings)
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    declare_actors(broker, settings)
 
 
 def get_broker() -> RedisBroker:

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from db import jobs, tenants
-from omni.config import get_settings
+from omni.config import Settings
 from workers.catalog import shopify, woocommerce
 from workers.catalog.http import ApiClient
 from workers.catalog.sources import (
@@ -35,7 +35,8 @@ from workers.errors import PermanentError, TransientError
 log = logging.getLogger(__name__)
 
 
-def run_catalog_sync(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]:
+def run_catalog_sync(conn: psycopg.Connection, job: dict[str, Any],
+                     settings: Settings) -> dict[str, Any]:
     metadata = job.get("metadata") or {}
     domain = conn.execute("SELECT id, domain FROM domains WHERE id = %s",
                           (job["domain_id"],)).fetchone()
@@ -50,7 +51,7 @@ def run_catalog_sync(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str,
     page_ids: list[str] = []
     for source in sources:
         try:
-            result, ids = sync_source(conn, domain, source)
+            result, ids = sync_source(conn, domain, source, settings)
         except (PermanentError, TransientError) as exc:
             conn.rollback()
             record(conn, source["id"], "failed" if isinstance(exc, PermanentError) else "retrying",
@@ -71,9 +72,8 @@ def run_catalog_sync(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str,
     return stats
 
 
-def sync_source(conn: psycopg.Connection, domain: dict[str, Any],
-                source: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    settings = get_settings()
+def sync_source(conn: psycopg.Connection, domain: dict[str, Any], source: dict[str, Any],
+                settings: Settings) -> tuple[dict[str, Any], list[str]]:
     platform = source["platform"]
     site_hosts = tuple(dict.fromkeys([domain["domain"],
                                       *tenants.owned_domains(conn, domain["domain"])]))

@@ -22,7 +22,7 @@ import numpy as np
 import psycopg
 
 from db.usage import add_usage
-from omni.config import get_settings
+from omni.config import Settings
 from workers.chunk_pages import with_pages
 from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.embedding import EmbeddingBackend, get_backend
@@ -116,10 +116,9 @@ class EmbedStats:
         }
 
 
-def run_embed(conn: psycopg.Connection, job: dict[str, Any],
+def run_embed(conn: psycopg.Connection, job: dict[str, Any], settings: Settings,
               backend: EmbeddingBackend | None = None) -> dict[str, Any]:
     """Embed the job's pages (metadata `page_ids`; all the domain's pages when absent)."""
-    settings = get_settings()
     backend = backend or get_backend(settings)
     metadata = job.get("metadata") or {}
     force = bool(metadata.get("force"))
@@ -363,7 +362,8 @@ def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBack
 MERGE_MAX_PAGES = 1000
 
 
-def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]:
+def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any],
+                     settings: Settings) -> dict[str, Any]:
     """run_embed over this job and the domain's other pending embed jobs (claimed with SKIP
     LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
 
@@ -374,7 +374,7 @@ def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str,
     """
     meta = job.get("metadata") or {}
     if meta.get("page_ids") is None:
-        return run_embed(conn, job)
+        return run_embed(conn, job, settings)
     siblings = conn.execute(
         "UPDATE content_refresh_jobs j SET status = 'running', started_at = now(), "
         "error_message = NULL, metadata = j.metadata || jsonb_build_object('merged_into', %(id)s::text) "
@@ -396,7 +396,7 @@ def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str,
         page_ids.extend(sibling["metadata"]["page_ids"])
     ids = [s["id"] for s in siblings]
     try:
-        stats = run_embed(conn, {**job, "metadata": {**meta, "page_ids": page_ids}})
+        stats = run_embed(conn, {**job, "metadata": {**meta, "page_ids": page_ids}}, settings)
     except BaseException:
         conn.rollback()
         # Back to pending: each keeps its own message and is retried on its own.

@@ -18,15 +18,20 @@ import psycopg
 
 from db import jobs
 from db.connection import get_pool, transaction
+from omni.config import Settings
 from workers.errors import PermanentError
 from workers.outcomes import describe, is_transient
 
 log = logging.getLogger(__name__)
 
-Work = Callable[[psycopg.Connection | None, dict[str, Any]], dict[str, Any] | None]
+Job = dict[str, Any]
+Stats = dict[str, Any]
+# A step's work: the job's row and the settings its actor read for this message.
+Work = Callable[[psycopg.Connection | None, Job, Settings], Stats | None]
 
 
-def run_job(job_id: str, job_types: tuple[str, ...], work: Work, *, needs_conn: bool = True) -> None:
+def run_job(job_id: str, job_types: tuple[str, ...], work: Work, settings: Settings, *,
+            needs_conn: bool = True) -> None:
     started = time.perf_counter()
     with transaction() as conn:
         owner = _claimed_by(conn, job_id)
@@ -54,9 +59,9 @@ def run_job(job_id: str, job_types: tuple[str, ...], work: Work, *, needs_conn: 
                                  f"{' or '.join(job_types)}")
         if needs_conn:
             with get_pool().connection() as conn:
-                stats = work(conn, job) or {}
+                stats = work(conn, job, settings) or {}
         else:
-            stats = work(None, job) or {}
+            stats = work(None, job, settings) or {}
         with transaction() as conn:
             done = jobs.complete(conn, job_id, runner, {**stats, "duration_seconds": _since(started)})
         if not done:

@@ -1,6 +1,7 @@
 """The optimize step of a job: each page's content optimised into `ai_optimized_content`.
 
-`run_optimize(conn, job)` is called by the workers core with the content_refresh_jobs row.
+`run_optimize(conn, job, settings)` is called by the workers core with the content_refresh_jobs row
+(and the settings its actor read).
 Idempotent: one upsert per page on (domain_id, url), and a page whose content hash, optimiser
 and processing version are unchanged since its last optimisation is skipped (so re-optimising an
 unchanged site costs no tokens) unless the job's metadata has "force": true.
@@ -17,7 +18,7 @@ import xxhash
 from psycopg.types.json import Jsonb
 
 from db.usage import add_usage
-from omni.config import get_settings
+from omni.config import Settings
 from workers.errors import TransientError
 from workers.extract_job import checkpoint, load_pages, page_ids_of
 from workers.main_content_job import ensure_main_content
@@ -26,9 +27,9 @@ from workers.optimization.base import Optimization
 from workers.optimization.scores import content_quality_score, flesch_reading_ease, seo_score
 
 
-def run_optimize(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]:
+def run_optimize(conn: psycopg.Connection, job: dict[str, Any],
+                 settings: Settings) -> dict[str, Any]:
     started = time.monotonic()
-    settings = get_settings()
     force = bool((job.get("metadata") or {}).get("force"))
     optimizer = optimizer_name(settings)
     requested_model = settings.chat_model if optimizer == "openai" else "offline"

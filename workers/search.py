@@ -8,16 +8,17 @@ from typing import Any
 
 import psycopg
 
-from omni.config import get_settings
+from omni.config import Settings
+from omni.errors import InvalidValue
 from workers.embedding import backend_for_model
 from workers.refresh import find_domain
 
 log = logging.getLogger(__name__)
 
 
-def domain_model(conn: psycopg.Connection, domain_id: Any) -> str | None:
+def domain_model(conn: psycopg.Connection, domain_id: Any, settings: Settings) -> str | None:
     """The configured model if the domain has rows of it, else its most common model."""
-    configured = get_settings().resolved_embedding_model
+    configured = settings.resolved_embedding_model
     if conn.execute(
             "SELECT 1 FROM page_embeddings e WHERE e.domain_id = %s AND e.metadata->>'model' = %s "
             "LIMIT 1",
@@ -30,16 +31,16 @@ def domain_model(conn: psycopg.Connection, domain_id: Any) -> str | None:
 
 
 def search(conn: psycopg.Connection, query: str, domain: str, k: int = 10,
-           hybrid: bool = False) -> list[dict[str, Any]]:
+           hybrid: bool = False, *, settings: Settings) -> list[dict[str, Any]]:
     if not query.strip():
-        raise ValueError("the query is empty")
+        raise InvalidValue("the query is empty")
     if k < 1:
-        raise ValueError("-k must be at least 1")
+        raise InvalidValue("-k must be at least 1")
     row = find_domain(conn, domain)
-    model = domain_model(conn, row["id"])
+    model = domain_model(conn, row["id"], settings)
     if model is None:
         return []
-    vector = backend_for_model(model).embed([query]).vectors[0]
+    vector = backend_for_model(model, settings).embed([query]).vectors[0]
     if hybrid:
         rows = conn.execute(
             "SELECT url, title, similarity, chunk_text, metadata, score "
@@ -68,7 +69,7 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def sync_domain_index(domain_id: Any) -> dict[str, Any]:
+def sync_domain_index(domain_id: Any, settings: Settings) -> dict[str, Any]:
     """After an embed job: build (or drop) the domain's own HNSW index if its size crossed the
     threshold. Its own autocommit connection (CREATE INDEX CONCURRENTLY). The chunks are already
     committed, so a failure here is recorded in the job's metadata, not raised: search stays
@@ -80,7 +81,7 @@ def sync_domain_index(domain_id: Any) -> dict[str, Any]:
         return {}
     try:
         with connect(autocommit=True) as conn:
-            result = sync(conn, domain_ids=[domain_id])
+            result = sync(conn, settings.search_domain_index_rows, domain_ids=[domain_id])
     except psycopg.Error as exc:
         log.warning("vector index sync for domain %s failed: %s", domain_id, exc)
         return {"vector_index_error": str(exc).splitlines()[0]}

@@ -21,6 +21,8 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import Middleware
 
+from omni.config import Settings
+
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "omni:worker:"
@@ -69,7 +71,7 @@ class WorkerStatus(Middleware):
             try:
                 self._client.delete(self.key)
                 self._client.zrem(INDEX_KEY, self.key)
-            except Exception:  # noqa: BLE001 - shutting down; the key expires anyway
+            except Exception:  # noqa: BLE001, S110 - shutting down; the key expires anyway
                 pass
 
     def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
@@ -140,14 +142,12 @@ def read_workers(client: Any) -> list[dict[str, Any]]:
     return sorted(workers, key=lambda w: (w.get("hostname", ""), w.get("started_at", 0)))
 
 
-def add_operations_middleware(broker: dramatiq.Broker) -> None:
+def add_operations_middleware(broker: dramatiq.Broker, settings: Settings) -> None:
     """Worker status always; Dramatiq's Prometheus exporter when OMNI_WORKER_METRICS is on
     (it serves on dramatiq_prom_host:dramatiq_prom_port, default 0.0.0.0:9191, from a process
     forked by the `dramatiq` worker runner)."""
-    from omni.config import get_settings
-
     broker.add_middleware(WorkerStatus())
-    if get_settings().worker_metrics:
+    if settings.worker_metrics:
         from dramatiq.middleware.prometheus import Prometheus
 
         broker.add_middleware(Prometheus())

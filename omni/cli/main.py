@@ -1,5 +1,10 @@
-"""`omni`: entry point. Errors end with a one-line message on stderr and a non-zero exit;
-with `omni --debug ...` or OMNI_LOG_LEVEL=DEBUG the traceback is printed before it."""
+"""`omni`: entry point.
+
+The error rule: a failure the user can fix (an `omni.errors.OmniError`: bad arguments, unknown
+domains or jobs, invalid settings, services or migrations that fail; or a database that cannot be
+reached) ends with a one-line message on stderr and exit status 1, its traceback printed before it
+only with `omni --debug ...` or OMNI_LOG_LEVEL=DEBUG. Anything else is a bug and keeps its
+traceback."""
 
 from __future__ import annotations
 
@@ -63,23 +68,21 @@ def _debugging() -> bool:
     return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
+def is_user_error(exc: BaseException) -> bool:
+    """One line, no traceback: failures the user can fix (the module docstring's rule)."""
     import psycopg
 
-    from db.migrate import MigrationError
-    from omni.domains import InvalidDomain
     from omni.errors import OmniError
-    from omni.services import ServiceError
 
-    return (OmniError, ServiceError, MigrationError, InvalidDomain, psycopg.Error,
-            ValueError, FileNotFoundError)
+    # OperationalError: the database is not reachable (or went away); its other errors are bugs.
+    return isinstance(exc, (OmniError, psycopg.OperationalError))
 
 
 def main() -> None:
     processes.die_with_parent()
-    logging.basicConfig(level=get_settings().log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        logging.basicConfig(level=get_settings().log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # Without standalone mode, click returns a command's `typer.Exit(code)` instead of
         # exiting with it.
         code = app(standalone_mode=False)
@@ -98,8 +101,8 @@ def main() -> None:
         if isinstance(exc, (click.exceptions.ClickException, TyperClickException)):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, _expected_errors()):
-            if _debugging():  # `--debug` or OMNI_LOG_LEVEL=DEBUG: a bug keeps its traceback
+        if is_user_error(exc):
+            if _debugging():  # `--debug` or OMNI_LOG_LEVEL=DEBUG
                 import traceback
 
                 traceback.print_exc()

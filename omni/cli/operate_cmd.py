@@ -8,6 +8,7 @@ import threading
 import typer
 
 from omni.config import get_settings
+from omni.errors import InvalidValue
 
 
 def scheduler(
@@ -34,7 +35,7 @@ def scheduler(
         return
     period = interval if interval is not None else get_settings().scheduler_interval
     if period <= 0:
-        raise ValueError("--interval must be positive")
+        raise InvalidValue("--interval must be positive")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -48,10 +48,10 @@ def worker(
         30.0, "--orphan-grace",
         help="With --until-idle: seconds to wait for pending jobs that have no message."),
 ) -> None:
-    """Run the Dramatiq workers (the same as `dramatiq workers.actors`)."""
+    """Run the Dramatiq workers (the same as `dramatiq workers.broker:setup_broker`)."""
     chosen = _queues(queues)
-    command = [sys.executable, "-m", "workers", "workers.actors", "--processes", str(processes),
-               "--threads", str(threads), "--queues", *chosen,
+    command = [sys.executable, "-m", "workers", "workers.broker:setup_broker",
+               "--processes", str(processes), "--threads", str(threads), "--queues", *chosen,
                "--worker-shutdown-timeout", str(int((SHUTDOWN_GRACE_S - 5) * 1000))]
     child = processes_.spawn(command)
 
@@ -199,10 +199,11 @@ def search(
 ) -> None:
     """Search a domain's embedded chunks."""
     from db.connection import connect
+    from omni.config import get_settings
     from workers.search import search as run_search
 
     with connect(autocommit=True) as conn:
-        results = run_search(conn, query, domain, k, hybrid)
+        results = run_search(conn, query, domain, k, hybrid, settings=get_settings())
     if as_json:
         typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
         return

@@ -20,7 +20,7 @@ from db import tenants
 from db.connection import connect
 from db.migrate import migrate
 from omni import processes, services
-from omni.config import reload_settings
+from omni.config import get_settings, reload_settings
 from omni.demo_site.server import SiteServer
 from omni.domains import normalize_domain
 from omni.errors import OmniError
@@ -79,7 +79,7 @@ def summary(conn: Any, domain: str, query: str = SAMPLE_QUERY) -> dict[str, Any]
             "GROUP BY 1 ORDER BY 1", (did,))},
         "query": query,
     }
-    hits = search(conn, query, domain, k=3)
+    hits = search(conn, query, domain, k=3, settings=get_settings())
     result["top_result"] = hits[0] if hits else None
     return result
 

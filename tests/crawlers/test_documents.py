@@ -4,6 +4,7 @@ embedded chunks are found by search with the PDF page they start on."""
 
 from __future__ import annotations
 
+from omni.config import get_settings
 from tests.support import documents as make
 from tests.support.crawl_fixtures import crawl
 from tests.support.document_fixtures import FACTS
@@ -83,7 +84,7 @@ def test_search_finds_a_pdf_chunk_with_its_page(doc_site, db, redis_client):
                        "WHERE url LIKE '%%care-guide.pdf'").fetchone()
     job = jobs.get(db, jobs.create(db, guide["domain_id"], "embed",
                                    {"page_ids": [str(guide["id"])]}))
-    run_embed(db, job)
+    run_embed(db, job, get_settings())
     pages = [r["page"] for r in db.execute(
         "SELECT (metadata->>'page')::int AS page FROM page_embeddings "
         "ORDER BY (metadata->>'chunk_index')::int").fetchall()]
@@ -91,7 +92,7 @@ def test_search_finds_a_pdf_chunk_with_its_page(doc_site, db, redis_client):
 
     for query, page in [("how do I fix a torn mesh door", 2),
                         ("how long is the warranty on tent poles", 3)]:
-        best = search(db, query, doc_site.domain, k=3)[0]
+        best = search(db, query, doc_site.domain, k=3, settings=get_settings())[0]
         url = doc_site.url("/docs/care-guide.pdf")
         assert (best["url"], best["page"], best["link"]) == (url, page, f"{url}#page={page}")
         assert FACTS[page] in " ".join(best["chunk"].split())

@@ -20,6 +20,7 @@ from omni.crypto import (
     key_id,
     load_envelope,
 )
+from tests.support import secrets
 
 WOO_KEY = "ck_live_4b1d2e3f5a6c7d8e9f0a1b2c3d4e5f6a"
 WOO_SECRET = "cs_live_9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c"
@@ -117,11 +118,11 @@ def test_woocommerce_credentials_stored_encrypted(db, shop, keys, caplog) -> Non
     ring = Keyring.from_string(keys[0])
     caplog.set_level(logging.DEBUG)
     credentials.set_woocommerce(db, shop, WOO_KEY, WOO_SECRET, url="https://shop.test", keyring=ring)
-    credentials.set_credential(db, shop, "stripe", "sk_test_plain_value", keyring=ring)
+    secrets.set_credential(db, shop, "stripe", "sk_test_plain_value", keyring=ring)
     got = credentials.get_woocommerce(db, shop, keyring=ring)
     assert (got.consumer_key, got.consumer_secret, got.url) == (WOO_KEY, WOO_SECRET, "https://shop.test")
     assert WOO_KEY not in repr(got)
-    assert credentials.get_credential(db, shop, "stripe", keyring=ring) == "sk_test_plain_value"
+    assert secrets.get_credential(db, shop, "stripe", keyring=ring) == "sk_test_plain_value"
     row = db.execute("SELECT * FROM customer_configs WHERE domain = %s", (shop,)).fetchone()
     assert load_envelope(row["woocommerce_consumer_key"])["kid"] == ring.current_kid
     assert load_envelope(row["woocommerce_consumer_secret"])["kid"] == ring.current_kid
@@ -152,10 +153,10 @@ def test_unknown_domain_is_a_clear_error(db, keys) -> None:
 def test_business_secrets(db, keys) -> None:
     ring = Keyring.from_string(keys[0])
     business = db.execute("INSERT INTO businesses (name) VALUES ('B') RETURNING id").fetchone()["id"]
-    credentials.set_business_secret(db, business, "openai", "sk-business-secret", keyring=ring)
-    credentials.set_business_secret(db, business, "smtp", "smtp-pass", keyring=ring)
-    assert credentials.get_business_secret(db, business, "openai", keyring=ring) == "sk-business-secret"
-    assert credentials.get_business_secret(db, business, "missing", keyring=ring) is None
+    secrets.set_business_secret(db, business, "openai", "sk-business-secret", keyring=ring)
+    secrets.set_business_secret(db, business, "smtp", "smtp-pass", keyring=ring)
+    assert secrets.get_business_secret(db, business, "openai", keyring=ring) == "sk-business-secret"
+    assert secrets.get_business_secret(db, business, "missing", keyring=ring) is None
     assert _grep_database(db, "sk-business-secret") == []
 
 
@@ -163,9 +164,9 @@ def test_rotation(db, shop, keys, caplog) -> None:
     old, new = keys
     old_ring = Keyring.from_string(old)
     credentials.set_woocommerce(db, shop, WOO_KEY, WOO_SECRET, keyring=old_ring)
-    credentials.set_credential(db, shop, "stripe", "sk_stripe", keyring=old_ring)
+    secrets.set_credential(db, shop, "stripe", "sk_stripe", keyring=old_ring)
     business = db.execute("INSERT INTO businesses (name) VALUES ('B') RETURNING id").fetchone()["id"]
-    credentials.set_business_secret(db, business, "openai", "sk_openai", keyring=old_ring)
+    secrets.set_business_secret(db, business, "openai", "sk_openai", keyring=old_ring)
 
     caplog.set_level(logging.DEBUG)
     both = Keyring.from_string(f"{new},{old}")  # new key first, old kept to read
@@ -175,8 +176,8 @@ def test_rotation(db, shop, keys, caplog) -> None:
     only_new = Keyring.from_string(new)
     got = credentials.get_woocommerce(db, shop, keyring=only_new)
     assert (got.consumer_key, got.consumer_secret) == (WOO_KEY, WOO_SECRET)
-    assert credentials.get_credential(db, shop, "stripe", keyring=only_new) == "sk_stripe"
-    assert credentials.get_business_secret(db, business, "openai", keyring=only_new) == "sk_openai"
+    assert secrets.get_credential(db, shop, "stripe", keyring=only_new) == "sk_stripe"
+    assert secrets.get_business_secret(db, business, "openai", keyring=only_new) == "sk_openai"
     row = db.execute("SELECT * FROM customer_configs WHERE domain = %s", (shop,)).fetchone()
     kids = {load_envelope(row["woocommerce_consumer_key"])["kid"],
             load_envelope(row["woocommerce_consumer_secret"])["kid"],

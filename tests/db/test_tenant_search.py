@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from db import vector_indexes
 from db.vector_indexes import PREFIX, index_name, plan_indexes
+from omni.config import get_settings
 from tests.support.environment import patched_environ
 from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows
@@ -263,9 +264,9 @@ def test_embed_hook_builds_the_domain_index(db, big_and_small) -> None:
 
     big, small = big_and_small["ids"]["big"], big_and_small["ids"]["small"]
     with patched_environ({"OMNI_SEARCH_DOMAIN_INDEX_ROWS": "250"}):
-        assert sync_domain_index(small) == {}
-        assert sync_domain_index(big) == {"vector_index_created": [index_name(big)]}
-        assert sync_domain_index(big) == {}
+        assert sync_domain_index(small, get_settings()) == {}
+        assert sync_domain_index(big, get_settings()) == {"vector_index_created": [index_name(big)]}
+        assert sync_domain_index(big, get_settings()) == {}
     assert set(vector_indexes.existing_indexes(db)) == {index_name(big)}
 
 

@@ -197,10 +197,11 @@ def test_stopped_redis(omni_cli, tmp_path) -> None:
 
 
 def test_missing_key(db, omni_cli) -> None:
-    from db import credentials, tenants
+    from db import tenants
+    from tests.support import secrets
 
     tenants.add_domain(db, "shop.example", frequency="daily")
-    credentials.set_credential(db, "shop.example", "api", "v",
+    secrets.set_credential(db, "shop.example", "api", "v",
                                keyring=Keyring.from_string(generate_key()))
     result = omni_cli("doctor", "--check", "encryption-key")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -247,11 +248,12 @@ def test_unmigrated_database(scratch_database) -> None:
 
 
 def test_stored_values_under_a_key_that_is_gone(db) -> None:
-    from db import credentials, tenants
+    from db import tenants
+    from tests.support import secrets
 
     old, new = generate_key(), generate_key()
     tenants.add_domain(db, "shop.example", frequency="daily")
-    credentials.set_credential(db, "shop.example", "api", "v", keyring=Keyring.from_string(old))
+    secrets.set_credential(db, "shop.example", "api", "v", keyring=Keyring.from_string(old))
 
     [result] = doctor.run_checks(Settings(OMNI_ENCRYPTION_KEY=new), ["encryption-key"])
     assert result.status == "fail"

@@ -13,6 +13,7 @@ from pgvector import Vector
 from psycopg.types.json import Jsonb
 
 from db import credentials, jobs, tenants
+from omni.config import get_settings
 from omni.crypto import Keyring, generate_key
 from omni.scheduler import Scheduler
 from tests.security.conftest import as_attacker, error_of
@@ -44,7 +45,7 @@ def test_embedding_poisoning_across_tenants_fails(db, tenants_ab, openai_env) ->
     a_page = add_page(db, t.a.domain_id, "https://a.test/x", "X", "the attacker's own page")
     # B's chunk hashes are public knowledge (B's site is public, the chunker is deterministic):
     # learn them, then put B back to "never embedded".
-    run_embed(db, _embed_job(db, t.b.domain_id, [b_page]))
+    run_embed(db, _embed_job(db, t.b.domain_id, [b_page]), get_settings())
     honest = _vectors(db, b_page)
     db.execute("DELETE FROM page_embeddings WHERE page_id = %s", (b_page,))
 
@@ -59,7 +60,7 @@ def test_embedding_poisoning_across_tenants_fails(db, tenants_ab, openai_env) ->
         assert conn.execute("SELECT count(*) AS n FROM page_embeddings").fetchone()["n"] == len(honest)
 
     openai_env.clear()
-    stats = run_embed(db, _embed_job(db, t.b.domain_id, [b_page]))
+    stats = run_embed(db, _embed_job(db, t.b.domain_id, [b_page]), get_settings())
     assert stats["chunks_reused"] == 0
     assert stats["chunks_embedded"] == len(honest) and stats["tokens"] > 0
     got = _vectors(db, b_page)
@@ -72,17 +73,17 @@ def test_embedding_poisoning_across_tenants_fails(db, tenants_ab, openai_env) ->
 def test_vectors_are_still_reused_within_a_domain(db, tenants_ab, openai_env) -> None:
     t = tenants_ab
     first = add_page(db, t.b.domain_id, "https://b.test/1", "Same", long_page("returns"))
-    run_embed(db, _embed_job(db, t.b.domain_id, [first]))
+    run_embed(db, _embed_job(db, t.b.domain_id, [first]), get_settings())
     second = add_page(db, t.b.domain_id, "https://b.test/2", "Same", long_page("returns"))
     openai_env.clear()
-    stats = run_embed(db, _embed_job(db, t.b.domain_id, [second]))
+    stats = run_embed(db, _embed_job(db, t.b.domain_id, [second]), get_settings())
     assert stats["chunks_reused"] == stats["chunks_embedded"] > 0 and stats["tokens"] == 0
 
 
 # ---------------------------------------------------------------- 3. forged jobs
 def _b_with_vectors(db, t) -> tuple:
     b_page = add_page(db, t.b.domain_id, "https://b.test/p", "P", long_page("sizes"))
-    run_embed(db, _embed_job(db, t.b.domain_id, [b_page]))
+    run_embed(db, _embed_job(db, t.b.domain_id, [b_page]), get_settings())
     return b_page, _snapshot(db, b_page)
 
 
@@ -113,7 +114,7 @@ def test_forged_scheduler_job_is_not_resent_and_never_deletes_b_vectors(db, tena
     from workers.actors import embed_pages
 
     with pytest.raises(PermanentError, match="created or changed by a tenant"):
-        embed_pages.fn(str(forged["id"]))
+        embed_pages(str(forged["id"]))
     job = jobs.get(db, forged["id"])
     assert job["status"] == "failed" and "tenant" in job["error_message"]
     assert _snapshot(db, b_page) == before
@@ -139,7 +140,7 @@ def test_job_naming_another_domains_page_fails_without_touching_it(db, tenants_a
     a_page = add_page(db, t.a.domain_id, "https://a.test/p", "P", long_page("hats"))
     for run in (run_embed, run_embed_merged):
         with pytest.raises(PermanentError, match="1 page\\(s\\) of another domain"):
-            run(db, _embed_job(db, t.a.domain_id, [a_page, b_page]))
+            run(db, _embed_job(db, t.a.domain_id, [a_page, b_page]), get_settings())
         assert _snapshot(db, b_page) == before
     assert embedding_rows(db, a_page) == []
 
@@ -153,7 +154,7 @@ def test_forged_sibling_is_not_merged_into_a_real_embed_run(db, tenants_ab, open
             "INSERT INTO content_refresh_jobs (domain_id, job_type, status, metadata) "
             "VALUES (%s, 'embed', 'pending', %s) RETURNING id",
             (t.a.domain_id, Jsonb({"page_ids": [str(b_page)]}))).fetchone()["id"]
-    stats = run_embed_merged(db, _embed_job(db, t.a.domain_id, [a_page]))
+    stats = run_embed_merged(db, _embed_job(db, t.a.domain_id, [a_page]), get_settings())
     assert "merged_jobs" not in stats
     assert jobs.get(db, forged)["status"] == "pending"
     assert _snapshot(db, b_page) == before and embedding_rows(db, a_page)

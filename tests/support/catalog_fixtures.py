@@ -31,13 +31,14 @@ def run_sync(domain_id, platform: str | None = None) -> dict:
     """A catalog job through the real job runner (job row: running -> completed | failed)."""
     from db import jobs
     from db.connection import connect
+    from omni.config import get_settings
     from workers.catalog_sync_job import run_catalog_sync
     from workers.job_runner import run_job
 
     with connect(autocommit=True) as conn:
         job_id = jobs.create(conn, domain_id, "catalog", {"platform": platform} if platform else {})
     try:
-        run_job(str(job_id), ("catalog",), run_catalog_sync)
+        run_job(str(job_id), ("catalog",), run_catalog_sync, get_settings())
     finally:
         with connect(autocommit=True) as conn:
             job = jobs.get(conn, job_id)

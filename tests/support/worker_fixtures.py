@@ -49,8 +49,6 @@ def broker(services_env, redis_client):
     from workers.broker import setup_broker
 
     broker = setup_broker(services_env["REDIS_URL"])
-    import workers.actors  # noqa: F401 - declares the actors (moved onto this broker)
-
     yield broker
     broker.close()
 
@@ -66,7 +64,7 @@ def queued_job_ids(redis_client, queue: str) -> list[str]:
 
 @contextmanager
 def running_worker(broker, queues=("embed",), threads: int = 1):
-    """An in-process Dramatiq worker (the same code paths as `dramatiq workers.actors`)."""
+    """An in-process Dramatiq worker (the same code paths as `dramatiq workers.broker:setup_broker`)."""
     import dramatiq
 
     worker = dramatiq.Worker(broker, queues=set(queues), worker_threads=threads, worker_timeout=100)
@@ -113,7 +111,7 @@ def long_page(topic: str, paragraphs: int = 8) -> str:
 
 @contextmanager
 def worker_process(log_path: Path, queues=("embed",), **env_extra: str):
-    """A real `dramatiq workers.actors` process group (killed with its children at the end).
+    """A real `dramatiq workers.broker:setup_broker` process group (killed with its children at the end).
 
     A dead worker's messages are handed on after 1.5 s without a heartbeat (the broker does its
     maintenance on every command here instead of once in a thousand)."""
@@ -125,7 +123,8 @@ def worker_process(log_path: Path, queues=("embed",), **env_extra: str):
            "OMNI_WORKER_MAX_BACKOFF_MS": "2000", "PYTHONUNBUFFERED": "1", **env_extra}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [str(VENV_BIN / "dramatiq"), "workers.actors", "-p", "1", "-t", "1", "-Q", *queues],
+            [str(VENV_BIN / "dramatiq"), "workers.broker:setup_broker", "-p", "1", "-t", "1",
+             "-Q", *queues],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield proc

@@ -10,6 +10,7 @@ import logging
 
 import pytest
 
+from omni.config import get_settings
 from tests.support.catalog_fixtures import run_sync
 from workers.errors import PermanentError
 
@@ -224,8 +225,8 @@ def test_product_facts_answer_a_stock_question(db, shop, broker):
     domain = tenants.add_domain(db, shop.domain)
     add_source(db, domain["id"], "shopify", shop.base_url)
     assert run_sync(domain["id"])["status"] == "completed"
-    run_embed(db, embed_jobs(db)[0])
-    best = search(db, "is the Alpine tent in stock?", shop.domain, k=3)[0]
+    run_embed(db, embed_jobs(db)[0], get_settings())
+    best = search(db, "is the Alpine tent in stock?", shop.domain, k=3, settings=get_settings())[0]
     assert best["title"] == "Alpine tent" and "Availability: in stock" in best["chunk"]
     assert best["link"] == f"{shop.base_url}/products/alpine-tent"
 

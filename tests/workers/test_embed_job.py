@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from db import jobs
+from omni.config import get_settings
 from tests.support.openai_server import Reply
 from tests.support.worker_fixtures import add_page, embedding_rows, long_page, make_domain
 from workers.embed_job import run_embed
@@ -28,7 +29,7 @@ def test_first_embed_writes_every_chunk_with_its_model_and_usage(db, openai_env)
     domain = make_domain(db)
     pages = [add_page(db, domain["id"], f"https://shop.example/{t}", t.title(), long_page(t))
              for t in ("shipping", "returns")]
-    stats = run_embed(db, _job(db, domain["id"], pages))
+    stats = run_embed(db, _job(db, domain["id"], pages), get_settings())
     rows = embedding_rows(db)
     assert stats["chunks_embedded"] == len(rows) == stats["chunks"] > 4
     assert {r["metadata"]["model"] for r in rows} == {"text-embedding-3-small"}
@@ -49,10 +50,10 @@ def test_unchanged_site_costs_zero_tokens(db, openai_env):
     domain = make_domain(db)
     pages = [add_page(db, domain["id"], f"https://shop.example/{t}", t, long_page(t))
              for t in ("shipping", "returns", "sizes")]
-    run_embed(db, _job(db, domain["id"], pages))
+    run_embed(db, _job(db, domain["id"], pages), get_settings())
     before = {r["id"] for r in embedding_rows(db)}
     openai_env.clear()
-    stats = run_embed(db, _job(db, domain["id"], pages))
+    stats = run_embed(db, _job(db, domain["id"], pages), get_settings())
     assert stats["tokens"] == 0 and stats["requests"] == 0 and stats["chunks_embedded"] == 0
     assert openai_env.embedding_requests() == []
     assert {r["id"] for r in embedding_rows(db)} == before
@@ -62,7 +63,7 @@ def test_changed_page_re_embeds_only_changed_chunks(db, openai_env):
     domain = make_domain(db)
     text = long_page("shipping")
     page = add_page(db, domain["id"], "https://shop.example/shipping", "Shipping", text)
-    run_embed(db, _job(db, domain["id"], [page]))
+    run_embed(db, _job(db, domain["id"], [page]), get_settings())
     before = {r["metadata"]["chunk_hash"]: r for r in embedding_rows(db, page)}
 
     changed = text.replace("Paragraph 1.3 about shipping", "Paragraph 1.3 (NEW: free express "
@@ -71,7 +72,7 @@ def test_changed_page_re_embeds_only_changed_chunks(db, openai_env):
         "number 207 that customers often ask about when they contact support.", "")
     add_page(db, domain["id"], "https://shop.example/shipping", "Shipping", changed)
     openai_env.clear()
-    stats = run_embed(db, _job(db, domain["id"], [page]))
+    stats = run_embed(db, _job(db, domain["id"], [page]), get_settings())
     after = {r["metadata"]["chunk_hash"]: r for r in embedding_rows(db, page)}
 
     new_hashes = set(after) - set(before)
@@ -92,24 +93,24 @@ def test_identical_texts_are_embedded_once(db, openai_env):
     same = long_page("warranty", paragraphs=2)
     pages = [add_page(db, domain["id"], f"https://shop.example/w{i}", "Warranty", same)
              for i in range(3)]
-    stats = run_embed(db, _job(db, domain["id"], pages))
+    stats = run_embed(db, _job(db, domain["id"], pages), get_settings())
     rows = embedding_rows(db)
     per_page = len(rows) // 3
     assert len(_inputs(openai_env)) == per_page == stats["chunks_embedded"] // 3
     # later pages with the same text reuse the stored vectors
     page4 = add_page(db, domain["id"], "https://shop.example/w4", "Warranty", same)
     openai_env.clear()
-    stats = run_embed(db, _job(db, domain["id"], [page4]))
+    stats = run_embed(db, _job(db, domain["id"], [page4]), get_settings())
     assert openai_env.embedding_requests() == [] and stats["chunks_reused"] == per_page
 
 
 def test_force_re_embeds_everything(db, openai_env):
     domain = make_domain(db)
     page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
-    run_embed(db, _job(db, domain["id"], [page]))
+    run_embed(db, _job(db, domain["id"], [page]), get_settings())
     before = {r["id"] for r in embedding_rows(db)}
     openai_env.clear()
-    stats = run_embed(db, _job(db, domain["id"], [page], force=True))
+    stats = run_embed(db, _job(db, domain["id"], [page], force=True), get_settings())
     after = embedding_rows(db)
     assert len(_inputs(openai_env)) == len(after) == stats["chunks_embedded"]
     assert before.isdisjoint({r["id"] for r in after})
@@ -118,10 +119,10 @@ def test_force_re_embeds_everything(db, openai_env):
 def test_a_page_emptied_loses_its_rows_and_missing_pages_are_counted(db, openai_env):
     domain = make_domain(db)
     page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
-    run_embed(db, _job(db, domain["id"], [page]))
+    run_embed(db, _job(db, domain["id"], [page]), get_settings())
     add_page(db, domain["id"], "https://shop.example/a", "A", "")
     gone = "00000000-0000-0000-0000-000000000001"
-    stats = run_embed(db, _job(db, domain["id"], [page, gone]))
+    stats = run_embed(db, _job(db, domain["id"], [page, gone]), get_settings())
     assert embedding_rows(db) == [] and stats["pages_missing"] == 1
 
 
@@ -130,7 +131,7 @@ def test_rate_limit_storm_ends_in_success(db, openai_env):
     page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
     openai_env.script(*[Reply.rate_limited(retry_after=0.05)] * 3, Reply.server_error(503),
                       path="/v1/embeddings")
-    stats = run_embed(db, _job(db, domain["id"], [page]))
+    stats = run_embed(db, _job(db, domain["id"], [page]), get_settings())
     requests = openai_env.embedding_requests()
     assert len(requests) == 5 and stats["request_attempts"] == 5 and stats["requests"] == 1
     gaps = [b.time - a.time for a, b in zip(requests, requests[1:])]
@@ -143,7 +144,7 @@ def test_retries_exhausted_raise_transient_with_retry_after(db, openai_env):
     page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
     openai_env.script(*[Reply.rate_limited(retry_after=0.01)] * 6, path="/v1/embeddings")
     with pytest.raises(TransientError) as info:
-        run_embed(db, _job(db, domain["id"], [page]))
+        run_embed(db, _job(db, domain["id"], [page]), get_settings())
     assert info.value.retry_after == pytest.approx(0.01)
     assert embedding_rows(db) == []
 
@@ -153,11 +154,11 @@ def test_bad_request_is_permanent(db, openai_env):
     page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
     openai_env.script(Reply.bad_request("This model does not exist"), path="/v1/embeddings")
     with pytest.raises(PermanentError, match="This model does not exist"):
-        run_embed(db, _job(db, domain["id"], [page]))
+        run_embed(db, _job(db, domain["id"], [page]), get_settings())
     assert len(openai_env.embedding_requests()) == 1
 
 
 def test_bad_page_ids_are_permanent(db, openai_env):
     domain = make_domain(db)
     with pytest.raises(PermanentError, match="not a page id"):
-        run_embed(db, _job(db, domain["id"], ["nope"]))
+        run_embed(db, _job(db, domain["id"], ["nope"]), get_settings())

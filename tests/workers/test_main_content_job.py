@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import xxhash
 
+from omni.config import get_settings
 from pipelines import template as site_template
 from tests.pipelines.test_main_content import SHOP
 from workers.extract_job import run_extract
@@ -39,7 +40,7 @@ def test_main_content_replaces_the_fast_pass_once_per_version(db, domain, add_ht
     assert row["metadata"]["markdown"].startswith("# Forge Anvil 50 kg")
 
     # the optimize (or embed) job of the same batch finds it done
-    stats = run_optimize(db, make_job("optimize", [page_id]))
+    stats = run_optimize(db, make_job("optimize", [page_id]), get_settings())
     assert stats["main_content_pages"] == 0
     assert page_row(db, page_id)["updated_at"] == row["updated_at"]
 

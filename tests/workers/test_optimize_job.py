@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from omni.config import reload_settings
+from omni.config import get_settings, reload_settings
 from tests.support.extract_fixtures import page_html
 from tests.support.openai_server import OpenAIServer, Reply
 from workers.errors import PermanentError, TransientError
@@ -62,7 +62,7 @@ def test_openai_one_json_schema_request_per_page_results_and_usage_recorded(db, 
                     metadata={"headings": ["Ceramic Dripper", "Description"], "description": "A dripper."}),
            add_html_page("faq", page_html("faq_jsonld.html"), title="Shipping FAQ")]
     run_extract(db, make_job("extract", ids))
-    stats = run_optimize(db, make_job("optimize", ids))
+    stats = run_optimize(db, make_job("optimize", ids), get_settings())
 
     requests = _chat_requests(openai_server)
     assert len(requests) == 2
@@ -101,16 +101,16 @@ def test_openai_one_json_schema_request_per_page_results_and_usage_recorded(db, 
 def test_unchanged_site_costs_nothing_the_second_time_and_force_reoptimises(db, add_html_page, make_job,
                                                                             openai_server):
     ids = [add_html_page("a", page_html("jsonld_product.html")), add_html_page("b", page_html("contact.html"))]
-    run_optimize(db, make_job("optimize", ids))
-    again = run_optimize(db, make_job("optimize", ids))
+    run_optimize(db, make_job("optimize", ids), get_settings())
+    again = run_optimize(db, make_job("optimize", ids), get_settings())
     assert (again["optimize_requests"], again["optimize_tokens"], again["optimize_skipped_unchanged"]) == (0, 0, 2)
     assert len(_chat_requests(openai_server)) == 2 and len(_optimized(db)) == 2
 
     add_html_page("b", "<html><body><p>We moved. New address soon.</p></body></html>")   # b changed
-    changed = run_optimize(db, make_job("optimize", ids))
+    changed = run_optimize(db, make_job("optimize", ids), get_settings())
     assert (changed["optimize_requests"], changed["optimize_skipped_unchanged"]) == (1, 1)
 
-    forced = run_optimize(db, make_job("optimize", ids, force=True))
+    forced = run_optimize(db, make_job("optimize", ids, force=True), get_settings())
     assert forced["optimize_requests"] == 2 and len(_optimized(db)) == 2
     assert _usage(db)[0]["requests"] == 5
 
@@ -125,12 +125,12 @@ def test_rate_limits_and_server_errors_are_transient(db, add_html_page, make_job
     page = add_html_page("a", page_html("jsonld_product.html"))
     openai_server.script(reply)
     with pytest.raises(TransientError) as caught:
-        run_optimize(db, make_job("optimize", [page]))
+        run_optimize(db, make_job("optimize", [page]), get_settings())
     assert caught.value.retry_after == retry_after
     assert len(_chat_requests(openai_server)) == 1          # no hidden client retries
     assert _optimized(db) == [] and _usage(db) == []
     # the retry (the worker's job) succeeds and records the page once
-    stats = run_optimize(db, make_job("optimize", [page]))
+    stats = run_optimize(db, make_job("optimize", [page]), get_settings())
     assert stats["optimize_pages"] == 1 and len(_optimized(db)) == 1
 
 
@@ -139,7 +139,7 @@ def test_slow_endpoint_times_out_as_transient(db, add_html_page, make_job, opena
     reload_settings()
     openai_server.script(Reply.slow(1.5))
     with pytest.raises(TransientError):
-        run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]))
+        run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]), get_settings())
 
 
 @pytest.mark.parametrize("reply", [Reply.bad_request("context too long"), Reply(401, {"error": {
@@ -147,13 +147,13 @@ def test_slow_endpoint_times_out_as_transient(db, add_html_page, make_job, opena
 def test_client_errors_are_permanent(db, add_html_page, make_job, openai_server, reply):
     openai_server.script(reply)
     with pytest.raises(PermanentError, match="context too long|bad key"):
-        run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]))
+        run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]), get_settings())
 
 
 def test_an_answer_that_breaks_the_schema_is_permanent(db, add_html_page, make_job, openai_server):
     openai_server.chat_handler = lambda request: '{"title": "only a title"}'
     with pytest.raises(PermanentError, match="schema"):
-        run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]))
+        run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]), get_settings())
     assert _optimized(db) == []
 
 
@@ -162,7 +162,7 @@ def test_unreachable_endpoint_is_transient(db, add_html_page, make_job, monkeypa
     reload_settings()
     try:
         with pytest.raises(TransientError):
-            run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]))
+            run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]), get_settings())
     finally:
         monkeypatch.undo()
         reload_settings()
@@ -171,7 +171,7 @@ def test_unreachable_endpoint_is_transient(db, add_html_page, make_job, monkeypa
 def test_offline_optimiser_without_an_endpoint(db, add_html_page, make_job):
     ids = [add_html_page(name, page_html(name)) for name in ("woo_product.html", "faq_headings.html")]
     ids.append(add_html_page("empty", "<html></html>", content=""))
-    stats = run_optimize(db, make_job("optimize", ids))
+    stats = run_optimize(db, make_job("optimize", ids), get_settings())
     assert stats["optimizer"] == "offline"
     assert (stats["optimize_pages"], stats["optimize_skipped_empty"], stats["optimize_tokens"]) == (2, 1, 0)
     rows = _optimized(db)
@@ -183,17 +183,17 @@ def test_offline_optimiser_without_an_endpoint(db, add_html_page, make_job):
         assert 0 < len(row["meta_description"]) <= 155 and 0 < len(row["meta_title"]) <= 60
         assert row["readability_score"] > 0 and row["seo_score"] > 0 and row["content_quality_score"] > 0
     assert _usage(db) == []                                  # nothing to bill
-    assert run_optimize(db, make_job("optimize", ids))["optimize_skipped_unchanged"] == 2
+    assert run_optimize(db, make_job("optimize", ids), get_settings())["optimize_skipped_unchanged"] == 2
 
 
 def test_switching_to_the_api_reoptimises_offline_results(db, add_html_page, make_job, monkeypatch):
     page = add_html_page("a", page_html("jsonld_product.html"))
-    run_optimize(db, make_job("optimize", [page]))
+    run_optimize(db, make_job("optimize", [page]), get_settings())
     with OpenAIServer(chat_handler=chat_answer) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         reload_settings()
         try:
-            assert run_optimize(db, make_job("optimize", [page]))["optimize_requests"] == 1
+            assert run_optimize(db, make_job("optimize", [page]), get_settings())["optimize_requests"] == 1
         finally:
             monkeypatch.undo()
             reload_settings()
@@ -202,7 +202,7 @@ def test_switching_to_the_api_reoptimises_offline_results(db, add_html_page, mak
 
 def test_missing_pages_are_permanent(db, domain, make_job):
     with pytest.raises(PermanentError):
-        run_optimize(db, make_job("optimize", ["00000000-0000-0000-0000-000000000000"]))
+        run_optimize(db, make_job("optimize", ["00000000-0000-0000-0000-000000000000"]), get_settings())
 
 
 def test_with_a_pooled_style_connection_pages_done_survive_a_later_failure(db, add_html_page, make_job,
@@ -217,12 +217,12 @@ def test_with_a_pooled_style_connection_pages_done_survive_a_later_failure(db, a
     with connect() as conn:
         assert not conn.autocommit
         with pytest.raises(TransientError):
-            run_optimize(conn, job)
+            run_optimize(conn, job, get_settings())
         conn.rollback()
     assert [r["url"] for r in _optimized(db)] == ["https://shop.test/a"]
     assert _usage(db)[0]["requests"] == 1
     with connect() as conn:
-        stats = run_optimize(conn, job)
+        stats = run_optimize(conn, job, get_settings())
         conn.commit()
     assert (stats["optimize_requests"], stats["optimize_skipped_unchanged"]) == (1, 1)
     assert len(_chat_requests(openai_server)) == 3 and len(_optimized(db)) == 2

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from omni.errors import InvalidValue
 from workers.errors import PermanentError
 
 PLATFORMS = ("woocommerce", "shopify")
@@ -77,7 +78,7 @@ def next_cursor(cursor: datetime | None, modified: list[str | None]) -> datetime
 def add_source(conn: psycopg.Connection, domain_id: Any, platform: str,
                base_url: str | None) -> dict[str, Any]:
     if platform not in PLATFORMS:
-        raise ValueError(f"platform must be one of {', '.join(PLATFORMS)}, not {platform!r}")
+        raise InvalidValue(f"platform must be one of {', '.join(PLATFORMS)}, not {platform!r}")
     return conn.execute(
         "INSERT INTO catalog_sources (domain_id, platform, base_url) VALUES (%s, %s, %s) "
         "ON CONFLICT (domain_id, platform) DO UPDATE SET base_url = EXCLUDED.base_url, "

@@ -13,7 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from omni.config import Settings, get_settings
+from omni.config import Settings
+from omni.errors import InvalidValue
 
 COLUMN_DIMENSIONS = 1536
 LOCAL_MODEL = "all-MiniLM-L6-v2"
@@ -44,8 +45,8 @@ def fit_dimensions(vector: np.ndarray, dimensions: int = COLUMN_DIMENSIONS) -> n
     if vector.shape[0] == dimensions:
         return vector
     if vector.shape[0] > dimensions:
-        raise ValueError(f"the model returned {vector.shape[0]} dimensions; the column holds "
-                         f"{dimensions} (set a model or `dimensions` that fits)")
+        raise InvalidValue(f"the model returned {vector.shape[0]} dimensions; the column holds "
+                           f"{dimensions} (set a model or `dimensions` that fits)")
     return np.concatenate([vector, np.zeros(dimensions - vector.shape[0], dtype=np.float32)])
 
 
@@ -53,9 +54,8 @@ _backends: dict[tuple[str, str], EmbeddingBackend] = {}
 _lock = threading.Lock()
 
 
-def backend_for_model(model: str, settings: Settings | None = None) -> EmbeddingBackend:
+def backend_for_model(model: str, settings: Settings) -> EmbeddingBackend:
     """The backend that produced (or will produce) vectors of `model` (cached per process)."""
-    settings = settings or get_settings()
     kind = "local" if model == LOCAL_MODEL else "openai"
     key = (kind, model)
     with _lock:
@@ -73,12 +73,11 @@ def backend_for_model(model: str, settings: Settings | None = None) -> Embedding
         return backend
 
 
-def get_backend(settings: Settings | None = None) -> EmbeddingBackend:
+def get_backend(settings: Settings) -> EmbeddingBackend:
     """The configured backend (OMNI_EMBEDDING_BACKEND / OMNI_EMBEDDING_MODEL)."""
-    settings = settings or get_settings()
     model = settings.resolved_embedding_model
     if settings.resolved_embedding_backend == "local" and model != LOCAL_MODEL:
-        raise ValueError(f"the local backend only has {LOCAL_MODEL}, not {model!r}")
+        raise InvalidValue(f"the local backend only has {LOCAL_MODEL}, not {model!r}")
     return backend_for_model(model, settings)
 
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from omni.config import Settings, get_settings
+from omni.config import Settings
 from workers.optimization.base import Optimization, PageInput
 
 PROCESSING_VERSION = "omni-optimize-1"
 
 
-def optimizer_name(settings: Settings | None = None) -> str:
+def optimizer_name(settings: Settings) -> str:
     """'openai' or 'offline' (OMNI_OPTIMIZER=auto picks openai when an endpoint is configured)."""
-    settings = settings or get_settings()
     if settings.optimizer == "auto":
         return "openai" if settings.openai_configured else "offline"
     return settings.optimizer
 
 
-def optimize(page: PageInput, settings: Settings | None = None) -> Optimization:
-    settings = settings or get_settings()
+def optimize(page: PageInput, settings: Settings) -> Optimization:
     if optimizer_name(settings) == "openai":
         from workers.optimization import openai_optimizer
 

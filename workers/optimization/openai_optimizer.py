@@ -17,7 +17,7 @@ from typing import Any
 import openai
 from pydantic import ValidationError
 
-from omni.config import Settings, get_settings
+from omni.config import Settings
 from schemas.optimized_content import (
     META_DESCRIPTION_MAX,
     META_TITLE_MAX,
@@ -89,9 +89,8 @@ def build_messages(page: PageInput) -> list[dict[str, str]]:
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(parts)}]
 
 
-def optimize(page: PageInput, settings: Settings | None = None,
+def optimize(page: PageInput, settings: Settings,
              client: openai.OpenAI | None = None) -> Optimization:
-    settings = settings or get_settings()
     model = settings.chat_model
     client = client or make_client(settings)
     try:

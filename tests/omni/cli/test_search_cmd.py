@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from db import jobs
+from omni.config import get_settings
 from tests.support.worker_fixtures import REPO, VENV_BIN, add_page, make_domain, settings_env
 
 PAGES = {
@@ -74,10 +75,10 @@ def test_refresh_worker_until_idle_search_and_jobs(db, site):
     first_query, first_slug = QUERIES[0]
     via_cli = json.loads(omni("search", first_query, "--domain", "shop.example", "--json",
                               "-k", "3").stdout)
-    in_process = search(db, first_query, "shop.example", 3, False)
+    in_process = search(db, first_query, "shop.example", 3, False, settings=get_settings())
     assert [(r["url"], r["chunk"]) for r in via_cli] == [(r["url"], r["chunk"]) for r in in_process]
     for query, slug in QUERIES:
-        results = search(db, query, "shop.example", 3, False)
+        results = search(db, query, "shop.example", 3, False, settings=get_settings())
         assert results[0]["url"] == f"https://shop.example/{slug}", (query, results)
         assert {"url", "title", "similarity", "chunk"} <= set(results[0])
         assert results[0]["similarity"] >= results[-1]["similarity"]
@@ -136,11 +137,11 @@ def test_search_uses_the_domain_model_not_the_configured_one(db, openai_env):
     for slug, (title, text) in PAGES.items():
         add_page(db, domain["id"], f"https://shop.example/{slug}", title, text)
     job = jobs.get(db, jobs.create(db, domain["id"], "embed", {}))
-    run_embed(db, job)
+    run_embed(db, job, get_settings())
     openai_env.clear()
     # configured for the local model now, but this domain's rows are text-embedding-3-small
     with settings_env(OMNI_EMBEDDING_BACKEND="local", OMNI_EMBEDDING_MODEL="all-MiniLM-L6-v2"):
-        results = search(db, "PayPal credit cards accepted", "shop.example", k=3)
+        results = search(db, "PayPal credit cards accepted", "shop.example", k=3, settings=get_settings())
     assert results[0]["url"] == "https://shop.example/payment"
     assert {r["model"] for r in results} == {"text-embedding-3-small"}
     assert [r.body["input"] for r in openai_env.embedding_requests()] == [
