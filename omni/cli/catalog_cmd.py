@@ -6,6 +6,10 @@ import json
 
 import typer
 
+from db import jobs
+from db.connection import connect
+from workers.catalog.sources import add_source
+
 app = typer.Typer(help="Products from the shop's own API (WooCommerce, Shopify).",
                   no_args_is_help=True)
 
@@ -18,8 +22,7 @@ def add(
                                       "WooCommerce URL stored with the credentials, or https://<domain>)."),
 ) -> None:
     """Register (or update) a domain's catalogue source; the scheduler syncs it like a crawl."""
-    from db.connection import connect
-    from workers.catalog.sources import add_source
+    # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
     from workers.refresh import find_domain
 
     with connect(autocommit=True) as conn:
@@ -37,8 +40,7 @@ def sync(
     platform: str | None = typer.Option(None, "--platform", help="Only this source."),
 ) -> None:
     """Queue a catalogue sync job (a worker on the `catalog` queue runs it)."""
-    from db import jobs
-    from db.connection import connect
+    # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
     from workers.dispatch import send_job
     from workers.refresh import find_domain
 
@@ -53,8 +55,6 @@ def sync(
 @app.command("list")
 def list_sources(as_json: bool = typer.Option(False, "--json")) -> None:
     """Catalogue sources with their last sync."""
-    from db.connection import connect
-
     with connect(autocommit=True) as conn:
         rows = conn.execute(
             "SELECT d.domain, s.platform, s.base_url, s.products, s.last_synced_at, "

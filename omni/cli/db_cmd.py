@@ -8,6 +8,7 @@ from rich.table import Table
 
 from db import migrate as migrations
 from db.connection import connect
+from db.vector_indexes import existing_indexes, sync
 from omni.services import database_url
 
 app = typer.Typer(help="Database: migrations, DSN and status.", no_args_is_help=True)
@@ -80,8 +81,6 @@ def vector_indexes_cmd(
                                       "(default OMNI_SEARCH_DOMAIN_INDEX_ROWS)"),
 ) -> None:
     """Build each large domain's own HNSW index, drop those no longer needed (concurrently)."""
-    from db.vector_indexes import existing_indexes, sync
-
     with connect(autocommit=True) as conn:
         result = sync(conn, min_rows)
         total = sum(1 for valid in existing_indexes(conn).values() if valid)

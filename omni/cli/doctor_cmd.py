@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from omni import doctor as checks
 from omni.config import get_settings
 
 
@@ -17,8 +18,6 @@ def doctor(
     """Check Postgres (version, pgvector, pg_trgm, migrations, the embedded build's vector
     self-test), Redis, Chromium, tiktoken, the local embedding model, the encryption key and the
     OpenAI-compatible endpoint. Exits 1 when any check fails."""
-    from omni import doctor as checks
-
     results = checks.run_checks(get_settings(), check or None)
     typer.echo(checks.to_json(results) if as_json else checks.format_report(results))
     code = checks.exit_code(results)

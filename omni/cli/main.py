@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import psycopg
 import typer
 
 from omni import processes
@@ -26,6 +27,7 @@ from omni.cli import (
     workers_cmd,
 )
 from omni.config import get_settings
+from omni.errors import OmniError
 
 app = typer.Typer(
     name="omni",
@@ -70,10 +72,6 @@ def _debugging() -> bool:
 
 def is_user_error(exc: BaseException) -> bool:
     """One line, no traceback: failures the user can fix (the module docstring's rule)."""
-    import psycopg
-
-    from omni.errors import OmniError
-
     # OperationalError: the database is not reachable (or went away); its other errors are bugs.
     return isinstance(exc, (OmniError, psycopg.OperationalError))
 

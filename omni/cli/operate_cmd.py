@@ -7,6 +7,8 @@ import threading
 
 import typer
 
+from db.connection import connect
+from omni import scheduler as sched
 from omni.config import get_settings
 from omni.errors import InvalidValue
 
@@ -17,9 +19,6 @@ def scheduler(
         None, "--interval", help="Seconds between passes (default OMNI_SCHEDULER_INTERVAL, 60)."),
 ) -> None:
     """Queue crawls for domains that are due and refreshes for stale content."""
-    from db.connection import connect
-    from omni import scheduler as sched
-
     if once:
         with connect(autocommit=False) as conn:
             result = sched.Scheduler(conn).run_once()
@@ -48,6 +47,7 @@ def dashboard(
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
 ) -> None:
     """Serve the monitoring dashboard (and /metrics, /healthz)."""
+    # Starlette and uvicorn: ~0.2 s, only for the dashboard
     from dashboard.app import serve
 
     serve(host, port)
@@ -58,6 +58,7 @@ def demo(
     port: int = typer.Option(8000, "--port", help="Dashboard port."),
 ) -> None:
     """Serve a bundled sample site, crawl, extract, embed it, and show it on the dashboard."""
+    # the dashboard and search: ~0.4 s, only for the demo
     from omni.demo_site.run import run_demo
 
     run_demo(dashboard=not no_dashboard, dashboard_port=port)

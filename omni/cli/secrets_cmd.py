@@ -6,14 +6,18 @@ from typing import Optional
 
 import typer
 
+from db.connection import connect
+from db.credentials import rotate, set_woocommerce
+from omni.crypto import Keyring, generate_key
+from omni.domains import normalize_domain
+from omni.errors import OmniError
+
 app = typer.Typer(help="Encrypted credentials.", no_args_is_help=True)
 
 
 @app.command("generate-key")
 def generate_key_cmd() -> None:
     """Print a new random AES-256 key for OMNI_ENCRYPTION_KEY."""
-    from omni.crypto import generate_key
-
     typer.echo(generate_key())
 
 
@@ -26,11 +30,6 @@ def set_woocommerce_cmd(
     url: Optional[str] = typer.Option(None, "--url", help="The store's base URL."),
 ) -> None:
     """Store a domain's WooCommerce API credentials, encrypted (reads stdin when not a terminal)."""
-    from db.connection import connect
-    from db.credentials import set_woocommerce
-    from omni.crypto import Keyring
-    from omni.domains import normalize_domain
-
     ring = Keyring.from_settings()  # fail on a missing/bad key before asking for secrets
     name = normalize_domain(domain)
     if key is None:
@@ -48,11 +47,6 @@ def rotate_cmd() -> None:
 
     Values that cannot be read are skipped and listed (table, column, domain); the command then
     exits non-zero."""
-    from db.connection import connect
-    from db.credentials import rotate
-    from omni.crypto import Keyring
-    from omni.errors import OmniError
-
     ring = Keyring.from_settings()
     with connect() as conn:
         result = rotate(conn, ring)

@@ -8,10 +8,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from db import tenants
+from crawlers.address_policy import AddressPolicy
+from db import domain_claims, tenants
 from db.connection import connect
+from omni.config import get_settings
 from omni.domains import normalize_domain
-from omni.errors import NotFound
+from omni.errors import NotFound, OmniError
+from omni.verification import VerificationError, fetch_proof, token_found
 
 customer_app = typer.Typer(help="Customers (tenants).", no_args_is_help=True)
 domain_app = typer.Typer(help="Domains to crawl.", no_args_is_help=True)
@@ -60,12 +63,6 @@ def domain_verify(
 ) -> None:
     """Check the pending claims on a domain: the claim whose token the site serves at
     /.well-known/omni-ingest-verification.txt gets the domain (registered, or transferred)."""
-    from crawlers.address_policy import AddressPolicy
-    from db import domain_claims
-    from omni.config import get_settings
-    from omni.errors import OmniError
-    from omni.verification import VerificationError, fetch_proof, token_found
-
     name = normalize_domain(domain)
     with connect() as conn:
         claims = domain_claims.pending(conn, name)

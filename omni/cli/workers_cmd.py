@@ -11,10 +11,15 @@ import sys
 import time
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from db.connection import connect
 from omni import processes as processes_
+from omni.config import get_settings
 from omni.errors import OmniError
-from workers.broker import QUEUES
+from workers.broker import QUEUES, get_broker
+from workers.idle import broker_backlog, unfinished_jobs
 
 log = logging.getLogger("omni.worker")
 # Dramatiq's default worker shutdown timeout (600 s) is longer than anyone waits for Ctrl-C;
@@ -84,10 +89,6 @@ def _queues(queues: list[str] | None) -> list[str]:
 
 def _wait_until_idle(child: subprocess.Popen, queues: list[str], interval: float,
                      orphan_grace: float) -> None:
-    from db.connection import connect
-    from workers.broker import get_broker
-    from workers.idle import broker_backlog, unfinished_jobs
-
     client = get_broker().client
     quiet_since: float | None = None   # broker empty but jobs unfinished, since when
     idle_checks = 0
@@ -122,7 +123,7 @@ def refresh(
     force: bool = typer.Option(False, "--force", help="Redo even content that has not changed."),
 ) -> None:
     """Queue refresh jobs for a domain."""
-    from db.connection import connect
+    # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
     from workers.refresh import queue_refresh
 
     with connect(autocommit=True) as conn:
@@ -142,7 +143,7 @@ def jobs_list(
     """List refresh jobs, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from db.connection import connect
+    # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
     from workers.refresh import list_jobs
 
     with connect(autocommit=True) as conn:
@@ -153,8 +154,6 @@ def jobs_list(
     if not rows:
         typer.echo("no jobs")
         return
-    from rich.console import Console
-    from rich.table import Table
 
     table = Table(show_lines=False)
     for column in ("id", "domain", "type", "status", "created", "took", "details"):
@@ -179,7 +178,7 @@ def _details(row: dict) -> str:
 @jobs_app.command("retry")
 def jobs_retry(job_id: str = typer.Argument(..., help="The failed job's id.")) -> None:
     """Re-queue a failed job."""
-    from db.connection import connect
+    # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
     from workers.refresh import retry_job
 
     with connect(autocommit=True) as conn:
@@ -198,8 +197,7 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """Search a domain's embedded chunks."""
-    from db.connection import connect
-    from omni.config import get_settings
+    # numpy and the embedding backends: ~0.2 s, only for search
     from workers.search import search as run_search
 
     with connect(autocommit=True) as conn:
