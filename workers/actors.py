@@ -16,50 +16,43 @@ from typing import NamedTuple
 import dramatiq
 import psycopg
 
+from crawlers import run as crawl_run
 from db.jobs import CRAWL_TYPES, JobType
 from omni.config import Settings, get_settings
+
+# Modules, not functions: each step is looked up when it runs (the StubBroker tests replace it).
+from workers import catalog_sync_job, embed_job, extract_job, optimize_job, search
 from workers.errors import PermanentError, TransientError
 from workers.job_runner import Job, Stats, run_job
 
 
 def _crawl(conn: psycopg.Connection | None, job: Job, settings: Settings) -> Stats:
-    from crawlers.run import CrawlFailed, crawl_child
-
     # The child's process group is killed however this returns (a time limit included); a
     # child that did not finish its crawl is a transient failure: the message is retried.
     try:
-        return {"stats": crawl_child(str(job["id"]), job["runner"])}
-    except CrawlFailed as exc:
+        return {"stats": crawl_run.crawl_child(str(job["id"]), job["runner"])}
+    except crawl_run.CrawlFailed as exc:
         raise TransientError(str(exc)) from exc
 
 
 def _extract(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
-    from workers.extract_job import run_extract
-
-    return run_extract(conn, job)
+    return extract_job.run_extract(conn, job)
 
 
 def _optimize(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
-    from workers.optimize_job import run_optimize
-
-    return run_optimize(conn, job, settings)
+    return optimize_job.run_optimize(conn, job, settings)
 
 
 def _embed(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
-    from workers.embed_job import run_embed_merged
-    from workers.search import sync_domain_index
-
-    stats = run_embed_merged(conn, job, settings)
+    stats = embed_job.run_embed_merged(conn, job, settings)
     # Nothing of this job's may stay open: CREATE INDEX CONCURRENTLY waits for older transactions.
     conn.commit()
-    stats.update(sync_domain_index(job["domain_id"], settings))
+    stats.update(search.sync_domain_index(job["domain_id"], settings))
     return stats
 
 
 def _catalog(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
-    from workers.catalog_sync_job import run_catalog_sync
-
-    return run_catalog_sync(conn, job, settings)
+    return catalog_sync_job.run_catalog_sync(conn, job, settings)
 
 
 # The actors' bodies: one message, one job id, the settings read once for it.

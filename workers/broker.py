@@ -45,6 +45,8 @@ def setup_broker(url: str | None = None, settings: Settings | None = None) -> Re
 def configure(broker: dramatiq.Broker, settings: Settings) -> None:
     """What the project adds to a broker (the Redis one here, a StubBroker in unit tests): its
     middleware, queues and actors."""
+    # The actors' job modules (numpy, the embedding and optimisation backends) load only in a
+    # process that declares actors; one that just sends messages needs the broker alone.
     from workers.actors import declare_actors
     from workers.outcomes import JobOutcomes
     from workers.status import add_operations_middleware

@@ -18,7 +18,9 @@ from typing import Any
 import psycopg
 
 from db import jobs, tenants
+from db.credentials import get_woocommerce
 from omni.config import Settings
+from omni.crypto import CryptoError
 from workers.catalog import shopify, woocommerce
 from workers.catalog.http import ApiClient
 from workers.catalog.sources import (
@@ -30,6 +32,7 @@ from workers.catalog.sources import (
     sources_of,
 )
 from workers.catalog.store import apply
+from workers.dispatch import send_job
 from workers.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
@@ -65,8 +68,6 @@ def run_catalog_sync(conn: psycopg.Connection, job: dict[str, Any],
                                {"page_ids": page_ids, "trigger": "catalog",
                                 "catalog_job_id": str(job["id"])})
         conn.commit()
-        from workers.dispatch import send_job
-
         send_job(embed_id, "embed")
         stats["embed_job_id"] = str(embed_id)
     return stats
@@ -116,9 +117,6 @@ def sync_source(conn: psycopg.Connection, domain: dict[str, Any], source: dict[s
 
 
 def _woocommerce_credentials(conn: psycopg.Connection, domain: str) -> Any:
-    from db.credentials import get_woocommerce
-    from omni.crypto import CryptoError
-
     try:
         creds = get_woocommerce(conn, domain)
     except CryptoError as exc:

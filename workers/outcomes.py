@@ -12,19 +12,20 @@ from __future__ import annotations
 import logging
 
 import dramatiq
+import openai
 import psycopg
+import redis
 from dramatiq.middleware import Middleware, TimeLimitExceeded
 from dramatiq.middleware.shutdown import Shutdown
 
+from db import jobs
+from db.connection import transaction
 from workers.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
 
 def transient_types() -> tuple[type[BaseException], ...]:
-    import openai
-    import redis
-
     return (TransientError, psycopg.OperationalError, psycopg.errors.SerializationFailure,
             psycopg.errors.DeadlockDetected, psycopg.errors.AdminShutdown,
             openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
@@ -54,8 +55,6 @@ class JobOutcomes(Middleware):
             return
         if not message.args:
             return
-        from db import jobs
-        from db.connection import transaction
 
         retries = message.options.get("retries", 0)
         error = f"{describe(exception)} (gave up after {retries} attempts)"

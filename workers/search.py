@@ -8,6 +8,8 @@ from typing import Any
 
 import psycopg
 
+from db.connection import connect
+from db.vector_indexes import sync
 from omni.config import Settings
 from omni.errors import InvalidValue
 from workers.embedding import backend_for_model
@@ -74,9 +76,6 @@ def sync_domain_index(domain_id: Any, settings: Settings) -> dict[str, Any]:
     threshold. Its own autocommit connection (CREATE INDEX CONCURRENTLY). The chunks are already
     committed, so a failure here is recorded in the job's metadata, not raised: search stays
     correct without the index (db/vector_indexes.py)."""
-    from db.connection import connect
-    from db.vector_indexes import sync
-
     if domain_id is None:
         return {}
     try:

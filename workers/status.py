@@ -148,6 +148,6 @@ def add_operations_middleware(broker: dramatiq.Broker, settings: Settings) -> No
     forked by the `dramatiq` worker runner)."""
     broker.add_middleware(WorkerStatus())
     if settings.worker_metrics:
-        from dramatiq.middleware.prometheus import Prometheus
+        from dramatiq.middleware.prometheus import Prometheus  # only with metrics on
 
         broker.add_middleware(Prometheus())

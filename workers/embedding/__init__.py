@@ -62,6 +62,7 @@ def backend_for_model(model: str, settings: Settings) -> EmbeddingBackend:
         backend = _backends.get(key)
         if backend is None:
             if kind == "local":
+                # The backend in use is imported when first asked for: torch or openai, not both.
                 from workers.embedding.local_backend import LocalBackend
 
                 backend = LocalBackend()

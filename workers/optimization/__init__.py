@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from omni.config import Settings
+from workers.optimization import offline
 from workers.optimization.base import Optimization, PageInput
 
 PROCESSING_VERSION = "omni-optimize-1"
@@ -17,11 +18,9 @@ def optimizer_name(settings: Settings) -> str:
 
 def optimize(page: PageInput, settings: Settings) -> Optimization:
     if optimizer_name(settings) == "openai":
-        from workers.optimization import openai_optimizer
+        from workers.optimization import openai_optimizer  # the openai client: only when used
 
         return openai_optimizer.optimize(page, settings)
-    from workers.optimization import offline
-
     return offline.optimize(page)
 
 
