@@ -6,18 +6,22 @@ and they rarely fail the same way. So each page is read by trafilatura (its core
 fallbacks are the next two), resiliparse's main-content mode and readability-lxml, and the
 output kept is the medoid: the one whose word 4-gram shingles agree most with the others'
 (F1 of shingle multisets). When trafilatura and resiliparse already agree (>= AGREE),
-trafilatura's text is kept without running readability (about a third of real pages).
+trafilatura's text is kept without running readability (about a third of real pages). When no
+two of the three agree even loosely (< DISAGREE), the medoid is an arbitrary pick among three
+different texts, so trafilatura's, the best single extractor, is kept.
 Figures: docs/extraction.md.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
 import lxml.html
+import readability.readability
 import trafilatura
 from readability import Document
 from readability.readability import Unparseable
@@ -28,9 +32,16 @@ from pipelines.extract import extract_html
 from pipelines.template import SiteTemplate
 
 AGREE = 0.95
+DISAGREE = 0.3
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # readability logs a traceback for every page it cannot parse; it returns "" for them here
 logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
+# readability's HTML cleaner also rewrites every link to drop javascript: URLs, a fifth of its
+# time; only the text of its summary is used here, which that does not change (the same text on
+# all 587 pages of extraction-dev, docs/extraction.md)
+_CLEANER = copy.copy(readability.readability.html_cleaner)
+_CLEANER.javascript = False
+readability.readability.html_cleaner = _CLEANER
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -52,12 +63,32 @@ def agreement(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> float
     return 2 * precision * recall / (precision + recall)
 
 
+def pairwise(texts: Sequence[str]) -> list[list[float]]:
+    """Agreement of every pair of texts (1.0 on the diagonal)."""
+    grams = [shingles(t) for t in texts]
+    agree = [[1.0] * len(texts) for _ in texts]
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts)):
+            agree[i][j] = agree[j][i] = agreement(grams[i], grams[j])
+    return agree
+
+
 def medoid(texts: Sequence[str]) -> int:
     """Index of the text that agrees most with all the others (ties: the earlier one)."""
-    grams = [shingles(t) for t in texts]
-    scores = [sum(agreement(g, other) for j, other in enumerate(grams) if j != i)
-              for i, g in enumerate(grams)]
-    return max(range(len(texts)), key=lambda i: (scores[i], -i))
+    return _medoid(pairwise(texts))
+
+
+def _medoid(agree: list[list[float]]) -> int:
+    scores = [sum(row) for row in agree]  # the diagonal adds 1 to each: no effect on the order
+    return max(range(len(agree)), key=lambda i: (scores[i], -i))
+
+
+def choose(agree: list[list[float]]) -> int:
+    """The text to keep: the medoid, or the first (the best single extractor) when no two
+    texts agree at DISAGREE or more."""
+    loose = max((agree[i][j] for i in range(len(agree)) for j in range(len(agree)) if i != j),
+                default=0.0)
+    return _medoid(agree) if loose >= DISAGREE else 0
 
 
 def _tidy(text: str | None) -> str:
@@ -96,7 +127,7 @@ def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
     if agreement(shingles(a), shingles(b)) >= AGREE:
         return a
     texts = [a, b, third(html)]
-    return texts[medoid(texts)]
+    return texts[choose(pairwise(texts))]
 
 
 def lines(text: str) -> list[str]:

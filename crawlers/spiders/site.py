@@ -38,6 +38,7 @@ from crawlers.traps import fingerprint
 from crawlers.urls import canonicalize, host_of, in_site, pattern_key, resource_kind, start_url
 from db import tenants
 from db.connection import connect
+from omni.charset import as_utf8_when_it_is
 from omni.config import get_settings
 from omni.domains import normalize_domain
 
@@ -270,6 +271,7 @@ class SiteSpider(scrapy.Spider):
         if meta.get("omni_document") or not isinstance(response, HtmlResponse):
             yield from self._document(base, final, url, response)
             return
+        response = as_utf8_when_it_is(response)
         root = response.selector.root
         canonical = self._canonical_of(root, response) or final
         state.statuses[url] = status

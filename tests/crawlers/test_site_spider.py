@@ -148,3 +148,19 @@ def test_a_crawl_that_dies_marks_its_job_failed(site, db, monkeypatch):
     stats = run_crawl_subprocess(job_id, timeout=120)
     assert stats["status"] == "failed"
     assert "crawl process exited with" in stats["error"] and "OMNI_CRAWL_MAX_PAGES" in stats["error"]
+
+
+def test_a_utf8_page_under_a_legacy_charset_label_is_stored_readable(site, db):
+    """/legacy is served as windows-1252 (header) and says iso-8859-1 (meta), but its bytes are
+    UTF-8: read as UTF-8."""
+    text = "Café “déjà vu” – crème brûlée for €5"
+    site.pages.clear()
+    site.pages["/"] = page("Home", "<h1>Home</h1>" + para("The home page.") + '<a href="/legacy">Café</a>')
+    site.pages["/legacy"] = (
+        "<!doctype html><html lang='fr'><head><meta charset='iso-8859-1'><title>Café</title>"
+        f"</head><body><main><h1>Café</h1>{para(text)}</main></body></html>").encode()
+    stats = crawl(site.domain)
+    assert stats["status"] == "completed", stats
+    legacy = pages_by_path(db, site)["/legacy"]
+    assert legacy["title"] == "Café"
+    assert text in legacy["content"]

@@ -1,0 +1,58 @@
+"""Which extractor's text is kept: the medoid, or the first text when none of them agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.main_content import DISAGREE, choose, main_text, pairwise
+
+ARTICLE = " ".join(f"word{i}" for i in range(40))
+TEASER = " ".join(f"word{i}" for i in range(12))
+MENU = " ".join(f"menu{i}" for i in range(40))
+COMMENTS = " ".join(f"comment{i}" for i in range(40))
+# shares a few words with ARTICLE: agreement ~0.1, which alone would make ARTICLE the medoid
+LINKS = " ".join([*(f"word{i}" for i in range(8)), *(f"link{i}" for i in range(40))])
+
+
+@pytest.mark.parametrize("texts, expected", [
+    ([ARTICLE, ARTICLE, MENU], 0),
+    ([MENU, ARTICLE, ARTICLE + " " + TEASER], 1),  # two agree: the outlier loses
+    ([TEASER, ARTICLE, ARTICLE], 1),  # the teaser agrees only loosely with the article
+    ([MENU, ARTICLE, COMMENTS], 0),  # no two agree: the first (trafilatura's)
+    ([MENU, ARTICLE, LINKS], 0),
+    (["", ARTICLE, ARTICLE], 1),
+])
+def test_choose_keeps_the_medoid_unless_no_two_agree(texts, expected):
+    assert choose(pairwise(texts)) == expected
+
+
+@pytest.mark.parametrize("texts", [[ARTICLE, TEASER, MENU], [ARTICLE, ARTICLE, MENU]])
+def test_pairwise_is_symmetric_with_ones_on_the_diagonal(texts):
+    agree = pairwise(texts)
+    assert [agree[i][i] for i in range(3)] == [1.0, 1.0, 1.0]
+    assert all(agree[i][j] == agree[j][i] for i in range(3) for j in range(3))
+
+
+def test_the_loose_threshold_separates_a_teaser_from_strangers():
+    teaser_vs_article = pairwise([TEASER, ARTICLE])[0][1]
+    assert teaser_vs_article >= DISAGREE
+    assert 0 < pairwise([LINKS, ARTICLE])[0][1] < DISAGREE
+
+
+@pytest.mark.parametrize("outputs, expected", [
+    ((ARTICLE, ARTICLE, MENU), ARTICLE),  # the first two agree: the third is not run
+    ((MENU, COMMENTS, LINKS), MENU),
+    ((MENU, ARTICLE, ARTICLE), ARTICLE),
+])
+def test_main_text_runs_the_extractors_it_needs(outputs, expected):
+    calls: list[str] = []
+
+    def extractor(index: int):
+        def run(html: str) -> str:
+            calls.append(html)
+            return outputs[index]
+        return run
+
+    assert main_text("<p>page</p>", first=extractor(0), second=extractor(1),
+                     third=extractor(2)) == expected
+    assert len(calls) == (2 if outputs[0] == outputs[1] else 3)
