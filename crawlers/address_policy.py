@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from scrapy.settings import BaseSettings
+
 LOCAL_SCHEMES = ("data", "blob", "about")
 NETWORK_SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
@@ -53,6 +55,14 @@ class AddressPolicy:
     def from_settings(cls, settings: object) -> AddressPolicy:
         return cls(bool(getattr(settings, "allow_private_networks", False)),
                    frozenset(getattr(settings, "allowed_private_hosts", frozenset())))
+
+    @classmethod
+    def from_crawler_settings(cls, settings: BaseSettings) -> AddressPolicy:
+        """From Scrapy's settings (OMNI_ALLOW_PRIVATE_NETWORKS, OMNI_ALLOWED_PRIVATE_HOSTS: a
+        list, or a comma-separated string from `-s`)."""
+        hosts = settings.getlist("OMNI_ALLOWED_PRIVATE_HOSTS")
+        return cls(settings.getbool("OMNI_ALLOW_PRIVATE_NETWORKS"),
+                   frozenset(h.strip().lower() for h in hosts if h.strip()))
 
     def exempt(self, host: str, port: int) -> bool:
         return self.allow_private or host_port(host, port) in self.allowed_hosts

@@ -18,6 +18,7 @@ from typing import Any
 
 from scrapy import signals
 
+from crawlers.crawl_stats import job_stats
 from db import jobs
 from db.connection import connect
 
@@ -64,7 +65,7 @@ class CrawlJobExtension:
         state = getattr(spider, "state", None)
         if state is None or not state.job_id:
             return
-        finish(state, self.reason or "unknown")
+        finish(state, self.crawler.stats.get_stats(), self.reason or "unknown")
 
 
 def outcome(errors: list[str], reason: str) -> str | None:
@@ -76,10 +77,11 @@ def outcome(errors: list[str], reason: str) -> str | None:
     return None
 
 
-def finish(state: Any, reason: str) -> dict[str, Any]:
+def finish(state: Any, collected: dict[str, Any], reason: str) -> dict[str, Any]:
+    """Record the crawl's outcome; `collected` is the stats collector's dict."""
     global _last_result
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    stats = {**state.stats(), "finish_reason": reason,
+    stats = {**job_stats(collected, state.started), "finish_reason": reason,
              "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
              "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}
     error = outcome(state.errors, reason)

@@ -28,7 +28,7 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawlers import pinned_http
 from crawlers.address_policy import AddressPolicy, Blocked
-from omni.config import get_settings
+from crawlers.crawl_stats import count
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +101,10 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         super().__init__(crawler)
         self._launched = False
         self._launch_lock = asyncio.Lock()
-        settings = get_settings()
-        self.policy = AddressPolicy.from_settings(settings)
-        self._timeout = settings.crawl_download_timeout
-        self._max_bytes = settings.crawl_max_download_bytes
+        settings = crawler.settings
+        self.policy = AddressPolicy.from_crawler_settings(settings)
+        self._timeout = settings.getfloat("DOWNLOAD_TIMEOUT")
+        self._max_bytes = settings.getint("DOWNLOAD_MAXSIZE")
         # page URL -> reason, when the page's own main frame was sent to a blocked address
         self._main_frame_blocked: dict[str, str] = {}
 
@@ -117,11 +117,8 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         if page_url and request is not None and _is_main_frame_navigation(request):
             self._main_frame_blocked[page_url] = f"{reason} (the page navigated to {url[:200]})"
         logger.warning("browser %s blocked: %s (page %s): %s", kind, url[:300], page_url, reason)
-        self.stats.inc_value("omni/browser_blocked")
-        state = getattr(getattr(self._crawler, "spider", None), "state", None)
-        if state is not None and hasattr(state, "count"):  # into the crawl job's stats
-            state.count("browser_blocked")
-            state.count(f"browser_blocked_{kind}")
+        count(self.stats, "browser_blocked")
+        count(self.stats, f"browser_blocked_{kind}")
 
     async def _send_checked(self, route: Any, page_url: str | None, **overrides: Any) -> None:
         """Send an allowed request ourselves, to the checked address, and hand Chromium the answer.

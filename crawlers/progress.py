@@ -10,9 +10,10 @@ import time
 from typing import Any
 
 from scrapy import signals
-from scrapy.utils.defer import _schedule_coro
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
+from crawlers.crawl_stats import job_stats
 from db import jobs
 from db.connection import connect
 
@@ -27,6 +28,7 @@ class ProgressExtension:
         self.callback = crawler.settings.get("OMNI_PROGRESS_CALLBACK")
         self.task: LoopingCall | None = None
         self.last_job_update = 0.0
+        self.closing: Any = None  # the Deferred of a close this extension asked for
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
 
@@ -43,8 +45,7 @@ class ProgressExtension:
             self.task.stop()
 
     def _queued(self) -> int:
-        slot = getattr(self.crawler.engine, "_slot", None)
-        scheduler = getattr(slot, "scheduler", None)
+        scheduler = self.crawler.engine.scheduler
         try:
             return len(scheduler) if scheduler is not None else 0
         except TypeError:
@@ -54,7 +55,7 @@ class ProgressExtension:
         state = getattr(self.crawler.spider, "state", None)
         if state is None:
             return
-        stats = state.stats()
+        stats = job_stats(self.crawler.stats.get_stats(), state.started)
         stats["queued"] = self._queued()
         stats["pages_per_s"] = round(stats["pages_seen"] / max(stats["duration_s"], 0.001), 1)
         if self.callback:
@@ -72,4 +73,8 @@ class ProgressExtension:
             if not held and state.runner:
                 # The job failed or another runner took it over: this crawl is not wanted.
                 logger.warning("crawl job %s is no longer held by this crawl; stopping", state.job_id)
-                _schedule_coro(self.crawler.engine.close_spider_async(reason="job_not_held"))
+                if self.closing is None:
+                    self.closing = deferred_from_coro(
+                        self.crawler.engine.close_spider_async(reason="job_not_held"))
+                    self.closing.addErrback(lambda f: logger.error("closing the crawl failed: %s",
+                                                                   f.getErrorMessage()))

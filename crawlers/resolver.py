@@ -16,8 +16,7 @@ from typing import Any
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
-from crawlers.address_policy import blocked_address
-from omni.config import get_settings
+from crawlers.address_policy import AddressPolicy, blocked_address
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +28,11 @@ class PublicAddressResolver(CachingThreadedResolver):
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> PublicAddressResolver:
         resolver = super().from_crawler(crawler, reactor)
-        settings = get_settings()
-        resolver.allow_private = settings.allow_private_networks
+        policy = AddressPolicy.from_crawler_settings(crawler.settings)
+        resolver.allow_private = policy.allow_private
         # The port of an allowed host:port was checked by the SSRF middleware already.
         resolver.allowed_names = frozenset(h.rsplit(":", 1)[0].strip("[]")
-                                           for h in settings.allowed_private_hosts)
+                                           for h in policy.allowed_hosts)
         return resolver
 
     def getHostByName(self, name: str, timeout: Any = ()) -> Any:

@@ -1,5 +1,7 @@
-"""Scrapy settings for the site crawler. Values that operators tune come from `get_settings()`
-(OMNI_CRAWL_* variables); the rest are fixed choices documented in docs/crawling.md."""
+"""Scrapy settings for the site crawler: the fixed choices, documented in docs/crawling.md. The
+values operators tune (OMNI_* variables: user agent, concurrency, timeouts, limits, the SSRF
+policy, the log level) are mapped into Scrapy's settings by the `crawlers.addon.OmniSettings`
+add-on when the crawler is created, below `-s` overrides; nothing here reads them at import."""
 
 from __future__ import annotations
 
@@ -7,31 +9,22 @@ from importlib.util import find_spec
 
 from scrapy.settings import default_settings as _defaults
 
-from omni.config import get_settings
-
-_s = get_settings()
-
 BOT_NAME = "omni"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 
-USER_AGENT = _s.user_agent
+ADDONS = {"crawlers.addon.OmniSettings": 0}
+
 ROBOTSTXT_OBEY = True
-ROBOTSTXT_USER_AGENT = _s.user_agent
 
 # Politeness: AutoThrottle adapts to the server; robots.txt Crawl-delay raises the floor
 # (crawlers.middlewares.politeness).
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
 AUTOTHROTTLE_MAX_DELAY = 10.0
-AUTOTHROTTLE_TARGET_CONCURRENCY = float(max(1, _s.crawl_concurrency))
 DOWNLOAD_DELAY = 0.0
 DOWNLOAD_DELAY_JITTER = 0
-CONCURRENT_REQUESTS = max(1, _s.crawl_concurrency) * 2
-CONCURRENT_REQUESTS_PER_DOMAIN = max(1, _s.crawl_concurrency)
 
-DOWNLOAD_TIMEOUT = _s.crawl_download_timeout
-DOWNLOAD_MAXSIZE = _s.crawl_max_download_bytes
 DOWNLOAD_WARNSIZE = 0
 RETRY_TIMES = 1
 REDIRECT_MAX_TIMES = 5
@@ -42,7 +35,6 @@ TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's RemoteControl serves an HTTP endpoint that runs arbitrary Python in the crawl
 # process. A multi-tenant crawler must not expose that.
 REMOTE_CONTROL_ENABLED = False
-LOG_LEVEL = _s.log_level.upper()
 MEMUSAGE_ENABLED = False
 # Per-response overheads that showed up in profiles (docs/crawling.md): the source inspection of
 # every callback, and 100 asyncio tasks per response for items that are processed synchronously.
@@ -115,9 +107,4 @@ DOWNLOAD_HANDLERS = {
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 2
-PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = int(_s.crawl_download_timeout * 1000)
 PLAYWRIGHT_ABORT_REQUEST = "crawlers.playwright_handler.abort_heavy_resources"
-
-from crawlers.playwright_handler import launch_options
-
-PLAYWRIGHT_LAUNCH_OPTIONS = launch_options(_s.chromium_path)

@@ -1,6 +1,7 @@
 """What one crawl knows: the domain's settings, what earlier crawls stored (loaded once, in three
 queries, at spider open) and what this crawl has seen so far. Shared by the spider, its
-middlewares and the pipelines through `spider.state`."""
+middlewares and the pipelines through `spider.state`. Its counters are not here: they are in
+Scrapy's stats collector (`crawlers.crawl_stats`)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from scrapy.settings import BaseSettings
 
 from crawlers.recheck import parse_time
 from crawlers.traps import TrapGuard
 from db import tenants
-from omni.config import Settings
 
 
 @dataclass(slots=True)
@@ -31,6 +32,19 @@ class KnownPage:
     next_check_at: datetime | None = None  # dead links and redirects: not asked before this
     dead_count: int = 0  # consecutive 404/410 answers
     canonical_of: str | None = None  # duplicates and redirects: the page they stand for
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlLimits:
+    """The limits of a domain that sets none of its own, from the crawler's settings."""
+    max_pages: int
+    max_depth: int
+    pattern_limit: int
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> CrawlLimits:
+        return cls(settings.getint("OMNI_CRAWL_MAX_PAGES"), settings.getint("OMNI_CRAWL_MAX_DEPTH"),
+                   settings.getint("OMNI_CRAWL_PATTERN_LIMIT"))
 
 
 @dataclass
@@ -61,32 +75,20 @@ class CrawlState:
     statuses: dict[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
     to_enqueue: list[str] = field(default_factory=list)  # scraped_pages ids (new / changed)
     errors: list[str] = field(default_factory=list)  # storage errors: the crawl fails with them
-    counts: dict[str, int] = field(default_factory=lambda: {
-        "pages_seen": 0, "new": 0, "changed": 0, "unchanged": 0, "duplicate": 0, "failed": 0,
-        "gone": 0, "bytes": 0, "rendered": 0, "conditional_requests": 0, "not_modified": 0,
-        "trap_skipped": 0, "robots_skipped": 0, "documents": 0, "recheck_skipped": 0,
-        "resumed": 0, "sitemap_requests": 0, "duplicate_skipped": 0,
-    })
-
-    def count(self, key: str, n: int = 1) -> None:
-        self.counts[key] = self.counts.get(key, 0) + n
-
-    def stats(self) -> dict[str, Any]:
-        return {**self.counts, "duration_s": round(time.monotonic() - self.started, 3)}
 
     @classmethod
-    def load(cls, conn: psycopg.Connection, domain_row: dict[str, Any], settings: Settings,
+    def load(cls, conn: psycopg.Connection, domain_row: dict[str, Any], limits: CrawlLimits,
              job_id: UUID | str | None = None) -> CrawlState:
         domain = domain_row["domain"]
         state = cls(
             domain=domain,
             domain_id=str(domain_row["id"]),
             site_hosts=tuple(dict.fromkeys([domain, *tenants.owned_domains(conn, domain)])),
-            max_pages=domain_row.get("max_pages") or settings.crawl_max_pages,
+            max_pages=domain_row.get("max_pages") or limits.max_pages,
             max_depth=(domain_row["max_depth"] if domain_row.get("max_depth") is not None
-                       else settings.crawl_max_depth),
+                       else limits.max_depth),
             render_js=bool(domain_row.get("render_js")),
-            pattern_limit=settings.crawl_pattern_limit,
+            pattern_limit=limits.pattern_limit,
             job_id=str(job_id) if job_id else None,
         )
         state.traps = TrapGuard(state.pattern_limit)

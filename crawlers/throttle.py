@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scrapy.extensions.throttle import AutoThrottle
+from crawlers.scrapy_compat import AutoThrottleWithResponseHook
 
 
 class _As200:
@@ -19,8 +19,6 @@ class _As200:
         self.body = response.body
 
 
-class ConditionalAutoThrottle(AutoThrottle):
-    def _adjust_delay(self, slot: Any, latency: float, response: Any) -> None:
-        if response.status == 304:
-            response = _As200(response)
-        super()._adjust_delay(slot, latency, response)
+class ConditionalAutoThrottle(AutoThrottleWithResponseHook):
+    def response_for_delay(self, response: Any) -> Any:
+        return _As200(response) if response.status == 304 else response

@@ -13,8 +13,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from crawlers.crawl_stats import count
 from crawlers.documents import file_name
-from omni.config import get_settings
 from pipelines.doctext import DocumentError, DocumentText, extract_document
 from pipelines.extract import Extracted
 
@@ -64,7 +64,7 @@ def read_document(body: bytes, fmt: str, max_pages: int) -> DocumentText | str:
 class DocumentPipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
-        self.max_pages = get_settings().document_max_pages
+        self.max_pages = crawler.settings.getint("OMNI_DOCUMENT_MAX_PAGES")
         self.executor: ThreadPoolExecutor | None = None
 
     @classmethod
@@ -78,12 +78,12 @@ class DocumentPipeline:
             self.executor = ThreadPoolExecutor(1, thread_name_prefix="omni-documents")
         result = await asyncio.get_running_loop().run_in_executor(
             self.executor, read_document, item["body"], item["format"], self.max_pages)
-        state = self.crawler.spider.state
+        stats = self.crawler.stats
         if isinstance(result, str):
-            state.count("documents_failed")
+            count(stats, "documents_failed")
             return to_failure(item, result)
-        state.count("documents_read")
-        state.count("document_pages", result.pages)
+        count(stats, "documents_read")
+        count(stats, "document_pages", result.pages)
         return to_page(item, result)
 
     def close_spider(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from scrapy import signals
 from scrapy.utils.misc import load_object
 
+from crawlers.crawl_stats import record
 from db import jobs
 from db.connection import get_pool
 
@@ -46,7 +47,9 @@ class EnqueuePipeline:
         if state.errors:
             logger.error("not enqueueing: the crawl could not store everything")
             return
-        state.counts.update(jobs_enqueued=0, pages_enqueued=0)
+        stats = self.crawler.stats
+        record(stats, "jobs_enqueued", 0)
+        record(stats, "pages_enqueued", 0)
         if not state.to_enqueue:  # a re-crawl of an unchanged site: no connection, no broker
             return
         created: list[tuple[str, str]] = []
@@ -65,5 +68,5 @@ class EnqueuePipeline:
         except Exception as exc:
             logger.exception("enqueueing failed")
             state.errors.append(f"enqueue: {type(exc).__name__}: {exc}")
-        state.counts["jobs_enqueued"] = len(created)
-        state.counts["pages_enqueued"] = len(dict.fromkeys(state.to_enqueue))
+        record(stats, "jobs_enqueued", len(created))
+        record(stats, "pages_enqueued", len(dict.fromkeys(state.to_enqueue)))

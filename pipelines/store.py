@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from crawlers.crawl_stats import count
 from crawlers.recheck import TRAP_RECHECK_DAYS
 from db.connection import get_pool
 from pipelines.batch_writer import BatchWriter
@@ -172,7 +173,7 @@ class StorePipeline:
         item["crawl_job_id"] = self.state.job_id
         row = to_row(item)
         outcome = {"fail": row.get("status"), "light": "unchanged"}.get(row["op"], row["change"])
-        self.state.count(outcome)
+        count(self.crawler.stats, outcome)
         self.writer.add(row)
         # What the item still carries is for logs and feeds: drop the heavy parts.
         item.pop("html", None)

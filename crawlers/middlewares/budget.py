@@ -6,6 +6,8 @@ from typing import Any
 
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
+from crawlers.crawl_stats import count, record
+
 
 class PageBudgetMiddleware(BaseSpiderMiddleware):
     def __init__(self, crawler: Any) -> None:
@@ -18,11 +20,11 @@ class PageBudgetMiddleware(BaseSpiderMiddleware):
             return request
         state = self.crawler.spider.state
         if meta["omni_depth"] > state.max_depth:
-            state.count("depth_skipped")
+            count(self.crawler.stats, "depth_skipped")
             return None
         if self.scheduled >= state.max_pages:
-            state.count("budget_skipped")
+            count(self.crawler.stats, "budget_skipped")
             return None
         self.scheduled += 1
-        state.counts["scheduled"] = self.scheduled
+        record(self.crawler.stats, "scheduled", self.scheduled)
         return request

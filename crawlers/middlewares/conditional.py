@@ -9,6 +9,7 @@ from typing import Any
 
 from scrapy.exceptions import IgnoreRequest
 
+from crawlers.crawl_stats import count
 from crawlers.recheck import duplicate_skippable
 
 DUPLICATE_SKIPPED = "duplicate of a page that answered 304"
@@ -34,7 +35,7 @@ class ConditionalRequestMiddleware:
             return
         if known.status == "duplicate" and duplicate_skippable(
                 state.statuses.get(known.canonical_of), known.scraped_at, datetime.now(UTC)):
-            state.count("duplicate_skipped")
+            count(self.crawler.stats, "duplicate_skipped")
             raise IgnoreRequest(DUPLICATE_SKIPPED)
         sent = False
         if known.etag:
@@ -44,5 +45,5 @@ class ConditionalRequestMiddleware:
             request.headers[b"If-Modified-Since"] = known.last_modified
             sent = True
         if sent:
-            state.count("conditional_requests")
+            count(self.crawler.stats, "conditional_requests")
         return

@@ -24,14 +24,19 @@ class CrawlDelayMiddleware:
         delay = getattr(self.crawler.spider, "crawl_delay", None)
         if not delay:
             return
-        # Slots are garbage-collected when idle and recreated: apply on every request (cheap).
-        _, slot = self.crawler.engine.downloader._get_slot(request)
-        if slot.delay < delay:
+        downloader = self.crawler.engine.downloader
+        key = downloader.get_slot_key(request)
+        # A slot created for the key later (the first request, or after an idle slot was
+        # garbage-collected) starts at the delay, as with the DOWNLOAD_SLOTS setting ...
+        slot_settings = downloader.per_slot_settings.setdefault(key, {})
+        if slot_settings.get("delay", 0) < delay:
+            slot_settings.update(delay=delay, jitter=0)
+        # ... and a slot that exists is raised to it.
+        if (slot := downloader.slots.get(key)) is not None and slot.delay < delay:
             slot.delay = delay
             slot.jitter = 0
         if not self._throttle_floor_set:
-            for extension in self.crawler.extensions.middlewares:
-                if isinstance(extension, AutoThrottle):
-                    extension.mindelay = max(extension.mindelay, delay)
+            if (throttle := self.crawler.get_extension(AutoThrottle)) is not None:
+                throttle.mindelay = max(throttle.mindelay, delay)
             self._throttle_floor_set = True
         return

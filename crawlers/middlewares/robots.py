@@ -8,20 +8,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.utils.misc import build_from_crawler
+
+from crawlers.scrapy_compat import seed_robots
 
 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     def seed(self, url: str, body: bytes | None) -> None:
         """robots.txt of `url`'s host as already downloaded (None: none, everything allowed)."""
-        netloc = urlsplit(url).netloc
-        if netloc in self._parsers:
-            return
-        self._parsers[netloc] = (None if body is None
-                                 else build_from_crawler(self._parserimpl, self.crawler, body))
+        seed_robots(self, urlsplit(url).netloc, body)
 
 
 def share_robots(crawler: Any, url: str, body: bytes | None) -> None:
-    for middleware in crawler.engine.downloader.middleware.middlewares:
-        if isinstance(middleware, SharedRobotsTxtMiddleware):
-            middleware.seed(url, body)
+    if (middleware := crawler.get_downloader_middleware(SharedRobotsTxtMiddleware)) is not None:
+        middleware.seed(url, body)

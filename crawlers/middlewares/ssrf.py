@@ -17,7 +17,6 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawlers.address_policy import AddressPolicy, blocked_address, resolve  # noqa: F401 - API
-from omni.config import get_settings
 
 
 class SsrfGuardMiddleware:
@@ -27,10 +26,10 @@ class SsrfGuardMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SsrfGuardMiddleware:
-        settings = get_settings()
-        if settings.allow_private_networks:
+        policy = AddressPolicy.from_crawler_settings(crawler.settings)
+        if policy.allow_private:
             raise NotConfigured("OMNI_ALLOW_PRIVATE_NETWORKS is set")
-        return cls(AddressPolicy.from_settings(settings))
+        return cls(policy)
 
     async def process_request(self, request: Any) -> None:
         parts = urlparse_cached(request)

@@ -8,6 +8,7 @@ from typing import Any
 
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
+from crawlers.crawl_stats import count
 from crawlers.urls import pattern_key
 
 
@@ -20,7 +21,7 @@ class TrapLimiterMiddleware(BaseSpiderMiddleware):
         reason = state.traps.verdict(meta["omni_url"], pattern_key(meta["omni_url"]),
                                      meta.get("omni_chain", 0), meta.get("omni_sitemap", False))
         if reason:
-            state.count("trap_skipped")
+            count(self.crawler.stats, "trap_skipped")
             # remembered (`scraped_pages` status `skipped`), so a re-crawl that meets the link
             # again on an unchanged page does not follow it either
             state.trap_skipped[meta["omni_url"]] = (f"crawler trap: {reason}", meta["omni_depth"])

@@ -21,6 +21,7 @@ from protego import Protego
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.response import get_base_url
 
+from crawlers import crawl_stats
 from crawlers.documents import document_item, fetchable_document
 from crawlers.failures import describe_failure
 from crawlers.middlewares.robots import share_robots
@@ -33,13 +34,12 @@ from crawlers.recheck import (
     due,
 )
 from crawlers.sitemaps import parse_robots, parse_sitemap
-from crawlers.state import CrawlState, KnownPage
+from crawlers.state import CrawlLimits, CrawlState, KnownPage
 from crawlers.traps import fingerprint
 from crawlers.urls import canonicalize, host_of, in_site, pattern_key, resource_kind, start_url
 from db import tenants
 from db.connection import connect
 from omni.charset import as_utf8_when_it_is
-from omni.config import get_settings
 from omni.domains import normalize_domain
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class SiteSpider(scrapy.Spider):
         self.start_url_arg = start_url or None
         self.robots: Protego | None = None
         self.crawl_delay: float | None = None
+        self._state: CrawlState | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -72,28 +73,40 @@ class SiteSpider(scrapy.Spider):
         # every request built DEBUG records ("Crawled (200) ...") only to drop them. Set here,
         # it holds for `scrapy crawl site` as well as `crawlers.run`.
         logging.getLogger("scrapy").setLevel(crawler.settings.get("LOG_LEVEL"))
-        spider._load_state()
         return spider
 
-    def _load_state(self) -> None:
-        settings = get_settings()
-        self.settings_ = settings
+    @property
+    def state(self) -> CrawlState:
+        """Loaded on first use (by the first component that opens): Scrapy creates the spider
+        before the add-ons have set the crawler's settings, so nothing that depends on them is
+        read in `from_crawler`."""
+        if self._state is None:
+            self._state = self._load_state(self.crawler.settings)
+        return self._state
+
+    def count(self, name: str, n: int = 1) -> None:
+        crawl_stats.count(self.crawler.stats, name, n)
+
+    def _load_state(self, settings: Any) -> CrawlState:
+        self.robots_user_agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT")
+        self.max_bytes = settings.getint("DOWNLOAD_MAXSIZE")
         domain = normalize_domain(self.domain_arg)
         with connect(autocommit=True) as conn:
             row = tenants.get_domain(conn, domain) or tenants.add_domain(conn, domain)
-            self.state = CrawlState.load(conn, row, settings, self.job_id)
-        self.state.runner = self.runner
+            state = CrawlState.load(conn, row, CrawlLimits.from_settings(settings), self.job_id)
+        state.runner = self.runner
         self.start_url, self.http_fallback = start_url(self.start_url_arg or self.domain_arg)
         self.start_host = host_of(self.start_url)  # the same after an https -> http fallback
-        if not in_site(self.start_url, self.state.site_hosts):
-            raise ValueError(f"start URL {self.start_url} is not on {self.state.domain}")
+        if not in_site(self.start_url, state.site_hosts):
+            raise ValueError(f"start URL {self.start_url} is not on {state.domain}")
+        return state
 
     # ------------------------------------------------------------------ discovery
     async def start(self) -> AsyncIterator[Any]:
         robots_body = await self._fetch_robots()
         sitemaps = [urljoin(self.start_url, "/sitemap.xml")]
         if robots_body is not None:
-            info = parse_robots(robots_body, self.settings_.user_agent)
+            info = parse_robots(robots_body, self.robots_user_agent)
             self.robots = Protego.parse(robots_body.decode("utf-8", errors="replace"))
             self.crawl_delay = info.crawl_delay
             sitemaps = [*info.sitemaps, *sitemaps]
@@ -124,7 +137,7 @@ class SiteSpider(scrapy.Spider):
                 page.status == "skipped" and url in self.state.sitemap_urls):
             return False
         self.state.seen.add(url)
-        self.state.count("recheck_skipped")
+        self.count("recheck_skipped")
         return True
 
     def _resumable(self, url: str, page: KnownPage) -> bool:
@@ -138,7 +151,7 @@ class SiteSpider(scrapy.Spider):
         state = self.state
         state.seen.add(url)
         state.stored.add(url)
-        state.count("resumed")
+        self.count("resumed")
         for target in state.known_links.get(url, ()):
             if request := self.page_request(target, depth + 1):
                 yield request
@@ -184,11 +197,11 @@ class SiteSpider(scrapy.Spider):
             except Exception as exc:  # noqa: BLE001 - a missing sitemap is normal
                 logger.info("sitemap %s not read: %s", url, exc)
                 continue
-            self.state.count("sitemap_requests")
+            self.count("sitemap_requests")
             if response.status != 200:
                 continue
             content = parse_sitemap(response.body,
-                                    max_size=self.settings_.crawl_max_download_bytes)
+                                    max_size=self.max_bytes)
             for loc in content.urls:
                 target = canonicalize(loc, response.url)
                 if not target or not in_site(target, self.state.site_hosts):
@@ -216,14 +229,14 @@ class SiteSpider(scrapy.Spider):
         state.seen.add(url)
         kind = resource_kind(url)
         if kind == "document":  # PDFs etc. (crawlers/documents.py); the rest stay references
-            state.count("documents")
+            self.count("documents")
             if not fetchable_document(url):
                 return None
         elif kind != "page":
             return None
         if (self.robots is not None and host_of(url) == self.start_host
-                and not self.robots.can_fetch(url, self.settings_.user_agent)):
-            state.count("robots_skipped")
+                and not self.robots.can_fetch(url, self.robots_user_agent)):
+            self.count("robots_skipped")
             return None
         meta: dict[str, Any] = {"omni_page": True, "omni_url": url, "omni_depth": depth,
                                 "render_mode": "static", "omni_chain": chain,
@@ -240,14 +253,14 @@ class SiteSpider(scrapy.Spider):
         state = self.state
         meta = response.meta
         url, depth = meta["omni_url"], meta["omni_depth"]
-        state.count("pages_seen")
-        state.count("bytes", len(response.body))
+        self.count("pages_seen")
+        self.count("bytes", len(response.body))
         base = self._item(url, depth, response)
         status = response.status
         known = state.known.get(url)
         if status == 304:
             state.statuses[url] = 304
-            state.count("not_modified")
+            self.count("not_modified")
             for target in state.known_links.get(url, ()):
                 if request := self.page_request(target, depth + 1):
                     yield request
@@ -296,7 +309,7 @@ class SiteSpider(scrapy.Spider):
             return  # reached again through a redirect: already stored
         state.stored.add(final)
         if meta.get("render_mode") == "playwright":
-            state.count("rendered")
+            self.count("rendered")
         if final != url:
             base.update(url=final)
         yield {**base, "kind": "page", "url": final, "requested_url": url,
@@ -338,10 +351,10 @@ class SiteSpider(scrapy.Spider):
 
     def on_page_error(self, failure: Any) -> Iterator[dict[str, Any]]:
         request = failure.request
-        reason = describe_failure(failure.value, self.settings_.crawl_max_download_bytes)
+        reason = describe_failure(failure.value, self.max_bytes)
         if reason is None:
             return
-        self.state.count("pages_seen")
+        self.count("pages_seen")
         yield {"kind": "failed", "url": request.meta["omni_url"],
                "depth": request.meta.get("omni_depth", 0), "error": reason,
                "http_status": None, "render_mode": request.meta.get("render_mode", "static"),

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def omni_env(monkeypatch):
+    """Set OMNI_* variables for the add-on to read (the settings object is reloaded)."""
+    from omni.config import reload_settings
+
+    def setenv(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        reload_settings()
+
+    yield setenv
+    monkeypatch.undo()
+    reload_settings()
