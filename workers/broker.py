@@ -2,8 +2,8 @@
 
 Nothing happens at import. `setup_broker()` reads the settings once, builds the broker, its
 middleware, queues and actors (`workers.actors.declare_actors`) and makes it Dramatiq's global
-broker; `get_broker()` does that on first use (producers such as `send_job`). The worker
-processes get theirs from `dramatiq workers.broker:setup_broker` (`omni worker` runs that):
+broker; `get_broker()` does that on first use for producers such as `send_job`, without the
+actors. The worker processes get theirs from `dramatiq workers.broker:setup_broker` (`omni worker` runs that):
 Dramatiq imports this module, then calls the function. Tests may call `setup_broker(url)` to
 point at their own Redis.
 """
@@ -18,6 +18,8 @@ from dramatiq.middleware import Retries
 
 from omni.config import Settings, get_settings
 from omni.endpoints import redis_url
+from workers.outcomes import JobOutcomes
+from workers.status import add_operations_middleware
 
 QUEUES = ("crawl", "extract", "optimize", "embed", "catalog")
 NAMESPACE = "dramatiq"
@@ -26,7 +28,11 @@ _broker: RedisBroker | None = None
 _lock = threading.RLock()
 
 
-def setup_broker(url: str | None = None, settings: Settings | None = None) -> RedisBroker:
+def setup_broker(url: str | None = None, settings: Settings | None = None, *,
+                 with_actors: bool = True) -> RedisBroker:
+    """The broker, made Dramatiq's global one. A process that only sends messages passes
+    `with_actors=False`: a message names its actor and queue, so the actors' job modules (numpy,
+    the embedding backends: ~1.5 s) need not load there."""
     global _broker
     settings = settings or get_settings()
     with _lock:
@@ -36,20 +42,15 @@ def setup_broker(url: str | None = None, settings: Settings | None = None) -> Re
             heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
             maintenance_chance=settings.broker_maintenance_chance,
         )
-        configure(broker, settings)
+        configure(broker, settings, with_actors=with_actors)
         _broker = broker
         dramatiq.set_broker(broker)
         return broker
 
 
-def configure(broker: dramatiq.Broker, settings: Settings) -> None:
+def configure(broker: dramatiq.Broker, settings: Settings, *, with_actors: bool = True) -> None:
     """What the project adds to a broker (the Redis one here, a StubBroker in unit tests): its
     middleware, queues and actors."""
-    # The actors' job modules (numpy, the embedding and optimisation backends) load only in a
-    # process that declares actors; one that just sends messages needs the broker alone.
-    from workers.actors import declare_actors
-    from workers.outcomes import JobOutcomes
-    from workers.status import add_operations_middleware
 
     # After Retries has decided (emit_after runs in reverse order): a message that ran out
     # of retries marks its job failed.
@@ -59,9 +60,13 @@ def configure(broker: dramatiq.Broker, settings: Settings) -> None:
     add_operations_middleware(broker, settings)
     for queue in QUEUES:
         broker.declare_queue(queue)
-    declare_actors(broker, settings)
+    if with_actors:
+        # The actors' job modules load only in a process that declares them (setup_broker).
+        from workers.actors import declare_actors
+
+        declare_actors(broker, settings)
 
 
 def get_broker() -> RedisBroker:
     with _lock:
-        return _broker if _broker is not None else setup_broker()
+        return _broker if _broker is not None else setup_broker(with_actors=False)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 import dramatiq
-import openai
 import psycopg
 import redis
 from dramatiq.middleware import Middleware, TimeLimitExceeded
@@ -26,6 +25,10 @@ log = logging.getLogger(__name__)
 
 
 def transient_types() -> tuple[type[BaseException], ...]:
+    # openai (~0.4 s) only when the classification is asked for: a process that only sends
+    # messages builds this module's middleware too.
+    import openai
+
     return (TransientError, psycopg.OperationalError, psycopg.errors.SerializationFailure,
             psycopg.errors.DeadlockDetected, psycopg.errors.AdminShutdown,
             openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,

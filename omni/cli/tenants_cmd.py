@@ -8,13 +8,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crawlers.address_policy import AddressPolicy
 from db import domain_claims, tenants
 from db.connection import connect
 from omni.config import get_settings
 from omni.domains import normalize_domain
 from omni.errors import NotFound, OmniError
-from omni.verification import VerificationError, fetch_proof, token_found
 
 customer_app = typer.Typer(help="Customers (tenants).", no_args_is_help=True)
 domain_app = typer.Typer(help="Domains to crawl.", no_args_is_help=True)
@@ -63,6 +61,10 @@ def domain_verify(
 ) -> None:
     """Check the pending claims on a domain: the claim whose token the site serves at
     /.well-known/omni-ingest-verification.txt gets the domain (registered, or transferred)."""
+    # The address policy is Scrapy-settings based (~0.3 s to import): only for this command.
+    from crawlers.address_policy import AddressPolicy
+    from omni.verification import VerificationError, fetch_proof, token_found
+
     name = normalize_domain(domain)
     with connect() as conn:
         claims = domain_claims.pending(conn, name)

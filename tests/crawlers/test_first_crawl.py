@@ -1,6 +1,7 @@
 """End-to-end: the real spider's first crawl of the test site (in a subprocess, fresh reactor),
 with the test database and Redis and Chromium for the JavaScript page. One crawl, read by every
-test here: the module's tests run on one xdist worker (`--dist loadgroup`)."""
+test here: the module's tests run on one xdist worker (`--dist loadgroup`) and share one
+session-scoped crawl."""
 
 from __future__ import annotations
 
@@ -31,9 +32,11 @@ class FirstCrawl:
     last_scraped_at: Any
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def first_crawl(services_env) -> Iterator[FirstCrawl]:
-    """The site fixture's set-up, once per module: every test below reads the same crawl."""
+    """The site fixture's set-up, once: every test below reads the same crawl. Session scope,
+    not module: xdist may interleave other modules' tests on this worker, which would tear a
+    module fixture down and crawl again."""
     import redis
 
     from db.connection import connect
