@@ -38,6 +38,8 @@ def direct_values(s: Settings) -> dict[str, Any]:
 
 def derived_values(settings: BaseSettings) -> dict[str, Any]:
     """Scrapy settings that follow from others, read after overrides were applied."""
+    # scrapy-playwright imports Playwright: not for the runner's settings in a process that
+    # never crawls (the worker, `omni crawl`'s parent).
     from crawlers.playwright_handler import launch_options
 
     per_domain = max(1, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))

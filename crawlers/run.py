@@ -45,6 +45,7 @@ class CrawlFailed(Exception):
 
 
 def crawler_settings(progress: ProgressFn | None = None, **overrides: Any) -> Any:
+    # Scrapy loads in the process that crawls: a worker or `omni crawl` only spawns that child.
     from scrapy.settings import Settings
 
     settings = Settings()
@@ -73,8 +74,10 @@ def run_crawl(domain: str, *, job_id: UUID | str | None = None, runner: str | No
               **setting_overrides: Any) -> dict[str, Any]:
     """Crawl in this process. With `runner`, the job is held by a parent that records the
     outcome; without, the crawl's job extension starts and finishes the job itself."""
+    # Scrapy, its reactor and the spider load here, in the crawling process (crawler_settings).
     from scrapy.crawler import CrawlerProcess
 
+    from crawlers.jobrun import last_result
     from crawlers.spiders.site import SiteSpider
 
     if job_id is None:
@@ -90,8 +93,6 @@ def run_crawl(domain: str, *, job_id: UUID | str | None = None, runner: str | No
     process = CrawlerProcess(crawler_settings(progress, **setting_overrides))
     process.crawl(SiteSpider, domain=domain, job_id=job_id, start_url=start_url, runner=runner)
     process.start()
-    from crawlers.jobrun import last_result
-
     result = last_result()
     if result is None:
         if runner is None:

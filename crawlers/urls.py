@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from omni.domains import same_site
 
@@ -56,8 +56,6 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     No fragment, no tracking/session parameters, lower-case scheme and host, no default port,
     query sorted, `.`/`..` resolved, an empty path becomes `/`.
     """
-    from urllib.parse import urljoin
-
     text = (url or "").strip()
     if not text:
         return None

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 
+import click
 import psycopg
 import typer
+from typer._click.exceptions import ClickException as TyperClickException
 
 from omni import processes
 from omni.cli import (
@@ -93,16 +96,11 @@ def main() -> None:
         sys.exit(1)
     except Exception as exc:
         # typer vendors its own click; catch both its exceptions and plain click's.
-        import click
-        from typer._click.exceptions import ClickException as TyperClickException
-
         if isinstance(exc, (click.exceptions.ClickException, TyperClickException)):
             exc.show()
             sys.exit(exc.exit_code)
         if is_user_error(exc):
             if _debugging():  # `--debug` or OMNI_LOG_LEVEL=DEBUG
-                import traceback
-
                 traceback.print_exc()
             message = " ".join(str(exc).split()) or type(exc).__name__
             typer.echo(f"error: {message}", err=True)

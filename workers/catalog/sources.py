@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from crawlers.urls import host_of, in_site, is_ip_or_local
 from omni.errors import InvalidValue
 from workers.errors import PermanentError
 
@@ -19,8 +20,6 @@ CURSOR_OVERLAP = timedelta(seconds=1)  # re-read the cursor's own second: idempo
 
 def check_base_url(base_url: str, site_hosts: tuple[str, ...], allow_private: bool) -> str:
     """The API base URL if the sync may use it, else PermanentError with the reason."""
-    from crawlers.urls import host_of, in_site
-
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PermanentError(f"catalogue URL {base_url!r} is not an http(s) URL")
@@ -28,6 +27,8 @@ def check_base_url(base_url: str, site_hosts: tuple[str, ...], allow_private: bo
         raise PermanentError(f"catalogue URL host {host_of(base_url)} is not the domain "
                              f"{site_hosts[0]} or one of its owned domains")
     if not allow_private:
+        # The SSRF middleware's module imports Scrapy (~0.3 s): only the sync job resolves hosts;
+        # `omni catalog add` imports this module too and never pays for it.
         from crawlers.middlewares.ssrf import blocked_address, resolve
 
         try:
@@ -44,8 +45,6 @@ def check_base_url(base_url: str, site_hosts: tuple[str, ...], allow_private: bo
 def credentials_allowed(base_url: str) -> None:
     """WooCommerce's key and secret go in an HTTP Basic header: only over https (plain http
     only to this machine's own addresses and IP literals, which the tests use)."""
-    from crawlers.urls import is_ip_or_local
-
     parts = urlsplit(base_url)
     if parts.scheme != "https" and not is_ip_or_local(parts.hostname or ""):
         raise PermanentError(f"WooCommerce credentials are only sent over https, not to {base_url}")
