@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
     openai_max_concurrency: int = Field(default=4, alias="OMNI_OPENAI_MAX_CONCURRENCY")
     openai_timeout: float = Field(default=60.0, alias="OMNI_OPENAI_TIMEOUT")
+    # First pause between embedding API attempts (doubling, with jitter; Retry-After wins).
+    openai_retry_backoff: float = Field(default=0.5, ge=0, alias="OMNI_OPENAI_RETRY_BACKOFF")
     chat_model: str = Field(default="gpt-4o-mini", alias="OMNI_CHAT_MODEL")
     optimizer: Literal["auto", "openai", "offline"] = Field(default="auto", alias="OMNI_OPTIMIZER")
 

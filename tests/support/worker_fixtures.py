@@ -39,7 +39,8 @@ def openai_env(openai_server: OpenAIServer, services_env) -> Iterator[OpenAIServ
     """The openai backend pointed at the local server (text-embedding-3-small)."""
     with settings_env(OPENAI_BASE_URL=openai_server.base_url, OPENAI_API_KEY="test-key",
                       OMNI_EMBEDDING_BACKEND="openai", OMNI_EMBEDDING_MODEL="text-embedding-3-small",
-                      OMNI_CHUNK_TOKENS="120", OMNI_CHUNK_OVERLAP_TOKENS="15"):
+                      OMNI_CHUNK_TOKENS="120", OMNI_CHUNK_OVERLAP_TOKENS="15",
+                      OMNI_OPENAI_RETRY_BACKOFF="0.02"):
         yield openai_server
 
 

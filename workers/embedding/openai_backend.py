@@ -66,6 +66,7 @@ class OpenAIBackend:
     def __init__(self, model: str, settings: Settings) -> None:
         self.model = model
         self.concurrency = max(1, settings.openai_max_concurrency)
+        self.backoff = settings.openai_retry_backoff
         api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
         self.client = openai.OpenAI(
             api_key=api_key or "not-needed",  # local compatible servers ignore it
@@ -126,7 +127,7 @@ class OpenAIBackend:
             else:
                 return self._parse(response, len(inputs)), _usage(response, inputs), attempt
             if attempt < ATTEMPTS:
-                time.sleep(_delay(attempt, retry_after))
+                time.sleep(_delay(attempt, retry_after, self.backoff))
         assert last_error is not None
         raise TransientError(f"embedding API still failing after {ATTEMPTS} attempts: "
                              f"{type(last_error).__name__}: {_message(last_error)}",
@@ -153,8 +154,8 @@ def _usage(response, inputs: list[str]) -> int:
     return sum(tokens.count_many(inputs))
 
 
-def _delay(attempt: int, retry_after: float | None) -> float:
-    backoff = min(MAX_SLEEP, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+def _delay(attempt: int, retry_after: float | None, base: float = 0.5) -> float:
+    backoff = min(MAX_SLEEP, base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
     if retry_after is not None:
         return min(MAX_SLEEP, max(retry_after, 0.05))
     return backoff
