@@ -154,7 +154,7 @@ def _usage(response, inputs: list[str]) -> int:
     return sum(tokens.count_many(inputs))
 
 
-def _delay(attempt: int, retry_after: float | None, base: float = 0.5) -> float:
+def _delay(attempt: int, retry_after: float | None, base: float) -> float:
     backoff = min(MAX_SLEEP, base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
     if retry_after is not None:
         return min(MAX_SLEEP, max(retry_after, 0.05))
