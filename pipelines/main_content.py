@@ -73,12 +73,9 @@ def pairwise(texts: Sequence[str]) -> list[list[float]]:
     return agree
 
 
-def medoid(texts: Sequence[str]) -> int:
-    """Index of the text that agrees most with all the others (ties: the earlier one)."""
-    return _medoid(pairwise(texts))
-
-
-def _medoid(agree: list[list[float]]) -> int:
+def medoid(agree: list[list[float]]) -> int:
+    """Index of the text that agrees most with all the others (ties: the earlier one), from
+    their `pairwise` agreement."""
     scores = [sum(row) for row in agree]  # the diagonal adds 1 to each: no effect on the order
     return max(range(len(agree)), key=lambda i: (scores[i], -i))
 
@@ -88,7 +85,7 @@ def choose(agree: list[list[float]]) -> int:
     texts agree at DISAGREE or more."""
     loose = max((agree[i][j] for i in range(len(agree)) for j in range(len(agree)) if i != j),
                 default=0.0)
-    return _medoid(agree) if loose >= DISAGREE else 0
+    return medoid(agree) if loose >= DISAGREE else 0
 
 
 def _tidy(text: str | None) -> str:

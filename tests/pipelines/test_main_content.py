@@ -14,6 +14,7 @@ from pipelines.main_content import (
     markdown_for,
     medoid,
     page_main_content,
+    pairwise,
     shingles,
     with_headline,
 )
@@ -55,7 +56,7 @@ def test_agreement_is_the_f1_of_shingles(a, b, expected):
     (["", "p q r s t", "p q r s t u v"], 1),  # an empty output never wins over agreeing ones
 ])
 def test_medoid_is_the_text_the_others_agree_with(texts, expected):
-    assert medoid(texts) == expected
+    assert medoid(pairwise(texts)) == expected
 
 
 SHOP = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Forge Anvil 50 kg | Acme</title></head>
