@@ -8,7 +8,15 @@ output kept is the medoid: the one whose word 4-gram shingles agree most with th
 (F1 of shingle multisets). When trafilatura and resiliparse already agree (>= AGREE),
 trafilatura's text is kept without running readability (about a third of real pages). When no
 two of the three agree even loosely (< DISAGREE), the medoid is an arbitrary pick among three
-different texts, so trafilatura's, the best single extractor, is kept.
+different texts, so trafilatura's, the best single extractor, is kept. Then three repairs:
+- comments: trafilatura alone keeps a page's comment thread; when the text kept is another
+  extractor's and agrees with trafilatura's article (>= WITH_COMMENTS), the article is the same,
+  so trafilatura's text with its comments is kept. Comment lines of fewer than 4 words are the
+  thread's form and buttons ("Post a Comment", "Reply"), not comments.
+- tail: the last lines of the kept text that no other extractor has (comment forms, "share"
+  rows, related links) are cut, unless that would cut half the text.
+- headline: the first <h1> leads the text, unless it is the site's name (a part of the
+  <title> that is not its longest part); then the title's longest part, when the page shows it.
 Figures: docs/extraction.md.
 """
 
@@ -19,6 +27,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import lxml.html
 import readability.readability
@@ -27,12 +36,16 @@ from readability import Document
 from readability.readability import Unparseable
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
+from trafilatura.utils import normalize_unicode
+from trafilatura.xml import xmltotxt
 
 from pipelines.extract import extract_html
 from pipelines.template import SiteTemplate
 
 AGREE = 0.95
 DISAGREE = 0.3
+WITH_COMMENTS = 0.6
+MIN_COMMENT_WORDS = 4
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # readability logs a traceback for every page it cannot parse; it returns "" for them here
 logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
@@ -44,6 +57,8 @@ _CLEANER.javascript = False
 readability.readability.html_cleaner = _CLEANER
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# "Article title | Site", "Site - Article title", "Site » Section » Article title"
+_TITLE_SEPARATOR = re.compile(r"\s+[|–—\-:»·•]+\s+|\s*[|»·•]\s*")
 
 
 def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
@@ -93,9 +108,27 @@ def _tidy(text: str | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def by_trafilatura(html: str) -> str:
-    return _tidy(trafilatura.extract(html, fast=True, include_tables=True,
-                                     include_comments=True, deduplicate=False))
+class Article(NamedTuple):
+    """trafilatura's text: the article, then the comment thread it found (may be empty)."""
+    body: str
+    comments: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(part for part in (self.body, self.comments) if part)
+
+
+def by_trafilatura(html: str) -> Article:
+    """`trafilatura.extract`'s text (core only, comments and tables kept), its article and its
+    comments apart (the same text as `extract` on all of extraction-dev)."""
+    document = trafilatura.bare_extraction(html, fast=True, include_tables=True,
+                                           include_comments=True, deduplicate=False,
+                                           output_format="txt")
+    if document is None:
+        return Article("")
+    body, comments = (normalize_unicode(xmltotxt(tree, False)) if tree is not None else ""
+                      for tree in (document.body, document.commentsbody))
+    return Article(_tidy(body), _tidy(comments))
 
 
 def _plain(html: str, main_content: bool) -> str:
@@ -116,25 +149,71 @@ def by_readability(html: str) -> str:
     return _plain(summary, main_content=False) if summary.strip() else ""
 
 
-def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
+def main_text(html: str, *, first: Callable[[str], Article] = by_trafilatura,
               second: Callable[[str], str] = by_resiliparse,
               third: Callable[[str], str] = by_readability) -> str:
     """The page's main content as text, one block a line."""
-    a, b = first(html), second(html)
-    if agreement(shingles(a), shingles(b)) >= AGREE:
-        return a
-    texts = [a, b, third(html)]
-    return texts[choose(pairwise(texts))]
+    article = first(html)
+    texts = [article.text, second(html)]
+    if agreement(shingles(texts[0]), shingles(texts[1])) >= AGREE:
+        kept = 0
+    else:
+        texts.append(third(html))
+        kept = choose(pairwise(texts))
+        if kept and article.comments and agreement(
+                shingles(article.body), shingles(texts[kept])) >= WITH_COMMENTS:
+            kept = 0
+    others = texts[:kept] + texts[kept + 1:]
+    if kept or not article.comments:
+        return "\n".join(without_unsupported_tail(lines(texts[kept]), others))
+    # the thread is trafilatura's alone, so the others' support says nothing about it; its short
+    # lines are its form and buttons
+    thread = [line for line in lines(article.comments)
+              if len(_TOKEN.findall(line)) >= MIN_COMMENT_WORDS]
+    return "\n".join(without_unsupported_tail(lines(article.body), others) + thread)
+
+
+def _phrase(text: str) -> str:
+    return " ".join(_TOKEN.findall(text.lower()))
+
+
+def without_unsupported_tail(found: list[str], others: Sequence[str]) -> list[str]:
+    """`found` without its last lines that none of the `others` has (a line's words in a row),
+    unless they are half of its words or more."""
+    have = [f" {' '.join(_phrase(line) for line in lines(other))} " for other in others]
+    end = len(found)
+    while end and (words := _phrase(found[end - 1])) and \
+            not any(f" {words} " in text for text in have):
+        end -= 1
+    kept_words = sum(len(_TOKEN.findall(line)) for line in found[:end])
+    if 2 * kept_words < sum(len(_TOKEN.findall(line)) for line in found):
+        return found
+    return found[:end]
 
 
 def lines(text: str) -> list[str]:
     return [line for line in _BLANK_LINES.sub("\n", text).split("\n") if line.strip()]
 
 
-def first_h1(html: str) -> str | None:
-    node = HTMLTree.parse(html).document.query_selector("h1")
-    text = " ".join(node.text.split()) if node is not None else ""
-    return text or None
+def page_headline(html: str) -> str | None:
+    return headline(HTMLTree.parse(html))
+
+
+def headline(tree: HTMLTree) -> str | None:
+    """The page's first <h1>; when that is the site's name (a part of the <title> other than
+    its longest), the title's longest part if a heading of the page shows it (blogs put the
+    site's name in the <h1> and the post's title in an <h2>)."""
+    node = tree.document.query_selector("h1")
+    h1 = " ".join(node.text.split()) if node is not None else ""
+    if not h1:
+        return None
+    parts = [part.strip() for part in _TITLE_SEPARATOR.split(tree.title or "") if part.strip()]
+    longest = max(parts, key=len, default="")
+    if _phrase(h1) in {_phrase(part) for part in parts} and _phrase(h1) != _phrase(longest):
+        headings = tree.document.query_selector_all("h1, h2, h3, h4, h5, h6")
+        if _phrase(longest) in {_phrase(node.text) for node in headings}:
+            return longest
+    return h1
 
 
 def with_headline(found: list[str], h1: str | None) -> list[str]:
@@ -167,7 +246,7 @@ def main_content_text(html: str, template: SiteTemplate | None = None) -> str:
     """The page's main text as stored: by agreement, led by its headline, one block a line,
     without the site's template lines; empty when the extractors find nothing."""
     html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses it in a str
-    found = with_headline(lines(main_text(html)), first_h1(html))
+    found = with_headline(lines(main_text(html)), page_headline(html))
     if template is not None:
         found = template.strip(found)
     return "\n".join(found)

@@ -4,15 +4,17 @@ shop data kept), volatile masking in the fingerprint, the site template."""
 from __future__ import annotations
 
 import pytest
+import trafilatura
 
 from pipelines.charset import decode_html
 from pipelines.hash import content_hash
 from pipelines.main_content import (
     agreement,
-    first_h1,
+    by_trafilatura,
     main_text,
     markdown_for,
     medoid,
+    page_headline,
     page_main_content,
     pairwise,
     shingles,
@@ -117,9 +119,43 @@ def test_the_headline_leads_the_main_content(found, h1, expected):
     ("<body><h2>Sub</h2><h1> The  title </h1><h1>Second</h1></body>", "The title"),
     ("<body><h2>Sub</h2></body>", None),
     ("<body><h1> </h1></body>", None),
+    # the <h1> is the site's name, the <title>'s short part: the post's title, shown in an <h2>
+    (("<title>Timeline: now available worldwide | The Facebook Blog</title>"
+     "<body><h1>The Facebook Blog</h1><h2>Timeline: Now Available Worldwide</h2></body>"),
+     "Timeline: now available worldwide"),
+    (("<title>Nutty Nomads &raquo; Around the island in a day</title>"
+     "<body><h1>nutty nomads</h1><h3>Around the Island in a Day!</h3></body>"),
+     "Around the island in a day"),
+    # the <h1> is the title's long part, or the post's title is not on the page: the <h1>
+    ("<title>Forge Anvil 50 kg | Acme</title><body><h1>Forge Anvil 50 kg</h1></body>",
+     "Forge Anvil 50 kg"),
+    ("<title>A post | My Blog</title><body><h1>My Blog</h1><p>Text</p></body>", "My Blog"),
+    ("<title>Only the site</title><body><h1>Only the site</h1></body>", "Only the site"),
 ])
-def test_first_h1(html, expected):
-    assert first_h1(html) == expected
+def test_page_headline(html, expected):
+    assert page_headline(html) == expected
+
+
+COMMENTED = """<html><head><title>Repotting a fern</title></head><body>
+<article><h1>Repotting a fern</h1>
+<p>Ferns like a pot only a little larger than their roots, and a loose, peaty soil that stays
+moist without standing in water. Repot in spring, when new fronds start to uncurl.</p>
+<p>Water from below for the first week, and keep the plant out of direct sun until it has
+settled in its new pot.</p></article>
+<div id="comments" class="comments"><h3>2 comments</h3>
+<div class="comment"><p>I did this last spring and my Boston fern doubled in size by the autumn,
+thank you for the tip about watering from below.</p></div>
+<div class="comment"><p>Does the same advice work for a maidenhair fern, or does it need a
+different soil mix altogether?</p></div></div></body></html>"""
+
+
+def test_trafilatura_article_and_comments_apart_are_its_extract():
+    found = by_trafilatura(COMMENTED)
+    whole = trafilatura.extract(COMMENTED, fast=True, include_tables=True, include_comments=True,
+                                deduplicate=False)
+    assert found.text.split() == whole.split()
+    assert "peaty soil" in found.body and "peaty soil" not in found.comments
+    assert "maidenhair fern" in found.comments and "maidenhair fern" not in found.body
 
 
 @pytest.mark.parametrize("volatile, stable", [

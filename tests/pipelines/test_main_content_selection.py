@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.main_content import DISAGREE, choose, main_text, pairwise
+from pipelines.main_content import (
+    DISAGREE,
+    Article,
+    choose,
+    main_text,
+    pairwise,
+    without_unsupported_tail,
+)
 
 ARTICLE = " ".join(f"word{i}" for i in range(40))
 TEASER = " ".join(f"word{i}" for i in range(12))
@@ -53,6 +60,54 @@ def test_main_text_runs_the_extractors_it_needs(outputs, expected):
             return outputs[index]
         return run
 
-    assert main_text("<p>page</p>", first=extractor(0), second=extractor(1),
+    def first(html: str) -> Article:
+        return Article(extractor(0)(html))
+
+    assert main_text("<p>page</p>", first=first, second=extractor(1),
                      third=extractor(2)) == expected
     assert len(calls) == (2 if outputs[0] == outputs[1] else 3)
+
+
+COMMENT, ANOTHER = ("Great post, I tried this at home and it worked",
+                    "Thanks for writing it up in so much detail")
+THREAD = f"{COMMENT}\nReply\n{ANOTHER}\nPost a Comment"
+
+
+@pytest.mark.parametrize("trafilatura_article, others, expected", [
+    # readability's text is the medoid; it is trafilatura's article: the thread comes along,
+    # without its form and buttons
+    (Article(ARTICLE, THREAD), (ARTICLE + " " + TEASER, ARTICLE),
+     f"{ARTICLE}\n{COMMENT}\n{ANOTHER}"),
+    # the medoid is another article than trafilatura's: its comments are not this page's
+    (Article(MENU, THREAD), (ARTICLE, ARTICLE), ARTICLE),
+    # no comments found: the medoid as it is
+    (Article(TEASER), (ARTICLE, ARTICLE), ARTICLE),
+])
+def test_comments_follow_the_article_they_belong_to(trafilatura_article, others, expected):
+    assert main_text("<p>page</p>", first=lambda html: trafilatura_article,
+                     second=lambda html: others[0], third=lambda html: others[1]) == expected
+
+
+SUPPORTED = ["The kettle boils a litre in two minutes.", "It switches itself off when dry."]
+
+
+@pytest.mark.parametrize("found, others, expected", [
+    # what no other extractor kept at the end goes
+    ([*SUPPORTED, "Leave a Reply", "Name (required)"], ["\n".join(SUPPORTED)], SUPPORTED),
+    # kept by one of them is enough, and the cut stops at the first kept line
+    ([*SUPPORTED, "Leave a Reply"], ["nothing", "It switches itself off when dry.\nLeave a Reply"],
+     [*SUPPORTED, "Leave a Reply"]),
+    ([SUPPORTED[0], "Only here", SUPPORTED[1]], ["\n".join(SUPPORTED)],
+     [SUPPORTED[0], "Only here", SUPPORTED[1]]),
+    # a line is found by its words in a row, whatever the case, punctuation and line breaks
+    ([*SUPPORTED], ["the kettle boils a litre in two minutes it switches itself\noff when dry"],
+     SUPPORTED),
+    # cutting half the words or more means the others disagree about the page: nothing is cut
+    ([SUPPORTED[0], "A tail longer than the text that the others kept for this page"],
+     [SUPPORTED[0]], [SUPPORTED[0], "A tail longer than the text that the others kept for this page"]),
+    # a line without words stops the cut
+    ([*SUPPORTED, "* * *", "Share"], ["\n".join(SUPPORTED)], [*SUPPORTED, "* * *"]),
+    ([], ["anything"], []),
+])
+def test_the_unsupported_tail_is_cut(found, others, expected):
+    assert without_unsupported_tail(found, others) == expected
