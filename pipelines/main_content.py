@@ -8,11 +8,7 @@ output kept is the medoid: the one whose word 4-gram shingles agree most with th
 (F1 of shingle multisets). When trafilatura and resiliparse already agree (>= AGREE),
 trafilatura's text is kept without running readability (about a third of real pages). When no
 two of the three agree even loosely (< DISAGREE), the medoid is an arbitrary pick among three
-different texts, so trafilatura's, the best single extractor, is kept. Then three repairs:
-- comments: trafilatura alone keeps a page's comment thread; when the text kept is another
-  extractor's and agrees with trafilatura's article (>= WITH_COMMENTS), the article is the same,
-  so trafilatura's text with its comments is kept. Comment lines of fewer than 4 words are the
-  thread's form and buttons ("Post a Comment", "Reply"), not comments.
+different texts, so trafilatura's, the best single extractor, is kept. Then two repairs:
 - tail: the last lines of the kept text that no other extractor has (comment forms, "share"
   rows, related links) are cut, unless that would cut half the text.
 - headline: the first <h1> leads the text, unless it is the site's name (a part of the
@@ -27,7 +23,6 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 import lxml.html
 import readability.readability
@@ -36,16 +31,12 @@ from readability import Document
 from readability.readability import Unparseable
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
-from trafilatura.utils import normalize_unicode
-from trafilatura.xml import xmltotxt
 
 from pipelines.extract import extract_html
 from pipelines.template import SiteTemplate
 
 AGREE = 0.95
 DISAGREE = 0.3
-WITH_COMMENTS = 0.6
-MIN_COMMENT_WORDS = 4
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # readability logs a traceback for every page it cannot parse; it returns "" for them here
 logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
@@ -108,27 +99,9 @@ def _tidy(text: str | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-class Article(NamedTuple):
-    """trafilatura's text: the article, then the comment thread it found (may be empty)."""
-    body: str
-    comments: str = ""
-
-    @property
-    def text(self) -> str:
-        return "\n".join(part for part in (self.body, self.comments) if part)
-
-
-def by_trafilatura(html: str) -> Article:
-    """`trafilatura.extract`'s text (core only, comments and tables kept), its article and its
-    comments apart (the same text as `extract` on all of extraction-dev)."""
-    document = trafilatura.bare_extraction(html, fast=True, include_tables=True,
-                                           include_comments=True, deduplicate=False,
-                                           output_format="txt")
-    if document is None:
-        return Article("")
-    body, comments = (normalize_unicode(xmltotxt(tree, False)) if tree is not None else ""
-                      for tree in (document.body, document.commentsbody))
-    return Article(_tidy(body), _tidy(comments))
+def by_trafilatura(html: str) -> str:
+    return _tidy(trafilatura.extract(html, fast=True, include_tables=True,
+                                     include_comments=True, deduplicate=False))
 
 
 def _plain(html: str, main_content: bool) -> str:
@@ -149,28 +122,18 @@ def by_readability(html: str) -> str:
     return _plain(summary, main_content=False) if summary.strip() else ""
 
 
-def main_text(html: str, *, first: Callable[[str], Article] = by_trafilatura,
+def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
               second: Callable[[str], str] = by_resiliparse,
               third: Callable[[str], str] = by_readability) -> str:
     """The page's main content as text, one block a line."""
-    article = first(html)
-    texts = [article.text, second(html)]
+    texts = [first(html), second(html)]
     if agreement(shingles(texts[0]), shingles(texts[1])) >= AGREE:
         kept = 0
     else:
         texts.append(third(html))
         kept = choose(pairwise(texts))
-        if kept and article.comments and agreement(
-                shingles(article.body), shingles(texts[kept])) >= WITH_COMMENTS:
-            kept = 0
     others = texts[:kept] + texts[kept + 1:]
-    if kept or not article.comments:
-        return "\n".join(without_unsupported_tail(lines(texts[kept]), others))
-    # the thread is trafilatura's alone, so the others' support says nothing about it; its short
-    # lines are its form and buttons
-    thread = [line for line in lines(article.comments)
-              if len(_TOKEN.findall(line)) >= MIN_COMMENT_WORDS]
-    return "\n".join(without_unsupported_tail(lines(article.body), others) + thread)
+    return "\n".join(without_unsupported_tail(lines(texts[kept]), others))
 
 
 def _phrase(text: str) -> str:

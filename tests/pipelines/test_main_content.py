@@ -4,13 +4,11 @@ shop data kept), volatile masking in the fingerprint, the site template."""
 from __future__ import annotations
 
 import pytest
-import trafilatura
 
 from pipelines.charset import decode_html
 from pipelines.hash import content_hash
 from pipelines.main_content import (
     agreement,
-    by_trafilatura,
     main_text,
     markdown_for,
     medoid,
@@ -134,28 +132,6 @@ def test_the_headline_leads_the_main_content(found, h1, expected):
 ])
 def test_page_headline(html, expected):
     assert page_headline(html) == expected
-
-
-COMMENTED = """<html><head><title>Repotting a fern</title></head><body>
-<article><h1>Repotting a fern</h1>
-<p>Ferns like a pot only a little larger than their roots, and a loose, peaty soil that stays
-moist without standing in water. Repot in spring, when new fronds start to uncurl.</p>
-<p>Water from below for the first week, and keep the plant out of direct sun until it has
-settled in its new pot.</p></article>
-<div id="comments" class="comments"><h3>2 comments</h3>
-<div class="comment"><p>I did this last spring and my Boston fern doubled in size by the autumn,
-thank you for the tip about watering from below.</p></div>
-<div class="comment"><p>Does the same advice work for a maidenhair fern, or does it need a
-different soil mix altogether?</p></div></div></body></html>"""
-
-
-def test_trafilatura_article_and_comments_apart_are_its_extract():
-    found = by_trafilatura(COMMENTED)
-    whole = trafilatura.extract(COMMENTED, fast=True, include_tables=True, include_comments=True,
-                                deduplicate=False)
-    assert found.text.split() == whole.split()
-    assert "peaty soil" in found.body and "peaty soil" not in found.comments
-    assert "maidenhair fern" in found.comments and "maidenhair fern" not in found.body
 
 
 @pytest.mark.parametrize("volatile, stable", [

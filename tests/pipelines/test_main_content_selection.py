@@ -6,7 +6,6 @@ import pytest
 
 from pipelines.main_content import (
     DISAGREE,
-    Article,
     choose,
     main_text,
     pairwise,
@@ -60,32 +59,9 @@ def test_main_text_runs_the_extractors_it_needs(outputs, expected):
             return outputs[index]
         return run
 
-    def first(html: str) -> Article:
-        return Article(extractor(0)(html))
-
-    assert main_text("<p>page</p>", first=first, second=extractor(1),
+    assert main_text("<p>page</p>", first=extractor(0), second=extractor(1),
                      third=extractor(2)) == expected
     assert len(calls) == (2 if outputs[0] == outputs[1] else 3)
-
-
-COMMENT, ANOTHER = ("Great post, I tried this at home and it worked",
-                    "Thanks for writing it up in so much detail")
-THREAD = f"{COMMENT}\nReply\n{ANOTHER}\nPost a Comment"
-
-
-@pytest.mark.parametrize("trafilatura_article, others, expected", [
-    # readability's text is the medoid; it is trafilatura's article: the thread comes along,
-    # without its form and buttons
-    (Article(ARTICLE, THREAD), (ARTICLE + " " + TEASER, ARTICLE),
-     f"{ARTICLE}\n{COMMENT}\n{ANOTHER}"),
-    # the medoid is another article than trafilatura's: its comments are not this page's
-    (Article(MENU, THREAD), (ARTICLE, ARTICLE), ARTICLE),
-    # no comments found: the medoid as it is
-    (Article(TEASER), (ARTICLE, ARTICLE), ARTICLE),
-])
-def test_comments_follow_the_article_they_belong_to(trafilatura_article, others, expected):
-    assert main_text("<p>page</p>", first=lambda html: trafilatura_article,
-                     second=lambda html: others[0], third=lambda html: others[1]) == expected
 
 
 SUPPORTED = ["The kettle boils a litre in two minutes.", "It switches itself off when dry."]
