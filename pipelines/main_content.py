@@ -11,8 +11,9 @@ two of the three agree even loosely (< DISAGREE), the medoid is an arbitrary pic
 different texts, so trafilatura's, the best single extractor, is kept. Then two repairs:
 - tail: the last lines of the kept text that no other extractor has (comment forms, "share"
   rows, related links) are cut, unless that would cut half the text.
-- headline: the first <h1> leads the text, unless it is the site's name (a part of the
-  <title> that is not its longest part); then the title's longest part, when the page shows it.
+- headline: the first <h1> leads the text, unless there is none or it is the site's name (a
+  part of the <title> that is not its longest part); then the title's longest part, when a
+  heading of the page shows it.
 Figures: docs/extraction.md.
 """
 
@@ -163,20 +164,20 @@ def page_headline(html: str) -> str | None:
 
 
 def headline(tree: HTMLTree) -> str | None:
-    """The page's first <h1>; when that is the site's name (a part of the <title> other than
-    its longest), the title's longest part if a heading of the page shows it (blogs put the
-    site's name in the <h1> and the post's title in an <h2>)."""
+    """The page's first <h1>; when there is none, or it is the site's name (a part of the
+    <title> other than its longest), the title's longest part if a heading of the page shows it
+    (blogs put the site's name in the <h1>, or none, and the post's title in an <h2>)."""
     node = tree.document.query_selector("h1")
     h1 = " ".join(node.text.split()) if node is not None else ""
-    if not h1:
-        return None
     parts = [part.strip() for part in _TITLE_SEPARATOR.split(tree.title or "") if part.strip()]
     longest = max(parts, key=len, default="")
-    if _phrase(h1) in {_phrase(part) for part in parts} and _phrase(h1) != _phrase(longest):
-        headings = tree.document.query_selector_all("h1, h2, h3, h4, h5, h6")
-        if _phrase(longest) in {_phrase(node.text) for node in headings}:
-            return longest
-    return h1
+    if h1 and (_phrase(h1) not in {_phrase(part) for part in parts}
+               or _phrase(h1) == _phrase(longest)):
+        return h1
+    headings = tree.document.query_selector_all("h1, h2, h3, h4, h5, h6")
+    if longest and _phrase(longest) in {_phrase(heading.text) for heading in headings}:
+        return longest
+    return h1 or None
 
 
 def with_headline(found: list[str], h1: str | None) -> list[str]:

@@ -129,6 +129,12 @@ def test_the_headline_leads_the_main_content(found, h1, expected):
      "Forge Anvil 50 kg"),
     ("<title>A post | My Blog</title><body><h1>My Blog</h1><p>Text</p></body>", "My Blog"),
     ("<title>Only the site</title><body><h1>Only the site</h1></body>", "Only the site"),
+    # no <h1>: the title's longest part when a heading shows it
+    (("<title>Home Prices Reflect Strengthening - WSJ.com</title>"
+      "<body><h2>Home prices reflect strengthening</h2></body>"),
+     "Home Prices Reflect Strengthening"),
+    ("<title>A post | My Blog</title><body><p>A post</p></body>", None),
+    ("<body><h2>No title</h2></body>", None),
 ])
 def test_page_headline(html, expected):
     assert page_headline(html) == expected
