@@ -53,6 +53,12 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 _TITLE_SEPARATOR = re.compile(r"\s+[|–—\-:»·•]+\s+|\s*[|»·•]\s*")
 
 
+def _phrase(text: str) -> str:
+    """The text's words, lower-cased, one space apart: `f" {a} " in f" {b} "` finds words in a
+    row whatever the punctuation and line breaks between them."""
+    return " ".join(_TOKEN.findall(text.lower()))
+
+
 def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
     tokens = _TOKEN.findall(text.lower())
     return Counter(tuple(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1))
@@ -137,10 +143,6 @@ def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
     return "\n".join(without_unsupported_tail(lines(texts[kept]), others))
 
 
-def _phrase(text: str) -> str:
-    return " ".join(_TOKEN.findall(text.lower()))
-
-
 def without_unsupported_tail(found: list[str], others: Sequence[str]) -> list[str]:
     """`found` without its last lines that none of the `others` has (a line's words in a row),
     unless they are half of its words or more."""
@@ -149,8 +151,8 @@ def without_unsupported_tail(found: list[str], others: Sequence[str]) -> list[st
     while end and (words := _phrase(found[end - 1])) and \
             not any(f" {words} " in text for text in have):
         end -= 1
-    kept_words = sum(len(_TOKEN.findall(line)) for line in found[:end])
-    if 2 * kept_words < sum(len(_TOKEN.findall(line)) for line in found):
+    words_per_line = [len(_TOKEN.findall(line)) for line in found]
+    if 2 * sum(words_per_line[:end]) < sum(words_per_line):
         return found
     return found[:end]
 
@@ -190,7 +192,7 @@ def with_headline(found: list[str], h1: str | None) -> list[str]:
 def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
     """Markdown of the main text: the fast pass's Markdown blocks whose text is in it (headings,
     lists, tables and links keep their form), else the text itself."""
-    have, words = shingles(text), f" {' '.join(_TOKEN.findall(text.lower()))} "
+    have, words = shingles(text), f" {_phrase(text)} "
     kept = []
     for md, block in blocks:
         tokens = _TOKEN.findall(block.lower())
