@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -21,19 +23,30 @@ def slow_shop(db, serve_site, monkeypatch: pytest.MonkeyPatch):
     return site
 
 
-def test_the_dashboard_shows_a_running_crawl_and_its_progress(slow_shop, db, redis_client):
-    from starlette.testclient import TestClient
-
+@contextmanager
+def crawl_in_background(db, domain: str, pages_seen: int, what: str) -> Iterator[tuple[str, dict]]:
+    """(job id, the crawl's outcome once it ends): a crawl subprocess run from a thread, entered
+    once it has seen `pages_seen` pages; leaving waits for it to end."""
     from crawlers.run import create_crawl_job, run_crawl_subprocess
-    from dashboard.app import create_app
 
-    _, job_id = create_crawl_job(slow_shop.domain)
+    _, job_id = create_crawl_job(domain)
     result: dict = {}
     crawl = threading.Thread(target=lambda: result.update(run_crawl_subprocess(job_id, timeout=240)))
     crawl.start()
     try:
-        wait_until(lambda: (jobs.get(db, job_id)["metadata"].get("progress") or {}).get("pages_seen", 0) >= 5,
-                   timeout=120, what="progress in the job")
+        wait_until(lambda: (jobs.get(db, job_id)["metadata"].get("progress") or {})
+                   .get("pages_seen", 0) >= pages_seen, timeout=120, what=what)
+        yield job_id, result
+    finally:
+        crawl.join(timeout=240)
+
+
+def test_the_dashboard_shows_a_running_crawl_and_its_progress(slow_shop, db, redis_client):
+    from starlette.testclient import TestClient
+
+    from dashboard.app import create_app
+
+    with crawl_in_background(db, slow_shop.domain, 5, "progress in the job") as (job_id, result):
         with TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1") as client:
             page = client.get("/").text
         row = re.search(rf'<tr data-job="{job_id}">(.*?)</tr>', page, re.DOTALL)
@@ -45,8 +58,6 @@ def test_the_dashboard_shows_a_running_crawl_and_its_progress(slow_shop, db, red
         rate = float(re.search(r'class="rate">([\d.]+)<', cells).group(1))
         assert fetched >= 5 and queued > 0 and rate > 0
         assert re.search(r'class="errors ?">0<', cells)
-    finally:
-        crawl.join(timeout=240)
     assert result["status"] == "completed"
     with TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1") as client:
         assert "no crawl is running" in client.get("/").text
@@ -57,19 +68,9 @@ def test_a_crawl_whose_job_was_taken_over_stops_and_records_nothing(slow_shop, d
     took over (a redelivered message) stops at its next progress tick and writes no outcome."""
     import time
 
-    from crawlers.run import create_crawl_job, run_crawl_subprocess
-
-    _, job_id = create_crawl_job(slow_shop.domain)
-    result: dict = {}
-    crawl = threading.Thread(target=lambda: result.update(run_crawl_subprocess(job_id, timeout=240)))
-    crawl.start()
-    try:
-        wait_until(lambda: (jobs.get(db, job_id)["metadata"].get("progress") or {}).get("pages_seen", 0) >= 3,
-                   timeout=120, what="the crawl to make progress")
+    with crawl_in_background(db, slow_shop.domain, 3, "the crawl to make progress") as (job_id, result):
         taker = jobs.start(db, job_id)
         taken_at = time.monotonic()
-    finally:
-        crawl.join(timeout=240)
     # it stopped: the whole shop is ~100 pages, 10 s at this site's pace
     assert len(slow_shop.page_requests()) < 70, (len(slow_shop.page_requests()), time.monotonic() - taken_at)
     job = jobs.get(db, job_id)
