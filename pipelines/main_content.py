@@ -8,12 +8,15 @@ output kept is the medoid: the one whose word 4-gram shingles agree most with th
 (F1 of shingle multisets). When trafilatura and resiliparse already agree (>= AGREE),
 trafilatura's text is kept without running readability (about a third of real pages). When no
 two of the three agree even loosely (< DISAGREE), the medoid is an arbitrary pick among three
-different texts, so trafilatura's, the best single extractor, is kept. Then two repairs:
+different texts, so trafilatura's, the best single extractor, is kept; and when trafilatura's
+text holds the medoid and as much again (the others agree on the post without its comment
+thread), trafilatura's is kept too. Then three repairs:
 - tail: the last lines of the kept text that no other extractor has (comment forms, "share"
-  rows, related links) are cut, unless that would cut half the text.
-- headline: the first <h1> leads the text, unless there is none or it is the site's name (a
-  part of the <title> that is not its longest part); then the title's longest part, when a
-  heading of the page shows it.
+  rows, related links) are cut, unless that would cut half the text or more.
+- headline: the page's name leads the text: the <title>'s longest part when a heading of the
+  page shows it (the site's name is a short part, or the <h1> of a blog), else the first <h1>.
+- byline: a "By Jane Doe" line between the headline and the text on the page goes under the
+  headline (trafilatura keeps authors as metadata only).
 Figures: docs/extraction.md.
 """
 
@@ -38,6 +41,12 @@ from pipelines.template import SiteTemplate
 
 AGREE = 0.95
 DISAGREE = 0.3
+# trafilatura's text replaces the medoid when it holds this much of it and is LONGER times its size
+CONTAINED = 0.9
+LONGER = 2
+# a byline is looked for in the page's lines right under the headline, and is a short line
+BYLINE_SEARCH = 6
+BYLINE_WORDS = 20
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # readability logs a traceback for every page it cannot parse; it returns "" for them here
 logging.getLogger("readability.readability").setLevel(logging.CRITICAL)
@@ -51,6 +60,8 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 # "Article title | Site", "Site - Article title", "Site » Section » Article title"
 _TITLE_SEPARATOR = re.compile(r"\s+[|–—\-:»·•]+\s+|\s*[|»·•]\s*")
+# "By Jane Doe", "Posted by Jane Doe on May 2", "Written by Jane Doe", "// By Jane Doe"
+_BYLINE = re.compile(r"^\W*(?:posted\s+|written\s+)?by\b", re.IGNORECASE)
 
 
 def _phrase(text: str) -> str:
@@ -76,14 +87,21 @@ def agreement(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> float
     return 2 * precision * recall / (precision + recall)
 
 
-def pairwise(texts: Sequence[str]) -> list[list[float]]:
-    """Agreement of every pair of texts (1.0 on the diagonal)."""
-    grams = [shingles(t) for t in texts]
-    agree = [[1.0] * len(texts) for _ in texts]
-    for i in range(len(texts)):
-        for j in range(i + 1, len(texts)):
+def pairwise(grams: Sequence[Counter[tuple[str, ...]]]) -> list[list[float]]:
+    """Agreement of every pair of texts' `shingles` (1.0 on the diagonal)."""
+    agree = [[1.0] * len(grams) for _ in grams]
+    for i in range(len(grams)):
+        for j in range(i + 1, len(grams)):
             agree[i][j] = agree[j][i] = agreement(grams[i], grams[j])
     return agree
+
+
+def extends(outer: Counter[tuple[str, ...]], inner: Counter[tuple[str, ...]]) -> bool:
+    """Whether `outer` holds CONTAINED of `inner`'s shingles and is LONGER times its size: the
+    same text and as much again."""
+    size = sum(inner.values())
+    return sum((outer & inner).values()) >= CONTAINED * size and \
+        sum(outer.values()) >= LONGER * size
 
 
 def medoid(agree: list[list[float]]) -> int:
@@ -111,14 +129,14 @@ def by_trafilatura(html: str) -> str:
                                      include_comments=True, deduplicate=False))
 
 
-def _plain(html: str, main_content: bool) -> str:
-    return _tidy(extract_plain_text(HTMLTree.parse(html), main_content=main_content,
+def _plain(tree: HTMLTree, main_content: bool) -> str:
+    return _tidy(extract_plain_text(tree, main_content=main_content,
                                     alt_texts=False, links=False, list_bullets=False,
                                     form_fields=False, noscript=False, preserve_formatting=True))
 
 
 def by_resiliparse(html: str) -> str:
-    return _plain(html, main_content=True)
+    return _plain(HTMLTree.parse(html), main_content=True)
 
 
 def by_readability(html: str) -> str:
@@ -126,7 +144,7 @@ def by_readability(html: str) -> str:
         summary = Document(html).summary(html_partial=True)
     except (Unparseable, ValueError, TypeError, lxml.etree.ParserError):
         return ""
-    return _plain(summary, main_content=False) if summary.strip() else ""
+    return _plain(HTMLTree.parse(summary), main_content=False) if summary.strip() else ""
 
 
 def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
@@ -134,11 +152,15 @@ def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
               third: Callable[[str], str] = by_readability) -> str:
     """The page's main content as text, one block a line."""
     texts = [first(html), second(html)]
-    if agreement(shingles(texts[0]), shingles(texts[1])) >= AGREE:
+    grams = [shingles(text) for text in texts]
+    if agreement(grams[0], grams[1]) >= AGREE:
         kept = 0
     else:
         texts.append(third(html))
-        kept = choose(pairwise(texts))
+        grams.append(shingles(texts[2]))
+        kept = choose(pairwise(grams))
+        if kept and extends(grams[0], grams[kept]):
+            kept = 0  # the other two agree on a part of what trafilatura kept (its comments)
     others = texts[:kept] + texts[kept + 1:]
     return "\n".join(without_unsupported_tail(lines(texts[kept]), others))
 
@@ -152,7 +174,7 @@ def without_unsupported_tail(found: list[str], others: Sequence[str]) -> list[st
             not any(f" {words} " in text for text in have):
         end -= 1
     words_per_line = [len(_TOKEN.findall(line)) for line in found]
-    if 2 * sum(words_per_line[:end]) < sum(words_per_line):
+    if 2 * sum(words_per_line[:end]) <= sum(words_per_line):
         return found
     return found[:end]
 
@@ -166,17 +188,17 @@ def page_headline(html: str) -> str | None:
 
 
 def headline(tree: HTMLTree) -> str | None:
-    """The page's first <h1>; when there is none, or it is the site's name (a part of the
-    <title> other than its longest), the title's longest part if a heading of the page shows it
-    (blogs put the site's name in the <h1>, or none, and the post's title in an <h2>)."""
+    """The page's name: the <title>'s longest part (site names are the short parts) when a
+    heading of the page shows it, else the first <h1> (blogs put the site's name in the <h1>,
+    or none, and the post's title in an <h2>)."""
     node = tree.document.query_selector("h1")
     h1 = " ".join(node.text.split()) if node is not None else ""
     parts = [part.strip() for part in _TITLE_SEPARATOR.split(tree.title or "") if part.strip()]
     longest = max(parts, key=len, default="")
-    if h1 and (_phrase(h1) not in {_phrase(part) for part in parts}
-               or _phrase(h1) == _phrase(longest)):
+    if h1 and _phrase(h1) == _phrase(longest):
         return h1
-    headings = tree.document.query_selector_all("h1, h2, h3, h4, h5, h6")
+    # values(): iterating the collection itself re-walks it for every item (520 headings: 0.9 s)
+    headings = tree.document.query_selector_all("h1, h2, h3, h4, h5, h6").values()
     if longest and _phrase(longest) in {_phrase(heading.text) for heading in headings}:
         return longest
     return h1 or None
@@ -187,6 +209,29 @@ def with_headline(found: list[str], h1: str | None) -> list[str]:
     if not found or not h1 or any(h1 in line for line in found[:5]):
         return found
     return [h1, *found]
+
+
+def with_byline(found: list[str], page: Sequence[str]) -> list[str]:
+    """The byline the page shows between `found`'s first line (its headline) and its text
+    ("By Jane Doe"), put under the headline: trafilatura keeps the author as metadata only.
+    `page` is the whole page's text, one block a line."""
+    if len(found) < 2:
+        return found
+    phrases = [_phrase(line) for line in page]
+    try:
+        start = phrases.index(_phrase(found[0]))
+    except ValueError:
+        return found
+    text = f" {_phrase(' '.join(found))} "
+    bylines = []
+    for line, words in zip(page[start + 1:start + 1 + BYLINE_SEARCH],
+                           phrases[start + 1:start + 1 + BYLINE_SEARCH]):
+        size = len(words.split())
+        if size >= 4 and f" {words} " in text:
+            break  # the text has begun
+        if 2 <= size <= BYLINE_WORDS and _BYLINE.match(line) and f" {words} " not in text:
+            bylines.append(line)
+    return [found[0], *bylines, *found[1:]]
 
 
 def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
@@ -212,7 +257,9 @@ def main_content_text(html: str, template: SiteTemplate | None = None) -> str:
     """The page's main text as stored: by agreement, led by its headline, one block a line,
     without the site's template lines; empty when the extractors find nothing."""
     html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses it in a str
-    found = with_headline(lines(main_text(html)), page_headline(html))
+    tree = HTMLTree.parse(html)
+    found = with_headline(lines(main_text(html)), headline(tree))
+    found = with_byline(found, lines(_plain(tree, main_content=False)))
     if template is not None:
         found = template.strip(found)
     return "\n".join(found)

@@ -16,6 +16,7 @@ from pipelines.main_content import (
     page_main_content,
     pairwise,
     shingles,
+    with_byline,
     with_headline,
 )
 from pipelines.template import MIN_PAGES, SiteTemplate, block_key, same_content
@@ -56,7 +57,7 @@ def test_agreement_is_the_f1_of_shingles(a, b, expected):
     (["", "p q r s t", "p q r s t u v"], 1),  # an empty output never wins over agreeing ones
 ])
 def test_medoid_is_the_text_the_others_agree_with(texts, expected):
-    assert medoid(pairwise(texts)) == expected
+    assert medoid(pairwise([shingles(text) for text in texts])) == expected
 
 
 SHOP = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Forge Anvil 50 kg | Acme</title></head>
@@ -124,6 +125,10 @@ def test_the_headline_leads_the_main_content(found, h1, expected):
     (("<title>Nutty Nomads &raquo; Around the island in a day</title>"
      "<body><h1>nutty nomads</h1><h3>Around the Island in a Day!</h3></body>"),
      "Around the island in a day"),
+    # the <h1> is the blog's name, not in the <title>: the title, shown in an <h2>
+    (("<title>It is misery: a video of the camps</title>"
+      "<body><h1>WorldViews</h1><h2>It is misery: a video of the camps</h2></body>"),
+     "It is misery: a video of the camps"),
     # the <h1> is the title's long part, or the post's title is not on the page: the <h1>
     ("<title>Forge Anvil 50 kg | Acme</title><body><h1>Forge Anvil 50 kg</h1></body>",
      "Forge Anvil 50 kg"),
@@ -138,6 +143,48 @@ def test_the_headline_leads_the_main_content(found, h1, expected):
 ])
 def test_page_headline(html, expected):
     assert page_headline(html) == expected
+
+
+BODY = ["The kettle boils a litre in two minutes and switches itself off."]
+PAGE = ["Home", "Kettles that switch themselves off", "By Jane Doe on 3 May 2026", "Share",
+        *BODY, "Posted by the editor"]
+
+
+@pytest.mark.parametrize("found, page, expected", [
+    # the byline between the headline and the text goes under the headline
+    (["Kettles that switch themselves off", *BODY], PAGE,
+     ["Kettles that switch themselves off", "By Jane Doe on 3 May 2026", *BODY]),
+    (["Kettles that switch themselves off", *BODY],
+     ["Kettles that switch themselves off", "// Posted by Jane Doe", "Written by Ann Lee", *BODY],
+     ["Kettles that switch themselves off", "// Posted by Jane Doe", "Written by Ann Lee", *BODY]),
+    # already kept; after the text has begun; a bare "By"; a long line; no headline on the page
+    (["Kettles that switch themselves off", "By Jane Doe on 3 May 2026", *BODY], PAGE,
+     ["Kettles that switch themselves off", "By Jane Doe on 3 May 2026", *BODY]),
+    (BODY + ["Posted by the editor"], [*BODY, "Posted by the editor"], BODY + ["Posted by the editor"]),
+    (["Title", *BODY], ["Title", "By", *BODY], ["Title", *BODY]),
+    (["Title", *BODY], ["Title", "By the time the water boils " + "and " * 20 + "cools", *BODY],
+     ["Title", *BODY]),
+    (["Other title", *BODY], PAGE, ["Other title", *BODY]),
+    (["Only a line"], PAGE, ["Only a line"]),
+])
+def test_the_byline_goes_under_the_headline(found, page, expected):
+    assert with_byline(found, page) == expected
+
+
+def test_a_blog_post_is_led_by_its_title_and_byline_not_the_blogs_name():
+    html = """<html><head><title>Kettles that switch themselves off | The Kitchen Blog</title></head>
+<body><header><h1>The Kitchen Blog</h1><nav><a href=/>Home</a> <a href=/about>About</a></nav></header>
+<article><h2>Kettles that switch themselves off</h2>
+<div class=author>By <a href=/jane>Jane Doe</a> on 3 May 2026</div>
+<p>The kettle boils a litre in two minutes and switches itself off when it runs dry, which is the
+safety feature most buyers ask about first.</p>
+<p>Its base turns all the way round, so left-handed cooks can pour it as easily as anyone else,
+and the cord tucks away underneath.</p>
+<p>We tested it for a month in a busy kitchen and it never once failed to switch off, even when
+we forgot it on the base overnight.</p></article><footer>Copyright The Kitchen Blog</footer></body></html>"""
+    text, _ = page_main_content(html)
+    assert text.splitlines()[:2] == ["Kettles that switch themselves off", "By Jane Doe on 3 May 2026"]
+    assert "The Kitchen Blog" not in text
 
 
 @pytest.mark.parametrize("volatile, stable", [

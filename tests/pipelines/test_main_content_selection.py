@@ -7,8 +7,10 @@ import pytest
 from pipelines.main_content import (
     DISAGREE,
     choose,
+    extends,
     main_text,
     pairwise,
+    shingles,
     without_unsupported_tail,
 )
 
@@ -20,6 +22,10 @@ COMMENTS = " ".join(f"comment{i}" for i in range(40))
 LINKS = " ".join([*(f"word{i}" for i in range(8)), *(f"link{i}" for i in range(40))])
 
 
+def agreements(texts: list[str]) -> list[list[float]]:
+    return pairwise([shingles(text) for text in texts])
+
+
 @pytest.mark.parametrize("texts, expected", [
     ([ARTICLE, ARTICLE, MENU], 0),
     ([MENU, ARTICLE, ARTICLE + " " + TEASER], 1),  # two agree: the outlier loses
@@ -29,26 +35,39 @@ LINKS = " ".join([*(f"word{i}" for i in range(8)), *(f"link{i}" for i in range(4
     (["", ARTICLE, ARTICLE], 1),
 ])
 def test_choose_keeps_the_medoid_unless_no_two_agree(texts, expected):
-    assert choose(pairwise(texts)) == expected
+    assert choose(agreements(texts)) == expected
 
 
 @pytest.mark.parametrize("texts", [[ARTICLE, TEASER, MENU], [ARTICLE, ARTICLE, MENU]])
 def test_pairwise_is_symmetric_with_ones_on_the_diagonal(texts):
-    agree = pairwise(texts)
+    agree = agreements(texts)
     assert [agree[i][i] for i in range(3)] == [1.0, 1.0, 1.0]
     assert all(agree[i][j] == agree[j][i] for i in range(3) for j in range(3))
 
 
 def test_the_loose_threshold_separates_a_teaser_from_strangers():
-    teaser_vs_article = pairwise([TEASER, ARTICLE])[0][1]
+    teaser_vs_article = agreements([TEASER, ARTICLE])[0][1]
     assert teaser_vs_article >= DISAGREE
-    assert 0 < pairwise([LINKS, ARTICLE])[0][1] < DISAGREE
+    assert 0 < agreements([LINKS, ARTICLE])[0][1] < DISAGREE
+
+
+@pytest.mark.parametrize("outer, inner, expected", [
+    (ARTICLE + " " + COMMENTS, ARTICLE, True),  # the same text and as much again
+    (ARTICLE + " " + TEASER, ARTICLE, False),  # not twice as long
+    (MENU + " " + COMMENTS, ARTICLE, False),  # twice as long, but another text
+    (" ".join(ARTICLE.split()[:30]) + " " + COMMENTS, ARTICLE, False),  # a quarter of it is missing
+    (ARTICLE, "", True),
+])
+def test_extends_is_the_same_text_and_as_much_again(outer, inner, expected):
+    assert extends(shingles(outer), shingles(inner)) == expected
 
 
 @pytest.mark.parametrize("outputs, expected", [
     ((ARTICLE, ARTICLE, MENU), ARTICLE),  # the first two agree: the third is not run
     ((MENU, COMMENTS, LINKS), MENU),
     ((MENU, ARTICLE, ARTICLE), ARTICLE),
+    # the other two agree on the article without trafilatura's comment thread: the thread stays
+    ((ARTICLE + "\n" + COMMENTS, ARTICLE, ARTICLE), ARTICLE + "\n" + COMMENTS),
 ])
 def test_main_text_runs_the_extractors_it_needs(outputs, expected):
     calls: list[str] = []
