@@ -183,10 +183,6 @@ def lines(text: str) -> list[str]:
     return [line for line in _BLANK_LINES.sub("\n", text).split("\n") if line.strip()]
 
 
-def page_headline(html: str) -> str | None:
-    return headline(HTMLTree.parse(html))
-
-
 def headline(tree: HTMLTree) -> str | None:
     """The page's name: the <title>'s longest part (site names are the short parts) when a
     heading of the page shows it, else the first <h1> (blogs put the site's name in the <h1>,
@@ -217,15 +213,14 @@ def with_byline(found: list[str], page: Sequence[str]) -> list[str]:
     `page` is the whole page's text, one block a line."""
     if len(found) < 2:
         return found
-    phrases = [_phrase(line) for line in page]
-    try:
-        start = phrases.index(_phrase(found[0]))
-    except ValueError:
+    head = _phrase(found[0])
+    start = next((i for i, line in enumerate(page) if _phrase(line) == head), None)
+    if start is None:
         return found
     text = f" {_phrase(' '.join(found))} "
     bylines = []
-    for line, words in zip(page[start + 1:start + 1 + BYLINE_SEARCH],
-                           phrases[start + 1:start + 1 + BYLINE_SEARCH]):
+    for line in page[start + 1:start + 1 + BYLINE_SEARCH]:
+        words = _phrase(line)
         size = len(words.split())
         if size >= 4 and f" {words} " in text:
             break  # the text has begun

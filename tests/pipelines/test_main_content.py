@@ -4,15 +4,16 @@ shop data kept), volatile masking in the fingerprint, the site template."""
 from __future__ import annotations
 
 import pytest
+from resiliparse.parse.html import HTMLTree
 
 from pipelines.charset import decode_html
 from pipelines.hash import content_hash
 from pipelines.main_content import (
     agreement,
+    headline,
     main_text,
     markdown_for,
     medoid,
-    page_headline,
     page_main_content,
     pairwise,
     shingles,
@@ -141,8 +142,8 @@ def test_the_headline_leads_the_main_content(found, h1, expected):
     ("<title>A post | My Blog</title><body><p>A post</p></body>", None),
     ("<body><h2>No title</h2></body>", None),
 ])
-def test_page_headline(html, expected):
-    assert page_headline(html) == expected
+def test_headline(html, expected):
+    assert headline(HTMLTree.parse(html)) == expected
 
 
 BODY = ["The kettle boils a litre in two minutes and switches itself off."]
