@@ -19,4 +19,3 @@ _URL = "http://decode.invalid/"
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     headers = {"Content-Type": content_type} if content_type else {}
     return as_utf8_when_it_is(HtmlResponse(url=_URL, body=body, headers=headers)).text
-
