@@ -18,7 +18,8 @@ WORKDIR /app
 # Dependencies first (cached while only the code changes): CPU-only torch, then the project.
 COPY pyproject.toml README.md ./
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch>=2.2"
-COPY omni ./omni
+COPY core ./core
+COPY interfaces ./interfaces
 COPY db ./db
 COPY crawlers ./crawlers
 COPY pipelines ./pipelines

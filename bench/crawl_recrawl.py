@@ -101,8 +101,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from omni import services
-    from omni.config import Settings
+    from interfaces import services
+    from core.config import Settings
 
     base = Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
     admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"

@@ -144,8 +144,8 @@ def main() -> None:
         bare_spider_main(args.bare_port, args.concurrency)
         return
 
-    from omni import services
-    from omni.config import Settings
+    from interfaces import services
+    from core.config import Settings
 
     server = subprocess.Popen([sys.executable, str(REPO / "bench/crawl_site.py"), "--pages",
                                str(args.pages)], stdout=subprocess.PIPE, text=True)

@@ -33,7 +33,7 @@ def main() -> None:
         os.environ.update({"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "bench",
                            "OMNI_EMBEDDING_BACKEND": "openai",
                            "OMNI_EMBEDDING_MODEL": "text-embedding-3-small"})
-        from omni.config import reload_settings
+        from core.config import reload_settings
 
         reload_settings()
         from db import jobs, tenants

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from omni import pg_selftest
-from omni.pg_build import postgres_bin, system_user
+from interfaces import pg_selftest
+from interfaces.pg_build import postgres_bin, system_user
 
 
 def main(rounds: int = 3) -> None:

@@ -1,4 +1,4 @@
-"""The project's settings (`omni.config`, OMNI_* variables) mapped into Scrapy's, once per crawler.
+"""The project's settings (`core.config`, OMNI_* variables) mapped into Scrapy's, once per crawler.
 
 A Scrapy add-on (`ADDONS` in `crawlers.settings`): Scrapy calls it while it builds the crawler's
 settings, and it sets each value at "addon" priority, below `-s` on the command line and
@@ -14,7 +14,7 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
-from omni.config import Settings, get_settings
+from core.config import Settings, get_settings
 
 PRIORITY = "addon"
 

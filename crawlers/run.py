@@ -30,8 +30,8 @@ from uuid import UUID
 
 from db import jobs, tenants
 from db.connection import connect
-from omni import processes
-from omni.domains import normalize_domain
+from core import processes
+from core.domains import normalize_domain
 
 REPO = Path(__file__).resolve().parent.parent
 ProgressFn = Callable[[dict[str, Any]], None]

@@ -10,7 +10,7 @@ import posixpath
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
-from omni.domains import same_site
+from core.domains import same_site
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -90,7 +90,7 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
 
 
 def host_of(url: str) -> str:
-    """`host[:port]` as `omni.domains.normalize_domain` writes it."""
+    """`host[:port]` as `core.domains.normalize_domain` writes it."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if ":" in host:

@@ -26,11 +26,11 @@ from dashboard.guards import HostCheck, SecurityHeaders, check_token
 from dashboard.metrics import OmniCollector, render
 from db import jobs as job_store
 from db.connection import get_pool
-from omni.config import get_settings
-from omni.endpoints import redis_url
-from omni.errors import OmniError
-from omni.frequency import next_crawl_at
-from omni.scheduler import last_attempt
+from core.config import get_settings
+from core.endpoints import redis_url
+from core.errors import OmniError
+from core.frequency import next_crawl_at
+from interfaces.scheduler import last_attempt
 from workers.broker import QUEUES
 from workers.dispatch import send_job
 from workers.queues import queue_stats

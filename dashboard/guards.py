@@ -16,7 +16,7 @@ import ipaddress
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from omni.errors import OmniError
+from core.errors import OmniError
 
 MIN_TOKEN = 16
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})

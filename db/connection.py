@@ -12,8 +12,8 @@ from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from omni.config import get_settings
-from omni.endpoints import database_url
+from core.config import get_settings
+from core.endpoints import database_url
 
 _pool: ConnectionPool | None = None
 _pool_pid: int | None = None

@@ -1,4 +1,4 @@
-"""Encrypted credentials in customer_configs and business_configs (omni/crypto.py envelopes).
+"""Encrypted credentials in customer_configs and business_configs (core/crypto.py envelopes).
 
 Where each value lives (and the associated data that binds its ciphertext to that place):
 - customer_configs.woocommerce_consumer_key / woocommerce_consumer_secret: envelope JSON text,
@@ -20,8 +20,8 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from omni.crypto import CryptoError, Keyring, dumps, load_envelope
-from omni.errors import InvalidValue, NotFound
+from core.crypto import CryptoError, Keyring, dumps, load_envelope
+from core.errors import InvalidValue, NotFound
 
 log = logging.getLogger(__name__)
 

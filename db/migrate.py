@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from omni.errors import OmniError
+from core.errors import OmniError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x0_6D_6E_69  # "omni"

@@ -7,8 +7,8 @@ from typing import Any
 import psycopg
 
 from db.source_counts import SOURCE_COUNT_COLUMNS
-from omni.errors import InvalidValue
-from omni.frequency import validate_frequency
+from core.errors import InvalidValue
+from core.frequency import validate_frequency
 
 
 def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,

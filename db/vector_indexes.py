@@ -22,7 +22,7 @@ from uuid import UUID
 
 import psycopg
 
-from omni.config import get_settings
+from core.config import get_settings
 
 PREFIX = "idx_page_embeddings_vector_d_"
 LOCK_KEY = 0x6F6D6E69  # 'omni': advisory lock class for index builds

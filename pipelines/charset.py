@@ -3,7 +3,7 @@
 The spider reads `response.text` of Scrapy's `HtmlResponse`: the encoding comes from a BOM, then
 the HTTP `Content-Type` charset, then `<meta charset>` / `<meta http-equiv>`, then detection
 (ASCII, UTF-8, charset-normalizer); bytes that are UTF-8 are read as UTF-8 whatever the label
-(omni.charset). `decode_html` builds the same response object, so the benchmark and any code
+(core.charset). `decode_html` builds the same response object, so the benchmark and any code
 holding only bytes decode a page the way a crawl would.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from scrapy.http import HtmlResponse
 
-from omni.charset import as_utf8_when_it_is
+from core.charset import as_utf8_when_it_is
 
 _URL = "http://decode.invalid/"
 

@@ -31,8 +31,8 @@ pytest_plugins = [
 
 @pytest.fixture(scope="session")
 def services_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    from omni import services
-    from omni.config import Settings
+    from interfaces import services
+    from core.config import Settings
 
     base = Settings(OMNI_DATA_DIR=TEST_DATA_DIR, DATABASE_URL=None, REDIS_URL=None)
     admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"

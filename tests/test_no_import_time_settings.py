@@ -1,5 +1,5 @@
 """No module reads the settings at import: every project module imports in a fresh interpreter
-whose `omni.config.get_settings` raises."""
+whose `core.config.get_settings` raises."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from pathlib import Path
 
 from tests.support.paths import REPO
 
-PACKAGES = ("omni", "db", "schemas", "crawlers", "pipelines", "workers", "dashboard")
+PACKAGES = ("core", "interfaces", "db", "schemas", "crawlers", "pipelines", "workers", "dashboard")
 
 _IMPORT_ALL = """
 import importlib, pkgutil, sys
-import omni.config
+import core.config
 
 def refuse():
     raise RuntimeError("get_settings() called at import time")
 
-omni.config.get_settings = refuse
+core.config.get_settings = refuse
 failed = []
 for package in sys.argv[1].split(","):
     root = importlib.import_module(package)
@@ -55,9 +55,9 @@ def test_a_module_that_reads_the_settings_at_import_is_caught(tmp_path: Path) ->
     package = tmp_path / "eager"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "lazy.py").write_text("from omni.config import get_settings\n\n"
+    (package / "lazy.py").write_text("from core.config import get_settings\n\n"
                                      "def later():\n    return get_settings()\n")
-    (package / "reads.py").write_text("from omni.config import get_settings\n\n"
+    (package / "reads.py").write_text("from core.config import get_settings\n\n"
                                       "LIMIT = get_settings().worker_max_retries\n")
     assert _import_all(("eager",), extra_path=tmp_path) == [
         "eager.reads: RuntimeError: get_settings() called at import time"]

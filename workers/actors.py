@@ -18,7 +18,7 @@ import psycopg
 
 from crawlers import run as crawl_run
 from db.jobs import CRAWL_TYPES, JobType
-from omni.config import Settings, get_settings
+from core.config import Settings, get_settings
 
 # Modules, not functions: each step is looked up when it runs (the StubBroker tests replace it).
 from workers import catalog_sync_job, embed_job, extract_job, optimize_job, search

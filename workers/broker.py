@@ -16,8 +16,8 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 
-from omni.config import Settings, get_settings
-from omni.endpoints import redis_url
+from core.config import Settings, get_settings
+from core.endpoints import redis_url
 from workers.outcomes import JobOutcomes
 from workers.status import add_operations_middleware
 

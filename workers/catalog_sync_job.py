@@ -19,8 +19,8 @@ import psycopg
 
 from db import jobs, tenants
 from db.credentials import get_woocommerce
-from omni.config import Settings
-from omni.crypto import CryptoError
+from core.config import Settings
+from core.crypto import CryptoError
 from workers.catalog import shopify, woocommerce
 from workers.catalog.http import ApiClient
 from workers.catalog.sources import (

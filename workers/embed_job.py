@@ -22,7 +22,7 @@ import numpy as np
 import psycopg
 
 from db.usage import add_usage
-from omni.config import Settings
+from core.config import Settings
 from workers.chunk_pages import with_pages
 from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.embedding import EmbeddingBackend, get_backend

@@ -18,7 +18,7 @@ import psycopg
 
 from db import jobs
 from db.connection import get_pool, transaction
-from omni.config import Settings
+from core.config import Settings
 from workers.errors import PermanentError
 from workers.outcomes import describe, is_transient
 

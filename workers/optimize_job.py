@@ -18,7 +18,7 @@ import xxhash
 from psycopg.types.json import Jsonb
 
 from db.usage import add_usage
-from omni.config import Settings
+from core.config import Settings
 from workers.errors import TransientError
 from workers.extract_job import checkpoint, load_pages, page_ids_of
 from workers.main_content_job import ensure_main_content

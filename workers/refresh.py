@@ -8,8 +8,8 @@ from uuid import UUID
 import psycopg
 
 from db import jobs, tenants
-from omni.domains import normalize_domain
-from omni.errors import NotFound, OmniError
+from core.domains import normalize_domain
+from core.errors import NotFound, OmniError
 from workers.dispatch import send_job
 
 PAGES_PER_JOB = 200

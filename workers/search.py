@@ -10,8 +10,8 @@ import psycopg
 
 from db.connection import connect
 from db.vector_indexes import sync
-from omni.config import Settings
-from omni.errors import InvalidValue
+from core.config import Settings
+from core.errors import InvalidValue
 from workers.embedding import backend_for_model
 from workers.refresh import find_domain
 

@@ -21,7 +21,7 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import Middleware
 
-from omni.config import Settings
+from core.config import Settings
 
 log = logging.getLogger(__name__)
 

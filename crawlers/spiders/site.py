@@ -39,8 +39,8 @@ from crawlers.traps import fingerprint
 from crawlers.urls import canonicalize, host_of, in_site, pattern_key, resource_kind, start_url
 from db import tenants
 from db.connection import connect
-from omni.charset import as_utf8_when_it_is
-from omni.domains import normalize_domain
+from core.charset import as_utf8_when_it_is
+from core.domains import normalize_domain
 
 logger = logging.getLogger(__name__)
 

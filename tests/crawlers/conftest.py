@@ -6,7 +6,7 @@ import pytest
 @pytest.fixture
 def omni_env(monkeypatch):
     """Set OMNI_* variables for the add-on to read (the settings object is reloaded)."""
-    from omni.config import reload_settings
+    from core.config import reload_settings
 
     def setenv(**values: str) -> None:
         for name, value in values.items():

@@ -4,7 +4,7 @@ embedded chunks are found by search with the PDF page they start on."""
 
 from __future__ import annotations
 
-from omni.config import get_settings
+from core.config import get_settings
 from tests.support import documents as make
 from tests.support.crawl_fixtures import crawl
 from tests.support.document_fixtures import FACTS

@@ -114,7 +114,7 @@ def test_a_name_resolving_to_a_private_address_is_refused_where_it_connects(site
 
 def test_cli_crawl_json_and_scrapy_crawl(site, db):
     env = {**os.environ}
-    out = subprocess.run([sys.executable, "-m", "omni.cli.main", "crawl", site.url("/"), "--json"],
+    out = subprocess.run([sys.executable, "-m", "interfaces.cli.main", "crawl", site.url("/"), "--json"],
                          capture_output=True, text=True, env=env, timeout=240)
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
@@ -123,7 +123,7 @@ def test_cli_crawl_json_and_scrapy_crawl(site, db):
                       (site.domain,)).fetchone()["n"] == 1
 
     # the table form (a progress bar on stderr while it runs)
-    out = subprocess.run([sys.executable, "-m", "omni.cli.main", "crawl", site.domain],
+    out = subprocess.run([sys.executable, "-m", "interfaces.cli.main", "crawl", site.domain],
                          capture_output=True, text=True, env=env, timeout=240)
     assert out.returncode == 0, out.stderr
     assert f"crawl of {site.domain} (completed)" in out.stdout and "unchanged" in out.stdout

@@ -10,7 +10,7 @@ import pytest
 from psycopg import sql
 
 from db import credentials, tenants
-from omni.crypto import (
+from core.crypto import (
     Keyring,
     MalformedEnvelope,
     MalformedKey,

@@ -11,7 +11,7 @@ import pytest
 from psycopg.types.json import Jsonb
 from starlette.testclient import TestClient
 
-from omni.cli.tenants_cmd import source_cells
+from interfaces.cli.tenants_cmd import source_cells
 from tests.support.paths import OMNI
 
 

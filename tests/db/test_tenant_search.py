@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from db import vector_indexes
 from db.vector_indexes import PREFIX, index_name, plan_indexes
-from omni.config import get_settings
+from core.config import get_settings
 from tests.support.environment import patched_environ
 from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows

@@ -82,7 +82,7 @@ def _interpolate(value: str) -> str:
 def test_service_commands_are_real_omni_commands(compose, service) -> None:
     import typer.main
 
-    from omni.cli.main import app
+    from interfaces.cli.main import app
 
     argv = [_interpolate(a) for a in compose["services"][service]["command"]]
     assert argv[0] == "omni"

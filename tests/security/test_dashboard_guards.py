@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dashboard.guards import allowed_hosts, check_token, host_allowed
-from omni.errors import OmniError
+from core.errors import OmniError
 
 
 @pytest.mark.parametrize("bind, names, host, ok", [

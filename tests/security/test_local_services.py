@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import redis
 
-from omni.services import EmbeddedPostgres, EmbeddedRedis
+from interfaces.services import EmbeddedPostgres, EmbeddedRedis
 
 
 def _mode(path: Path) -> int:
@@ -110,6 +110,6 @@ def test_redis_wants_its_password_in_protected_mode_with_0600_files(tmp_path: Pa
     (None, "-"),
 ])
 def test_status_table_hides_passwords(url, shown) -> None:
-    from omni.cli.services_cmd import redact
+    from interfaces.cli.services_cmd import redact
 
     assert redact(url) == shown

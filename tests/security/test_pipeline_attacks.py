@@ -13,9 +13,9 @@ from pgvector import Vector
 from psycopg.types.json import Jsonb
 
 from db import credentials, jobs, tenants
-from omni.config import get_settings
-from omni.crypto import Keyring, generate_key
-from omni.scheduler import Scheduler
+from core.config import get_settings
+from core.crypto import Keyring, generate_key
+from interfaces.scheduler import Scheduler
 from tests.security.conftest import as_attacker, error_of
 from tests.support.worker_fixtures import add_page, embedding_rows, long_page
 from workers.embed_job import run_embed, run_embed_merged

@@ -20,7 +20,7 @@ def shop(db) -> Iterator[ShopApi]:
 
 @pytest.fixture
 def encryption_key(services_env) -> Iterator[str]:
-    from omni.crypto import generate_key
+    from core.crypto import generate_key
 
     key = generate_key()
     with patched_environ({"OMNI_ENCRYPTION_KEY": key}):
@@ -31,7 +31,7 @@ def run_sync(domain_id, platform: str | None = None) -> dict:
     """A catalog job through the real job runner (job row: running -> completed | failed)."""
     from db import jobs
     from db.connection import connect
-    from omni.config import get_settings
+    from core.config import get_settings
     from workers.catalog_sync_job import run_catalog_sync
     from workers.job_runner import run_job
 

@@ -26,7 +26,7 @@ def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
 @contextmanager
 def patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
     """Set (or, for None, unset) environment variables and reload the settings; restore both after."""
-    from omni.config import reload_settings
+    from core.config import reload_settings
 
     saved = {key: os.environ.get(key) for key in values}
     _apply(values)

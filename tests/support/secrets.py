@@ -10,7 +10,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from db.credentials import aad, config_id
-from omni.crypto import Keyring
+from core.crypto import Keyring
 
 
 def set_credential(conn: psycopg.Connection, domain: str, name: str, value: str,

@@ -13,7 +13,7 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from db import jobs
-from omni.config import Settings, get_settings
+from core.config import Settings, get_settings
 from tests.support.worker_fixtures import make_domain
 from workers.actors import ACTORS, actor_options
 from workers.broker import configure

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from omni.config import get_settings
+from core.config import get_settings
 from tests.support.catalog_fixtures import run_sync
 from workers.errors import PermanentError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from db import jobs
-from omni.config import get_settings
+from core.config import get_settings
 from tests.support.openai_server import Reply
 from tests.support.worker_fixtures import add_page, embedding_rows, long_page, make_domain
 from workers.embed_job import run_embed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xxhash
 
-from omni.config import get_settings
+from core.config import get_settings
 from pipelines import template as site_template
 from tests.pipelines.test_main_content import SHOP
 from workers.extract_job import run_extract

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from omni.config import get_settings, reload_settings
+from core.config import get_settings, reload_settings
 from tests.support.extract_fixtures import page_html
 from tests.support.openai_server import OpenAIServer, Reply
 from workers.errors import PermanentError, TransientError

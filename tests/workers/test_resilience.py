@@ -83,7 +83,7 @@ def private_postgres(services_env):
 
     from db.connection import connect
     from db.migrate import migrate
-    from omni.services import EmbeddedPostgres
+    from interfaces.services import EmbeddedPostgres
     from tests.support.paths import TEST_DATA_DIR
 
     TEST_DATA_DIR.mkdir(exist_ok=True)

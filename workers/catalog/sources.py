@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import psycopg
 
 from crawlers.urls import host_of, in_site, is_ip_or_local
-from omni.errors import InvalidValue
+from core.errors import InvalidValue
 from workers.errors import PermanentError
 
 PLATFORMS = ("woocommerce", "shopify")

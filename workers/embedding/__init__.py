@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from omni.config import Settings
-from omni.errors import InvalidValue
+from core.config import Settings
+from core.errors import InvalidValue
 
 COLUMN_DIMENSIONS = 1536
 LOCAL_MODEL = "all-MiniLM-L6-v2"

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import openai
 
-from omni.config import Settings
+from core.config import Settings
 from workers import tokens
 from workers.embedding import COLUMN_DIMENSIONS, EmbeddingResult, fit_dimensions
 from workers.errors import PermanentError, TransientError

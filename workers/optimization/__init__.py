@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from omni.config import Settings
+from core.config import Settings
 from workers.optimization import offline
 from workers.optimization.base import Optimization, PageInput
 

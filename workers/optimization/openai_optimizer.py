@@ -17,7 +17,7 @@ from typing import Any
 import openai
 from pydantic import ValidationError
 
-from omni.config import Settings
+from core.config import Settings
 from schemas.optimized_content import (
     META_DESCRIPTION_MAX,
     META_TITLE_MAX,

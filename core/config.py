@@ -1,0 +1,149 @@
+"""The one configuration object. Every setting comes from the environment (or `.env`).
+
+Read it with `get_settings()`; nothing else in the project reads `os.environ` for configuration.
+The README's configuration table documents each variable and its default.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import InvalidValue
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("omni-ingest"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # Services. Unset means "start or reuse the embedded one in OMNI_DATA_DIR".
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    data_dir: Path = Field(default_factory=_default_data_dir, alias="OMNI_DATA_DIR")
+    db_pool_size: int = Field(default=4, alias="OMNI_DB_POOL_SIZE")
+
+    # Secrets. OMNI_ENCRYPTION_KEY is a comma-separated list of base64 32-byte keys:
+    # the first encrypts, all of them decrypt (so a rotation can read the old values).
+    encryption_key: SecretStr | None = Field(default=None, alias="OMNI_ENCRYPTION_KEY")
+
+    # OpenAI-compatible endpoint. Unset key and base URL means the offline defaults.
+    openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+    openai_max_concurrency: int = Field(default=4, alias="OMNI_OPENAI_MAX_CONCURRENCY")
+    openai_timeout: float = Field(default=60.0, alias="OMNI_OPENAI_TIMEOUT")
+    # First pause between embedding API attempts (doubling, with jitter; Retry-After wins).
+    openai_retry_backoff: float = Field(default=0.5, ge=0, alias="OMNI_OPENAI_RETRY_BACKOFF")
+    chat_model: str = Field(default="gpt-4o-mini", alias="OMNI_CHAT_MODEL")
+    optimizer: Literal["auto", "openai", "offline"] = Field(default="auto", alias="OMNI_OPTIMIZER")
+
+    # Embeddings. `auto` is `openai` when an endpoint is configured, else `local`.
+    embedding_backend: Literal["auto", "openai", "local"] = Field(
+        default="auto", alias="OMNI_EMBEDDING_BACKEND"
+    )
+    embedding_model: str | None = Field(default=None, alias="OMNI_EMBEDDING_MODEL")
+    chunk_tokens: int = Field(default=500, alias="OMNI_CHUNK_TOKENS")
+    chunk_overlap_tokens: int = Field(default=60, alias="OMNI_CHUNK_OVERLAP_TOKENS")
+    # A domain with at least this many chunks gets its own partial HNSW index (db/vector_indexes.py).
+    search_domain_index_rows: int = Field(default=500, ge=1, alias="OMNI_SEARCH_DOMAIN_INDEX_ROWS")
+    # Per-request limits of the embedding API (OpenAI's are the defaults and the maximum).
+    embedding_max_inputs: int = Field(default=2048, alias="OMNI_EMBEDDING_MAX_INPUTS")
+    embedding_max_request_tokens: int = Field(default=300_000,
+                                              alias="OMNI_EMBEDDING_MAX_REQUEST_TOKENS")
+
+    # Crawling defaults (a domain's own settings override max pages and JavaScript rendering).
+    crawl_max_pages: int = Field(default=1000, alias="OMNI_CRAWL_MAX_PAGES")
+    crawl_max_depth: int = Field(default=8, alias="OMNI_CRAWL_MAX_DEPTH")
+    crawl_concurrency: int = Field(default=8, alias="OMNI_CRAWL_CONCURRENCY")
+    crawl_download_timeout: float = Field(default=30.0, alias="OMNI_CRAWL_DOWNLOAD_TIMEOUT")
+    crawl_max_download_bytes: int = Field(default=10 * 1024 * 1024, alias="OMNI_CRAWL_MAX_BYTES")
+    crawl_pattern_limit: int = Field(default=50, alias="OMNI_CRAWL_PATTERN_LIMIT")
+    user_agent: str = Field(
+        default="OmniIngestBot/0.1 (+https://github.com/omni-ingest; site knowledge crawler)",
+        alias="OMNI_USER_AGENT",
+    )
+    allow_private_networks: bool = Field(default=False, alias="OMNI_ALLOW_PRIVATE_NETWORKS")
+    # Exactly these host:port pairs may be private with the guard on (e.g. a local test site).
+    allowed_private_hosts_raw: str = Field(default="", alias="OMNI_ALLOWED_PRIVATE_HOSTS")
+    chromium_path: str | None = Field(default=None, alias="OMNI_CHROMIUM_PATH")
+    # Documents (PDF, DOCX, ODT, text): text of at most this many pages per document.
+    document_max_pages: int = Field(default=500, alias="OMNI_DOCUMENT_MAX_PAGES")
+
+    # Operating it.
+    scheduler_interval: float = Field(default=60.0, alias="OMNI_SCHEDULER_INTERVAL")
+    stale_after: str = Field(default="7 days", alias="OMNI_STALE_AFTER")
+    dashboard_token: SecretStr | None = Field(default=None, alias="OMNI_DASHBOARD_TOKEN")
+    # Host names the dashboard answers to besides its bind address and loopback (comma list).
+    dashboard_hosts_raw: str = Field(default="", alias="OMNI_DASHBOARD_HOSTS")
+    # Dramatiq's Prometheus middleware in the workers (port: dramatiq_prom_port, default 9191).
+    worker_metrics: bool = Field(default=False, alias="OMNI_WORKER_METRICS")
+    log_level: str = Field(default="INFO", alias="OMNI_LOG_LEVEL")
+
+    # Workers (docs/workers.md): retries with exponential backoff, time limits, and how soon the
+    # broker hands a dead worker's unacknowledged messages to another one.
+    worker_max_retries: int = Field(default=5, alias="OMNI_WORKER_MAX_RETRIES")
+    worker_min_backoff_ms: int = Field(default=5_000, alias="OMNI_WORKER_MIN_BACKOFF_MS")
+    worker_max_backoff_ms: int = Field(default=600_000, alias="OMNI_WORKER_MAX_BACKOFF_MS")
+    worker_time_limit_s: int = Field(default=1800, alias="OMNI_WORKER_TIME_LIMIT_S")
+    crawl_time_limit_s: int = Field(default=7200, alias="OMNI_CRAWL_TIME_LIMIT_S")
+    broker_heartbeat_timeout_ms: int = Field(default=60_000, alias="OMNI_BROKER_HEARTBEAT_TIMEOUT_MS")
+    broker_maintenance_chance: int = Field(default=1000, alias="OMNI_BROKER_MAINTENANCE_CHANCE")
+
+    @property
+    def allowed_private_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.allowed_private_hosts_raw.split(",")
+                         if h.strip())
+
+    @property
+    def dashboard_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.dashboard_hosts_raw.split(",") if h.strip())
+
+    @property
+    def openai_configured(self) -> bool:
+        return bool(self.openai_base_url or self.openai_api_key)
+
+    @property
+    def resolved_embedding_backend(self) -> Literal["openai", "local"]:
+        if self.embedding_backend == "auto":
+            return "openai" if self.openai_configured else "local"
+        return self.embedding_backend
+
+    @property
+    def resolved_embedding_model(self) -> str:
+        if self.embedding_model:
+            return self.embedding_model
+        if self.resolved_embedding_backend == "openai":
+            return "text-embedding-3-small"
+        return "all-MiniLM-L6-v2"
+
+
+class InvalidSettings(InvalidValue):
+    """A variable in the environment (or `.env`) does not hold a valid value."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise InvalidSettings(describe_invalid(exc)) from exc
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """One line naming each bad variable (pure)."""
+    problems = "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+                         for error in exc.errors())
+    return f"invalid setting(s): {problems}"
+
+
+def reload_settings() -> Settings:
+    """Forget the cached settings (tests and the CLI's `--env` style overrides use this)."""
+    get_settings.cache_clear()
+    return get_settings()

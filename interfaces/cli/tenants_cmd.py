@@ -1,0 +1,117 @@
+"""`omni customer add` and `omni domain add|list`."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from db import domain_claims, tenants
+from db.connection import connect
+from core.config import get_settings
+from core.domains import normalize_domain
+from core.errors import NotFound, OmniError
+
+customer_app = typer.Typer(help="Customers (tenants).", no_args_is_help=True)
+domain_app = typer.Typer(help="Domains to crawl.", no_args_is_help=True)
+console = Console()
+
+
+@customer_app.command("add")
+def customer_add(
+    email: str = typer.Argument(..., help="The customer's email (unique)."),
+    name: Optional[str] = typer.Option(None, help="Contact name."),
+    company: Optional[str] = typer.Option(None, help="Company name."),
+) -> None:
+    """Create a customer (and its auth user); re-running updates it."""
+    with connect() as conn:
+        row = tenants.add_customer(conn, email, name, company)
+    typer.echo(f"customer {row['email']} id={row['id']}")
+
+
+@domain_app.command("add")
+def domain_add(
+    domain: str = typer.Argument(..., help="A domain or URL; its host (and non-default port) is used."),
+    frequency: Optional[str] = typer.Option(
+        None, "--frequency", help="hourly|daily|weekly|monthly or a cron expression (default weekly)."),
+    max_pages: Optional[int] = typer.Option(None, "--max-pages", min=1, help="Page limit per crawl."),
+    render_js: Optional[bool] = typer.Option(None, "--render-js/--no-render-js",
+                                             help="Render pages in Chromium."),
+    customer: Optional[str] = typer.Option(None, "--customer", help="Owner's email (customer add first)."),
+) -> None:
+    """Register a domain (or update its settings)."""
+    name = normalize_domain(domain)
+    with connect() as conn:
+        owner = None
+        if customer:
+            owner = tenants.get_customer(conn, customer)
+            if owner is None:
+                raise NotFound(f"no customer {customer!r}; run `omni customer add {customer}` first")
+        row = tenants.add_domain(conn, name, frequency=frequency, max_pages=max_pages,
+                                 render_js=render_js, customer=owner)
+    typer.echo(f"domain {row['domain']} id={row['id']} frequency={row['scrape_frequency']} "
+               f"max_pages={row['max_pages'] or 'default'} render_js={row['render_js']}")
+
+
+@domain_app.command("verify")
+def domain_verify(
+    domain: str = typer.Argument(..., help="The claimed domain (or URL)."),
+) -> None:
+    """Check the pending claims on a domain: the claim whose token the site serves at
+    /.well-known/omni-ingest-verification.txt gets the domain (registered, or transferred)."""
+    # The address policy is Scrapy-settings based (~0.3 s to import): only for this command.
+    from crawlers.address_policy import AddressPolicy
+    from interfaces.verification import VerificationError, fetch_proof, token_found
+
+    name = normalize_domain(domain)
+    with connect() as conn:
+        claims = domain_claims.pending(conn, name)
+        conn.commit()
+        if not claims:
+            raise NotFound(f"no pending claim on {name}")
+        try:
+            body = fetch_proof(name, AddressPolicy.from_settings(get_settings()))
+        except VerificationError as exc:
+            for claim in claims:
+                domain_claims.mark_failed(conn, claim["id"], str(exc))
+            conn.commit()
+            raise OmniError(f"could not verify {name}: {exc}") from None
+        winner = next((c for c in claims if token_found(body, c["token"])), None)
+        for claim in claims:
+            if claim is not winner:
+                domain_claims.mark_failed(conn, claim["id"], "token not served by the site")
+        conn.commit()
+        if winner is None:
+            raise OmniError(f"{name} serves no pending claim's token")
+        result = domain_claims.grant(conn, winner)
+    moved = " (transferred from its previous owner)" if result["previous_owner"] not in (
+        None, winner["user_id"]) else ""
+    typer.echo(f"verified {name} for user {winner['user_id']}{moved}")
+
+
+@domain_app.command("list")
+def domain_list() -> None:
+    """List registered domains."""
+    with connect() as conn:
+        rows = tenants.list_domains(conn)
+    table = Table("domain", "customer", "frequency", "max pages", "js", "pages", "last scraped",
+                  "documents", "API products", "last catalogue sync")
+    for r in rows:
+        table.add_row(r["domain"], r["customer_email"] or "-", r["scrape_frequency"] or "-",
+                      str(r["max_pages"] or "default"), "yes" if r["render_js"] else "no",
+                      str(r["pages"]), str(r["last_scraped_at"] or "never"), *source_cells(r))
+    console.print(table)
+
+
+def source_cells(row: dict) -> list[str]:
+    """Documents (and failed ones), API products and the last catalogue sync (pure)."""
+    documents = str(row["documents"]) + (f" ({row['documents_failed']} failed)"
+                                         if row["documents_failed"] else "")
+    if row["catalog_status"] is None:
+        sync = "-"
+    else:
+        when = row["last_catalog_sync"]
+        sync = f"{when:%Y-%m-%d %H:%M} ({row['catalog_status']})" if when else row["catalog_status"]
+    return [documents, str(row["api_products"]), sync]

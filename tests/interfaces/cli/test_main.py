@@ -1,0 +1,111 @@
+"""The CLI's error rule (interfaces/cli/main.py): a failure the user can fix is one line and exit 1;
+a bug keeps its traceback; `--debug` shows the traceback of a user error too."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from pydantic import ValidationError
+
+from db.migrate import MigrationError
+from interfaces.cli.main import is_user_error
+from core.config import InvalidSettings, Settings, describe_invalid
+from core.crypto import MissingKey
+from core.domains import InvalidDomain
+from core.endpoints import ServiceError
+from core.errors import InvalidValue, NotFound, OmniError
+from tests.support.paths import REPO
+
+OMNI = Path(sys.executable).parent / "omni"
+
+
+@pytest.mark.parametrize("exc,expected", [
+    (OmniError("x"), True),
+    (NotFound("no such job"), True),
+    (InvalidValue("--interval must be positive"), True),
+    (InvalidDomain("not a domain"), True),
+    (InvalidSettings("invalid setting(s)"), True),
+    (ServiceError("Postgres is not running"), True),
+    (MigrationError("checksum changed"), True),
+    (MissingKey("OMNI_ENCRYPTION_KEY is not set"), True),
+    (psycopg.OperationalError("connection refused"), True),
+    (ValueError("a bug"), False),
+    (FileNotFoundError("a bug"), False),
+    (KeyError("a bug"), False),
+    (psycopg.errors.UndefinedColumn("column does not exist"), False),
+    (psycopg.DataError("invalid input syntax"), False),
+    (psycopg.ProgrammingError("a bug"), False),
+])
+def test_which_errors_are_the_users(exc: BaseException, expected: bool) -> None:
+    assert is_user_error(exc) is expected
+
+
+@pytest.mark.parametrize("values,expected", [
+    ({"OMNI_CRAWL_MAX_PAGES": "lots"},
+     ("invalid setting(s): OMNI_CRAWL_MAX_PAGES: Input should be a valid integer, unable to parse "
+      "string as an integer")),
+    ({"OMNI_OPTIMIZER": "magic", "OMNI_WORKER_METRICS": "maybe"},
+     ("invalid setting(s): OMNI_OPTIMIZER: Input should be 'auto', 'openai' or 'offline'; "
+      "OMNI_WORKER_METRICS: Input should be a valid boolean, unable to interpret input")),
+])
+def test_invalid_settings_name_each_variable(values: dict[str, str], expected: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Settings(**values)
+    assert describe_invalid(info.value) == expected
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "OMNI_LOG_LEVEL": "INFO", **(env or {})}
+    return subprocess.run(args, cwd=REPO, env=full_env, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+# `omni doctor` starts no services, so these need neither Postgres nor Redis.
+@pytest.mark.parametrize("env,args,message", [
+    ({}, ("doctor", "--check", "bogus"), "error: unknown check(s): bogus; known: postgres"),
+    ({"OMNI_CRAWL_MAX_PAGES": "lots"}, ("doctor",),
+     "error: invalid setting(s): OMNI_CRAWL_MAX_PAGES: Input should be a valid integer"),
+])
+def test_a_user_error_is_one_line(env: dict[str, str], args: tuple[str, ...], message: str) -> None:
+    result = _run(str(OMNI), *args, env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(message), result.stderr
+
+
+@pytest.mark.parametrize("how,env", [(("--debug",), {}), ((), {"OMNI_LOG_LEVEL": "DEBUG"})])
+def test_debug_shows_the_traceback_of_a_user_error(how: tuple[str, ...],
+                                                   env: dict[str, str]) -> None:
+    result = _run(str(OMNI), *how, "doctor", "--check", "bogus", env=env)
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "interfaces/doctor.py" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: unknown check(s): bogus")
+
+
+_BUG = """
+import sys
+from interfaces import doctor
+from interfaces.cli.main import main
+
+def run_checks(settings, only=None):
+    raise {error}("a bug in a check")
+
+doctor.run_checks = run_checks
+sys.argv = ["omni", "doctor"]
+main()
+"""
+
+
+@pytest.mark.parametrize("error", ["ValueError", "FileNotFoundError",
+                                   "__import__('psycopg').ProgrammingError"])
+def test_a_bug_keeps_its_traceback(error: str) -> None:
+    result = _run(sys.executable, "-c", _BUG.format(error=error))
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "in run_checks" in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.endswith(": a bug in a check") and not last.startswith("error:")

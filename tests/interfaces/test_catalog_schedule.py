@@ -1,0 +1,48 @@
+"""Catalogue syncs are scheduled like crawls: due by the domain's frequency since the last
+sync (or sync job), one job per domain, none while one is pending."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from interfaces.catalog_schedule import sync_due
+from tests.support.worker_fixtures import queued_job_ids
+
+T = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("frequency, last, syncing, now, due", [
+    ("daily", None, False, T, True),
+    ("daily", T, False, T + timedelta(hours=23), False),
+    ("daily", T, False, T + timedelta(days=1), True),
+    ("hourly", T, True, T + timedelta(days=1), False),   # one pending or running: wait for it
+])
+def test_sync_due(frequency, last, syncing, now, due):
+    row = {"scrape_frequency": frequency, "last_sync_attempt": last, "syncing": syncing}
+    assert sync_due(row, now) is due
+
+
+def test_the_scheduler_queues_one_sync_per_due_domain(db, broker, redis_client):
+    from db import tenants
+    from db.connection import connect
+    from interfaces.scheduler import Scheduler
+    from workers.catalog.sources import add_source
+
+    due = tenants.add_domain(db, "due-shop.example", frequency="daily")
+    fresh = tenants.add_domain(db, "fresh-shop.example", frequency="daily")
+    tenants.add_domain(db, "no-catalogue.example", frequency="daily")
+    for row, platform in ((due, "shopify"), (due, "woocommerce"), (fresh, "shopify")):
+        add_source(db, row["id"], platform, f"https://{row['domain']}")
+    db.execute("UPDATE catalog_sources SET last_synced_at = now() - interval '1 hour' "
+               "WHERE domain_id = %s", (fresh["id"],))
+    db.execute("UPDATE domains SET last_scraped_at = now()")  # no crawls due: only syncs
+    with connect() as conn:
+        first = Scheduler(conn).run_once()
+        second = Scheduler(conn).run_once()
+    assert first.catalog_syncs == ["due-shop.example"] and first.errors == []
+    assert second.catalog_syncs == []
+    [job] = db.execute("SELECT * FROM content_refresh_jobs WHERE job_type = 'catalog'").fetchall()
+    assert job["domain_id"] == due["id"] and job["metadata"]["trigger"] == "scheduler"
+    assert queued_job_ids(redis_client, "catalog") == [str(job["id"])]
