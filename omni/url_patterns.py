@@ -1,7 +1,7 @@
 """URL patterns of `omni domain forget` (pure): what a pattern matches, one rule for the
 knowledge (db/forget.py) and the crawl (crawlers/state.py).
 
-- `https://shop.test/old-page`: that URL only (compared canonically: no fragment, default port).
+- `https://shop.test/old-page`: that URL only (as the crawl stores it; the fragment is ignored).
 - `/blog/*`: a path pattern; matched against the URL's path and query on any of the site's hosts.
 - `https://shop.test/private/*`: a full-URL pattern.
 `*` matches any run of characters (slashes included), `?` one character; nothing else is special.
@@ -20,11 +20,11 @@ def check_pattern(pattern: str) -> str:
     pattern = (pattern or "").strip()
     if not pattern:
         raise InvalidValue("the URL or pattern is empty")
-    if not pattern.startswith("/") and urlsplit(pattern).scheme not in ("http", "https"):
-        raise InvalidValue(f"{pattern!r} is neither a URL (http(s)://...) nor a path pattern (/...)")
-    if pattern in ("/*", "/", "*"):
+    if re.fullmatch(r"(https?://[^/]*)?/?\**", pattern):
         raise InvalidValue("a pattern matching every page forgets the whole site; "
                            "remove the domain instead")
+    if not pattern.startswith("/") and urlsplit(pattern).scheme not in ("http", "https"):
+        raise InvalidValue(f"{pattern!r} is neither a URL (http(s)://...) nor a path pattern (/...)")
     return pattern
 
 
