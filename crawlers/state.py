@@ -17,6 +17,8 @@ from scrapy.settings import BaseSettings
 from crawlers.recheck import parse_time
 from crawlers.traps import TrapGuard
 from db import tenants
+from db.forget import patterns as forget_patterns
+from core.url_patterns import matches_any
 
 
 @dataclass(slots=True)
@@ -57,6 +59,7 @@ class CrawlState:
     render_js: bool
     pattern_limit: int
     job_id: str | None = None
+    forgotten: tuple[str, ...] = ()  # `omni domain forget` patterns: never fetched (db/forget.py)
     runner: str | None = None   # the token of the runner holding the job (db.jobs)
     owns_job: bool = False      # this process started the job and records its outcome
     force: bool = False         # `omni refresh --force`: no validators, every page re-extracted
@@ -76,6 +79,10 @@ class CrawlState:
     to_enqueue: list[str] = field(default_factory=list)  # scraped_pages ids (new / changed)
     errors: list[str] = field(default_factory=list)  # storage errors: the crawl fails with them
 
+    def is_forgotten(self, url: str) -> bool:
+        """A page the site owner asked to forget (`omni domain forget`): never fetched again."""
+        return bool(self.forgotten) and matches_any(url, self.forgotten)
+
     @classmethod
     def load(cls, conn: psycopg.Connection, domain_row: dict[str, Any], limits: CrawlLimits,
              job_id: UUID | str | None = None) -> CrawlState:
@@ -88,6 +95,7 @@ class CrawlState:
             max_depth=(domain_row["max_depth"] if domain_row.get("max_depth") is not None
                        else limits.max_depth),
             render_js=bool(domain_row.get("render_js")),
+            forgotten=forget_patterns(domain_row.get("config")),
             pattern_limit=limits.pattern_limit,
             job_id=str(job_id) if job_id else None,
         )

@@ -25,6 +25,7 @@ from dashboard.auth import TokenAuth, is_local_bind, same_origin
 from dashboard.guards import HostCheck, SecurityHeaders, check_token
 from dashboard.metrics import OmniCollector, render
 from db import jobs as job_store
+from db import knowledge, privacy
 from db.connection import get_pool
 from core.config import get_settings
 from core.endpoints import redis_url
@@ -170,6 +171,18 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
             domain["next_crawl_at"] = None
         return page(request, "domain.html", nav="domains", domain=domain, **context)
 
+    def knowledge_page(request: Request) -> Response:
+        with backend.connection() as conn:
+            rows = knowledge.list_answers(conn)
+        return page(request, "knowledge.html", nav="knowledge", answers=rows)
+
+    def privacy_page(request: Request) -> Response:
+        with backend.connection() as conn:
+            rows = privacy.list_requests(conn, open_only=request.query_params.get("all") != "1")
+            totals = privacy.counts(conn)
+        return page(request, "privacy.html", nav="privacy", requests=rows, totals=totals,
+                    show_all=request.query_params.get("all") == "1")
+
     def metrics(request: Request) -> Response:
         body = render(OmniCollector(backend.connection, backend.redis, backend.queues()))
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -202,6 +215,8 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
             Route("/jobs/{job_id:uuid}/retry", retry, methods=["POST"]),
             Route("/domains", domains_page),
             Route("/domains/{domain}", domain_page),
+            Route("/knowledge", knowledge_page),
+            Route("/privacy", privacy_page),
             Route("/metrics", metrics),
             Route("/healthz", healthz),
             Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

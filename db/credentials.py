@@ -20,6 +20,8 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
+from db import audit
+from db.connection import transaction
 from core.crypto import CryptoError, Keyring, dumps, load_envelope
 from core.errors import InvalidValue, NotFound
 
@@ -92,15 +94,22 @@ def set_woocommerce(conn: psycopg.Connection, domain: str, consumer_key: str, co
     return row_id
 
 
-def get_woocommerce(conn: psycopg.Connection, domain: str,
-                    keyring: Keyring | None = None) -> WooCommerceCredentials | None:
+def get_woocommerce(conn: psycopg.Connection, domain: str, keyring: Keyring | None = None, *,
+                    reason: str = "not given") -> WooCommerceCredentials | None:
+    """The domain's WooCommerce credentials, decrypted. Every decryption is audited first
+    (`reason` says why), on its own committed connection: the row stays even if the caller's
+    transaction is rolled back or the decryption fails."""
     row = conn.execute(
-        "SELECT c.id, c.woocommerce_url, c.woocommerce_consumer_key, c.woocommerce_consumer_secret "
-        f"{_OWN_CONFIG}", {"domain": domain},
+        "SELECT c.id, c.domain_id, c.customer_id, c.woocommerce_url, c.woocommerce_consumer_key, "
+        f"c.woocommerce_consumer_secret {_OWN_CONFIG}", {"domain": domain},
     ).fetchone()
     if row is None or not row["woocommerce_consumer_key"] or not row["woocommerce_consumer_secret"]:
         return None
     ring = _keyring(keyring)
+    with transaction() as log_conn:
+        audit.record(log_conn, audit.Action.DECRYPT, f"customer_configs:{row['id']}", reason,
+                     domain_id=row["domain_id"], customer_id=row["customer_id"],
+                     metadata={"columns": list(WOO_COLUMNS)})
     key, secret = (ring.decrypt(row[c], aad("customer_configs", c, row["id"])) for c in WOO_COLUMNS)
     return WooCommerceCredentials(row["woocommerce_url"], key, secret)
 
@@ -142,7 +151,8 @@ def _rotate_map(ring: Keyring, table: str, column: str, row_id: UUID, where: str
     return out if changed else None
 
 
-def rotate(conn: psycopg.Connection, keyring: Keyring | None = None) -> RotationResult:
+def rotate(conn: psycopg.Connection, keyring: Keyring | None = None, *,
+           reason: str = "key rotation") -> RotationResult:
     """Re-encrypt every stored value not under the current key, in one transaction.
 
     A value that cannot be read (plaintext, unknown key id, failed authentication) is skipped
@@ -198,6 +208,9 @@ def rotate(conn: psycopg.Connection, keyring: Keyring | None = None) -> Rotation
             if secrets is not None:
                 conn.execute("UPDATE business_configs SET encrypted_secrets = %s WHERE id = %s",
                              (Jsonb(secrets), row["id"]))
+        audit.record(conn, audit.Action.ROTATE_KEYS, "customer_configs,business_configs",
+                     reason, metadata={"rotated": result.rotated, "skipped": len(result.skipped),
+                                       "key_id": ring.current_kid})
     log.info("re-encrypted %d credential values under key %s; skipped %d", result.rotated,
              ring.current_kid, len(result.skipped))
     return result

@@ -37,6 +37,7 @@ class JobType(StrEnum):
     EMBED = "embed"
     FULL = "full"          # a crawl whose pages then go through extract, optimize and embed
     CATALOG = "catalog"    # products from the shop's own API (workers/catalog_sync_job.py)
+    PRIVACY = "privacy"    # a privacy request's export or erasure (workers/privacy_job.py)
 
 
 class Status(StrEnum):

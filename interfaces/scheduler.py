@@ -24,6 +24,7 @@ import psycopg
 from db import jobs
 from db.connection import connect
 from interfaces.catalog_schedule import queue_catalog_syncs
+from interfaces.housekeeping import housekeeping
 from core.config import get_settings
 from core.frequency import is_due
 
@@ -44,6 +45,10 @@ class PassResult:
     skipped: list[str] = field(default_factory=list)      # due, but another scheduler has it
     errors: list[str] = field(default_factory=list)       # "domain: message"
     catalog_syncs: list[str] = field(default_factory=list)  # domains a catalogue sync was queued for
+    # interfaces/housekeeping.py
+    cache_purged: int = 0                                   # expired customer_data_cache rows
+    knowledge_syncs: list[str] = field(default_factory=list)  # domains whose curated answers changed
+    privacy_jobs: list[str] = field(default_factory=list)   # privacy requests given their job
 
     def summary(self) -> str:
         return (f"queued {len(self.crawls)} crawl(s), {len(self.refreshes)} refresh(es); "
@@ -138,6 +143,7 @@ class Scheduler:
                 log.exception("scheduler: %s failed", row["domain"])
                 result.errors.append(f"{row['domain']}: {exc}")
         queue_catalog_syncs(self, result)  # shop APIs (docs/catalog.md)
+        housekeeping(self, result)  # cache, curated answers, privacy requests (docs/privacy.md)
         return result
 
     def _consider(self, row: dict[str, Any], result: PassResult) -> None:

@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.support.document_fixtures",
     "tests.support.catalog_fixtures",
     "tests.support.extract_fixtures",
+    "tests.support.privacy_fixtures",
     "tests.support.tenant_fixtures",
     "tests.support.worker_fixtures",
 ]

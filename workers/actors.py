@@ -21,7 +21,7 @@ from db.jobs import CRAWL_TYPES, JobType
 from core.config import Settings, get_settings
 
 # Modules, not functions: each step is looked up when it runs (the StubBroker tests replace it).
-from workers import catalog_sync_job, embed_job, extract_job, optimize_job, search
+from workers import catalog_sync_job, embed_job, extract_job, optimize_job, privacy_job, search
 from workers.errors import PermanentError, TransientError
 from workers.job_runner import Job, Stats, run_job
 
@@ -55,6 +55,10 @@ def _catalog(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
     return catalog_sync_job.run_catalog_sync(conn, job, settings)
 
 
+def _privacy(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
+    return privacy_job.run_privacy(conn, job, settings)
+
+
 # The actors' bodies: one message, one job id, the settings read once for it.
 def crawl_domain(job_id: str) -> None:
     run_job(job_id, CRAWL_TYPES, _crawl, get_settings(), needs_conn=False)
@@ -76,6 +80,10 @@ def sync_catalog(job_id: str) -> None:
     run_job(job_id, (JobType.CATALOG,), _catalog, get_settings())
 
 
+def process_privacy_request(job_id: str) -> None:
+    run_job(job_id, (JobType.PRIVACY,), _privacy, get_settings())
+
+
 class ActorSpec(NamedTuple):
     fn: Callable[[str], None]
     queue: str
@@ -89,6 +97,7 @@ ACTORS: tuple[ActorSpec, ...] = (
     ActorSpec(optimize_pages, "optimize"),
     ActorSpec(embed_pages, "embed"),
     ActorSpec(sync_catalog, "catalog"),  # workers/catalog_sync_job.py
+    ActorSpec(process_privacy_request, "privacy"),  # workers/privacy_job.py
 )
 
 

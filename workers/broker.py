@@ -21,7 +21,7 @@ from core.endpoints import redis_url
 from workers.outcomes import JobOutcomes
 from workers.status import add_operations_middleware
 
-QUEUES = ("crawl", "extract", "optimize", "embed", "catalog")
+QUEUES = ("crawl", "extract", "optimize", "embed", "catalog", "privacy")
 NAMESPACE = "dramatiq"
 
 _broker: RedisBroker | None = None

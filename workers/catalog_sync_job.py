@@ -118,7 +118,7 @@ def sync_source(conn: psycopg.Connection, domain: dict[str, Any], source: dict[s
 
 def _woocommerce_credentials(conn: psycopg.Connection, domain: str) -> Any:
     try:
-        creds = get_woocommerce(conn, domain)
+        creds = get_woocommerce(conn, domain, reason="catalogue sync: WooCommerce API")
     except CryptoError as exc:
         raise PermanentError(f"the WooCommerce credentials of {domain} cannot be decrypted: "
                              f"{type(exc).__name__}") from None

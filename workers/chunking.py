@@ -32,6 +32,7 @@ class Chunk:
     token_count: int
     hash: str
     page: int | None = None  # documents: the page the chunk starts on (workers/chunk_pages.py)
+    embed_text: str | None = None  # the text whose vector it gets, when not its own (db/knowledge.py)
 
 
 @dataclass

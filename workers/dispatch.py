@@ -22,6 +22,7 @@ ACTOR_FOR_JOB_TYPE: dict[str, tuple[str, str]] = {
     JobType.EMBED: ("embed_pages", "embed"),
     JobType.FULL: ("crawl_domain", "crawl"),
     JobType.CATALOG: ("sync_catalog", "catalog"),  # workers/catalog_sync_job.py
+    JobType.PRIVACY: ("process_privacy_request", "privacy"),  # workers/privacy_job.py
 }
 
 

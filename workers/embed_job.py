@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
 import numpy as np
 import psycopg
 
+from db import knowledge
 from db.usage import add_usage
 from core.config import Settings
 from workers.chunk_pages import with_pages
@@ -221,7 +222,7 @@ class _Run:
 def _embed_texts(conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
                  needed: dict[str, Chunk], vectors: dict[str, np.ndarray], stats: EmbedStats) -> None:
     hashes = list(needed)
-    result = backend.embed([needed[h].text for h in hashes])
+    result = backend.embed([needed[h].embed_text or needed[h].text for h in hashes])
     vectors.update(zip(hashes, result.vectors))
     stats.tokens += result.tokens
     stats.requests += result.requests
@@ -275,6 +276,9 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
         if inserts:
             copy_rows(conn, ((pid, c.text, vectors[c.hash], chunk_metadata(c, model))
                              for pid, c in inserts))
+        curated = [pid for pid in locked if pid not in deferred and pages[pid].get("curated")]
+        if curated:
+            knowledge.mark_embedded(conn, curated)
     stats.pages += len(locked) - len(deferred)
     stats.pages_missing += len(set(page_ids) - set(locked))
     stats.chunks += counted["chunks"]
@@ -301,7 +305,8 @@ def copy_rows(conn: psycopg.Connection,
 def _load_pages(conn: psycopg.Connection, domain_id: Any,
                 page_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
     rows = conn.execute(
-        "SELECT id, title, content, metadata->'page_starts' AS page_starts FROM scraped_pages "
+        "SELECT id, title, content, metadata->'page_starts' AS page_starts, "
+        "metadata->'curated' AS curated FROM scraped_pages "
         "WHERE domain_id = %s AND id = ANY(%s)",
         (domain_id, page_ids)).fetchall()
     return {r["id"]: r for r in rows}
@@ -351,11 +356,15 @@ def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBack
             cache: dict[str, list[Chunk]]) -> list[Chunk]:
     text = page_text(page["title"], page["content"])
     starts = page.get("page_starts")
-    key = chunk_hash(f"{text}\x00{starts}" if starts else text)
+    question = (page["title"] or "").strip() if (page.get("curated") or {}).get("type") == "qa" else ""
+    key = chunk_hash(f"{text}\x00{starts}\x00{question}" if starts or question else text)
     if key not in cache:
         cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens)
         if starts:  # a document: the page each chunk starts on
             cache[key] = with_pages(cache[key], page["content"], starts)
+        if question:  # a curated answer is found by its question (db/knowledge.py)
+            cache[key] = [replace(c, embed_text=question, hash=chunk_hash(f"{question}\x00{c.text}"))
+                          for c in cache[key]]
     return cache[key]
 
 

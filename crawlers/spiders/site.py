@@ -223,6 +223,9 @@ class SiteSpider(scrapy.Spider):
         state = self.state
         if url in state.seen or not in_site(url, state.site_hosts):
             return None
+        if state.is_forgotten(url):
+            self.count("forgotten_skipped")
+            return None
         known = state.known.get(url)
         if known is not None and self._skip_known(url, known, datetime.now(UTC)):
             return None

@@ -23,7 +23,9 @@ from interfaces.cli import (
     crawl_cmd,
     db_cmd,
     doctor_cmd,
+    knowledge_cmd,
     operate_cmd,
+    privacy_cmd,
     secrets_cmd,
     services_cmd,
     tenants_cmd,
@@ -45,6 +47,8 @@ app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(tenants_cmd.customer_app, name="customer")
 app.add_typer(tenants_cmd.domain_app, name="domain")
 app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(privacy_cmd.app, name="privacy")
+app.add_typer(knowledge_cmd.app, name="knowledge")
 crawl_cmd.register(app)
 workers_cmd.register(app)
 operate_cmd.register(app)

@@ -42,14 +42,15 @@ def set_woocommerce_cmd(
 
 
 @app.command("rotate")
-def rotate_cmd() -> None:
+def rotate_cmd(reason: str = typer.Option("scheduled key rotation", "--reason",
+                                          help="Why (recorded in the audit trail).")) -> None:
     """Re-encrypt every stored value not under the first OMNI_ENCRYPTION_KEY key (one transaction).
 
     Values that cannot be read are skipped and listed (table, column, domain); the command then
     exits non-zero."""
     ring = Keyring.from_settings()
     with connect() as conn:
-        result = rotate(conn, ring)
+        result = rotate(conn, ring, reason=reason)
     for line in result.skipped:
         typer.echo(f"skipped {line}")
     if result.skipped:

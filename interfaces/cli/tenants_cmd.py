@@ -91,6 +91,28 @@ def domain_verify(
     typer.echo(f"verified {name} for user {winner['user_id']}{moved}")
 
 
+@domain_app.command("forget")
+def domain_forget(
+    domain: str = typer.Argument(..., help="A registered domain (or URL)."),
+    pattern: str = typer.Argument(..., help="A page URL, a URL with * wildcards, or a path "
+                                  "pattern such as /private/*."),
+    reason: str = typer.Option("requested by the site owner", "--reason",
+                               help="Why (kept in the domain's config)."),
+) -> None:
+    """Remove pages from the knowledge and keep them out of future crawls."""
+    from db.forget import forget
+
+    name = normalize_domain(domain)
+    with connect() as conn:
+        row = tenants.get_domain(conn, name)
+        if row is None:
+            raise NotFound(f"unknown domain {name!r} (add it with `omni domain add {name}`)")
+        result = forget(conn, row["id"], pattern, reason)
+        conn.commit()
+    typer.echo(f"forgot {result['removed']['scraped_pages']} page(s) of {name} matching "
+               f"{result['pattern']}; future crawls skip them")
+
+
 @domain_app.command("list")
 def domain_list() -> None:
     """List registered domains."""

@@ -260,3 +260,24 @@ def test_cross_origin_retry_is_refused(seeded, services_env, redis_client) -> No
                                headers={"Origin": "http://evil.example"})
     assert response.status_code == 403
     assert queued_job_ids(redis_client, "crawl") == []
+
+
+def test_privacy_and_knowledge_pages_show_open_overdue_requests_and_curated_answers(
+        db, subject_world, server) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from db import privacy
+    from tests.support.privacy_fixtures import EMAIL
+
+    with db.transaction():
+        late = privacy.create(db, subject_world.domain_id, "deletion", email=EMAIL)
+        privacy.create(db, subject_world.domain_id, "access", email="other@x.test")
+    db.execute("UPDATE privacy_requests SET due_at = %s WHERE id = %s",
+               (datetime.now(UTC) - timedelta(days=2), late["id"]))
+    html = httpx.get(server + "/privacy").text
+    assert "<strong>4</strong> open" in html  # the fixture's two requests and these two
+    assert '<strong class="error">1</strong> overdue' in html
+    row = html.split(f'data-request="{late["id"]}"')[1].split("</tr>")[0]
+    assert 'class="overdue"' in row and "deletion" in row
+    knowledge_html = httpx.get(server + "/knowledge").text
+    assert "Where is order 1001?" in knowledge_html and "shop.privacy.test" in knowledge_html

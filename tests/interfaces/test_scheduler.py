@@ -197,3 +197,38 @@ def test_a_stale_snapshot_is_rechecked_under_the_lock(db, broker, redis_client) 
         late._consider(snapshot, result)
     assert result.skipped == ["late.example"] and result.crawls == []
     assert len(_crawl_jobs(db, row["id"])) == 1 and len(queued_job_ids(redis_client, "crawl")) == 1
+
+
+def test_housekeeping_purges_expired_cache_syncs_curated_answers_and_queues_privacy_jobs(
+        db, broker, redis_client) -> None:
+    from db import tenants
+    from interfaces.scheduler import Scheduler
+    from tests.support.tenants import build_world
+
+    world = build_world(db, "keeper")  # one row in every table, a fresh cache row among them
+    db.execute("INSERT INTO customer_data_cache (customer_id, domain_id, cache_key, data, expires_at) "
+               "VALUES (%s, %s, 'old', '{}', now() - interval '1 minute'), "
+               "(%s, %s, 'later', '{}', now() + interval '1 hour')",
+               (world["customer"], world["domain"], world["customer"], world["domain"]))
+    domain = tenants.add_domain(db, "housekeeping.test")
+    answer = db.execute("INSERT INTO training_data (domain_id, type, input_text, output_text) "
+                        "VALUES (%s, 'qa', 'Open on Sundays?', 'No.') RETURNING id",
+                        (domain["id"],)).fetchone()["id"]
+    request = db.execute("INSERT INTO privacy_requests (domain_id, request_type, requester_email) "
+                         "VALUES (%s, 'access', 's@x.test') RETURNING id", (domain["id"],)).fetchone()["id"]
+    from db.connection import connect
+
+    with connect() as conn:
+        result = Scheduler(conn, sender=lambda job_id, job_type: None).run_once()
+        again = Scheduler(conn, sender=lambda job_id, job_type: None).run_once()
+    assert result.cache_purged == 1 and again.cache_purged == 0
+    assert {r["cache_key"] for r in db.execute("SELECT cache_key FROM customer_data_cache")} == {
+        "later", db.execute("SELECT cache_key FROM customer_data_cache WHERE id = %s",
+                            (world.rows["customer_data_cache"],)).fetchone()["cache_key"]}
+    assert "housekeeping.test" in result.knowledge_syncs and again.knowledge_syncs == []
+    [page] = db.execute("SELECT title FROM scraped_pages WHERE url = %s", (f"curated:{answer}",))
+    assert page["title"] == "Open on Sundays?"
+    # the world's request and this one, each once
+    assert str(request) in result.privacy_jobs and again.privacy_jobs == []
+    assert db.execute("SELECT count(*) AS n FROM content_refresh_jobs WHERE job_type = 'privacy'"
+                      ).fetchone()["n"] == len(result.privacy_jobs) == 2
