@@ -221,7 +221,7 @@ class _Run:
 def _embed_texts(conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
                  needed: dict[str, Chunk], vectors: dict[str, np.ndarray], stats: EmbedStats) -> None:
     hashes = list(needed)
-    result = backend.embed([needed[h].text for h in hashes])
+    result = backend.embed([needed[h].embedding_text for h in hashes])
     vectors.update(zip(hashes, result.vectors))
     stats.tokens += result.tokens
     stats.requests += result.requests
@@ -301,7 +301,8 @@ def copy_rows(conn: psycopg.Connection,
 def _load_pages(conn: psycopg.Connection, domain_id: Any,
                 page_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
     rows = conn.execute(
-        "SELECT id, title, content, metadata->'page_starts' AS page_starts FROM scraped_pages "
+        "SELECT id, title, content, metadata->>'markdown' AS markdown, "
+        "metadata->'page_starts' AS page_starts FROM scraped_pages "
         "WHERE domain_id = %s AND id = ANY(%s)",
         (domain_id, page_ids)).fetchall()
     return {r["id"]: r for r in rows}
@@ -347,13 +348,23 @@ def _reuse_vectors(conn: psycopg.Connection, domain_id: Any, hashes: list[str],
     return {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows}
 
 
+def page_source(page: dict[str, Any]) -> str | None:
+    """What a page is chunked from: its main content's Markdown (headings, code, tables), where
+    the crawl or the main-content stage stored one; a document (PDF: pages to map chunks to)
+    and a page without Markdown, its text."""
+    if page.get("page_starts") or not (page.get("markdown") or "").strip():
+        return page["content"]
+    return page["markdown"]
+
+
 def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBackend,
             cache: dict[str, list[Chunk]]) -> list[Chunk]:
-    text = page_text(page["title"], page["content"])
+    text = page_text(page["title"], page_source(page))
     starts = page.get("page_starts")
-    key = chunk_hash(f"{text}\x00{starts}" if starts else text)
+    key = chunk_hash(f"{page['title']}\x00{text}\x00{starts}")
     if key not in cache:
-        cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens)
+        cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens,
+                                    title=page["title"])
         if starts:  # a document: the page each chunk starts on
             cache[key] = with_pages(cache[key], page["content"], starts)
     return cache[key]
