@@ -80,11 +80,13 @@ def page_text(title: str | None, content: str | None) -> str:
     return text
 
 
-def chunk_metadata(chunk: Chunk, model: str) -> dict[str, Any]:
+def chunk_metadata(chunk: Chunk, model: str, language: str | None = None) -> dict[str, Any]:
     meta = {"model": model, "chunk_hash": chunk.hash, "chunk_index": chunk.index,
             "heading_path": list(chunk.heading_path), "token_count": chunk.token_count}
     if chunk.page is not None:
         meta["page"] = chunk.page
+    if language:  # chooses the keyword side's text search configuration (migration 0110)
+        meta["language"] = language
     return meta
 
 
@@ -243,7 +245,7 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
     deferred: list[UUID] = []
     inserts: list[tuple[UUID, Chunk]] = []
     deletes: list[UUID] = []
-    updates: list[tuple[UUID, Chunk]] = []
+    updates: list[tuple[UUID, Chunk, str | None]] = []
     counted = {"chunks": 0, "unchanged": 0}
     with conn.transaction():
         locked = [r["id"] for r in conn.execute(
@@ -260,7 +262,7 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
                 continue
             deletes.extend(plan.delete)
             inserts.extend((pid, c) for c in plan.insert)
-            updates.extend((rid, c) for rid, c in plan.keep)
+            updates.extend((rid, c, page["language"] if page else None) for rid, c in plan.keep)
             counted["chunks"] += len(chunks)
             counted["unchanged"] += len(plan.keep)
         if deletes:
@@ -270,10 +272,12 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
                 cur.executemany(
                     "UPDATE page_embeddings SET metadata = %s WHERE id = %s "
                     "AND metadata IS DISTINCT FROM %s",
-                    [(psycopg.types.json.Jsonb(chunk_metadata(c, model)), rid,
-                      psycopg.types.json.Jsonb(chunk_metadata(c, model))) for rid, c in updates])
+                    [(psycopg.types.json.Jsonb(chunk_metadata(c, model, language)), rid,
+                      psycopg.types.json.Jsonb(chunk_metadata(c, model, language)))
+                     for rid, c, language in updates])
         if inserts:
-            copy_rows(conn, ((pid, c.text, vectors[c.hash], chunk_metadata(c, model))
+            copy_rows(conn, ((pid, c.text, vectors[c.hash],
+                              chunk_metadata(c, model, pages[pid]["language"]))
                              for pid, c in inserts))
     stats.pages += len(locked) - len(deferred)
     stats.pages_missing += len(set(page_ids) - set(locked))
@@ -302,6 +306,7 @@ def _load_pages(conn: psycopg.Connection, domain_id: Any,
                 page_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
     rows = conn.execute(
         "SELECT id, title, content, metadata->>'markdown' AS markdown, "
+        "metadata->>'language' AS language, "
         "metadata->'page_starts' AS page_starts FROM scraped_pages "
         "WHERE domain_id = %s AND id = ANY(%s)",
         (domain_id, page_ids)).fetchall()

@@ -188,3 +188,15 @@ def test_a_page_is_chunked_from_its_markdown_not_its_flat_text(db, openai_env):
     assert {tuple(r["metadata"]["heading_path"]) for r in rows} >= {("Install", "Upgrade")}
     assert any("```\npip install omni\n```" in r["chunk_text"] for r in rows)
     assert not any("¶" in r["chunk_text"] or "](#" in r["chunk_text"] for r in rows)
+
+
+def test_chunks_carry_their_pages_language_for_the_keyword_side(db, openai_env):
+    domain = make_domain(db)
+    page = add_page(db, domain["id"], "https://shop.example/en", "Leaving", long_page("exits"))
+    db.execute("UPDATE scraped_pages SET metadata = '{\"language\": \"en-gb\"}' WHERE id = %s",
+               (page,))
+    run_embed(db, _job(db, domain["id"], [page]), get_settings())
+    rows = db.execute("SELECT metadata->>'language' AS language, chunk_tsv::text AS tsv "
+                      "FROM page_embeddings WHERE page_id = %s", (page,)).fetchall()
+    assert rows and all(r["language"] == "en-gb" for r in rows)
+    assert any("'exit'" in r["tsv"] for r in rows)       # stemmed: "exits" -> exit
