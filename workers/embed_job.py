@@ -81,11 +81,13 @@ def page_text(title: str | None, content: str | None) -> str:
     return text
 
 
-def chunk_metadata(chunk: Chunk, model: str) -> dict[str, Any]:
+def chunk_metadata(chunk: Chunk, model: str, language: str | None = None) -> dict[str, Any]:
     meta = {"model": model, "chunk_hash": chunk.hash, "chunk_index": chunk.index,
             "heading_path": list(chunk.heading_path), "token_count": chunk.token_count}
     if chunk.page is not None:
         meta["page"] = chunk.page
+    if language:  # chooses the keyword side's text search configuration (migration 0110)
+        meta["language"] = language
     return meta
 
 
@@ -222,7 +224,7 @@ class _Run:
 def _embed_texts(conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
                  needed: dict[str, Chunk], vectors: dict[str, np.ndarray], stats: EmbedStats) -> None:
     hashes = list(needed)
-    result = backend.embed([needed[h].embed_text or needed[h].text for h in hashes])
+    result = backend.embed([needed[h].embedding_text for h in hashes])
     vectors.update(zip(hashes, result.vectors))
     stats.tokens += result.tokens
     stats.requests += result.requests
@@ -244,7 +246,7 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
     deferred: list[UUID] = []
     inserts: list[tuple[UUID, Chunk]] = []
     deletes: list[UUID] = []
-    updates: list[tuple[UUID, Chunk]] = []
+    updates: list[tuple[UUID, Chunk, str | None]] = []
     counted = {"chunks": 0, "unchanged": 0}
     with conn.transaction():
         locked = [r["id"] for r in conn.execute(
@@ -261,7 +263,7 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
                 continue
             deletes.extend(plan.delete)
             inserts.extend((pid, c) for c in plan.insert)
-            updates.extend((rid, c) for rid, c in plan.keep)
+            updates.extend((rid, c, page["language"] if page else None) for rid, c in plan.keep)
             counted["chunks"] += len(chunks)
             counted["unchanged"] += len(plan.keep)
         if deletes:
@@ -271,10 +273,12 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
                 cur.executemany(
                     "UPDATE page_embeddings SET metadata = %s WHERE id = %s "
                     "AND metadata IS DISTINCT FROM %s",
-                    [(psycopg.types.json.Jsonb(chunk_metadata(c, model)), rid,
-                      psycopg.types.json.Jsonb(chunk_metadata(c, model))) for rid, c in updates])
+                    [(psycopg.types.json.Jsonb(chunk_metadata(c, model, language)), rid,
+                      psycopg.types.json.Jsonb(chunk_metadata(c, model, language)))
+                     for rid, c, language in updates])
         if inserts:
-            copy_rows(conn, ((pid, c.text, vectors[c.hash], chunk_metadata(c, model))
+            copy_rows(conn, ((pid, c.text, vectors[c.hash],
+                              chunk_metadata(c, model, pages[pid]["language"]))
                              for pid, c in inserts))
         curated = [pid for pid in locked if pid not in deferred and pages[pid].get("curated")]
         if curated:
@@ -305,8 +309,9 @@ def copy_rows(conn: psycopg.Connection,
 def _load_pages(conn: psycopg.Connection, domain_id: Any,
                 page_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
     rows = conn.execute(
-        "SELECT id, title, content, metadata->'page_starts' AS page_starts, "
-        "metadata->'curated' AS curated FROM scraped_pages "
+        "SELECT id, title, content, metadata->>'markdown' AS markdown, "
+        "metadata->>'language' AS language, "
+        "metadata->'page_starts' AS page_starts, metadata->'curated' AS curated FROM scraped_pages "
         "WHERE domain_id = %s AND id = ANY(%s)",
         (domain_id, page_ids)).fetchall()
     return {r["id"]: r for r in rows}
@@ -352,14 +357,24 @@ def _reuse_vectors(conn: psycopg.Connection, domain_id: Any, hashes: list[str],
     return {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows}
 
 
+def page_source(page: dict[str, Any]) -> str | None:
+    """What a page is chunked from: its main content's Markdown (headings, code, tables), where
+    the crawl or the main-content stage stored one; a document (PDF: pages to map chunks to)
+    and a page without Markdown, its text."""
+    if page.get("page_starts") or not (page.get("markdown") or "").strip():
+        return page["content"]
+    return page["markdown"]
+
+
 def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBackend,
             cache: dict[str, list[Chunk]]) -> list[Chunk]:
-    text = page_text(page["title"], page["content"])
+    text = page_text(page["title"], page_source(page))
     starts = page.get("page_starts")
     question = (page["title"] or "").strip() if (page.get("curated") or {}).get("type") == "qa" else ""
-    key = chunk_hash(f"{text}\x00{starts}\x00{question}" if starts or question else text)
+    key = chunk_hash(f"{page['title']}\x00{text}\x00{starts}\x00{question}")
     if key not in cache:
-        cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens)
+        cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens,
+                                    title=page["title"])
         if starts:  # a document: the page each chunk starts on
             cache[key] = with_pages(cache[key], page["content"], starts)
         if question:  # a curated answer is found by its question (db/knowledge.py)

@@ -8,6 +8,7 @@ from db import jobs
 from core.config import get_settings
 from tests.support.openai_server import Reply
 from tests.support.worker_fixtures import add_page, embedding_rows, long_page, make_domain
+from workers.chunking import context_line, embedding_text
 from workers.embed_job import run_embed
 from workers.errors import PermanentError, TransientError
 
@@ -25,6 +26,12 @@ def _inputs(server) -> list[str]:
     return out
 
 
+def _embedded(row, title: str) -> str:
+    """The text the row's vector was made from: the context line, then the stored text."""
+    return embedding_text(context_line(title, tuple(row["metadata"]["heading_path"])),
+                          row["chunk_text"])
+
+
 def test_first_embed_writes_every_chunk_with_its_model_and_usage(db, openai_env):
     domain = make_domain(db)
     pages = [add_page(db, domain["id"], f"https://shop.example/{t}", t.title(), long_page(t))
@@ -39,7 +46,8 @@ def test_first_embed_writes_every_chunk_with_its_model_and_usage(db, openai_env)
     assert all(r["metadata"]["heading_path"][0] == titles[r["page_id"]] for r in rows)
     # every text was sent once, in one request (well under the limits)
     assert len(openai_env.embedding_requests()) == 1 == stats["requests"]
-    assert sorted(_inputs(openai_env)) == sorted(r["chunk_text"] for r in rows)
+    assert sorted(_inputs(openai_env)) == sorted(_embedded(r, titles[r["page_id"]]) for r in rows)
+    assert all(not r["chunk_text"].startswith(titles[r["page_id"]] + " >") for r in rows)
     assert stats["tokens"] > 0 and stats["cost"] > 0
     usage = db.execute("SELECT * FROM business_usage").fetchall()
     assert [(u["usage_type"], u["model"], u["tokens"], u["requests"]) for u in usage] == [
@@ -77,7 +85,8 @@ def test_changed_page_re_embeds_only_changed_chunks(db, openai_env):
 
     new_hashes = set(after) - set(before)
     assert new_hashes and len(new_hashes) < len(after) / 2
-    assert sorted(_inputs(openai_env)) == sorted(after[h]["chunk_text"] for h in new_hashes)
+    assert sorted(_inputs(openai_env)) == sorted(_embedded(after[h], "Shipping")
+                                                 for h in new_hashes)
     assert stats["chunks_embedded"] == len(new_hashes)
     assert stats["chunks_unchanged"] == len(set(after) & set(before))
     assert stats["chunks_deleted"] == len(set(before) - set(after)) > 0
@@ -162,3 +171,32 @@ def test_bad_page_ids_are_permanent(db, openai_env):
     domain = make_domain(db)
     with pytest.raises(PermanentError, match="not a page id"):
         run_embed(db, _job(db, domain["id"], ["nope"]), get_settings())
+
+
+def test_a_page_is_chunked_from_its_markdown_not_its_flat_text(db, openai_env):
+    """The crawl stores the main text one block a line and its Markdown in metadata.markdown:
+    the chunks follow the Markdown's headings, code stays whole, pilcrows are gone."""
+    domain = make_domain(db)
+    flat = "Install\nRun the installer.\npip install omni\nUpgrade\nRun it again."
+    markdown = ("# Install¶\n\nRun the installer.\n\n```\npip install omni\n```\n\n"
+                "## Upgrade[¶](#upgrade)\n\n" + "Run it again, then restart. " * 40)
+    page = add_page(db, domain["id"], "https://shop.example/install", "Install", flat)
+    db.execute("UPDATE scraped_pages SET metadata = jsonb_build_object('markdown', %s::text) "
+               "WHERE id = %s", (markdown, page))
+    run_embed(db, _job(db, domain["id"], [page]), get_settings())
+    rows = embedding_rows(db, page)
+    assert {tuple(r["metadata"]["heading_path"]) for r in rows} >= {("Install", "Upgrade")}
+    assert any("```\npip install omni\n```" in r["chunk_text"] for r in rows)
+    assert not any("¶" in r["chunk_text"] or "](#" in r["chunk_text"] for r in rows)
+
+
+def test_chunks_carry_their_pages_language_for_the_keyword_side(db, openai_env):
+    domain = make_domain(db)
+    page = add_page(db, domain["id"], "https://shop.example/en", "Leaving", long_page("exits"))
+    db.execute("UPDATE scraped_pages SET metadata = '{\"language\": \"en-gb\"}' WHERE id = %s",
+               (page,))
+    run_embed(db, _job(db, domain["id"], [page]), get_settings())
+    rows = db.execute("SELECT metadata->>'language' AS language, chunk_tsv::text AS tsv "
+                      "FROM page_embeddings WHERE page_id = %s", (page,)).fetchall()
+    assert rows and all(r["language"] == "en-gb" for r in rows)
+    assert any("'exit'" in r["tsv"] for r in rows)       # stemmed: "exits" -> exit
