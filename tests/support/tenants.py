@@ -92,7 +92,9 @@ def build_world(conn: psycopg.Connection, name: str) -> Tenant:
     """An auth user and one row in every table, all owned by it (as the superuser)."""
     tenant = Tenant(name)
     tenant.ids["user"] = conn.execute(
-        "INSERT INTO auth.users (email) VALUES (%s) RETURNING id", (f"{name}-{_u()}@auth.test",)
+        # an id of its own: Supabase's auth.users has no default (Supabase Auth chooses it)
+        "INSERT INTO auth.users (id, email) VALUES (gen_random_uuid(), %s) RETURNING id",
+        (f"{name}-{_u()}@auth.test",)
     ).fetchone()["id"]
     for table, (spec, provides) in ROW_SPECS.items():
         row_id = insert_row(conn, table, spec(tenant))
@@ -117,6 +119,16 @@ def as_role(conn: psycopg.Connection, role: str) -> Iterator[psycopg.Connection]
     with conn.transaction(force_rollback=True):
         conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
         yield conn
+
+
+def truncate_all(conn: psycopg.Connection) -> None:
+    """Empty every public table but the migrations' bookkeeping, and auth.users."""
+    tables = [r["tablename"] if isinstance(r, dict) else r[0] for r in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+    ).fetchall()]
+    if tables:
+        conn.execute("TRUNCATE " + ", ".join(f'public."{t}"' for t in tables) + " CASCADE")
+    conn.execute("DELETE FROM auth.users")
 
 
 def public_tables(conn: psycopg.Connection) -> set[str]:
