@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.environment import fresh_database, migrated_environ
 from tests.support.paths import TEST_DATA_DIR
-from tests.support.tenants import truncate_all  # noqa: F401 - tests import it from here too
+from tests.support.tenants import truncate_all
 
 # Fixtures shared across the test tree (the tree mirrors the source; fixtures do not).
 pytest_plugins = [

@@ -50,12 +50,11 @@ def role_url(url: str, role: str) -> str:
 def supabase_database(admin_url: str, *, expose_new_tables: bool = False) -> Iterator[SupabaseDatabase]:
     """A fresh Supabase-shaped database (not migrated) on the server of `admin_url`; dropped after."""
     password = conninfo_to_dict(admin_url)["password"]
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        with admin.transaction():
-            admin.execute((SQL_DIR / "roles.sql").read_text())
-            for role in ("authenticator", "supabase_auth_admin", MIGRATING_ROLE):
-                admin.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                    sql.Identifier(role), sql.Literal(password)))
+    with psycopg.connect(admin_url, autocommit=True) as admin, admin.transaction():
+        admin.execute((SQL_DIR / "roles.sql").read_text())
+        for role in ("authenticator", "supabase_auth_admin", MIGRATING_ROLE):
+            admin.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(password)))
     with fresh_database(admin_url, "omni_supabase") as superuser_url:
         name = conninfo_to_dict(superuser_url)["dbname"]
         with psycopg.connect(superuser_url, autocommit=True) as conn:
