@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import psycopg
 from pgvector.psycopg import register_vector
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -20,6 +21,20 @@ _pool_pid: int | None = None
 _pool_lock = threading.Lock()
 
 
+# On Supabase the vector and pg_trgm extensions live in the `extensions` schema: the project's SQL
+# (::vector casts, <=>, vector_cosine_ops, similarity()) and pgvector's type registration find
+# them through the search path. A schema that does not exist (plain Postgres) is skipped.
+SEARCH_PATH = "public,extensions"
+
+
+def with_search_path(dsn: str) -> str:
+    """`dsn` with `-c search_path=public,extensions` added to its options, unless they set one."""
+    options = conninfo_to_dict(dsn).get("options") or ""
+    if "search_path" in options:
+        return dsn
+    return make_conninfo(dsn, options=f"{options} -c search_path={SEARCH_PATH}".strip())
+
+
 def _configure(conn: psycopg.Connection) -> None:
     try:
         register_vector(conn)
@@ -29,7 +44,8 @@ def _configure(conn: psycopg.Connection) -> None:
 
 def connect(autocommit: bool = False, dsn: str | None = None) -> psycopg.Connection:
     """A new connection with dict rows and pgvector types registered."""
-    conn = psycopg.connect(dsn or database_url(), autocommit=autocommit, row_factory=dict_row)
+    conn = psycopg.connect(with_search_path(dsn or database_url()), autocommit=autocommit,
+                           row_factory=dict_row)
     _configure(conn)
     return conn
 
@@ -41,7 +57,7 @@ def get_pool() -> ConnectionPool:
         if _pool is None or _pool_pid != os.getpid():
             settings = get_settings()
             _pool = ConnectionPool(
-                database_url(settings),
+                with_search_path(database_url(settings)),
                 min_size=1,
                 max_size=settings.db_pool_size,
                 kwargs={"row_factory": dict_row},

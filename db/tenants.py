@@ -2,32 +2,70 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import psycopg
 
 from db.source_counts import SOURCE_COUNT_COLUMNS
-from core.errors import InvalidValue
+from core.errors import InvalidValue, NotFound
 from core.frequency import validate_frequency
 
 
 def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,
-                 company_name: str | None = None) -> dict[str, Any]:
-    """Create (or update) a customer and its auth user. Idempotent on email."""
+                 company_name: str | None = None, auth_user_id: str | None = None) -> dict[str, Any]:
+    """Create (or update) a customer, linked to its auth user. Idempotent on email.
+
+    The auth user is `auth_user_id` when given; else, on Supabase, the Supabase Auth user with
+    this email (Supabase Auth owns auth.users there: nothing is inserted); else (plain Postgres,
+    the project's stand-in for auth.users) one is created for the email."""
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidValue(f"not an email address: {email!r}")
-    user = conn.execute(
-        "INSERT INTO auth.users (email) VALUES (%s) "
-        "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
-        (email,),
-    ).fetchone()
+    user_id = auth_user(conn, email, auth_user_id)
     return conn.execute(
         "INSERT INTO customers (auth_user_id, email, name, company_name) VALUES (%s, %s, %s, %s) "
         "ON CONFLICT (auth_user_id, email) DO UPDATE SET name = COALESCE(EXCLUDED.name, customers.name), "
         "company_name = COALESCE(EXCLUDED.company_name, customers.company_name) RETURNING *",
-        (user["id"], email, name, company_name),
+        (user_id, email, name, company_name),
     ).fetchone()
+
+
+def on_supabase(conn: psycopg.Connection) -> bool:
+    """Whether auth.users is Supabase Auth's (migration 0070 defines the test)."""
+    return conn.execute("SELECT public.omni_on_supabase() AS yes").fetchone()["yes"]
+
+
+def auth_user(conn: psycopg.Connection, email: str, auth_user_id: str | None = None) -> Any:
+    """The id of the auth user a customer with this email belongs to (see add_customer)."""
+    if auth_user_id is not None:
+        try:
+            wanted = uuid.UUID(auth_user_id)
+        except ValueError:
+            raise InvalidValue(f"--auth-user-id is not a uuid: {auth_user_id!r}") from None
+        row = conn.execute("SELECT id FROM auth.users WHERE id = %s", (wanted,)).fetchone()
+        if row is None:
+            raise NotFound(f"no auth user with id {wanted}")
+        return row["id"]
+    if not on_supabase(conn):
+        return conn.execute(
+            "INSERT INTO auth.users (email) VALUES (%s) "
+            "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
+            (email,),
+        ).fetchone()["id"]
+    # Supabase Auth keeps emails lower-case; only non-SSO users have unique emails
+    # (users_email_partial_key ... WHERE is_sso_user = false).
+    rows = conn.execute(
+        "SELECT id FROM auth.users WHERE lower(email) = %s AND deleted_at IS NULL "
+        "ORDER BY is_sso_user, created_at", (email,)).fetchall()
+    if len(rows) == 1:
+        return rows[0]["id"]
+    if not rows:
+        raise NotFound(f"no Supabase Auth user has the email {email}: create it first (Dashboard > "
+                       "Authentication > Add user, or auth.admin.createUser()), then run this again, "
+                       "or pass --auth-user-id")
+    raise InvalidValue(f"{len(rows)} Supabase Auth users have the email {email} (SSO identities): "
+                       "choose one with --auth-user-id")
 
 
 def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:

@@ -101,8 +101,10 @@ def judge_extension(name: str, extension: str, installed: str | None, available:
     return ok(name, f"{extension} {available} available, not created yet (`omni db migrate` does)")
 
 
-def judge_migrations(known: Mapping[str, tuple[str, str]], applied: Mapping[str, str]) -> Result:
-    """known: version -> (file name, checksum) from db/migrations; applied: version -> checksum."""
+def judge_migrations(known: Mapping[str, tuple[str, str]], applied: Mapping[str, str],
+                     replaced: frozenset[str] = frozenset()) -> Result:
+    """known: version -> (file name, checksum) from db/migrations; applied: version -> checksum;
+    replaced: versions a recorded baseline stands for (never run on this database)."""
     changed = sorted(known[v][0] for v in known if v in applied and applied[v] != known[v][1])
     if changed:
         return fail("migrations", "applied migrations were edited afterwards: " + ", ".join(changed),
@@ -111,7 +113,7 @@ def judge_migrations(known: Mapping[str, tuple[str, str]], applied: Mapping[str,
     if unknown:
         return fail("migrations", "the database has migrations this code does not know: "
                     + ", ".join(unknown), "upgrade omni-ingest to the version that wrote them")
-    pending = sorted(known[v][0] for v in known if v not in applied)
+    pending = sorted(known[v][0] for v in known if v not in applied and v not in replaced)
     if pending:
         return fail("migrations", f"{len(pending)} pending: " + ", ".join(pending),
                     "run `omni db migrate`")
@@ -183,7 +185,11 @@ def check_postgres(settings: Settings) -> list[Result]:
             "SELECT name, default_version, installed_version FROM pg_available_extensions "
             "WHERE name IN ('vector', 'pg_trgm')")}
         done = {v: row["checksum"] for v, row in migrate.applied(conn).items()}
-    known = {m.version: (m.path.name, m.checksum) for m in migrate.discover()}
+    migrations = migrate.discover()
+    known = {m.version: (m.path.name, m.checksum) for m in migrations}
+    # versions neither applied nor about to be: a baseline stands for them
+    replaced = frozenset(set(known) - set(done)
+                         - {s.migration.version for s in migrate.plan(set(done), migrations)})
 
     def extension(name: str, ext: str, minimum: tuple[int, ...] = ()) -> Result:
         row = extensions.get(ext) or {}
@@ -192,7 +198,7 @@ def check_postgres(settings: Settings) -> list[Result]:
 
     return [judge_postgres(version_num, version, redact(url)),
             extension("pgvector", "vector", MIN_PGVECTOR), extension("pg_trgm", "pg_trgm"),
-            judge_migrations(known, done)]
+            judge_migrations(known, done, replaced)]
 
 
 def check_selftest(settings: Settings) -> Result:

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.environment import fresh_database, migrated_environ
 from tests.support.paths import TEST_DATA_DIR
+from tests.support.tenants import truncate_all
 
 # Fixtures shared across the test tree (the tree mirrors the source; fixtures do not).
 pytest_plugins = [
@@ -26,6 +27,7 @@ pytest_plugins = [
     "tests.support.extract_fixtures",
     "tests.support.privacy_fixtures",
     "tests.support.tenant_fixtures",
+    "tests.support.supabase_fixtures",
     "tests.support.worker_fixtures",
 ]
 
@@ -71,18 +73,15 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def truncate_all(conn: psycopg.Connection) -> None:
-    tables = [r["tablename"] if isinstance(r, dict) else r[0] for r in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
-    ).fetchall()]
-    if tables:
-        conn.execute("TRUNCATE " + ", ".join(f'public."{t}"' for t in tables) + " CASCADE")
-    conn.execute("DELETE FROM auth.users")
+@pytest.fixture
+def db(postgres_db: psycopg.Connection) -> psycopg.Connection:
+    """An autocommit connection to a migrated, emptied test database."""
+    return postgres_db
 
 
 @pytest.fixture
-def db(services_env: dict[str, str]) -> Iterator[psycopg.Connection]:
-    """An autocommit connection to a migrated, emptied test database."""
+def postgres_db(services_env: dict[str, str]) -> Iterator[psycopg.Connection]:
+    """`db` under the name tests use that choose between it and `supabase_db`."""
     from db.connection import connect
 
     with connect(autocommit=True) as conn:

@@ -52,11 +52,13 @@ def status_cmd() -> None:
     with connect(autocommit=True) as conn:
         done = migrations.applied(conn)
         pending = migrations.pending(conn)
+        known = migrations.discover()
+        covered = migrations.satisfied(set(done), known)
         table = Table("migration", "state", "applied at")
-        for m in migrations.discover():
+        for m in known:
             row = done.get(m.version)
-            table.add_row(m.path.name, "applied" if row else "pending",
-                          str(row["applied_at"]) if row else "-")
+            state = "applied" if row else "in the baseline" if m.version in covered else "pending"
+            table.add_row(m.path.name, state, str(row["applied_at"]) if row else "-")
         console.print(table)
         counts = Table("table", "rows")
         for name, count in table_row_counts(conn):

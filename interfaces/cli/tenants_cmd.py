@@ -24,10 +24,13 @@ def customer_add(
     email: str = typer.Argument(..., help="The customer's email (unique)."),
     name: Optional[str] = typer.Option(None, help="Contact name."),
     company: Optional[str] = typer.Option(None, help="Company name."),
+    auth_user_id: Optional[str] = typer.Option(
+        None, "--auth-user-id", help="Link to this auth user (on Supabase: a Supabase Auth user's id)."),
 ) -> None:
-    """Create a customer (and its auth user); re-running updates it."""
+    """Create a customer linked to its auth user; re-running updates it. On Supabase the auth user
+    is the Supabase Auth user with this email (or --auth-user-id); elsewhere one is created."""
     with connect() as conn:
-        row = tenants.add_customer(conn, email, name, company)
+        row = tenants.add_customer(conn, email, name, company, auth_user_id)
     typer.echo(f"customer {row['email']} id={row['id']}")
 
 

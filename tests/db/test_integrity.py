@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from psycopg import sql
 
@@ -76,16 +77,29 @@ def test_updated_at_trigger_fires_on_every_table(db) -> None:
         assert fresh, table
 
 
-def test_new_table_gets_trigger_and_rls_automatically(db) -> None:
-    # The event trigger from 0004 covers tables created by later migrations.
+def test_a_new_table_is_left_alone_until_omni_own_table_sets_it_up(db) -> None:
+    """Another application's new table in public is not touched (no event trigger since 0070); a
+    project table is set up by name: RLS, its updated_at trigger, the tenant privileges given."""
+    def state() -> dict:
+        return db.execute(
+            "SELECT c.relrowsecurity AS rls, (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid "
+            "AND t.tgname = 'trg_schema_test_new_updated_at') AS triggers, "
+            "has_table_privilege('authenticated', c.oid, 'SELECT') AS tenant_select, "
+            "has_table_privilege('authenticated', c.oid, 'TRUNCATE') AS tenant_truncate, "
+            "has_table_privilege('service_role', c.oid, 'DELETE') AS service_delete "
+            "FROM pg_class c WHERE c.oid = 'public.schema_test_new'::regclass").fetchone()
+
     try:
         db.execute("CREATE TABLE public.schema_test_new (id uuid PRIMARY KEY, "
                    "updated_at timestamptz DEFAULT now())")
-        row = db.execute(
-            "SELECT c.relrowsecurity, (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = c.oid "
-            "AND t.tgname = 'trg_schema_test_new_updated_at') AS triggers "
-            "FROM pg_class c WHERE c.oid = 'public.schema_test_new'::regclass").fetchone()
-        assert row["relrowsecurity"] and row["triggers"] == 1
+        assert state() == {"rls": False, "triggers": 0, "tenant_select": False,
+                           "tenant_truncate": False, "service_delete": False}
+        db.execute("SELECT public.omni_own_table('public.schema_test_new', 'SELECT')")
+        db.execute("SELECT public.omni_own_table('public.schema_test_new', 'SELECT')")  # idempotent
+        assert state() == {"rls": True, "triggers": 1, "tenant_select": True,
+                           "tenant_truncate": False, "service_delete": True}
+        with pytest.raises(psycopg.errors.RaiseException, match="TRUNCATE is not a tenant privilege"):
+            db.execute("SELECT public.omni_own_table('public.schema_test_new', 'SELECT, TRUNCATE')")
     finally:
         db.execute("DROP TABLE IF EXISTS public.schema_test_new")
 

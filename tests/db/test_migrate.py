@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import psycopg
 import pytest
 
-from db.migrate import discover, migrate, pending
+from db.connection import connect
+from db.migrate import Migration, MigrationError, discover, migrate, pending, plan
+from tests.support.environment import fresh_database
+from tests.support.tenants import schema_fingerprint
+
+BASELINE = next(m for m in discover() if m.replaces)
 
 
 def test_second_migrate_applies_nothing(db) -> None:
@@ -20,8 +28,9 @@ def test_cli_migrate_twice_on_empty_database(omni_cli, scratch_database) -> None
     first = omni_cli("db", "migrate", env=env)
     assert first.returncode == 0, first.stderr
     applied = [line for line in first.stdout.splitlines() if line.startswith("applied ")]
-    assert len(applied) == len(discover())
-    assert "applied 0005_row_level_security.sql" in first.stdout
+    # a fresh database runs the baseline in place of the chain it replaces, then the rest
+    assert applied == [f"applied {m.path.name}" for m in discover()
+                       if m.version not in BASELINE.replaces and not m.version < BASELINE.version]
     second = omni_cli("db", "migrate", env=env)
     assert second.returncode == 0, second.stderr
     assert "up to date" in second.stdout and "applied" not in second.stdout
@@ -34,8 +43,10 @@ def test_cli_migrate_twice_on_empty_database(omni_cli, scratch_database) -> None
 def test_cli_status_and_url(omni_cli, services_env) -> None:
     status = omni_cli("db", "status")
     assert status.returncode == 0, status.stderr
-    assert f"{len(discover())} applied, 0 pending" in status.stdout
-    assert "0006_search_functions.sql" in status.stdout and "scraped_pages" in status.stdout
+    later = [m for m in discover() if m.version > BASELINE.version]
+    assert f"{1 + len(later)} applied, 0 pending" in status.stdout
+    assert "0006_search_functions.sql" in status.stdout and "in the baseline" in status.stdout
+    assert "scraped_pages" in status.stdout
     url = omni_cli("db", "url")
     assert url.returncode == 0 and url.stdout.strip() == services_env["DATABASE_URL"]
 
@@ -80,3 +91,123 @@ def test_cli_debug_keeps_the_traceback(db, omni_cli, how) -> None:
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "db/tenants.py" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: not an email address")
+
+
+# ---------------------------------------------------------------- baselines (squashed migrations)
+def _m(version: str, *replaces: str) -> Migration:
+    return Migration(version, "x", Path(f"{version}_x.sql"), tuple(replaces))
+
+
+CHAIN = [_m("0001"), _m("0002"), _m("0003"), _m("0004", "0001", "0002", "0003"), _m("0005")]
+
+
+@pytest.mark.parametrize(("done", "steps"), [
+    (set(), [("0004", True), ("0005", True)]),                       # fresh: the baseline instead
+    ({"0001"}, [("0002", True), ("0003", True), ("0004", False), ("0005", True)]),  # part-way
+    ({"0001", "0002", "0003"}, [("0004", False), ("0005", True)]),  # the whole chain: recorded
+    ({"0004"}, [("0005", True)]),
+    ({"0001", "0002", "0003", "0004"}, [("0005", True)]),
+    ({"0001", "0002", "0003", "0004", "0005"}, []),
+])
+def test_plan_puts_the_baseline_in_place_of_its_chain(done, steps) -> None:
+    assert [(s.migration.version, s.run) for s in plan(done, CHAIN)] == steps
+
+
+def _write(directory: Path, files: dict[str, str]) -> Path:
+    directory.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    return directory
+
+
+@pytest.mark.parametrize(("files", "message"), [
+    ({"0001_a.sql": "", "0002_b.sql": "-- replaces: 0001 0009\n"}, "replaces unknown versions: 0009"),
+    ({"0001_a.sql": "", "0002_b.sql": "", "0003_c.sql": "-- replaces: 0001 0003\n"},
+     "consecutive migrations older than itself"),
+    ({"0001_a.sql": "", "0002_b.sql": "-- replaces: 0003\n", "0003_c.sql": ""},
+     "consecutive migrations older than itself"),
+    ({"0001_a.sql": "", "0002_b.sql": "-- replaces: 0001\n", "0003_c.sql": "-- replaces: 0001 0002\n"},
+     "another baseline covers"),
+])
+def test_discover_rejects_a_baseline_that_does_not_fit(tmp_path, files, message) -> None:
+    with pytest.raises(MigrationError, match=message):
+        discover(_write(tmp_path / "m", files))
+
+
+def test_runner_with_a_baseline_on_fresh_part_way_and_upgraded_databases(services_env, tmp_path) -> None:
+    admin = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    chain = {"0001_a.sql": "CREATE TABLE a (id int);", "0002_b.sql": "CREATE TABLE b (id int);"}
+    baseline = {"0003_base.sql": "-- replaces: 0001 0002\nCREATE TABLE a (id int); CREATE TABLE b (id int);",
+                "0004_c.sql": "CREATE TABLE c (id int);"}
+    old, new = _write(tmp_path / "old", chain), _write(tmp_path / "new", {**chain, **baseline})
+
+    def versions(conn) -> list[str]:
+        return [r["version"] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+
+    with fresh_database(admin, "omni_base") as url, connect(autocommit=True, dsn=url) as conn:
+        assert [m.version for m in migrate(conn, new)] == ["0003", "0004"]
+        assert versions(conn) == ["0003", "0004"]
+    with fresh_database(admin, "omni_base") as url, connect(autocommit=True, dsn=url) as conn:
+        _write(tmp_path / "half", {"0001_a.sql": chain["0001_a.sql"]})
+        migrate(conn, tmp_path / "half")
+        assert [m.version for m in migrate(conn, new)] == ["0002", "0004"]  # 0003 only recorded
+        assert versions(conn) == ["0001", "0002", "0003", "0004"]
+        assert migrate(conn, new) == []
+        (new / "0001_a.sql").write_text("CREATE TABLE a (id bigint);")  # an applied file edited
+        with pytest.raises(MigrationError, match="0001_a.sql changed after it was applied"):
+            migrate(conn, new)
+    (new / "0001_a.sql").write_text(chain["0001_a.sql"])
+    with fresh_database(admin, "omni_base") as url, connect(autocommit=True, dsn=url) as conn:
+        migrate(conn, old)
+        assert [m.version for m in migrate(conn, new)] == ["0004"]
+        assert versions(conn) == ["0001", "0002", "0003", "0004"]
+
+
+def _sections(text: str) -> dict[str, tuple[str, bool]]:
+    """The baseline's `-- ==== <file>` sections: file name -> (text, rewritten)."""
+    parts = text.split("\n-- ==== ")[1:]
+    out = {}
+    for part in parts:
+        title, _, body = part.partition("\n")
+        name, _, note = title.partition(" ")
+        out[name] = (body, note == "(rewritten)")
+    return out
+
+
+def test_baseline_is_the_chain_text_with_four_files_rewritten() -> None:
+    sections = _sections(BASELINE.sql)
+    replaced = [m for m in discover() if m.version in BASELINE.replaces]
+    assert list(sections) == [m.path.name for m in replaced]
+    assert sorted(n[:4] for n, (_, rewritten) in sections.items() if rewritten) == [
+        "0001", "0004", "0005", "0060"]
+    for m in replaced:
+        body, rewritten = sections[m.path.name]
+        if not rewritten:
+            assert body == m.sql, f"{m.path.name} differs from its copy in the baseline"
+
+
+def test_old_chain_upgraded_has_the_schema_of_a_fresh_baseline(services_env, tmp_path) -> None:
+    """A database migrated by the old chain (0001..0060, as installs before the baseline were), then
+    upgraded, ends in the same schema as a fresh one; only the baseline is recorded as new."""
+    admin = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    old_chain = tmp_path / "old"
+    old_chain.mkdir()
+    for m in discover():
+        if m.version <= "0060":
+            shutil.copy(m.path, old_chain)
+    with fresh_database(admin, "omni_old") as old_url, fresh_database(admin, "omni_new") as new_url:
+        with connect(autocommit=True, dsn=old_url) as old:
+            migrate(old, old_chain)
+            assert old.execute("SELECT count(*) AS n FROM pg_event_trigger "
+                               "WHERE evtname = 'omni_public_table_ddl'").fetchone()["n"] == 1
+            upgraded = [m.version for m in migrate(old)]
+            assert upgraded[0] == "0070" and BASELINE.version not in upgraded
+            assert old.execute("SELECT 1 FROM schema_migrations WHERE version = %s",
+                               (BASELINE.version,)).fetchone()
+            before = schema_fingerprint(old)
+        with connect(autocommit=True, dsn=new_url) as new:
+            migrate(new)
+            after = schema_fingerprint(new)
+            assert new.execute("SELECT count(*) AS n FROM pg_default_acl").fetchone()["n"] == 0
+    assert (sorted(before - after), sorted(after - before)) == ([], [])
+    assert not any(line.startswith("event trigger") for line in after)

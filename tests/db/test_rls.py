@@ -2,6 +2,11 @@
 
 The table list is ROW_SPECS, and test_tables_under_test_are_all_tables fails when a public table
 is missing from it, so a new table cannot silently escape these checks.
+
+Every test runs twice: on the plain embedded database (the project's stand-in for auth.users and
+the API roles, migrated by the superuser) and on a Supabase-shaped one (tests/support/supabase.py:
+Supabase Auth's auth.users, the secure-by-default privileges, another application's table in
+public, migrated and acted on by supa_postgres, Supabase's non-superuser `postgres`).
 """
 
 from __future__ import annotations
@@ -10,9 +15,16 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
+from tests.support.supabase import OTHER_APP_TABLES
 from tests.support.tenants import ROW_SPECS, Tenant, as_role, as_tenant, insert_row, public_tables
 
 TABLES = sorted(ROW_SPECS)
+
+
+@pytest.fixture(params=["postgres", "supabase"])
+def db(request):
+    """The plain test database, or the Supabase-shaped one (the same tests through both)."""
+    return request.getfixturevalue(f"{request.param}_db")
 
 
 def _visible(conn, table: str, ids: list) -> set:
@@ -27,14 +39,37 @@ def _can(conn, table: str, privilege: str) -> bool:
 
 
 def test_tables_under_test_are_all_tables(db) -> None:
-    assert public_tables(db) - {"schema_migrations"} == set(TABLES)
+    assert public_tables(db) - {"schema_migrations"} - OTHER_APP_TABLES == set(TABLES)
 
 
 def test_anon_has_no_table_privileges(db) -> None:
     rows = db.execute(
         "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
-        "WHERE grantee = 'anon' AND table_schema = 'public'").fetchall()
+        "WHERE grantee = 'anon' AND table_schema = 'public' AND NOT (table_name = ANY(%s))",
+        (list(OTHER_APP_TABLES),)).fetchall()
     assert rows == []
+
+
+def test_tenants_cannot_truncate_reference_or_trigger(db) -> None:
+    """TRUNCATE ignores RLS; REFERENCES and TRIGGER reach past it. Whatever the default
+    privileges (Supabase leaves all three in its secure-by-default ones), no project table grants
+    them to anon or authenticated."""
+    rows = db.execute(
+        "SELECT table_name, grantee, privilege_type FROM information_schema.role_table_grants "
+        "WHERE grantee IN ('anon', 'authenticated') AND table_schema = 'public' "
+        "AND privilege_type IN ('TRUNCATE', 'REFERENCES', 'TRIGGER') AND table_name = ANY(%s)",
+        (TABLES + ["schema_migrations"],)).fetchall()
+    assert rows == []
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_every_table_has_rls_and_its_updated_at_trigger(db, table: str) -> None:
+    row = db.execute(
+        "SELECT c.relrowsecurity AS rls, "
+        "  EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = 'updated_at') AS has_col, "
+        "  EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = c.oid AND tgname = %s) AS has_trigger "
+        "FROM pg_class c WHERE c.oid = %s::regclass", (f"trg_{table}_updated_at", f"public.{table}")).fetchone()
+    assert row["rls"] and row["has_col"] == row["has_trigger"]
 
 
 def test_schema_migrations_closed_to_tenants(db, two_tenants) -> None:

@@ -15,7 +15,7 @@ def test_existing_configs_are_bound_or_quarantined(scratch_database: str,
 
     everything = migrations.discover()
     with connect(autocommit=True, dsn=scratch_database) as conn:
-        monkeypatch.setattr(migrations, "discover", lambda: [m for m in everything if int(m.version) < 40])
+        monkeypatch.setattr(migrations, "discover", lambda directory=None: [m for m in everything if int(m.version) < 40])
         migrations.migrate(conn)
         users = {n: conn.execute("INSERT INTO auth.users (email) VALUES (%s) RETURNING id",
                                  (f"{n}@x.test",)).fetchone()["id"] for n in ("a", "b")}
@@ -29,7 +29,7 @@ def test_existing_configs_are_bound_or_quarantined(scratch_database: str,
             conn.execute("INSERT INTO customer_configs (customer_id, domain, business_name, "
                          "woocommerce_url) VALUES (%s, %s, %s, 'https://shop')", (customer, domain, note))
 
-        monkeypatch.setattr(migrations, "discover", lambda: everything)
+        monkeypatch.setattr(migrations, "discover", lambda directory=None: everything)
         applied = [m.version for m in migrations.migrate(conn)]
         assert {"0040", "0041", "0042"} <= set(applied)
 

@@ -78,18 +78,22 @@ def test_judge_postgres(num, status) -> None:
     assert doctor.judge_postgres(num, "x", "somewhere").status == status
 
 
-KNOWN = {"0001": ("0001_a.sql", "c1"), "0002": ("0002_b.sql", "c2")}
+KNOWN = {"0001": ("0001_a.sql", "c1"), "0002": ("0002_b.sql", "c2"), "0003": ("0003_base.sql", "c3")}
 
 
 @pytest.mark.parametrize(("applied", "status", "words", "fix"), [
-    ({"0001": "c1", "0002": "c2"}, "ok", "up to date (2 applied)", ""),
-    ({"0001": "c1"}, "fail", "1 pending: 0002_b.sql", "omni db migrate"),
-    ({}, "fail", "2 pending: 0001_a.sql, 0002_b.sql", "omni db migrate"),
-    ({"0001": "edited", "0002": "c2"}, "fail", "edited afterwards: 0001_a.sql", "new migration"),
-    ({"0001": "c1", "0002": "c2", "0099": "c9"}, "fail", "does not know: 0099", "upgrade"),
+    ({"0003": "c3"}, "ok", "up to date (1 applied)", ""),  # the baseline stands for 0001, 0002
+    ({"0001": "c1", "0002": "c2", "0003": "c3"}, "ok", "up to date (3 applied)", ""),
+    ({"0001": "c1"}, "fail", "2 pending: 0002_b.sql, 0003_base.sql", "omni db migrate"),
+    ({}, "fail", "3 pending: 0001_a.sql, 0002_b.sql, 0003_base.sql", "omni db migrate"),
+    ({"0001": "edited", "0002": "c2", "0003": "c3"}, "fail", "edited afterwards: 0001_a.sql",
+     "new migration"),
+    ({"0001": "c1", "0002": "c2", "0003": "c3", "0099": "c9"}, "fail", "does not know: 0099",
+     "upgrade"),
 ])
 def test_judge_migrations(applied, status, words, fix) -> None:
-    result = doctor.judge_migrations(KNOWN, applied)
+    replaced = frozenset({"0001", "0002"}) if "0003" in applied else frozenset()
+    result = doctor.judge_migrations(KNOWN, applied, replaced)
     assert result.status == status
     assert words in result.detail
     assert fix in result.fix
@@ -243,8 +247,10 @@ def test_unmigrated_database(scratch_database) -> None:
     assert by_name["postgres"].status == "ok"
     assert "not created yet" in by_name["pgvector"].detail
     assert by_name["migrations"].status == "fail"
-    count = len(migrate.discover())
-    assert by_name["migrations"].detail.startswith(f"{count} pending: 0001_extensions_and_auth.sql")
+    steps = migrate.plan(set(), migrate.discover())  # a fresh database: the baseline and what follows
+    assert by_name["migrations"].detail.startswith(
+        f"{len(steps)} pending: {steps[0].migration.path.name}")
+    assert steps[0].migration.replaces
 
 
 def test_stored_values_under_a_key_that_is_gone(db) -> None:

@@ -92,7 +92,9 @@ def build_world(conn: psycopg.Connection, name: str) -> Tenant:
     """An auth user and one row in every table, all owned by it (as the superuser)."""
     tenant = Tenant(name)
     tenant.ids["user"] = conn.execute(
-        "INSERT INTO auth.users (email) VALUES (%s) RETURNING id", (f"{name}-{_u()}@auth.test",)
+        # an id of its own: Supabase's auth.users has no default (Supabase Auth chooses it)
+        "INSERT INTO auth.users (id, email) VALUES (gen_random_uuid(), %s) RETURNING id",
+        (f"{name}-{_u()}@auth.test",)
     ).fetchone()["id"]
     for table, (spec, provides) in ROW_SPECS.items():
         row_id = insert_row(conn, table, spec(tenant))
@@ -119,9 +121,70 @@ def as_role(conn: psycopg.Connection, role: str) -> Iterator[psycopg.Connection]
         yield conn
 
 
+def truncate_all(conn: psycopg.Connection) -> None:
+    """Empty every public table but the migrations' bookkeeping, and auth.users."""
+    tables = [r["tablename"] if isinstance(r, dict) else r[0] for r in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+    ).fetchall()]
+    if tables:
+        conn.execute("TRUNCATE " + ", ".join(f'public."{t}"' for t in tables) + " CASCADE")
+    conn.execute("DELETE FROM auth.users")
+
+
 def public_tables(conn: psycopg.Connection) -> set[str]:
     return {r["relname"] for r in conn.execute(
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
         "AND relkind IN ('r', 'p')").fetchall()}
 
 
+_FINGERPRINT = """
+WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname IN ('public', 'auth', 'omni_quarantine'))
+SELECT 'column ' || c.oid::regclass || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+       || ' #' || a.attnum || ' notnull=' || a.attnotnull || ' default='
+       || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+ WHERE c.relnamespace IN (SELECT oid FROM ns) AND c.relkind IN ('r', 'p', 'v', 'm')
+UNION ALL
+SELECT 'relation ' || c.oid::regclass || ' kind=' || c.relkind::text || ' rls=' || c.relrowsecurity
+  FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ns) AND c.relkind IN ('r', 'p', 'v', 'm')
+UNION ALL
+SELECT 'grant ' || c.oid::regclass || ' ' || coalesce(g.rolname, 'PUBLIC') || ' ' || x.privilege_type
+  FROM pg_class c, aclexplode(c.relacl) x LEFT JOIN pg_roles g ON g.oid = x.grantee
+ WHERE c.relnamespace IN (SELECT oid FROM ns) AND c.relkind IN ('r', 'p', 'v', 'm')
+   AND x.grantee <> c.relowner
+UNION ALL
+SELECT 'constraint ' || co.conrelid::regclass || ' ' || co.conname || ' ' || pg_get_constraintdef(co.oid)
+  FROM pg_constraint co WHERE co.connamespace IN (SELECT oid FROM ns)
+UNION ALL
+SELECT 'index ' || pg_get_indexdef(i.indexrelid)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace IN (SELECT oid FROM ns)
+UNION ALL
+SELECT 'trigger ' || pg_get_triggerdef(t.oid)
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace IN (SELECT oid FROM ns) AND NOT t.tgisinternal
+UNION ALL
+SELECT 'policy ' || p.polrelid::regclass || ' ' || p.polname || ' ' || p.polcmd::text || ' '
+       || coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' / '
+       || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
+  FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace IN (SELECT oid FROM ns)
+UNION ALL
+SELECT 'function ' || p.oid::regprocedure || ' secdef=' || p.prosecdef || ' config='
+       || coalesce(array_to_string(p.proconfig, ','), '') || ' body=' || md5(p.prosrc)
+  FROM pg_proc p WHERE p.pronamespace IN (SELECT oid FROM ns)
+UNION ALL
+SELECT 'execute ' || p.oid::regprocedure || ' ' || coalesce(g.rolname, 'PUBLIC')
+  FROM pg_proc p, aclexplode(p.proacl) x LEFT JOIN pg_roles g ON g.oid = x.grantee
+ WHERE p.pronamespace IN (SELECT oid FROM ns) AND x.grantee <> p.proowner
+UNION ALL
+SELECT 'event trigger ' || evtname FROM pg_event_trigger WHERE evtname LIKE 'omni%'
+UNION ALL
+SELECT 'extension ' || extname FROM pg_extension
+"""
+
+
+def schema_fingerprint(conn: psycopg.Connection) -> set[str]:
+    """One line per column, relation, grant, constraint, index, trigger, policy and function of the
+    project's schemas: two databases with the same set have the same schema (order-free)."""
+    return {next(iter(r.values())) if isinstance(r, dict) else r[0]
+            for r in conn.execute(_FINGERPRINT).fetchall()}
