@@ -3,9 +3,16 @@
 A domain with at least `OMNI_SEARCH_DOMAIN_INDEX_ROWS` chunks gets its own index,
 `idx_page_embeddings_vector_d_<domain id hex>` (`... WHERE domain_id = '<id>'`). Its search then
 walks a graph of its own chunks only, however far the query is from them; in the shared index a
-filtered walk for an off-topic question passes through other tenants' rows first. Smaller
-domains are searched exactly by search_embeddings. The predicate is a uuid read from the
-database, never text from a request.
+filtered walk for an off-topic question passes through other tenants' rows first. A domain
+without its own (valid) index is searched exactly by search_embedding_ids (migration 0076), so a
+missing index costs time, never recall. The predicate is a uuid read from the database, never
+text from a request.
+
+The indexes follow the data: `sync` compares the chunks per domain with the indexes that exist,
+whoever wrote the chunks (the embed job, a bulk COPY, a restore, another application). The
+scheduler process runs it every pass (omni/index_schedule.py); the embed job runs it for its
+domain after each job (sooner); `omni db vector-indexes` by hand; `omni doctor` reports what it
+would do (`health`).
 
 Indexes are built with CREATE INDEX CONCURRENTLY (writers are not blocked), on an autocommit
 connection, one domain at a time under an advisory lock, so two workers never build the same
@@ -66,6 +73,40 @@ def plan_indexes(rows: Mapping[UUID, int], existing: Mapping[str, bool], min_row
             have.add(domain)
     plan.create = sorted(d for d, n in rows.items() if n >= min_rows and d not in have)
     return plan
+
+
+@dataclass
+class Health:
+    """What `sync` would change: domains that need an index and have none (`missing`, domain ->
+    chunks), whose index is invalid, i.e. a failed or interrupted build (`invalid`), and indexes
+    no longer needed, their domain gone or below half the threshold (`unneeded`)."""
+
+    missing: dict[UUID, int] = field(default_factory=dict)
+    invalid: list[UUID] = field(default_factory=list)
+    unneeded: list[str] = field(default_factory=list)
+    indexed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.invalid or self.unneeded)
+
+
+def judge_indexes(rows: Mapping[UUID, int], existing: Mapping[str, bool], min_rows: int) -> Health:
+    """The plan of `plan_indexes`, told as problems (pure)."""
+    plan = plan_indexes(rows, existing, min_rows)
+    health = Health(unneeded=list(plan.drop))
+    for domain in plan.create:
+        if index_name(domain) in existing:
+            health.invalid.append(domain)
+        else:
+            health.missing[domain] = rows[domain]
+    health.indexed = sum(1 for name, valid in existing.items()
+                         if valid and domain_of(name) is not None and name not in plan.drop)
+    return health
+
+
+def health(conn: psycopg.Connection, min_rows: int) -> Health:
+    return judge_indexes(domain_rows(conn), existing_indexes(conn), min_rows)
 
 
 def existing_indexes(conn: psycopg.Connection) -> dict[str, bool]:
