@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+
 import psycopg
 
 from db import vector_indexes
@@ -55,7 +56,7 @@ class IndexMaintenance:
                 if result["created"] or result["dropped"]:
                     log.info("vector indexes: created %s, dropped %s", result["created"],
                              result["dropped"])
-            except Exception:  # noqa: BLE001 - logged; retried next interval
+            except Exception:
                 if not self.stopping.is_set():
                     log.exception("vector index maintenance failed; retrying in %.0fs", self.interval)
             finally:

@@ -148,7 +148,7 @@ def _one(table: str, columns: str, filters: list[Filter], expect: dict[str, Any]
 
 def _calls(w: World) -> dict[str, Callable[[Any], Any]]:
     """Each call as the app makes it, keyed by its source file and line."""
-    eq = lambda c, v: Filter(c, "eq", v)  # noqa: E731
+    eq = lambda c, v: Filter(c, "eq", v)
     like = Filter("domain", "or", [("domain", "ilike", f"%{DOMAIN}%"),
                                    ("domain", "ilike", f"%www.{DOMAIN}%")])
     widget = {"shopify_shop": "shop.test", "app_id": w.app_id, "id": w.config_id}

@@ -179,7 +179,8 @@ def test_short_hnsw_walk_falls_back_to_exact(db, indexed, rng) -> None:
             db.execute(f"SET LOCAL {setting}")
         walked = db.execute(
             "SELECT count(*) AS n FROM (SELECT id FROM page_embeddings WHERE domain_id = %s "
-            "AND metadata->>'model' = 'rare' ORDER BY embedding <=> %s LIMIT 10) s",
+            "AND metadata->>'model' = 'rare' ORDER BY l2_normalize(embedding)::vector(1536) <#> l2_normalize(%s) "
+            "LIMIT 10) s",
             (indexed["ids"]["big"], near)).fetchone()["n"]
     assert walked < 10
     with db.transaction():

@@ -105,6 +105,20 @@ def test_recall_after_bulk_copies_whoever_builds_the_indexes(db, loaded) -> None
     assert min(recalls.values()) >= 0.95, recalls
 
 
+def test_an_index_of_the_old_definition_is_rebuilt(db, loaded) -> None:
+    """An own index as built before migration 0076 (embedding vector_cosine_ops): search does
+    not walk it, health calls it invalid, sync rebuilds it."""
+    domain = loaded["ids"]["t0.test"]
+    db.execute(f'CREATE INDEX "{index_name(domain)}" ON page_embeddings USING hnsw '
+               f"(embedding vector_cosine_ops) WHERE domain_id = '{domain}'::uuid")
+    assert vector_indexes.existing_indexes(db) == {index_name(domain): False}
+    assert db.execute("SELECT has_own_vector_index(%s) AS h", (domain,)).fetchone()["h"] is False
+    assert vector_indexes.health(db, MIN_ROWS).invalid == [domain]
+    assert index_name(domain) in vector_indexes.sync(db, MIN_ROWS)["created"]
+    assert db.execute("SELECT has_own_vector_index(%s) AS h", (domain,)).fetchone()["h"] is True
+    assert _recall(db, loaded["tenants"], "t0.test") >= 0.95
+
+
 A, B, C = UUID(int=1), UUID(int=2), UUID(int=3)
 
 
