@@ -27,6 +27,10 @@ CREATE OR REPLACE FUNCTION public.new_app_id() RETURNS text
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT 'app_' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16) $$;
 
+-- A quarantined config (0041, db/domain_claims.py) keeps these too.
+ALTER TABLE omni_quarantine.customer_configs ADD COLUMN IF NOT EXISTS shopify_shop TEXT;
+ALTER TABLE omni_quarantine.customer_configs ADD COLUMN IF NOT EXISTS app_id TEXT;
+
 UPDATE public.customer_configs SET app_id = public.new_app_id() WHERE app_id IS NULL;
 ALTER TABLE public.customer_configs ALTER COLUMN app_id SET DEFAULT public.new_app_id();
 ALTER TABLE public.customer_configs ALTER COLUMN app_id SET NOT NULL;
@@ -43,7 +47,7 @@ AS $$
       FROM public.catalog_sources s JOIN public.domains d ON d.id = s.domain_id
      WHERE s.domain_id = p_domain_id AND s.platform = 'shopify' AND s.active
 $$;
-REVOKE ALL ON FUNCTION public.shopify_shop_of(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.shopify_shop_of(uuid) FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION public.shopify_shop_of(uuid) TO authenticated, service_role;
 
 -- customer_configs BEFORE INSERT / UPDATE: shopify_shop from the catalogue source, app_id fixed.
@@ -63,6 +67,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
+REVOKE ALL ON FUNCTION public.customer_config_derived_columns() FROM PUBLIC, anon, authenticated;
 DROP TRIGGER IF EXISTS trg_customer_configs_derived ON public.customer_configs;
 CREATE TRIGGER trg_customer_configs_derived BEFORE INSERT OR UPDATE ON public.customer_configs
     FOR EACH ROW EXECUTE FUNCTION public.customer_config_derived_columns();
@@ -76,7 +81,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-REVOKE ALL ON FUNCTION public.domain_derived_columns() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.domain_derived_columns() FROM PUBLIC, anon, authenticated;
 DROP TRIGGER IF EXISTS trg_domains_derived ON public.domains;
 CREATE TRIGGER trg_domains_derived BEFORE INSERT OR UPDATE ON public.domains
     FOR EACH ROW EXECUTE FUNCTION public.domain_derived_columns();
@@ -120,7 +125,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION public.refresh_domain_customer_config(uuid[]),
     public.refresh_domain_customer_config_ins(), public.refresh_domain_customer_config_upd(),
-    public.refresh_domain_customer_config_del() FROM PUBLIC;
+    public.refresh_domain_customer_config_del() FROM PUBLIC, anon, authenticated;
 DROP TRIGGER IF EXISTS trg_customer_configs_domain_ins ON public.customer_configs;
 DROP TRIGGER IF EXISTS trg_customer_configs_domain_upd ON public.customer_configs;
 DROP TRIGGER IF EXISTS trg_customer_configs_domain_del ON public.customer_configs;
@@ -160,7 +165,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION public.refresh_customer_config_shop(uuid[]),
-    public.refresh_customer_config_shop_new(), public.refresh_customer_config_shop_old() FROM PUBLIC;
+    public.refresh_customer_config_shop_new(), public.refresh_customer_config_shop_old()
+    FROM PUBLIC, anon, authenticated;
 DROP TRIGGER IF EXISTS trg_catalog_sources_shop_ins ON public.catalog_sources;
 DROP TRIGGER IF EXISTS trg_catalog_sources_shop_upd_new ON public.catalog_sources;
 DROP TRIGGER IF EXISTS trg_catalog_sources_shop_upd_old ON public.catalog_sources;

@@ -130,3 +130,38 @@ def test_app_id_is_generated_unique_and_fixed(db, shop) -> None:
                       "(%s, %s, 'app_0123456789abcdef') RETURNING app_id",
                       (shop["customer"], shop["two"])).fetchone()["app_id"]
     assert kept == "app_0123456789abcdef"
+
+
+def test_existing_rows_get_the_columns_when_0075_applies(scratch_database: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An install from before 0075 with configs, a Shopify source and an own vector index of
+    the old definition: after the upgrade the copies are filled, every config has its own app_id,
+    and the old index no longer counts (search is exact until it is rebuilt)."""
+    from db import migrate as migrations
+    from db import vector_indexes
+    from db.connection import connect
+
+    everything = migrations.discover()
+    with connect(autocommit=True, dsn=scratch_database) as conn:
+        monkeypatch.setattr(migrations, "discover", lambda: [m for m in everything if int(m.version) < 75])
+        migrations.migrate(conn)
+        user = conn.execute("INSERT INTO auth.users (email) VALUES ('u@x.test') RETURNING id").fetchone()["id"]
+        customer = conn.execute("INSERT INTO customers (auth_user_id, email) VALUES (%s, 'u@x.test') "
+                                "RETURNING id", (user,)).fetchone()["id"]
+        domains = [conn.execute("INSERT INTO domains (domain, user_id) VALUES (%s, %s) RETURNING id",
+                                (name, user)).fetchone()["id"] for name in ("a.test", "b.test")]
+        for d in domains:
+            conn.execute("INSERT INTO customer_configs (customer_id, domain_id) VALUES (%s, %s)", (customer, d))
+        conn.execute("INSERT INTO catalog_sources (domain_id, platform) VALUES (%s, 'shopify')", (domains[0],))
+        conn.execute(f'CREATE INDEX "{vector_indexes.index_name(domains[0])}" ON page_embeddings '
+                     f"USING hnsw (embedding vector_cosine_ops) WHERE domain_id = '{domains[0]}'::uuid")
+
+        monkeypatch.setattr(migrations, "discover", lambda: everything)
+        assert {"0075", "0076"} <= {m.version for m in migrations.migrate(conn)}
+        rows = conn.execute("SELECT d.domain, d.domain_name, d.customer_config_id = c.id AS linked, "
+                            "c.shopify_shop, c.app_id FROM domains d JOIN customer_configs c "
+                            "ON c.domain_id = d.id ORDER BY 1").fetchall()
+        assert [(r["domain_name"], r["linked"], r["shopify_shop"]) for r in rows] == [
+            ("a.test", True, "a.test"), ("b.test", True, None)]
+        assert len({r["app_id"] for r in rows}) == 2
+        assert vector_indexes.existing_indexes(conn) == {vector_indexes.index_name(domains[0]): False}
