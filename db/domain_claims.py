@@ -32,9 +32,12 @@ def grant(conn: psycopg.Connection, claim: dict[str, Any]) -> dict[str, Any]:
                                (claim["domain"], claim["user_id"])).fetchone()
         elif previous != claim["user_id"]:
             conn.execute(
+                # By column name: the two tables need not list their columns in the same order.
                 "WITH moved AS (DELETE FROM customer_configs c WHERE c.domain_id = %s RETURNING c.*) "
-                "INSERT INTO omni_quarantine.customer_configs SELECT m.*, now(), "
-                "'domain transferred to a verified claimant' FROM moved m", (row["id"],))
+                "INSERT INTO omni_quarantine.customer_configs SELECT (jsonb_populate_record("
+                "NULL::omni_quarantine.customer_configs, to_jsonb(m) || jsonb_build_object("
+                "'quarantined_at', now(), 'reason', 'domain transferred to a verified claimant'))).* "
+                "FROM moved m", (row["id"],))
             row = conn.execute("UPDATE domains SET user_id = %s WHERE id = %s RETURNING *",
                                (claim["user_id"], row["id"])).fetchone()
         conn.execute("UPDATE domain_claims SET status = 'verified', checked_at = now(), "

@@ -3,9 +3,24 @@
 A domain with at least `OMNI_SEARCH_DOMAIN_INDEX_ROWS` chunks gets its own index,
 `idx_page_embeddings_vector_d_<domain id hex>` (`... WHERE domain_id = '<id>'`). Its search then
 walks a graph of its own chunks only, however far the query is from them; in the shared index a
-filtered walk for an off-topic question passes through other tenants' rows first. Smaller
-domains are searched exactly by search_embeddings. The predicate is a uuid read from the
-database, never text from a request.
+filtered walk for an off-topic question passes through other tenants' rows first. A domain
+without its own (valid) index is searched exactly by search_embedding_ids (migration 0076), so a
+missing index costs time, never recall. The predicate is a uuid read from the database, never
+text from a request.
+
+The indexes follow the data: `sync` compares the chunks per domain with the indexes that exist,
+whoever wrote the chunks (the embed job, a bulk COPY, a restore, another application). The
+scheduler process runs it every pass (interfaces/index_schedule.py); the embed job runs it for its
+domain after each job (sooner); `omni db vector-indexes` by hand; `omni doctor` reports what it
+would do (`health`).
+
+The index is on `l2_normalize(embedding)::vector(1536)` with `vector_ip_ops`: for unit vectors
+the inner product orders exactly as the cosine distance does, and only a query ordering by that
+expression can use it, so search_embedding_ids' walk can use nothing but the domain's own
+index. (With the same `embedding vector_cosine_ops` as the shared index, pgvector's cost estimate
+often preferred the shared index, and the filtered walk of the shared graph is what loses
+recall.) An index of
+this name with another definition (built before migration 0076) counts as invalid: it is rebuilt.
 
 Indexes are built with CREATE INDEX CONCURRENTLY (writers are not blocked), on an autocommit
 connection, one domain at a time under an advisory lock, so two workers never build the same
@@ -64,16 +79,62 @@ def plan_indexes(rows: Mapping[UUID, int], existing: Mapping[str, bool], min_row
             plan.drop.append(name)
         elif valid:
             have.add(domain)
-    plan.create = sorted(d for d, n in rows.items() if n >= min_rows and d not in have)
+    # Largest first: they are the slowest to search exactly while their index is missing.
+    plan.create = sorted((d for d, n in rows.items() if n >= min_rows and d not in have),
+                         key=lambda d: (-rows[d], d))
     return plan
 
 
+@dataclass
+class Health:
+    """What `sync` would change: domains that need an index and have none (`missing`, domain ->
+    chunks), whose index is invalid, i.e. a failed or interrupted build (`invalid`), and indexes
+    no longer needed, their domain gone or below half the threshold (`unneeded`)."""
+
+    missing: dict[UUID, int] = field(default_factory=dict)
+    invalid: list[UUID] = field(default_factory=list)
+    unneeded: list[str] = field(default_factory=list)
+    indexed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.invalid or self.unneeded)
+
+
+def judge_indexes(rows: Mapping[UUID, int], existing: Mapping[str, bool], min_rows: int) -> Health:
+    """The plan of `plan_indexes`, told as problems (pure)."""
+    plan = plan_indexes(rows, existing, min_rows)
+    health = Health(unneeded=list(plan.drop))
+    for domain in plan.create:
+        if index_name(domain) in existing:
+            health.invalid.append(domain)
+        else:
+            health.missing[domain] = rows[domain]
+    health.indexed = sum(1 for name, valid in existing.items()
+                         if valid and domain_of(name) is not None and name not in plan.drop)
+    return health
+
+
+def health(conn: psycopg.Connection, min_rows: int) -> Health:
+    return judge_indexes(domain_rows(conn), existing_indexes(conn), min_rows)
+
+
 def existing_indexes(conn: psycopg.Connection) -> dict[str, bool]:
+    """Index name -> usable by search_embedding_ids (the same test as its
+    has_own_vector_index(): valid, ready, on l2_normalize(embedding) with vector_ip_ops)."""
     return {r["name"]: r["valid"] for r in conn.execute(
-        "SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i "
-        "JOIN pg_class c ON c.oid = i.indexrelid "
+        "SELECT c.relname AS name, i.indisvalid AND i.indisready AND i.indexprs IS NOT NULL "
+        "       AND oc.opcname = 'vector_ip_ops' AS valid "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[0] "
         "WHERE i.indrelid = 'public.page_embeddings'::regclass AND c.relname LIKE %s",
-        (PREFIX + "%",))}
+        (PREFIX.replace("_", r"\_") + "%",))}
+
+
+def _vector_schema(conn: psycopg.Connection) -> str:
+    """Where pgvector lives (public on plain Postgres, extensions on Supabase)."""
+    return conn.execute("SELECT n.nspname AS s FROM pg_extension e JOIN pg_namespace n "
+                        "ON n.oid = e.extnamespace WHERE e.extname = 'vector'").fetchone()["s"]
 
 
 def domain_rows(conn: psycopg.Connection, domain_ids: Iterable[UUID] | None = None) -> dict[UUID, int]:
@@ -93,13 +154,15 @@ def _build(conn: psycopg.Connection, domain_id: UUID) -> bool:
         return False
     try:
         name = index_name(domain_id)
-        if existing_indexes(conn).get(name) is False:
+        if existing_indexes(conn).get(name) is False:   # invalid, or an old definition
             conn.execute(f'DROP INDEX CONCURRENTLY IF EXISTS public."{name}"')
         conn.execute(f"SET maintenance_work_mem = '{BUILD_MEMORY}'")
+        schema = _vector_schema(conn)
         conn.execute(
             f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON public.page_embeddings '
-            "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64) "
-            f"WHERE domain_id = '{UUID(str(domain_id))}'::uuid")
+            f'USING hnsw (("{schema}".l2_normalize(embedding)::"{schema}".vector(1536)) '
+            f'"{schema}".vector_ip_ops) '
+            f"WITH (m = 16, ef_construction = 64) WHERE domain_id = '{UUID(str(domain_id))}'::uuid")
         return True
     finally:
         conn.execute("RESET maintenance_work_mem")

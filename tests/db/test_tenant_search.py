@@ -1,6 +1,6 @@
-"""Search with many tenants in one table (migrations 0030-0032): the derived
-page_embeddings.domain_id, the exact / HNSW plan choice by domain size, the exact fallback of a
-short HNSW walk, and tenant isolation on the HNSW path."""
+"""Search with many tenants in one table (migrations 0030-0032, 0076): the derived
+page_embeddings.domain_id, the exact / HNSW plan choice by the domain's own index, the exact
+fallback of a short HNSW walk, and tenant isolation on the HNSW path."""
 
 from __future__ import annotations
 
@@ -19,10 +19,14 @@ from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows
 
 DIM = 1536
-# search_embedding_ids searches domains of up to 1,000 chunks exactly; the tests lower the limit
-# (omni.search_exact_limit) so that a few hundred rows exercise the HNSW path.
-EXACT_LIMIT = 100
+# search_embedding_ids walks HNSW only for a domain with its own index; the tests build one for
+# a few hundred rows (min_rows 250) to exercise that path.
+MIN_ROWS = 250
 SCANS = "SELECT pg_stat_get_xact_numscans('idx_page_embeddings_vector'::regclass) AS n"
+
+
+def own_scans(domain_id: Any) -> str:
+    return f"SELECT pg_stat_get_xact_numscans('{index_name(domain_id)}'::regclass) AS n"
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -109,13 +113,12 @@ def test_domain_id_follows_page_and_domain_changes(db, two_pages, change) -> Non
 
 @pytest.fixture
 def big_and_small(db, rng) -> dict[str, Any]:
-    """big.test: EXACT_LIMIT + 200 random chunks (HNSW path); small.test: 60 (exact path);
-    crowd.test: 150 chunks tightly around `near`, a point far from big.test's chunks."""
-    db.execute(f"SET omni.search_exact_limit = {EXACT_LIMIT}")
+    """big.test: 300 random chunks; small.test: 60; crowd.test: 150 chunks tightly around
+    `near`, a point far from big.test's chunks. No domain has its own index yet."""
     users = [db.execute("INSERT INTO auth.users (email) VALUES (%s) RETURNING id",
                         (f"{n}@auth.test",)).fetchone()["id"] for n in ("owner", "other")]
     near = _unit(rng.standard_normal(DIM))
-    data = {"big": _unit(rng.standard_normal((EXACT_LIMIT + 200, DIM))),
+    data = {"big": _unit(rng.standard_normal((300, DIM))),
             "small": _unit(rng.standard_normal((60, DIM))),
             "crowd": _unit(near + 0.02 * rng.standard_normal((150, DIM)))}
     ids = {name: _domain(db, f"{name}.test", users[0]) for name in data}
@@ -130,55 +133,71 @@ def _search(conn, query: np.ndarray, domain: str, k: int = 10) -> list[int]:
         "SELECT metadata FROM search_embeddings(%s, %s, %s, 'm1')", (query, domain, k))]
 
 
-@pytest.mark.parametrize("domain,uses_hnsw", [("big", True), ("small", False)])
-def test_plan_follows_domain_size(db, big_and_small, rng, domain: str, uses_hnsw: bool) -> None:
+@pytest.fixture
+def indexed(db, big_and_small) -> dict[str, Any]:
+    """big_and_small once big.test has its own index (300 chunks >= MIN_ROWS)."""
+    assert vector_indexes.sync(db, MIN_ROWS)["created"] == [index_name(big_and_small["ids"]["big"])]
+    return big_and_small
+
+
+@pytest.mark.parametrize("domain,own_index", [("big", True), ("big", False), ("small", False)])
+def test_plan_follows_the_domains_own_index(db, big_and_small, rng, domain: str,
+                                            own_index: bool) -> None:
+    """The walk of the domain's own HNSW index when it has one; exact search otherwise, whatever
+    the domain's size. The shared index is never walked."""
+    if own_index:
+        vector_indexes.sync(db, MIN_ROWS)
     vectors = big_and_small["data"][domain]
     query = _unit(vectors[7] + 0.01 * rng.standard_normal(DIM))
+    big = big_and_small["ids"]["big"]
     with db.transaction():
         before = db.execute(SCANS).fetchone()["n"]
+        own_before = db.execute(own_scans(big)).fetchone()["n"] if own_index else 0
         found = _search(db, query, f"{domain}.test")
-        scanned = db.execute(SCANS).fetchone()["n"] > before
-    assert scanned is uses_hnsw
+        assert db.execute(SCANS).fetchone()["n"] == before
+        if own_index:
+            assert db.execute(own_scans(big)).fetchone()["n"] > own_before
     assert found[0] == 7 and len(found) == 10
-    if not uses_hnsw:
+    if not own_index:
         assert found == _exact(vectors, query)
 
 
-def test_short_hnsw_walk_falls_back_to_exact(db, big_and_small, rng) -> None:
+def test_short_hnsw_walk_falls_back_to_exact(db, indexed, rng) -> None:
     """big.test holds 5 chunks of model 'rare' among its 300; the query sits in crowd.test's
-    cluster. With the walk bounded to 1 tuple (omni.search_max_scan_tuples) it ends long before
-    it has passed all 5 through the model filter; the function notices the short answer and
-    searches exactly: all 5, best first."""
+    cluster. With the walk of big.test's own index bounded to 1 tuple
+    (omni.search_max_scan_tuples) it comes back short of the 10 asked for; the function notices
+    the short answer and searches exactly: all 5, best first."""
     rare = _unit(rng.standard_normal((5, DIM)))
     page = db.execute("SELECT id FROM scraped_pages WHERE domain_id = %s LIMIT 1",
-                      (big_and_small["ids"]["big"],)).fetchone()["id"]
+                      (indexed["ids"]["big"],)).fetchone()["id"]
     with db.transaction():
         copy_rows(db, ((page, f"rare {i}", v, {"model": "rare", "n": i}) for i, v in enumerate(rare)))
-    near = big_and_small["near"]
+    near = indexed["near"]
     with db.transaction(force_rollback=True):   # the walk alone, as the function pins it
         for setting in ("hnsw.iterative_scan = relaxed_order", "hnsw.max_scan_tuples = 1",
                         "enable_seqscan = off", "enable_bitmapscan = off", "enable_sort = off"):
             db.execute(f"SET LOCAL {setting}")
         walked = db.execute(
             "SELECT count(*) AS n FROM (SELECT id FROM page_embeddings WHERE domain_id = %s "
-            "AND metadata->>'model' = 'rare' ORDER BY embedding <=> %s LIMIT 10) s",
-            (big_and_small["ids"]["big"], near)).fetchone()["n"]
-    assert walked < 5
+            "AND metadata->>'model' = 'rare' ORDER BY l2_normalize(embedding)::vector(1536) <#> l2_normalize(%s) "
+            "LIMIT 10) s",
+            (indexed["ids"]["big"], near)).fetchone()["n"]
+    assert walked < 10
     with db.transaction():
         db.execute("SET LOCAL omni.search_max_scan_tuples = 1")
-        before = db.execute(SCANS).fetchone()["n"]
+        before = db.execute(own_scans(indexed["ids"]["big"])).fetchone()["n"]
         found = [r["metadata"]["n"] for r in db.execute(
             "SELECT metadata FROM search_embeddings(%s, 'big.test', 10, 'rare')", (near,))]
-        assert db.execute(SCANS).fetchone()["n"] > before
+        assert db.execute(own_scans(indexed["ids"]["big"])).fetchone()["n"] > before
     assert found == _exact(rare, near, 5)
     # the caller's planner settings are untouched by the function's pinned plans
     assert db.execute("SHOW enable_sort").fetchone()["enable_sort"] == "on"
 
 
 @pytest.mark.parametrize("function", ["search_embeddings", "hybrid_search"])
-def test_tenants_see_only_their_rows_on_the_hnsw_path(db, big_and_small, function: str) -> None:
-    owner, other = big_and_small["users"]
-    query = big_and_small["data"]["big"][3]
+def test_tenants_see_only_their_rows_on_the_hnsw_path(db, indexed, function: str) -> None:
+    owner, other = indexed["users"]
+    query = indexed["data"]["big"][3]
     call = {"search_embeddings": "SELECT id FROM search_embeddings(%s, 'big.test', 10, 'm1')",
             "hybrid_search": "SELECT id FROM hybrid_search('chunk', %s, 'big.test', 10, 'm1')"
             }[function]

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from uuid import UUID
 
+import numpy as np
 import pytest
 
-from db import migrate
+from db import migrate, vector_indexes
+from db.vector_indexes import Health
 from interfaces import doctor
 from core.config import Settings
 from core.crypto import Keyring, generate_key, key_id
@@ -110,6 +113,26 @@ def test_judge_encryption(stored, status, words) -> None:
     result = doctor.judge_encryption(["aaaa1111", "bbbb2222"], stored)
     assert result.status == status
     assert words in result.detail
+
+
+_A, _B = UUID(int=1), UUID(int=2)
+
+
+@pytest.mark.parametrize(("health", "status", "words"), [
+    (Health(indexed=2), "ok", ["2 domain(s) with their own HNSW index"]),
+    (Health(missing={_A: 700, _B: 27000}), "fail",
+     ["missing for 2 domain(s) with >= 500 chunks: b.test (27,000 chunks), a.test (700 chunks)",
+      "searched exactly"]),
+    (Health(invalid=[_A]), "fail", ["invalid (a failed or interrupted build): a.test"]),
+    (Health(unneeded=["idx_page_embeddings_vector_d_00"]), "fail",
+     ["1 stale, no longer needed: idx_page_embeddings_vector_d_00"]),
+])
+def test_judge_vector_indexes(health, status, words) -> None:
+    result = doctor.judge_vector_indexes(health, {_A: "a.test", _B: "b.test"}, 500)
+    assert result.status == status
+    for w in words:
+        assert w in result.detail
+    assert ("omni db vector-indexes" in result.fix) is (status == "fail")
 
 
 def test_report_and_exit_code() -> None:
@@ -251,6 +274,27 @@ def test_unmigrated_database(scratch_database) -> None:
     assert by_name["migrations"].detail.startswith(
         f"{len(steps)} pending: {steps[0].migration.path.name}")
     assert steps[0].migration.replaces
+
+
+def test_vector_indexes_of_bulk_loaded_chunks(db) -> None:
+    """Chunks copied straight into page_embeddings: doctor names the domain without its own
+    index until the indexes are synced, then reports it indexed."""
+    from workers.embed_job import copy_rows
+
+    domain = db.execute("INSERT INTO domains (domain) VALUES ('bulk.test') RETURNING id").fetchone()["id"]
+    page = db.execute("INSERT INTO scraped_pages (domain_id, url) VALUES (%s, 'https://bulk.test/') "
+                      "RETURNING id", (domain,)).fetchone()["id"]
+    vectors = np.random.default_rng(3).standard_normal((30, 1536)).astype(np.float32)
+    with db.transaction():
+        copy_rows(db, ((page, "c", v, {"model": "m1"}) for v in vectors))
+    settings = Settings(OMNI_SEARCH_DOMAIN_INDEX_ROWS=20)
+    [result] = doctor.run_checks(settings, ["vector-indexes"])
+    assert (result.status, result.detail.split(":")[0]) == (
+        "fail", "missing for 1 domain(s) with >= 20 chunks")
+    assert "bulk.test (30 chunks)" in result.detail
+    vector_indexes.sync(db, 20)
+    [result] = doctor.run_checks(settings, ["vector-indexes"])
+    assert result.status == "ok" and result.detail.startswith("1 domain(s)")
 
 
 def test_stored_values_under_a_key_that_is_gone(db) -> None:

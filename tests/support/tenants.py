@@ -129,6 +129,13 @@ def truncate_all(conn: psycopg.Connection) -> None:
     if tables:
         conn.execute("TRUNCATE " + ", ".join(f'public."{t}"' for t in tables) + " CASCADE")
     conn.execute("DELETE FROM auth.users")
+    # Per-domain vector indexes follow the data (db/vector_indexes.py): the emptied table has none.
+    for r in conn.execute(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = to_regclass('public.page_embeddings') "
+            "AND c.relname LIKE 'idx\\_page\\_embeddings\\_vector\\_d\\_%'").fetchall():
+        name = r["relname"] if isinstance(r, dict) else r[0]
+        conn.execute(f'DROP INDEX public."{name}"')
 
 
 def public_tables(conn: psycopg.Connection) -> set[str]:

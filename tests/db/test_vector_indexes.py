@@ -1,0 +1,137 @@
+"""Search keeps its recall whoever writes page_embeddings (migration 0076, db/vector_indexes.py):
+chunks bulk-copied into a few tenants, searched through search_embeddings and compared with the
+exact top 10 computed in numpy, before the domains have their own indexes, after `sync` builds
+them, and after more rows arrive by COPY again."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import pytest
+
+from db import vector_indexes
+from db.vector_indexes import index_name, judge_indexes
+from workers.embed_job import copy_rows
+
+DIM, LATENT = 1536, 48
+MIN_ROWS = 500
+SIZES = {"t0.test": 900, "t1.test": 600, "t2.test": 300, "t3.test": 200, "t4.test": 120,
+         "t5.test": 80}
+
+
+class Tenants:
+    """Clustered vectors (topics in a 48-d latent space projected to 1536-d, as real embeddings
+    have a low intrinsic dimension), one generator per tenant so more rows can be drawn."""
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(76)
+        self.projection = (rng.standard_normal((LATENT, DIM)) / np.sqrt(LATENT)).astype(np.float32)
+        self.centres = {name: rng.standard_normal((max(3, n // 100), LATENT)) for name, n in SIZES.items()}
+        self.vectors: dict[str, np.ndarray] = {name: np.zeros((0, DIM), np.float32) for name in SIZES}
+        self.rng = rng
+
+    def draw(self, name: str, n: int) -> np.ndarray:
+        centres = self.centres[name]
+        latent = centres[self.rng.integers(0, len(centres), n)] + 0.6 * self.rng.standard_normal((n, LATENT))
+        v = latent.astype(np.float32) @ self.projection + 0.1 * self.rng.standard_normal((n, DIM))
+        v = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+        self.vectors[name] = np.vstack([self.vectors[name], v])
+        return v
+
+    def queries(self, name: str, n: int = 8) -> np.ndarray:
+        rng = np.random.default_rng([76, len(self.vectors[name])])
+        centres = self.centres[name]
+        latent = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.standard_normal((n, LATENT))
+        v = latent.astype(np.float32) @ self.projection
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _copy(db, domain_id: Any, page_id: Any, vectors: np.ndarray, start: int) -> None:
+    """Straight into page_embeddings by binary COPY, as a restore or another app would."""
+    with db.transaction():
+        copy_rows(db, ((page_id, f"chunk {start + i}", v, {"model": "m1", "n": start + i})
+                       for i, v in enumerate(vectors)))
+
+
+@pytest.fixture
+def loaded(db) -> dict[str, Any]:
+    tenants = Tenants()
+    ids, pages = {}, {}
+    for name, n in SIZES.items():
+        ids[name] = db.execute("INSERT INTO domains (domain) VALUES (%s) RETURNING id",
+                               (name,)).fetchone()["id"]
+        pages[name] = db.execute("INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) "
+                                 "RETURNING id", (ids[name], f"https://{name}/")).fetchone()["id"]
+        _copy(db, ids[name], pages[name], tenants.draw(name, n), 0)
+    db.execute("ANALYZE page_embeddings")
+    return {"tenants": tenants, "ids": ids, "pages": pages}
+
+
+def _recall(db, tenants: Tenants, name: str) -> float:
+    """Mean recall@10 of search_embeddings against numpy's exact top 10 of the tenant."""
+    hits = []
+    for query in tenants.queries(name):
+        truth = set(np.argsort(-(tenants.vectors[name] @ query))[:10].tolist())
+        found = {r["metadata"]["n"] for r in db.execute(
+            "SELECT metadata FROM search_embeddings(%s, %s, 10, 'm1')", (query, name))}
+        hits.append(len(found & truth) / 10)
+    return float(np.mean(hits))
+
+
+def test_recall_after_bulk_copies_whoever_builds_the_indexes(db, loaded) -> None:
+    tenants, ids = loaded["tenants"], loaded["ids"]
+    # 1. just copied: no domain has its own index, every search is exact
+    assert vector_indexes.existing_indexes(db) == {}
+    assert {name: _recall(db, tenants, name) for name in SIZES} == {name: 1.0 for name in SIZES}
+    found = vector_indexes.health(db, MIN_ROWS)
+    assert found.missing == {ids["t0.test"]: 900, ids["t1.test"]: 600}
+    # 2. the maintenance step builds the two large domains' own indexes from the data
+    result = vector_indexes.sync(db, MIN_ROWS)
+    assert sorted(result["created"]) == sorted(index_name(ids[n]) for n in ("t0.test", "t1.test"))
+    assert vector_indexes.health(db, MIN_ROWS).ok
+    recalls = {name: _recall(db, tenants, name) for name in SIZES}
+    assert min(recalls.values()) >= 0.95, recalls
+    # 3. more rows by COPY: into an indexed domain (its partial index takes them), and into a
+    #    small one, which crosses the threshold with no index yet (exact until the next sync)
+    _copy(db, ids["t0.test"], loaded["pages"]["t0.test"], tenants.draw("t0.test", 300), 900)
+    _copy(db, ids["t2.test"], loaded["pages"]["t2.test"], tenants.draw("t2.test", 400), 300)
+    assert vector_indexes.health(db, MIN_ROWS).missing == {ids["t2.test"]: 700}
+    recalls = {name: _recall(db, tenants, name) for name in SIZES}
+    assert recalls["t2.test"] == 1.0 and min(recalls.values()) >= 0.95, recalls
+    assert vector_indexes.sync(db, MIN_ROWS)["created"] == [index_name(ids["t2.test"])]
+    recalls = {name: _recall(db, tenants, name) for name in SIZES}
+    assert min(recalls.values()) >= 0.95, recalls
+
+
+def test_an_index_of_the_old_definition_is_rebuilt(db, loaded) -> None:
+    """An own index as built before migration 0076 (embedding vector_cosine_ops): search does
+    not walk it, health calls it invalid, sync rebuilds it."""
+    domain = loaded["ids"]["t0.test"]
+    db.execute(f'CREATE INDEX "{index_name(domain)}" ON page_embeddings USING hnsw '
+               f"(embedding vector_cosine_ops) WHERE domain_id = '{domain}'::uuid")
+    assert vector_indexes.existing_indexes(db) == {index_name(domain): False}
+    assert db.execute("SELECT has_own_vector_index(%s) AS h", (domain,)).fetchone()["h"] is False
+    assert vector_indexes.health(db, MIN_ROWS).invalid == [domain]
+    assert index_name(domain) in vector_indexes.sync(db, MIN_ROWS)["created"]
+    assert db.execute("SELECT has_own_vector_index(%s) AS h", (domain,)).fetchone()["h"] is True
+    assert _recall(db, loaded["tenants"], "t0.test") >= 0.95
+
+
+A, B, C = UUID(int=1), UUID(int=2), UUID(int=3)
+
+
+@pytest.mark.parametrize("rows,existing,missing,invalid,unneeded,indexed", [
+    ({}, {}, {}, [], [], 0),
+    ({A: 1000, B: 10}, {index_name(A): True}, {}, [], [], 1),
+    ({A: 1000, B: 700}, {index_name(A): True}, {B: 700}, [], [], 1),        # bulk-loaded B
+    ({A: 1000}, {index_name(A): False}, {}, [A], [], 0),                    # interrupted build
+    ({A: 100}, {index_name(A): True}, {}, [], [index_name(A)], 0),          # shrunk
+    ({}, {index_name(C): True, "idx_page_embeddings_vector": True}, {}, [], [index_name(C)], 0),
+])
+def test_judge_indexes(rows, existing, missing, invalid, unneeded, indexed) -> None:
+    health = judge_indexes(rows, existing, MIN_ROWS)
+    assert (health.missing, health.invalid, health.unneeded, health.indexed) == (
+        missing, invalid, unneeded, indexed)
+    assert health.ok is not (missing or invalid or unneeded)
