@@ -26,12 +26,12 @@ from dashboard.guards import HostCheck, SecurityHeaders, check_token
 from dashboard.metrics import OmniCollector, render
 from db import jobs as job_store
 from db.connection import get_pool
+from db.job_kinds import QUEUES
 from omni.config import get_settings
 from omni.endpoints import redis_url
 from omni.errors import OmniError
 from omni.frequency import next_crawl_at
 from omni.scheduler import last_attempt
-from workers.broker import QUEUES
 from workers.dispatch import send_job
 from workers.queues import queue_stats
 from workers.status import read_workers

@@ -15,12 +15,12 @@ from scrapy.utils.misc import load_object
 
 from crawlers.crawl_stats import record
 from db import jobs
+from db.job_kinds import PAGE_STAGES
 from db.connection import get_pool
 
 logger = logging.getLogger(__name__)
 
 PAGES_PER_JOB = 100
-JOB_TYPES = ("extract", "optimize", "embed")
 
 
 def batches(ids: list[str], size: int = PAGES_PER_JOB) -> list[list[str]]:
@@ -56,7 +56,7 @@ class EnqueuePipeline:
         try:
             with get_pool().connection() as conn:  # one transaction for all the job rows
                 for page_ids in batches(state.to_enqueue):
-                    for job_type in JOB_TYPES:
+                    for job_type in PAGE_STAGES:
                         metadata = {"page_ids": page_ids, "crawl_job_id": state.job_id}
                         if state.force:
                             metadata["force"] = True

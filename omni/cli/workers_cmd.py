@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from db.connection import connect
+from db.job_kinds import QUEUES
 from omni import processes as processes_
 from omni.config import get_settings
 from omni.errors import OmniError
-from workers.broker import QUEUES, get_broker
+from workers.broker import get_broker
 from workers.idle import broker_backlog, unfinished_jobs
 
 log = logging.getLogger("omni.worker")
@@ -53,9 +54,9 @@ def worker(
         30.0, "--orphan-grace",
         help="With --until-idle: seconds to wait for pending jobs that have no message."),
 ) -> None:
-    """Run the Dramatiq workers (the same as `dramatiq workers.broker:setup_broker`)."""
+    """Run the Dramatiq workers (the same as `dramatiq workers.actors:setup_worker`)."""
     chosen = _queues(queues)
-    command = [sys.executable, "-m", "workers", "workers.broker:setup_broker",
+    command = [sys.executable, "-m", "workers", "workers.actors:setup_worker",
                "--processes", str(processes), "--threads", str(threads), "--queues", *chosen,
                "--worker-shutdown-timeout", str(int((SHUTDOWN_GRACE_S - 5) * 1000))]
     child = processes_.spawn(command)

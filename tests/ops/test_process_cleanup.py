@@ -158,7 +158,7 @@ def test_sigkilled_demo_takes_its_workers_along(demo_env) -> None:  # noqa: F811
     try:
         _wait_line(lines, r"running the workers until idle", demo, log, 240)
         # omni worker, then dramatiq's main process and its forked worker process
-        below = _wait_for_descendant(demo.pid, "workers.broker:setup_broker", timeout=60, count=2)
+        below = _wait_for_descendant(demo.pid, "workers.actors:setup_worker", timeout=60, count=2)
         _sigkill(demo)
         _assert_all_gone(below)
     finally:
