@@ -25,13 +25,11 @@ from dashboard.auth import TokenAuth, is_local_bind, same_origin
 from dashboard.guards import HostCheck, SecurityHeaders, check_token
 from dashboard.metrics import OmniCollector, render
 from db import jobs as job_store
-from db.connection import get_pool
+from db.connection import Work, get_pool
 from db.job_kinds import QUEUES
 from omni.config import get_settings
 from omni.endpoints import redis_url
 from omni.errors import OmniError
-from omni.frequency import next_crawl_at
-from omni.scheduler import last_attempt
 from workers.dispatch import send_job
 from workers.queues import queue_stats
 from workers.status import read_workers
@@ -49,7 +47,7 @@ class Backend:
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
-        with get_pool().connection() as conn:
+        with get_pool(Work.INTERACTIVE).connection() as conn:
             yield conn
 
     def redis(self) -> Any:
@@ -142,11 +140,6 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
     def domains_page(request: Request) -> Response:
         with backend.connection() as conn:
             rows = queries.domain_overview(conn)
-        for row in rows:
-            try:
-                row["next_crawl_at"] = next_crawl_at(row["scrape_frequency"], last_attempt(row))
-            except ValueError:
-                row["next_crawl_at"] = None
         return page(request, "domains.html", nav="domains", domains=rows)
 
     def domain_page(request: Request) -> Response:
@@ -164,10 +157,6 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
                 "jobs": queries.jobs_list(conn, domain=name, limit=20),
                 "charts": queries.charts(conn, domain["id"]),
             }
-        try:
-            domain["next_crawl_at"] = next_crawl_at(domain["scrape_frequency"], last_attempt(domain))
-        except ValueError:
-            domain["next_crawl_at"] = None
         return page(request, "domain.html", nav="domains", domain=domain, **context)
 
     def metrics(request: Request) -> Response:

@@ -7,7 +7,8 @@ from typing import Any
 
 import psycopg
 
-from db.jobs import ACTIVE, CRAWL_TYPES, JOB_TYPES, STATUSES
+from db.domain_schedule import CRAWLS, domain_states, next_run_at
+from db.jobs import CRAWL_TYPES, JOB_TYPES, STATUSES
 from db.source_counts import SOURCE_COUNT_COLUMNS
 
 JOB_LIMIT = 100
@@ -58,8 +59,9 @@ def jobs_by_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """One row per domain: pages by status, last crawl, extractions, chunks, tokens, cost."""
-    return conn.execute(
+    """One row per domain: pages by status, last crawl, extractions, chunks, tokens, cost, and
+    the scheduler's view of it (`busy`, `next_crawl_at`: db/domain_schedule.py)."""
+    rows = conn.execute(
         """
         SELECT d.id, d.domain, d.scrape_frequency, d.last_scraped_at, d.active,
                """ + SOURCE_COUNT_COLUMNS + """,
@@ -69,19 +71,23 @@ def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
                (SELECT count(*) FROM page_embeddings pe JOIN scraped_pages sp ON sp.id = pe.page_id
                  WHERE sp.domain_id = d.id) AS chunks,
                (SELECT COALESCE(sum(u.tokens), 0) FROM business_usage u WHERE u.domain_id = d.id) AS tokens,
-               (SELECT COALESCE(sum(u.cost), 0) FROM business_usage u WHERE u.domain_id = d.id) AS cost,
-               (SELECT max(j.created_at) FROM content_refresh_jobs j
-                 WHERE j.domain_id = d.id AND j.job_type = ANY(%(crawl_types)s)) AS last_crawl_job_at,
-               EXISTS (SELECT 1 FROM content_refresh_jobs j WHERE j.domain_id = d.id
-                 AND j.job_type = ANY(%(crawl_types)s) AND j.status = ANY(%(active)s)) AS busy
+               (SELECT COALESCE(sum(u.cost), 0) FROM business_usage u WHERE u.domain_id = d.id) AS cost
           FROM domains d
           LEFT JOIN LATERAL (
                SELECT jsonb_object_agg(s.status, s.n) AS by_status, sum(s.n) AS total
                  FROM (SELECT COALESCE(status, 'pending') AS status, count(*) AS n
                          FROM scraped_pages WHERE domain_id = d.id GROUP BY 1) s) p ON true
          ORDER BY d.domain
-        """, {"crawl_types": list(CRAWL_TYPES), "active": list(ACTIVE)}
-    ).fetchall()
+        """).fetchall()
+    schedule = {s["id"]: s for s in domain_states(conn, CRAWLS, active_only=False)}
+    for row in rows:
+        state = schedule[row["id"]]
+        row.update(busy=state["busy"], last_crawl_job_at=state["last_job_at"])
+        try:
+            row["next_crawl_at"] = next_run_at(state)
+        except ValueError:  # a frequency the scheduler cannot read
+            row["next_crawl_at"] = None
+    return rows
 
 
 def last_crawl(conn: psycopg.Connection, domain_id: Any,

@@ -20,9 +20,8 @@ from db.job_kinds import QUEUES
 from omni.config import Settings, get_settings
 from omni.endpoints import redis_url
 from workers.outcomes import JobOutcomes
+from workers.queues import NAMESPACE
 from workers.status import add_operations_middleware
-
-NAMESPACE = "dramatiq"
 
 _broker: RedisBroker | None = None
 _lock = threading.RLock()

@@ -3,7 +3,7 @@
 The contract between producers and the workers: a message carries one argument, the
 `content_refresh_jobs.id` (never rows); the job's `metadata` says what to work on
 (e.g. `page_ids`). The actor and queue of each job type come from the registry
-(`db/job_kinds.py`).
+(`db/job_kinds.py`, through `workers/messages.py`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from uuid import UUID
 
 import dramatiq
 
-from db.job_kinds import kind_of
 from workers.broker import get_broker
+from workers.messages import send_on
 
 
 def send_job(job_id: UUID | str, job_type: str, delay_ms: int | None = None) -> dramatiq.Message:
-    kind = kind_of(job_type)
-    message = dramatiq.Message(
-        queue_name=kind.queue, actor_name=kind.actor, args=(str(job_id),), kwargs={}, options={}
-    )
-    return get_broker().enqueue(message, delay=delay_ms)
+    return send_on(get_broker(), job_id, job_type, delay_ms)

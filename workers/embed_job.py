@@ -3,10 +3,15 @@
 For each group of pages: chunk the content, compare chunk hashes with the page's rows of the
 current model, embed only chunk texts that no row has (identical texts are embedded once,
 and a text already embedded for another page of the same model is copied, not re-sent),
-then in ONE transaction per group, holding the pages' row locks, re-plan against the rows as
-they are now, delete removed chunks, refresh metadata of kept ones and binary-COPY the new
-rows. Re-planning under the lock makes a redelivered or concurrent message a no-op instead of
-a duplicate. Tokens, requests and cost go to `business_usage` and the job's metadata.
+then in ONE transaction per group, holding the pages' row locks and the job (`db.jobs.held`:
+a runner that lost its job writes nothing), re-plan against the rows as they are now, delete
+removed chunks, refresh metadata of kept ones and binary-COPY the new rows. Re-planning under
+the lock makes a redelivered or concurrent message a no-op instead of a duplicate.
+
+No transaction is open while pages are chunked or texts embedded. Tokens, requests and cost go
+to `business_usage` in the transaction that writes the first vectors they paid for (each wave's
+usage with its first page group; the tokens of a wave whose write fails are recorded on their
+own, retried while Postgres comes back), and to the job's metadata.
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ from uuid import UUID
 import numpy as np
 import psycopg
 
+from db import jobs
+from db.connection import transaction
 from db.usage import add_usage
 from omni.config import Settings
 from workers.chunk_pages import with_pages
+from workers.dispatch import send_job
 from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
-from workers.embedding import EmbeddingBackend, get_backend
+from workers.embedding import EmbeddingBackend, EmbeddingResult, get_backend
 from workers.errors import PermanentError, TransientError
 from workers.extract_job import checkpoint
 from workers.main_content_job import ensure_main_content
@@ -141,7 +149,7 @@ def run_embed(conn: psycopg.Connection, job: dict[str, Any], settings: Settings,
     sizes = effective_sizes(chunk_tokens, overlap, backend.max_input_tokens)
 
     page_ids = list(dict.fromkeys(page_ids))
-    run = _Run(conn, domain_id, backend, sizes, force)
+    run = _Run(conn, job, backend, sizes, force)
     groups = [page_ids[i:i + PAGE_GROUP] for i in range(0, len(page_ids), PAGE_GROUP)]
     wave: list[list[UUID]] = []
     needed: dict[str, Chunk] = {}
@@ -156,6 +164,7 @@ def run_embed(conn: psycopg.Connection, job: dict[str, Any], settings: Settings,
             wave, needed = [], {}
     if wave:
         run.flush(wave, needed)
+    run.record_unwritten_usage()
     return run.stats.as_metadata(backend.model)
 
 
@@ -167,85 +176,156 @@ def _wave_limits(backend: EmbeddingBackend) -> tuple[int, int]:
     return tokens, inputs
 
 
+@dataclass
+class Usage:
+    """Tokens the API was paid for whose vectors are not written yet."""
+    tokens: int = 0
+    requests: int = 0
+    cost: float = 0.0
+
+    def add(self, result: EmbeddingResult) -> None:
+        self.tokens += result.tokens
+        self.requests += result.requests
+        self.cost += result.cost
+
+    def __bool__(self) -> bool:
+        return bool(self.tokens or self.requests)
+
+
+USAGE_RETRY_S = 60.0     # how long a wave's usage is retried alone when its write failed
+
+
 class _Run:
-    def __init__(self, conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
+    def __init__(self, conn: psycopg.Connection, job: dict[str, Any], backend: EmbeddingBackend,
                  sizes: tuple[int, int], force: bool) -> None:
-        self.conn, self.domain_id, self.backend = conn, domain_id, backend
+        self.conn, self.job, self.domain_id, self.backend = conn, job, job["domain_id"], backend
         self.sizes, self.force = sizes, force
         self.stats = EmbedStats()
         self.vectors: dict[str, np.ndarray] = {}
         self.cache: dict[str, list[Chunk]] = {}
+        self.unwritten = Usage()
 
     def plan(self, page_ids: list[UUID]) -> dict[str, Chunk]:
-        """Chunks the pages need whose text has no vector yet (by hash)."""
+        """Chunks the pages need whose text has no vector yet (by hash). Reads in short
+        transactions; the chunking happens between them, with none open."""
         conn, model = self.conn, self.backend.model
         pages = _load_pages(conn, self.domain_id, page_ids)
-        plans = [plan_page(_chunks(pages[pid], self.sizes, self.backend, self.cache), rows, model,
-                           self.force)
-                 for pid, rows in _load_rows(conn, list(pages)).items()]
+        rows = _load_rows(conn, list(pages))
+        conn.commit()
+        plans = [plan_page(_chunks(pages[pid], self.sizes, self.backend, self.cache), page_rows,
+                           model, self.force)
+                 for pid, page_rows in rows.items()]
         needed = {c.hash: c for plan in plans for c in plan.insert if c.hash not in self.vectors}
         if needed and not self.force:
             copied = _reuse_vectors(conn, self.domain_id, list(needed), model)
+            conn.commit()
             self.vectors.update(copied)
             self.stats.chunks_copied += len(copied)
             needed = {h: t for h, t in needed.items() if h not in copied}
-        conn.commit()
         return needed
 
     def flush(self, groups: list[list[UUID]], needed: dict[str, Chunk]) -> None:
-        if needed:
-            _embed_texts(self.conn, self.domain_id, self.backend, needed, self.vectors, self.stats)
-        for group in groups:
-            self._write_group(group)
+        try:
+            if needed:
+                self._embed(needed, groups)
+            for group in groups:
+                self._write_group(group)
+        except BaseException:
+            self.record_unwritten_usage()
+            raise
         self.vectors.clear()
         self.cache.clear()
+
+    def _embed(self, needed: dict[str, Chunk], groups: list[list[UUID]]) -> None:
+        # Nothing is paid for by a runner that lost its job: the job is checked first.
+        with jobs.held(self.conn, self.job):
+            pass
+        hashes = list(needed)
+        try:
+            result = self.backend.embed([needed[h].text for h in hashes])
+        except BaseException as exc:
+            partial = getattr(exc, "partial", None)
+            if partial is None:
+                raise
+            # Some requests succeeded: their tokens count, and the pages they complete are
+            # written (a checkpoint: the retry re-uses those vectors by hash).
+            self._count(partial)
+            self.vectors.update({hashes[i]: v for i, v in partial.by_index.items()})
+            try:
+                for group in groups:
+                    _write(self, group)
+            except Exception:  # noqa: BLE001 - the API's error is the one to report
+                log.warning("could not write the vectors of the requests that succeeded",
+                            exc_info=True)
+            raise
+        self._count(result)
+        self.vectors.update(zip(hashes, result.vectors))
+
+    def _count(self, result: EmbeddingResult) -> None:
+        stats = self.stats
+        stats.tokens += result.tokens
+        stats.requests += result.requests
+        stats.attempts += result.attempts
+        stats.cost += result.cost
+        stats.embed_seconds += result.seconds
+        self.unwritten.add(result)
+
+    def record_usage(self, conn: psycopg.Connection) -> None:
+        """Inside a write transaction: the tokens paid for so far go with these vectors."""
+        if self.unwritten:
+            usage = self.unwritten
+            add_usage(conn, self.domain_id, USAGE_TYPE, self.backend.model, tokens=usage.tokens,
+                      requests=usage.requests, cost=usage.cost)
+
+    def usage_committed(self) -> None:
+        self.unwritten = Usage()
+
+    def record_unwritten_usage(self) -> None:
+        """Tokens paid for whose vectors were not written (the write failed, or every page
+        changed): recorded alone, on a fresh connection, retried while Postgres comes back."""
+        if not self.unwritten:
+            return
+        deadline = time.monotonic() + USAGE_RETRY_S
+        while True:
+            try:
+                with transaction() as conn:
+                    self.record_usage(conn)
+                self.usage_committed()
+                return
+            except psycopg.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    log.error("embedding usage of %d tokens could not be recorded: %s",
+                              self.unwritten.tokens, exc)
+                    return
+                time.sleep(1.0)
 
     def _write_group(self, page_ids: list[UUID]) -> None:
         pending = page_ids
         for _ in range(REPLAN_ROUNDS):
-            started = time.perf_counter()
-            pending = _write(self.conn, self.domain_id, pending, self.backend, self.sizes,
-                             self.force, self.vectors, self.stats, self.cache)
-            self.stats.write_seconds += time.perf_counter() - started
+            pending = _write(self, pending)
             if not pending:
                 return
             # Pages that changed since they were planned: plan and embed them again.
             log.info("%d pages changed while they were embedded; planning them again", len(pending))
             needed = self.plan(pending)
             if needed:
-                _embed_texts(self.conn, self.domain_id, self.backend, needed, self.vectors,
-                             self.stats)
+                self._embed(needed, [])
         raise TransientError(f"{len(pending)} pages kept changing while they were embedded")
 
 
-def _embed_texts(conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
-                 needed: dict[str, Chunk], vectors: dict[str, np.ndarray], stats: EmbedStats) -> None:
-    hashes = list(needed)
-    result = backend.embed([needed[h].text for h in hashes])
-    vectors.update(zip(hashes, result.vectors))
-    stats.tokens += result.tokens
-    stats.requests += result.requests
-    stats.attempts += result.attempts
-    stats.cost += result.cost
-    stats.embed_seconds += result.seconds
-    # Recorded at once: the API was paid for even if the write below fails.
-    add_usage(conn, domain_id, USAGE_TYPE, backend.model, tokens=result.tokens,
-              requests=result.requests, cost=result.cost)
-    conn.commit()
-
-
-def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
-           backend: EmbeddingBackend, sizes: tuple[int, int], force: bool,
-           vectors: dict[str, np.ndarray], stats: EmbedStats,
-           cache: dict[str, list[Chunk]]) -> list[UUID]:
-    """Apply the plans in one transaction; return pages that need another round."""
-    model = backend.model
+def _write(run: _Run, page_ids: list[UUID]) -> list[UUID]:
+    """Apply the plans in one transaction, with the usage not yet written; return pages that
+    need another round. A page whose text was not chunked before (it changed since it was
+    planned) is deferred: no chunking while its row is locked."""
+    started = time.perf_counter()
+    conn, domain_id, backend, stats = run.conn, run.domain_id, run.backend, run.stats
+    model, force, vectors = backend.model, run.force, run.vectors
     deferred: list[UUID] = []
     inserts: list[tuple[UUID, Chunk]] = []
     deletes: list[UUID] = []
     updates: list[tuple[UUID, Chunk]] = []
     counted = {"chunks": 0, "unchanged": 0}
-    with conn.transaction():
+    with jobs.held(conn, run.job):
         locked = [r["id"] for r in conn.execute(
             "SELECT id FROM scraped_pages WHERE id = ANY(%s) AND domain_id = %s ORDER BY id "
             "FOR UPDATE", (page_ids, domain_id))]
@@ -253,7 +333,10 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
         rows = _load_rows(conn, locked)
         for pid in locked:
             page = pages.get(pid)
-            chunks = _chunks(page, sizes, backend, cache) if page else []
+            chunks = _cached_chunks(page, run.cache) if page else []
+            if chunks is None:
+                deferred.append(pid)
+                continue
             plan = plan_page(chunks, rows.get(pid, []), model, force)
             if any(c.hash not in vectors for c in plan.insert):
                 deferred.append(pid)
@@ -275,6 +358,9 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
         if inserts:
             copy_rows(conn, ((pid, c.text, vectors[c.hash], chunk_metadata(c, model))
                              for pid, c in inserts))
+        run.record_usage(conn)
+    run.usage_committed()
+    stats.write_seconds += time.perf_counter() - started
     stats.pages += len(locked) - len(deferred)
     stats.pages_missing += len(set(page_ids) - set(locked))
     stats.chunks += counted["chunks"]
@@ -347,11 +433,21 @@ def _reuse_vectors(conn: psycopg.Connection, domain_id: Any, hashes: list[str],
     return {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows}
 
 
+def _chunk_key(page: dict[str, Any]) -> str:
+    text = page_text(page["title"], page["content"])
+    starts = page.get("page_starts")
+    return chunk_hash(f"{text}\x00{starts}" if starts else text)
+
+
+def _cached_chunks(page: dict[str, Any], cache: dict[str, list[Chunk]]) -> list[Chunk] | None:
+    return cache.get(_chunk_key(page))
+
+
 def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBackend,
             cache: dict[str, list[Chunk]]) -> list[Chunk]:
     text = page_text(page["title"], page["content"])
     starts = page.get("page_starts")
-    key = chunk_hash(f"{text}\x00{starts}" if starts else text)
+    key = _chunk_key(page)
     if key not in cache:
         cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens)
         if starts:  # a document: the page each chunk starts on
@@ -364,32 +460,21 @@ MERGE_MAX_PAGES = 1000
 
 def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any],
                      settings: Settings) -> dict[str, Any]:
-    """run_embed over this job and the domain's other pending embed jobs (claimed with SKIP
-    LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
+    """run_embed over this job and the domain's other pending embed jobs (`jobs.claim_siblings`,
+    SKIP LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
 
-    A claimed job's own message is acknowledged without work while this run lives (job_runner);
-    if this run fails they go back to pending and their messages are sent again; if its worker
-    is killed, the redelivered run claims them again. The work being idempotent, the rare
-    interleaving where both run anyway costs time, never duplicates.
+    The siblings run under this job's runner token and lease: their own messages find them
+    running under a live lease and are acknowledged without work; this run completes them, or
+    on failure puts them back to pending (on a fresh connection: this one may be what failed)
+    and sends their messages again. If its worker dies, the lease of all of them expires and
+    the sweeper retries each on its own (or the redelivered leader claims them again).
     """
     meta = job.get("metadata") or {}
     if meta.get("page_ids") is None:
         return run_embed(conn, job, settings)
-    siblings = conn.execute(
-        "UPDATE content_refresh_jobs j SET status = 'running', started_at = now(), "
-        "error_message = NULL, metadata = j.metadata || jsonb_build_object('merged_into', %(id)s::text) "
-        "WHERE j.id IN (SELECT s.id FROM content_refresh_jobs s WHERE s.job_type = 'embed' "
-        "  AND s.origin = 'pipeline' "
-        "  AND (s.status = 'pending' OR (s.status = 'running' "
-        "       AND s.metadata->>'merged_into' = %(id)s::text)) "   # ours, from a killed run
-        "  AND s.domain_id = %(domain)s AND s.id <> %(id)s "
-        "  AND s.metadata ? 'page_ids' "
-        "  AND COALESCE((s.metadata->>'force')::boolean, false) = %(force)s "
-        "  AND jsonb_array_length(s.metadata->'page_ids') <= %(room)s "
-        "  ORDER BY s.created_at LIMIT 20 FOR UPDATE SKIP LOCKED) "
-        "RETURNING j.id, j.metadata",
-        {"id": job["id"], "domain": job["domain_id"], "force": bool(meta.get("force")),
-         "room": max(0, MERGE_MAX_PAGES - len(meta["page_ids"]))}).fetchall()
+    siblings = jobs.claim_siblings(conn, job, force=bool(meta.get("force")),
+                                   room=MERGE_MAX_PAGES - len(meta["page_ids"]),
+                                   lease_s=settings.job_lease_s)
     conn.commit()
     page_ids = list(meta["page_ids"])
     for sibling in siblings:
@@ -397,21 +482,28 @@ def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any],
     ids = [s["id"] for s in siblings]
     try:
         stats = run_embed(conn, {**job, "metadata": {**meta, "page_ids": page_ids}}, settings)
-    except BaseException:
+    except BaseException as exc:
         conn.rollback()
-        # Back to pending: each keeps its own message and is retried on its own.
-        from workers.dispatch import send_job
-
-        back = conn.execute(
-            "UPDATE content_refresh_jobs SET status = 'pending', metadata = metadata - "
-            "'merged_into' WHERE id = ANY(%s) AND status = 'running' RETURNING id", (ids,)).fetchall()
-        conn.commit()
-        for row in back:
-            send_job(row["id"], "embed")
+        _hand_back(ids, job["runner"], exc)
         raise
     if ids:
-        conn.execute("UPDATE content_refresh_jobs SET status = 'completed', completed_at = now() "
-                     "WHERE id = ANY(%s) AND status = 'running'", (ids,))
-        conn.commit()
+        with jobs.held(conn, job):
+            jobs.complete_siblings(conn, ids, job["runner"])
         stats["merged_jobs"] = [str(i) for i in ids]
     return stats
+
+
+def _hand_back(ids: list[Any], runner: str, exc: BaseException) -> None:
+    """The siblings back to pending, each to be retried on its own, and their messages sent;
+    if Postgres or Redis is away, their lease expires and the sweeper does it."""
+    if not ids:
+        return
+    try:
+        with transaction() as fresh:
+            back = jobs.release_siblings(fresh, ids, runner,
+                                         f"the embed job it was merged into failed: {exc}")
+        for row in back:
+            send_job(row["id"], row["job_type"])
+    except Exception:  # noqa: BLE001 - the leases run down; the sweeper retries them
+        log.warning("could not hand back %d merged embed jobs; their leases will expire",
+                    len(ids), exc_info=True)

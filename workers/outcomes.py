@@ -63,6 +63,7 @@ class JobOutcomes(Middleware):
         error = f"{describe(exception)} (gave up after {retries} attempts)"
         try:
             with transaction() as conn:
-                jobs.fail(conn, message.args[0], error, {"dead_lettered": True})
+                jobs.fail(conn, message.args[0], error, {"dead_lettered": True},
+                          unless_leased=True)
         except Exception:
             log.exception("could not mark job %s failed", message.args[0])

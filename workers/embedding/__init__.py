@@ -31,6 +31,19 @@ class EmbeddingResult:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class PartialResult(EmbeddingResult):
+    """What the requests that succeeded returned when another failed: attached to that error as
+    `exc.partial`, so their tokens are counted and their vectors kept."""
+
+    by_index: dict[int, np.ndarray] = field(default_factory=dict)   # input index -> vector
+
+    @classmethod
+    def of(cls, result: EmbeddingResult, vectors: list[np.ndarray | None]) -> PartialResult:
+        return cls([], result.tokens, result.requests, result.attempts, result.cost,
+                   result.seconds, by_index={i: v for i, v in enumerate(vectors) if v is not None})
+
+
 class EmbeddingBackend(Protocol):
     name: str
     model: str

@@ -20,7 +20,8 @@ import openai
 
 from omni.config import Settings
 from workers import tokens
-from workers.embedding import COLUMN_DIMENSIONS, EmbeddingResult, fit_dimensions
+from workers.embedding import (COLUMN_DIMENSIONS, EmbeddingResult, PartialResult,
+                               fit_dimensions)
 from workers.errors import PermanentError, TransientError
 from workers.request_plan import MAX_INPUTS, MAX_TOKENS, MAX_TOKENS_PER_INPUT, plan_batches
 
@@ -95,17 +96,29 @@ class OpenAIBackend:
             data, used, attempts = self._request([texts[i] for i in batch])
             return batch, data, used, attempts
 
+        failure: BaseException | None = None
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool:
-            for batch, data, used, attempts in pool.map(run, batches):
+            for future in [pool.submit(run, batch) for batch in batches]:
+                try:
+                    batch, data, used, attempts = future.result()
+                except Exception as exc:  # noqa: BLE001 - raised below, with what succeeded
+                    failure = failure or exc
+                    continue
                 for index, vector in zip(batch, data):
                     vectors[index] = vector
                 result.tokens += used
                 result.requests += 1
                 result.attempts += attempts
+        result.cost = cost_of(self.model, result.tokens)
+        if failure is not None:
+            # The requests that succeeded were paid for: their vectors and tokens go with the
+            # error, so the caller counts and keeps them (workers/embed_job.py).
+            result.seconds = time.perf_counter() - started
+            setattr(failure, "partial", PartialResult.of(result, vectors))  # noqa: B010
+            raise failure
         result.vectors = [v for v in vectors if v is not None]
         if len(result.vectors) != len(texts):
             raise TransientError("the embedding API returned fewer vectors than inputs")
-        result.cost = cost_of(self.model, result.tokens)
         result.seconds = time.perf_counter() - started
         return result
 

@@ -1,0 +1,91 @@
+"""The sweeper: a committed job always reaches a worker, a running job always ends.
+
+`sweep` runs every `OMNI_JOB_SWEEP_INTERVAL_S` in each worker process (the `WorkerStatus`
+middleware's beat thread) and on each scheduler pass; whoever comes first does it (one at a
+time: an advisory lock), the others find nothing to do.
+
+1. Running pipeline jobs whose lease expired (a killed, paused or cut-off runner, a Postgres
+   restart that dropped its connection, merged embed jobs whose leader died) go back to
+   pending (`db.jobs.release_expired`).
+2. Pending pipeline jobs that no message in Redis carries are sent again: a job row committed
+   while Redis was down, a broker restarted with an empty queue, a crash between commit and
+   send, a retry Dramatiq could not schedule while Redis was down, a message acknowledged as
+   "being done by" a run that died. A job counts as carried while a message for it waits or is
+   delayed in a queue, or is held by a worker (fetched, not acknowledged: a dead worker's come
+   back by the broker's maintenance) - but a held one only for `held_grace_s` (the longest
+   retry back-off plus two heartbeats): a message a live worker dropped from memory is
+   re-sent after that.
+
+Re-sending is idempotent: a job runs once in effect (`db.jobs.start` refuses a job running
+under a live lease, a completed one is a no-op), and a re-sent job is not sent again before it
+has been pending `OMNI_JOB_RESEND_AFTER_S` more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from db import jobs
+from db.job_kinds import QUEUES
+from omni.config import Settings
+from workers.queues import live_messages
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK = 0x5_3EE9  # "SWEEP": the advisory lock one sweeper at a time holds
+Sender = Callable[[Any, str], Any]
+
+
+@dataclass
+class SweepResult:
+    released: list[str] = field(default_factory=list)   # expired leases, back to pending
+    resent: list[str] = field(default_factory=list)     # pending jobs whose message was gone
+    skipped: bool = False                               # another sweeper held the lock
+
+    def __bool__(self) -> bool:
+        return bool(self.released or self.resent)
+
+
+def held_grace_s(settings: Settings) -> float:
+    return settings.worker_max_backoff_ms / 1000 + 2 * settings.broker_heartbeat_timeout_ms / 1000
+
+
+def sweep(conn: psycopg.Connection, client: Any, send: Sender, settings: Settings) -> SweepResult:
+    """One pass. `conn` is a non-autocommit connection the caller owns; `client` the broker's
+    Redis client; `send(job_id, job_type)` sends a message."""
+    result = SweepResult()
+    got = conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got", (SWEEP_LOCK,)).fetchone()
+    if not got["got"]:
+        conn.rollback()
+        result.skipped = True
+        return result
+    try:
+        released = jobs.release_expired(conn)
+        conn.commit()  # the lock goes with it; the sends below are idempotent
+    except BaseException:
+        conn.rollback()
+        raise
+    result.released = [str(r["id"]) for r in released]
+    for row in released:
+        log.warning("job %s: its lease expired; back to pending", row["id"])
+    candidates = {str(r["id"]): r for r in jobs.pending_since(conn, settings.job_resend_after_s)}
+    candidates.update({str(r["id"]): {**r, "age_s": 0.0} for r in released})
+    conn.commit()
+    if not candidates:
+        return result
+    live = live_messages(client, QUEUES)
+    grace = held_grace_s(settings)
+    for job_id, row in candidates.items():
+        if job_id in live.queued or (job_id in live.held and row["age_s"] < grace):
+            continue
+        send(job_id, row["job_type"])
+        jobs.note_resent(conn, job_id)
+        conn.commit()
+        result.resent.append(job_id)
+        log.warning("job %s was pending with no message; its message was sent again", job_id)
+    return result
