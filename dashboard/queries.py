@@ -8,28 +8,30 @@ from typing import Any
 import psycopg
 
 from db.domain_schedule import CRAWLS, domain_states, next_run_at
-from db.jobs import CRAWL_TYPES, JOB_TYPES, STATUSES
+from db.jobs import CRAWL_TYPES, JOB_TYPES, STATUSES, health_columns
 from db.source_counts import SOURCE_COUNT_COLUMNS
 
 JOB_LIMIT = 100
 
 
 def jobs_list(conn: psycopg.Connection, *, status: str | None = None, job_type: str | None = None,
-              domain: str | None = None, limit: int = JOB_LIMIT) -> list[dict[str, Any]]:
+              domain: str | None = None, limit: int = JOB_LIMIT,
+              unfinished: bool = False) -> list[dict[str, Any]]:
     if status and status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     if job_type and job_type not in JOB_TYPES:
         raise ValueError(f"unknown job type {job_type!r}")
     return conn.execute(
         "SELECT j.id, j.job_type, j.status, j.created_at, j.started_at, j.completed_at, "
-        "       j.error_message, j.metadata, d.domain "
+        f"       j.error_message, j.metadata, d.domain, {health_columns('j')} "
         "FROM content_refresh_jobs j LEFT JOIN domains d ON d.id = j.domain_id "
         "WHERE (%(status)s::text IS NULL OR j.status = %(status)s) "
         "  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s) "
         "  AND (%(domain)s::text IS NULL OR d.domain = %(domain)s) "
+        "  AND (NOT %(unfinished)s OR COALESCE(j.status, 'pending') IN ('pending', 'running')) "
         "ORDER BY j.created_at DESC, j.id LIMIT %(limit)s",
         {"status": status or None, "job_type": job_type or None, "domain": domain or None,
-         "limit": limit},
+         "limit": limit, "unfinished": unfinished},
     ).fetchall()
 
 

@@ -135,7 +135,19 @@ def runner_of(job: dict[str, Any] | None) -> str | None:
 DEFAULT_LEASE_S = 30   # OMNI_JOB_LEASE_S; callers pass the setting
 # A running job's lease is live while metadata.lease_expires_at is in the future (no lease:
 # expired, e.g. a job started before leases existed).
-LEASE_LIVE = "(metadata->>'lease_expires_at')::timestamptz > now()"
+def lease_live_sql(alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return f"({prefix}metadata->>'lease_expires_at')::timestamptz > now()"
+
+
+LEASE_LIVE = lease_live_sql()
+
+
+def health_columns(alias: str) -> str:
+    """SQL columns for a job list: `lease_live` and `idle_s` (seconds since the row changed),
+    what `workers.sweeper.orphan_reason` reads."""
+    return (f"COALESCE({lease_live_sql(alias)}, false) AS lease_live, "
+            f"extract(epoch FROM now() - {alias}.updated_at)::float8 AS idle_s")
 _LEASE = "'lease_expires_at', now() + make_interval(secs => %(lease)s)"
 
 

@@ -33,7 +33,7 @@ import psycopg
 from db import jobs
 from db.job_kinds import QUEUES
 from omni.config import Settings
-from workers.queues import live_messages
+from workers.queues import LiveMessages, live_messages
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,34 @@ def held_grace_s(settings: Settings) -> float:
     return settings.worker_max_backoff_ms / 1000 + 2 * settings.broker_heartbeat_timeout_ms / 1000
 
 
+def orphan_reason(job_id: Any, status: str | None, lease_live: bool, idle_s: float,
+                  live: LiveMessages | None, settings: Settings) -> str | None:
+    """Why a job will not progress by itself until the sweeper acts (None: it is fine): the
+    one rule the sweeper acts on and the dashboard and `omni jobs` show."""
+    status = status or "pending"
+    if status == "running" and not lease_live:
+        return "lease expired"
+    if status != "pending" or idle_s < settings.job_resend_after_s:
+        return None
+    if live is None:
+        return "message unknown (Redis unreachable)"
+    job_id = str(job_id)
+    if job_id in live.queued or (job_id in live.held and idle_s < held_grace_s(settings)):
+        return None
+    return "no message"
+
+
+def flag_jobs(rows: list[dict[str, Any]], client: Any, settings: Settings) -> None:
+    """Set `flag` on each job row (with `health_columns`): its orphan reason, or None."""
+    try:
+        live: LiveMessages | None = live_messages(client, QUEUES) if rows else None
+    except Exception:  # noqa: BLE001 - Redis away: what the flag then says
+        live = None
+    for row in rows:
+        row["flag"] = orphan_reason(row["id"], row["status"], row.get("lease_live", False),
+                                    row.get("idle_s") or 0.0, live, settings)
+
+
 def sweep(conn: psycopg.Connection, client: Any, send: Sender, settings: Settings) -> SweepResult:
     """One pass. `conn` is a non-autocommit connection the caller owns; `client` the broker's
     Redis client; `send(job_id, job_type)` sends a message."""
@@ -74,14 +102,15 @@ def sweep(conn: psycopg.Connection, client: Any, send: Sender, settings: Setting
     for row in released:
         log.warning("job %s: its lease expired; back to pending", row["id"])
     candidates = {str(r["id"]): r for r in jobs.pending_since(conn, settings.job_resend_after_s)}
-    candidates.update({str(r["id"]): {**r, "age_s": 0.0} for r in released})
+    # just released: their message may be gone already (acknowledged as merged, say)
+    candidates.update({str(r["id"]): {**r, "age_s": float(settings.job_resend_after_s)}
+                       for r in released})
     conn.commit()
     if not candidates:
         return result
     live = live_messages(client, QUEUES)
-    grace = held_grace_s(settings)
     for job_id, row in candidates.items():
-        if job_id in live.queued or (job_id in live.held and row["age_s"] < grace):
+        if not orphan_reason(job_id, "pending", False, row["age_s"], live, settings):
             continue
         send(job_id, row["job_type"])
         jobs.note_resent(conn, job_id)

@@ -146,9 +146,12 @@ def jobs_list(
         return
     # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
     from workers.refresh import list_jobs
+    from workers.sweeper import flag_jobs
 
     with connect(autocommit=True) as conn:
         rows = list_jobs(conn, status, domain, limit)
+    # stuck jobs are marked: lease expired, or pending with no message (the sweeper retries them)
+    flag_jobs(rows, get_broker().client, get_settings())
     if as_json:
         typer.echo(json.dumps(rows, default=str, indent=2))
         return
@@ -163,7 +166,8 @@ def jobs_list(
         took = ""
         if row["started_at"] and row["completed_at"]:
             took = f"{(row['completed_at'] - row['started_at']).total_seconds():.1f}s"
-        table.add_row(str(row["id"]), row["domain"] or "", row["job_type"], row["status"],
+        shown = f"{row['status']} ({row['flag']})" if row["flag"] else row["status"]
+        table.add_row(str(row["id"]), row["domain"] or "", row["job_type"], shown,
                       row["created_at"].strftime("%Y-%m-%d %H:%M:%S"), took, _details(row))
     Console(width=200).print(table)
 

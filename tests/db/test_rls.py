@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from tests.support.tenants import ROW_SPECS, Tenant, as_role, as_tenant, insert_row, public_tables
+from tests.support.tenants import (ROW_SPECS, SERVICE_ONLY_TABLES, Tenant, as_role, as_tenant,
+                                   insert_row, public_tables)
 
 TABLES = sorted(ROW_SPECS)
 
@@ -27,7 +28,7 @@ def _can(conn, table: str, privilege: str) -> bool:
 
 
 def test_tables_under_test_are_all_tables(db) -> None:
-    assert public_tables(db) - {"schema_migrations"} == set(TABLES)
+    assert public_tables(db) - SERVICE_ONLY_TABLES == set(TABLES)
 
 
 def test_anon_has_no_table_privileges(db) -> None:
@@ -37,10 +38,11 @@ def test_anon_has_no_table_privileges(db) -> None:
     assert rows == []
 
 
-def test_schema_migrations_closed_to_tenants(db, two_tenants) -> None:
+@pytest.mark.parametrize("table", sorted(SERVICE_ONLY_TABLES))
+def test_service_only_tables_are_closed_to_tenants(db, two_tenants, table: str) -> None:
     alice, _ = two_tenants
     with pytest.raises(errors.InsufficientPrivilege), as_tenant(db, alice["user"]) as conn:
-        conn.execute("SELECT * FROM schema_migrations")
+        conn.execute(sql.SQL("SELECT * FROM public.{}").format(sql.Identifier(table)))
 
 
 @pytest.mark.parametrize("table", TABLES)

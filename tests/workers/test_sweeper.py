@@ -12,8 +12,8 @@ from db.connection import connect
 from omni.config import Settings
 from tests.support.worker_fixtures import make_domain, queued_job_ids
 from workers.dispatch import send_job
-from workers.queues import live_messages
-from workers.sweeper import SWEEP_LOCK, sweep
+from workers.queues import LiveMessages, live_messages
+from workers.sweeper import SWEEP_LOCK, orphan_reason, sweep
 
 NOW = Settings(OMNI_JOB_RESEND_AFTER_S=0)
 
@@ -97,3 +97,23 @@ def test_finished_jobs_are_left_alone(db, broker, redis_client, state) -> None:
     job_id = jobs.create(db, make_domain(db)["id"], "embed", {"page_ids": []})
     db.execute("UPDATE content_refresh_jobs SET status = %s WHERE id = %s", (state, job_id))
     assert not _sweep(redis_client)
+
+
+LIVE = LiveMessages(queued=frozenset({"q"}), held=frozenset({"h"}))
+
+
+@pytest.mark.parametrize("job, status, lease_live, idle_s, live, reason", [
+    ("x", "running", True, 999, LIVE, None),
+    ("x", "running", False, 0, LIVE, "lease expired"),
+    ("x", "pending", False, 5, LIVE, None),                 # just created: its sender may send
+    ("x", "pending", False, 60, LIVE, "no message"),
+    (None, None, False, 60, LIVE, "no message"),            # NULL status is pending
+    ("q", "pending", False, 60, LIVE, None),                # waiting in a queue
+    ("h", "pending", False, 60, LIVE, None),                # held by a worker...
+    ("h", "pending", False, 10_000, LIVE, "no message"),    # ...for longer than any back-off
+    ("x", "pending", False, 60, None, "message unknown (Redis unreachable)"),
+    ("x", "completed", False, 60, LIVE, None),
+    ("x", "failed", False, 60, LIVE, None),
+])
+def test_orphan_reason(job, status, lease_live, idle_s, live, reason) -> None:
+    assert orphan_reason(job, status, lease_live, idle_s, live, Settings()) == reason
