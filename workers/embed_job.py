@@ -8,10 +8,12 @@ a runner that lost its job writes nothing), re-plan against the rows as they are
 removed chunks, refresh metadata of kept ones and binary-COPY the new rows. Re-planning under
 the lock makes a redelivered or concurrent message a no-op instead of a duplicate.
 
-No transaction is open while pages are chunked or texts embedded. Tokens, requests and cost go
-to `business_usage` in the transaction that writes the first vectors they paid for (each wave's
-usage with its first page group; the tokens of a wave whose write fails are recorded on their
-own, retried while Postgres comes back), and to the job's metadata.
+No transaction is open while pages are chunked or texts embedded. Each request's answer is a
+checkpoint: its vectors (`embedding_checkpoints`) and the tokens, requests and cost it was
+billed (`business_usage`) commit together as soon as it arrives, so a run that dies or fails
+before writing its pages has paid for nothing the next run pays for again (it re-uses them by
+hash) and every token billed is recorded; a page group's write removes the checkpoints it used.
+Checkpoints that cannot be written (Postgres away) are retried for a minute on the way out.
 """
 
 from __future__ import annotations
@@ -164,7 +166,6 @@ def run_embed(conn: psycopg.Connection, job: dict[str, Any], settings: Settings,
             wave, needed = [], {}
     if wave:
         run.flush(wave, needed)
-    run.record_unwritten_usage()
     return run.stats.as_metadata(backend.model)
 
 
@@ -176,23 +177,7 @@ def _wave_limits(backend: EmbeddingBackend) -> tuple[int, int]:
     return tokens, inputs
 
 
-@dataclass
-class Usage:
-    """Tokens the API was paid for whose vectors are not written yet."""
-    tokens: int = 0
-    requests: int = 0
-    cost: float = 0.0
-
-    def add(self, result: EmbeddingResult) -> None:
-        self.tokens += result.tokens
-        self.requests += result.requests
-        self.cost += result.cost
-
-    def __bool__(self) -> bool:
-        return bool(self.tokens or self.requests)
-
-
-USAGE_RETRY_S = 60.0     # how long a wave's usage is retried alone when its write failed
+SAVE_RETRY_S = 60.0     # how long checkpoints are retried when Postgres is away
 
 
 class _Run:
@@ -203,7 +188,8 @@ class _Run:
         self.stats = EmbedStats()
         self.vectors: dict[str, np.ndarray] = {}
         self.cache: dict[str, list[Chunk]] = {}
-        self.unwritten = Usage()
+        # checkpoints whose write failed (Postgres away): (hashes, vectors, usage)
+        self.unsaved: list[tuple[list[str], list[np.ndarray], EmbeddingResult]] = []
 
     def plan(self, page_ids: list[UUID]) -> dict[str, Chunk]:
         """Chunks the pages need whose text has no vector yet (by hash). Reads in short
@@ -216,8 +202,11 @@ class _Run:
                            model, self.force)
                  for pid, page_rows in rows.items()]
         needed = {c.hash: c for plan in plans for c in plan.insert if c.hash not in self.vectors}
-        if needed and not self.force:
-            copied = _reuse_vectors(conn, self.domain_id, list(needed), model)
+        if needed:
+            # checkpoints of an earlier run of ours (even with force: they were made for it);
+            # without force, identical texts already embedded for the domain's other pages too
+            copied = _reuse_vectors(conn, self.domain_id, list(needed), model,
+                                    checkpoints_only=self.force)
             conn.commit()
             self.vectors.update(copied)
             self.stats.chunks_copied += len(copied)
@@ -231,7 +220,7 @@ class _Run:
             for group in groups:
                 self._write_group(group)
         except BaseException:
-            self.record_unwritten_usage()
+            self.save_unsaved()
             raise
         self.vectors.clear()
         self.cache.clear()
@@ -241,15 +230,21 @@ class _Run:
         with jobs.held(self.conn, self.job):
             pass
         hashes = list(needed)
+
+        def checkpoint(indexes: list[int], vectors: list[np.ndarray],
+                       usage: EmbeddingResult) -> None:
+            self._checkpoint([hashes[i] for i in indexes], vectors, usage)
+
         try:
-            result = self.backend.embed([needed[h].text for h in hashes])
+            result = self.backend.embed([needed[h].text for h in hashes], on_batch=checkpoint)
         except BaseException as exc:
             partial = getattr(exc, "partial", None)
             if partial is None:
                 raise
-            # Some requests succeeded: their tokens count, and the pages they complete are
-            # written (a checkpoint: the retry re-uses those vectors by hash).
-            self._count(partial)
+            # Some requests succeeded (checkpointed as they came): the pages they complete are
+            # written; the retry re-uses the rest of their vectors by hash.
+            self.stats.attempts += partial.attempts
+            self.stats.embed_seconds += partial.seconds
             self.vectors.update({hashes[i]: v for i, v in partial.by_index.items()})
             try:
                 for group in groups:
@@ -258,44 +253,42 @@ class _Run:
                 log.warning("could not write the vectors of the requests that succeeded",
                             exc_info=True)
             raise
-        self._count(result)
+        self.stats.attempts += result.attempts
+        self.stats.embed_seconds += result.seconds
         self.vectors.update(zip(hashes, result.vectors))
 
-    def _count(self, result: EmbeddingResult) -> None:
+    def _checkpoint(self, hashes: list[str], vectors: list[np.ndarray],
+                    usage: EmbeddingResult) -> None:
+        """One request's answer: its vectors and the tokens it cost, in one transaction, as
+        soon as it arrives. Not fenced by the lease: what was paid for is recorded whoever
+        holds the job now, and the vectors serve whoever writes the pages."""
+        self.vectors.update(zip(hashes, vectors))
         stats = self.stats
-        stats.tokens += result.tokens
-        stats.requests += result.requests
-        stats.attempts += result.attempts
-        stats.cost += result.cost
-        stats.embed_seconds += result.seconds
-        self.unwritten.add(result)
+        stats.tokens += usage.tokens
+        stats.requests += usage.requests
+        stats.cost += usage.cost
+        try:
+            with self.conn.transaction():
+                _save_checkpoint(self.conn, self.domain_id, self.backend.model, hashes, vectors,
+                                 usage)
+        except psycopg.OperationalError:
+            self.unsaved.append((hashes, vectors, usage))
 
-    def record_usage(self, conn: psycopg.Connection) -> None:
-        """Inside a write transaction: the tokens paid for so far go with these vectors."""
-        if self.unwritten:
-            usage = self.unwritten
-            add_usage(conn, self.domain_id, USAGE_TYPE, self.backend.model, tokens=usage.tokens,
-                      requests=usage.requests, cost=usage.cost)
-
-    def usage_committed(self) -> None:
-        self.unwritten = Usage()
-
-    def record_unwritten_usage(self) -> None:
-        """Tokens paid for whose vectors were not written (the write failed, or every page
-        changed): recorded alone, on a fresh connection, retried while Postgres comes back."""
-        if not self.unwritten:
-            return
-        deadline = time.monotonic() + USAGE_RETRY_S
-        while True:
+    def save_unsaved(self) -> None:
+        """Checkpoints whose write failed, on fresh connections, retried while Postgres comes
+        back (the API was paid: its tokens must be recorded)."""
+        deadline = time.monotonic() + SAVE_RETRY_S
+        while self.unsaved:
+            hashes, vectors, usage = self.unsaved[0]
             try:
                 with transaction() as conn:
-                    self.record_usage(conn)
-                self.usage_committed()
-                return
+                    _save_checkpoint(conn, self.domain_id, self.backend.model, hashes, vectors,
+                                     usage)
+                self.unsaved.pop(0)
             except psycopg.OperationalError as exc:
                 if time.monotonic() > deadline:
-                    log.error("embedding usage of %d tokens could not be recorded: %s",
-                              self.unwritten.tokens, exc)
+                    log.error("%d embedding checkpoints (%d tokens) could not be recorded: %s",
+                              len(self.unsaved), sum(u.tokens for _, _, u in self.unsaved), exc)
                     return
                 time.sleep(1.0)
 
@@ -358,8 +351,10 @@ def _write(run: _Run, page_ids: list[UUID]) -> list[UUID]:
         if inserts:
             copy_rows(conn, ((pid, c.text, vectors[c.hash], chunk_metadata(c, model))
                              for pid, c in inserts))
-        run.record_usage(conn)
-    run.usage_committed()
+            # their vectors are in page_embeddings now: the checkpoints have served
+            conn.execute("DELETE FROM embedding_checkpoints WHERE domain_id = %s AND model = %s "
+                         "AND chunk_hash = ANY(%s)",
+                         (domain_id, model, list({c.hash for _, c in inserts})))
     stats.write_seconds += time.perf_counter() - started
     stats.pages += len(locked) - len(deferred)
     stats.pages_missing += len(set(page_ids) - set(locked))
@@ -418,19 +413,40 @@ def _check_pages_belong(conn: psycopg.Connection, domain_id: Any, page_ids: list
                              "nothing was embedded")
 
 
+def _save_checkpoint(conn: psycopg.Connection, domain_id: Any, model: str, hashes: list[str],
+                     vectors: list[np.ndarray], usage: EmbeddingResult) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO embedding_checkpoints (domain_id, model, chunk_hash, embedding) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [(domain_id, model, h, v) for h, v in zip(hashes, vectors)])
+    add_usage(conn, domain_id, USAGE_TYPE, model, tokens=usage.tokens, requests=usage.requests,
+              cost=usage.cost)
+
+
 def _reuse_vectors(conn: psycopg.Connection, domain_id: Any, hashes: list[str],
-                   model: str) -> dict[str, np.ndarray]:
-    """Vectors this model already produced for identical texts on other pages of the SAME domain.
+                   model: str, checkpoints_only: bool = False) -> dict[str, np.ndarray]:
+    """Vectors this model already produced for identical texts of the SAME domain: checkpoints
+    of an earlier run (service-only rows), then rows of the domain's other pages.
 
     Never across domains: page_embeddings rows are tenant-writable, so a vector found by hash on
     another tenant's page could be one that tenant chose (docs/security.md)."""
+    found = {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32)
+             for r in conn.execute(
+                 "SELECT chunk_hash, embedding FROM embedding_checkpoints WHERE domain_id = %s "
+                 "AND model = %s AND chunk_hash = ANY(%s)", (domain_id, model, hashes))}
+    hashes = [h for h in hashes if h not in found]
+    if checkpoints_only or not hashes:
+        return found
     rows = conn.execute(
         "SELECT DISTINCT ON (e.metadata->>'chunk_hash') e.metadata->>'chunk_hash' AS chunk_hash, "
         "e.embedding FROM page_embeddings e JOIN scraped_pages p ON p.id = e.page_id "
         "WHERE e.metadata->>'chunk_hash' = ANY(%s) AND e.metadata->>'model' = %s "
         "AND p.domain_id = %s",
         (hashes, model, domain_id)).fetchall()
-    return {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows}
+    found.update({r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32)
+                  for r in rows})
+    return found
 
 
 def _chunk_key(page: dict[str, Any]) -> str:

@@ -19,9 +19,10 @@ Faults and billing (the fault suite, bench/faults.py):
 - `fail_with(status=500, seconds=None, every=1)`: the error switch. Until `errors_off()` (or for
   `seconds`), every `every`-th request is answered with that status (429 with Retry-After: 1).
   Over HTTP too: `POST /_control/errors {"status": 500, "seconds": 10}`, `{"status": null}` off.
-- `billed_tokens`, `billed_requests`: what the server would bill: the tokens of every request it
-  answered 200 (embeddings' prompt tokens, chat's total), counted when the answer is sent, even
-  if the client is gone by then. `GET /_control/billing`.
+- `billed_tokens`, `billed_requests`: what the server bills: the tokens of every request it
+  answered 200 (embeddings' prompt tokens, chat's total) to a client still connected when the
+  answer was ready (a client killed during a slow answer is not billed; one killed after
+  receiving it is). `GET /_control/billing`.
 
 Scripting: `script(*replies, path=None)` queues answers used before the normal one (FIFO, per
 path or for any path). A reply is a `Reply` (status, JSON body, headers, delay; `Reply.slow(s)`
@@ -301,6 +302,8 @@ class OpenAIServer:
         else:
             status, payload, headers = reply.status, reply.body, reply.headers
         if status == 200:
+            if _client_gone(http):
+                return
             self._bill(payload)
         self._send(http, status, payload, headers)
 
@@ -398,6 +401,19 @@ class OpenAIServer:
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
         }, {}
+
+
+def _client_gone(http: BaseHTTPRequestHandler) -> bool:
+    """The client closed its end (a readable socket with nothing to read)."""
+    import select
+    import socket
+
+    sock = http.connection
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 def _message_text(message: Any) -> str:

@@ -110,17 +110,23 @@ def long_page(topic: str, paragraphs: int = 8) -> str:
     return "\n\n".join(parts)
 
 
+# The recovery settings scaled down for tests: a dead worker's messages come back after 1.5 s,
+# its leases expire after 5 s, the sweeper runs every second and re-sends after 2 s.
+FAST_RECOVERY = {"OMNI_BROKER_HEARTBEAT_TIMEOUT_MS": "1500",
+                 "OMNI_BROKER_MAINTENANCE_CHANCE": "1000000", "OMNI_JOB_LEASE_S": "5",
+                 "OMNI_JOB_SWEEP_INTERVAL_S": "1", "OMNI_JOB_RESEND_AFTER_S": "2"}
+
+
 @contextmanager
 def worker_process(log_path: Path, queues=("embed",), **env_extra: str):
     """A real `dramatiq workers.actors:setup_worker` process group (killed with its children at the end).
 
     A dead worker's messages are handed on after 1.5 s without a heartbeat (the broker does its
-    maintenance on every command here instead of once in a thousand)."""
+    maintenance on every command here), and its jobs' leases run out in 5 s (FAST_RECOVERY)."""
     import signal
     import subprocess
 
-    env = {**os.environ, "OMNI_BROKER_HEARTBEAT_TIMEOUT_MS": "1500",
-           "OMNI_BROKER_MAINTENANCE_CHANCE": "1000000", "OMNI_WORKER_MIN_BACKOFF_MS": "300",
+    env = {**os.environ, **FAST_RECOVERY, "OMNI_WORKER_MIN_BACKOFF_MS": "300",
            "OMNI_WORKER_MAX_BACKOFF_MS": "2000", "PYTHONUNBUFFERED": "1", **env_extra}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(

@@ -13,14 +13,14 @@ import base64
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 import openai
 
 from omni.config import Settings
 from workers import tokens
-from workers.embedding import (COLUMN_DIMENSIONS, EmbeddingResult, PartialResult,
+from workers.embedding import (COLUMN_DIMENSIONS, EmbeddingResult, OnBatch, PartialResult,
                                fit_dimensions)
 from workers.errors import PermanentError, TransientError
 from workers.request_plan import MAX_INPUTS, MAX_TOKENS, MAX_TOKENS_PER_INPUT, plan_batches
@@ -83,7 +83,9 @@ class OpenAIBackend:
         self.max_tokens = max(MAX_TOKENS_PER_INPUT, min(settings.embedding_max_request_tokens,
                                                         MAX_TOKENS))
 
-    def embed(self, texts: list[str]) -> EmbeddingResult:
+    def embed(self, texts: list[str], on_batch: OnBatch | None = None) -> EmbeddingResult:
+        """Embed `texts`; `on_batch(indexes, vectors, result)` is called (in this thread) as each
+        request completes, with that request's usage: the caller's checkpoint."""
         started = time.perf_counter()
         if not texts:
             return EmbeddingResult([])
@@ -98,7 +100,7 @@ class OpenAIBackend:
 
         failure: BaseException | None = None
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool:
-            for future in [pool.submit(run, batch) for batch in batches]:
+            for future in as_completed([pool.submit(run, batch) for batch in batches]):
                 try:
                     batch, data, used, attempts = future.result()
                 except Exception as exc:  # noqa: BLE001 - raised below, with what succeeded
@@ -109,6 +111,9 @@ class OpenAIBackend:
                 result.tokens += used
                 result.requests += 1
                 result.attempts += attempts
+                if on_batch is not None:
+                    on_batch(batch, data, EmbeddingResult([], used, 1, attempts,
+                                                          cost_of(self.model, used)))
         result.cost = cost_of(self.model, result.tokens)
         if failure is not None:
             # The requests that succeeded were paid for: their vectors and tokens go with the
