@@ -31,6 +31,8 @@ def transient_types() -> tuple[type[BaseException], ...]:
 
     return (TransientError, psycopg.OperationalError, psycopg.errors.SerializationFailure,
             psycopg.errors.DeadlockDetected, psycopg.errors.AdminShutdown,
+            # the session limits (db/connection.py): a transaction left idle too long was ended
+            psycopg.errors.IdleInTransactionSessionTimeout,
             openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
             openai.InternalServerError, redis.ConnectionError, redis.TimeoutError,
             ConnectionError, TimeoutError, TimeLimitExceeded, Shutdown, dramatiq.Retry)

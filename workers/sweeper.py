@@ -19,6 +19,8 @@ time: an advisory lock), the others find nothing to do.
 Re-sending is idempotent: a job runs once in effect (`db.jobs.start` refuses a job running
 under a live lease, a completed one is a no-op), and a re-sent job is not sent again before it
 has been pending `OMNI_JOB_RESEND_AFTER_S` more.
+
+3. Embedding checkpoints older than a day (workers/embed_job.py) are dropped.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from workers.queues import LiveMessages, live_messages
 log = logging.getLogger(__name__)
 
 SWEEP_LOCK = 0x5_3EE9  # "SWEEP": the advisory lock one sweeper at a time holds
+CHECKPOINT_TTL = "1 day"
 Sender = Callable[[Any, str], Any]
 
 
@@ -94,6 +97,9 @@ def sweep(conn: psycopg.Connection, client: Any, send: Sender, settings: Setting
         return result
     try:
         released = jobs.release_expired(conn)
+        # embedding checkpoints no run came back for (a job failed for good, say)
+        conn.execute("DELETE FROM embedding_checkpoints WHERE created_at < now() - %s::interval",
+                     (CHECKPOINT_TTL,))
         conn.commit()  # the lock goes with it; the sends below are idempotent
     except BaseException:
         conn.rollback()

@@ -208,7 +208,7 @@ def test_healthz_and_the_jobs_page_tell_what_the_workers_see(db, broker, redis_c
     jobs.start(db, expired)
     db.execute("UPDATE content_refresh_jobs SET metadata = metadata || "
                "'{\"lease_expires_at\": \"2000-01-01T00:00:00+00:00\"}' WHERE id = %s", (expired,))
-    orphan = jobs.create(db, shop["id"], "extract", {"page_ids": []})
+    jobs.create(db, shop["id"], "extract", {"page_ids": []})   # no message: an orphan
     carried = jobs.create(db, shop["id"], "extract", {"page_ids": []})
     send_job(carried, "extract")
     db.execute("INSERT INTO worker_heartbeats (worker, hostname, pid, queues, redis_ok) "

@@ -1,15 +1,10 @@
 """Catalogue syncs are scheduled like crawls: due by the domain's frequency since the last
-sync (or sync job), one job per domain, none while one is pending."""
+sync (or sync job), one job per domain, none while one is pending. The rule itself is
+db/domain_schedule.py's (tests/db/test_domain_schedule.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import pytest
-
 from tests.support.worker_fixtures import queued_job_ids
-
-T = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
 
 def test_the_scheduler_queues_one_sync_per_due_domain(db, broker, redis_client):

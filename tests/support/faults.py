@@ -60,6 +60,7 @@ class Rig:
     workers: list[subprocess.Popen] = field(default_factory=list)
     job_ids: list[Any] = field(default_factory=list)
     page_ids: list[Any] = field(default_factory=list)
+    reconnect: Callable[[], None] = lambda: None   # after a Postgres restart (bench/faults.py)
 
     # ---------------------------------------------------------------- the workers
     def env(self) -> dict[str, str]:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from workers import tokens
-from workers.embedding import LOCAL_MODEL, EmbeddingResult, fit_dimensions
+from workers.embedding import LOCAL_MODEL, EmbeddingResult, OnBatch, fit_dimensions
 
 
 class LocalBackend:

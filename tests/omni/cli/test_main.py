@@ -124,3 +124,23 @@ def test_omni_jobs_on_a_database_never_migrated_is_one_line(services_env) -> Non
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith('error: relation "content_refresh_jobs" does not exist')
     assert "run `omni db migrate`" in result.stderr
+
+
+def test_omni_jobs_marks_stuck_jobs(db, services_env) -> None:
+    """`omni jobs` tells a running job whose lease expired and a pending job no message
+    carries from normal work (the sweeper's rule, workers.sweeper.orphan_reason)."""
+    import json
+
+    from db import jobs, tenants
+
+    domain = tenants.add_domain(db, "stuck-cli.example")["id"]
+    expired = jobs.create(db, domain, "embed", {"page_ids": []})
+    jobs.start(db, expired)
+    db.execute("UPDATE content_refresh_jobs SET metadata = metadata || "
+               "'{\"lease_expires_at\": \"2000-01-01T00:00:00+00:00\"}' WHERE id = %s", (expired,))
+    orphan = jobs.create(db, domain, "extract", {"page_ids": []})
+    env = {**services_env, "OMNI_JOB_RESEND_AFTER_S": "0"}
+    table = _run(str(OMNI), "jobs", env=env)
+    assert "running (lease expired)" in table.stdout and "pending (no message)" in table.stdout
+    rows = {r["id"]: r["flag"] for r in json.loads(_run(str(OMNI), "jobs", "--json", env=env).stdout)}
+    assert rows == {str(expired): "lease expired", str(orphan): "no message"}
