@@ -103,6 +103,31 @@ def transaction() -> Iterator[psycopg.Connection]:
         yield conn
 
 
+class Dedicated:
+    """A background thread's own connection (the lease renewer's, the worker beat's): outside
+    the pools, so it never waits behind the connections the work holds; opened on first use and
+    again after it broke (a Postgres restart)."""
+
+    def __init__(self, work: Work = Work.JOB, autocommit: bool = True) -> None:
+        self.work, self.autocommit = work, autocommit
+        self._conn: psycopg.Connection | None = None
+
+    @contextmanager
+    def use(self) -> Iterator[psycopg.Connection]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = connect(autocommit=self.autocommit, work=self.work)
+        try:
+            yield self._conn
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 def close_pool() -> None:
     with _pool_lock:
         if _pool_pid == os.getpid():

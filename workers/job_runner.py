@@ -3,7 +3,7 @@
 Messages carry only the job id. A job already completed or failed (a message delivered twice)
 is a no-op, and so is one running under a live lease (its runner is alive: a duplicate message,
 or a sibling merged into an embed job). While the work runs, a thread renews the job's lease
-every third of `OMNI_JOB_LEASE_S`; a job whose lease expired (a killed, paused or cut-off
+every third of `OMNI_JOB_LEASE_S` (one renewer thread per process, `LeaseRenewer`); a job whose lease expired (a killed, paused or cut-off
 worker) is taken over by its redelivered message or released by the sweeper
 (`workers/sweeper.py`), and the work itself is idempotent (upserts, replace-in-one-transaction).
 A runner that lost its job writes nothing more (`db.jobs.held` in its write transactions raises
@@ -13,16 +13,18 @@ A runner that lost its job writes nothing more (`db.jobs.held` in its write tran
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dramatiq
 import psycopg
 
 from db import jobs
-from db.connection import get_pool, transaction
+from db.connection import Dedicated, get_pool, transaction
 from omni.config import Settings
 from workers.errors import PermanentError
 from workers.outcomes import describe, is_transient
@@ -35,37 +37,61 @@ Stats = dict[str, Any]
 Work = Callable[[psycopg.Connection | None, Job, Settings], Stats | None]
 
 
-class LeaseKeeper:
-    """Renews a running job's lease every third of it until stopped; `lost` is set once the
-    job is no longer this runner's."""
+class LeaseRenewer:
+    """One thread per process renews the lease of every job its runners hold, each every third
+    of its lease, on a connection of its own (so it never waits behind the work's pooled ones).
+    `hold(...)` registers a job for as long as its `with` lasts; the event it yields is set once
+    the job is no longer this runner's."""
 
-    def __init__(self, job_id: str, runner: str, lease_s: float) -> None:
-        self.job_id, self.runner, self.lease_s = job_id, runner, lease_s
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"lease-{job_id[:8]}",
-                                        daemon=True)
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[str, float, threading.Event, list[float]]] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._conn = Dedicated()
 
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    @contextmanager
+    def hold(self, job_id: str, runner: str, lease_s: float) -> Iterator[threading.Event]:
+        lost = threading.Event()
+        with self._lock:
+            self._held[job_id] = (runner, lease_s, lost, [time.monotonic() + lease_s / 3])
+            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._conn = Dedicated()
+                self._thread = threading.Thread(target=self._loop, name="lease-renewer",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+        try:
+            yield lost
+        finally:
+            with self._lock:
+                self._held.pop(job_id, None)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.lease_s / 3):
-            try:
-                with transaction() as conn:
-                    held = jobs.renew(conn, self.job_id, self.runner, self.lease_s)
-            except Exception as exc:  # noqa: BLE001 - Postgres away: the lease runs down
-                log.warning("could not renew the lease of job %s: %s", self.job_id, exc)
-                continue
-            if not held:
-                log.warning("job %s is no longer held by this runner", self.job_id)
-                self.lost.set()
-                return
+        while True:
+            with self._lock:
+                due = [(job_id, held) for job_id, held in self._held.items()
+                       if held[3][0] <= time.monotonic()]
+                nearest = min((h[3][0] for h in self._held.values()), default=None)
+            for job_id, (runner, lease_s, lost, next_at) in due:
+                next_at[0] = time.monotonic() + lease_s / 3
+                try:
+                    with self._conn.use() as conn:
+                        held = jobs.renew(conn, job_id, runner, lease_s)
+                except Exception as exc:  # noqa: BLE001 - Postgres away: the lease runs down
+                    log.warning("could not renew the lease of job %s: %s", job_id, exc)
+                    continue
+                if not held:
+                    log.warning("job %s is no longer held by this runner", job_id)
+                    lost.set()
+            wait = 1.0 if nearest is None else max(0.05, nearest - time.monotonic())
+            self._wake.wait(wait)
+            self._wake.clear()
+
+
+_leases = LeaseRenewer()
 
 
 def run_job(job_id: str, job_types: tuple[str, ...], work: Work, settings: Settings, *,
@@ -86,7 +112,7 @@ def run_job(job_id: str, job_types: tuple[str, ...], work: Work, settings: Setti
         return
     runner = job["runner"]
     try:
-        with LeaseKeeper(job_id, runner, settings.job_lease_s):
+        with _leases.hold(job_id, runner, settings.job_lease_s):
             _work(job, job_types, work, settings, needs_conn, started)
     except jobs.LeaseLost as exc:
         log.warning("job %s: %s; it is another runner's now, nothing more is written", job_id, exc)

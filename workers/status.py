@@ -25,7 +25,7 @@ import psycopg
 from dramatiq.middleware import Middleware
 from psycopg.types.json import Jsonb
 
-from db.connection import transaction
+from db.connection import Dedicated
 from omni.config import Settings
 from workers.messages import send_on
 from workers.sweeper import sweep
@@ -46,6 +46,8 @@ class WorkerStatus(Middleware):
         self.settings = settings
         self._broker: dramatiq.Broker | None = None
         self._redis_ok: bool | None = None
+        # its own connection: the beat and the sweep never wait behind the work's pooled ones
+        self._pg = Dedicated(autocommit=False)
         self._lock = threading.Lock()
         self._current: dict[str, dict[str, Any]] = {}   # message id -> what it is
         self._counts = {"processed": 0, "failed": 0}
@@ -87,11 +89,13 @@ class WorkerStatus(Middleware):
                 pass
             if self.settings is not None:
                 try:
-                    with transaction() as conn:
+                    with self._pg.use() as conn:
                         conn.execute("DELETE FROM worker_heartbeats WHERE worker = %s",
                                      (self.worker_name,))
+                        conn.commit()
                 except Exception:  # noqa: BLE001, S110 - the row ages out
                     pass
+                self._pg.close()
 
     def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
         with self._lock:
@@ -138,7 +142,7 @@ class WorkerStatus(Middleware):
         static = self._static
         with self._lock:
             current = sorted(self._current.values(), key=lambda c: c["since"])
-        with transaction() as conn:
+        with self._pg.use() as conn:
             conn.execute(
                 "INSERT INTO worker_heartbeats (worker, hostname, pid, queues, threads, current, "
                 "redis_ok, started_at, last_seen) VALUES (%s, %s, %s, %s, %s, %s, %s, "
@@ -147,11 +151,12 @@ class WorkerStatus(Middleware):
                 "redis_ok = EXCLUDED.redis_ok, last_seen = now()",
                 (self.worker_name, static["hostname"], static["pid"], static["queues"],
                  static["threads"], Jsonb(current), self._redis_ok, static["started_at"]))
+            conn.commit()
 
     def sweep(self) -> None:
         assert self.settings is not None and self._broker is not None
         broker = self._broker
-        with transaction() as conn:
+        with self._pg.use() as conn:
             result = sweep(conn, self._client,
                            lambda job_id, job_type: send_on(broker, job_id, job_type),
                            self.settings)
