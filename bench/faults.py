@@ -54,6 +54,13 @@ def _for(seconds: float, fault: Callable[[], None], heal: Callable[[], None]) ->
     return seconds
 
 
+def baseline(r: Rig, pg) -> float:
+    """No fault: how long the site takes (the other rows' "recovered after" compares to it)."""
+    _start(r)
+    r.enqueue()
+    return 0
+
+
 def redis_cut_at_enqueue(r: Rig, pg) -> float:
     """Redis unreachable for 30 s as the crawl enqueues its jobs."""
     _start(r)
@@ -128,7 +135,7 @@ def slow_links(r: Rig, pg) -> float:
 
 
 SCENARIOS: dict[str, Callable[[Rig, object], float]] = {
-    "redis_cut_at_enqueue": redis_cut_at_enqueue, "redis_blip_and_api_failure":
+    "baseline": baseline, "redis_cut_at_enqueue": redis_cut_at_enqueue, "redis_blip_and_api_failure":
     redis_blip_and_api_failure, "api_429_burst": api_429_burst, "sigkill": sigkill,
     "sigstop_past_heartbeat": sigstop_past_heartbeat, "pg_cut": pg_cut, "pg_stall": pg_stall,
     "pg_restart": pg_restart, "slow_links": slow_links,

@@ -271,7 +271,10 @@ class _Run:
             with self.conn.transaction():
                 _save_checkpoint(self.conn, self.domain_id, self.backend.model, hashes, vectors,
                                  usage)
-        except psycopg.OperationalError:
+        except psycopg.Error:
+            # Any database failure (a lost connection, a session the server ended for idling
+            # in a transaction while the link was stalled): kept, written on the way out. It
+            # must not raise: the other requests' answers would be dropped with it.
             self.unsaved.append((hashes, vectors, usage))
 
     def save_unsaved(self) -> None:
@@ -285,7 +288,7 @@ class _Run:
                     _save_checkpoint(conn, self.domain_id, self.backend.model, hashes, vectors,
                                      usage)
                 self.unsaved.pop(0)
-            except psycopg.OperationalError as exc:
+            except psycopg.Error as exc:
                 if time.monotonic() > deadline:
                     log.error("%d embedding checkpoints (%d tokens) could not be recorded: %s",
                               len(self.unsaved), sum(u.tokens for _, _, u in self.unsaved), exc)

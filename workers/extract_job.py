@@ -79,6 +79,7 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
                                                           commit=checkpoint)
         learned = domain_patterns.load(conn, domain_id)
         api_skus = catalog_skus(conn, domain_id)  # the shop API's products win (docs/catalog.md)
+        checkpoint(conn)  # no transaction open while pages are parsed
         for page in pages:
             if not page["html"]:
                 stats["extract_skipped_no_html"] += 1

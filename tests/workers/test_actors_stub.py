@@ -15,7 +15,7 @@ from dramatiq.brokers.stub import StubBroker
 from db import jobs
 from omni.config import Settings, get_settings
 from tests.support.worker_fixtures import make_domain
-from db.job_kinds import ACTORS, KINDS, PAGE_STAGES, QUEUES, actor_options
+from db.job_kinds import ACTORS, KINDS, actor_options
 from workers.actors import declare_actors
 from workers.broker import configure
 from workers.dispatch import send_job
@@ -167,14 +167,3 @@ def test_actor_options_come_from_the_settings(kind) -> None:
                              "max_backoff": 70, "throws": (PermanentError,)}
     broker.close()
 
-
-def test_the_registry_names_every_job_type_queue_and_stage_once() -> None:
-    assert set(KINDS) == set(jobs.JobType)
-    assert QUEUES == ("crawl", "extract", "optimize", "embed", "catalog")
-    assert PAGE_STAGES == ("extract", "optimize", "embed")
-    assert KINDS[jobs.JobType.FULL] == KINDS[jobs.JobType.CRAWL]
-    broker = StubBroker()
-    configure(broker, Settings(**SETTINGS))
-    assert set(broker.get_declared_queues()) == set(QUEUES) | {f"{q}.DQ" for q in QUEUES}
-    assert broker.actors == {}  # the broker knows no actors; setup_worker declares them
-    broker.close()
