@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/embed_ingest.py [--chunks 10000] [--threads 2]
 
-1. Synthetic pages (~500-token chunks) are embedded by a real `dramatiq workers.broker:setup_broker`
+1. Synthetic pages (~500-token chunks) are embedded by a real `dramatiq workers.actors:setup_worker`
    process (openai backend, a local OpenAI-compatible server answering at once, in its own
    process) from `embed` jobs of 200 pages; chunks/s from sending the jobs to the last done.
 2. The same rows (texts, vectors, metadata) are binary-COPYed into a copy of page_embeddings
@@ -65,7 +65,7 @@ def main() -> None:
                 return elapsed, rows
 
             worker = subprocess.Popen(
-                [str(REPO / ".venv/bin/dramatiq"), "workers.broker:setup_broker", "-p", "1", "-t",
+                [str(REPO / ".venv/bin/dramatiq"), "workers.actors:setup_worker", "-p", "1", "-t",
                  str(args.threads), "-Q", "embed"], cwd=REPO, env=os.environ.copy(),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:

@@ -93,8 +93,26 @@ class Settings(BaseSettings):
     worker_max_backoff_ms: int = Field(default=600_000, alias="OMNI_WORKER_MAX_BACKOFF_MS")
     worker_time_limit_s: int = Field(default=1800, alias="OMNI_WORKER_TIME_LIMIT_S")
     crawl_time_limit_s: int = Field(default=7200, alias="OMNI_CRAWL_TIME_LIMIT_S")
-    broker_heartbeat_timeout_ms: int = Field(default=60_000, alias="OMNI_BROKER_HEARTBEAT_TIMEOUT_MS")
-    broker_maintenance_chance: int = Field(default=1000, alias="OMNI_BROKER_MAINTENANCE_CHANCE")
+    # A dead worker's unacked messages come back once its heartbeat is this old and a
+    # maintenance pass runs; 100,000 per million commands puts one within a few seconds of
+    # polling (each pass is two cheap ZRANGEBYSCOREs when nothing is dead). docs/operations.md.
+    broker_heartbeat_timeout_ms: int = Field(default=30_000, alias="OMNI_BROKER_HEARTBEAT_TIMEOUT_MS")
+    broker_maintenance_chance: int = Field(default=100_000, alias="OMNI_BROKER_MAINTENANCE_CHANCE")
+    # Leases (db/jobs.py): a running job's runner renews its lease every third of it; a lease
+    # not renewed for this long is released and retried by the sweeper of any worker or
+    # scheduler, which runs every OMNI_JOB_SWEEP_INTERVAL_S and re-sends a pending job whose
+    # message is gone once it has been pending OMNI_JOB_RESEND_AFTER_S.
+    job_lease_s: int = Field(default=30, alias="OMNI_JOB_LEASE_S")
+    job_sweep_interval_s: float = Field(default=10.0, alias="OMNI_JOB_SWEEP_INTERVAL_S")
+    job_resend_after_s: int = Field(default=30, alias="OMNI_JOB_RESEND_AFTER_S")
+    # Postgres session limits (db/connection.py), so a paused or dead process delays another
+    # by at most these: every connection; a statement limit per kind of work (0 = none).
+    db_idle_in_transaction_timeout_s: int = Field(default=60,
+                                                  alias="OMNI_DB_IDLE_IN_TRANSACTION_TIMEOUT_S")
+    db_lock_timeout_s: int = Field(default=10, alias="OMNI_DB_LOCK_TIMEOUT_S")
+    db_job_statement_timeout_s: int = Field(default=300, alias="OMNI_DB_JOB_STATEMENT_TIMEOUT_S")
+    db_interactive_statement_timeout_s: int = Field(
+        default=30, alias="OMNI_DB_INTERACTIVE_STATEMENT_TIMEOUT_S")
 
     @property
     def allowed_private_hosts(self) -> frozenset[str]:

@@ -15,7 +15,8 @@ from twisted.internet.task import LoopingCall
 
 from crawlers.crawl_stats import job_stats
 from db import jobs
-from db.connection import connect
+from db.connection import Work, connect
+from core.config import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ class ProgressExtension:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.callback = crawler.settings.get("OMNI_PROGRESS_CALLBACK")
+        # Each progress write renews the job's lease (db/jobs.py), whichever process started it.
+        self.lease_s = get_settings().job_lease_s
         self.task: LoopingCall | None = None
         self.last_job_update = 0.0
         self.closing: Any = None  # the Deferred of a close this extension asked for
@@ -64,9 +67,9 @@ class ProgressExtension:
         if state.job_id and now - self.last_job_update >= JOB_UPDATE_EVERY_S:
             self.last_job_update = now
             try:
-                with connect(autocommit=True) as conn:
+                with connect(autocommit=True, work=Work.JOB) as conn:
                     held = jobs.update_metadata(conn, state.job_id, {"progress": stats},
-                                                runner=state.runner)
+                                                runner=state.runner, lease_s=self.lease_s)
             except Exception:
                 logger.warning("could not record crawl progress", exc_info=True)
                 return

@@ -26,16 +26,15 @@ from dashboard.guards import HostCheck, SecurityHeaders, check_token
 from dashboard.metrics import OmniCollector, render
 from db import jobs as job_store
 from db import knowledge, privacy
-from db.connection import get_pool
+from db.connection import Work, get_pool
+from db.job_kinds import QUEUES
 from core.config import get_settings
 from core.endpoints import redis_url
 from core.errors import OmniError
-from core.frequency import next_crawl_at
-from interfaces.scheduler import last_attempt
-from workers.broker import QUEUES
 from workers.dispatch import send_job
 from workers.queues import queue_stats
-from workers.status import read_workers
+from workers.status import read_pg_workers, read_workers
+from workers.sweeper import flag_jobs
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -50,7 +49,7 @@ class Backend:
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
-        with get_pool().connection() as conn:
+        with get_pool(Work.INTERACTIVE).connection() as conn:
             yield conn
 
     def redis(self) -> Any:
@@ -63,6 +62,29 @@ class Backend:
 
     def send_job(self, job_id: Any, job_type: str) -> Any:
         return send_job(job_id, job_type)
+
+
+# A worker process whose Postgres heartbeat is older than this is gone (it beats every
+# OMNI_JOB_SWEEP_INTERVAL_S, 10 s by default).
+PG_WORKER_WITHIN_S = 45.0
+
+
+def worker_view(redis_workers: list[dict[str, Any]] | None,
+                pg_workers: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Workers counted by their heartbeats in Redis and in Postgres (None: that store is
+    unreachable from here), and those cut off from one of them."""
+    in_redis = {f"{w['hostname']}:{w['pid']}" for w in redis_workers or []}
+    in_pg = {w["worker"]: w for w in pg_workers or []}
+    return {
+        "redis": None if redis_workers is None else len(in_redis),
+        "postgres": None if pg_workers is None else len(in_pg),
+        # beating in Postgres, saying it cannot reach Redis (or absent from Redis)
+        "cut_off_from_redis": sorted(name for name, w in in_pg.items()
+                                     if w["redis_ok"] is False
+                                     or (redis_workers is not None and name not in in_redis)),
+        # beating in Redis, absent from Postgres
+        "cut_off_from_postgres": sorted(in_redis - set(in_pg)) if pg_workers is not None else [],
+    }
 
 
 def _fmt_age(moment: Any) -> str:
@@ -100,7 +122,11 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
         for worker in workers:
             worker["age"] = max(0.0, time.time() - worker["last_seen"])
         with backend.connection() as conn:
+            unfinished = queries.jobs_list(conn, unfinished=True, limit=1000)
+            flag_jobs(unfinished, client, get_settings())
             return page(request, "overview.html", nav="overview",
+                        pg_workers=read_pg_workers(conn, PG_WORKER_WITHIN_S),
+                        orphans=sum(1 for j in unfinished if j["flag"]),
                         queues=queue_stats(client, backend.queues()), workers=workers, totals=queries.totals(conn),
                         jobs_by_status=queries.jobs_by_status(conn),
                         crawls=queries.running_crawls(conn),
@@ -112,6 +138,7 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
         try:
             with backend.connection() as conn:
                 rows = queries.jobs_list(conn, **filters)
+                flag_jobs(rows, backend.redis(), get_settings())
                 domains = [d["domain"] for d in queries.domain_overview(conn)]
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
@@ -143,11 +170,6 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
     def domains_page(request: Request) -> Response:
         with backend.connection() as conn:
             rows = queries.domain_overview(conn)
-        for row in rows:
-            try:
-                row["next_crawl_at"] = next_crawl_at(row["scrape_frequency"], last_attempt(row))
-            except ValueError:
-                row["next_crawl_at"] = None
         return page(request, "domains.html", nav="domains", domains=rows)
 
     def domain_page(request: Request) -> Response:
@@ -165,10 +187,6 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
                 "jobs": queries.jobs_list(conn, domain=name, limit=20),
                 "charts": queries.charts(conn, domain["id"]),
             }
-        try:
-            domain["next_crawl_at"] = next_crawl_at(domain["scrape_frequency"], last_attempt(domain))
-        except ValueError:
-            domain["next_crawl_at"] = None
         return page(request, "domain.html", nav="domains", domain=domain, **context)
 
     def knowledge_page(request: Request) -> Response:
@@ -188,20 +206,35 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     def healthz(request: Request) -> Response:
-        checks: dict[str, str] = {}
+        """The dashboard's own connections, and what the workers see: each worker process beats
+        in Redis and in Postgres, and records in Postgres whether it reaches Redis; a worker
+        seen in one but not the other is cut off from it. Stuck jobs (lease expired, no
+        message) are counted. 503 unless all is well."""
+        checks: dict[str, Any] = {}
+        pg_workers: list[dict[str, Any]] | None = None
+        redis_workers: list[dict[str, Any]] | None = None
+        unfinished: list[dict[str, Any]] = []
         try:
             with backend.connection() as conn:
-                conn.execute("SELECT 1")
+                pg_workers = read_pg_workers(conn, PG_WORKER_WITHIN_S)
+                unfinished = queries.jobs_list(conn, unfinished=True, limit=1000)
             checks["postgres"] = "ok"
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             checks["postgres"] = f"error: {type(exc).__name__}"
         try:
             backend.redis().ping()
+            redis_workers = read_workers(backend.redis())
             checks["redis"] = "ok"
         except Exception as exc:  # noqa: BLE001
             checks["redis"] = f"error: {type(exc).__name__}"
-        healthy = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks},
+        flag_jobs(unfinished, backend.redis() if checks["redis"] == "ok" else None, get_settings())
+        workers = worker_view(redis_workers, pg_workers)
+        stuck = {"lease_expired": sum(j["flag"] == "lease expired" for j in unfinished),
+                 "without_message": sum(j["flag"] == "no message" for j in unfinished)}
+        healthy = (checks["postgres"] == "ok" and checks["redis"] == "ok"
+                   and not workers["cut_off_from_redis"] and not workers["cut_off_from_postgres"])
+        return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks,
+                             "workers": workers, "jobs": stuck},
                             status_code=200 if healthy else 503)
 
     async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -7,28 +7,31 @@ from typing import Any
 
 import psycopg
 
-from db.jobs import ACTIVE, CRAWL_TYPES, JOB_TYPES, STATUSES
+from db.domain_schedule import CRAWLS, domain_states, next_run_at
+from db.jobs import CRAWL_TYPES, JOB_TYPES, STATUSES, health_columns
 from db.source_counts import SOURCE_COUNT_COLUMNS
 
 JOB_LIMIT = 100
 
 
 def jobs_list(conn: psycopg.Connection, *, status: str | None = None, job_type: str | None = None,
-              domain: str | None = None, limit: int = JOB_LIMIT) -> list[dict[str, Any]]:
+              domain: str | None = None, limit: int = JOB_LIMIT,
+              unfinished: bool = False) -> list[dict[str, Any]]:
     if status and status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     if job_type and job_type not in JOB_TYPES:
         raise ValueError(f"unknown job type {job_type!r}")
     return conn.execute(
         "SELECT j.id, j.job_type, j.status, j.created_at, j.started_at, j.completed_at, "
-        "       j.error_message, j.metadata, d.domain "
+        f"       j.error_message, j.metadata, d.domain, {health_columns('j')} "
         "FROM content_refresh_jobs j LEFT JOIN domains d ON d.id = j.domain_id "
         "WHERE (%(status)s::text IS NULL OR j.status = %(status)s) "
         "  AND (%(job_type)s::text IS NULL OR j.job_type = %(job_type)s) "
         "  AND (%(domain)s::text IS NULL OR d.domain = %(domain)s) "
+        "  AND (NOT %(unfinished)s OR COALESCE(j.status, 'pending') IN ('pending', 'running')) "
         "ORDER BY j.created_at DESC, j.id LIMIT %(limit)s",
         {"status": status or None, "job_type": job_type or None, "domain": domain or None,
-         "limit": limit},
+         "limit": limit, "unfinished": unfinished},
     ).fetchall()
 
 
@@ -58,8 +61,9 @@ def jobs_by_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    """One row per domain: pages by status, last crawl, extractions, chunks, tokens, cost."""
-    return conn.execute(
+    """One row per domain: pages by status, last crawl, extractions, chunks, tokens, cost, and
+    the scheduler's view of it (`busy`, `next_crawl_at`: db/domain_schedule.py)."""
+    rows = conn.execute(
         """
         SELECT d.id, d.domain, d.scrape_frequency, d.last_scraped_at, d.active,
                """ + SOURCE_COUNT_COLUMNS + """,
@@ -69,19 +73,23 @@ def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
                (SELECT count(*) FROM page_embeddings pe JOIN scraped_pages sp ON sp.id = pe.page_id
                  WHERE sp.domain_id = d.id) AS chunks,
                (SELECT COALESCE(sum(u.tokens), 0) FROM business_usage u WHERE u.domain_id = d.id) AS tokens,
-               (SELECT COALESCE(sum(u.cost), 0) FROM business_usage u WHERE u.domain_id = d.id) AS cost,
-               (SELECT max(j.created_at) FROM content_refresh_jobs j
-                 WHERE j.domain_id = d.id AND j.job_type = ANY(%(crawl_types)s)) AS last_crawl_job_at,
-               EXISTS (SELECT 1 FROM content_refresh_jobs j WHERE j.domain_id = d.id
-                 AND j.job_type = ANY(%(crawl_types)s) AND j.status = ANY(%(active)s)) AS busy
+               (SELECT COALESCE(sum(u.cost), 0) FROM business_usage u WHERE u.domain_id = d.id) AS cost
           FROM domains d
           LEFT JOIN LATERAL (
                SELECT jsonb_object_agg(s.status, s.n) AS by_status, sum(s.n) AS total
                  FROM (SELECT COALESCE(status, 'pending') AS status, count(*) AS n
                          FROM scraped_pages WHERE domain_id = d.id GROUP BY 1) s) p ON true
          ORDER BY d.domain
-        """, {"crawl_types": list(CRAWL_TYPES), "active": list(ACTIVE)}
-    ).fetchall()
+        """).fetchall()
+    schedule = {s["id"]: s for s in domain_states(conn, CRAWLS, active_only=False)}
+    for row in rows:
+        state = schedule[row["id"]]
+        row.update(busy=state["busy"], last_crawl_job_at=state["last_job_at"])
+        try:
+            row["next_crawl_at"] = next_run_at(state)
+        except ValueError:  # a frequency the scheduler cannot read
+            row["next_crawl_at"] = None
+    return rows
 
 
 def last_crawl(conn: psycopg.Connection, domain_id: Any,

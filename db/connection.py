@@ -1,4 +1,13 @@
-"""Connections to Postgres. One pool per process (workers fork: a pool never crosses a fork)."""
+"""Connections to Postgres. One pool per kind of work per process (workers fork: a pool never
+crosses a fork).
+
+Every connection carries session limits (settings in core/config.py, the README's table), so a
+paused or dead process can delay another by at most these: `idle_in_transaction_session_timeout`
+and `lock_timeout` everywhere, and a `statement_timeout` suited to the kind of work: a job's
+statements (COPY of a page group's vectors, the stage writes), interactive reads (CLI, scheduler,
+dashboard), maintenance (migrations, `CREATE INDEX CONCURRENTLY`: no statement or lock limit,
+they may wait their turn).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 
 import psycopg
 from pgvector.psycopg import register_vector
@@ -13,10 +23,17 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from core.config import get_settings
+from core.config import Settings, get_settings
 from core.endpoints import database_url
 
-_pool: ConnectionPool | None = None
+
+class Work(StrEnum):
+    JOB = "job"                    # the workers' and the crawl's writes
+    INTERACTIVE = "interactive"    # the CLI, the scheduler, the dashboard
+    MAINTENANCE = "maintenance"    # migrations, index builds
+
+
+_pools: dict[Work, ConnectionPool] = {}
 _pool_pid: int | None = None
 _pool_lock = threading.Lock()
 
@@ -35,6 +52,23 @@ def with_search_path(dsn: str) -> str:
     return make_conninfo(dsn, options=f"{options} -c search_path={SEARCH_PATH}".strip())
 
 
+def session_limits(work: Work, settings: Settings) -> dict[str, int]:
+    """The session's limits in milliseconds (0 = none)."""
+    statement = {Work.JOB: settings.db_job_statement_timeout_s,
+                 Work.INTERACTIVE: settings.db_interactive_statement_timeout_s,
+                 Work.MAINTENANCE: 0}[work]
+    return {"idle_in_transaction_session_timeout": settings.db_idle_in_transaction_timeout_s * 1000,
+            "lock_timeout": 0 if work == Work.MAINTENANCE else settings.db_lock_timeout_s * 1000,
+            "statement_timeout": statement * 1000}
+
+
+def _options(dsn: str, work: Work, settings: Settings) -> str:
+    """libpq `options` for the limits, after any the URL already has (ours win)."""
+    given = conninfo_to_dict(dsn).get("options") or ""
+    ours = " ".join(f"-c {name}={value}" for name, value in session_limits(work, settings).items())
+    return f"{given} {ours}".strip()
+
+
 def _configure(conn: psycopg.Connection) -> None:
     try:
         register_vector(conn)
@@ -42,32 +76,38 @@ def _configure(conn: psycopg.Connection) -> None:
         pass  # the vector extension is not installed yet (before the first migration)
 
 
-def connect(autocommit: bool = False, dsn: str | None = None) -> psycopg.Connection:
-    """A new connection with dict rows and pgvector types registered."""
-    conn = psycopg.connect(with_search_path(dsn or database_url()), autocommit=autocommit,
-                           row_factory=dict_row)
+def connect(autocommit: bool = False, dsn: str | None = None,
+            work: Work = Work.INTERACTIVE) -> psycopg.Connection:
+    """A new connection with dict rows, pgvector types registered and the limits of `work`."""
+    settings = get_settings()
+    dsn = with_search_path(dsn or database_url(settings))
+    conn = psycopg.connect(dsn, autocommit=autocommit, row_factory=dict_row,
+                           options=_options(dsn, work, settings))
     _configure(conn)
     return conn
 
 
-def get_pool() -> ConnectionPool:
-    """This process's pool (created on first use, recreated after a fork)."""
-    global _pool, _pool_pid
+def get_pool(work: Work = Work.JOB) -> ConnectionPool:
+    """This process's pool for `work` (created on first use, recreated after a fork)."""
+    global _pool_pid
     with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
+        if _pool_pid != os.getpid():
+            _pools.clear()
+            _pool_pid = os.getpid()
+        if work not in _pools:
             settings = get_settings()
-            _pool = ConnectionPool(
-                with_search_path(database_url(settings)),
+            dsn = with_search_path(database_url(settings))
+            _pools[work] = ConnectionPool(
+                dsn,
                 min_size=1,
                 max_size=settings.db_pool_size,
-                kwargs={"row_factory": dict_row},
+                kwargs={"row_factory": dict_row, "options": _options(dsn, work, settings)},
                 configure=_configure,
                 check=ConnectionPool.check_connection,
                 open=True,
-                name=f"omni-{os.getpid()}",
+                name=f"omni-{work}-{os.getpid()}",
             )
-            _pool_pid = os.getpid()
-        return _pool
+        return _pools[work]
 
 
 @contextmanager
@@ -77,9 +117,34 @@ def transaction() -> Iterator[psycopg.Connection]:
         yield conn
 
 
+class Dedicated:
+    """A background thread's own connection (the lease renewer's, the worker beat's): outside
+    the pools, so it never waits behind the connections the work holds; opened on first use and
+    again after it broke (a Postgres restart)."""
+
+    def __init__(self, work: Work = Work.JOB, autocommit: bool = True) -> None:
+        self.work, self.autocommit = work, autocommit
+        self._conn: psycopg.Connection | None = None
+
+    @contextmanager
+    def use(self) -> Iterator[psycopg.Connection]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = connect(autocommit=self.autocommit, work=self.work)
+        try:
+            yield self._conn
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 def close_pool() -> None:
-    global _pool
     with _pool_lock:
-        if _pool is not None and _pool_pid == os.getpid():
-            _pool.close()
-        _pool = None
+        if _pool_pid == os.getpid():
+            for pool in _pools.values():
+                pool.close()
+        _pools.clear()

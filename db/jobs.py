@@ -8,11 +8,18 @@ Lifecycle (`TRANSITIONS`, a pure table; each SQL update is guarded by the states
                           |  \\--fail-------> failed --reset--> pending   (a manual retry)
                           \\--release--> pending                          (retried later)
     pending --fail--> failed        (dead-lettered, or its message could not be sent)
-    running --start--> running      (taken over: the runner that held it died)
+    running --start--> running      (taken over: its lease had expired)
+    running --expire--> pending     (its lease expired: the sweeper re-sends it)
 
-- `start` counts the attempt (once per start) and hands out a fresh runner token; only the
-  holder of that token may `complete`, `fail` or `release` the job. A runner whose job was taken
-  over, or already failed, changes nothing.
+- `start` counts the attempt (once per start) and hands out a fresh runner token and a lease;
+  only the holder of that token may `complete`, `fail` or `release` the job, and the runner
+  renews the lease while it works (`renew`). A running job is taken over (`start`) or released
+  (`release_expired`) only once its lease has expired. A runner whose job was taken over, or
+  already failed, changes nothing: `hold` (inside each of its write transactions) raises
+  `LeaseLost`, and its row lock keeps a takeover out until that transaction ends.
+- The merged embed job: the leader claims the domain's other pending embed jobs
+  (`claim_siblings`); they share its runner token and lease, and it completes or releases them
+  with its own outcome.
 - `complete` never overwrites `failed` (nor anything but `running`).
 - `metadata` is merged, never replaced, so counters written by different steps survive.
 """
@@ -21,7 +28,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -53,6 +61,7 @@ class Event(StrEnum):
     FAIL = "fail"
     RELEASE = "release"    # a transient failure: back to pending, its message is retried
     RESET = "reset"        # an operator's retry of a failed job
+    EXPIRE = "expire"      # its lease expired: back to pending for whoever notices first
 
 
 JOB_TYPES: tuple[str, ...] = tuple(t.value for t in JobType)
@@ -68,6 +77,7 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (Status.PENDING, Event.FAIL): Status.FAILED,
     (Status.RUNNING, Event.RELEASE): Status.PENDING,
     (Status.FAILED, Event.RESET): Status.PENDING,
+    (Status.RUNNING, Event.EXPIRE): Status.PENDING,
 }
 # Events only the runner holding the job may apply.
 OWNED_EVENTS = frozenset({Event.COMPLETE, Event.RELEASE})
@@ -123,16 +133,45 @@ def runner_of(job: dict[str, Any] | None) -> str | None:
     return ((job or {}).get("metadata") or {}).get("runner")
 
 
-def start(conn: psycopg.Connection, job_id: UUID | str) -> dict[str, Any] | None:
-    """Mark a job running, count the attempt and return it with its new `runner` token; None if
-    it does not exist or is completed / failed (a redelivered message is then a no-op)."""
+DEFAULT_LEASE_S = 30   # OMNI_JOB_LEASE_S; callers pass the setting
+# A running job's lease is live while metadata.lease_expires_at is in the future (no lease:
+# expired, e.g. a job started before leases existed).
+def lease_live_sql(alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return f"({prefix}metadata->>'lease_expires_at')::timestamptz > now()"
+
+
+LEASE_LIVE = lease_live_sql()
+
+
+def health_columns(alias: str) -> str:
+    """SQL columns for a job list: `lease_live` and `idle_s` (seconds since the row changed),
+    what `workers.sweeper.orphan_reason` reads."""
+    return (f"COALESCE({lease_live_sql(alias)}, false) AS lease_live, "
+            f"extract(epoch FROM now() - {alias}.updated_at)::float8 AS idle_s")
+_LEASE = "'lease_expires_at', now() + make_interval(secs => %(lease)s)"
+
+
+class LeaseLost(Exception):
+    """This runner no longer holds its job (its lease expired and it was released or taken
+    over): it must write nothing more and stop."""
+
+
+def start(conn: psycopg.Connection, job_id: UUID | str,
+          lease_s: float = DEFAULT_LEASE_S) -> dict[str, Any] | None:
+    """Mark a job running, count the attempt and return it with its new `runner` token and
+    lease; None if it does not exist, is completed / failed (a redelivered message is then a
+    no-op) or is running under a live lease (its runner is alive: a duplicate message)."""
     runner = uuid.uuid4().hex
     row = conn.execute(
         "UPDATE content_refresh_jobs SET status = 'running', started_at = NOW(), "
-        "completed_at = NULL, metadata = metadata || jsonb_build_object("
-        "'attempts', COALESCE((metadata->>'attempts')::int, 0) + 1, 'runner', %s::text) "
-        "WHERE id = %s AND COALESCE(status, 'pending') = ANY(%s) RETURNING *",
-        (runner, job_id, allowed_from(Event.START)),
+        "completed_at = NULL, metadata = (metadata - 'merged_into') || jsonb_build_object("
+        "'attempts', COALESCE((metadata->>'attempts')::int, 0) + 1, 'runner', %(runner)s::text, "
+        f"{_LEASE}) "
+        "WHERE id = %(id)s AND COALESCE(status, 'pending') = ANY(%(from)s) "
+        f"AND (COALESCE(status, 'pending') <> 'running' OR NOT COALESCE({LEASE_LIVE}, false)) "
+        "RETURNING *",
+        {"runner": runner, "id": job_id, "from": allowed_from(Event.START), "lease": lease_s},
     ).fetchone()
     if row is not None:
         row = dict(row)
@@ -140,13 +179,130 @@ def start(conn: psycopg.Connection, job_id: UUID | str) -> dict[str, Any] | None
     return row
 
 
-def update_metadata(conn: psycopg.Connection, job_id: UUID | str, metadata: dict[str, Any],
-                    runner: str | None = None) -> bool:
-    """Merge into the job's metadata; with `runner`, only while that runner holds the job."""
-    guard = " AND status = 'running' AND metadata->>'runner' = %s" if runner else ""
+def renew(conn: psycopg.Connection, job_id: UUID | str, runner: str,
+          lease_s: float = DEFAULT_LEASE_S) -> bool:
+    """Extend the lease of the job (and of the siblings it merged) while `runner` holds it.
+    False: the job is no longer this runner's."""
     cur = conn.execute(
-        f"UPDATE content_refresh_jobs SET metadata = metadata || %s WHERE id = %s{guard}",
-        (Jsonb(metadata), job_id, *([runner] if runner else [])),
+        f"UPDATE content_refresh_jobs SET metadata = metadata || jsonb_build_object({_LEASE}) "
+        "WHERE (id = %(id)s OR metadata->>'merged_into' = %(id)s::text) AND status = 'running' "
+        "AND metadata->>'runner' = %(runner)s RETURNING id = %(id)s AS own",
+        {"id": job_id, "runner": runner, "lease": lease_s})
+    return any(r["own"] if isinstance(r, dict) else r[0] for r in cur.fetchall())
+
+
+def hold(conn: psycopg.Connection, job_id: UUID | str, runner: str) -> None:
+    """Inside a write transaction: LeaseLost unless `runner` still holds the job. The row lock
+    (FOR SHARE) keeps a takeover out until the transaction ends, so nothing is written by a
+    runner whose job was taken over."""
+    row = conn.execute(
+        "SELECT 1 FROM content_refresh_jobs WHERE id = %s AND status = 'running' "
+        "AND metadata->>'runner' = %s FOR SHARE", (job_id, runner)).fetchone()
+    if row is None:
+        raise LeaseLost(f"job {job_id} is no longer held by runner {runner}")
+
+
+@contextmanager
+def held(conn: psycopg.Connection, job: dict[str, Any]) -> Iterator[psycopg.Connection]:
+    """`with held(conn, job):` a transaction that writes only while the job's runner holds it
+    (the job modules' write transactions)."""
+    with conn.transaction():
+        if job.get("runner"):
+            hold(conn, job["id"], job["runner"])
+        yield conn
+
+
+def claim_siblings(conn: psycopg.Connection, leader: dict[str, Any], *, force: bool,
+                   room: int, lease_s: float = DEFAULT_LEASE_S,
+                   limit: int = 20) -> list[dict[str, Any]]:
+    """The merged embed job: the domain's other pending pipeline embed jobs with page ids (and
+    those already merged into `leader` by a run that died) join it: running, under the leader's
+    runner token and lease, `merged_into` the leader. SKIP LOCKED: a job another leader is
+    claiming is left to it."""
+    return conn.execute(
+        "UPDATE content_refresh_jobs j SET status = 'running', started_at = now(), "
+        "error_message = NULL, metadata = j.metadata || jsonb_build_object("
+        f"'merged_into', %(id)s::text, 'runner', %(runner)s::text, {_LEASE}) "
+        "WHERE j.id IN (SELECT s.id FROM content_refresh_jobs s WHERE s.job_type = 'embed' "
+        "  AND s.origin = 'pipeline' "
+        "  AND (s.status = 'pending' OR (s.status = 'running' "
+        "       AND s.metadata->>'merged_into' = %(id)s::text)) "
+        "  AND s.domain_id = %(domain)s AND s.id <> %(id)s AND s.metadata ? 'page_ids' "
+        "  AND COALESCE((s.metadata->>'force')::boolean, false) = %(force)s "
+        "  AND jsonb_array_length(s.metadata->'page_ids') <= %(room)s "
+        "  ORDER BY s.created_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+        "AND EXISTS (SELECT 1 FROM content_refresh_jobs l WHERE l.id = %(id)s "
+        "  AND l.status = 'running' AND l.metadata->>'runner' = %(runner)s) "
+        "RETURNING j.id, j.metadata",
+        {"id": leader["id"], "runner": leader["runner"], "domain": leader["domain_id"],
+         "force": force, "room": max(0, room), "limit": limit, "lease": lease_s}).fetchall()
+
+
+def complete_siblings(conn: psycopg.Connection, ids: list[Any], runner: str) -> int:
+    """The merged jobs done with their leader (running -> completed, under its runner)."""
+    if not ids:
+        return 0
+    cur = conn.execute(
+        "UPDATE content_refresh_jobs SET status = 'completed', completed_at = now(), "
+        "error_message = NULL WHERE id = ANY(%s) AND status = ANY(%s) "
+        "AND metadata->>'runner' = %s", (ids, allowed_from(Event.COMPLETE), runner))
+    return cur.rowcount
+
+
+def release_siblings(conn: psycopg.Connection, ids: list[Any], runner: str,
+                     error: str) -> list[dict[str, Any]]:
+    """The leader failed: its merged jobs back to pending, each to be retried on its own."""
+    if not ids:
+        return []
+    return conn.execute(
+        "UPDATE content_refresh_jobs SET status = 'pending', error_message = %s, "
+        "metadata = metadata - 'merged_into' WHERE id = ANY(%s) AND status = ANY(%s) "
+        "AND metadata->>'runner' = %s RETURNING id, job_type",
+        (error[:4000], ids, allowed_from(Event.RELEASE), runner)).fetchall()
+
+
+def release_expired(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Running pipeline jobs whose lease expired (a killed, paused or cut-off runner) back to
+    pending; the caller re-sends their messages if they are gone. Any process may call it: the
+    first to notice wins, the others find nothing."""
+    return conn.execute(
+        "UPDATE content_refresh_jobs SET status = 'pending', "
+        "error_message = 'its runner stopped renewing its lease (killed, paused or cut off); "
+        "retried', metadata = (metadata - 'merged_into') || jsonb_build_object("
+        "'lease_expired_at', now()::text) "
+        f"WHERE status = ANY(%s) AND origin = 'pipeline' AND NOT COALESCE({LEASE_LIVE}, false) "
+        "RETURNING id, job_type",
+        (allowed_from(Event.EXPIRE),)).fetchall()
+
+
+def pending_since(conn: psycopg.Connection, seconds: float) -> list[dict[str, Any]]:
+    """Pipeline jobs untouched and pending for at least `seconds` (candidates for a re-send),
+    with how long (`age_s`)."""
+    return conn.execute(
+        "SELECT id, job_type, extract(epoch FROM now() - updated_at)::float8 AS age_s "
+        "FROM content_refresh_jobs WHERE COALESCE(status, 'pending') = 'pending' "
+        "AND origin = 'pipeline' AND updated_at < now() - make_interval(secs => %s) "
+        "ORDER BY created_at", (seconds,)).fetchall()
+
+
+def note_resent(conn: psycopg.Connection, job_id: UUID | str) -> None:
+    """A pending job's message was sent again (its `updated_at` moves: the next re-send waits)."""
+    conn.execute(
+        "UPDATE content_refresh_jobs SET metadata = metadata || jsonb_build_object("
+        "'resent', COALESCE((metadata->>'resent')::int, 0) + 1, 'resent_at', now()::text) "
+        "WHERE id = %s AND COALESCE(status, 'pending') = 'pending'", (job_id,))
+
+
+def update_metadata(conn: psycopg.Connection, job_id: UUID | str, metadata: dict[str, Any],
+                    runner: str | None = None, lease_s: float | None = None) -> bool:
+    """Merge into the job's metadata; with `runner`, only while that runner holds the job (and,
+    with `lease_s`, renewing its lease: the crawl's progress writes)."""
+    guard = " AND status = 'running' AND metadata->>'runner' = %(runner)s" if runner else ""
+    lease = f" || jsonb_build_object({_LEASE})" if runner and lease_s else ""
+    cur = conn.execute(
+        f"UPDATE content_refresh_jobs SET metadata = metadata || %(meta)s{lease} "
+        f"WHERE id = %(id)s{guard}",
+        {"meta": Jsonb(metadata), "id": job_id, "runner": runner, "lease": lease_s},
     )
     return cur.rowcount > 0
 
@@ -165,11 +321,15 @@ def complete(conn: psycopg.Connection, job_id: UUID | str, runner: str,
 
 
 def fail(conn: psycopg.Connection, job_id: UUID | str, error: str,
-         metadata: dict[str, Any] | None = None, *, runner: str | None = None) -> bool:
+         metadata: dict[str, Any] | None = None, *, runner: str | None = None,
+         unless_leased: bool = False) -> bool:
     """pending | running -> failed with the reason. With `runner`, only while that runner holds
-    it; without (a dead-lettered message, a send that failed), from any unfinished state.
-    Never overwrites completed."""
+    it; without (a dead-lettered message, a send that failed), from any unfinished state, or
+    with `unless_leased` not while a runner holds a live lease on it (a dead-lettered copy of a
+    message must not fail the run another message started). Never overwrites completed."""
     guard = " AND metadata->>'runner' = %s" if runner else ""
+    if unless_leased:
+        guard += f" AND (status IS DISTINCT FROM 'running' OR NOT COALESCE({LEASE_LIVE}, false))"
     cur = conn.execute(
         "UPDATE content_refresh_jobs SET status = 'failed', completed_at = NOW(), "
         f"error_message = %s, metadata = metadata || %s WHERE id = %s "

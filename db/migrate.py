@@ -163,6 +163,9 @@ def migrate(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> list[
     """Apply pending migrations; returns those run. `conn` must be in autocommit mode."""
     if not conn.autocommit:
         raise MigrationError("migrate() needs an autocommit connection")
+    # A migration may rewrite a table or build an index: no statement or lock limit for it.
+    conn.execute("SET statement_timeout = 0")
+    conn.execute("SET lock_timeout = 0")
     conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
     try:
         conn.execute(_BOOKKEEPING)

@@ -16,17 +16,17 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from db import jobs
 from db.connection import connect
+from db.domain_schedule import CRAWLS, domain_states, is_due_now
 from interfaces.catalog_schedule import queue_catalog_syncs
-from interfaces.housekeeping import housekeeping
 from core.config import get_settings
-from core.frequency import is_due
+from interfaces.housekeeping import housekeeping
 from interfaces.index_schedule import IndexMaintenance
 
 log = logging.getLogger(__name__)
@@ -34,15 +34,13 @@ log = logging.getLogger(__name__)
 REFRESH_JOB_TYPE = jobs.JobType.FULL
 # Namespace of the scheduler's advisory locks (the first key of the two-int form).
 LOCK_NAMESPACE = 0x0_5C4ED  # "SCHED"
-# A job committed but not yet sent is only re-sent after this grace period (its sender may
-# still be about to send it).
-RESEND_AFTER = timedelta(minutes=2)
 
 @dataclass
 class PassResult:
     crawls: list[str] = field(default_factory=list)       # domains a crawl was queued for
     refreshes: list[str] = field(default_factory=list)    # domains a stale refresh was queued for
     resent: list[str] = field(default_factory=list)       # job ids whose message was re-sent
+    released: list[str] = field(default_factory=list)     # jobs whose lease had expired
     skipped: list[str] = field(default_factory=list)      # due, but another scheduler has it
     errors: list[str] = field(default_factory=list)       # "domain: message"
     catalog_syncs: list[str] = field(default_factory=list)  # domains a catalogue sync was queued for
@@ -53,36 +51,12 @@ class PassResult:
 
     def summary(self) -> str:
         return (f"queued {len(self.crawls)} crawl(s), {len(self.refreshes)} refresh(es); "
-                f"re-sent {len(self.resent)}; skipped {len(self.skipped)}; "
+                f"re-sent {len(self.resent)}, released {len(self.released)}; skipped {len(self.skipped)}; "
                 f"errors {len(self.errors)}")
 
 
-_DOMAIN_STATE = """
-SELECT d.id, d.domain, d.scrape_frequency, d.last_scraped_at,
-       (SELECT max(j.created_at) FROM content_refresh_jobs j
-         WHERE j.domain_id = d.id AND j.job_type = ANY(%(crawl_types)s)
-           AND j.origin = 'pipeline') AS last_crawl_job_at,
-       EXISTS (SELECT 1 FROM content_refresh_jobs j
-         WHERE j.domain_id = d.id AND j.job_type = ANY(%(crawl_types)s) AND j.origin = 'pipeline'
-           AND j.status = ANY(%(active)s)) AS busy
-  FROM domains d
- WHERE d.active IS NOT FALSE {where}
- ORDER BY d.domain
-"""
-
-
-def last_attempt(row: dict[str, Any]) -> datetime | None:
-    """The later of the last finished crawl and the last crawl job queued (so a failing crawl
-    is retried once per period, not on every pass)."""
-    moments = [m for m in (row.get("last_scraped_at"), row.get("last_crawl_job_at")) if m]
-    return max(moments) if moments else None
-
-
 def _domain_state(conn: psycopg.Connection, domain_id: Any = None) -> list[dict[str, Any]]:
-    params = {"crawl_types": list(jobs.CRAWL_TYPES), "active": list(jobs.ACTIVE),
-              "domain_id": domain_id}
-    where = "" if domain_id is None else "AND d.id = %(domain_id)s"
-    return conn.execute(_DOMAIN_STATE.format(where=where), params).fetchall()
+    return domain_states(conn, CRAWLS, domain_id)
 
 
 def _lock(conn: psycopg.Connection, domain_id: Any) -> bool:
@@ -114,26 +88,36 @@ Sender = jobs.Sender
 
 
 def _default_sender(job_id: Any, job_type: str) -> Any:
-    # send_job enqueues on the project's broker (workers.broker.get_broker sets it up once).
+    # Dramatiq's Redis broker loads only when a message is sent (the CLI imports this module).
     from workers.dispatch import send_job
 
     return send_job(job_id, job_type)
 
 
+def _default_sweep(conn: psycopg.Connection, send: Sender) -> Any:
+    # As above: the broker and the sweeper load on the first pass.
+    from workers.broker import get_broker
+    from workers.sweeper import sweep
+
+    return sweep(conn, get_broker().client, send, get_settings())
+
+
 class Scheduler:
     def __init__(self, conn: psycopg.Connection, *, stale_after: str | None = None,
-                 sender: Sender | None = None, now: Callable[[], datetime] | None = None) -> None:
+                 sender: Sender | None = None, now: Callable[[], datetime] | None = None,
+                 sweeper: Callable[[psycopg.Connection, Sender], Any] | None = None) -> None:
         """`conn` must be a non-autocommit connection owned by the scheduler."""
         self.conn = conn
         self.stale_after = stale_after or get_settings().stale_after
         self.send = sender or _default_sender
+        self.sweeper = sweeper or _default_sweep
         self.now = now or (lambda: datetime.now(UTC))
         self._warned_no_stale_fn = False
 
     # ------------------------------------------------------------------ one pass
     def run_once(self) -> PassResult:
         result = PassResult()
-        self._resend_unsent(result)
+        self._sweep(result)
         domains = _domain_state(self.conn)
         self.conn.commit()
         for row in domains:
@@ -151,9 +135,9 @@ class Scheduler:
         if row["busy"]:
             return
         now = self.now()
-        if is_due(row["scrape_frequency"], last_attempt(row), now):
-            job_id = self._queue(row, jobs.JobType.CRAWL, {"trigger": "scheduler", "reason": "due"},
-                                 lambda fresh: is_due(fresh["scrape_frequency"], last_attempt(fresh), now))
+        if is_due_now(row, now):
+            job_id = self.queue(row, jobs.JobType.CRAWL, {"trigger": "scheduler", "reason": "due"},
+                                lambda fresh: is_due_now(fresh, now))
             (result.crawls if job_id else result.skipped).append(row["domain"])
             return
         urls = _stale_urls(self.conn, row["domain"], self.stale_after)
@@ -169,19 +153,24 @@ class Scheduler:
         self.conn.commit()
         metadata = {"trigger": "scheduler", "reason": "stale", "urls": urls[:1000],
                     "stale_count": len(urls)}
-        job_id = self._queue(row, REFRESH_JOB_TYPE, metadata,
-                             lambda fresh: not _recent_refresh(self.conn, fresh["id"], self.stale_after))
+        job_id = self.queue(row, REFRESH_JOB_TYPE, metadata,
+                            lambda fresh: not _recent_refresh(self.conn, fresh["id"],
+                                                              self.stale_after))
         (result.refreshes if job_id else result.skipped).append(row["domain"])
 
-    def _queue(self, row: dict[str, Any], job_type: str, metadata: dict[str, Any],
-               still_wanted: Callable[[dict[str, Any]], bool]) -> Any:
-        """Create the job under the domain's advisory lock, commit, then send its message."""
+    def queue(self, row: dict[str, Any], job_type: str, metadata: dict[str, Any],
+              still_wanted: Callable[[dict[str, Any]], bool],
+              state: Callable[[psycopg.Connection, Any], list[dict[str, Any]]] = _domain_state,
+              ) -> Any:
+        """Create the job under the domain's advisory lock, commit, then send its message.
+        `state(conn, domain_id)` re-reads the domain under the lock (its `busy` and what
+        `still_wanted` decides on): the crawl's by default, the catalogue's for syncs."""
         conn = self.conn
         try:
             if not _lock(conn, row["id"]):
                 conn.rollback()
                 return None
-            fresh = _domain_state(conn, row["id"])
+            fresh = state(conn, row["id"])
             if not fresh or fresh[0]["busy"] or not still_wanted(fresh[0]):
                 conn.rollback()
                 return None
@@ -196,34 +185,20 @@ class Scheduler:
         return job_id
 
     def _send(self, job_id: Any, job_type: str) -> None:
-        message = self.send(job_id, job_type)
-        message_id = getattr(message, "message_id", None) or "sent"
-        jobs.update_metadata(self.conn, job_id, {"message_id": message_id})
-        self.conn.commit()
+        # If this fails (Redis away), the row is pending with no message: the sweeper sends it.
+        self.send(job_id, job_type)
 
-    def _resend_unsent(self, result: PassResult) -> None:
-        """Scheduler jobs that committed but whose message was never sent (the sender died)."""
-        rows = self.conn.execute(
-            "SELECT id, domain_id, job_type FROM content_refresh_jobs "
-            # origin: only the pipeline can write it (0040); metadata and created_at are
-            # tenant-writable and must not make the scheduler send a forged job.
-            "WHERE status = 'pending' AND origin = 'pipeline' AND metadata->>'trigger' = 'scheduler' "
-            "AND NOT metadata ? 'message_id' AND created_at < now() - %s::interval",
-            (f"{int(RESEND_AFTER.total_seconds())} seconds",),
-        ).fetchall()
-        self.conn.commit()
-        for job in rows:
-            if not _lock(self.conn, job["domain_id"]):
-                self.conn.rollback()
-                continue
-            still = self.conn.execute(
-                "SELECT 1 FROM content_refresh_jobs WHERE id = %s AND status = 'pending' "
-                "AND origin = 'pipeline' AND NOT metadata ? 'message_id'", (job["id"],)).fetchone()
-            if still:
-                self._send(job["id"], job["job_type"])  # commits, releasing the lock
-                result.resent.append(str(job["id"]))
-            else:
-                self.conn.rollback()
+    def _sweep(self, result: PassResult) -> None:
+        """Expired leases released, pending jobs whose message is gone re-sent."""
+        try:
+            swept = self.sweeper(self.conn, self.send)
+        except Exception as exc:  # noqa: BLE001 - the pass goes on; the next one sweeps again
+            self.conn.rollback()
+            log.warning("scheduler: the sweep failed: %s", exc)
+            result.errors.append(f"sweep: {exc}")
+            return
+        result.resent.extend(swept.resent)
+        result.released.extend(swept.released)
 
 
 def run_forever(interval: float, stop: threading.Event | None = None,

@@ -3,7 +3,10 @@
 metadata {"page_ids": [...], "crawl_job_id": ...} are committed first, then their messages are
 sent by the function the `OMNI_JOB_SENDER` setting names (`workers.dispatch.send_job`; a dotted
 path, as Scrapy names its components, so the crawl layer never imports the workers layer above
-it). Unchanged and duplicate pages enqueue nothing."""
+it). The job types are the registry's page stages (`db/job_kinds.py`). A message that cannot be
+sent (Redis away) does not fail the crawl: its row is committed and pending, and the sweeper
+(workers/sweeper.py) sends it once Redis is back. Unchanged and duplicate pages enqueue
+nothing."""
 
 from __future__ import annotations
 
@@ -15,12 +18,12 @@ from scrapy.utils.misc import load_object
 
 from crawlers.crawl_stats import record
 from db import jobs
+from db.job_kinds import PAGE_STAGES
 from db.connection import get_pool
 
 logger = logging.getLogger(__name__)
 
 PAGES_PER_JOB = 100
-JOB_TYPES = ("extract", "optimize", "embed")
 
 
 def batches(ids: list[str], size: int = PAGES_PER_JOB) -> list[list[str]]:
@@ -56,17 +59,34 @@ class EnqueuePipeline:
         try:
             with get_pool().connection() as conn:  # one transaction for all the job rows
                 for page_ids in batches(state.to_enqueue):
-                    for job_type in JOB_TYPES:
+                    for job_type in PAGE_STAGES:
                         metadata = {"page_ids": page_ids, "crawl_job_id": state.job_id}
                         if state.force:
                             metadata["force"] = True
                         job_id = jobs.create(conn, state.domain_id, job_type, metadata)
                         created.append((str(job_id), job_type))
-            send_job = load_object(self.sender_path)  # imported only when there is work
-            for job_id, job_type in created:
-                send_job(job_id, job_type)
         except Exception as exc:
             logger.exception("enqueueing failed")
             state.errors.append(f"enqueue: {type(exc).__name__}: {exc}")
+            created = []
+        unsent = self._send(created)
+        if unsent:
+            logger.warning("%d of %d job messages could not be sent (%s); the jobs are pending "
+                           "and the sweeper sends them", len(unsent), len(created), unsent[0])
+            record(stats, "jobs_unsent", len(unsent))
         record(stats, "jobs_enqueued", len(created))
         record(stats, "pages_enqueued", len(dict.fromkeys(state.to_enqueue)))
+
+    def _send(self, created: list[tuple[str, str]]) -> list[str]:
+        """Send each committed job's message. After the first failure the rest are left to the
+        sweeper too (Redis is away: each try could wait for a timeout). Returns the job ids
+        not sent, the first with the reason."""
+        if not created:
+            return []
+        send_job = load_object(self.sender_path)  # imported only when there is work
+        for n, (job_id, job_type) in enumerate(created):
+            try:
+                send_job(job_id, job_type)
+            except Exception as exc:  # noqa: BLE001 - the rows are committed: the sweeper sends
+                return [f"{job_id} ({type(exc).__name__}: {exc})"] + [j for j, _ in created[n + 1:]]
+        return []

@@ -1,5 +1,7 @@
 """Real services for the tests: the embedded Postgres (one server, a fresh database per pytest
-run, so concurrent runs never collide) and a private embedded Redis per run.
+run, so concurrent runs never collide) and a private embedded Redis per run. Nothing outlives
+the suite: the last session using the embedded Postgres stops it when it ends (sessions hold a
+shared lock on it while they use it; xdist workers and concurrent runs are sessions each).
 
 DATABASE_URL and REDIS_URL are exported, so subprocesses (workers, crawls, the CLI) that the
 tests start use the same database and Redis.
@@ -8,7 +10,7 @@ tests start use the same database and Redis.
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -38,28 +40,55 @@ def services_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     from core.config import Settings
 
     base = Settings(OMNI_DATA_DIR=TEST_DATA_DIR, DATABASE_URL=None, REDIS_URL=None)
-    admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
-    redis = services.EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    with ExitStack() as session:
+        session.enter_context(_postgres_user(TEST_DATA_DIR, lambda: services.down(base)))
+        admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
+        database_url = session.enter_context(fresh_database(admin_url, "omni_test"))
+        yield from _session_env(database_url, tmp_path_factory)
 
-    with fresh_database(admin_url, "omni_test") as database_url:
-        env = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis.start(),
-            "OMNI_DATA_DIR": str(TEST_DATA_DIR),
-            "OMNI_ALLOW_PRIVATE_NETWORKS": "1",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-        }
-        unset = {"OMNI_ENCRYPTION_KEY": None, "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None}
+
+def _session_env(database_url: str,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    from interfaces import services
+
+    redis = services.EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis.start(),
+        "OMNI_DATA_DIR": str(TEST_DATA_DIR),
+        "OMNI_ALLOW_PRIVATE_NETWORKS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    unset = {"OMNI_ENCRYPTION_KEY": None, "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None}
+    try:
+        with ExitStack() as stack:
+            # Roles are cluster-wide: two xdist workers migrating their fresh databases at
+            # once on a new cluster would both create `anon`. One migrates at a time.
+            with _file_lock(TEST_DATA_DIR / ".migrate.lock"):
+                stack.enter_context(migrated_environ({**env, **unset}))
+            yield env
+    finally:
+        redis.stop()
+
+
+@contextmanager
+def _postgres_user(data_dir: Path, stop: Callable[[], object]) -> Iterator[None]:
+    """A shared lock on the data dir's server while this session uses it; at the end, if no
+    other session holds one (the exclusive lock is granted), the server is stopped under it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".postgres-users.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
         try:
-            with ExitStack() as stack:
-                # Roles are cluster-wide: two xdist workers migrating their fresh databases at
-                # once on a new cluster would both create `anon`. One migrates at a time.
-                with _file_lock(TEST_DATA_DIR / ".migrate.lock"):
-                    stack.enter_context(migrated_environ({**env, **unset}))
-                yield env
+            yield
         finally:
-            redis.stop()
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # another session still uses it; the last one out stops it
+            else:
+                stop()
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager

@@ -1,2 +1,2 @@
-"""Dramatiq workers. Nothing is set up at import: `workers.broker.setup_broker` builds the broker
-and declares the actors (`dramatiq workers.broker:setup_broker` runs them)."""
+"""Dramatiq workers. Nothing is set up at import: `workers.actors.setup_worker` builds the broker
+and declares the actors (`dramatiq workers.actors:setup_worker` runs them)."""

@@ -3,10 +3,17 @@
 For each group of pages: chunk the content, compare chunk hashes with the page's rows of the
 current model, embed only chunk texts that no row has (identical texts are embedded once,
 and a text already embedded for another page of the same model is copied, not re-sent),
-then in ONE transaction per group, holding the pages' row locks, re-plan against the rows as
-they are now, delete removed chunks, refresh metadata of kept ones and binary-COPY the new
-rows. Re-planning under the lock makes a redelivered or concurrent message a no-op instead of
-a duplicate. Tokens, requests and cost go to `business_usage` and the job's metadata.
+then in ONE transaction per group, holding the pages' row locks and the job (`db.jobs.held`:
+a runner that lost its job writes nothing), re-plan against the rows as they are now, delete
+removed chunks, refresh metadata of kept ones and binary-COPY the new rows. Re-planning under
+the lock makes a redelivered or concurrent message a no-op instead of a duplicate.
+
+No transaction is open while pages are chunked or texts embedded. Each request's answer is a
+checkpoint: its vectors (`embedding_checkpoints`) and the tokens, requests and cost it was
+billed (`business_usage`) commit together as soon as it arrives, so a run that dies or fails
+before writing its pages has paid for nothing the next run pays for again (it re-uses them by
+hash) and every token billed is recorded; a page group's write removes the checkpoints it used.
+Checkpoints that cannot be written (Postgres away) are retried for a minute on the way out.
 """
 
 from __future__ import annotations
@@ -22,11 +29,14 @@ import numpy as np
 import psycopg
 
 from db import knowledge
+from db import jobs
+from db.connection import transaction
 from db.usage import add_usage
 from core.config import Settings
 from workers.chunk_pages import with_pages
+from workers.dispatch import send_job
 from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
-from workers.embedding import EmbeddingBackend, get_backend
+from workers.embedding import EmbeddingBackend, EmbeddingResult, get_backend
 from workers.errors import PermanentError, TransientError
 from workers.extract_job import checkpoint
 from workers.main_content_job import ensure_main_content
@@ -144,7 +154,7 @@ def run_embed(conn: psycopg.Connection, job: dict[str, Any], settings: Settings,
     sizes = effective_sizes(chunk_tokens, overlap, backend.max_input_tokens)
 
     page_ids = list(dict.fromkeys(page_ids))
-    run = _Run(conn, domain_id, backend, sizes, force)
+    run = _Run(conn, job, backend, sizes, force)
     groups = [page_ids[i:i + PAGE_GROUP] for i in range(0, len(page_ids), PAGE_GROUP)]
     wave: list[list[UUID]] = []
     needed: dict[str, Chunk] = {}
@@ -170,85 +180,151 @@ def _wave_limits(backend: EmbeddingBackend) -> tuple[int, int]:
     return tokens, inputs
 
 
+SAVE_RETRY_S = 60.0     # how long checkpoints are retried when Postgres is away
+
+
 class _Run:
-    def __init__(self, conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
+    def __init__(self, conn: psycopg.Connection, job: dict[str, Any], backend: EmbeddingBackend,
                  sizes: tuple[int, int], force: bool) -> None:
-        self.conn, self.domain_id, self.backend = conn, domain_id, backend
+        self.conn, self.job, self.domain_id, self.backend = conn, job, job["domain_id"], backend
         self.sizes, self.force = sizes, force
         self.stats = EmbedStats()
         self.vectors: dict[str, np.ndarray] = {}
         self.cache: dict[str, list[Chunk]] = {}
+        # checkpoints whose write failed (Postgres away): (hashes, vectors, usage)
+        self.unsaved: list[tuple[list[str], list[np.ndarray], EmbeddingResult]] = []
 
     def plan(self, page_ids: list[UUID]) -> dict[str, Chunk]:
-        """Chunks the pages need whose text has no vector yet (by hash)."""
+        """Chunks the pages need whose text has no vector yet (by hash). Reads in short
+        transactions; the chunking happens between them, with none open."""
         conn, model = self.conn, self.backend.model
         pages = _load_pages(conn, self.domain_id, page_ids)
-        plans = [plan_page(_chunks(pages[pid], self.sizes, self.backend, self.cache), rows, model,
-                           self.force)
-                 for pid, rows in _load_rows(conn, list(pages)).items()]
+        rows = _load_rows(conn, list(pages))
+        conn.commit()
+        plans = [plan_page(_chunks(pages[pid], self.sizes, self.backend, self.cache), page_rows,
+                           model, self.force)
+                 for pid, page_rows in rows.items()]
         needed = {c.hash: c for plan in plans for c in plan.insert if c.hash not in self.vectors}
-        if needed and not self.force:
-            copied = _reuse_vectors(conn, self.domain_id, list(needed), model)
+        if needed:
+            # checkpoints of an earlier run of ours (even with force: they were made for it);
+            # without force, identical texts already embedded for the domain's other pages too
+            copied = _reuse_vectors(conn, self.domain_id, list(needed), model,
+                                    checkpoints_only=self.force)
+            conn.commit()
             self.vectors.update(copied)
             self.stats.chunks_copied += len(copied)
             needed = {h: t for h, t in needed.items() if h not in copied}
-        conn.commit()
         return needed
 
     def flush(self, groups: list[list[UUID]], needed: dict[str, Chunk]) -> None:
-        if needed:
-            _embed_texts(self.conn, self.domain_id, self.backend, needed, self.vectors, self.stats)
-        for group in groups:
-            self._write_group(group)
+        try:
+            if needed:
+                self._embed(needed, groups)
+            for group in groups:
+                self._write_group(group)
+        except BaseException:
+            self.save_unsaved()
+            raise
         self.vectors.clear()
         self.cache.clear()
+
+    def _embed(self, needed: dict[str, Chunk], groups: list[list[UUID]]) -> None:
+        # Nothing is paid for by a runner that lost its job: the job is checked first.
+        with jobs.held(self.conn, self.job):
+            pass
+        hashes = list(needed)
+
+        def checkpoint(indexes: list[int], vectors: list[np.ndarray],
+                       usage: EmbeddingResult) -> None:
+            self._checkpoint([hashes[i] for i in indexes], vectors, usage)
+
+        try:
+            result = self.backend.embed([needed[h].embedding_text for h in hashes], on_batch=checkpoint)
+        except BaseException as exc:
+            partial = getattr(exc, "partial", None)
+            if partial is None:
+                raise
+            # Some requests succeeded (checkpointed as they came): the pages they complete are
+            # written; the retry re-uses the rest of their vectors by hash.
+            self.stats.attempts += partial.attempts
+            self.stats.embed_seconds += partial.seconds
+            self.vectors.update({hashes[i]: v for i, v in partial.by_index.items()})
+            try:
+                for group in groups:
+                    _write(self, group)
+            except Exception:  # noqa: BLE001 - the API's error is the one to report
+                log.warning("could not write the vectors of the requests that succeeded",
+                            exc_info=True)
+            raise
+        self.stats.attempts += result.attempts
+        self.stats.embed_seconds += result.seconds
+        self.vectors.update(zip(hashes, result.vectors))
+
+    def _checkpoint(self, hashes: list[str], vectors: list[np.ndarray],
+                    usage: EmbeddingResult) -> None:
+        """One request's answer: its vectors and the tokens it cost, in one transaction, as
+        soon as it arrives. Not fenced by the lease: what was paid for is recorded whoever
+        holds the job now, and the vectors serve whoever writes the pages."""
+        self.vectors.update(zip(hashes, vectors))
+        stats = self.stats
+        stats.tokens += usage.tokens
+        stats.requests += usage.requests
+        stats.cost += usage.cost
+        try:
+            with self.conn.transaction():
+                _save_checkpoint(self.conn, self.domain_id, self.backend.model, hashes, vectors,
+                                 usage)
+        except psycopg.Error:
+            # Any database failure (a lost connection, a session the server ended for idling
+            # in a transaction while the link was stalled): kept, written on the way out. It
+            # must not raise: the other requests' answers would be dropped with it.
+            self.unsaved.append((hashes, vectors, usage))
+
+    def save_unsaved(self) -> None:
+        """Checkpoints whose write failed, on fresh connections, retried while Postgres comes
+        back (the API was paid: its tokens must be recorded)."""
+        deadline = time.monotonic() + SAVE_RETRY_S
+        while self.unsaved:
+            hashes, vectors, usage = self.unsaved[0]
+            try:
+                with transaction() as conn:
+                    _save_checkpoint(conn, self.domain_id, self.backend.model, hashes, vectors,
+                                     usage)
+                self.unsaved.pop(0)
+            except psycopg.Error as exc:
+                if time.monotonic() > deadline:
+                    log.error("%d embedding checkpoints (%d tokens) could not be recorded: %s",
+                              len(self.unsaved), sum(u.tokens for _, _, u in self.unsaved), exc)
+                    return
+                time.sleep(1.0)
 
     def _write_group(self, page_ids: list[UUID]) -> None:
         pending = page_ids
         for _ in range(REPLAN_ROUNDS):
-            started = time.perf_counter()
-            pending = _write(self.conn, self.domain_id, pending, self.backend, self.sizes,
-                             self.force, self.vectors, self.stats, self.cache)
-            self.stats.write_seconds += time.perf_counter() - started
+            pending = _write(self, pending)
             if not pending:
                 return
             # Pages that changed since they were planned: plan and embed them again.
             log.info("%d pages changed while they were embedded; planning them again", len(pending))
             needed = self.plan(pending)
             if needed:
-                _embed_texts(self.conn, self.domain_id, self.backend, needed, self.vectors,
-                             self.stats)
+                self._embed(needed, [])
         raise TransientError(f"{len(pending)} pages kept changing while they were embedded")
 
 
-def _embed_texts(conn: psycopg.Connection, domain_id: Any, backend: EmbeddingBackend,
-                 needed: dict[str, Chunk], vectors: dict[str, np.ndarray], stats: EmbedStats) -> None:
-    hashes = list(needed)
-    result = backend.embed([needed[h].embedding_text for h in hashes])
-    vectors.update(zip(hashes, result.vectors))
-    stats.tokens += result.tokens
-    stats.requests += result.requests
-    stats.attempts += result.attempts
-    stats.cost += result.cost
-    stats.embed_seconds += result.seconds
-    # Recorded at once: the API was paid for even if the write below fails.
-    add_usage(conn, domain_id, USAGE_TYPE, backend.model, tokens=result.tokens,
-              requests=result.requests, cost=result.cost)
-    conn.commit()
-
-
-def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
-           backend: EmbeddingBackend, sizes: tuple[int, int], force: bool,
-           vectors: dict[str, np.ndarray], stats: EmbedStats,
-           cache: dict[str, list[Chunk]]) -> list[UUID]:
-    """Apply the plans in one transaction; return pages that need another round."""
-    model = backend.model
+def _write(run: _Run, page_ids: list[UUID]) -> list[UUID]:
+    """Apply the plans in one transaction, with the usage not yet written; return pages that
+    need another round. A page whose text was not chunked before (it changed since it was
+    planned) is deferred: no chunking while its row is locked."""
+    started = time.perf_counter()
+    conn, domain_id, backend, stats = run.conn, run.domain_id, run.backend, run.stats
+    model, force, vectors = backend.model, run.force, run.vectors
     deferred: list[UUID] = []
     inserts: list[tuple[UUID, Chunk]] = []
     deletes: list[UUID] = []
     updates: list[tuple[UUID, Chunk, str | None]] = []
     counted = {"chunks": 0, "unchanged": 0}
-    with conn.transaction():
+    with jobs.held(conn, run.job):
         locked = [r["id"] for r in conn.execute(
             "SELECT id FROM scraped_pages WHERE id = ANY(%s) AND domain_id = %s ORDER BY id "
             "FOR UPDATE", (page_ids, domain_id))]
@@ -256,7 +332,10 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
         rows = _load_rows(conn, locked)
         for pid in locked:
             page = pages.get(pid)
-            chunks = _chunks(page, sizes, backend, cache) if page else []
+            chunks = _cached_chunks(page, run.cache) if page else []
+            if chunks is None:
+                deferred.append(pid)
+                continue
             plan = plan_page(chunks, rows.get(pid, []), model, force)
             if any(c.hash not in vectors for c in plan.insert):
                 deferred.append(pid)
@@ -280,9 +359,14 @@ def _write(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID],
             copy_rows(conn, ((pid, c.text, vectors[c.hash],
                               chunk_metadata(c, model, pages[pid]["language"]))
                              for pid, c in inserts))
+            # their vectors are in page_embeddings now: the checkpoints have served
+            conn.execute("DELETE FROM embedding_checkpoints WHERE domain_id = %s AND model = %s "
+                         "AND chunk_hash = ANY(%s)",
+                         (domain_id, model, list({c.hash for _, c in inserts})))
         curated = [pid for pid in locked if pid not in deferred and pages[pid].get("curated")]
         if curated:
             knowledge.mark_embedded(conn, curated)
+    stats.write_seconds += time.perf_counter() - started
     stats.pages += len(locked) - len(deferred)
     stats.pages_missing += len(set(page_ids) - set(locked))
     stats.chunks += counted["chunks"]
@@ -342,19 +426,55 @@ def _check_pages_belong(conn: psycopg.Connection, domain_id: Any, page_ids: list
                              "nothing was embedded")
 
 
+def _save_checkpoint(conn: psycopg.Connection, domain_id: Any, model: str, hashes: list[str],
+                     vectors: list[np.ndarray], usage: EmbeddingResult) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO embedding_checkpoints (domain_id, model, chunk_hash, embedding) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [(domain_id, model, h, v) for h, v in zip(hashes, vectors)])
+    add_usage(conn, domain_id, USAGE_TYPE, model, tokens=usage.tokens, requests=usage.requests,
+              cost=usage.cost)
+
+
 def _reuse_vectors(conn: psycopg.Connection, domain_id: Any, hashes: list[str],
-                   model: str) -> dict[str, np.ndarray]:
-    """Vectors this model already produced for identical texts on other pages of the SAME domain.
+                   model: str, checkpoints_only: bool = False) -> dict[str, np.ndarray]:
+    """Vectors this model already produced for identical texts of the SAME domain: checkpoints
+    of an earlier run (service-only rows), then rows of the domain's other pages.
 
     Never across domains: page_embeddings rows are tenant-writable, so a vector found by hash on
     another tenant's page could be one that tenant chose (docs/security.md)."""
+    found = {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32)
+             for r in conn.execute(
+                 "SELECT chunk_hash, embedding FROM embedding_checkpoints WHERE domain_id = %s "
+                 "AND model = %s AND chunk_hash = ANY(%s)", (domain_id, model, hashes))}
+    hashes = [h for h in hashes if h not in found]
+    if checkpoints_only or not hashes:
+        return found
     rows = conn.execute(
         "SELECT DISTINCT ON (e.metadata->>'chunk_hash') e.metadata->>'chunk_hash' AS chunk_hash, "
         "e.embedding FROM page_embeddings e JOIN scraped_pages p ON p.id = e.page_id "
         "WHERE e.metadata->>'chunk_hash' = ANY(%s) AND e.metadata->>'model' = %s "
         "AND p.domain_id = %s",
         (hashes, model, domain_id)).fetchall()
-    return {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows}
+    found.update({r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32)
+                  for r in rows})
+    return found
+
+
+def _curated_question(page: dict[str, Any]) -> str:
+    """A curated answer's question (db/knowledge.py): its chunks are found by it."""
+    return (page["title"] or "").strip() if (page.get("curated") or {}).get("type") == "qa" else ""
+
+
+def _chunk_key(page: dict[str, Any]) -> str:
+    text = page_text(page["title"], page_source(page))
+    starts = page.get("page_starts")
+    return chunk_hash(f"{page['title']}\x00{text}\x00{starts}\x00{_curated_question(page)}")
+
+
+def _cached_chunks(page: dict[str, Any], cache: dict[str, list[Chunk]]) -> list[Chunk] | None:
+    return cache.get(_chunk_key(page))
 
 
 def page_source(page: dict[str, Any]) -> str | None:
@@ -370,8 +490,8 @@ def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBack
             cache: dict[str, list[Chunk]]) -> list[Chunk]:
     text = page_text(page["title"], page_source(page))
     starts = page.get("page_starts")
-    question = (page["title"] or "").strip() if (page.get("curated") or {}).get("type") == "qa" else ""
-    key = chunk_hash(f"{page['title']}\x00{text}\x00{starts}\x00{question}")
+    question = _curated_question(page)
+    key = _chunk_key(page)
     if key not in cache:
         cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens,
                                     title=page["title"])
@@ -388,32 +508,21 @@ MERGE_MAX_PAGES = 1000
 
 def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any],
                      settings: Settings) -> dict[str, Any]:
-    """run_embed over this job and the domain's other pending embed jobs (claimed with SKIP
-    LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
+    """run_embed over this job and the domain's other pending embed jobs (`jobs.claim_siblings`,
+    SKIP LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
 
-    A claimed job's own message is acknowledged without work while this run lives (job_runner);
-    if this run fails they go back to pending and their messages are sent again; if its worker
-    is killed, the redelivered run claims them again. The work being idempotent, the rare
-    interleaving where both run anyway costs time, never duplicates.
+    The siblings run under this job's runner token and lease: their own messages find them
+    running under a live lease and are acknowledged without work; this run completes them, or
+    on failure puts them back to pending (on a fresh connection: this one may be what failed)
+    and sends their messages again. If its worker dies, the lease of all of them expires and
+    the sweeper retries each on its own (or the redelivered leader claims them again).
     """
     meta = job.get("metadata") or {}
     if meta.get("page_ids") is None:
         return run_embed(conn, job, settings)
-    siblings = conn.execute(
-        "UPDATE content_refresh_jobs j SET status = 'running', started_at = now(), "
-        "error_message = NULL, metadata = j.metadata || jsonb_build_object('merged_into', %(id)s::text) "
-        "WHERE j.id IN (SELECT s.id FROM content_refresh_jobs s WHERE s.job_type = 'embed' "
-        "  AND s.origin = 'pipeline' "
-        "  AND (s.status = 'pending' OR (s.status = 'running' "
-        "       AND s.metadata->>'merged_into' = %(id)s::text)) "   # ours, from a killed run
-        "  AND s.domain_id = %(domain)s AND s.id <> %(id)s "
-        "  AND s.metadata ? 'page_ids' "
-        "  AND COALESCE((s.metadata->>'force')::boolean, false) = %(force)s "
-        "  AND jsonb_array_length(s.metadata->'page_ids') <= %(room)s "
-        "  ORDER BY s.created_at LIMIT 20 FOR UPDATE SKIP LOCKED) "
-        "RETURNING j.id, j.metadata",
-        {"id": job["id"], "domain": job["domain_id"], "force": bool(meta.get("force")),
-         "room": max(0, MERGE_MAX_PAGES - len(meta["page_ids"]))}).fetchall()
+    siblings = jobs.claim_siblings(conn, job, force=bool(meta.get("force")),
+                                   room=MERGE_MAX_PAGES - len(meta["page_ids"]),
+                                   lease_s=settings.job_lease_s)
     conn.commit()
     page_ids = list(meta["page_ids"])
     for sibling in siblings:
@@ -421,21 +530,28 @@ def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any],
     ids = [s["id"] for s in siblings]
     try:
         stats = run_embed(conn, {**job, "metadata": {**meta, "page_ids": page_ids}}, settings)
-    except BaseException:
+    except BaseException as exc:
         conn.rollback()
-        # Back to pending: each keeps its own message and is retried on its own.
-        from workers.dispatch import send_job
-
-        back = conn.execute(
-            "UPDATE content_refresh_jobs SET status = 'pending', metadata = metadata - "
-            "'merged_into' WHERE id = ANY(%s) AND status = 'running' RETURNING id", (ids,)).fetchall()
-        conn.commit()
-        for row in back:
-            send_job(row["id"], "embed")
+        _hand_back(ids, job["runner"], exc)
         raise
     if ids:
-        conn.execute("UPDATE content_refresh_jobs SET status = 'completed', completed_at = now() "
-                     "WHERE id = ANY(%s) AND status = 'running'", (ids,))
-        conn.commit()
+        with jobs.held(conn, job):
+            jobs.complete_siblings(conn, ids, job["runner"])
         stats["merged_jobs"] = [str(i) for i in ids]
     return stats
+
+
+def _hand_back(ids: list[Any], runner: str, exc: BaseException) -> None:
+    """The siblings back to pending, each to be retried on its own, and their messages sent;
+    if Postgres or Redis is away, their lease expires and the sweeper does it."""
+    if not ids:
+        return
+    try:
+        with transaction() as fresh:
+            back = jobs.release_siblings(fresh, ids, runner,
+                                         f"the embed job it was merged into failed: {exc}")
+        for row in back:
+            send_job(row["id"], row["job_type"])
+    except Exception:  # noqa: BLE001 - the leases run down; the sweeper retries them
+        log.warning("could not hand back %d merged embed jobs; their leases will expire",
+                    len(ids), exc_info=True)

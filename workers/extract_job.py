@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from db import jobs
+
 from workers.catalog.model import API_SOURCE
 from workers.catalog.store import catalog_skus, superseded
 from workers.errors import PermanentError, TransientError
@@ -77,6 +79,7 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
                                                           commit=checkpoint)
         learned = domain_patterns.load(conn, domain_id)
         api_skus = catalog_skus(conn, domain_id)  # the shop API's products win (docs/catalog.md)
+        checkpoint(conn)  # no transaction open while pages are parsed
         for page in pages:
             if not page["html"]:
                 stats["extract_skipped_no_html"] += 1
@@ -85,7 +88,7 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
             result.rows = [r for r in result.rows if not (
                 r.extract_type == "product"
                 and superseded(r.extracted_data, r.schema_used, api_skus))]
-            with conn.transaction():
+            with jobs.held(conn, job):  # written only while this runner holds the job
                 replace_rows(conn, domain_id, page["url"], result.rows)
                 domain_patterns.record(conn, domain_id, result.patterns)
             learned = domain_patterns.load(conn, domain_id)

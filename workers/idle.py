@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import psycopg
 import redis
 
-from workers.dispatch import ACTOR_FOR_JOB_TYPE
+from db.job_kinds import job_types_on
 from workers.queues import queue_stats
 
 
@@ -16,14 +16,9 @@ def broker_backlog(client: redis.Redis, queues: Iterable[str]) -> int:
     return sum(stats.backlog for stats in queue_stats(client, queues))
 
 
-def job_types_for(queues: Iterable[str]) -> list[str]:
-    wanted = set(queues)
-    return [job_type for job_type, (_, queue) in ACTOR_FOR_JOB_TYPE.items() if queue in wanted]
-
-
 def unfinished_jobs(conn: psycopg.Connection, queues: Iterable[str]) -> int:
     row = conn.execute(
         "SELECT count(*) AS n FROM content_refresh_jobs "
         "WHERE status IN ('pending', 'running') AND job_type = ANY(%s)",
-        (job_types_for(queues),)).fetchone()
+        (job_types_on(queues),)).fetchone()
     return int(row["n"] if isinstance(row, dict) else row[0])

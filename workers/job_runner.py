@@ -1,23 +1,30 @@
 """Run one content_refresh_jobs row: start -> work -> complete, or fail / retry by error kind.
 
 Messages carry only the job id. A job already completed or failed (a message delivered twice)
-is a no-op; the work itself is idempotent (upserts, replace-in-one-transaction), so a job that a
-killed worker left `running` is taken over on redelivery. The lifecycle (states, guards, the
-runner token that alone may complete the job, attempts) is `db.jobs`; this is its runner.
+is a no-op, and so is one running under a live lease (its runner is alive: a duplicate message,
+or a sibling merged into an embed job). While the work runs, a thread renews the job's lease
+every third of `OMNI_JOB_LEASE_S` (one renewer thread per process, `LeaseRenewer`); a job whose lease expired (a killed, paused or cut-off
+worker) is taken over by its redelivered message or released by the sweeper
+(`workers/sweeper.py`), and the work itself is idempotent (upserts, replace-in-one-transaction).
+A runner that lost its job writes nothing more (`db.jobs.held` in its write transactions raises
+`LeaseLost`) and records no outcome. The lifecycle is `db.jobs`; this is its runner.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dramatiq
 import psycopg
 
 from db import jobs
-from db.connection import get_pool, transaction
+from db.connection import Dedicated, get_pool, transaction
 from core.config import Settings
 from workers.errors import PermanentError
 from workers.outcomes import describe, is_transient
@@ -30,26 +37,90 @@ Stats = dict[str, Any]
 Work = Callable[[psycopg.Connection | None, Job, Settings], Stats | None]
 
 
+class LeaseRenewer:
+    """One thread per process renews the lease of every job its runners hold, each every third
+    of its lease, on a connection of its own (so it never waits behind the work's pooled ones).
+    `hold(...)` registers a job for as long as its `with` lasts; the event it yields is set once
+    the job is no longer this runner's."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[str, float, threading.Event, list[float]]] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._conn = Dedicated()
+
+    @contextmanager
+    def hold(self, job_id: str, runner: str, lease_s: float) -> Iterator[threading.Event]:
+        lost = threading.Event()
+        with self._lock:
+            self._held[job_id] = (runner, lease_s, lost, [time.monotonic() + lease_s / 3])
+            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._conn = Dedicated()
+                self._thread = threading.Thread(target=self._loop, name="lease-renewer",
+                                                daemon=True)
+                self._thread.start()
+        self._wake.set()
+        try:
+            yield lost
+        finally:
+            with self._lock:
+                self._held.pop(job_id, None)
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                due = [(job_id, held) for job_id, held in self._held.items()
+                       if held[3][0] <= time.monotonic()]
+                nearest = min((h[3][0] for h in self._held.values()), default=None)
+            for job_id, (runner, lease_s, lost, next_at) in due:
+                next_at[0] = time.monotonic() + lease_s / 3
+                try:
+                    with self._conn.use() as conn:
+                        held = jobs.renew(conn, job_id, runner, lease_s)
+                except Exception as exc:  # noqa: BLE001 - Postgres away: the lease runs down
+                    log.warning("could not renew the lease of job %s: %s", job_id, exc)
+                    continue
+                if not held:
+                    log.warning("job %s is no longer held by this runner", job_id)
+                    lost.set()
+            wait = 1.0 if nearest is None else max(0.05, nearest - time.monotonic())
+            self._wake.wait(wait)
+            self._wake.clear()
+
+
+_leases = LeaseRenewer()
+
+
 def run_job(job_id: str, job_types: tuple[str, ...], work: Work, settings: Settings, *,
             needs_conn: bool = True) -> None:
     started = time.perf_counter()
     with transaction() as conn:
-        owner = _claimed_by(conn, job_id)
-        if owner:
-            # Another running job took this one along (embed jobs share requests); it completes
-            # this job, or puts it back to pending and re-sends its message if it fails.
-            log.info("job %s is being done by job %s; nothing to do", job_id, owner)
-            return
-        job = jobs.start(conn, job_id)
+        job = jobs.start(conn, job_id, settings.job_lease_s)
         if job is None:
-            exists = conn.execute("SELECT status FROM content_refresh_jobs WHERE id = %s",
-                                  (job_id,)).fetchone()
+            exists = conn.execute("SELECT status, metadata->>'merged_into' AS merged_into "
+                                  "FROM content_refresh_jobs WHERE id = %s", (job_id,)).fetchone()
     if job is None:
         if exists is None:
             raise PermanentError(f"job {job_id} does not exist")
-        log.info("job %s is already %s; nothing to do", job_id, exists["status"])
+        # running: its runner (or, merged, the embed job it joined) holds a live lease and
+        # completes it; if that runner dies, the lease expires and the sweeper re-sends it.
+        by = f" by job {exists['merged_into']}" if exists["merged_into"] else ""
+        log.info("job %s is already %s%s; nothing to do", job_id, exists["status"], by)
         return
     runner = job["runner"]
+    try:
+        with _leases.hold(job_id, runner, settings.job_lease_s):
+            _work(job, job_types, work, settings, needs_conn, started)
+    except jobs.LeaseLost as exc:
+        log.warning("job %s: %s; it is another runner's now, nothing more is written", job_id, exc)
+
+
+def _work(job: Job, job_types: tuple[str, ...], work: Work, settings: Settings,
+          needs_conn: bool, started: float) -> None:
+    job_id, runner = str(job["id"]), job["runner"]
     try:
         if job.get("origin") == "tenant":  # docs/security.md: a tenant wrote or changed this row
             raise PermanentError(f"job {job_id} was created or changed by a tenant; the pipeline "
@@ -67,18 +138,11 @@ def run_job(job_id: str, job_types: tuple[str, ...], work: Work, settings: Setti
         if not done:
             log.warning("job %s was no longer held by this runner; its outcome was not recorded",
                         job_id)
+    except jobs.LeaseLost:
+        raise
     except BaseException as exc:  # noqa: BLE001 - time limits and shutdowns are BaseException
         _handle_failure(job_id, runner, exc, started)
-        raise AssertionError("unreachable")  # _handle_failure always raises
-
-
-def _claimed_by(conn: psycopg.Connection, job_id: str) -> str | None:
-    row = conn.execute(
-        "SELECT o.id FROM content_refresh_jobs j JOIN content_refresh_jobs o "
-        "ON o.id::text = j.metadata->>'merged_into' "
-        "WHERE j.id = %s AND j.status = 'running' AND o.status = 'running' AND o.id <> j.id",
-        (job_id,)).fetchone()
-    return str(row["id"]) if row else None
+        raise AssertionError("unreachable") from exc  # _handle_failure always raises
 
 
 def _handle_failure(job_id: str, runner: str, exc: BaseException, started: float) -> None:

@@ -17,6 +17,7 @@ import psycopg
 import xxhash
 from psycopg.types.json import Jsonb
 
+from db import jobs
 from db.usage import add_usage
 from core.config import Settings
 from workers.errors import TransientError
@@ -60,7 +61,7 @@ def run_optimize(conn: psycopg.Connection, job: dict[str, Any],
             call_started = time.monotonic()
             result = optimize(source["input"], settings)
             stats["optimize_api_seconds"] += time.monotonic() - call_started
-            with conn.transaction():
+            with jobs.held(conn, job):  # written only while this runner holds the job
                 _upsert(conn, domain_id, page["url"], source, result, extractions, identity)
                 if result.requests:
                     add_usage(conn, domain_id, "optimization", requested_model, tokens=result.tokens,

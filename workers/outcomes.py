@@ -31,6 +31,8 @@ def transient_types() -> tuple[type[BaseException], ...]:
 
     return (TransientError, psycopg.OperationalError, psycopg.errors.SerializationFailure,
             psycopg.errors.DeadlockDetected, psycopg.errors.AdminShutdown,
+            # the session limits (db/connection.py): a transaction left idle too long was ended
+            psycopg.errors.IdleInTransactionSessionTimeout,
             openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
             openai.InternalServerError, redis.ConnectionError, redis.TimeoutError,
             ConnectionError, TimeoutError, TimeLimitExceeded, Shutdown, dramatiq.Retry)
@@ -63,6 +65,7 @@ class JobOutcomes(Middleware):
         error = f"{describe(exception)} (gave up after {retries} attempts)"
         try:
             with transaction() as conn:
-                jobs.fail(conn, message.args[0], error, {"dead_lettered": True})
+                jobs.fail(conn, message.args[0], error, {"dead_lettered": True},
+                          unless_leased=True)
         except Exception:
             log.exception("could not mark job %s failed", message.args[0])

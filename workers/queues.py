@@ -6,15 +6,17 @@
   dramatiq:__acks__.<worker>.<q>  set of fetched, unacked ids        -> in flight
   dramatiq:__acks__.<worker>.<q>.DQ  delayed messages a worker holds until their eta -> delayed
   dramatiq:<q>.XQ                 zset of dead-lettered ids          -> dead
+  dramatiq:<q>[.DQ].msgs          hash id -> encoded message (until it is acknowledged)
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from workers.broker import NAMESPACE
+NAMESPACE = "dramatiq"
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,52 @@ def queue_stats(client: Any, queues: Iterable[str]) -> list[QueueStats]:
                                 delayed=int(delayed) + acks.get(f"{queue}.DQ", 0),
                                 in_flight=acks.get(queue, 0), dead=int(dead)))
     return stats
+
+
+@dataclass(frozen=True)
+class LiveMessages:
+    """The job ids messages carry now: `queued` (waiting or delayed in a queue) and `held`
+    (fetched by a worker, not acknowledged yet; a dead worker's come back by maintenance)."""
+
+    queued: frozenset[str]
+    held: frozenset[str]
+
+    def __contains__(self, job_id: object) -> bool:
+        return str(job_id) in self.queued or str(job_id) in self.held
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def live_messages(client: Any, queues: Iterable[str]) -> LiveMessages:
+    """Read every message of the queues from Redis (their bodies name the job)."""
+    names = [n for q in queues for n in (q, f"{q}.DQ")]
+    pipe = client.pipeline()
+    for name in names:
+        pipe.hgetall(f"{NAMESPACE}:{name}.msgs")
+        pipe.lrange(f"{NAMESPACE}:{name}", 0, -1)
+    values = pipe.execute()
+    job_of: dict[str, str] = {}
+    queued: set[str] = set()
+    for i in range(len(names)):
+        bodies, waiting = values[2 * i], values[2 * i + 1]
+        for message_id, body in bodies.items():
+            try:
+                args = json.loads(body).get("args") or []
+            except ValueError:
+                continue
+            if args:
+                job_of[_text(message_id)] = str(args[0])
+        queued.update(job_of[m] for m in map(_text, waiting) if m in job_of)
+    held: set[str] = set()
+    prefix = f"{NAMESPACE}:__acks__."
+    keys = [_text(k) for k in client.scan_iter(match=prefix + "*", count=500)]
+    if keys:
+        pipe = client.pipeline()
+        for key in keys:
+            pipe.smembers(key)
+        for members in pipe.execute():
+            held.update(job_of[m] for m in map(_text, members) if m in job_of)
+    return LiveMessages(frozenset(queued), frozenset(held))
+

@@ -64,7 +64,7 @@ def list_jobs(conn: psycopg.Connection, status: str | None = None, domain: str |
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     return conn.execute(
         "SELECT j.id, d.domain, j.job_type, j.status, j.created_at, j.started_at, j.completed_at, "
-        "j.error_message, j.metadata FROM content_refresh_jobs j "
+        f"j.error_message, j.metadata, {jobs.health_columns('j')} FROM content_refresh_jobs j "
         f"LEFT JOIN domains d ON d.id = j.domain_id {where} "
         "ORDER BY j.created_at DESC, j.id LIMIT %s", (*params, limit)).fetchall()
 

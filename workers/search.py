@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from db.connection import connect
+from db.connection import Work, connect
 from db.vector_indexes import sync
 from core.config import Settings
 from core.errors import InvalidValue
@@ -79,7 +79,7 @@ def sync_domain_index(domain_id: Any, settings: Settings) -> dict[str, Any]:
     if domain_id is None:
         return {}
     try:
-        with connect(autocommit=True) as conn:
+        with connect(autocommit=True, work=Work.MAINTENANCE) as conn:
             result = sync(conn, settings.search_domain_index_rows, domain_ids=[domain_id])
     except psycopg.Error as exc:
         log.warning("vector index sync for domain %s failed: %s", domain_id, exc)

@@ -4,8 +4,10 @@
 `BEAT_SECONDS`, a hash `omni:worker:<host>:<pid>` (hostname, pid, parent pid, threads, queues,
 the messages being processed now, counters, last seen) with a TTL, and indexes it in the zset
 `omni:workers` (score = last seen). A worker killed without shutdown simply expires.
-`read_workers(client)` returns the live ones. It has no effect in producer processes (no worker
-boots there).
+`read_workers(client)` returns the live ones. Every `OMNI_JOB_SWEEP_INTERVAL_S` the same thread
+writes the process's row in Postgres (`worker_heartbeats`, so workers are counted there too,
+`read_pg_workers`) and runs the sweeper (`workers/sweeper.py`). It has no effect in producer
+processes (no worker boots there).
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ import time
 from typing import Any
 
 import dramatiq
+import psycopg
 from dramatiq.middleware import Middleware
+from psycopg.types.json import Jsonb
 
+from db.connection import Dedicated
 from core.config import Settings
+from workers.messages import send_on
+from workers.sweeper import sweep
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +39,15 @@ TTL_SECONDS = 15
 
 
 class WorkerStatus(Middleware):
-    def __init__(self, beat_seconds: float = BEAT_SECONDS, ttl_seconds: int = TTL_SECONDS) -> None:
+    def __init__(self, beat_seconds: float = BEAT_SECONDS, ttl_seconds: int = TTL_SECONDS,
+                 settings: Settings | None = None) -> None:
         self.beat_seconds = beat_seconds
         self.ttl_seconds = ttl_seconds
+        self.settings = settings
+        self._broker: dramatiq.Broker | None = None
+        self._redis_ok: bool | None = None
+        # its own connection: the beat and the sweep never wait behind the work's pooled ones
+        self._pg = Dedicated(autocommit=False)
         self._lock = threading.Lock()
         self._current: dict[str, dict[str, Any]] = {}   # message id -> what it is
         self._counts = {"processed": 0, "failed": 0}
@@ -53,6 +66,7 @@ class WorkerStatus(Middleware):
         if client is None:
             return  # not a Redis broker (e.g. a StubBroker in tests)
         self._client = client
+        self._broker = broker
         queues = sorted(worker.consumer_whitelist or broker.get_declared_queues())
         self._static = {
             "hostname": socket.gethostname(), "pid": os.getpid(), "ppid": os.getppid(),
@@ -73,6 +87,15 @@ class WorkerStatus(Middleware):
                 self._client.zrem(INDEX_KEY, self.key)
             except Exception:  # noqa: BLE001, S110 - shutting down; the key expires anyway
                 pass
+            if self.settings is not None:
+                try:
+                    with self._pg.use() as conn:
+                        conn.execute("DELETE FROM worker_heartbeats WHERE worker = %s",
+                                     (self.worker_name,))
+                        conn.commit()
+                except Exception:  # noqa: BLE001, S110 - the row ages out
+                    pass
+                self._pg.close()
 
     def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
         with self._lock:
@@ -111,12 +134,55 @@ class WorkerStatus(Middleware):
         pipe.zadd(INDEX_KEY, {self.key: time.time()})
         pipe.execute()
 
+    @property
+    def worker_name(self) -> str:
+        return f"{self._static['hostname']}:{self._static['pid']}"
+
+    def pg_beat(self) -> None:
+        static = self._static
+        with self._lock:
+            current = sorted(self._current.values(), key=lambda c: c["since"])
+        with self._pg.use() as conn:
+            conn.execute(
+                "INSERT INTO worker_heartbeats (worker, hostname, pid, queues, threads, current, "
+                "redis_ok, started_at, last_seen) VALUES (%s, %s, %s, %s, %s, %s, %s, "
+                "to_timestamp(%s), now()) ON CONFLICT (worker) DO UPDATE SET "
+                "queues = EXCLUDED.queues, threads = EXCLUDED.threads, current = EXCLUDED.current, "
+                "redis_ok = EXCLUDED.redis_ok, last_seen = now()",
+                (self.worker_name, static["hostname"], static["pid"], static["queues"],
+                 static["threads"], Jsonb(current), self._redis_ok, static["started_at"]))
+            conn.commit()
+
+    def sweep(self) -> None:
+        assert self.settings is not None and self._broker is not None
+        broker = self._broker
+        with self._pg.use() as conn:
+            result = sweep(conn, self._client,
+                           lambda job_id, job_type: send_on(broker, job_id, job_type),
+                           self.settings)
+        if result:
+            log.warning("sweeper: %d expired lease(s) released, %d message(s) re-sent",
+                        len(result.released), len(result.resent))
+
     def _beat_loop(self) -> None:
+        last_care = 0.0
         while not self._stop.is_set():
             try:
                 self.beat()
+                self._redis_ok = True
             except Exception:
+                self._redis_ok = False
                 log.debug("worker status beat failed", exc_info=True)
+            interval = self.settings.job_sweep_interval_s if self.settings else None
+            if interval and time.monotonic() - last_care >= interval:
+                last_care = time.monotonic()
+                for care in (self.pg_beat, self.sweep):
+                    try:
+                        care()
+                    except (psycopg.Error, OSError, ConnectionError) as exc:
+                        log.info("worker %s failed: %s", care.__name__, exc)
+                    except Exception:
+                        log.warning("worker %s failed", care.__name__, exc_info=True)
             self._stop.wait(self.beat_seconds)
 
 
@@ -142,11 +208,19 @@ def read_workers(client: Any) -> list[dict[str, Any]]:
     return sorted(workers, key=lambda w: (w.get("hostname", ""), w.get("started_at", 0)))
 
 
+def read_pg_workers(conn: psycopg.Connection, within_s: float) -> list[dict[str, Any]]:
+    """Worker processes whose Postgres heartbeat is younger than `within_s` seconds."""
+    return conn.execute(
+        "SELECT worker, hostname, pid, queues, threads, current, redis_ok, started_at, last_seen "
+        "FROM worker_heartbeats WHERE last_seen > now() - make_interval(secs => %s) "
+        "ORDER BY hostname, started_at", (within_s,)).fetchall()
+
+
 def add_operations_middleware(broker: dramatiq.Broker, settings: Settings) -> None:
     """Worker status always; Dramatiq's Prometheus exporter when OMNI_WORKER_METRICS is on
     (it serves on dramatiq_prom_host:dramatiq_prom_port, default 0.0.0.0:9191, from a process
     forked by the `dramatiq` worker runner)."""
-    broker.add_middleware(WorkerStatus())
+    broker.add_middleware(WorkerStatus(settings=settings))
     if settings.worker_metrics:
         from dramatiq.middleware.prometheus import Prometheus  # only with metrics on
 

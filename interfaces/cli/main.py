@@ -1,8 +1,8 @@
 """`omni`: entry point.
 
 The error rule: a failure the user can fix (an `core.errors.OmniError`: bad arguments, unknown
-domains or jobs, invalid settings, services or migrations that fail; or a database that cannot be
-reached) ends with a one-line message on stderr and exit status 1, its traceback printed before it
+domains or jobs, invalid settings, services or migrations that fail; a database that cannot be
+reached, or one whose schema is missing or behind: a brand-new data dir) ends with a one-line message on stderr and exit status 1, its traceback printed before it
 only with `omni --debug ...` or OMNI_LOG_LEVEL=DEBUG. Anything else is a bug and keeps its
 traceback."""
 
@@ -77,10 +77,23 @@ def _debugging() -> bool:
     return logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
+# A table or function of the schema is missing: the database was never migrated (a new data
+# dir, a new DATABASE_URL) or is behind this version.
+_UNMIGRATED = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction)
+
+
 def is_user_error(exc: BaseException) -> bool:
     """One line, no traceback: failures the user can fix (the module docstring's rule)."""
     # OperationalError: the database is not reachable (or went away); its other errors are bugs.
-    return isinstance(exc, (OmniError, psycopg.OperationalError))
+    return isinstance(exc, (OmniError, psycopg.OperationalError, *_UNMIGRATED))
+
+
+def user_message(exc: BaseException) -> str:
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, _UNMIGRATED):
+        message = (f"{message.split(' LINE ')[0]}: the database schema is missing or behind; "
+                   "run `omni db migrate`")
+    return message
 
 
 def main() -> None:
@@ -106,8 +119,7 @@ def main() -> None:
         if is_user_error(exc):
             if _debugging():  # `--debug` or OMNI_LOG_LEVEL=DEBUG
                 traceback.print_exc()
-            message = " ".join(str(exc).split()) or type(exc).__name__
-            typer.echo(f"error: {message}", err=True)
+            typer.echo(f"error: {user_message(exc)}", err=True)
             sys.exit(1)
         raise
 

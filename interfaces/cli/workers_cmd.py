@@ -15,10 +15,11 @@ from rich.console import Console
 from rich.table import Table
 
 from db.connection import connect
+from db.job_kinds import QUEUES
 from core import processes as processes_
 from core.config import get_settings
 from core.errors import OmniError
-from workers.broker import QUEUES, get_broker
+from workers.broker import get_broker
 from workers.idle import broker_backlog, unfinished_jobs
 
 log = logging.getLogger("omni.worker")
@@ -53,9 +54,9 @@ def worker(
         30.0, "--orphan-grace",
         help="With --until-idle: seconds to wait for pending jobs that have no message."),
 ) -> None:
-    """Run the Dramatiq workers (the same as `dramatiq workers.broker:setup_broker`)."""
+    """Run the Dramatiq workers (the same as `dramatiq workers.actors:setup_worker`)."""
     chosen = _queues(queues)
-    command = [sys.executable, "-m", "workers", "workers.broker:setup_broker",
+    command = [sys.executable, "-m", "workers", "workers.actors:setup_worker",
                "--processes", str(processes), "--threads", str(threads), "--queues", *chosen,
                "--worker-shutdown-timeout", str(int((SHUTDOWN_GRACE_S - 5) * 1000))]
     child = processes_.spawn(command)
@@ -145,9 +146,12 @@ def jobs_list(
         return
     # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
     from workers.refresh import list_jobs
+    from workers.sweeper import flag_jobs
 
     with connect(autocommit=True) as conn:
         rows = list_jobs(conn, status, domain, limit)
+    # stuck jobs are marked: lease expired, or pending with no message (the sweeper retries them)
+    flag_jobs(rows, get_broker().client, get_settings())
     if as_json:
         typer.echo(json.dumps(rows, default=str, indent=2))
         return
@@ -162,7 +166,8 @@ def jobs_list(
         took = ""
         if row["started_at"] and row["completed_at"]:
             took = f"{(row['completed_at'] - row['started_at']).total_seconds():.1f}s"
-        table.add_row(str(row["id"]), row["domain"] or "", row["job_type"], row["status"],
+        shown = f"{row['status']} ({row['flag']})" if row["flag"] else row["status"]
+        table.add_row(str(row["id"]), row["domain"] or "", row["job_type"], shown,
                       row["created_at"].strftime("%Y-%m-%d %H:%M:%S"), took, _details(row))
     Console(width=200).print(table)
 

@@ -1,4 +1,4 @@
-"""The `crawl_domain` actor end to end: a real `dramatiq workers.broker:setup_broker` process on the test
+"""The `crawl_domain` actor end to end: a real `dramatiq workers.actors:setup_worker` process on the test
 Redis runs crawl jobs queued the way `omni refresh` queues them, against a real local site.
 The crawl child is SIGKILLed, overruns the time limit, is forced; its job never lies."""
 

@@ -65,11 +65,17 @@ def test_the_dashboard_shows_a_running_crawl_and_its_progress(slow_shop, db, red
 
 def test_a_crawl_whose_job_was_taken_over_stops_and_records_nothing(slow_shop, db):
     """Only the runner that started a job may complete it: a crawl whose job another runner
-    took over (a redelivered message) stops at its next progress tick and writes no outcome."""
+    took over (its lease had expired) stops at its next progress tick and writes no outcome."""
     import time
 
     with crawl_in_background(db, slow_shop.domain, 3, "the crawl to make progress") as (job_id, result):
-        taker = jobs.start(db, job_id)
+        assert jobs.start(db, job_id) is None      # its lease is live: renewed at each tick
+        taker = None
+        while taker is None:                        # as if its runner had stopped renewing it
+            db.execute("UPDATE content_refresh_jobs SET metadata = metadata || "
+                       "'{\"lease_expires_at\": \"2000-01-01T00:00:00+00:00\"}' WHERE id = %s",
+                       (job_id,))
+            taker = jobs.start(db, job_id)
         taken_at = time.monotonic()
     # it stopped: the whole shop is ~100 pages, 10 s at this site's pace
     assert len(slow_shop.page_requests()) < 70, (len(slow_shop.page_requests()), time.monotonic() - taken_at)

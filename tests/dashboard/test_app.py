@@ -190,7 +190,41 @@ def test_metrics_scrape(seeded, server) -> None:
 def test_healthz(server) -> None:
     response = httpx.get(server + "/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "postgres": "ok", "redis": "ok"}
+    assert response.json() == {"status": "ok", "postgres": "ok", "redis": "ok",
+                               "workers": {"redis": 0, "postgres": 0, "cut_off_from_redis": [],
+                                           "cut_off_from_postgres": []},
+                               "jobs": {"lease_expired": 0, "without_message": 0}}
+
+
+def test_healthz_and_the_jobs_page_tell_what_the_workers_see(db, broker, redis_client) -> None:
+    """A worker that beats in Postgres but says it cannot reach Redis, a job whose lease
+    expired, a pending job no message carries: /healthz is 503 with each counted, and the jobs
+    page marks both jobs."""
+    from dashboard.app import create_app
+    from workers.dispatch import send_job
+
+    shop = tenants.add_domain(db, "stuck.example")
+    expired = jobs.create(db, shop["id"], "embed", {"page_ids": []})
+    jobs.start(db, expired)
+    db.execute("UPDATE content_refresh_jobs SET metadata = metadata || "
+               "'{\"lease_expires_at\": \"2000-01-01T00:00:00+00:00\"}' WHERE id = %s", (expired,))
+    jobs.create(db, shop["id"], "extract", {"page_ids": []})   # no message: an orphan
+    carried = jobs.create(db, shop["id"], "extract", {"page_ids": []})
+    send_job(carried, "extract")
+    db.execute("INSERT INTO worker_heartbeats (worker, hostname, pid, queues, redis_ok) "
+               "VALUES ('box:42', 'box', 42, '{embed}', false)")
+    from tests.support.environment import patched_environ
+
+    with patched_environ({"OMNI_JOB_RESEND_AFTER_S": "0"}), \
+            TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1") as client:
+        health = client.get("/healthz")
+        page = client.get("/jobs").text
+    assert health.status_code == 503
+    assert health.json()["workers"] == {"redis": 0, "postgres": 1,
+                                        "cut_off_from_redis": ["box:42"],
+                                        "cut_off_from_postgres": []}
+    assert health.json()["jobs"] == {"lease_expired": 1, "without_message": 1}
+    assert page.count("lease expired") == 1 and page.count("no message") == 1
 
 
 def test_healthz_reports_a_dead_redis(services_env) -> None:

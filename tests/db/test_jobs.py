@@ -15,12 +15,13 @@ P, R, C, F = Status.PENDING, Status.RUNNING, Status.COMPLETED, Status.FAILED
 # The state after each event; None: refused (the row is left as it is).
 MATRIX: dict[Status, dict[Event, Status | None]] = {
     P: {Event.START: R, Event.COMPLETE: None, Event.FAIL: F, Event.RELEASE: None,
-        Event.RESET: None},
-    R: {Event.START: R, Event.COMPLETE: C, Event.FAIL: F, Event.RELEASE: P, Event.RESET: None},
+        Event.RESET: None, Event.EXPIRE: None},
+    R: {Event.START: R, Event.COMPLETE: C, Event.FAIL: F, Event.RELEASE: P, Event.RESET: None,
+        Event.EXPIRE: P},
     C: {Event.START: None, Event.COMPLETE: None, Event.FAIL: None, Event.RELEASE: None,
-        Event.RESET: None},
+        Event.RESET: None, Event.EXPIRE: None},
     F: {Event.START: None, Event.COMPLETE: None, Event.FAIL: None, Event.RELEASE: None,
-        Event.RESET: P},
+        Event.RESET: P, Event.EXPIRE: None},
 }
 PAIRS = [(state, event, MATRIX[state][event]) for state, event in product(Status, Event)]
 RUNNER = "runner-1"
@@ -37,6 +38,8 @@ def _apply(conn, job_id, event: Event) -> bool:
         return jobs.fail(conn, job_id, "boom", runner=RUNNER)
     if event == Event.RELEASE:
         return jobs.release(conn, job_id, RUNNER, "try again")
+    if event == Event.EXPIRE:  # the row has no lease: an expired one
+        return [r["id"] for r in jobs.release_expired(conn)] == [job_id]
     return jobs.reset_for_retry(conn, job_id) is not None
 
 
@@ -91,11 +94,73 @@ def _status(db, job_id):
     return jobs.get(db, job_id)["status"]
 
 
+def _expire(db, job_id) -> None:
+    db.execute("UPDATE content_refresh_jobs SET metadata = metadata || "
+               "jsonb_build_object('lease_expires_at', (now() - interval '1 second')::text) "
+               "WHERE id = %s OR metadata->>'merged_into' = %s::text", (job_id, job_id))
+
+
+def test_a_lease_is_renewed_by_its_runner_only_and_released_once_expired(db):
+    job_id = _job(db)
+    first = jobs.start(db, job_id, lease_s=30)
+    assert jobs.release_expired(db) == []          # live: nobody may take it
+    _expire(db, job_id)
+    assert jobs.renew(db, job_id, first["runner"], 30) is True   # not taken yet: renewed
+    assert jobs.release_expired(db) == [] and jobs.start(db, job_id) is None
+    _expire(db, job_id)
+    assert [r["id"] for r in jobs.release_expired(db)] == [job_id]
+    job = jobs.get(db, job_id)
+    assert job["status"] == "pending" and "lease" in job["error_message"]
+    assert jobs.renew(db, job_id, first["runner"], 30) is False  # released: no longer its
+    with pytest.raises(jobs.LeaseLost), db.transaction():
+        jobs.hold(db, job_id, first["runner"])
+    second = jobs.start(db, job_id)
+    with db.transaction():
+        jobs.hold(db, job_id, second["runner"])    # the new runner holds it
+
+
+def test_a_tenant_job_with_an_expired_lease_is_left_alone(db):
+    job_id = _job(db)
+    jobs.start(db, job_id)
+    _expire(db, job_id)
+    db.execute("UPDATE content_refresh_jobs SET origin = 'tenant' WHERE id = %s", (job_id,))
+    assert jobs.release_expired(db) == []
+
+
+def test_merged_siblings_share_the_leaders_runner_and_lease_and_end_with_it(db):
+    domain = tenants_domain(db)
+    ids = [jobs.create(db, domain, "embed", {"page_ids": [f"p{i}"]}) for i in range(3)]
+    leader = jobs.start(db, ids[0])
+    claimed = jobs.claim_siblings(db, leader, force=False, room=100)
+    assert sorted(r["id"] for r in claimed) == sorted(ids[1:])
+    assert all(jobs.start(db, i) is None for i in ids[1:])   # their messages: nothing to do
+    assert jobs.renew(db, ids[0], leader["runner"]) is True
+    assert jobs.release_siblings(db, ids[1:2], "someone else", "x") == []
+    back = jobs.release_siblings(db, ids[1:2], leader["runner"], "leader failed")
+    assert [r["id"] for r in back] == [ids[1]] and _status(db, ids[1]) == "pending"
+    assert jobs.complete_siblings(db, ids[2:], leader["runner"]) == 1
+    assert _status(db, ids[2]) == "completed"
+    # a leader that died: its siblings' leases expire with its own and all are released
+    other = jobs.create(db, domain, "embed", {"page_ids": ["q"]})
+    leader2 = jobs.start(db, ids[1])
+    jobs.claim_siblings(db, leader2, force=False, room=100)
+    _expire(db, ids[1])
+    assert sorted(r["id"] for r in jobs.release_expired(db)) == sorted([ids[1], other])
+
+
+def tenants_domain(db):
+    from db import tenants
+
+    return (tenants.get_domain(db, "life.example") or tenants.add_domain(db, "life.example"))["id"]
+
+
 def test_only_the_runner_that_started_a_job_completes_it(db):
     job_id = _job(db)
     first = jobs.start(db, job_id)
     assert first["metadata"]["attempts"] == 1
-    second = jobs.start(db, job_id)              # a redelivery takes the job over
+    assert jobs.start(db, job_id) is None        # a duplicate message while the lease is live
+    _expire(db, job_id)
+    second = jobs.start(db, job_id)              # the lease expired: a redelivery takes it over
     assert second["metadata"]["attempts"] == 2 and second["runner"] != first["runner"]
     assert jobs.complete(db, job_id, first["runner"]) is False
     assert jobs.update_metadata(db, job_id, {"x": 1}, runner=first["runner"]) is False

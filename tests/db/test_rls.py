@@ -16,7 +16,8 @@ import pytest
 from psycopg import errors, sql
 
 from tests.support.supabase import OTHER_APP_TABLES
-from tests.support.tenants import ROW_SPECS, Tenant, as_role, as_tenant, insert_row, public_tables
+from tests.support.tenants import (ROW_SPECS, SERVICE_ONLY_TABLES, Tenant, as_role, as_tenant,
+                                   insert_row, public_tables)
 
 TABLES = sorted(ROW_SPECS)
 
@@ -39,7 +40,7 @@ def _can(conn, table: str, privilege: str) -> bool:
 
 
 def test_tables_under_test_are_all_tables(db) -> None:
-    assert public_tables(db) - {"schema_migrations"} - OTHER_APP_TABLES == set(TABLES)
+    assert public_tables(db) - {"schema_migrations"} - SERVICE_ONLY_TABLES - OTHER_APP_TABLES == set(TABLES)
 
 
 def test_anon_has_no_table_privileges(db) -> None:
@@ -58,7 +59,7 @@ def test_tenants_cannot_truncate_reference_or_trigger(db) -> None:
         "SELECT table_name, grantee, privilege_type FROM information_schema.role_table_grants "
         "WHERE grantee IN ('anon', 'authenticated') AND table_schema = 'public' "
         "AND privilege_type IN ('TRUNCATE', 'REFERENCES', 'TRIGGER') AND table_name = ANY(%s)",
-        (TABLES + ["schema_migrations"],)).fetchall()
+        (TABLES + ["schema_migrations", *SERVICE_ONLY_TABLES],)).fetchall()
     assert rows == []
 
 
@@ -72,10 +73,11 @@ def test_every_table_has_rls_and_its_updated_at_trigger(db, table: str) -> None:
     assert row["rls"] and row["has_col"] == row["has_trigger"]
 
 
-def test_schema_migrations_closed_to_tenants(db, two_tenants) -> None:
+@pytest.mark.parametrize("table", sorted(SERVICE_ONLY_TABLES))
+def test_service_only_tables_are_closed_to_tenants(db, two_tenants, table: str) -> None:
     alice, _ = two_tenants
     with pytest.raises(errors.InsufficientPrivilege), as_tenant(db, alice["user"]) as conn:
-        conn.execute("SELECT * FROM schema_migrations")
+        conn.execute(sql.SQL("SELECT * FROM public.{}").format(sql.Identifier(table)))
 
 
 @pytest.mark.parametrize("table", TABLES)

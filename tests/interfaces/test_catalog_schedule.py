@@ -1,27 +1,10 @@
 """Catalogue syncs are scheduled like crawls: due by the domain's frequency since the last
-sync (or sync job), one job per domain, none while one is pending."""
+sync (or sync job), one job per domain, none while one is pending. The rule itself is
+db/domain_schedule.py's (tests/db/test_domain_schedule.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import pytest
-
-from interfaces.catalog_schedule import sync_due
 from tests.support.worker_fixtures import queued_job_ids
-
-T = datetime(2026, 1, 5, 9, tzinfo=UTC)
-
-
-@pytest.mark.parametrize("frequency, last, syncing, now, due", [
-    ("daily", None, False, T, True),
-    ("daily", T, False, T + timedelta(hours=23), False),
-    ("daily", T, False, T + timedelta(days=1), True),
-    ("hourly", T, True, T + timedelta(days=1), False),   # one pending or running: wait for it
-])
-def test_sync_due(frequency, last, syncing, now, due):
-    row = {"scrape_frequency": frequency, "last_sync_attempt": last, "syncing": syncing}
-    assert sync_due(row, now) is due
 
 
 def test_the_scheduler_queues_one_sync_per_due_domain(db, broker, redis_client):

@@ -9,7 +9,7 @@ import pytest
 
 from db import jobs, tenants
 from core.frequency import is_due, next_crawl_at
-from interfaces.scheduler import Scheduler, last_attempt
+from interfaces.scheduler import Scheduler
 from tests.support.paths import OMNI
 from tests.support.worker_fixtures import queued_job_ids
 
@@ -54,13 +54,6 @@ def test_bad_frequency_is_a_clear_error(bad) -> None:
         next_crawl_at(bad, T)
 
 
-def test_last_attempt_is_the_later_of_crawl_and_last_job() -> None:
-    assert last_attempt({"last_scraped_at": T, "last_crawl_job_at": T + timedelta(hours=2)}) \
-        == T + timedelta(hours=2)
-    assert last_attempt({"last_scraped_at": T, "last_crawl_job_at": None}) == T
-    assert last_attempt({"last_scraped_at": None, "last_crawl_job_at": None}) is None
-
-
 # ---------------------------------------------------------------- against Postgres and Redis
 
 def _domain(db, name, frequency="daily", scraped_ago=None):
@@ -94,7 +87,7 @@ def test_a_pass_queues_due_domains_only_once(db, broker, redis_client) -> None:
     for row in (due, never):
         [job] = _crawl_jobs(db, row["id"])
         assert job["status"] == "pending" and job["job_type"] == "crawl"
-        assert job["metadata"]["trigger"] == "scheduler" and job["metadata"]["message_id"]
+        assert job["metadata"]["trigger"] == "scheduler"
     assert _crawl_jobs(db, fresh["id"]) == [] and _crawl_jobs(db, inactive["id"]) == []
     queued = queued_job_ids(redis_client, "crawl")
     assert sorted(queued) == sorted(str(_crawl_jobs(db, r["id"])[0]["id"]) for r in (due, never))
@@ -112,23 +105,27 @@ def test_a_failed_crawl_is_retried_next_period_not_next_pass(db, broker, redis_c
         assert Scheduler(conn).run_once().crawls == ["flaky.example"]
 
 
-def test_unsent_job_is_resent(db, broker, redis_client) -> None:
+def test_a_job_nobody_will_run_does_not_block_its_domain(db, broker, redis_client) -> None:
+    """The send failed (Redis away): the row is pending with no message. The next pass's
+    sweep sends it, whoever created it, instead of skipping the busy domain forever."""
     from db.connection import connect
+    from core.config import Settings
+    from workers.sweeper import sweep
 
     row = _domain(db, "lost.example", "daily", timedelta(days=3))
 
     def broken_sender(job_id, job_type):
         raise ConnectionError("redis went away")
 
+    def sweeper(conn, send):
+        return sweep(conn, redis_client, send, Settings(OMNI_JOB_RESEND_AFTER_S=0))
+
     with connect() as conn:
-        with pytest.raises(ConnectionError):
-            Scheduler(conn, sender=broken_sender)._consider(
-                {**row, "last_crawl_job_at": None, "busy": False}, result=None)
+        first = Scheduler(conn, sender=broken_sender, sweeper=sweeper).run_once()
         [job] = _crawl_jobs(db, row["id"])
-        assert "message_id" not in job["metadata"]
+        assert first.crawls == [] and len(first.errors) == 1 and job["status"] == "pending"
         assert queued_job_ids(redis_client, "crawl") == []
-        db.execute("UPDATE content_refresh_jobs SET created_at = now() - interval '5 minutes'")
-        result = Scheduler(conn).run_once()
+        result = Scheduler(conn, sweeper=sweeper).run_once()
     assert result.resent == [str(job["id"])] and result.crawls == []
     assert queued_job_ids(redis_client, "crawl") == [str(job["id"])]
 

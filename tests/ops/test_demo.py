@@ -118,7 +118,7 @@ def test_dashboard_during_a_demo_run(demo_env) -> None:
             pages, chunks = _number(output, "pages"), _number(output, "chunks")
 
             page.goto(url)
-            from workers.broker import QUEUES
+            from db.job_kinds import QUEUES
 
             assert page.locator("#queues tbody tr").count() == len(QUEUES)
             assert page.locator("#total-pages").inner_text() == str(pages)

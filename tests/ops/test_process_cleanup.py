@@ -158,9 +158,38 @@ def test_sigkilled_demo_takes_its_workers_along(demo_env) -> None:  # noqa: F811
     try:
         _wait_line(lines, r"running the workers until idle", demo, log, 240)
         # omni worker, then dramatiq's main process and its forked worker process
-        below = _wait_for_descendant(demo.pid, "workers.broker:setup_broker", timeout=60, count=2)
+        below = _wait_for_descendant(demo.pid, "workers.actors:setup_worker", timeout=60, count=2)
         _sigkill(demo)
         _assert_all_gone(below)
     finally:
         if demo.poll() is None:
             demo.kill()
+
+
+def test_the_test_suite_stops_the_servers_it_started(tmp_path) -> None:
+    """A pytest run on its own data dir starts its embedded Postgres and Redis; once it has
+    exited, no process of either is left (tests/conftest.py: the last session stops them)."""
+    import shutil
+    import sys
+    import uuid
+
+    from tests.support.paths import REPO
+
+    # Beside the suite's own (the embedded Postgres runs as a system user that cannot enter
+    # pytest's private tmp dirs)
+    data_dir = REPO / f".omni-test-child-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(OMNI_TEST_DATA_DIR=str(data_dir), PYTEST_ADDOPTS="")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+         f"--basetemp={data_dir / 'tmp'}",   # its Redis lives there
+         "tests/db/test_jobs.py::test_release_then_retry_counts_each_attempt_once"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=280, check=False)
+    try:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        assert (data_dir / "postgres" / "data" / "PG_VERSION").exists()   # it ran its own server
+        left = [p for p in psutil.process_iter(["pid", "cmdline"])
+                if str(data_dir) in " ".join(p.info["cmdline"] or [])]
+        _assert_all_gone(left)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -47,3 +47,26 @@ def test_nothing_is_enqueued_when_the_crawl_could_not_store_everything(enqueue, 
     assert SENT == [] and db.execute("SELECT count(*) AS n FROM content_refresh_jobs"
                                      ).fetchone()["n"] == 0
     assert "jobs_enqueued" not in job_stats(crawler.stats.get_stats(), 0.0, 0.0)
+
+
+
+def flaky_send(job_id: str, job_type: str) -> None:
+    """Redis goes away after the first message."""
+    if SENT:
+        raise ConnectionError("Redis went away")
+    SENT.append((job_id, job_type))
+
+
+def test_a_send_that_fails_leaves_the_jobs_pending_for_the_sweeper(db):
+    """Redis away as the crawl ends: the rows are committed, the crawl does not fail, and the
+    jobs wait, pending, for the sweeper (tests/workers/test_sweeper.py) to send them."""
+    SENT.clear()
+    crawler = site_crawler("shop.example", OMNI_JOB_SENDER=f"{__name__}.flaky_send")
+    pipeline = build_from_crawler(EnqueuePipeline, crawler)
+    crawler.spider.state.to_enqueue = [str(uuid.uuid4()) for _ in range(2)]
+    pipeline.spider_closed(crawler.spider)
+    assert crawler.spider.state.errors == [] and len(SENT) == 1
+    stats = crawler.stats.get_stats()
+    assert job_stats(stats, 0.0, 0.0)["jobs_enqueued"] == 3
+    rows = db.execute("SELECT status FROM content_refresh_jobs").fetchall()
+    assert [r["status"] for r in rows] == ["pending"] * 3

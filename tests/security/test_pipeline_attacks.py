@@ -25,8 +25,9 @@ MODEL = "text-embedding-3-small"
 
 
 def _embed_job(conn, domain_id, page_ids, **meta) -> dict:
-    return jobs.get(conn, jobs.create(conn, domain_id, "embed",
-                                      {"page_ids": [str(p) for p in page_ids], **meta}))
+    """A started job, as the runner hands it to the work (with its runner token)."""
+    return jobs.start(conn, jobs.create(conn, domain_id, "embed",
+                                        {"page_ids": [str(p) for p in page_ids], **meta}))
 
 
 def _vectors(conn, page_id) -> dict[str, np.ndarray]:

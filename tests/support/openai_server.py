@@ -15,6 +15,15 @@ Endpoints:
 - POST /v1/chat/completions: content from `chat_handler(request_json) -> str` (default "{}").
 - GET /v1/models.
 
+Faults and billing (the fault suite, bench/faults.py):
+- `fail_with(status=500, seconds=None, every=1)`: the error switch. Until `errors_off()` (or for
+  `seconds`), every `every`-th request is answered with that status (429 with Retry-After: 1).
+  Over HTTP too: `POST /_control/errors {"status": 500, "seconds": 10}`, `{"status": null}` off.
+- `billed_tokens`, `billed_requests`: what the server bills: the tokens of every request it
+  answered 200 (embeddings' prompt tokens, chat's total) to a client still connected when the
+  answer was ready (a client killed during a slow answer is not billed; one killed after
+  receiving it is). `GET /_control/billing`.
+
 Scripting: `script(*replies, path=None)` queues answers used before the normal one (FIFO, per
 path or for any path). A reply is a `Reply` (status, JSON body, headers, delay; `Reply.slow(s)`
 delays and then answers normally) or a callable `(RecordedRequest) -> Reply | None` (None means
@@ -142,6 +151,53 @@ class OpenAIServer:
         self._encoding = _encoding()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.billed_tokens = 0
+        self.billed_requests = 0
+        self._error: tuple[int, float | None, int] | None = None   # status, until, every
+        self._seen = 0
+
+    # ------------------------------------------------------------------ faults and billing
+    def fail_with(self, status: int = 500, seconds: float | None = None, every: int = 1) -> None:
+        with self._lock:
+            until = time.monotonic() + seconds if seconds is not None else None
+            self._error, self._seen = (status, until, max(1, every)), 0
+
+    def errors_off(self) -> None:
+        with self._lock:
+            self._error = None
+
+    def _switched_error(self, path: str) -> Reply | None:
+        if path.startswith("/_control") or not path.startswith("/v1/") or path.endswith("/models"):
+            return None
+        with self._lock:
+            if self._error is None:
+                return None
+            status, until, every = self._error
+            if until is not None and time.monotonic() >= until:
+                self._error = None
+                return None
+            self._seen += 1
+            if self._seen % every:
+                return None
+        return Reply.rate_limited(1) if status == 429 else Reply.server_error(status)
+
+    def _bill(self, payload: Any) -> None:
+        usage = payload.get("usage") if isinstance(payload, dict) else None
+        if usage:
+            with self._lock:
+                self.billed_tokens += int(usage.get("total_tokens") or 0)
+                self.billed_requests += 1
+
+    def _control(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        if path == "/_control/errors" and method == "POST" and isinstance(body, dict):
+            if body.get("status"):
+                self.fail_with(int(body["status"]), body.get("seconds"), int(body.get("every", 1)))
+            else:
+                self.errors_off()
+            return 200, {"ok": True}
+        if path == "/_control/billing":
+            return 200, {"tokens": self.billed_tokens, "requests": self.billed_requests}
+        return 404, _error(f"no route {method} {path}", "not_found", None)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> OpenAIServer:
@@ -230,10 +286,14 @@ class OpenAIServer:
             body = raw.decode("utf-8", "replace")
         request = RecordedRequest(method, path, body, {k.lower(): v for k, v in http.headers.items()},
                                   time.time())
+        if path.startswith("/_control/"):
+            status, payload = self._control(method, path, body)
+            self._send(http, status, payload, {})
+            return
         with self._lock:
             self.requests.append(request)
 
-        reply = self._next_scripted(request)
+        reply = self._switched_error(path) or self._next_scripted(request)
         delay = self.delay + (reply.delay if reply else 0.0)
         if delay:
             time.sleep(delay)
@@ -241,6 +301,15 @@ class OpenAIServer:
             status, payload, headers = self._answer(method, path, body)
         else:
             status, payload, headers = reply.status, reply.body, reply.headers
+        if status == 200:
+            if _client_gone(http):
+                return
+            self._bill(payload)
+        self._send(http, status, payload, headers)
+
+    @staticmethod
+    def _send(http: BaseHTTPRequestHandler, status: int, payload: Any,
+              headers: dict[str, str]) -> None:
         data = json.dumps(payload).encode()
         try:
             http.send_response(status)
@@ -332,6 +401,19 @@ class OpenAIServer:
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
         }, {}
+
+
+def _client_gone(http: BaseHTTPRequestHandler) -> bool:
+    """The client closed its end (a readable socket with nothing to read)."""
+    import select
+    import socket
+
+    sock = http.connection
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 def _message_text(message: Any) -> str:

@@ -35,7 +35,9 @@ class Tenant:
 
 # One minimal row per table, in creation order (parents first). Each spec maps the tenant whose
 # parents the row points at to column values. `provides` names the parent key the row's id
-# becomes. Every public table except schema_migrations must be here (test_rls checks).
+# becomes. Every public table except the service-only ones must be here (test_rls checks).
+# Service-only tables: no tenant row in them, closed to tenants (test_rls checks that too).
+SERVICE_ONLY_TABLES = frozenset({"schema_migrations", "worker_heartbeats", "embedding_checkpoints"})
 ROW_SPECS: dict[str, tuple[Callable[[Tenant], dict[str, Any]], str | None]] = {
     "customers": (lambda t: {"auth_user_id": t["user"], "email": f"{t.name}-{_u()}@example.test"},
                   "customer"),

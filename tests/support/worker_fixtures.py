@@ -47,9 +47,9 @@ def openai_env(openai_server: OpenAIServer, services_env) -> Iterator[OpenAIServ
 @pytest.fixture
 def broker(services_env, redis_client):
     """The project broker on the test Redis (flushed), with the actors declared on it."""
-    from workers.broker import setup_broker
+    from workers.actors import setup_worker
 
-    broker = setup_broker(services_env["REDIS_URL"])
+    broker = setup_worker(services_env["REDIS_URL"])
     yield broker
     broker.close()
 
@@ -65,7 +65,7 @@ def queued_job_ids(redis_client, queue: str) -> list[str]:
 
 @contextmanager
 def running_worker(broker, queues=("embed",), threads: int = 1):
-    """An in-process Dramatiq worker (the same code paths as `dramatiq workers.broker:setup_broker`)."""
+    """An in-process Dramatiq worker (the same code paths as `dramatiq workers.actors:setup_worker`)."""
     import dramatiq
 
     worker = dramatiq.Worker(broker, queues=set(queues), worker_threads=threads, worker_timeout=100)
@@ -110,21 +110,27 @@ def long_page(topic: str, paragraphs: int = 8) -> str:
     return "\n\n".join(parts)
 
 
+# The recovery settings scaled down for tests: a dead worker's messages come back after 1.5 s,
+# its leases expire after 5 s, the sweeper runs every second and re-sends after 2 s.
+FAST_RECOVERY = {"OMNI_BROKER_HEARTBEAT_TIMEOUT_MS": "1500",
+                 "OMNI_BROKER_MAINTENANCE_CHANCE": "1000000", "OMNI_JOB_LEASE_S": "5",
+                 "OMNI_JOB_SWEEP_INTERVAL_S": "1", "OMNI_JOB_RESEND_AFTER_S": "2"}
+
+
 @contextmanager
 def worker_process(log_path: Path, queues=("embed",), **env_extra: str):
-    """A real `dramatiq workers.broker:setup_broker` process group (killed with its children at the end).
+    """A real `dramatiq workers.actors:setup_worker` process group (killed with its children at the end).
 
     A dead worker's messages are handed on after 1.5 s without a heartbeat (the broker does its
-    maintenance on every command here instead of once in a thousand)."""
+    maintenance on every command here), and its jobs' leases run out in 5 s (FAST_RECOVERY)."""
     import signal
     import subprocess
 
-    env = {**os.environ, "OMNI_BROKER_HEARTBEAT_TIMEOUT_MS": "1500",
-           "OMNI_BROKER_MAINTENANCE_CHANCE": "1000000", "OMNI_WORKER_MIN_BACKOFF_MS": "300",
+    env = {**os.environ, **FAST_RECOVERY, "OMNI_WORKER_MIN_BACKOFF_MS": "300",
            "OMNI_WORKER_MAX_BACKOFF_MS": "2000", "PYTHONUNBUFFERED": "1", **env_extra}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [str(VENV_BIN / "dramatiq"), "workers.broker:setup_broker", "-p", "1", "-t", "1",
+            [str(VENV_BIN / "dramatiq"), "workers.actors:setup_worker", "-p", "1", "-t", "1",
              "-Q", *queues],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

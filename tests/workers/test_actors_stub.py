@@ -15,9 +15,10 @@ from dramatiq.brokers.stub import StubBroker
 from db import jobs
 from core.config import Settings, get_settings
 from tests.support.worker_fixtures import make_domain
-from workers.actors import ACTORS, actor_options
+from db.job_kinds import ACTORS, KINDS, actor_options
+from workers.actors import declare_actors
 from workers.broker import configure
-from workers.dispatch import ACTOR_FOR_JOB_TYPE, send_job
+from workers.dispatch import send_job
 from workers.errors import PermanentError, TransientError
 
 MAX_RETRIES = 2
@@ -60,6 +61,7 @@ def stub_broker(db, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubBroker]:
     broker = StubBroker()
     broker.emit_after("process_boot")
     configure(broker, Settings(**SETTINGS))
+    declare_actors(broker, Settings(**SETTINGS))
     monkeypatch.setattr("workers.dispatch.get_broker", lambda: broker)
     # The embed step's index upkeep after the work is not what these tests are about.
     monkeypatch.setattr("workers.search.sync_domain_index", lambda domain_id, settings: {})
@@ -91,7 +93,8 @@ def test_a_message_reaches_its_job_function_and_completes_the_job(
     job_id, message, job = _run(stub_broker, db, job_type)
 
     # the message names the actor and carries the job's id, nothing else
-    assert (message.actor_name, message.queue_name) == ACTOR_FOR_JOB_TYPE[job_type]
+    kind = KINDS[jobs.JobType(job_type)]
+    assert (message.actor_name, message.queue_name) == (kind.actor, kind.queue)
     assert message.args == (str(job_id),) and message.kwargs == {}
     assert json.loads(message.encode())["args"] == [str(job_id)]
     assert stub_broker.get_actor(message.actor_name).queue_name == message.queue_name
@@ -150,15 +153,17 @@ def test_a_job_sent_to_the_wrong_actor_fails_without_running(stub_broker, db, mo
     assert job["status"] == "failed" and "is a 'embed' job, not extract" in job["error_message"]
 
 
-@pytest.mark.parametrize("spec", ACTORS, ids=lambda spec: spec.fn.__name__)
-def test_actor_options_come_from_the_settings(spec) -> None:
+@pytest.mark.parametrize("kind", ACTORS, ids=lambda kind: kind.actor)
+def test_actor_options_come_from_the_settings(kind) -> None:
     settings = Settings(worker_max_retries=3, worker_min_backoff_ms=7, worker_max_backoff_ms=70,
                         worker_time_limit_s=11, crawl_time_limit_s=22)
     broker = StubBroker()
     configure(broker, settings)
-    actor = broker.get_actor(spec.fn.__name__)
-    limit = 22_000 if spec.fn.__name__ == "crawl_domain" else 11_000
-    assert actor.queue_name == spec.queue == actor_options(spec, settings)["queue_name"]
+    declare_actors(broker, settings)
+    actor = broker.get_actor(kind.actor)
+    limit = 22_000 if kind.actor == "crawl_domain" else 11_000
+    assert actor.queue_name == kind.queue == actor_options(kind, settings)["queue_name"]
     assert actor.options == {"time_limit": limit, "max_retries": 3, "min_backoff": 7,
                              "max_backoff": 70, "throws": (PermanentError,)}
     broker.close()
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -31,13 +32,30 @@ class EmbeddingResult:
     extra: dict = field(default_factory=dict)
 
 
+# Called as each request completes: (input indexes, their vectors, that request's usage).
+OnBatch = Callable[[list[int], list[np.ndarray], "EmbeddingResult"], None]
+
+
+@dataclass
+class PartialResult(EmbeddingResult):
+    """What the requests that succeeded returned when another failed: attached to that error as
+    `exc.partial`, so their tokens are counted and their vectors kept."""
+
+    by_index: dict[int, np.ndarray] = field(default_factory=dict)   # input index -> vector
+
+    @classmethod
+    def of(cls, result: EmbeddingResult, vectors: list[np.ndarray | None]) -> PartialResult:
+        return cls([], result.tokens, result.requests, result.attempts, result.cost,
+                   result.seconds, by_index={i: v for i, v in enumerate(vectors) if v is not None})
+
+
 class EmbeddingBackend(Protocol):
     name: str
     model: str
     max_input_tokens: int      # cl100k tokens per input the backend accepts
     default_chunk_tokens: int  # preferred chunk size (<= max_input_tokens)
 
-    def embed(self, texts: list[str]) -> EmbeddingResult: ...
+    def embed(self, texts: list[str], on_batch: OnBatch | None = None) -> EmbeddingResult: ...
 
 
 def fit_dimensions(vector: np.ndarray, dimensions: int = COLUMN_DIMENSIONS) -> np.ndarray:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from workers import tokens
-from workers.embedding import LOCAL_MODEL, EmbeddingResult, fit_dimensions
+from workers.embedding import LOCAL_MODEL, EmbeddingResult, OnBatch, fit_dimensions
 
 
 class LocalBackend:
@@ -40,7 +40,7 @@ class LocalBackend:
                                                   device="cpu")
             return self._model
 
-    def embed(self, texts: list[str]) -> EmbeddingResult:
+    def embed(self, texts: list[str], on_batch: OnBatch | None = None) -> EmbeddingResult:
         started = time.perf_counter()
         if not texts:
             return EmbeddingResult([])
@@ -49,8 +49,11 @@ class LocalBackend:
             vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=False)
         requests = -(-len(texts) // self.batch_size)
-        return EmbeddingResult(
+        result = EmbeddingResult(
             vectors=[fit_dimensions(np.asarray(v)) for v in vectors],
             tokens=sum(tokens.count_many(texts)), requests=requests, attempts=requests, cost=0.0,
             seconds=time.perf_counter() - started,
         )
+        if on_batch is not None:  # one local "request": the caller's checkpoint
+            on_batch(list(range(len(texts))), result.vectors, result)
+        return result

@@ -13,14 +13,15 @@ import base64
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 import openai
 
 from core.config import Settings
 from workers import tokens
-from workers.embedding import COLUMN_DIMENSIONS, EmbeddingResult, fit_dimensions
+from workers.embedding import (COLUMN_DIMENSIONS, EmbeddingResult, OnBatch, PartialResult,
+                               fit_dimensions)
 from workers.errors import PermanentError, TransientError
 from workers.request_plan import MAX_INPUTS, MAX_TOKENS, MAX_TOKENS_PER_INPUT, plan_batches
 
@@ -82,7 +83,9 @@ class OpenAIBackend:
         self.max_tokens = max(MAX_TOKENS_PER_INPUT, min(settings.embedding_max_request_tokens,
                                                         MAX_TOKENS))
 
-    def embed(self, texts: list[str]) -> EmbeddingResult:
+    def embed(self, texts: list[str], on_batch: OnBatch | None = None) -> EmbeddingResult:
+        """Embed `texts`; `on_batch(indexes, vectors, result)` is called (in this thread) as each
+        request completes, with that request's usage: the caller's checkpoint."""
         started = time.perf_counter()
         if not texts:
             return EmbeddingResult([])
@@ -95,17 +98,32 @@ class OpenAIBackend:
             data, used, attempts = self._request([texts[i] for i in batch])
             return batch, data, used, attempts
 
+        failure: BaseException | None = None
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool:
-            for batch, data, used, attempts in pool.map(run, batches):
+            for future in as_completed([pool.submit(run, batch) for batch in batches]):
+                try:
+                    batch, data, used, attempts = future.result()
+                except Exception as exc:  # noqa: BLE001 - raised below, with what succeeded
+                    failure = failure or exc
+                    continue
                 for index, vector in zip(batch, data):
                     vectors[index] = vector
                 result.tokens += used
                 result.requests += 1
                 result.attempts += attempts
+                if on_batch is not None:
+                    on_batch(batch, data, EmbeddingResult([], used, 1, attempts,
+                                                          cost_of(self.model, used)))
+        result.cost = cost_of(self.model, result.tokens)
+        if failure is not None:
+            # The requests that succeeded were paid for: their vectors and tokens go with the
+            # error, so the caller counts and keeps them (workers/embed_job.py).
+            result.seconds = time.perf_counter() - started
+            setattr(failure, "partial", PartialResult.of(result, vectors))  # noqa: B010
+            raise failure
         result.vectors = [v for v in vectors if v is not None]
         if len(result.vectors) != len(texts):
             raise TransientError("the embedding API returned fewer vectors than inputs")
-        result.cost = cost_of(self.model, result.tokens)
         result.seconds = time.perf_counter() - started
         return result
 

@@ -37,6 +37,8 @@ OMNI = Path(sys.executable).parent / "omni"
     (ValueError("a bug"), False),
     (FileNotFoundError("a bug"), False),
     (KeyError("a bug"), False),
+    (psycopg.errors.UndefinedTable("relation does not exist"), True),   # not migrated yet
+    (psycopg.errors.UndefinedFunction("function does not exist"), True),
     (psycopg.errors.UndefinedColumn("column does not exist"), False),
     (psycopg.DataError("invalid input syntax"), False),
     (psycopg.ProgrammingError("a bug"), False),
@@ -109,3 +111,36 @@ def test_a_bug_keeps_its_traceback(error: str) -> None:
     assert "Traceback" in result.stderr and "in run_checks" in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.endswith(": a bug in a check") and not last.startswith("error:")
+
+
+def test_omni_jobs_on_a_database_never_migrated_is_one_line(services_env) -> None:
+    """A brand-new data dir or DATABASE_URL: a one-line error naming the fix, no traceback."""
+    from tests.support.environment import fresh_database
+
+    admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    with fresh_database(admin_url, "omni_unmigrated") as url:
+        result = _run(str(OMNI), "jobs", env={**services_env, "DATABASE_URL": url})
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith('error: relation "content_refresh_jobs" does not exist')
+    assert "run `omni db migrate`" in result.stderr
+
+
+def test_omni_jobs_marks_stuck_jobs(db, services_env) -> None:
+    """`omni jobs` tells a running job whose lease expired and a pending job no message
+    carries from normal work (the sweeper's rule, workers.sweeper.orphan_reason)."""
+    import json
+
+    from db import jobs, tenants
+
+    domain = tenants.add_domain(db, "stuck-cli.example")["id"]
+    expired = jobs.create(db, domain, "embed", {"page_ids": []})
+    jobs.start(db, expired)
+    db.execute("UPDATE content_refresh_jobs SET metadata = metadata || "
+               "'{\"lease_expires_at\": \"2000-01-01T00:00:00+00:00\"}' WHERE id = %s", (expired,))
+    orphan = jobs.create(db, domain, "extract", {"page_ids": []})
+    env = {**services_env, "OMNI_JOB_RESEND_AFTER_S": "0"}
+    table = _run(str(OMNI), "jobs", env=env)
+    assert "running (lease expired)" in table.stdout and "pending (no message)" in table.stdout
+    rows = {r["id"]: r["flag"] for r in json.loads(_run(str(OMNI), "jobs", "--json", env=env).stdout)}
+    assert rows == {str(expired): "lease expired", str(orphan): "no message"}

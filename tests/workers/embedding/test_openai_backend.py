@@ -20,3 +20,49 @@ def test_delay(attempt: int, retry_after: float | None, base: float, low: float,
                high: float) -> None:
     for _ in range(20):
         assert low <= _delay(attempt, retry_after, base) <= high
+
+
+# ---------------------------------------------------------------- against the local server
+
+def _backend(server, **extra):
+    from core.config import Settings
+    from workers.embedding.openai_backend import OpenAIBackend
+
+    settings = Settings(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="k",
+                        OMNI_OPENAI_MAX_CONCURRENCY="3", OMNI_EMBEDDING_MAX_INPUTS="2",
+                        OMNI_OPENAI_RETRY_BACKOFF="0.01", **extra)
+    return OpenAIBackend("text-embedding-3-small", settings)
+
+
+def test_the_tokens_of_the_requests_that_succeeded_are_kept_when_one_fails(openai_server) -> None:
+    from tests.support.openai_server import Reply
+    from workers.errors import PermanentError
+
+    texts = [f"text number {i} about shipping" for i in range(6)]   # 3 requests of 2 inputs
+
+    def reject_the_middle(request):
+        return Reply.bad_request("no") if "text number 2" in request.body["input"][0] else None
+
+    openai_server.handler = reject_the_middle
+    with pytest.raises(PermanentError) as failed:
+        _backend(openai_server).embed(texts)
+    partial = failed.value.partial
+    assert partial.requests == 2 == openai_server.billed_requests
+    assert partial.tokens == openai_server.billed_tokens > 0
+    assert sorted(partial.by_index) == [0, 1, 4, 5]
+
+
+def test_the_error_switch_and_the_billing_counter(openai_server) -> None:
+    import httpx
+
+    backend = _backend(openai_server)
+    openai_server.fail_with(500, every=2)        # every other request fails, then is retried
+    result = backend.embed([f"t{i}" for i in range(4)])
+    assert result.requests == 2 and result.attempts >= 3
+    assert result.tokens == openai_server.billed_tokens and openai_server.billed_requests == 2
+    httpx.post(openai_server.base_url.replace("/v1", "/_control/errors"),
+               json={"status": 429, "seconds": 30})
+    assert openai_server._switched_error("/v1/embeddings").status == 429
+    httpx.post(openai_server.base_url.replace("/v1", "/_control/errors"), json={"status": None})
+    billing = httpx.get(openai_server.base_url.replace("/v1", "/_control/billing")).json()
+    assert billing == {"tokens": openai_server.billed_tokens, "requests": 2}
