@@ -87,6 +87,12 @@ class SiteSpider(scrapy.Spider):
     def count(self, name: str, n: int = 1) -> None:
         crawl_stats.count(self.crawler.stats, name, n)
 
+    def closed(self, reason: str) -> None:
+        """The trap guard's own counters into the job's stats (`trap_guard_<name>`)."""
+        if self._state is not None:
+            for name, value in self._state.traps.counts.items():
+                crawl_stats.record(self.crawler.stats, f"trap_guard_{name}", value)
+
     def _load_state(self, settings: Any) -> CrawlState:
         self.robots_user_agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT")
         self.max_bytes = settings.getint("DOWNLOAD_MAXSIZE")
@@ -341,9 +347,10 @@ class SiteSpider(scrapy.Spider):
         own = pattern_key(meta["omni_url"])
         fresh = [t for t in targets if t not in state.seen]
         other_new = sum(1 for t in fresh if pattern_key(t) != own)
-        state.traps.record_page(own, fingerprint(response.body), other_new)
-        # A chain grows while a page's only news is the next page of its own pattern.
-        chain = meta.get("omni_chain", 0) + 1 if other_new == 0 else 0
+        productive = state.traps.record_page(own, fingerprint(response.body, meta["omni_url"]),
+                                             len(fresh), other_new)
+        # A chain grows while a page says nothing new and links only the next of its pattern.
+        chain = 0 if productive else meta.get("omni_chain", 0) + 1
         for target in fresh:
             same = pattern_key(target) == own
             if request := self.page_request(target, depth + 1, chain=chain if same else 0):
