@@ -74,6 +74,8 @@ class CrawlState:
     hash_first_url: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
     to_enqueue: list[str] = field(default_factory=list)  # scraped_pages ids (new / changed)
+    forget: dict[str, str] = field(default_factory=dict)  # URL confirmed gone -> why
+    moved: dict[str, str] = field(default_factory=dict)   # URL -> the page that replaces it
     errors: list[str] = field(default_factory=list)  # storage errors: the crawl fails with them
 
     @classmethod

@@ -14,6 +14,7 @@ trip) per batch, flushed when the spider closes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -22,6 +23,7 @@ from typing import Any
 from crawlers.crawl_stats import count
 from crawlers.recheck import TRAP_RECHECK_DAYS
 from db.connection import get_pool
+from db.forget import Forgotten, forget_pages
 from pipelines.batch_writer import BatchWriter
 
 BATCH_SIZE = 100
@@ -192,3 +194,27 @@ class StorePipeline:
             for row in skipped_rows(self.state.trap_skipped, self.state.job_id):
                 self.writer.add(row)
             await self.writer.close()
+        if self.state.forget or self.state.moved:
+            # after every row of this crawl is written: the gone pages' new status first
+            await asyncio.to_thread(self._forget)
+
+    def _forget(self) -> None:
+        """Pages confirmed gone, and moved pages whose replacement is now stored with its own
+        content, leave search (db.forget.forget_pages)."""
+        state = self.state
+        try:
+            with get_pool().connection() as conn:
+                stored = {r["url"] for r in conn.execute(
+                    "SELECT url FROM website_content WHERE domain_id = %s AND url = ANY(%s)",
+                    (state.domain_id, list(set(state.moved.values()))))}
+                reasons = {**{old: f"moved to {new}" for old, new in state.moved.items()
+                              if new in stored}, **state.forget}
+                done = Forgotten()
+                for reason in set(reasons.values()):
+                    urls = [url for url, why in reasons.items() if why == reason]
+                    done = done + forget_pages(conn, state.domain_id, urls, reason)
+        except Exception as exc:  # noqa: BLE001 - recorded: the crawl job fails with it
+            state.errors.append(f"forget: {type(exc).__name__}: {exc}")
+            return
+        count(self.crawler.stats, "forgotten", done.pages)
+        count(self.crawler.stats, "forgotten_chunks", done.embeddings)

@@ -29,9 +29,11 @@ from crawlers.recheck import (
     NEW,
     PRIORITY,
     REDIRECT_RECHECK_DAYS,
+    confirmed_gone,
     crawl_order,
     dead_schedule,
     due,
+    replacement,
 )
 from crawlers.sitemaps import parse_robots, parse_sitemap
 from crawlers.state import CrawlLimits, CrawlState, KnownPage
@@ -279,8 +281,9 @@ class SiteSpider(scrapy.Spider):
             if status in GONE_STATUSES:
                 count, when = dead_schedule(known.dead_count if known else 0, datetime.now(UTC))
                 item.update(dead_count=count, next_check_at=when.isoformat())
-                if known is not None and known.status in ("scraped", "gone"):
+                if known is not None and (known.status in ("scraped", "gone") or known.content_hash):
                     item["kind"] = "gone"
+                    self._forget_if_confirmed(url, known, count, f"HTTP {status}")
             yield item
             return
         final = canonicalize(response.url) or url
@@ -297,10 +300,7 @@ class SiteSpider(scrapy.Spider):
         state.statuses[final] = status
         state.seen.add(final)
         if final != url:  # a redirect: remembered, re-checked weekly while its target is known
-            yield {**base, "kind": "redirect", "canonical_of": final, "etag": None,
-                   "last_modified": None,
-                   "next_check_at": (datetime.now(UTC)
-                                     + timedelta(days=REDIRECT_RECHECK_DAYS)).isoformat()}
+            yield self._redirect_item(base, url, final, known)
         links = extract_links(root, get_base_url(response), state.site_hosts)
         yield from self._follow_links(links, root, response, depth, meta)
         if canonical != final:
@@ -320,6 +320,33 @@ class SiteSpider(scrapy.Spider):
             base.update(url=final)
         yield {**base, "kind": "page", "url": final, "requested_url": url,
                "html": response.text, "root": root, "links": links}
+
+    def _redirect_item(self, base: dict[str, Any], url: str, final: str,
+                       known: KnownPage | None) -> dict[str, Any]:
+        """A redirect, remembered. A stored page that now redirects to its replacement leaves
+        search once the replacement is stored with its own content; one that redirects to a page
+        that does not replace it (the home page, a page above it) is a dead page: asked again
+        after the dead-link back-off, and forgotten when that is confirmed."""
+        now = datetime.now(UTC)
+        item = {**base, "kind": "redirect", "canonical_of": final, "etag": None,
+                "last_modified": None,
+                "next_check_at": (now + timedelta(days=REDIRECT_RECHECK_DAYS)).isoformat()}
+        if known is None or not known.content_hash:
+            return item
+        if replacement(url, final):
+            self.state.moved[url] = final
+            return item
+        count, when = dead_schedule(known.dead_count, now)
+        item.update(dead_count=count, next_check_at=when.isoformat())
+        self._forget_if_confirmed(url, known, count, f"redirected to {final}")
+        return item
+
+    def _forget_if_confirmed(self, url: str, known: KnownPage, dead_count: int,
+                             answer: str) -> None:
+        """A page with stored knowledge whose death is confirmed leaves search at the end of the
+        crawl (pipelines/store.py calls db.forget.forget_pages)."""
+        if known.content_hash and confirmed_gone(dead_count):
+            self.state.forget[url] = f"{answer} on {dead_count} checks in a row"
 
     def _document(self, base: dict[str, Any], final: str, url: str,
                   response: Response) -> Iterator[dict[str, Any]]:

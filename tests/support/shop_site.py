@@ -76,6 +76,8 @@ class Site:
     sitemap: list[tuple[str, str | None]] | None = None   # (path, lastmod)
     traps: bool = False
     delay: float = 0.0                                     # seconds before every page answer
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (301)
+    errors: dict[str, int] = field(default_factory=dict)     # path -> status (5xx...)
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[Recorded] = field(default_factory=list)
@@ -114,6 +116,10 @@ class Site:
             token = secrets.token_hex(8)
             return 200, html("Your cart", "<h1>Your cart</h1><p>Your cart is empty.</p>"
                              f"<a href='/cart?token={token}'>Refresh cart</a>"), "text/html"
+        if path in self.errors:
+            return self.errors[path], html("Error", "<h1>Server error</h1>"), "text/html"
+        if path in self.redirects:
+            return 301, b"", "text/html"
         if path in self.pages:
             return 200, self.pages[path], "text/html; charset=utf-8"
         return 404, html("Not found", "<h1>Not found</h1>"), "text/html"
@@ -235,6 +241,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.site.delay and not key.startswith(("/robots.txt", "/sitemap")):
             time.sleep(self.site.delay)
         headers = {"Content-Type": ctype}
+        if status == 301:
+            headers["Location"] = self.site.redirects[key]
         conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
         if status == 200 and key in self.site.pages:
             etag = '"' + hashlib.md5(body).hexdigest() + '"'
