@@ -17,6 +17,7 @@ from scrapy.settings import BaseSettings
 from crawlers.recheck import parse_time
 from crawlers.traps import TrapGuard
 from db import tenants
+from omni.knowledge import rules_of
 
 
 @dataclass(slots=True)
@@ -60,6 +61,8 @@ class CrawlState:
     runner: str | None = None   # the token of the runner holding the job (db.jobs)
     owns_job: bool = False      # this process started the job and records its outcome
     force: bool = False         # `omni refresh --force`: no validators, every page re-extracted
+    include: list[str] = field(default_factory=list)  # knowledge URL patterns (omni.knowledge)
+    exclude: list[str] = field(default_factory=list)
     known: dict[str, KnownPage] = field(default_factory=dict)
     known_hashes: dict[str, str] = field(default_factory=dict)  # content_hash -> canonical_url
     known_links: dict[str, list[str]] = field(default_factory=dict)  # internal links by source
@@ -94,6 +97,7 @@ class CrawlState:
             job_id=str(job_id) if job_id else None,
         )
         state.traps = TrapGuard(state.pattern_limit)
+        state.include, state.exclude = rules_of(domain_row)
         if job_id:
             job = conn.execute("SELECT metadata FROM content_refresh_jobs WHERE id = %s",
                                (str(job_id),)).fetchone()

@@ -24,6 +24,7 @@ from crawlers.crawl_stats import count
 from crawlers.recheck import TRAP_RECHECK_DAYS
 from db.connection import get_pool
 from db.forget import Forgotten, forget_pages
+from omni.knowledge import page_kind
 from pipelines.batch_writer import BatchWriter
 
 BATCH_SIZE = 100
@@ -133,6 +134,9 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         "headings": extracted.headings, "canonical_url": extracted.canonical_url,
         "markdown": extracted.markdown,
         "blocks": item.get("block_keys"),  # pipelines/template.py: change detection per block
+        # what the page is to the knowledge base (omni.knowledge; the embed job reads page_kind)
+        "structure": extracted.structure, "page_kind": item.get("page_kind", extracted.structure),
+        "excluded_by": item.get("excluded_by"),
     }
     row.update(
         op="full", status="scraped", change=change, title=extracted.title,
@@ -173,6 +177,9 @@ class StorePipeline:
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         item["crawl_job_id"] = self.state.job_id
+        if item.get("extracted") is not None:
+            item["page_kind"], item["excluded_by"] = page_kind(
+                item["extracted"].structure, item["url"], self.state.include, self.state.exclude)
         row = to_row(item)
         outcome = {"fail": row.get("status"), "light": "unchanged"}.get(row["op"], row["change"])
         count(self.crawler.stats, outcome)

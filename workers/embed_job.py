@@ -23,6 +23,7 @@ import psycopg
 
 from db.usage import add_usage
 from omni.config import Settings
+from omni.knowledge import NOT_KNOWLEDGE
 from workers.chunk_pages import with_pages
 from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.embedding import EmbeddingBackend, get_backend
@@ -301,7 +302,8 @@ def copy_rows(conn: psycopg.Connection,
 def _load_pages(conn: psycopg.Connection, domain_id: Any,
                 page_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
     rows = conn.execute(
-        "SELECT id, title, content, metadata->'page_starts' AS page_starts FROM scraped_pages "
+        "SELECT id, title, content, metadata->'page_starts' AS page_starts, "
+        "metadata->>'page_kind' AS page_kind FROM scraped_pages "
         "WHERE domain_id = %s AND id = ANY(%s)",
         (domain_id, page_ids)).fetchall()
     return {r["id"]: r for r in rows}
@@ -349,6 +351,8 @@ def _reuse_vectors(conn: psycopg.Connection, domain_id: Any, hashes: list[str],
 
 def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBackend,
             cache: dict[str, list[Chunk]]) -> list[Chunk]:
+    if page.get("page_kind") in NOT_KNOWLEDGE:  # navigation or excluded: no chunks (rows go)
+        return []
     text = page_text(page["title"], page["content"])
     starts = page.get("page_starts")
     key = chunk_hash(f"{text}\x00{starts}" if starts else text)

@@ -11,7 +11,7 @@ import pytest
 SEED = Path(__file__).resolve().parents[2] / "docs" / "seed" / "SUPABASE_SCHEMA.md"
 
 # Columns the seed does not list but docs/schema.md documents as extensions.
-DOCUMENTED_EXTENSIONS = {"domains": {"max_pages", "max_depth", "render_js"},
+DOCUMENTED_EXTENSIONS = {"domains": {"max_pages", "max_depth", "render_js", "knowledge_rules"},
                          # docs/security.md: pipeline-only job origin; a config's domain reference
                          "content_refresh_jobs": {"origin"}, "customer_configs": {"domain_id"},
                          "page_embeddings": {"domain_id", "chunk_tsv"}}
