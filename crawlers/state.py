@@ -33,6 +33,7 @@ class KnownPage:
     next_check_at: datetime | None = None  # dead links and redirects: not asked before this
     dead_count: int = 0  # consecutive 404/410 answers
     canonical_of: str | None = None  # duplicates and redirects: the page they stand for
+    not_html: bool = False  # a linked file that is not a page (a .py download): asked conditionally
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +110,14 @@ class CrawlState:
             "metadata->>'crawl_job_id' AS job, metadata->>'change' AS change, "
             "metadata->>'next_check_at' AS next_check, "
             "COALESCE((metadata->>'dead_count')::int, 0) AS dead_count, "
-            "metadata->>'canonical_of' AS canonical_of "
+            "metadata->>'canonical_of' AS canonical_of, "
+            "(status = 'failed' AND error_message LIKE 'not HTML:%%') AS not_html "
             "FROM scraped_pages WHERE domain_id = %s", (state.domain_id,)
         ):
             state.known[row["url"]] = KnownPage(
                 str(row["id"]), row["status"], row["etag"], row["lm"], row["h"], row["depth"],
                 row["scraped_at"], row["job"], parse_time(row["next_check"]), row["dead_count"],
-                row["canonical_of"])
+                row["canonical_of"], bool(row["not_html"]))
             if (state.job_id and row["job"] == state.job_id and row["status"] == "scraped"
                     and row["change"] in ("new", "changed")):
                 # stored by a killed attempt of this job before it could enqueue them

@@ -104,7 +104,9 @@ class HashPipeline:
         change, duplicate_of = classify(url, digest, known.content_hash if known else None,
                                         state.hash_first_url.get(digest),
                                         state.known_hashes.get(digest))
-        if state.force and change == "unchanged":
+        if change == "unchanged" and known.status == "duplicate" and known.canonical_of:
+            change, duplicate_of = "duplicate", known.canonical_of   # still the copy it was
+        elif state.force and change == "unchanged":
             change = "changed"  # `omni refresh --force`: re-extract every page
         state.hash_first_url.setdefault(digest, url)
         item["content_hash"] = digest

@@ -2,9 +2,10 @@
 trip) per batch, flushed when the spider closes.
 
 - new / changed pages: the whole row, and their `website_content`;
-- duplicates: the `scraped_pages` row (metadata.duplicate_of), no `website_content`;
+- duplicates (the same text as another URL): status `duplicate`, `canonical_of` and
+  `duplicate_of` = that URL, the validators and hash, no content and no `website_content`;
 - unchanged pages (304, or the same text): only scraped_at / status / fresh HTTP metadata; the
-  content is not rewritten;
+  content is not rewritten (a non-HTML file answering 304 stays `failed` with its reason);
 - failures: status `failed` + the reason (earlier content kept); 404/410 on a re-crawl: `gone`;
   a 404/410 also records `dead_count` and `next_check_at` (asked again after a back-off);
 - every other URL the crawler met: `duplicate` (rel=canonical to another page, with its own
@@ -46,7 +47,8 @@ WITH data AS (
         scraped_at = NOW(), last_modified = EXCLUDED.last_modified
     RETURNING sp.id, sp.url
 ), light_rows AS (
-    UPDATE scraped_pages sp SET status = d.status, error_message = NULL, scraped_at = NOW(),
+    UPDATE scraped_pages sp SET status = d.status, scraped_at = NOW(),
+        error_message = CASE WHEN d.status = 'failed' THEN sp.error_message END,
         last_modified = COALESCE(d.last_modified, sp.last_modified),
         metadata = sp.metadata || d.metadata
     FROM data d
@@ -123,8 +125,14 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         row["metadata"]["last_checked_status"] = item.get("http_status")
         row["metadata"]["change"] = "unchanged"
         return row
-    extracted = item["extracted"]
     change = item["change"]
+    if change == "duplicate":  # the same text as another URL: one representation, like rel=canonical
+        row.update(op="fail", status="duplicate", error_message=None)
+        row["metadata"].update(content_hash=item["content_hash"], change="duplicate",
+                               duplicate_of=item.get("duplicate_of"),
+                               canonical_of=item.get("duplicate_of"))
+        return row
+    extracted = item["extracted"]
     metadata = {
         **row["metadata"],
         "content_hash": item["content_hash"], "change": change,

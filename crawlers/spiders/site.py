@@ -272,7 +272,8 @@ class SiteSpider(scrapy.Spider):
             for target in state.known_links.get(url, ()):
                 if request := self.page_request(target, depth + 1):
                     yield request
-            keep = known.status if known and known.status in ALIAS_STATUSES else "scraped"
+            keep = (known.status if known and (known.status in ALIAS_STATUSES or known.not_html)
+                    else "scraped")
             yield {**base, "kind": "unchanged", "status": keep}
             return
         if status >= 300:

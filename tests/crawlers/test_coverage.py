@@ -138,3 +138,22 @@ def test_sitemap_lastmod_orders_a_budget_limited_crawl(limits, serve_site, db):
     stats = crawl_ok(site.domain)
     assert stats["changed"] == 3
     assert set(changed) <= {r.path for r in site.page_requests()}
+
+
+def test_a_linked_file_that_is_not_a_page_is_asked_conditionally_on_the_recrawl(limits, serve_site, db):
+    site = shop(10, sitemap=False)
+    site.pages["/about"] = site.pages["/about"].replace(
+        b"</main>", b"<a href='/downloads/example.py'>example.py</a></main>")
+    site.files["/downloads/example.py"] = (b"print('hello')\n" * 500, "text/x-python")
+    serve_site(site)
+    crawl_ok(site.domain)
+    row = rows(db, site)["/downloads/example.py"]
+    assert row["status"] == "failed" and row["error_message"] == "not HTML: text/x-python"
+    assert row["metadata"]["etag"]
+    site.requests.clear()
+    again = crawl_ok(site.domain)
+    asked = [r for r in site.requests if r.path == "/downloads/example.py"]
+    assert [(r.conditional, r.status, r.bytes) for r in asked] == [(True, 304, 0)]
+    row = rows(db, site)["/downloads/example.py"]
+    assert row["status"] == "failed" and row["error_message"] == "not HTML: text/x-python"
+    assert again["failed"] == 0 and again["new"] == again["changed"] == 0

@@ -136,7 +136,12 @@ def test_the_same_content_under_two_urls_is_one_new_page_and_a_duplicate(first_c
     changes = sorted([pages["/dup-a"]["metadata"]["change"], pages["/dup-b"]["metadata"]["change"]])
     assert changes == ["duplicate", "new"]
     dup = next(p for p in ("/dup-a", "/dup-b") if pages[p]["metadata"]["change"] == "duplicate")
-    assert pages[dup]["metadata"]["duplicate_of"].endswith("/dup-a" if dup == "/dup-b" else "/dup-b")
+    other = "/dup-a" if dup == "/dup-b" else "/dup-b"
+    assert pages[dup]["metadata"]["duplicate_of"].endswith(other)
+    # one representation for every duplicate: like a rel=canonical alias (status, canonical_of,
+    # no content), with its own validators
+    assert pages[dup]["status"] == "duplicate" and pages[dup]["content"] is None
+    assert pages[dup]["metadata"]["canonical_of"].endswith(other) and pages[dup]["metadata"]["etag"]
     h = next(r for r in first_crawl.hashes
              if r["content_hash"] == pages["/dup-a"]["metadata"]["content_hash"])
     assert h["occurrence_count"] == 2 and len(h["urls"]) == 2 and h["hash_algorithm"] == "xxh3_128"

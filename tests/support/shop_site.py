@@ -78,6 +78,7 @@ class Site:
     delay: float = 0.0                                     # seconds before every page answer
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (301)
     errors: dict[str, int] = field(default_factory=dict)     # path -> status (5xx...)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (body, type)
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[Recorded] = field(default_factory=list)
@@ -122,6 +123,8 @@ class Site:
             return 301, b"", "text/html"
         if path in self.pages:
             return 200, self.pages[path], "text/html; charset=utf-8"
+        if path in self.files:
+            return 200, *self.files[path]
         return 404, html("Not found", "<h1>Not found</h1>"), "text/html"
 
 
@@ -244,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
         if status == 301:
             headers["Location"] = self.site.redirects[key]
         conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
-        if status == 200 and key in self.site.pages:
+        if status == 200 and (key in self.site.pages or key in self.site.files):
             etag = '"' + hashlib.md5(body).hexdigest() + '"'
             headers.update(ETag=etag, **{"Last-Modified": LAST_MODIFIED})
             if self.headers.get("If-None-Match") == etag:
