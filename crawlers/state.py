@@ -5,6 +5,7 @@ Scrapy's stats collector (`crawlers.crawl_stats`)."""
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -114,7 +115,7 @@ class CrawlState:
             "(status = 'failed' AND error_message LIKE 'not HTML:%%') AS not_html "
             "FROM scraped_pages WHERE domain_id = %s", (state.domain_id,)
         ):
-            state.known[row["url"]] = KnownPage(
+            state.known[sys.intern(row["url"])] = KnownPage(
                 str(row["id"]), row["status"], row["etag"], row["lm"], row["h"], row["depth"],
                 row["scraped_at"], row["job"], parse_time(row["next_check"]), row["dead_count"],
                 row["canonical_of"], bool(row["not_html"]))
@@ -132,5 +133,7 @@ class CrawlState:
             "WHERE domain_id = %s AND is_internal AND reference_type = 'link' AND NOT nofollow "
             "GROUP BY source_url", (state.domain_id,),
         ):
-            state.known_links[row["source_url"]] = list(row["targets"])
+            # interned: the targets are mostly known URLs, so each string is held once, not once
+            # per link (1.5M links of a 100k-page site: ~130 MB of copies otherwise)
+            state.known_links[sys.intern(row["source_url"])] = [sys.intern(t) for t in row["targets"]]
         return state
