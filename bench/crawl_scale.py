@@ -224,6 +224,10 @@ def one_size(pages: int, args: argparse.Namespace, redis_url: str, admin_url: st
                 migrate(conn)
             load_before = os.getloadavg()[0]
             first = crawl(f"127.0.0.1:{port}", env)
+            growth = growth_per_10k(first["samples"])
+            print(f"first crawl of {pages}: {first['pages_seen']} pages in {first['duration_s']}s, "
+                  f"peak RSS {first['peak_rss_mb']} MB, growth "
+                  f"{'-' if growth is None else round(growth, 1)} MB/10k pages", flush=True)
             with connect(autocommit=True, dsn=database_url) as conn:
                 rows = conn.execute(ROWS_SQL).fetchone()["n"]
                 conn.execute("VACUUM ANALYZE")
