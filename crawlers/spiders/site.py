@@ -156,12 +156,25 @@ class SiteSpider(scrapy.Spider):
                 and url in state.known_links)
 
     def _follow_known(self, url: str, depth: int) -> Iterator[Request]:
+        """A page an earlier attempt of this job stored: not asked; its stored links are
+        followed, and those that attempt stored too are resumed the same way (iteratively), so
+        a retried crawl continues where the killed one stopped instead of asking every page
+        it had stored again."""
         state = self.state
         state.seen.add(url)
         state.stored.add(url)
         self.count("resumed")
-        for target in state.known_links.get(url, ()):
-            if request := self.page_request(target, depth + 1):
+        pending = [(target, depth + 1) for target in state.known_links.get(url, ())]
+        while pending:
+            target, at = pending.pop()
+            known = state.known.get(target)
+            if (target not in state.seen and known is not None and self._resumable(target, known)
+                    and in_site(target, state.site_hosts)):
+                state.seen.add(target)
+                state.stored.add(target)
+                self.count("resumed")
+                pending.extend((t, at + 1) for t in state.known_links.get(target, ()))
+            elif request := self.page_request(target, at):
                 yield request
 
     async def _fetch_robots(self) -> bytes | None:
