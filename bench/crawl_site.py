@@ -55,20 +55,25 @@ class Handler(BaseHTTPRequestHandler):
             body, status, ctype = self.site[path], 200, "text/html; charset=utf-8"
         else:
             body, status, ctype = b"not found", 404, "text/plain"
-        etag = self.etags.get(path)
-        if status == 200 and etag and self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.end_headers()
-            return
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        if etag:
-            self.send_header("ETag", etag)
-            self.send_header("Last-Modified", self.last_modified)
-        self.end_headers()
-        self.wfile.write(body)
+        send(self, status, body, ctype, self.etags.get(path), self.last_modified)
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str, etag: str | None,
+         last_modified: str) -> None:
+    """The answer, or 304 when the request's If-None-Match is the page's ETag."""
+    if status == 200 and etag and handler.headers.get("If-None-Match") == etag:
+        handler.send_response(304)
+        handler.send_header("ETag", etag)
+        handler.end_headers()
+        return
+    handler.send_response(status)
+    handler.send_header("Content-Type", ctype)
+    handler.send_header("Content-Length", str(len(body)))
+    if etag:
+        handler.send_header("ETag", etag)
+        handler.send_header("Last-Modified", last_modified)
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 class Server(ThreadingHTTPServer):

@@ -11,7 +11,8 @@ PREFIX = "omni/"
 # Reported even when nothing counted them (the dashboard and the tests read them).
 ALWAYS = ("pages_seen", "new", "changed", "unchanged", "duplicate", "failed", "gone", "bytes",
           "rendered", "conditional_requests", "not_modified", "trap_skipped", "robots_skipped",
-          "documents", "recheck_skipped", "resumed", "sitemap_requests", "duplicate_skipped")
+          "documents", "recheck_skipped", "resumed", "sitemap_requests", "duplicate_skipped",
+          "forgotten")
 
 
 def count(stats: Any, name: str, n: int = 1) -> None:

@@ -12,11 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 DEAD_BACKOFF_DAYS = (1, 7, 30)
 REDIRECT_RECHECK_DAYS = 7
 TRAP_RECHECK_DAYS = 30
 DEAD_STATUSES = (404, 410)
+# A page leaves search when it is dead on this many checks in a row (the first answer and the
+# re-check after the first back-off): one bad answer never deletes anything.
+CONFIRMED_DEAD_CHECKS = 2
 
 
 def dead_schedule(previous_count: int | None, now: datetime) -> tuple[int, datetime]:
@@ -24,6 +28,27 @@ def dead_schedule(previous_count: int | None, now: datetime) -> tuple[int, datet
     count = (previous_count or 0) + 1
     days = DEAD_BACKOFF_DAYS[min(count, len(DEAD_BACKOFF_DAYS)) - 1]
     return count, now + timedelta(days=days)
+
+
+def confirmed_gone(dead_count: int) -> bool:
+    """Whether a page dead (404/410, or redirected to a page that is not its replacement) on
+    `dead_count` checks in a row is confirmed gone."""
+    return dead_count >= CONFIRMED_DEAD_CHECKS
+
+
+def replacement(old_url: str, target_url: str) -> bool:
+    """Whether a redirect from `old_url` leads to a page that replaces it (a moved page), rather
+    than to a page that only says "not here any more": the site's home page or a page above the
+    old one (`/shop/tents/x` -> `/shop/tents/` or `/shop/`)."""
+    old, target = urlsplit(old_url), urlsplit(target_url)
+    if old.netloc != target.netloc:
+        return True
+    target_path = target.path.rstrip("/")
+    if not target_path:
+        return False
+    old_parts = [p for p in old.path.split("/") if p]
+    target_parts = target_path.strip("/").split("/")
+    return not (len(target_parts) < len(old_parts) and old_parts[:len(target_parts)] == target_parts)
 
 
 def duplicate_skippable(canonical_status: int | None, last_checked: datetime | None,

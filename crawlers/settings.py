@@ -17,6 +17,9 @@ ADDONS = {"crawlers.addon.OmniSettings": 0}
 
 ROBOTSTXT_OBEY = True
 
+# The frontier past OMNI_CRAWL_FRONTIER_MEMORY requests goes to a disk queue (crawlers/scheduler.py).
+SCHEDULER = "crawlers.scheduler.SpillingScheduler"
+
 # Politeness: AutoThrottle adapts to the server; robots.txt Crawl-delay raises the floor
 # (crawlers.middlewares.politeness).
 AUTOTHROTTLE_ENABLED = True

@@ -70,6 +70,8 @@ def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
                COALESCE(p.by_status, '{}'::jsonb) AS pages_by_status,
                COALESCE(p.total, 0) AS pages,
                (SELECT count(*) FROM structured_extractions e WHERE e.domain_id = d.id) AS extractions,
+               (SELECT count(*) FROM scraped_pages f WHERE f.domain_id = d.id
+                 AND f.metadata ? 'forgotten_at') AS forgotten,      -- db/forget.py
                (SELECT count(*) FROM page_embeddings pe JOIN scraped_pages sp ON sp.id = pe.page_id
                  WHERE sp.domain_id = d.id) AS chunks,
                (SELECT COALESCE(sum(u.tokens), 0) FROM business_usage u WHERE u.domain_id = d.id) AS tokens,

@@ -26,7 +26,7 @@ import xxhash
 from psycopg.types.json import Jsonb
 
 from db import jobs
-from db.forget import forget_pages
+from db.forget import remove_pages
 from core.errors import InvalidValue, NotFound
 
 URL_PREFIX = "curated:"
@@ -138,7 +138,7 @@ def sync(conn: psycopg.Connection, domain_id: UUID | str) -> dict[str, Any]:
                      "AND status IS DISTINCT FROM 'pending'", (row["id"],))
         changed.append(str(page["id"]))
     gone = [p["id"] for url, p in pages.items() if url not in wanted]
-    removed = forget_pages(conn, domain_id, gone, "curated answer deleted or disabled")
+    removed = remove_pages(conn, domain_id, gone, "curated answer deleted or disabled")
     # Curated pages are never stale content (the scheduler would queue re-crawls of them).
     conn.execute("UPDATE scraped_pages SET scraped_at = now() WHERE domain_id = %s "
                  "AND url LIKE 'curated:%%' AND scraped_at < now() - interval '1 day'", (domain_id,))

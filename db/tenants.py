@@ -6,10 +6,12 @@ import uuid
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from db.source_counts import SOURCE_COUNT_COLUMNS
 from core.errors import InvalidValue, NotFound
 from core.frequency import validate_frequency
+from core.knowledge import valid_patterns
 
 
 def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,
@@ -79,23 +81,31 @@ def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
 
 def add_domain(conn: psycopg.Connection, domain: str, *, frequency: str | None = None,
                max_pages: int | None = None, render_js: bool | None = None,
-               customer: dict[str, Any] | None = None, name: str | None = None) -> dict[str, Any]:
-    """Register a domain (already normalised) or update the settings given. Idempotent."""
+               customer: dict[str, Any] | None = None, name: str | None = None,
+               include: list[str] | None = None,
+               exclude: list[str] | None = None) -> dict[str, Any]:
+    """Register a domain (already normalised) or update the settings given. Idempotent.
+    `include` / `exclude` replace the domain's knowledge URL patterns (`core.knowledge`)."""
     if frequency is not None:
         validate_frequency(frequency)
+    rules = {key: valid_patterns(value) for key, value in
+             (("include", include), ("exclude", exclude)) if value is not None}
     row = conn.execute(
-        "INSERT INTO domains (domain, name, scrape_frequency, max_pages, render_js, user_id) "
+        "INSERT INTO domains (domain, name, scrape_frequency, max_pages, render_js, user_id, "
+        "                     knowledge_rules) "
         "VALUES (%(domain)s, %(name)s, COALESCE(%(frequency)s, 'weekly'), %(max_pages)s, "
-        "        COALESCE(%(render_js)s, false), %(user_id)s) "
+        "        COALESCE(%(render_js)s, false), %(user_id)s, %(rules)s) "
         "ON CONFLICT (domain) DO UPDATE SET "
         "  name = COALESCE(EXCLUDED.name, domains.name), "
         "  scrape_frequency = COALESCE(%(frequency)s, domains.scrape_frequency), "
         "  max_pages = COALESCE(%(max_pages)s, domains.max_pages), "
         "  render_js = COALESCE(%(render_js)s, domains.render_js), "
+        "  knowledge_rules = domains.knowledge_rules || %(rules)s, "
         "  user_id = COALESCE(EXCLUDED.user_id, domains.user_id) "
         "RETURNING *",
         {"domain": domain, "name": name, "frequency": frequency, "max_pages": max_pages,
-         "render_js": render_js, "user_id": customer["auth_user_id"] if customer else None},
+         "render_js": render_js, "user_id": customer["auth_user_id"] if customer else None,
+         "rules": Jsonb(rules)},
     ).fetchone()
     if customer:
         conn.execute(

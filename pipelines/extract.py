@@ -17,8 +17,10 @@ from typing import Any
 import lxml.html
 
 from db.connection import get_pool
+from core.knowledge import CONTENT
 from pipelines import template as site_template
 from pipelines.hash import fingerprint
+from pipelines.page_structure import structure
 from pipelines.volatile import mask_volatile
 
 DROP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "nav", "footer",
@@ -45,6 +47,7 @@ class Extracted:
     text: str = ""
     markdown: str = ""
     blocks: list[tuple[str, str]] = field(default_factory=list)  # (markdown, text), in order
+    structure: str = CONTENT  # content | navigation (pipelines/page_structure.py)
 
 
 def extract(root: Any) -> Extracted:
@@ -59,6 +62,7 @@ def extract(root: Any) -> Extracted:
             break
     _strip_boilerplate(root)
     main = _main_container(root)
+    out.structure = structure(main).kind
     blocks: list[tuple[str, str]] = []  # (markdown, text)
     _walk(main, blocks, out.headings)
     out.blocks = [(md, text) for md, text in blocks if text]

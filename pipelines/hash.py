@@ -74,12 +74,17 @@ class HashPipeline:
     def open_spider(self) -> None:
         self.state = self.crawler.spider.state
         self.writer = BatchWriter("content_hashes", BATCH_SIZE, self._write, self.state)
-        # each stored page's block keys (pipelines/template.py), to compare versions block by block
+
+    def stored_blocks(self, url: str) -> list[str] | None:
+        """The stored version's block keys (pipelines/template.py), asked only for a page whose
+        hash changed: they are not held for every page of the site (a 100k-page site's keys
+        were tens of MB, and a re-crawl of 304s needs none of them)."""
         with get_pool().connection() as conn:
-            self.known_blocks = {r["url"]: r["blocks"] for r in conn.execute(
-                "SELECT url, metadata->'blocks' AS blocks FROM scraped_pages "
-                "WHERE domain_id = %s AND jsonb_typeof(metadata->'blocks') = 'array'",
-                (self.state.domain_id,))}
+            row = conn.execute(
+                "SELECT metadata->'blocks' AS blocks FROM scraped_pages WHERE domain_id = %s "
+                "AND url = %s AND jsonb_typeof(metadata->'blocks') = 'array'",
+                (self.state.domain_id, url)).fetchone()
+        return row["blocks"] if row else None
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         state = self.state
@@ -97,14 +102,17 @@ class HashPipeline:
         text = item["extracted"].text
         digest = item.pop("fingerprint", None) or content_hash(text)
         known = state.known.get(url)
-        before, template = self.known_blocks.get(url), item.pop("site_template", None)
-        if (known and known.content_hash and before is not None and template is not None
+        template = item.pop("site_template", None)
+        if (known and known.content_hash and known.content_hash != digest and template is not None
+                and (before := self.stored_blocks(url)) is not None
                 and same_content(before, item.get("block_keys") or [], template)):
             digest = known.content_hash  # only template blocks differ: the stored version stands
         change, duplicate_of = classify(url, digest, known.content_hash if known else None,
                                         state.hash_first_url.get(digest),
                                         state.known_hashes.get(digest))
-        if state.force and change == "unchanged":
+        if change == "unchanged" and known.status == "duplicate" and known.canonical_of:
+            change, duplicate_of = "duplicate", known.canonical_of   # still the copy it was
+        elif state.force and change == "unchanged":
             change = "changed"  # `omni refresh --force`: re-extract every page
         state.hash_first_url.setdefault(digest, url)
         item["content_hash"] = digest

@@ -2,9 +2,10 @@
 trip) per batch, flushed when the spider closes.
 
 - new / changed pages: the whole row, and their `website_content`;
-- duplicates: the `scraped_pages` row (metadata.duplicate_of), no `website_content`;
+- duplicates (the same text as another URL): status `duplicate`, `canonical_of` and
+  `duplicate_of` = that URL, the validators and hash, no content and no `website_content`;
 - unchanged pages (304, or the same text): only scraped_at / status / fresh HTTP metadata; the
-  content is not rewritten;
+  content is not rewritten (a non-HTML file answering 304 stays `failed` with its reason);
 - failures: status `failed` + the reason (earlier content kept); 404/410 on a re-crawl: `gone`;
   a 404/410 also records `dead_count` and `next_check_at` (asked again after a back-off);
 - every other URL the crawler met: `duplicate` (rel=canonical to another page, with its own
@@ -14,6 +15,7 @@ trip) per batch, flushed when the spider closes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -22,6 +24,8 @@ from typing import Any
 from crawlers.crawl_stats import count
 from crawlers.recheck import TRAP_RECHECK_DAYS
 from db.connection import get_pool
+from db.forget import Forgotten, forget_pages
+from core.knowledge import page_kind
 from pipelines.batch_writer import BatchWriter
 
 BATCH_SIZE = 100
@@ -43,7 +47,8 @@ WITH data AS (
         scraped_at = NOW(), last_modified = EXCLUDED.last_modified
     RETURNING sp.id, sp.url
 ), light_rows AS (
-    UPDATE scraped_pages sp SET status = d.status, error_message = NULL, scraped_at = NOW(),
+    UPDATE scraped_pages sp SET status = d.status, scraped_at = NOW(),
+        error_message = CASE WHEN d.status = 'failed' THEN sp.error_message END,
         last_modified = COALESCE(d.last_modified, sp.last_modified),
         metadata = sp.metadata || d.metadata
     FROM data d
@@ -120,8 +125,14 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         row["metadata"]["last_checked_status"] = item.get("http_status")
         row["metadata"]["change"] = "unchanged"
         return row
-    extracted = item["extracted"]
     change = item["change"]
+    if change == "duplicate":  # the same text as another URL: one representation, like rel=canonical
+        row.update(op="fail", status="duplicate", error_message=None)
+        row["metadata"].update(content_hash=item["content_hash"], change="duplicate",
+                               duplicate_of=item.get("duplicate_of"),
+                               canonical_of=item.get("duplicate_of"))
+        return row
+    extracted = item["extracted"]
     metadata = {
         **row["metadata"],
         "content_hash": item["content_hash"], "change": change,
@@ -131,6 +142,9 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         "headings": extracted.headings, "canonical_url": extracted.canonical_url,
         "markdown": extracted.markdown,
         "blocks": item.get("block_keys"),  # pipelines/template.py: change detection per block
+        # what the page is to the knowledge base (core.knowledge; the embed job reads page_kind)
+        "structure": extracted.structure, "page_kind": item.get("page_kind", extracted.structure),
+        "excluded_by": item.get("excluded_by"),
     }
     row.update(
         op="full", status="scraped", change=change, title=extracted.title,
@@ -171,6 +185,9 @@ class StorePipeline:
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         item["crawl_job_id"] = self.state.job_id
+        if item.get("extracted") is not None:
+            item["page_kind"], item["excluded_by"] = page_kind(
+                item["extracted"].structure, item["url"], self.state.include, self.state.exclude)
         row = to_row(item)
         outcome = {"fail": row.get("status"), "light": "unchanged"}.get(row["op"], row["change"])
         count(self.crawler.stats, outcome)
@@ -192,3 +209,27 @@ class StorePipeline:
             for row in skipped_rows(self.state.trap_skipped, self.state.job_id):
                 self.writer.add(row)
             await self.writer.close()
+        if self.state.forget or self.state.moved:
+            # after every row of this crawl is written: the gone pages' new status first
+            await asyncio.to_thread(self._forget)
+
+    def _forget(self) -> None:
+        """Pages confirmed gone, and moved pages whose replacement is now stored with its own
+        content, leave search (db.forget.forget_pages)."""
+        state = self.state
+        try:
+            with get_pool().connection() as conn:
+                stored = {r["url"] for r in conn.execute(
+                    "SELECT url FROM website_content WHERE domain_id = %s AND url = ANY(%s)",
+                    (state.domain_id, list(set(state.moved.values()))))}
+                reasons = {**{old: f"moved to {new}" for old, new in state.moved.items()
+                              if new in stored}, **state.forget}
+                done = Forgotten()
+                for reason in set(reasons.values()):
+                    urls = [url for url, why in reasons.items() if why == reason]
+                    done = done + forget_pages(conn, state.domain_id, urls, reason)
+        except Exception as exc:  # noqa: BLE001 - recorded: the crawl job fails with it
+            state.errors.append(f"forget: {type(exc).__name__}: {exc}")
+            return
+        count(self.crawler.stats, "forgotten", done.pages)
+        count(self.crawler.stats, "forgotten_chunks", done.embeddings)

@@ -33,6 +33,7 @@ from db import jobs
 from db.connection import transaction
 from db.usage import add_usage
 from core.config import Settings
+from core.knowledge import NOT_KNOWLEDGE
 from workers.chunk_pages import with_pages
 from workers.dispatch import send_job
 from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
@@ -395,7 +396,8 @@ def _load_pages(conn: psycopg.Connection, domain_id: Any,
     rows = conn.execute(
         "SELECT id, title, content, metadata->>'markdown' AS markdown, "
         "metadata->>'language' AS language, "
-        "metadata->'page_starts' AS page_starts, metadata->'curated' AS curated FROM scraped_pages "
+        "metadata->'page_starts' AS page_starts, metadata->'curated' AS curated, "
+        "metadata->>'page_kind' AS page_kind FROM scraped_pages "
         "WHERE domain_id = %s AND id = ANY(%s)",
         (domain_id, page_ids)).fetchall()
     return {r["id"]: r for r in rows}
@@ -488,6 +490,8 @@ def page_source(page: dict[str, Any]) -> str | None:
 
 def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBackend,
             cache: dict[str, list[Chunk]]) -> list[Chunk]:
+    if page.get("page_kind") in NOT_KNOWLEDGE:  # navigation or excluded: no chunks (rows go)
+        return []
     text = page_text(page["title"], page_source(page))
     starts = page.get("page_starts")
     question = _curated_question(page)

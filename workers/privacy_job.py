@@ -26,7 +26,7 @@ from uuid import UUID
 import psycopg
 
 from db import audit, privacy
-from db.forget import forget_pages
+from db.forget import remove_pages
 from core.config import Settings
 from workers.errors import PermanentError
 
@@ -194,7 +194,7 @@ def erase(conn: psycopg.Connection, request: dict[str, Any],
                   "customer_data_cache", "customer_verifications", "training_data", "customers"):
         done[table] = conn.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", (ids[table],)).rowcount
     if ids["scraped_pages"]:
-        removed = forget_pages(conn, request["domain_id"], ids["scraped_pages"],
+        removed = remove_pages(conn, request["domain_id"], ids["scraped_pages"],
                                f"privacy request {request['id']}")
         done.update({f"knowledge_{k}": v for k, v in removed.items()})
     return {k: v for k, v in done.items() if v}

@@ -1,5 +1,6 @@
-"""Conditional re-crawl: send back the ETag / Last-Modified stored for a page or for a
-duplicate of one (a print view, a sort order), unless the crawl is forced. A duplicate whose
+"""Conditional re-crawl: send back the ETag / Last-Modified stored for a page, for a
+duplicate of one (a print view, a sort order) or for a linked file that is not a page (a `.py`
+download, stored `failed` with "not HTML"), unless the crawl is forced. A duplicate whose
 canonical page answered 304 in this crawl is not asked at all (re-checked monthly)."""
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class ConditionalRequestMiddleware:
         state = self.crawler.spider.state
         known = state.known.get(meta["omni_url"])
         # `omni refresh --force`: every page downloaded and re-extracted.
-        if known is None or known.status not in ("scraped", "duplicate") or state.force:
+        if known is None or state.force or (known.status not in ("scraped", "duplicate")
+                                            and not known.not_html):
             return
         if known.status == "duplicate" and duplicate_skippable(
                 state.statuses.get(known.canonical_of), known.scraped_at, datetime.now(UTC)):

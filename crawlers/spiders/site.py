@@ -29,9 +29,11 @@ from crawlers.recheck import (
     NEW,
     PRIORITY,
     REDIRECT_RECHECK_DAYS,
+    confirmed_gone,
     crawl_order,
     dead_schedule,
     due,
+    replacement,
 )
 from crawlers.sitemaps import parse_robots, parse_sitemap
 from crawlers.state import CrawlLimits, CrawlState, KnownPage
@@ -86,6 +88,12 @@ class SiteSpider(scrapy.Spider):
 
     def count(self, name: str, n: int = 1) -> None:
         crawl_stats.count(self.crawler.stats, name, n)
+
+    def closed(self, reason: str) -> None:
+        """The trap guard's own counters into the job's stats (`trap_guard_<name>`)."""
+        if self._state is not None:
+            for name, value in self._state.traps.counts.items():
+                crawl_stats.record(self.crawler.stats, f"trap_guard_{name}", value)
 
     def _load_state(self, settings: Any) -> CrawlState:
         self.robots_user_agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT")
@@ -148,12 +156,25 @@ class SiteSpider(scrapy.Spider):
                 and url in state.known_links)
 
     def _follow_known(self, url: str, depth: int) -> Iterator[Request]:
+        """A page an earlier attempt of this job stored: not asked; its stored links are
+        followed, and those that attempt stored too are resumed the same way (iteratively), so
+        a retried crawl continues where the killed one stopped instead of asking every page
+        it had stored again."""
         state = self.state
         state.seen.add(url)
         state.stored.add(url)
         self.count("resumed")
-        for target in state.known_links.get(url, ()):
-            if request := self.page_request(target, depth + 1):
+        pending = [(target, depth + 1) for target in state.known_links.get(url, ())]
+        while pending:
+            target, at = pending.pop()
+            known = state.known.get(target)
+            if (target not in state.seen and known is not None and self._resumable(target, known)
+                    and in_site(target, state.site_hosts)):
+                state.seen.add(target)
+                state.stored.add(target)
+                self.count("resumed")
+                pending.extend((t, at + 1) for t in state.known_links.get(target, ()))
+            elif request := self.page_request(target, at):
                 yield request
 
     async def _fetch_robots(self) -> bytes | None:
@@ -267,7 +288,8 @@ class SiteSpider(scrapy.Spider):
             for target in state.known_links.get(url, ()):
                 if request := self.page_request(target, depth + 1):
                     yield request
-            keep = known.status if known and known.status in ALIAS_STATUSES else "scraped"
+            keep = (known.status if known and (known.status in ALIAS_STATUSES or known.not_html)
+                    else "scraped")
             yield {**base, "kind": "unchanged", "status": keep}
             return
         if status >= 300:
@@ -276,8 +298,9 @@ class SiteSpider(scrapy.Spider):
             if status in GONE_STATUSES:
                 count, when = dead_schedule(known.dead_count if known else 0, datetime.now(UTC))
                 item.update(dead_count=count, next_check_at=when.isoformat())
-                if known is not None and known.status in ("scraped", "gone"):
+                if known is not None and (known.status in ("scraped", "gone") or known.content_hash):
                     item["kind"] = "gone"
+                    self._forget_if_confirmed(url, known, count, f"HTTP {status}")
             yield item
             return
         final = canonicalize(response.url) or url
@@ -294,10 +317,7 @@ class SiteSpider(scrapy.Spider):
         state.statuses[final] = status
         state.seen.add(final)
         if final != url:  # a redirect: remembered, re-checked weekly while its target is known
-            yield {**base, "kind": "redirect", "canonical_of": final, "etag": None,
-                   "last_modified": None,
-                   "next_check_at": (datetime.now(UTC)
-                                     + timedelta(days=REDIRECT_RECHECK_DAYS)).isoformat()}
+            yield self._redirect_item(base, url, final, known)
         links = extract_links(root, get_base_url(response), state.site_hosts)
         yield from self._follow_links(links, root, response, depth, meta)
         if canonical != final:
@@ -317,6 +337,33 @@ class SiteSpider(scrapy.Spider):
             base.update(url=final)
         yield {**base, "kind": "page", "url": final, "requested_url": url,
                "html": response.text, "root": root, "links": links}
+
+    def _redirect_item(self, base: dict[str, Any], url: str, final: str,
+                       known: KnownPage | None) -> dict[str, Any]:
+        """A redirect, remembered. A stored page that now redirects to its replacement leaves
+        search once the replacement is stored with its own content; one that redirects to a page
+        that does not replace it (the home page, a page above it) is a dead page: asked again
+        after the dead-link back-off, and forgotten when that is confirmed."""
+        now = datetime.now(UTC)
+        item = {**base, "kind": "redirect", "canonical_of": final, "etag": None,
+                "last_modified": None,
+                "next_check_at": (now + timedelta(days=REDIRECT_RECHECK_DAYS)).isoformat()}
+        if known is None or not known.content_hash:
+            return item
+        if replacement(url, final):
+            self.state.moved[url] = final
+            return item
+        count, when = dead_schedule(known.dead_count, now)
+        item.update(dead_count=count, next_check_at=when.isoformat())
+        self._forget_if_confirmed(url, known, count, f"redirected to {final}")
+        return item
+
+    def _forget_if_confirmed(self, url: str, known: KnownPage, dead_count: int,
+                             answer: str) -> None:
+        """A page with stored knowledge whose death is confirmed leaves search at the end of the
+        crawl (pipelines/store.py calls db.forget.forget_pages)."""
+        if known.content_hash and confirmed_gone(dead_count):
+            self.state.forget[url] = f"{answer} on {dead_count} checks in a row"
 
     def _document(self, base: dict[str, Any], final: str, url: str,
                   response: Response) -> Iterator[dict[str, Any]]:
@@ -344,9 +391,10 @@ class SiteSpider(scrapy.Spider):
         own = pattern_key(meta["omni_url"])
         fresh = [t for t in targets if t not in state.seen]
         other_new = sum(1 for t in fresh if pattern_key(t) != own)
-        state.traps.record_page(own, fingerprint(response.body), other_new)
-        # A chain grows while a page's only news is the next page of its own pattern.
-        chain = meta.get("omni_chain", 0) + 1 if other_new == 0 else 0
+        productive = state.traps.record_page(own, fingerprint(response.body, meta["omni_url"]),
+                                             len(fresh), other_new)
+        # A chain grows while a page says nothing new and links only the next of its pattern.
+        chain = 0 if productive else meta.get("omni_chain", 0) + 1
         for target in fresh:
             same = pattern_key(target) == own
             if request := self.page_request(target, depth + 1, chain=chain if same else 0):

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 SUMMARY_KEYS = ("pages_seen", "new", "changed", "unchanged", "duplicate", "failed", "gone",
-                "bytes", "duration_s", "rendered", "conditional_requests", "robots_skipped",
+                "forgotten", "bytes", "duration_s", "rendered", "conditional_requests", "robots_skipped",
                 "trap_skipped", "documents", "jobs_enqueued")
 
 

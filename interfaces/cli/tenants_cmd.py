@@ -10,6 +10,7 @@ from rich.table import Table
 
 from db import domain_claims, tenants
 from db.connection import connect
+from db.knowledge_rules import apply_knowledge_rules
 from core.config import get_settings
 from core.domains import normalize_domain
 from core.errors import NotFound, OmniError
@@ -43,9 +44,20 @@ def domain_add(
     render_js: Optional[bool] = typer.Option(None, "--render-js/--no-render-js",
                                              help="Render pages in Chromium."),
     customer: Optional[str] = typer.Option(None, "--customer", help="Owner's email (customer add first)."),
+    include: Optional[list[str]] = typer.Option(
+        None, "--include", help="Only URLs matching this glob are knowledge (repeatable; e.g. '/docs/*')."),
+    exclude: Optional[list[str]] = typer.Option(
+        None, "--exclude", help="URLs matching this glob are crawled but not knowledge (repeatable; "
+        "e.g. '/genindex*')."),
+    clear_patterns: bool = typer.Option(False, "--clear-patterns",
+                                        help="Remove the domain's include/exclude patterns."),
 ) -> None:
     """Register a domain (or update its settings)."""
     name = normalize_domain(domain)
+    # typer gives [] for a list option not used: None keeps the stored patterns
+    include, exclude = include or None, exclude or None
+    if clear_patterns:
+        include, exclude = include or [], exclude or []
     with connect() as conn:
         owner = None
         if customer:
@@ -53,9 +65,20 @@ def domain_add(
             if owner is None:
                 raise NotFound(f"no customer {customer!r}; run `omni customer add {customer}` first")
         row = tenants.add_domain(conn, name, frequency=frequency, max_pages=max_pages,
-                                 render_js=render_js, customer=owner)
+                                 render_js=render_js, customer=owner,
+                                 include=include, exclude=exclude)
+        changed = apply_knowledge_rules(conn, row)
+    rules = row["knowledge_rules"] or {}
     typer.echo(f"domain {row['domain']} id={row['id']} frequency={row['scrape_frequency']} "
-               f"max_pages={row['max_pages'] or 'default'} render_js={row['render_js']}")
+               f"max_pages={row['max_pages'] or 'default'} render_js={row['render_js']}"
+               + "".join(f" {key}={','.join(rules[key])}" for key in ("include", "exclude")
+                         if rules.get(key)))
+    if changed.excluded:
+        typer.echo(f"{changed.excluded} stored pages left the knowledge base "
+                   f"({changed.chunks_removed} chunks removed)")
+    if changed.included:
+        typer.echo(f"{changed.included} stored pages are knowledge again: "
+                   f"run `omni refresh {row['domain']} --type embed` to embed them")
 
 
 @domain_app.command("verify")

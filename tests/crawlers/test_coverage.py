@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.support.crawl_fixtures import crawl_ok
-from tests.support.shop_site import Site, blog, shop
+from tests.support.shop_site import Site, blog, numbered_shop, shop
 
 
 @pytest.fixture
@@ -39,6 +39,33 @@ def test_a_500_product_shop_with_numeric_ids_and_no_sitemap_is_crawled_whole(lim
     assert stats["trap_skipped"] == 0
 
 
+def items(db, site: Site) -> list[str]:
+    return [p for p, r in rows(db, site).items() if p.startswith("/p/") and r["status"] == "scraped"]
+
+
+def test_a_500_item_shop_whose_items_differ_only_in_numbers_is_stored_whole(limits, serve_site, db):
+    """Half the items are in the sitemap, half only on the paginated listings; the items are
+    leaves whose text differs only in numbers (the guard used to fold them into one page)."""
+    site = serve_site(numbered_shop(500, sitemap_share=0.5))
+    stats = crawl_ok(site.domain)
+    assert len(items(db, site)) == 500
+    assert stats["trap_skipped"] == 0 and stats["duplicate"] == 0
+    # the guard saw every item as a leaf, and every listing as linking something new
+    assert stats["trap_guard_leaf"] >= 500
+    assert stats["trap_guard_new_text"] >= 20          # the 20 listings, the home page
+    assert "trap_guard_copy" not in stats and "trap_guard_bounded_barren" not in stats
+
+
+def test_a_2000_item_shop_with_paginated_listings_and_no_sitemap_is_stored_whole(limits, serve_site, db):
+    site = serve_site(numbered_shop(2000, per_listing=25, sitemap_share=0))
+    stats = crawl_ok(site.domain)
+    assert len(items(db, site)) == 2000
+    assert len([p for p in rows(db, site) if p.startswith("/shop/page/")]) == 80
+    assert stats["trap_skipped"] == 0
+    assert stats["trap_guard_leaf"] >= 2000 and stats["trap_guard_new_text"] >= 80
+    assert "trap_guard_bounded_chain" not in stats and "trap_guard_bounded_barren" not in stats
+
+
 def test_a_numbered_blog_archive_without_sitemap_is_crawled_whole(limits, serve_site, db):
     site = serve_site(blog(120, per_page=10))
     crawl_ok(site.domain)
@@ -55,6 +82,9 @@ def test_an_endless_calendar_and_a_session_id_loop_are_still_bounded(limits, ser
     carts = [p for p in paths if p.startswith("/cart")]
     assert 3 <= len(events) <= 7 and 3 <= len(carts) <= 7, (events, carts)
     assert stats["trap_skipped"] >= 2
+    # bounded because their pages kept linking new URLs and said nothing new
+    assert stats["trap_guard_copy"] >= 4
+    assert stats.get("trap_guard_bounded_chain", 0) + stats.get("trap_guard_bounded_barren", 0) >= 2
     assert len(products(db, site)) == 30
 
 
@@ -108,3 +138,22 @@ def test_sitemap_lastmod_orders_a_budget_limited_crawl(limits, serve_site, db):
     stats = crawl_ok(site.domain)
     assert stats["changed"] == 3
     assert set(changed) <= {r.path for r in site.page_requests()}
+
+
+def test_a_linked_file_that_is_not_a_page_is_asked_conditionally_on_the_recrawl(limits, serve_site, db):
+    site = shop(10, sitemap=False)
+    site.pages["/about"] = site.pages["/about"].replace(
+        b"</main>", b"<a href='/downloads/example.py'>example.py</a></main>")
+    site.files["/downloads/example.py"] = (b"print('hello')\n" * 500, "text/x-python")
+    serve_site(site)
+    crawl_ok(site.domain)
+    row = rows(db, site)["/downloads/example.py"]
+    assert row["status"] == "failed" and row["error_message"] == "not HTML: text/x-python"
+    assert row["metadata"]["etag"]
+    site.requests.clear()
+    again = crawl_ok(site.domain)
+    asked = [r for r in site.requests if r.path == "/downloads/example.py"]
+    assert [(r.conditional, r.status, r.bytes) for r in asked] == [(True, 304, 0)]
+    row = rows(db, site)["/downloads/example.py"]
+    assert row["status"] == "failed" and row["error_message"] == "not HTML: text/x-python"
+    assert again["failed"] == 0 and again["new"] == again["changed"] == 0

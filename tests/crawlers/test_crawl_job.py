@@ -4,6 +4,8 @@ The crawl child is SIGKILLed, overruns the time limit, is forced; its job never 
 
 from __future__ import annotations
 
+from collections import Counter
+
 import os
 import signal
 import time
@@ -106,6 +108,29 @@ def test_a_crawl_over_its_time_limit_is_killed_retried_then_failed(crawl_env, se
     assert "TimeLimitExceeded" in job["error_message"] and "gave up" in job["error_message"]
     assert job["metadata"]["attempts"] == 2
     assert most_at_once == 1  # never a retry beside a crawl that is still going
+
+
+def test_a_crawl_longer_than_the_time_limit_is_continued_by_the_next_attempts(crawl_env, serve_site,
+                                                                              db, tmp_path):
+    """Each attempt is killed at the limit; the next one resumes from what the earlier ones
+    stored, so the crawl finishes, and no page is downloaded whole twice."""
+    site = serve_site(shop(150, sitemap=True, print_views=0, dead_every=0))
+    site.delay = 0.25
+    job_id = queue_crawl(db, site.domain)
+    with worker_process(tmp_path / "worker.log", queues=("crawl",), OMNI_CRAWL_TIME_LIMIT_S="9",
+                        OMNI_WORKER_MAX_RETRIES="8", OMNI_WORKER_MIN_BACKOFF_MS="100",
+                        OMNI_WORKER_MAX_BACKOFF_MS="500"):
+        job = wait_until(lambda: (j := jobs.get(db, job_id))["status"] in ("completed", "failed") and j,
+                         timeout=300, what="the job to finish")
+    log = (tmp_path / "worker.log").read_text()
+    assert job["status"] == "completed", (job["error_message"], log[-3000:])
+    assert job["metadata"]["attempts"] >= 2 and "TimeLimitExceeded" in job["metadata"]["last_error"]
+    products = {u for u in stored_by(db, job_id) if u.count("/") == 4 and "/p/" in u}
+    assert len(products) == 150
+    full = Counter(r.path for r in site.requests if r.status == 200 and not r.conditional
+                   and r.path.startswith("/p/"))
+    assert [p for p, n in full.items() if n > 1] == []
+    assert job["metadata"]["stats"]["resumed"] > 0
 
 
 def test_a_crawl_child_dies_with_its_worker(crawl_env, serve_site, db, tmp_path):

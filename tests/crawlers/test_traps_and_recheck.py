@@ -37,37 +37,70 @@ def test_shape_traps(url, reason):
     assert shape_trap(url) == reason
 
 
-@pytest.mark.parametrize("a, b, same", [
-    (b"<h1>Events in 2024-01</h1><a href='?month=2024-02'>", b"<h1>Events in 2031-11</h1><a href='?month=2031-12'>", True),
-    (b"<a href='/shop?token=9f8e7d6c5b'>Shop</a>", b"<a href='/shop?token=1a2b3c4d5e'>Shop</a>", True),
-    (b"<h1>Oak table</h1><p>Solid oak.</p>", b"<h1>Pine chair</h1><p>Soft pine.</p>", False),
-    (b"<h1>Product 1000</h1><p>Red kettle</p>", b"<h1>Product 1001</h1><p>Blue kettle</p>", False),
+@pytest.mark.parametrize("a, url_a, b, url_b, same", [
+    # an empty calendar month: its numbers are its own URL's and its link's
+    (b"<h1>Events in 2024-01</h1><a href='?month=2024-02'>", "https://s.example/cal?month=2024-01",
+     b"<h1>Events in 2031-11</h1><a href='?month=2031-12'>", "https://s.example/cal?month=2031-11", True),
+    # a session-id copy: the token is in the markup only
+    (b"<a href='/shop?token=9f8e7d6c5b'>Shop</a>", "https://s.example/cart?token=1",
+     b"<a href='/shop?token=1a2b3c4d5e'>Shop</a>", "https://s.example/cart?token=2", True),
+    (b"<p>Your cart, session 9f8e7d6c5b4a3f2e1d</p>", "https://s.example/cart",
+     b"<p>Your cart, session 1a2b3c4d5e6f7a8b9c</p>", "https://s.example/cart", True),
+    (b"<h1>Oak table</h1><p>Solid oak.</p>", "https://s.example/p/1",
+     b"<h1>Pine chair</h1><p>Soft pine.</p>", "https://s.example/p/2", False),
+    # products that differ only in their numbers are different pages
+    (b"<p>Item 10403 is a tent with serial SER00403, weighing 503 grams and priced at 423 euros.</p>",
+     "https://s.example/p/10403",
+     b"<p>Item 10404 is a tent with serial SER00404, weighing 504 grams and priced at 424 euros.</p>",
+     "https://s.example/p/10404", False),
+    # ... but one whose only number is its own id says nothing its neighbour does not
+    (b"<h1>Item 1000</h1><p>A tent.</p>", "https://s.example/p/1000",
+     b"<h1>Item 1001</h1><p>A tent.</p>", "https://s.example/p/1001", True),
 ])
-def test_fingerprint_ignores_numbers_and_tokens_only(a, b, same):
-    assert (fingerprint(a) == fingerprint(b)) is same
+def test_fingerprint_ignores_the_pages_own_numbers_and_tokens_only(a, url_a, b, url_b, same):
+    assert (fingerprint(a, url_a) == fingerprint(b, url_b)) is same
 
 
-def test_a_catalogue_of_numeric_ids_is_never_barren():
+def shop_item(n: int) -> tuple[str, bytes]:
+    url = f"https://s.example/p/{10000 + n}"
+    return url, (f"<p>Item {10000 + n} is a tent with serial SER{n:05d}, weighing {100 + n} grams "
+                 f"and priced at {20 + n} euros.</p><a href='/'>Home</a>").encode()
+
+
+def test_a_catalogue_whose_items_differ_only_in_numbers_is_never_barren():
     guard = TrapGuard(limit=5)
     for i in range(500):
-        assert guard.verdict(f"https://s.example/p/{1000 + i}", "s/p/{n}", 0, False) is None
-        guard.record_page("s/p/{n}", fingerprint(f"<h1>Product {i}: {'ab' * (i % 7)} {chr(97 + i % 26) * (i % 11)}</h1>".encode() + bytes([65 + i % 26]) * (i % 13 + 1)), 0)
-    assert guard.verdict("https://s.example/p/2000", "s/p/{n}", 0, False) is None
+        url, body = shop_item(i)
+        assert guard.verdict(url, "s/p/{n}", 0, False) is None
+        # half link a "related" item not seen yet, half are leaves
+        assert guard.record_page("s/p/{n}", fingerprint(body, url), i % 2, 0) is True
+    assert guard.verdict("https://s.example/p/20000", "s/p/{n}", 0, False) is None
+    assert guard.counts == {"leaf": 250, "new_text": 250}
 
 
-def test_a_pattern_of_copies_becomes_barren_and_sitemap_urls_are_exempt():
+def test_leaf_pages_never_bound_their_pattern_even_when_they_repeat():
     guard = TrapGuard(limit=3)
-    copy = fingerprint(b"<p>No events on 2024-01-01</p>")
-    assert guard.record_page("cal", copy, 0) is True        # the first one is new
+    same = fingerprint(b"<h1>Item</h1><p>A tent.</p>", "https://s.example/p/1")
+    for _ in range(10):
+        assert guard.record_page("s/p/{n}", same, 0, 0) is True
+    assert guard.verdict("https://s.example/p/99", "s/p/{n}", 0, False) is None
+    assert guard.counts == {"leaf": 10}
+
+
+def test_a_pattern_of_copies_that_keeps_linking_becomes_barren_and_sitemap_urls_are_exempt():
+    guard = TrapGuard(limit=3)
+    copy = fingerprint(b"<p>No events on 2024-01-01</p>", "https://s.example/cal?d=2024-01-01")
+    assert guard.record_page("cal", copy, 1, 0) is True        # the first one is new
     for _ in range(2):
-        assert guard.record_page("cal", copy, 0) is False
+        assert guard.record_page("cal", copy, 1, 0) is False
     assert guard.verdict("https://s.example/cal?d=9", "cal", 0, False) is None   # 1 of 3 was new
-    guard.record_page("cal", copy, 0)
+    guard.record_page("cal", copy, 1, 0)
     assert guard.verdict("https://s.example/cal?d=9", "cal", 0, False) == "pattern brings no new content"
     assert guard.verdict("https://s.example/cal?d=9", "cal", 0, True) is None
-    # a page of the pattern that links new URLs is productive: the pattern is alive again
-    guard.record_page("cal", copy, 2)
+    # a page of the pattern that links new URLs of other patterns is productive again
+    assert guard.record_page("cal", copy, 2, 2) is True
     assert guard.verdict("https://s.example/cal?d=10", "cal", 0, False) is None
+    assert guard.counts == {"new_text": 1, "copy": 3, "new_links": 1, "bounded_barren": 1}
 
 
 @pytest.mark.parametrize("chain, trapped", [(0, False), (5, False), (6, True), (60, True)])

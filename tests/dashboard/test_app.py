@@ -33,6 +33,8 @@ def seeded(db, broker, redis_client) -> dict:
             "INSERT INTO scraped_pages (domain_id, url, title, content, status, scraped_at) "
             "VALUES (%s, %s, %s, 'text', %s, now() - make_interval(mins => %s)) RETURNING id",
             (shop["id"], f"https://shop.example/p{i}", f"P{i}", status, i)).fetchone()["id"])
+    db.execute("UPDATE scraped_pages SET metadata = metadata || '{\"forgotten_at\": \"2026-01-01\"}' "
+               "WHERE id = %s", (page_ids[-1],))   # confirmed gone (db/forget.py)
     for kind, n in (("product", 3), ("faq", 2)):
         for i in range(n):
             db.execute("INSERT INTO structured_extractions (domain_id, url, extract_type, extracted_data) "
@@ -44,7 +46,8 @@ def seeded(db, broker, redis_client) -> dict:
     usage.add_usage(db, shop["id"], "optimization", "gpt-4o-mini", tokens=1000, requests=2, cost=0.0125)
 
     done = jobs.create(db, shop["id"], "crawl",
-                       {"stats": {"new": 5, "changed": 2, "unchanged": 1, "removed": 1}})
+                       {"stats": {"new": 5, "changed": 2, "unchanged": 1, "removed": 1,
+                                  "forgotten": 3}})
     jobs.complete(db, done, jobs.start(db, done)["runner"])
     failed = jobs.create(db, shop["id"], "crawl")
     jobs.start(db, failed)
@@ -135,6 +138,8 @@ def test_pages_render_real_data_and_retry_requeues(seeded, server, chromium, db,
     assert page.locator("#domain-tokens").inner_text() == "5321"
     last = page.locator("#last-crawl").inner_text()
     assert "changed\t2" in last or "changed 2" in last.replace("\t", " ")
+    assert "forgotten 3" in last.replace("\t", " ")
+    assert page.locator("#domain-forgotten").inner_text() == "1"
     assert "product" in page.locator("#extractions").inner_text()
 
     page.goto(server + "/jobs?status=failed")

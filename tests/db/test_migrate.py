@@ -75,6 +75,7 @@ def test_cli_customer_and_domain_add(db, omni_cli) -> None:
     (("domain", "add", "example.test", "--frequency", "fortnightly"), "frequency must be one of"),
     (("domain", "add", "example.test", "--customer", "nobody@example.test"), "no customer"),
     (("customer", "add", "not-an-email"), "not an email address"),
+    (("domain", "add", "example.test", "--exclude", "/" + "x" * 200), "a URL pattern must have"),
 ])
 def test_cli_errors_are_one_line(db, omni_cli, args, message) -> None:
     result = omni_cli(*args)

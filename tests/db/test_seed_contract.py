@@ -13,7 +13,7 @@ SEED = Path(__file__).resolve().parents[2] / "docs" / "seed" / "SUPABASE_SCHEMA.
 # Columns the seed does not list but docs/schema.md documents as extensions.
 DOCUMENTED_EXTENSIONS = {"domains": {"max_pages", "max_depth", "render_js", "config",
                                      # docs/schema.md#the-chat-apps-read-path (0075)
-                                     "domain_name", "customer_config_id"},
+                                     "domain_name", "customer_config_id", "knowledge_rules"},
                          # docs/security.md: pipeline-only job origin; a config's domain reference
                          "content_refresh_jobs": {"origin"},
                          "customer_configs": {"domain_id", "shopify_shop", "app_id"},

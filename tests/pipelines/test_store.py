@@ -21,7 +21,7 @@ def test_store_pipeline_writes_rows_and_counts_outcomes(crawler, db):
         "SELECT url, status, error_message, metadata->>'change' AS change FROM scraped_pages")}
     assert {url: (r["status"], r["change"]) for url, r in rows.items()} == {
         SITE + "/a": ("scraped", "new"), SITE + "/b": ("scraped", "new"),
-        SITE + "/a-copy": ("scraped", "duplicate"), SITE + "/broken": ("failed", None),
+        SITE + "/a-copy": ("duplicate", "duplicate"), SITE + "/broken": ("failed", None),
         SITE + "/cal/2031": ("skipped", None)}
     assert rows[SITE + "/broken"]["error_message"] == "HTTP 500"
     content = db.execute("SELECT count(*) AS n FROM website_content").fetchone()["n"]

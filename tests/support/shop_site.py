@@ -76,6 +76,9 @@ class Site:
     sitemap: list[tuple[str, str | None]] | None = None   # (path, lastmod)
     traps: bool = False
     delay: float = 0.0                                     # seconds before every page answer
+    redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (301)
+    errors: dict[str, int] = field(default_factory=dict)     # path -> status (5xx...)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (body, type)
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[Recorded] = field(default_factory=list)
@@ -114,8 +117,14 @@ class Site:
             token = secrets.token_hex(8)
             return 200, html("Your cart", "<h1>Your cart</h1><p>Your cart is empty.</p>"
                              f"<a href='/cart?token={token}'>Refresh cart</a>"), "text/html"
+        if path in self.errors:
+            return self.errors[path], html("Error", "<h1>Server error</h1>"), "text/html"
+        if path in self.redirects:
+            return 301, b"", "text/html"
         if path in self.pages:
             return 200, self.pages[path], "text/html; charset=utf-8"
+        if path in self.files:
+            return 200, *self.files[path]
         return 404, html("Not found", "<h1>Not found</h1>"), "text/html"
 
 
@@ -164,6 +173,43 @@ def shop(products: int = 500, *, per_listing: int = 20, print_views: float = 0.4
     return Site(pages=pages, sitemap=listed, traps=traps)
 
 
+def listing_pages(prefix: str, entries: list[tuple[str, str]], per_page: int, heading: str,
+                  next_text: str) -> dict[str, bytes]:
+    """A paginated listing (`<prefix>/1`, `<prefix>/2`, ...) of (path, link text) entries, each
+    page linking the next."""
+    count = max(1, -(-len(entries) // per_page))
+    pages = {}
+    for k in range(1, count + 1):
+        items = "".join(f"<li><a href='{path}'>{text}</a></li>"
+                        for path, text in entries[(k - 1) * per_page:k * per_page])
+        nav = f"<a href='{prefix}/{k + 1}'>{next_text}</a>" if k < count else ""
+        pages[f"{prefix}/{k}"] = html(f"{heading} page {k}", f"<h1>{heading}, page {k}</h1><ul>{items}</ul>{nav}")
+    return pages
+
+
+def numbered_shop(products: int = 500, *, per_listing: int = 25,
+                  sitemap_share: float = 0.5) -> Site:
+    """A shop whose products differ only in their numbers ("Item 10403 is a tent with serial
+    SER00403, weighing 503 grams and priced at 423 euros."), at `/p/<10000+i>`. Product pages
+    are leaves (they link nothing but the menu). The first `sitemap_share` of them are in the
+    sitemap; every product is on a paginated listing (`/shop/page/N`, each linking the next).
+    With `sitemap_share=0` there is no sitemap at all."""
+    pages: dict[str, bytes] = {}
+    ids = [10000 + i for i in range(products)]
+    for i, pid in enumerate(ids):
+        pages[f"/p/{pid}"] = html(
+            f"Item {pid}", f"<h1>Item {pid}</h1><p>Item {pid} is a tent with serial SER{i:05d}, "
+            f"weighing {100 + i * 3} grams and priced at {20 + i} euros.</p>")
+    pages.update(listing_pages("/shop/page", [(f"/p/{pid}", f"Item {pid}") for pid in ids],
+                               per_listing, "Tents", "Next page"))
+    pages["/"] = html("Home", "<h1>Tents</h1><a href='/shop/page/1'>All tents</a>")
+    pages["/about"] = html("About", "<h1>About us</h1><p>Tents since 1921.</p>")
+    listed = None
+    if sitemap_share > 0:
+        listed = [("/", None), *((f"/p/{pid}", None) for pid in ids[:int(products * sitemap_share)])]
+    return Site(pages=pages, sitemap=listed)
+
+
 def blog(posts: int = 120, per_page: int = 10) -> Site:
     """A blog with a numbered archive (`/blog/page/N`, each linking the next) of dated posts;
     no sitemap, so every post is found through the archive."""
@@ -178,12 +224,8 @@ def blog(posts: int = 120, per_page: int = 10) -> Site:
         paths.append(path)
         pages[path] = html(f"Caring for your {topic}",
                            f"<h1>Caring for your {topic}</h1><p>Our tips for the {topic}. {FILLER * 4}</p>")
-    archive_pages = -(-posts // per_page)
-    for k in range(1, archive_pages + 1):
-        chunk = paths[(k - 1) * per_page:k * per_page]
-        items = "".join(f"<li><a href='{p}'>{p.rsplit('/', 1)[1]}</a></li>" for p in chunk)
-        nav = f"<a href='/blog/page/{k + 1}'>Older posts</a>" if k < archive_pages else ""
-        pages[f"/blog/page/{k}"] = html(f"Blog page {k}", f"<h1>Blog</h1><ul>{items}</ul>{nav}")
+    pages.update(listing_pages("/blog/page", [(p, p.rsplit("/", 1)[1]) for p in paths], per_page,
+                               "Blog", "Older posts"))
     pages["/"] = html("Home", "<h1>Journal</h1><a href='/blog/page/1'>Blog</a>")
     return Site(pages=pages, sitemap=None)
 
@@ -202,8 +244,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.site.delay and not key.startswith(("/robots.txt", "/sitemap")):
             time.sleep(self.site.delay)
         headers = {"Content-Type": ctype}
+        if status == 301:
+            headers["Location"] = self.site.redirects[key]
         conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
-        if status == 200 and key in self.site.pages:
+        if status == 200 and (key in self.site.pages or key in self.site.files):
             etag = '"' + hashlib.md5(body).hexdigest() + '"'
             headers.update(ETag=etag, **{"Last-Modified": LAST_MODIFIED})
             if self.headers.get("If-None-Match") == etag:

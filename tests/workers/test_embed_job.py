@@ -135,6 +135,21 @@ def test_a_page_emptied_loses_its_rows_and_missing_pages_are_counted(db, openai_
     assert embedding_rows(db) == [] and stats["pages_missing"] == 1
 
 
+@pytest.mark.parametrize("kind", ["navigation", "excluded"])
+def test_pages_that_are_not_knowledge_are_not_embedded_and_lose_their_rows(db, openai_env, kind):
+    domain = make_domain(db)
+    index = add_page(db, domain["id"], "https://shop.example/genindex", "Index", long_page("names"))
+    answer = add_page(db, domain["id"], "https://shop.example/wave", "Wave", long_page("wave"))
+    run_embed(db, _job(db, domain["id"], [index, answer]), get_settings())
+    assert embedding_rows(db, index) and embedding_rows(db, answer)
+    sent = len(_inputs(openai_env))
+    db.execute("UPDATE scraped_pages SET metadata = metadata || jsonb_build_object('page_kind', %s::text) "
+               "WHERE id = %s", (kind, index))
+    stats = run_embed(db, _job(db, domain["id"], [index, answer]), get_settings())
+    assert embedding_rows(db, index) == [] and embedding_rows(db, answer)
+    assert stats["chunks_deleted"] > 0 and len(_inputs(openai_env)) == sent   # nothing sent
+
+
 def test_rate_limit_storm_ends_in_success(db, openai_env):
     domain = make_domain(db)
     page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
