@@ -364,6 +364,31 @@ def with_product_facts(found: list[str], facts: dict[str, Any]) -> list[str]:
         [*found[:1], *offer, *found[1:], *tail]
 
 
+# a block of other products on a product page ("Customers also viewed"): it rotates, and it is
+# not this product's knowledge
+_RECOMMENDATIONS = re.compile(
+    r"^\W*(?:customers (?:also )?(?:viewed|bought|liked)|you (?:may|might) also (?:like|love)|"
+    r"related products|recommended(?: for you| products)?|recently viewed|similar (?:products|items)|"
+    r"frequently bought together|people also (?:bought|viewed)|more from this (?:brand|shop))\b",
+    re.IGNORECASE)
+RECOMMENDATION_ITEM_WORDS = 8
+
+
+def without_recommendations(found: list[str]) -> list[str]:
+    """`found` without each recommendations heading and the short lines (product cards) after
+    it, up to the next line of RECOMMENDATION_ITEM_WORDS words or more."""
+    out, skipping = [], False
+    for line in found:
+        if _RECOMMENDATIONS.match(line) and len(_TOKEN.findall(line)) <= 8:
+            skipping = True
+            continue
+        if skipping and len(_TOKEN.findall(line)) < RECOMMENDATION_ITEM_WORDS:
+            continue
+        skipping = False
+        out.append(line)
+    return out
+
+
 @dataclass
 class PageContent:
     """What the main-content stage stores for a page (and `omni extract` prints)."""
@@ -376,7 +401,9 @@ class PageContent:
 
 def _extracted(html: str, tree: HTMLTree, kind: str) -> list[str]:
     """The main text by the page type's rule (docs/extraction.md, "Page types")."""
-    if kind in (page_type.PRODUCT, page_type.DOCUMENTATION):
+    if kind == page_type.PRODUCT:
+        return without_recommendations(lines(by_trafilatura_full(html)))
+    if kind == page_type.DOCUMENTATION:
         return lines(by_trafilatura_full(html))  # code blocks kept; the best single text here
     if kind == page_type.LISTING:
         return with_extra_lines(lines(by_trafilatura_recall(html)), _plain(tree, True))
