@@ -86,6 +86,15 @@ class Signals:
     posts: int = 0
     sections: int = 0
     articles: int = 0
+    cards: int = 0          # pipelines/cards.py: the page's repeated cards
+    card_prices: int = 0    # of which show a price
+    card_share: float = 0.0  # the cards' words per word of the main text
+
+    def with_cards(self, cards: list[str], main_words: int) -> Signals:
+        self.cards = len(cards)
+        self.card_prices = sum(bool(_PRICE.search(card)) for card in cards)
+        self.card_share = sum(len(card.split()) for card in cards) / max(1, main_words)
+        return self
 
     @classmethod
     def of(cls, html: str, url: str | None,
@@ -136,8 +145,30 @@ def _types(obj: dict[str, Any]) -> list[str]:
     return [k.rsplit("/", 1)[-1] for k in kinds if isinstance(k, str)]
 
 
+# a grid of priced cards is a collection; many cards that outweigh the text around them a listing
+PRICED_CARDS = 6
+LISTING_CARDS = 8
+LISTING_CARD_SHARE = 0.6
+# a grid's cards join the text when they outweigh the main text (else they are a "you may also
+# like" row beside it)
+CARDS_OUTWEIGH = 1.0
+
+
 def classify(s: Signals) -> str:
-    """The page type (one of PAGE_TYPES)."""
+    """The page type (one of PAGE_TYPES): the markup's and URL's evidence, then the cards decide
+    between a grid and a page that only has a few cards beside its text."""
+    kind = _by_markup_and_url(s)
+    if kind not in (ARTICLE, SERVICE, FAQ, LISTING):
+        return kind
+    if s.og_type == "product.group" or s.card_prices >= PRICED_CARDS and s.cards >= PRICED_CARDS:
+        return COLLECTION
+    if kind != LISTING and s.cards >= LISTING_CARDS and s.card_share >= LISTING_CARD_SHARE \
+            and not s.dated_path:
+        return LISTING
+    return kind
+
+
+def _by_markup_and_url(s: Signals) -> str:
     ld = [_LD_TYPES[t] for t in s.ld_types if t in _LD_TYPES]
     products = ld.count(PRODUCT)
     by_path = next((_WORD_TYPE[w] for w in s.path if w in _WORD_TYPE), None)
@@ -145,7 +176,11 @@ def classify(s: Signals) -> str:
         return FORUM
     if products == 1 and (s.ld_offers or s.og_type == "product"):
         return PRODUCT
-    if products >= 3 or COLLECTION in ld or s.carts >= 4 and s.prices >= 4 and products != 1:
+    if products >= 3 or COLLECTION in ld:
+        return COLLECTION
+    if s.og_type == "product" and products <= 1:
+        return PRODUCT
+    if s.carts >= 4 and s.prices >= 4 and products != 1:
         return COLLECTION
     if FAQ in ld and not products:
         return FAQ
@@ -169,6 +204,3 @@ def classify(s: Signals) -> str:
         return SERVICE
     return ARTICLE
 
-
-def page_type(html: str, url: str | None = None) -> str:
-    return classify(Signals.of(html, url))

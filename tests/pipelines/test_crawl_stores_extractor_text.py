@@ -23,10 +23,13 @@ from tests.support import testsite
 from tests.support.crawl_fixtures import crawl
 
 ARTICLES, PRODUCTS = 8, 6
-VOCABULARY = ("glaze kiln clay wheel stoneware porcelain slip trim bisque firing cone studio "
-              "potter bowl mug jug vase handle rim foot throw centre wedge reclaim oxide ash "
-              "celadon tenmoku shino raku saggar pinch coil slab mould plaster sponge rib "
-              "needle wire bat banding wax resist").split()
+VOCABULARY = [
+    "glaze", "kiln", "clay", "wheel", "stoneware", "porcelain", "slip", "trim", "bisque",
+    "firing", "cone", "studio", "potter", "bowl", "mug", "jug", "vase", "handle", "rim",
+    "foot", "throw", "centre", "wedge", "reclaim", "oxide", "ash", "celadon", "tenmoku",
+    "shino", "raku", "saggar", "pinch", "coil", "slab", "mould", "plaster", "sponge", "rib",
+    "needle", "wire", "bat", "banding", "wax", "resist",
+]
 POPULAR = ["How to centre clay on the wheel without tears",
            "Five glazes that behave well in an electric kiln",
            "Why your mug handles crack and how to stop it"]
