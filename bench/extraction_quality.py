@@ -91,13 +91,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--limit", type=int, default=0, help="first N pages only")
-    parser.add_argument("--out", type=Path, help="write OUT/<extractor>.jsonl ({id, text})")
+    parser.add_argument("--out", type=Path, help="write OUT/<extractor>.jsonl ({id, half, group, "
+                        "seconds, text}), a line per page as it is done")
     args = parser.parse_args()
     wcxb = args.dataset.is_dir()
     # (extractor, half, group) -> scores (WCXB: F1; else (precision, recall)), seconds
     scores: dict[tuple[str, str, str], list] = defaultdict(list)
     seconds: dict[tuple[str, str], list[float]] = defaultdict(list)
-    outputs: dict[str, list[dict[str, str]]] = defaultdict(list)
+    if args.out:  # written as the pages go, so a run stopped halfway still has its pages
+        args.out.mkdir(parents=True, exist_ok=True)
+        files = {name: open(args.out / f"{name}.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+                 for name in ("omni", "trafilatura")}
+    report("<html><body><p>warm-up</p></body></html>", None, chunks=False)  # imports, untimed
+    trafilatura.extract("<html><body><p>warm-up</p></body></html>")
     for n, (page_id, group, url, body, gold) in enumerate(pages(args.dataset)):
         if args.limit and n >= args.limit:
             break
@@ -108,7 +114,11 @@ def main() -> None:
             started = time.perf_counter()
             text = run()
             seconds[name, half].append(time.perf_counter() - started)
-            outputs[name].append({"id": page_id, "text": text})
+            if args.out:
+                files[name].write(json.dumps({"id": page_id, "half": half, "group": group,
+                                              "seconds": seconds[name, half][-1],
+                                              "text": text}, ensure_ascii=False) + "\n")
+                files[name].flush()
             score = word_f1(gold, text) if wcxb else shingle_precision_recall(gold, text)
             for key in ((name, half, "all"), (name, half, group)):
                 scores[key].append(score)
@@ -124,10 +134,8 @@ def main() -> None:
                 for name in ("omni", "trafilatura"))
         print(f"{half:9s} ms/page mean: omni {o:.1f}, trafilatura {t:.1f} ({o / t if t else 0:.2f}x)")
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        for name, rows in outputs.items():
-            with open(args.out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
-                fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        for fh in files.values():
+            fh.close()
 
 
 def summary(values: list, wcxb: bool) -> float:
