@@ -13,7 +13,8 @@ The split is fixed: a page is in the tuning half when CRC-32 of its id is even, 
 Metric: each data set's own. WCXB: bag-of-words F1 of lower-cased \\w+ tokens per page, the mean
 (as its score.py). extraction-dev: word 4-gram shingles, per-page precision and recall, F1 of
 their means (as its score.py). Rows per half and page type (WCXB) or source set; time is the
-mean per page of the call alone.
+mean per page of the call alone. `--shard K/N` splits a slow run over N processes (each page
+is still run by both extractors in turn); `--out` writes each page's outputs as it goes.
 """
 
 from __future__ import annotations
@@ -72,18 +73,25 @@ def word_f1(gold: str, output: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def pages(dataset: Path) -> Iterator[tuple[str, str, str | None, bytes, str]]:
-    """(id, group, url, body, gold) per page."""
+def pages(dataset: Path, shard: tuple[int, int] = (0, 1)
+          ) -> Iterator[tuple[str, str, str | None, bytes, str]]:
+    """(id, group, url, body, gold) per page, in the order of CRC-32 of their ids (the data
+    sets are grouped by kind, so a run stopped early is still a sample of every kind), only
+    the pages of `shard` (k, n): the k-th of every n."""
+    def mine(rows: list[dict]) -> list[dict]:
+        rows = sorted(rows, key=lambda row: (zlib.crc32(row["id"].encode()), row["id"]))
+        return rows[shard[0]::shard[1]]
+
     if dataset.is_dir():
         with gzip.open(dataset / "gold.jsonl.gz", "rt", encoding="utf-8") as fh:
-            for line in fh:
-                g = json.loads(line)
-                body = gzip.open(dataset / "html" / f"{g['id']}.html.gz").read()
-                yield g["id"], g["page_type"], g.get("url"), body, g["main_content"]
+            golds = mine([json.loads(line) for line in fh])
+        for g in golds:
+            with gzip.open(dataset / "html" / f"{g['id']}.html.gz") as page:
+                body = page.read()
+            yield g["id"], g["page_type"], g.get("url"), body, g["main_content"]
     else:
         with gzip.open(dataset, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                p = json.loads(line)
+            for p in mine([json.loads(line) for line in fh]):
                 yield p["id"], p["set"], None, base64.b64decode(p["html_b64"]), p["gold"]
 
 
@@ -91,6 +99,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--limit", type=int, default=0, help="first N pages only")
+    parser.add_argument("--shard", default="0/1", help="K/N: only the K-th of every N pages "
+                        "(N processes share a slow run; each page is still scored for both)")
     parser.add_argument("--out", type=Path, help="write OUT/<extractor>.jsonl ({id, half, group, "
                         "seconds, text}), a line per page as it is done")
     args = parser.parse_args()
@@ -104,7 +114,8 @@ def main() -> None:
                  for name in ("omni", "trafilatura")}
     report("<html><body><p>warm-up</p></body></html>", None, chunks=False)  # imports, untimed
     trafilatura.extract("<html><body><p>warm-up</p></body></html>")
-    for n, (page_id, group, url, body, gold) in enumerate(pages(args.dataset)):
+    k, n_shards = (int(part) for part in args.shard.split("/"))
+    for n, (page_id, group, url, body, gold) in enumerate(pages(args.dataset, (k, n_shards))):
         if args.limit and n >= args.limit:
             break
         half = half_of(page_id)
