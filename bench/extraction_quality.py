@@ -1,15 +1,20 @@
-"""Main-content quality on pages with hand-marked main text: the project's extractor vs trafilatura.
+"""Main-content quality on pages with hand-marked main text: the project vs trafilatura, side by
+side on each page in one process, on a fixed split (tuning half / held-out half).
 
-    .venv/bin/python bench/extraction_quality.py PAGES.jsonl.gz [--limit N] [--walker] [--out DIR]
+    .venv/bin/python bench/extraction_quality.py DATASET [--limit N] [--out DIR]
 
-PAGES: one JSON object a line, {"id", "set", "html_b64", "gold"} (html_b64: the page's bytes as
-served). Bytes are decoded as the crawler decodes them (pipelines.charset). Both extractors run
-on each page in turn, in this process, so their times are side by side.
+DATASET is either a WCXB-style directory (`gold.jsonl.gz` of {"id", "page_type", "url",
+"main_content"} and `html/<id>.html.gz`) or an extraction-dev-style `pages.jsonl.gz` of {"id",
+"set", "html_b64", "gold"}. Bytes are decoded as the crawler decodes them. The project's text is
+`omni extract`'s (interfaces.cli.extract_cmd.report: the main-content stage's output, no site
+template since the pages come from many sites); trafilatura is `trafilatura.extract(bytes)`.
 
-Metric: word 4-gram shingles (multisets, tokens = regex \\w+) of the output and of the gold text;
-per page precision = shared / output shingles and recall = shared / gold shingles (a page whose
-output and gold are both empty scores 1/1; an empty output has no precision); the means over the
-pages of a set; F1 of the two means. Prints one line per set and extractor.
+The split is fixed: a page is in the tuning half when CRC-32 of its id is even, else held out.
+Metric: each data set's own. WCXB: bag-of-words F1 of lower-cased \\w+ tokens per page, the mean
+(as its score.py). extraction-dev: word 4-gram shingles, per-page precision and recall, F1 of
+their means (as its score.py). Rows per half and page type (WCXB) or source set; time is the
+mean per page of the call alone. `--shard K/N` splits a slow run over N processes (each page
+is still run by both extractors in turn); `--out` writes each page's outputs as it goes.
 """
 
 from __future__ import annotations
@@ -22,93 +27,137 @@ import re
 import statistics
 import sys
 import time
+import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import trafilatura
 
+from interfaces.cli.extract_cmd import report
 from pipelines.charset import decode_html
-from pipelines.extract import extract_html
-from pipelines.main_content import main_content_text
 
 WORD = re.compile(r"\w+", re.UNICODE)
+HALVES = ("tuning", "held-out")
 
 
-def grams(text: str) -> Counter[tuple[str, ...]]:
+def half_of(page_id: str) -> str:
+    return HALVES[zlib.crc32(page_id.encode()) % 2]
+
+
+def shingles(text: str) -> Counter[tuple[str, ...]]:
     words = WORD.findall(text or "")
     return Counter(tuple(words[i:i + 4]) for i in range(max(1, len(words) - 3)) if words[i:i + 4])
 
 
-def page_precision_recall(gold: str, output: str) -> tuple[float | None, float | None]:
-    want, got = grams(gold), grams(output)
+def shingle_precision_recall(gold: str, output: str) -> tuple[float | None, float | None]:
+    want, got = shingles(gold), shingles(output)
     shared = sum((want & got).values())
     extra, missed = sum((got - want).values()), sum((want - got).values())
     if extra == missed == 0:
         return 1.0, 1.0
-    precision = shared / (shared + extra) if shared + extra else None
-    recall = shared / (shared + missed) if shared + missed else None
-    return precision, recall
+    return (shared / (shared + extra) if shared + extra else None,
+            shared / (shared + missed) if shared + missed else None)
 
 
-EXTRACTORS: dict[str, Callable[[bytes], str]] = {
-    # what the workers store for a page (no site template: the pages are from many sites)
-    "omni": lambda body: main_content_text(decode_html(body)),
-    "trafilatura": lambda body: trafilatura.extract(body) or "",
-}
+def word_f1(gold: str, output: str) -> float:
+    got, want = WORD.findall(output.lower()), WORD.findall(gold.lower())
+    if not want:
+        return 1.0 if not got else 0.0
+    shared = sum((Counter(got) & Counter(want)).values()) if got else 0
+    if not shared:
+        return 0.0
+    precision, recall = shared / len(got), shared / len(want)
+    return 2 * precision * recall / (precision + recall)
+
+
+def pages(dataset: Path, shard: tuple[int, int] = (0, 1)
+          ) -> Iterator[tuple[str, str, str | None, bytes, str]]:
+    """(id, group, url, body, gold) per page, in the order of CRC-32 of their ids (the data
+    sets are grouped by kind, so a run stopped early is still a sample of every kind), only
+    the pages of `shard` (k, n): the k-th of every n."""
+    def mine(rows: list[dict]) -> list[dict]:
+        rows = sorted(rows, key=lambda row: (zlib.crc32(row["id"].encode()), row["id"]))
+        return rows[shard[0]::shard[1]]
+
+    if dataset.is_dir():
+        with gzip.open(dataset / "gold.jsonl.gz", "rt", encoding="utf-8") as fh:
+            golds = mine([json.loads(line) for line in fh])
+        for g in golds:
+            with gzip.open(dataset / "html" / f"{g['id']}.html.gz") as page:
+                body = page.read()
+            yield g["id"], g["page_type"], g.get("url"), body, g["main_content"]
+    else:
+        with gzip.open(dataset, "rt", encoding="utf-8") as fh:
+            for p in mine([json.loads(line) for line in fh]):
+                yield p["id"], p["set"], None, base64.b64decode(p["html_b64"]), p["gold"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("pages")
+    parser.add_argument("dataset", type=Path)
     parser.add_argument("--limit", type=int, default=0, help="first N pages only")
-    parser.add_argument("--walker", action="store_true", help="also the old lxml walker")
-    parser.add_argument("--out", type=Path, help="write OUT/<extractor>.jsonl ({id, text})")
+    parser.add_argument("--shard", default="0/1", help="K/N: only the K-th of every N pages "
+                        "(N processes share a slow run; each page is still scored for both)")
+    parser.add_argument("--out", type=Path, help="write OUT/<extractor>.jsonl ({id, half, group, "
+                        "seconds, text}), a line per page as it is done")
     args = parser.parse_args()
-    extractors = dict(EXTRACTORS)
-    if args.walker:
-        extractors["lxml-walker"] = lambda body: extract_html(decode_html(body)).text
-    with gzip.open(args.pages, "rt", encoding="utf-8") as fh:
-        pages = [json.loads(line) for line in fh if line.strip()]
-    if args.limit:
-        pages = pages[:args.limit]
-    # (extractor, set) -> precisions, recalls, seconds
-    results: dict[tuple[str, str], tuple[list[float], list[float], list[float]]] = \
-        defaultdict(lambda: ([], [], []))
-    outputs: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for page in pages:
-        body = base64.b64decode(page["html_b64"])
-        for name, extract in extractors.items():
-            started = time.perf_counter()
-            text = extract(body)
-            seconds = time.perf_counter() - started
-            outputs[name].append({"id": page["id"], "text": text})
-            precision, recall = page_precision_recall(page["gold"], text)
-            for set_name in ("all", page["set"]):
-                ps, rs, ts = results[name, set_name]
-                if precision is not None:
-                    ps.append(precision)
-                if recall is not None:
-                    rs.append(recall)
-                ts.append(seconds)
-    print(f"{len(pages)} pages, {len(extractors)} extractors run side by side on each page")
-    print(f"{'set':16s} {'extractor':12s} {'pages':>5s} {'F1':>6s} {'prec':>6s} {'recall':>6s} "
-          f"{'ms/page':>8s} {'median':>7s}")
-    sets = sorted({s for _, s in results}, key=lambda s: (s != "all", s))
-    for set_name in sets:
-        for name in extractors:
-            ps, rs, ts = results[name, set_name]
-            p, r = statistics.mean(ps or [0.0]), statistics.mean(rs or [0.0])
-            f1 = 2 * p * r / (p + r) if p + r else 0.0
-            print(f"{set_name:16s} {name:12s} {len(ts):5d} {f1:6.3f} {p:6.3f} {r:6.3f} "
-                  f"{1000 * statistics.mean(ts):8.1f} {1000 * statistics.median(ts):7.1f}")
-    if args.out:
+    wcxb = args.dataset.is_dir()
+    # (extractor, half, group) -> scores (WCXB: F1; else (precision, recall)), seconds
+    scores: dict[tuple[str, str, str], list] = defaultdict(list)
+    seconds: dict[tuple[str, str], list[float]] = defaultdict(list)
+    if args.out:  # written as the pages go, so a run stopped halfway still has its pages
         args.out.mkdir(parents=True, exist_ok=True)
-        for name, rows in outputs.items():
-            with open(args.out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
-                fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        files = {name: open(args.out / f"{name}.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+                 for name in ("omni", "trafilatura")}
+    report("<html><body><p>warm-up</p></body></html>", None, chunks=False)  # imports, untimed
+    trafilatura.extract("<html><body><p>warm-up</p></body></html>")
+    k, n_shards = (int(part) for part in args.shard.split("/"))
+    for n, (page_id, group, url, body, gold) in enumerate(pages(args.dataset, (k, n_shards))):
+        if args.limit and n >= args.limit:
+            break
+        half = half_of(page_id)
+        runs = {"omni": lambda: report(decode_html(body), url, chunks=False)["text"],
+                "trafilatura": lambda: trafilatura.extract(body) or ""}
+        for name, run in runs.items():
+            started = time.perf_counter()
+            text = run()
+            seconds[name, half].append(time.perf_counter() - started)
+            if args.out:
+                files[name].write(json.dumps({"id": page_id, "half": half, "group": group,
+                                              "seconds": seconds[name, half][-1],
+                                              "text": text}, ensure_ascii=False) + "\n")
+                files[name].flush()
+            score = word_f1(gold, text) if wcxb else shingle_precision_recall(gold, text)
+            for key in ((name, half, "all"), (name, half, group)):
+                scores[key].append(score)
+    groups = sorted({g for _, _, g in scores}, key=lambda g: (g != "all", g))
+    print(f"{'half':9s} {'group':14s} {'pages':>5s} {'omni':>6s} {'trafil.':>7s}")
+    for half in HALVES:
+        for group in groups:
+            row = [summary(scores[name, half, group], wcxb) for name in ("omni", "trafilatura")]
+            if scores["omni", half, group]:
+                print(f"{half:9s} {group:14s} {len(scores['omni', half, group]):5d} "
+                      f"{row[0]:6.3f} {row[1]:7.3f}")
+        o, t = (1000 * statistics.mean(seconds[name, half] or [0.0])
+                for name in ("omni", "trafilatura"))
+        print(f"{half:9s} ms/page mean: omni {o:.1f}, trafilatura {t:.1f} ({o / t if t else 0:.2f}x)")
+    if args.out:
+        for fh in files.values():
+            fh.close()
+
+
+def summary(values: list, wcxb: bool) -> float:
+    if not values:
+        return 0.0
+    if wcxb:
+        return statistics.mean(values)
+    ps = [p for p, _ in values if p is not None] or [0.0]
+    rs = [r for _, r in values if r is not None] or [0.0]
+    p, r = statistics.mean(ps), statistics.mean(rs)
+    return 2 * p * r / (p + r) if p + r else 0.0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Enqueue: when the crawl ends, new and changed pages go to the workers. Per batch of up to
+"""Enqueue: when the crawl ends, the main-content stage (pipelines/main_content_stage.py) stores
+each new and changed page's main content, then the pages whose stored content changed go to the
+workers (a page whose new version holds the same knowledge gets no job). Per batch of up to
 100 pages, three `content_refresh_jobs` rows (extract, optimize, embed) with
 metadata {"page_ids": [...], "crawl_job_id": ...} are committed first, then their messages are
 sent by the function the `OMNI_JOB_SENDER` setting names (`workers.dispatch.send_job`; a dotted
@@ -20,6 +22,7 @@ from crawlers.crawl_stats import record
 from db import jobs
 from db.job_kinds import PAGE_STAGES
 from db.connection import get_pool
+from pipelines.main_content_stage import store_main_content
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +59,16 @@ class EnqueuePipeline:
         if not state.to_enqueue:  # a re-crawl of an unchanged site: no connection, no broker
             return
         created: list[tuple[str, str]] = []
+        to_enqueue: list[str] = []
         try:
+            with get_pool().connection() as conn:
+                stage = store_main_content(conn, state.domain_id, state.to_enqueue)
+            record(stats, "main_content_pages", len(stage.changed) + len(stage.unchanged))
+            record(stats, "main_content_unchanged", len(stage.unchanged))
+            skip = set(stage.unchanged)  # the same knowledge as stored: nothing to do
+            to_enqueue = [pid for pid in [*state.to_enqueue, *stage.changed] if pid not in skip]
             with get_pool().connection() as conn:  # one transaction for all the job rows
-                for page_ids in batches(state.to_enqueue):
+                for page_ids in batches(to_enqueue):
                     for job_type in PAGE_STAGES:
                         metadata = {"page_ids": page_ids, "crawl_job_id": state.job_id}
                         if state.force:
@@ -75,7 +85,7 @@ class EnqueuePipeline:
                            "and the sweeper sends them", len(unsent), len(created), unsent[0])
             record(stats, "jobs_unsent", len(unsent))
         record(stats, "jobs_enqueued", len(created))
-        record(stats, "pages_enqueued", len(dict.fromkeys(state.to_enqueue)))
+        record(stats, "pages_enqueued", len(dict.fromkeys(to_enqueue)))
 
     def _send(self, created: list[tuple[str, str]]) -> list[str]:
         """Send each committed job's message. After the first failure the rest are left to the

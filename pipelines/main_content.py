@@ -27,6 +27,8 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import lxml.html
 import readability.readability
@@ -36,6 +38,8 @@ from readability.readability import Unparseable
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
+from pipelines import page_type
+from pipelines.cards import page_cards
 from pipelines.extract import extract_html
 from pipelines.template import SiteTemplate
 
@@ -137,6 +141,18 @@ def _plain(tree: HTMLTree, main_content: bool) -> str:
 
 def by_resiliparse(html: str) -> str:
     return _plain(HTMLTree.parse(html), main_content=True)
+
+
+def by_trafilatura_full(html: str) -> str:
+    """trafilatura with its own fallbacks (its readability port and jusText when its core finds
+    little): the best single extractor on WCXB's product, forum and documentation pages."""
+    return _tidy(trafilatura.extract(html, include_tables=True, include_comments=True,
+                                     deduplicate=False))
+
+
+def by_trafilatura_recall(html: str) -> str:
+    return _tidy(trafilatura.extract(html, favor_recall=True, include_tables=True,
+                                     include_comments=True, deduplicate=False))
 
 
 def by_readability(html: str) -> str:
@@ -266,3 +282,170 @@ def page_main_content(html: str, template: SiteTemplate | None = None) -> tuple[
     if not text:
         return "", ""
     return text, markdown_for(text, extract_html(_XML_DECLARATION.sub("", html, count=1)).blocks)
+
+
+def with_extra_lines(found: list[str], other: str) -> list[str]:
+    """`found` and then the lines of `other` it does not have (its words in a row): every
+    section of a landing page, not only the largest."""
+    have = f" {' '.join(_phrase(line) for line in found)} "
+    return found + [line for line in lines(other)
+                    if (words := _phrase(line)) and f" {words} " not in have]
+
+
+def product_facts(ld: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The page's product from its JSON-LD: name, brand, sku, price, currency, availability,
+    description, specifications (additionalProperty). Empty when there is no single product."""
+    products = [obj for obj in ld if "Product" in _ld_types(obj) or "ProductGroup" in _ld_types(obj)]
+    if len(products) != 1:
+        return {}
+    product = products[0]
+    offers = product.get("offers")
+    offer = (offers[0] if offers else {}) if isinstance(offers, list) else (offers or {})
+    if isinstance(offer, dict) and isinstance(offer.get("offers"), list) and offer["offers"]:
+        offer = offer["offers"][0]  # AggregateOffer
+    offer = offer if isinstance(offer, dict) else {}
+    brand = product.get("brand")
+    facts = {
+        "name": _ld_text(product.get("name")),
+        "brand": _ld_text(brand.get("name") if isinstance(brand, dict) else brand),
+        "sku": _ld_text(product.get("sku")),
+        "price": _ld_text(offer.get("price") or offer.get("lowPrice")),
+        "currency": _ld_text(offer.get("priceCurrency")),
+        "availability": _ld_text(offer.get("availability")).rsplit("/", 1)[-1],
+        "description": _ld_text(product.get("description")),
+    }
+    specs = [f"{_ld_text(p.get('name'))}: {_ld_text(p.get('value'))}"
+             for p in product.get("additionalProperty") or [] if isinstance(p, dict)]
+    facts = {k: v for k, v in facts.items() if v}
+    if specs:
+        facts["specifications"] = specs
+    return facts
+
+
+def _ld_types(obj: dict[str, Any]) -> list[str]:
+    kind = obj.get("@type")
+    return [k.rsplit("/", 1)[-1] for k in (kind if isinstance(kind, list) else [kind])
+            if isinstance(k, str)]
+
+
+def _ld_text(value: Any) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@value") or ""
+    text = lxml.html.fromstring(str(value)).text_content() if "<" in str(value) else str(value)
+    return " ".join(text.split())
+
+
+_AVAILABILITY = {"InStock": "In stock", "OutOfStock": "Out of stock", "PreOrder": "Pre-order",
+                 "BackOrder": "Back order", "LimitedAvailability": "Limited availability",
+                 "Discontinued": "Discontinued", "SoldOut": "Sold out",
+                 "OnlineOnly": "Online only", "InStoreOnly": "In store only"}
+
+
+def with_product_facts(found: list[str], facts: dict[str, Any]) -> list[str]:
+    """The product's name, price, availability, description and specifications from its JSON-LD,
+    each added where the DOM's text does not already show it (the facts often live only in the
+    markup, or in tabs the extractors drop)."""
+    if not facts:
+        return found
+    have = f" {' '.join(_phrase(line) for line in found)} "
+
+    def missing(line: str) -> bool:
+        words = _phrase(line)
+        return bool(words) and f" {words} " not in have
+
+    head = [line for line in (facts.get("name"),) if line and missing(line)]
+    price = " ".join(filter(None, (facts.get("price"), facts.get("currency"))))
+    offer = [line for line in (price, _AVAILABILITY.get(facts.get("availability", ""), ""))
+             if line and missing(line)]
+    tail = [line for line in (facts.get("description"), *facts.get("specifications", []))
+            if line and missing(line)]
+    return [*head, *found[:1], *offer, *found[1:], *tail] if head else \
+        [*found[:1], *offer, *found[1:], *tail]
+
+
+# a block of other products on a product page ("Customers also viewed"): it rotates, and it is
+# not this product's knowledge
+_RECOMMENDATIONS = re.compile(
+    r"^\W*(?:customers (?:also )?(?:viewed|bought|liked)|you (?:may|might) also (?:like|love)|"
+    r"related products|recommended(?: for you| products)?|recently viewed|similar (?:products|items)|"
+    r"frequently bought together|people also (?:bought|viewed)|more from this (?:brand|shop))\b",
+    re.IGNORECASE)
+RECOMMENDATION_ITEM_WORDS = 8
+# a product page's JSON-LD facts join its text only when the DOM's text is this short: where the
+# DOM shows the product, WCXB's hand-marked text leaves the markup's copy out (tuning half: the
+# facts added to every product page -0.011 F1, only below 60 words: no page lost)
+FACTS_ONLY_BELOW = 60
+
+
+def without_recommendations(found: list[str]) -> list[str]:
+    """`found` without each recommendations heading and the short lines (product cards) after
+    it, up to the next line of RECOMMENDATION_ITEM_WORDS words or more."""
+    out, skipping = [], False
+    for line in found:
+        if _RECOMMENDATIONS.match(line) and len(_TOKEN.findall(line)) <= 8:
+            skipping = True
+            continue
+        if skipping and len(_TOKEN.findall(line)) < RECOMMENDATION_ITEM_WORDS:
+            continue
+        skipping = False
+        out.append(line)
+    return out
+
+
+@dataclass
+class PageContent:
+    """What the main-content stage stores for a page (and `omni extract` prints)."""
+    page_type: str
+    title: str | None
+    text: str
+    markdown: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _extracted(html: str, kind: str, resiliparse: str, cards: list[str],
+               cards_outweigh: bool) -> list[str]:
+    """The main text by the page type's rule (docs/extraction.md, "Page types");
+    `resiliparse` is its main-content text of the page, `cards` the page's cards: a listing's
+    text keeps them all, a collection's only when they outweigh the text (else they are a row
+    of other products beside a category's description)."""
+    if kind == page_type.PRODUCT:
+        return without_recommendations(lines(by_trafilatura_full(html)))
+    if kind == page_type.DOCUMENTATION:
+        return lines(by_trafilatura_full(html))  # code blocks kept; the best single text here
+    if kind == page_type.LISTING:
+        found = with_extra_lines(lines(by_trafilatura_recall(html)), resiliparse)
+        return with_extra_lines(found, "\n".join(cards))
+    found = lines(main_text(html, first=by_trafilatura_full, second=lambda _: resiliparse))
+    if kind == page_type.COLLECTION:
+        found = with_extra_lines(found, resiliparse)
+        return with_extra_lines(found, "\n".join(cards)) if cards_outweigh else found
+    if kind == page_type.SERVICE:
+        return with_extra_lines(found, resiliparse)
+    return found
+
+
+def page_content(html: str, url: str | None = None,
+                 template: SiteTemplate | None = None) -> PageContent:
+    """The page's type, title, main text (one block a line, led by its headline, without the
+    site's template lines), its Markdown and its structured facts."""
+    html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses it in a str
+    tree = HTMLTree.parse(html)
+    ld = list(page_type.ld_objects(html))
+    cards, resiliparse = page_cards(html), _plain(tree, main_content=True)
+    signals = page_type.Signals.of(html, url, ld).with_cards(cards, len(resiliparse.split()))
+    kind = page_type.classify(signals)
+    facts = product_facts(ld) if kind == page_type.PRODUCT else {}
+    name = headline(tree)
+    found = with_headline(_extracted(html, kind, resiliparse, cards,
+                                     signals.card_share >= page_type.CARDS_OUTWEIGH), name)
+    found = with_byline(found, lines(_plain(tree, main_content=False)))
+    if sum(len(line.split()) for line in found) < FACTS_ONLY_BELOW:
+        found = with_product_facts(found, facts)  # the product lives in its markup
+    if template is not None:
+        found = template.strip(found)
+    text = "\n".join(found)
+    fast = extract_html(html)
+    markdown = markdown_for(text, fast.blocks) if text else ""
+    return PageContent(kind, fast.title or name, text, markdown, facts)

@@ -150,7 +150,10 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         op="full", status="scraped", change=change, title=extracted.title,
         content=extracted.text, html=item.get("html"),
         last_modified=http_date(item.get("last_modified")), metadata=metadata,
-        write_content=change in ("new", "changed"), summary=extracted.description,
+        # an HTML page's website_content is written by the main-content stage
+        # (pipelines/main_content_stage.py), only when its knowledge changed
+        write_content=change in ("new", "changed") and not item.get("html"),
+        summary=extracted.description,
         content_hash=item["content_hash"],
         content_metadata={"markdown": extracted.markdown, "headings": extracted.headings,
                           "language": extracted.language, **document},

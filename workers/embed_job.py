@@ -40,7 +40,7 @@ from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.embedding import EmbeddingBackend, EmbeddingResult, get_backend
 from workers.errors import PermanentError, TransientError
 from workers.extract_job import checkpoint
-from workers.main_content_job import ensure_main_content
+from workers.job_pages import job_page_ids, requested_ids
 
 log = logging.getLogger(__name__)
 
@@ -137,25 +137,22 @@ def run_embed(conn: psycopg.Connection, job: dict[str, Any], settings: Settings,
     metadata = job.get("metadata") or {}
     force = bool(metadata.get("force"))
     domain_id = job["domain_id"]
-    page_ids = metadata.get("page_ids")
-    if page_ids is None:
+    if metadata.get("page_ids") is None:
         page_ids = [r["id"] for r in conn.execute(
             "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY id", (domain_id,))]
-    try:
-        page_ids = [UUID(str(p)) for p in page_ids]
-    except ValueError as exc:
-        raise PermanentError(f"metadata.page_ids holds a value that is not a page id: {exc}") from exc
-    _check_pages_belong(conn, domain_id, page_ids)
-    try:  # the pages' main content first (workers/main_content_job.py), then they are chunked
-        ensure_main_content(conn, domain_id, page_ids, commit=checkpoint)
-    except psycopg.OperationalError as exc:
-        raise TransientError(f"database unavailable before embedding: {exc}") from exc
+    else:
+        try:
+            page_ids = [UUID(p) for p in job_page_ids(conn, job)]
+        except psycopg.OperationalError as exc:
+            raise TransientError(f"database unavailable before embedding: {exc}") from exc
     chunk_tokens = min(settings.chunk_tokens, backend.default_chunk_tokens)
     overlap = min(settings.chunk_overlap_tokens, max(0, chunk_tokens * 15 // 100))
     sizes = effective_sizes(chunk_tokens, overlap, backend.max_input_tokens)
 
     page_ids = list(dict.fromkeys(page_ids))
     run = _Run(conn, job, backend, sizes, force)
+    if metadata.get("page_ids") is not None:  # deleted since the job was made
+        run.stats.pages_missing = len(requested_ids(job)) - len(page_ids)
     groups = [page_ids[i:i + PAGE_GROUP] for i in range(0, len(page_ids), PAGE_GROUP)]
     wave: list[list[UUID]] = []
     needed: dict[str, Chunk] = {}
@@ -414,18 +411,6 @@ def _load_rows(conn: psycopg.Connection, page_ids: list[UUID]) -> dict[UUID, lis
             r["id"], r["chunk_hash"], r["model"], r["chunk_index"],
             tuple(r["heading_path"] or ())))
     return out
-
-
-def _check_pages_belong(conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID]) -> None:
-    """The job's domain must own every page it names (a job row is tenant-writable: its page ids
-    must never steer this service-role code at another tenant's pages). Unknown ids are fine
-    (deleted since); an id of another domain fails the job."""
-    row = conn.execute(
-        "SELECT count(*) AS n FROM scraped_pages WHERE id = ANY(%s) "
-        "AND domain_id IS DISTINCT FROM %s", (page_ids, domain_id)).fetchone()
-    if row["n"]:
-        raise PermanentError(f"metadata.page_ids names {row['n']} page(s) of another domain; "
-                             "nothing was embedded")
 
 
 def _save_checkpoint(conn: psycopg.Connection, domain_id: Any, model: str, hashes: list[str],

@@ -1,7 +1,8 @@
 """The extract step of a job: structured data from each page into `structured_extractions`.
 
 `run_extract(conn, job)` is called by the workers core (workers/actors.py) with the
-content_refresh_jobs row. Idempotent: a page's rows are replaced in one transaction, so a
+content_refresh_jobs row. It reads the page's HTML; its main content was stored by the crawl's
+main-content stage (pipelines/main_content_stage.py) before this job was queued. Idempotent: a page's rows are replaced in one transaction, so a
 redelivered message leaves the same rows.
 """
 
@@ -18,40 +19,12 @@ from db import jobs
 
 from workers.catalog.model import API_SOURCE
 from workers.catalog.store import catalog_skus, superseded
-from workers.errors import PermanentError, TransientError
+from workers.errors import TransientError
 from workers.extraction import extract_page
 from workers.extraction import patterns as domain_patterns
-from workers.main_content_job import ensure_main_content
+from workers.job_pages import load_pages, requested_ids
 
 log = logging.getLogger(__name__)
-
-
-def page_ids_of(job: dict[str, Any]) -> list[str]:
-    metadata = job.get("metadata") or {}
-    ids = metadata.get("page_ids")
-    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
-        raise PermanentError(f"job {job.get('id')}: metadata.page_ids must be a list of page ids")
-    return list(dict.fromkeys(ids))
-
-
-def load_pages(conn: psycopg.Connection, job: dict[str, Any], columns: str) -> list[dict[str, Any]]:
-    """The job's pages (of its own domain), in the job's order. Unknown ids are skipped; none at
-    all is a PermanentError."""
-    ids = page_ids_of(job)
-    if not ids:
-        return []
-    try:
-        rows = conn.execute(
-            f"SELECT id::text AS id, {columns} FROM scraped_pages "
-            "WHERE id = ANY(%s::uuid[]) AND domain_id = %s",
-            (ids, job["domain_id"]),
-        ).fetchall()
-    except psycopg.errors.InvalidTextRepresentation as exc:
-        raise PermanentError(f"job {job.get('id')}: bad page id in metadata.page_ids") from exc
-    if not rows:
-        raise PermanentError(f"job {job.get('id')}: none of its {len(ids)} pages exist for this domain")
-    order = {pid: i for i, pid in enumerate(ids)}
-    return sorted(rows, key=lambda r: order[r["id"]])
 
 
 def checkpoint(conn: psycopg.Connection) -> None:
@@ -74,9 +47,7 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
              "products": 0, "faqs": 0, "contacts": 0, "platform": None}
     try:
         pages = load_pages(conn, job, "url, html")
-        stats["extract_missing_pages"] = len(page_ids_of(job)) - len(pages)
-        stats["main_content_pages"] = ensure_main_content(conn, domain_id, [p["id"] for p in pages],
-                                                          commit=checkpoint)
+        stats["extract_missing_pages"] = len(requested_ids(job)) - len(pages)
         learned = domain_patterns.load(conn, domain_id)
         api_skus = catalog_skus(conn, domain_id)  # the shop API's products win (docs/catalog.md)
         checkpoint(conn)  # no transaction open while pages are parsed

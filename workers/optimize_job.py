@@ -21,8 +21,8 @@ from db import jobs
 from db.usage import add_usage
 from core.config import Settings
 from workers.errors import TransientError
-from workers.extract_job import checkpoint, load_pages, page_ids_of
-from workers.main_content_job import ensure_main_content
+from workers.extract_job import checkpoint
+from workers.job_pages import load_pages
 from workers.optimization import PROCESSING_VERSION, PageInput, optimize, optimizer_name
 from workers.optimization.base import Optimization
 from workers.optimization.scores import content_quality_score, flesch_reading_ease, seo_score
@@ -43,9 +43,6 @@ def run_optimize(conn: psycopg.Connection, job: dict[str, Any],
     }
     cost = Decimal(0)
     try:
-        # the page's main content first (workers/main_content_job.py), then its text is read
-        stats["main_content_pages"] = ensure_main_content(conn, domain_id, page_ids_of(job),
-                                                          commit=checkpoint)
         for page in load_pages(conn, job, "url, title, content, metadata"):
             source = _source(conn, domain_id, page)
             if not source["content"].strip():

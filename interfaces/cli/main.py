@@ -23,6 +23,7 @@ from interfaces.cli import (
     crawl_cmd,
     db_cmd,
     doctor_cmd,
+    extract_cmd,
     knowledge_cmd,
     operate_cmd,
     privacy_cmd,
@@ -53,11 +54,12 @@ crawl_cmd.register(app)
 workers_cmd.register(app)
 operate_cmd.register(app)
 doctor_cmd.register(app)
+extract_cmd.register(app)
 
 
-# Commands that must not start the embedded services: they inspect or stop them, or (the demo)
-# start them with their own progress output.
-_NO_SERVICES = frozenset({"services", "doctor", "demo"})
+# Commands that must not start the embedded services: they inspect or stop them, (the demo)
+# start them with their own progress output, or (extract) read pages without storing them.
+_NO_SERVICES = frozenset({"services", "doctor", "demo", "extract"})
 
 
 @app.callback()

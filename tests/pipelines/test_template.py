@@ -12,7 +12,6 @@ import pytest
 from pipelines.main_content import main_text
 from tests.support import testsite
 from tests.support.crawl_fixtures import crawl
-from workers.main_content_job import ensure_main_content
 
 ARTICLES = 12
 PROMO = "Summer sale: every anvil is twenty percent off this month, with free delivery over fifty pounds."
@@ -79,11 +78,11 @@ def contents(db) -> dict[str, dict]:
         "SELECT url, content, content_hash, updated_at FROM website_content WHERE url LIKE '%%/a/%%'")}
 
 
-def worker_step(db) -> int:
-    """What the extract / optimize / embed jobs do first for their pages."""
-    domain_id = db.execute("SELECT id FROM domains").fetchone()["id"]
-    ids = [r["id"] for r in db.execute("SELECT id FROM scraped_pages")]
-    return ensure_main_content(db, domain_id, ids)
+def pages_without_main_content(db) -> int:
+    """HTML pages whose current version the main-content stage has not done."""
+    return db.execute("SELECT count(*) AS n FROM scraped_pages WHERE html IS NOT NULL AND "
+                      "(metadata->>'main_content') IS DISTINCT FROM metadata->>'content_hash'"
+                      ).fetchone()["n"]
 
 
 def template_words_in(text: str) -> list[str]:
@@ -99,7 +98,8 @@ def test_template_is_learned_removed_and_template_only_changes_are_unchanged(blo
     first = crawl(blog.domain)
     assert first["status"] == "completed", first
     assert first["new"] >= ARTICLES + 1
-    assert worker_step(db) >= ARTICLES + 1
+    assert first["main_content_pages"] >= ARTICLES + 1  # the stage ran when the crawl closed
+    assert pages_without_main_content(db) == 0
     stored = contents(db)
     assert len(stored) == ARTICLES
     for key, row in stored.items():
@@ -124,7 +124,7 @@ def test_template_is_learned_removed_and_template_only_changes_are_unchanged(blo
     fetched = [r for r in blog.requests if r.path.startswith("/a/")]
     assert len(fetched) == ARTICLES and all(r.status == 200 for r in fetched)
     assert second["new"] == 0 and second["changed"] == 0, [(r["url"], r["content"]) for r in db.execute("SELECT url, content FROM scraped_pages WHERE metadata->>'change' = 'changed'")]
-    assert worker_step(db) == 0  # no page to extract again
+    assert second.get("main_content_pages", 0) == 0  # no page to extract again
     assert contents(db) == stored  # nothing rewritten (same content, hash, updated_at)
     assert db.execute("SELECT count(*) AS n FROM content_refresh_jobs "
                       "WHERE job_type <> 'crawl'").fetchone()["n"] == jobs_before
@@ -135,6 +135,6 @@ def test_template_is_learned_removed_and_template_only_changes_are_unchanged(blo
     blog.pages["/a/3"] = page(3, crawl_no=3, body=changed)
     third = crawl(blog.domain)
     assert third["changed"] == 1 and third["new"] == 0, third
-    assert worker_step(db) == 1
+    assert third["main_content_pages"] == 1 and pages_without_main_content(db) == 0
     row = contents(db)["a/3"]
     assert "hardwood stand" in row["content"] and template_words_in(row["content"]) == []

@@ -101,14 +101,21 @@ def test_bad_or_missing_pages_are_permanent_errors(db, domain, metadata):
         run_extract(db, job)
 
 
-def test_pages_of_another_domain_are_not_touched(db, add_html_page, make_job):
+def test_a_page_of_another_domain_fails_the_job_and_touches_nothing(db, add_html_page, make_job):
     from db.tenants import add_domain
 
     other = add_domain(db, "other.test")
     page = db.execute("INSERT INTO scraped_pages (domain_id, url, html) VALUES (%s, 'https://other.test/', %s) "
                       "RETURNING id::text AS id", (other["id"], page_html("faq_jsonld.html"))).fetchone()["id"]
     mine = add_html_page("faq", page_html("faq_jsonld.html"))
-    stats = run_extract(db, make_job("extract", [page, mine]))
+    with pytest.raises(PermanentError, match="names 1 page\\(s\\) of another domain"):
+        run_extract(db, make_job("extract", [page, mine]))
+    assert _rows(db) == []
+
+
+def test_a_deleted_page_is_skipped_and_counted(db, add_html_page, make_job):
+    mine = add_html_page("faq", page_html("faq_jsonld.html"))
+    stats = run_extract(db, make_job("extract", ["00000000-0000-4000-8000-000000000000", mine]))
     assert stats["extract_missing_pages"] == 1
     assert {r["url"] for r in _rows(db)} == {"https://shop.test/faq"}
 

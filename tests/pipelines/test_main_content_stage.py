@@ -1,0 +1,88 @@
+"""The main-content stage against the real test database: computed once per page version and
+stored (type, text, Markdown, facts), website_content left as it is when the knowledge is the
+same, nothing-found recorded; and the jobs after it read what it stored."""
+
+from __future__ import annotations
+
+import xxhash
+
+from core.config import get_settings
+from pipelines import template as site_template
+from pipelines.main_content_stage import store_main_content
+from tests.pipelines.test_main_content import SHOP
+from workers.optimize_job import run_optimize
+
+WALKER_TEXT = "Home Shop Blog Contact We use cookies Forge Anvil 50 kg"
+
+
+def page_row(db, page_id):
+    return db.execute("SELECT p.content, p.metadata, w.content AS wc_content, w.content_type, "
+                      "w.metadata AS wc_metadata, w.updated_at "
+                      "FROM scraped_pages p JOIN website_content w USING (domain_id, url) "
+                      "WHERE p.id = %s", (page_id,)).fetchone()
+
+
+def test_main_content_is_stored_once_per_version(db, domain, add_html_page, make_job):
+    digest = xxhash.xxh3_128_hexdigest(WALKER_TEXT.encode())
+    page_id = add_html_page("product/anvil", SHOP, content=WALKER_TEXT,
+                            metadata={"content_hash": digest})
+    # the crawl learned that this FAQ question is on most of the site's pages
+    template = site_template.SiteTemplate()
+    for i in range(10):
+        template.observe(["Can I return it?", f"other page {i} with its own words"])
+    site_template.save(db, domain["id"], template)
+
+    result = store_main_content(db, domain["id"], [page_id])
+    assert result.changed == [page_id] and result.unchanged == [] and result.failed == 0
+    row = page_row(db, page_id)
+    for kept in ("Forge Anvil 50 kg", "£349.00", "In stock", "Drop-forged steel", "hardwood stump"):
+        assert kept in row["content"] and kept in row["wc_content"]
+    for dropped in ("cookies", "Home", "Can I return it?"):
+        assert dropped not in row["content"]
+    assert row["content_type"] == "product"
+    assert row["metadata"]["main_content"] == digest
+    assert row["metadata"]["markdown"].startswith("# Forge Anvil 50 kg")
+    assert row["wc_metadata"]["markdown"] == row["metadata"]["markdown"]
+
+    # done for this version: a second run (a redelivery, a later crawl) computes nothing
+    assert store_main_content(db, domain["id"], [page_id]).changed == []
+    # the optimize job reads the stored text; it does not compute it
+    stats = run_optimize(db, make_job("optimize", [page_id]), get_settings())
+    assert stats["optimize_pages"] == 1 and "main_content_pages" not in stats
+    assert page_row(db, page_id)["updated_at"] == row["updated_at"]
+
+
+def test_a_new_version_with_the_same_knowledge_rewrites_nothing(db, domain, add_html_page):
+    page_id = add_html_page("product/anvil", SHOP, metadata={"content_hash": "a" * 32})
+    assert store_main_content(db, domain["id"], [page_id]).changed == [page_id]
+    before = page_row(db, page_id)
+    # the crawl stored a new version (new fingerprint) whose main content is the same
+    db.execute("UPDATE scraped_pages SET content = 'walker text', metadata = "
+               "jsonb_build_object('content_hash', 'b' || repeat('0', 31)) WHERE id = %s",
+               (page_id,))
+    result = store_main_content(db, domain["id"], [page_id])
+    assert result.unchanged == [page_id] and result.changed == []
+    after = page_row(db, page_id)
+    assert after["updated_at"] == before["updated_at"] and after["wc_content"] == before["wc_content"]
+    assert after["content"] == before["content"]  # the fast pass's text replaced again
+    assert after["metadata"]["main_content"] == "b" + "0" * 31
+
+
+def test_pages_without_a_fingerprint_or_html_are_left_alone(db, domain, add_html_page):
+    no_hash = add_html_page("plain", SHOP, content="kept as is")
+    no_html = add_html_page("nohtml", None, content="text only",
+                            metadata={"content_hash": "0" * 32})
+    result = store_main_content(db, domain["id"], [no_hash, no_html])
+    assert result.changed == result.unchanged == []
+    assert page_row(db, no_hash)["content"] == "kept as is"
+
+
+def test_a_page_without_main_content_keeps_its_text_and_records_why(db, domain, add_html_page):
+    page_id = add_html_page("empty", "<html><body></body></html>", content="fast pass text",
+                            metadata={"content_hash": "1" * 32})
+    result = store_main_content(db, domain["id"], [page_id])
+    assert result.failed == 1
+    row = page_row(db, page_id)
+    assert row["content"] == "fast pass text" == row["wc_content"]
+    assert row["metadata"]["main_content"] == "1" * 32
+    assert row["metadata"]["main_content_error"] == "no main content found"
