@@ -25,6 +25,7 @@ from omni.cli import (
     doctor_cmd,
     operate_cmd,
     secrets_cmd,
+    serve_cmd,
     services_cmd,
     tenants_cmd,
     workers_cmd,
@@ -45,6 +46,7 @@ app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(tenants_cmd.customer_app, name="customer")
 app.add_typer(tenants_cmd.domain_app, name="domain")
 app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(serve_cmd.app, name="serve")
 crawl_cmd.register(app)
 workers_cmd.register(app)
 operate_cmd.register(app)
