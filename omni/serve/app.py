@@ -18,18 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-import redis
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dashboard.app import Backend  # the same pool and Redis a dashboard process uses
 from db import api_keys
 from db.api_keys import KeyOwner
-from db.connection import get_pool
 from omni.config import Settings
-from omni.endpoints import redis_url
 from omni.errors import InvalidValue, NotFound
 from omni.serve import MAX_K
 from omni.serve.ratelimit import RateLimiter
@@ -45,23 +43,6 @@ PREFLIGHT_MAX_AGE = "600"
 @dataclass(frozen=True)
 class Caller:
     owner: KeyOwner | None          # None: the operator (the token in the server's serve file)
-
-
-class Backend:
-    """Where the API reads from: this process's Postgres pool and Redis."""
-
-    def __init__(self) -> None:
-        self._redis: Any = None
-
-    @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
-        with get_pool().connection() as conn:
-            yield conn
-
-    def redis(self) -> Any:
-        if self._redis is None:
-            self._redis = redis.Redis.from_url(redis_url(), socket_timeout=5)
-        return self._redis
 
 
 def allow_origin(origin: str | None, allowed: set[str] | tuple[str, ...]) -> bool:
