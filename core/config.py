@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # Dramatiq's Prometheus middleware in the workers (port: dramatiq_prom_port, default 9191).
     worker_metrics: bool = Field(default=False, alias="OMNI_WORKER_METRICS")
     log_level: str = Field(default="INFO", alias="OMNI_LOG_LEVEL")
+    # `omni search` through a running `omni serve` (docs/serve.md): this URL with this API key;
+    # unset, the server `omni serve` advertises in OMNI_DATA_DIR/serve.json, else no server.
+    serve_url: str | None = Field(default=None, alias="OMNI_SERVE_URL")
+    serve_key: SecretStr | None = Field(default=None, alias="OMNI_SERVE_KEY")
 
     # Workers (docs/workers.md): retries with exponential backoff, time limits, and how soon the
     # broker hands a dead worker's unacknowledged messages to another one.

@@ -56,6 +56,22 @@ def search(conn: psycopg.Connection, query: str, domain: str, k: int = 10,
     return [_result(r) for r in rows]
 
 
+def page_facts(conn: psycopg.Connection, domain: str, urls: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The structured facts (products, FAQs, contacts) of each page, by URL, best first."""
+    if not urls:
+        return {}
+    row = find_domain(conn, domain)
+    facts: dict[str, list[dict[str, Any]]] = {}
+    for fact in conn.execute(
+            "SELECT url, extract_type, extracted_data, confidence_score FROM structured_extractions "
+            "WHERE domain_id = %s AND url = ANY(%s) ORDER BY url, confidence_score DESC NULLS LAST, id",
+            (row["id"], list(dict.fromkeys(urls)))).fetchall():
+        facts.setdefault(fact["url"], []).append({
+            "type": fact["extract_type"], "data": fact["extracted_data"],
+            "confidence": None if fact["confidence_score"] is None else float(fact["confidence_score"])})
+    return facts
+
+
 def _result(row: dict[str, Any]) -> dict[str, Any]:
     meta = row.get("metadata") or {}
     out = {"url": row["url"], "title": row["title"],

@@ -28,6 +28,7 @@ from interfaces.cli import (
     operate_cmd,
     privacy_cmd,
     secrets_cmd,
+    serve_cmd,
     services_cmd,
     tenants_cmd,
     workers_cmd,
@@ -50,6 +51,7 @@ app.add_typer(tenants_cmd.domain_app, name="domain")
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(privacy_cmd.app, name="privacy")
 app.add_typer(knowledge_cmd.app, name="knowledge")
+app.add_typer(serve_cmd.app, name="serve")
 crawl_cmd.register(app)
 workers_cmd.register(app)
 operate_cmd.register(app)

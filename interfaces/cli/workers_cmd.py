@@ -201,12 +201,18 @@ def search(
     hybrid: bool = typer.Option(False, "--hybrid", help="Fuse vector and keyword ranking."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
-    """Search a domain's embedded chunks."""
-    # numpy and the embedding backends: ~0.2 s, only for search
-    from workers.search import search as run_search
+    """Search a domain's embedded chunks (through `omni serve` when one is running)."""
+    from interfaces.serve.client import running_server, search_through
 
-    with connect(autocommit=True) as conn:
-        results = run_search(conn, query, domain, k, hybrid, settings=get_settings())
+    settings = get_settings()
+    server = running_server(settings)
+    results = search_through(server, query, domain, k, hybrid) if server else None
+    if results is None:
+        # numpy and the embedding backends: ~0.2 s, only for search
+        from workers.search import search as run_search
+
+        with connect(autocommit=True) as conn:
+            results = run_search(conn, query, domain, k, hybrid, settings=settings)
     if as_json:
         typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
         return

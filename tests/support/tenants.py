@@ -78,6 +78,8 @@ ROW_SPECS: dict[str, tuple[Callable[[Tenant], dict[str, Any]], str | None]] = {
     "business_usage": (lambda t: {"business_id": t["business"], "domain_id": t["domain"],
                                   "usage_type": _u()}, None),
     "catalog_sources": (lambda t: {"domain_id": t["domain"], "platform": "shopify"}, None),
+    "api_keys": (lambda t: {"customer_id": t["customer"], "key_id": uuid.uuid4().hex[:16],
+                            "key_hash": uuid.uuid4().hex * 2}, None),
 }
 
 

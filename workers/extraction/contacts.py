@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from workers.extraction.scope import Place, contact_email_allowed, is_contact_page, places
 from workers.extraction.page import (
     MarkupItem,
     Page,
@@ -102,31 +103,51 @@ def normalize_phone(value: str) -> str | None:
 
 
 def extract_contacts(page: Page) -> Contacts:
+    """Markup contacts (any schema.org node with contact properties), mailto: and tel: links, and
+    addresses, numbers and hours written in contact places (docs/extraction.md). Nothing from
+    code samples; no reserved-domain or placeholder addresses."""
     found = Contacts()
     _from_markup(page, found)
+    where = places(page.tree)
+    contact_page = is_contact_page(page.tree, page.url)
     for a in css(page.tree, "a[href]"):
+        if where.get(a, Place()).code:
+            continue
         href = a.get("href", "").strip()
         scheme, _, rest = href.partition(":")
         if scheme.lower() == "mailto":
-            email = unquote(rest.split("?", 1)[0]).strip().lower()
-            if valid_email(email):
-                found._add(found.emails, email, "mailto")
+            _add_email(found, unquote(rest.split("?", 1)[0]), "mailto", page.url)
         elif scheme.lower() == "tel":
             found._add(found.phones, normalize_phone(rest), "tel")
     for el in css(page.tree, "address"):
         text = _multiline_text(el)
-        if text:
+        if text and not where.get(el, Place()).code:
             found._add(found.addresses, {"formatted": text}, "address")
-    text = _visible_text(page)
-    for match in _EMAIL.finditer(text):
-        if valid_email(match.group(1)):
-            found._add(found.emails, match.group(1).lower(), "text")
-    for line in _phone_context_lines(text):
+    prose, contact_text = _texts(page, where, contact_page)
+    for line in prose.splitlines():
+        in_contact_line = _INVITATION.search(line)
+        for match in _EMAIL.finditer(line):
+            if in_contact_line:
+                _add_email(found, match.group(1), "text", page.url)
+    for match in _EMAIL.finditer(contact_text):
+        _add_email(found, match.group(1), "text", page.url)
+    for line in _phone_context_lines(contact_text):
         for match in _PHONE.finditer(line):
             found._add(found.phones, normalize_phone(match.group(1)), "text")
-    for match in _HOURS.finditer(text):
+    for match in _HOURS.finditer(contact_text):
         found._add(found.opening_hours, clean(match.group(0)), "text")
     return found
+
+
+# "write to hello@...", "email us at ...": an address the text invites you to use.
+_INVITATION = re.compile(r"\b(write to|e-?mail(?: us)?|contact(?: us)?|reach us|mail us|send (?:us )?an? "
+                         r"(?:e-?mail|message|note)|get in touch)\b", re.IGNORECASE)
+
+
+def _add_email(found: Contacts, email: str, source: str, page_url: str) -> None:
+    email = email.removeprefix("mailto:").strip().lower()
+    if valid_email(email) and contact_email_allowed(email, page_url):
+        found._add(found.emails, email, source)
 
 
 _CONTACT_KEYS = ("email", "telephone", "openingHours", "openingHoursSpecification", "address")
@@ -137,19 +158,17 @@ def _from_markup(page: Page, found: Contacts) -> None:
     for item in page.items:
         for node in walk(item.data) if item.source != "opengraph" else []:
             if any(k in node for k in _CONTACT_KEYS):
-                _from_node(MarkupItem(item.source, node), found)
+                _from_node(MarkupItem(item.source, node), found, page.url)
     for item in page.of_type("PostalAddress"):
         found._add(found.addresses, postal_address(item.data), item.source)
 
 
-def _from_node(item: MarkupItem, found: Contacts) -> None:
+def _from_node(item: MarkupItem, found: Contacts, page_url: str) -> None:
     node = item.data
     if set(type_names(node)) & set(SCHEMA_BUSINESS) or "address" in node:
         found.name = found.name or text_of(node.get("name"))
     for email in _as_list(node.get("email")):
-        email = str(email).removeprefix("mailto:").strip().lower()
-        if valid_email(email):
-            found._add(found.emails, email, item.source)
+        _add_email(found, str(email), item.source, page_url)
     for phone in _as_list(node.get("telephone")):
         found._add(found.phones, normalize_phone(str(phone)), item.source)
     for hours in _as_list(node.get("openingHours")):
@@ -201,25 +220,34 @@ _BLOCK = {"p", "div", "li", "br", "tr", "address", "dd", "dt", "h1", "h2", "h3",
 _HIDDEN = {"script", "style", "noscript", "template", "head"}
 
 
-def _visible_text(page: Page) -> str:
-    """The body's text with a line break after each block element (lines give phone context)."""
+def _texts(page: Page, where: dict[Any, Place], contact_page: bool) -> tuple[str, str]:
+    """The body's text without code samples, and the part of it in contact places (all of it on
+    a contact page), with a line break after each block element (lines give phone context)."""
     body = page.tree.find(".//body")
     root = body if body is not None else page.tree
-    chunks: list[str] = []
+    prose: list[str] = []
+    contact: list[str] = []
 
-    def visit(el: Any) -> None:
-        if isinstance(el.tag, str) and el.tag not in _HIDDEN:
-            chunks.append(el.text or "")
+    def emit(text: str, place: Place) -> None:
+        if text and not place.code:
+            prose.append(text)
+            if contact_page or place.contact:
+                contact.append(text)
+
+    def visit(el: Any, parent: Place, depth: int) -> None:
+        if isinstance(el.tag, str) and el.tag not in _HIDDEN and depth < 200:
+            place = where.get(el, parent)
+            emit(el.text or "", place)
             for child in el:
-                visit(child)
-            chunks.append("\n" if el.tag in _BLOCK else "")
-        chunks.append(el.tail or "" if el is not root else "")
+                visit(child, place, depth + 1)
+            if el.tag in _BLOCK:
+                prose.append("\n")
+                contact.append("\n")
+        if el is not root:
+            emit(el.tail or "", parent)
 
-    try:
-        visit(root)
-    except RecursionError:
-        return root.text_content()
-    return "".join(chunks)
+    visit(root, Place(), 0)
+    return "".join(prose), "".join(contact)
 
 
 def _phone_context_lines(text: str) -> list[str]:

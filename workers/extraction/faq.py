@@ -1,5 +1,6 @@
-"""FAQ pairs: FAQPage / Question markup, question-like headings with the content that follows,
-<details><summary> and <dl><dt><dd> blocks."""
+"""FAQ pairs: FAQPage / Question markup wherever it is; <details><summary> questions; and, only
+in FAQ places (an FAQ or help page, or a section under an FAQ heading), question headings with
+the content that follows and <dl><dt><dd> questions. Nothing from code samples."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workers.extraction.page import Page, clean, css, node_text, text_of
+from workers.extraction.scope import Place, is_faq_page, places
 
 QUESTION_WORDS = (
     "how", "what", "why", "when", "where", "which", "who", "whom", "whose", "can", "could", "do",
@@ -48,13 +50,28 @@ def extract_faqs(page: Page, learned: dict[str, Any] | None = None) -> list[FaqP
     order = _method_order(learned)
     pairs: list[FaqPair] = []
     seen: set[str] = set()
+    where = places(page.tree)
+    faq_page = is_faq_page(page.tree, page.url) or any(page.of_type("FAQPage"))
+    context = FaqContext(learned or {}, lambda el: _faq_place(where.get(el, Place()), faq_page),
+                         lambda el: where.get(el, Place()).code)
     for method in order:
-        for pair in METHODS[method](page, learned or {}):
+        for pair in METHODS[method](page, context):
             key = _key(pair.question)
             if key and key not in seen and pair.answer:
                 seen.add(key)
                 pairs.append(pair)
     return pairs
+
+
+@dataclass(frozen=True)
+class FaqContext:
+    learned: dict[str, Any]
+    in_faq_place: Any      # element -> bool
+    in_code: Any           # element -> bool
+
+
+def _faq_place(place: Place, faq_page: bool) -> bool:
+    return not place.code and (faq_page or place.faq)
 
 
 def _method_order(learned: dict[str, Any] | None) -> list[str]:
@@ -66,7 +83,7 @@ def _method_order(learned: dict[str, Any] | None) -> list[str]:
     return order
 
 
-def from_markup(page: Page, _learned: dict[str, Any]) -> Iterator[FaqPair]:
+def from_markup(page: Page, _context: FaqContext) -> Iterator[FaqPair]:
     for item in page.of_type("Question"):
         question = text_of(item.data.get("name") or item.data.get("text"))
         answer_node = item.data.get("acceptedAnswer") or item.data.get("suggestedAnswer")
@@ -77,10 +94,10 @@ def from_markup(page: Page, _learned: dict[str, Any]) -> Iterator[FaqPair]:
             yield FaqPair(question, answer[:MAX_ANSWER], item.source)
 
 
-def from_details(page: Page, _learned: dict[str, Any]) -> Iterator[FaqPair]:
+def from_details(page: Page, context: FaqContext) -> Iterator[FaqPair]:
     for details in css(page.tree, "details"):
         summary = details.find("summary")
-        if summary is None:
+        if summary is None or context.in_code(details):
             continue
         question = node_text(summary)
         if not is_question(question):
@@ -91,15 +108,18 @@ def from_details(page: Page, _learned: dict[str, Any]) -> Iterator[FaqPair]:
         yield FaqPair(question, answer[:MAX_ANSWER], "details", "details > summary")
 
 
-def from_definition_lists(page: Page, _learned: dict[str, Any]) -> Iterator[FaqPair]:
+def from_definition_lists(page: Page, context: FaqContext) -> Iterator[FaqPair]:
     for dt in css(page.tree, "dl > dt"):
+        if not context.in_faq_place(dt):
+            continue
         question = node_text(dt)
         dd = dt.getnext()
         if is_question(question) and dd is not None and dd.tag == "dd":
             yield FaqPair(question, node_text(dd)[:MAX_ANSWER], "dl", "dl > dt")
 
 
-def from_headings(page: Page, learned: dict[str, Any]) -> Iterator[FaqPair]:
+def from_headings(page: Page, context: FaqContext) -> Iterator[FaqPair]:
+    learned = context.learned
     tags = list(HEADING_TAGS)
     preferred = learned.get("selector") if learned.get("method") == "headings" else None
     if preferred in tags:
@@ -107,7 +127,9 @@ def from_headings(page: Page, learned: dict[str, Any]) -> Iterator[FaqPair]:
         tags.insert(0, preferred)
     for tag in tags:
         for heading in css(page.tree, tag):
-            question = node_text(heading)
+            if not context.in_faq_place(heading):
+                continue
+            question = _without_permalink(node_text(heading))
             if not is_question(question):
                 continue
             answer = _following_text(heading)
@@ -135,6 +157,14 @@ def _following_text(heading: Any) -> str:
         if node.tag in ("body", "main", "article", "section"):
             break
     return clean(" ".join(p for p in parts if p))
+
+
+_PERMALINK = re.compile(r"\s*[¶#§🔗]\s*$")
+
+
+def _without_permalink(text: str) -> str:
+    """'What is Python?¶' -> 'What is Python?' (Sphinx and other generators' heading anchors)."""
+    return _PERMALINK.sub("", text)
 
 
 def _is_heading(el: Any) -> bool:

@@ -160,7 +160,7 @@ def test_faq_microdata():
 
 
 def test_contacts_page():
-    contacts = extract_contacts(Page.parse(page_html("contact.html"), "https://x.test/contact"))
+    contacts = extract_contacts(Page.parse(page_html("contact.html"), "https://beanleaf.test/contact"))
     assert contacts.emails == ["orders@beanleaf.test", "press@beanleaf.test"]
     assert contacts.phones == ["+441614960000", "+447700900123"]      # 0161... is the same number
     assert contacts.addresses == [{"street": "12 Mill Lane", "locality": "Manchester", "postal_code": "M1 2AB",
@@ -171,14 +171,17 @@ def test_contacts_page():
 
 
 @pytest.mark.parametrize("snippet, emails, phones, hours", [
-    ('<a href="mailto:Info@Example.org?subject=hi">write</a>', ["info@example.org"], [], []),
-    ("<p>Phone: (555) 123-4567</p>", [], ["5551234567"], []),
-    ("<p>Tel. +1-800-555-0199 or fax 020 7946 0958</p>", [], ["+18005550199", "02079460958"], []),
+    ('<a href="mailto:Info@Acme.co.uk?subject=hi">write</a>', ["info@acme.co.uk"], [], []),
+    ('<a href="mailto:Info@Example.org?subject=hi">write</a>', [], [], []),
+    ("<footer><p>Phone: (555) 123-4567</p></footer>", [], ["5551234567"], []),
+    ("<footer><p>Tel. +1-800-555-0199 or fax 020 7946 0958</p></footer>", [], ["+18005550199", "02079460958"], []),
     ("<p>Order 2024-01-15, total 1,049.00</p>", [], [], []),
     ("<p>Call 12345</p>", [], [], []),
+    ("<p>Phone: (555) 123-4567</p>", [], [], []),       # not in a contact place
+    ("<p>Open Monday to Friday 8am - 6pm</p>", [], [], []),
     ('<img src="x"><p>sprite@2x.png</p>', [], [], []),
-    ("<p>Open Monday to Friday 8am - 6pm</p>", [], [], ["Monday to Friday 8am - 6pm"]),
-    ("<p>Sat & Sun 10:00–14:00</p>", [], [], ["Sat & Sun 10:00–14:00"]),
+    ("<footer><p>Open Monday to Friday 8am - 6pm</p></footer>", [], [], ["Monday to Friday 8am - 6pm"]),
+    ("<footer><p>Sat & Sun 10:00–14:00</p></footer>", [], [], ["Sat & Sun 10:00–14:00"]),
 ])
 def test_contact_snippets(snippet, emails, phones, hours):
     contacts = extract_contacts(Page.parse(f"<html><body>{snippet}</body></html>", "https://x.test/"))
@@ -204,3 +207,65 @@ def test_valid_email(raw, ok):
 @pytest.mark.parametrize("html", ["", "<html", "<<<>>>", "\x00\x01", "<p>just text</p>"])
 def test_broken_html_gives_no_rows_not_an_error(html):
     assert extract_page(html, "https://x.test/").rows == []
+
+
+@pytest.mark.parametrize("snippet, url, emails", [
+    # code samples are never contacts
+    ("<footer><pre>mail info@acme.co.uk</pre></footer>", "https://acme.co.uk/", []),
+    ("<footer><code>info@acme.co.uk</code></footer>", "https://acme.co.uk/", []),
+    ('<p><kbd><a href="mailto:info@acme.co.uk">x</a></kbd></p>', "https://acme.co.uk/", []),
+    # reserved and placeholder addresses never are, except the site's own reserved domain
+    ("<footer>Email info@example.com</footer>", "https://acme.co.uk/", []),
+    ("<footer>Email info@mail.example.org</footer>", "https://acme.co.uk/", []),
+    ("<footer>Email info@shop.test</footer>", "https://acme.co.uk/", []),
+    ("<footer>Email info@shop.test</footer>", "https://www.shop.test/", ["info@shop.test"]),
+    ("<footer>Email user@acme.co.uk</footer>", "https://acme.co.uk/", []),
+    ("<footer>Email info@domain.com</footer>", "https://acme.co.uk/", []),
+    # text addresses count in contact places or when the text invites you to write
+    ("<footer>info@acme.co.uk</footer>", "https://acme.co.uk/", ["info@acme.co.uk"]),
+    ("<h2>Contact us</h2><p>info@acme.co.uk</p>", "https://acme.co.uk/", ["info@acme.co.uk"]),
+    ('<div class="contact-box">info@acme.co.uk</div>', "https://acme.co.uk/", ["info@acme.co.uk"]),
+    ("<p>Write to info@acme.co.uk for samples.</p>", "https://acme.co.uk/", ["info@acme.co.uk"]),
+    ("<p>Written by Eric (eay@acme.co.uk).</p>", "https://acme.co.uk/", []),
+    ("<p>Written by Eric (eay@acme.co.uk).</p>", "https://acme.co.uk/contact", ["eay@acme.co.uk"]),
+])
+def test_contact_places_and_addresses(snippet, url, emails):
+    contacts = extract_contacts(Page.parse(f"<html><body>{snippet}</body></html>", url))
+    assert contacts.emails == emails
+
+
+@pytest.mark.parametrize("body, url, questions", [
+    # a question heading is an FAQ only in an FAQ place
+    ("<h2>How does it work?</h2><p>Like so.</p>", "https://x.co/docs/intro", []),
+    ("<h2>How does it work?</h2><p>Like so.</p>", "https://x.co/faq", ["How does it work?"]),
+    ("<h2>How does it work?</h2><p>Like so.</p>", "https://x.co/help/start", ["How does it work?"]),
+    ("<h1>Frequently asked questions</h1><h2>How does it work?</h2><p>Like so.</p>", "https://x.co/a",
+     ["How does it work?"]),
+    ("<h2>FAQ</h2><h3>How does it work?</h3><p>Like so.</p><h2>API</h2><h3>What is x?</h3><p>y</p>",
+     "https://x.co/a", ["How does it work?"]),
+    ('<section class="faq"><h3>How does it work?</h3><p>Like so.</p></section>', "https://x.co/a",
+     ["How does it work?"]),
+    ("<h2>How does it work?¶</h2><p>Like so.</p>", "https://x.co/faq/", ["How does it work?"]),
+    # definition lists: only under an FAQ heading
+    ("<dl><dt>Is it free?</dt><dd>Yes.</dd></dl>", "https://x.co/a", []),
+    ("<h2>Questions and answers</h2><dl><dt>Is it free?</dt><dd>Yes.</dd></dl>", "https://x.co/a",
+     ["Is it free?"]),
+    # <details><summary> is FAQ markup, but not inside a code sample
+    ("<details><summary>Is it free?</summary>Yes.</details>", "https://x.co/a", ["Is it free?"]),
+    ("<pre><details><summary>Is it free?</summary>Yes.</details></pre>", "https://x.co/a", []),
+])
+def test_faq_places(body, url, questions):
+    pairs = extract_faqs(Page.parse(f"<html><head><title>x</title></head><body>{body}</body></html>", url))
+    assert [p.question for p in pairs] == questions
+
+
+def test_labelled_sites_precision_and_recall():
+    """The hand-labelled shop and Python docs (tests/support/extraction_labels.py)."""
+    from tests.support import extraction_labels as labels
+
+    sites = ["shop"] + (["docs"] if labels.PYTHON_DOCS.is_dir() else [])
+    for site in sites:
+        pages = labels.shop_pages() if site == "shop" else labels.docs_pages()
+        found = set().union(*(labels.found_facts(u, extract_page(h, u).rows) for u, h in pages))
+        precision, recall = labels.precision_recall(found, labels.expected(site))
+        assert precision >= 0.9 and recall == 1.0, (site, precision, recall, found - labels.expected(site))
