@@ -65,8 +65,10 @@ class EnqueuePipeline:
                 stage = store_main_content(conn, state.domain_id, state.to_enqueue)
             record(stats, "main_content_pages", len(stage.changed) + len(stage.unchanged))
             record(stats, "main_content_unchanged", len(stage.unchanged))
-            skip = set(stage.unchanged)  # the same knowledge as stored: nothing to do
-            to_enqueue = [pid for pid in [*state.to_enqueue, *stage.changed] if pid not in skip]
+            # the same knowledge as stored: nothing to do, unless the crawl was forced
+            skip = set() if state.force else set(stage.unchanged)
+            to_enqueue = [pid for pid in dict.fromkeys([*state.to_enqueue, *stage.changed])
+                          if pid not in skip]
             with get_pool().connection() as conn:  # one transaction for all the job rows
                 for page_ids in batches(to_enqueue):
                     for job_type in PAGE_STAGES:

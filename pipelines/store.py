@@ -223,7 +223,9 @@ class StorePipeline:
         try:
             with get_pool().connection() as conn:
                 stored = {r["url"] for r in conn.execute(
-                    "SELECT url FROM website_content WHERE domain_id = %s AND url = ANY(%s)",
+                    # the page row, not website_content: the main-content stage writes that later
+                    "SELECT url FROM scraped_pages WHERE domain_id = %s AND url = ANY(%s) "
+                    "AND status = 'scraped' AND content IS NOT NULL",
                     (state.domain_id, list(set(state.moved.values()))))}
                 reasons = {**{old: f"moved to {new}" for old, new in state.moved.items()
                               if new in stored}, **state.forget}

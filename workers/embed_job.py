@@ -461,6 +461,8 @@ def _chunk_key(page: dict[str, Any]) -> str:
 
 
 def _cached_chunks(page: dict[str, Any], cache: dict[str, list[Chunk]]) -> list[Chunk] | None:
+    if page.get("page_kind") in NOT_KNOWLEDGE:  # never chunked: nothing to wait for
+        return []
     return cache.get(_chunk_key(page))
 
 

@@ -111,7 +111,7 @@ def test_stored_text_has_no_navigation_footer_or_cookie_banner(first_crawl):
     assert home["metadata"]["render_mode"] == "static"
     assert home["metadata"]["markdown"].startswith("# Welcome to Acme")
     about = first_crawl.content["/about"]
-    assert about["content_type"] == "page" and about["summary"] == "About Acme description"
+    assert about["content_type"] == "service" and about["summary"] == "About Acme description"
     assert about["metadata"]["headings"] == [{"level": 1, "text": "About us"},
                                              {"level": 2, "text": "History"}]
 

@@ -19,4 +19,5 @@ def test_a_frontier_past_its_bound_spills_to_disk_and_the_crawl_is_whole(db, ser
                         "AND url LIKE %s", (site.url("/p/%"),)).fetchone()["n"]
     assert stored == 400
     assert stats["frontier_spilled"] >= 150      # the 200 sitemap items did not fit in 20
-    assert list(tmp_path.iterdir()) == []        # the queue's directory went with the crawl
+    # the queue's directory went with the crawl (Chromium keeps its own files under TMPDIR)
+    assert list(tmp_path.glob("omni-frontier-*")) == []

@@ -143,7 +143,7 @@ def test_existing_rows_get_the_columns_when_0075_applies(scratch_database: str,
 
     everything = migrations.discover()
     with connect(autocommit=True, dsn=scratch_database) as conn:
-        monkeypatch.setattr(migrations, "discover", lambda: [m for m in everything if int(m.version) < 75])
+        monkeypatch.setattr(migrations, "discover", lambda *_: [m for m in everything if int(m.version) < 75])
         migrations.migrate(conn)
         user = conn.execute("INSERT INTO auth.users (email) VALUES ('u@x.test') RETURNING id").fetchone()["id"]
         customer = conn.execute("INSERT INTO customers (auth_user_id, email) VALUES (%s, 'u@x.test') "
@@ -156,7 +156,7 @@ def test_existing_rows_get_the_columns_when_0075_applies(scratch_database: str,
         conn.execute(f'CREATE INDEX "{vector_indexes.index_name(domains[0])}" ON page_embeddings '
                      f"USING hnsw (embedding vector_cosine_ops) WHERE domain_id = '{domains[0]}'::uuid")
 
-        monkeypatch.setattr(migrations, "discover", lambda: everything)
+        monkeypatch.setattr(migrations, "discover", lambda *_: everything)
         assert {"0075", "0076"} <= {m.version for m in migrations.migrate(conn)}
         rows = conn.execute("SELECT d.domain, d.domain_name, d.customer_config_id = c.id AS linked, "
                             "c.shopify_shop, c.app_id FROM domains d JOIN customer_configs c "

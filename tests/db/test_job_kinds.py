@@ -13,7 +13,7 @@ from workers.broker import configure
 
 def test_the_registry_names_every_job_type_queue_and_stage_once() -> None:
     assert set(KINDS) == set(jobs.JobType)
-    assert QUEUES == ("crawl", "extract", "optimize", "embed", "catalog")
+    assert QUEUES == ("crawl", "extract", "optimize", "embed", "catalog", "privacy")
     assert PAGE_STAGES == ("extract", "optimize", "embed")
     assert KINDS[jobs.JobType.FULL] == KINDS[jobs.JobType.CRAWL]
     assert job_types_of("crawl_domain") == ("crawl", "full")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.support.paths import REPO
 
-SHOP_DIRS = {"https://emberandoak.example/": REPO / "omni" / "demo_site" / "site",
+SHOP_DIRS = {"https://emberandoak.example/": REPO / "interfaces" / "demo_site" / "site",
              "https://beanleaf.test/": REPO / "tests" / "support" / "pages"}
 PYTHON_DOCS = Path("/usr/share/doc/python3.11-doc/html")
 PYTHON_DOCS_URL = "https://docs.python.org/3.11/"
