@@ -16,9 +16,9 @@ The `scraped_pages` row stays, as the crawl's memory of the URL (status, dead-li
 with its content, HTML and validators cleared and `metadata.forgotten_at` / `forgotten_reason`
 set: a page that comes back is then new to the crawl and is ingested again.
 
-`remove_pages` deletes pages outright, row and all, for what must leave no memory: a curated
-answer deleted, a page holding an erased subject's data, a page forgotten on request
-(docs/privacy.md#forget). `forget` adds a pattern to the domain's config (`domains.config ->
+`remove_pages` goes through `forget_pages` and then deletes the rows too, for what must leave no
+memory: a curated answer deleted, a page holding an erased subject's data, a page forgotten on
+request (docs/privacy.md#forget). `forget` adds a pattern to the domain's config (`domains.config ->
 'forget'`), which the crawl reads (crawlers/state.py) so the pages stay out of future crawls, and
 removes the pages it matches now.
 """
@@ -127,30 +127,20 @@ CONFIG_KEY = "forget"
 
 def remove_pages(conn: psycopg.Connection, domain_id: UUID | str, page_ids: list[UUID | str],
                  reason: str) -> dict[str, int]:
-    """Delete the domain's pages `page_ids` and what was derived from them; counts by table.
-    Ids of other domains are ignored (never another tenant's pages)."""
-    pages = conn.execute(
-        "DELETE FROM scraped_pages WHERE domain_id = %s AND id = ANY(%s::uuid[]) RETURNING id, url",
-        (domain_id, [str(p) for p in page_ids])).fetchall()
-    urls = [p["url"] for p in pages]
-    counts = {"scraped_pages": len(pages)}
-    log.info("removed %d page(s) of domain %s from the knowledge (%s)", len(pages), domain_id, reason)
-    if not urls:
-        return counts
-    for table, column in (("ai_optimized_content", "url"), ("website_content", "url"),
-                          ("structured_extractions", "url"),
-                          ("page_content_references", "source_url")):
-        counts[table] = conn.execute(
-            f"DELETE FROM {table} WHERE domain_id = %s AND {column} = ANY(%s)",
-            (domain_id, urls)).rowcount
-    conn.execute(
-        "UPDATE content_hashes SET urls = ARRAY(SELECT u FROM unnest(urls) u WHERE u <> ALL(%s)), "
-        "canonical_url = CASE WHEN canonical_url = ANY(%s) THEN NULL ELSE canonical_url END "
-        "WHERE domain_id = %s AND urls && %s", (urls, urls, domain_id, urls))
-    counts["content_hashes"] = conn.execute(
-        "DELETE FROM content_hashes WHERE domain_id = %s AND cardinality(urls) = 0",
-        (domain_id,)).rowcount
-    return counts
+    """Take the domain's pages `page_ids` out of search by the one path (`forget_pages`), then
+    delete their rows too: nothing of them is kept, not even the crawl's memory of the URL.
+    Counts by what was removed. Ids of other domains are ignored (never another tenant's pages)."""
+    ids = [str(p) for p in page_ids]
+    urls = [r["url"] for r in conn.execute(
+        "SELECT url FROM scraped_pages WHERE domain_id = %s AND id = ANY(%s::uuid[])",
+        (domain_id, ids))]
+    with conn.transaction():
+        forgotten = forget_pages(conn, domain_id, urls, reason)
+        deleted = conn.execute("DELETE FROM scraped_pages WHERE domain_id = %s AND id = ANY(%s::uuid[])",
+                               (domain_id, ids)).rowcount
+    log.info("removed %d page(s) of domain %s from the knowledge (%s)", deleted, domain_id, reason)
+    return {"scraped_pages": deleted, **{f.name: getattr(forgotten, f.name)
+                                         for f in fields(forgotten) if f.name != "pages"}}
 
 
 def patterns(config: dict[str, Any] | None) -> tuple[str, ...]:

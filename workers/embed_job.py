@@ -460,10 +460,13 @@ def _chunk_key(page: dict[str, Any]) -> str:
     return chunk_hash(f"{page['title']}\x00{text}\x00{starts}\x00{_curated_question(page)}")
 
 
+def _is_knowledge(page: dict[str, Any]) -> bool:
+    """Navigation and excluded pages are never chunked: their rows go (core/knowledge.py)."""
+    return page.get("page_kind") not in NOT_KNOWLEDGE
+
+
 def _cached_chunks(page: dict[str, Any], cache: dict[str, list[Chunk]]) -> list[Chunk] | None:
-    if page.get("page_kind") in NOT_KNOWLEDGE:  # never chunked: nothing to wait for
-        return []
-    return cache.get(_chunk_key(page))
+    return cache.get(_chunk_key(page)) if _is_knowledge(page) else []
 
 
 def page_source(page: dict[str, Any]) -> str | None:
@@ -477,7 +480,7 @@ def page_source(page: dict[str, Any]) -> str | None:
 
 def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBackend,
             cache: dict[str, list[Chunk]]) -> list[Chunk]:
-    if page.get("page_kind") in NOT_KNOWLEDGE:  # navigation or excluded: no chunks (rows go)
+    if not _is_knowledge(page):
         return []
     text = page_text(page["title"], page_source(page))
     starts = page.get("page_starts")
