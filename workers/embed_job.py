@@ -38,8 +38,7 @@ from workers.chunk_pages import with_pages
 from workers.dispatch import send_job
 from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.embedding import EmbeddingBackend, EmbeddingResult, get_backend
-from workers.errors import PermanentError, TransientError
-from workers.extract_job import checkpoint
+from workers.errors import TransientError
 from workers.job_pages import job_page_ids, requested_ids
 
 log = logging.getLogger(__name__)
