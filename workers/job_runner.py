@@ -162,16 +162,32 @@ def _handle_failure(job_id: str, runner: str, exc: BaseException, started: float
     raise dramatiq.Retry(message, delay=delay) from exc
 
 
-def _record(job_id: str, runner: str, event: jobs.Event, message: str, started: float) -> None:
+# An outcome that could not be written because the database is away (the error being recorded
+# is often that outage) is written again for about half a minute, the length of a Postgres
+# restart; after that the job's lease expires and the sweeper records "lease expired".
+RECORD_RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 8, 8)
+
+
+def _record(job_id: str, runner: str, event: jobs.Event, message: str, started: float,
+            delays: tuple[float, ...] = RECORD_RETRY_DELAYS_S) -> bool:
+    """Write the attempt's outcome; False if it could not be written (logged)."""
     meta = {"last_error": message[:1000], "duration_seconds": _since(started)}
-    try:
-        with transaction() as conn:
-            if event == jobs.Event.FAIL:
-                jobs.fail(conn, job_id, message, meta, runner=runner)
-            else:
-                jobs.release(conn, job_id, runner, message, meta)
-    except Exception:
-        log.warning("could not record the outcome of job %s", job_id, exc_info=True)
+    for delay in (*delays, None):
+        try:
+            with transaction() as conn:
+                if event == jobs.Event.FAIL:
+                    jobs.fail(conn, job_id, message, meta, runner=runner)
+                else:
+                    jobs.release(conn, job_id, runner, message, meta)
+            return True
+        except psycopg.OperationalError:
+            if delay is None:
+                break
+            time.sleep(delay)
+        except Exception:
+            break
+    log.warning("could not record the outcome of job %s", job_id, exc_info=True)
+    return False
 
 
 def _since(started: float) -> float:
