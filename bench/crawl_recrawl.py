@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crawl_throughput import run_child  # noqa: E402 - bench/ is the script's directory
+from crawl_throughput import run_child
 
 
 def crawl(site, env: dict[str, str]) -> tuple[dict, list]:
@@ -101,8 +101,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from interfaces import services
     from core.config import Settings
+    from interfaces import services
 
     base = Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
     admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"

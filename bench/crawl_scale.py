@@ -273,8 +273,8 @@ def main() -> None:
         serve(args.serve)
         return
 
-    from interfaces import services
     from core.config import Settings
+    from interfaces import services
 
     base = Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
     admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"

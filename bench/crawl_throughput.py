@@ -144,8 +144,8 @@ def main() -> None:
         bare_spider_main(args.bare_port, args.concurrency)
         return
 
-    from interfaces import services
     from core.config import Settings
+    from interfaces import services
 
     server = subprocess.Popen([sys.executable, str(REPO / "bench/crawl_site.py"), "--pages",
                                str(args.pages)], stdout=subprocess.PIPE, text=True)

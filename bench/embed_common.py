@@ -20,8 +20,8 @@ sys.path.insert(0, str(REPO))
 @contextmanager
 def bench_env(redis: bool = True) -> Iterator[dict[str, str]]:
     """A fresh migrated database (dropped afterwards) and a private Redis, exported to os.environ."""
-    from interfaces import services
     from core.config import Settings
+    from interfaces import services
     from tests.support.environment import fresh_database, migrated_environ
 
     base = (Settings(DATABASE_URL=os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL")

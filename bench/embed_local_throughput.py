@@ -33,8 +33,8 @@ DOCS = "/usr/share/doc/python3.11/html/library"
 
 
 def doc_chunks(pages: int) -> list[str]:
-    from pipelines.main_content import page_main_content
-    from workers.chunking import chunk_document
+    from content.chunking import chunk_document
+    from content.main_content import page_main_content
 
     files = sorted(glob.glob(f"{DOCS}/*.html"))
     if not files:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support import extraction_labels as labels  # noqa: E402
-from workers.extraction import extract_page  # noqa: E402
+from tests.support import extraction_labels as labels
+from workers.extraction import extract_page
 
 
 def score(site: str) -> tuple[float, float, set, set]:

@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import trafilatura
 
+from content.charset import decode_html
 from interfaces.cli.extract_cmd import report
-from pipelines.charset import decode_html
 
 WORD = re.compile(r"\w+", re.UNICODE)
 HALVES = ("tuning", "held-out")

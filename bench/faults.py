@@ -28,9 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.faults import Rig, assert_clean, rig  # noqa: E402
-from tests.support.openai_server import Reply  # noqa: E402
-from tests.support.worker_fixtures import FAST_RECOVERY  # noqa: E402
+from tests.support.faults import Rig, assert_clean, rig
+from tests.support.openai_server import Reply
+from tests.support.worker_fixtures import FAST_RECOVERY
 
 TIMEOUT_S = 900
 
@@ -207,7 +207,7 @@ def _connect_when_up(url: str):
     while True:
         try:
             return connect(autocommit=True, dsn=url)
-        except Exception:  # noqa: BLE001 - still starting
+        except Exception:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)

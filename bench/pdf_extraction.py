@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.doctext import extract_document
+from content.doctext import extract_document
 from tests.support.documents import manual_pdf
 
 

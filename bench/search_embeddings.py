@@ -22,9 +22,9 @@ from pgvector.psycopg import register_vector
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from db.migrate import migrate  # noqa: E402
-from interfaces import services  # noqa: E402
-from core.config import Settings  # noqa: E402
+from core.config import Settings
+from db.migrate import migrate
+from interfaces import services
 
 DIM = 1536
 SCANS = "SELECT pg_stat_get_xact_numscans('idx_page_embeddings_vector'::regclass)"

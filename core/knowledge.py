@@ -3,7 +3,7 @@ page can be (`scraped_pages.metadata.page_kind`) and the domain's include/exclud
 (`domains.knowledge_rules`, set by `omni domain add --include/--exclude`).
 
 - `content`: embedded;
-- `navigation`: recognised from its structure (`pipelines/page_structure.py`): crawled, its
+- `navigation`: recognised from its structure (`content/page_structure.py`): crawled, its
   links followed, not embedded;
 - `excluded`: by the domain's patterns: crawled, its links followed, not embedded.
 """

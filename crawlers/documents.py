@@ -1,7 +1,7 @@
 """Documents the crawler fetches (PDF, DOCX, ODT, plain text) and what a response for one
 becomes: a `document` item for `pipelines.documents`, or a `failed` item with the reason.
 
-Pure: the spider calls these; tested in tests/pipelines/test_doctext.py.
+Pure: the spider calls these; tested in tests/content/test_doctext.py.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pipelines.doctext.model import extension_format, sniff_format
+from content.doctext.model import extension_format, sniff_format
 
 
 def fetchable_document(url: str) -> bool:

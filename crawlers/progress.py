@@ -13,10 +13,10 @@ from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
+from core.config import get_settings
 from crawlers.crawl_stats import job_stats
 from db import jobs
 from db.connection import Work, connect
-from core.config import get_settings
 
 logger = logging.getLogger(__name__)
 

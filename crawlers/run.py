@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from db import jobs, tenants
-from db.connection import connect
 from core import processes
 from core.domains import normalize_domain
+from db import jobs, tenants
+from db.connection import connect
 
 REPO = Path(__file__).resolve().parent.parent
 ProgressFn = Callable[[dict[str, Any]], None]

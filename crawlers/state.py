@@ -15,12 +15,12 @@ from uuid import UUID
 import psycopg
 from scrapy.settings import BaseSettings
 
+from core.knowledge import rules_of
+from core.url_patterns import matches_any
 from crawlers.recheck import parse_time
 from crawlers.traps import TrapGuard
 from db import tenants
 from db.forget import patterns as forget_patterns
-from core.url_patterns import matches_any
-from core.knowledge import rules_of
 
 
 @dataclass(slots=True)

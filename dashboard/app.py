@@ -20,6 +20,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from core.config import get_settings
+from core.endpoints import redis_url
+from core.errors import OmniError
 from dashboard import queries
 from dashboard.auth import TokenAuth, is_local_bind, same_origin
 from dashboard.guards import HostCheck, SecurityHeaders, check_token
@@ -28,9 +31,6 @@ from db import jobs as job_store
 from db import knowledge, privacy
 from db.connection import Work, get_pool
 from db.job_kinds import QUEUES
-from core.config import get_settings
-from core.endpoints import redis_url
-from core.errors import OmniError
 from workers.dispatch import send_job
 from workers.queues import queue_stats
 from workers.status import read_pg_workers, read_workers

@@ -15,8 +15,8 @@ from typing import Any
 
 import psycopg
 
-from db.tenants import get_customer
 from core.errors import InvalidValue, NotFound
+from db.tenants import get_customer
 
 PREFIX = "omni_"
 _KEY = re.compile(r"^omni_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")

@@ -20,10 +20,10 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from db import audit
-from db.connection import transaction
 from core.crypto import CryptoError, Keyring, dumps, load_envelope
 from core.errors import InvalidValue, NotFound
+from db import audit
+from db.connection import transaction
 
 log = logging.getLogger(__name__)
 

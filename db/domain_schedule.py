@@ -18,8 +18,8 @@ from typing import Any
 
 import psycopg
 
-from db.jobs import ACTIVE, CRAWL_TYPES, JobType
 from core.frequency import is_due, next_crawl_at
+from db.jobs import ACTIVE, CRAWL_TYPES, JobType
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ import psycopg
 import xxhash
 from psycopg.types.json import Jsonb
 
+from core.errors import InvalidValue, NotFound
 from db import jobs
 from db.forget import remove_pages
-from core.errors import InvalidValue, NotFound
 
 URL_PREFIX = "curated:"
 TYPES = ("qa", "text")

@@ -23,8 +23,8 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from db import jobs
 from core.errors import InvalidValue
+from db import jobs
 
 
 class Work(StrEnum):

@@ -8,10 +8,10 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from db.source_counts import SOURCE_COUNT_COLUMNS
 from core.errors import InvalidValue, NotFound
 from core.frequency import validate_frequency
 from core.knowledge import valid_patterns
+from db.source_counts import SOURCE_COUNT_COLUMNS
 
 
 def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,

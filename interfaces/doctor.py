@@ -22,13 +22,13 @@ import psycopg
 import redis
 from psycopg.rows import dict_row
 
-from db import migrate, vector_indexes
-from db.credentials import stored_key_ids as count_stored_key_ids
-from interfaces import pg_selftest
 from core.config import Settings
 from core.crypto import Keyring
 from core.endpoints import redact_url as redact
 from core.errors import InvalidValue
+from db import migrate, vector_indexes
+from db.credentials import stored_key_ids as count_stored_key_ids
+from interfaces import pg_selftest
 from interfaces.pg_build import postgres_bin, system_user
 from interfaces.services import database_url, redis_url
 

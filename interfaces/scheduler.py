@@ -21,11 +21,11 @@ from typing import Any
 
 import psycopg
 
+from core.config import get_settings
 from db import jobs
 from db.connection import connect
 from db.domain_schedule import CRAWLS, domain_states, is_due_now
 from interfaces.catalog_schedule import queue_catalog_syncs
-from core.config import get_settings
 from interfaces.housekeeping import housekeeping
 from interfaces.index_schedule import IndexMaintenance
 

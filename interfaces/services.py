@@ -31,11 +31,11 @@ import psycopg
 from psycopg import sql
 
 from core import endpoints
-from interfaces import pg_selftest
 from core.config import Settings, get_settings
 from core.endpoints import PG_DATABASE, PG_USER, ServiceError
 from core.endpoints import port_open as _port_open
 from core.endpoints import read_int as _read_int
+from interfaces import pg_selftest
 from interfaces.pg_build import (
     binary_major,
     grant_to_system_user,

@@ -13,10 +13,10 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from content.doctext import DocumentError, DocumentText, extract_document
+from content.page_text import Extracted
 from crawlers.crawl_stats import count
 from crawlers.documents import file_name
-from pipelines.doctext import DocumentError, DocumentText, extract_document
-from pipelines.extract import Extracted
 
 logger = logging.getLogger(__name__)
 

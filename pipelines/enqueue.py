@@ -20,8 +20,8 @@ from scrapy.utils.misc import load_object
 
 from crawlers.crawl_stats import record
 from db import jobs
-from db.job_kinds import PAGE_STAGES
 from db.connection import get_pool
+from db.job_kinds import PAGE_STAGES
 from pipelines.main_content_stage import store_main_content
 
 logger = logging.getLogger(__name__)

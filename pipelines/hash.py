@@ -2,50 +2,20 @@
 (dates, times, "N views", "3 hours ago", long tokens); each page classified new / changed /
 unchanged / duplicate; `content_hashes` upserted in batches (first/last seen, URLs, occurrence
 count). A page is also unchanged when its blocks equal the stored version's once the site's
-template blocks are left out (pipelines/template.py): a change in the template or in volatile
+template blocks are left out (content/template.py): a change in the template or in volatile
 parts only keeps the stored version."""
 
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import Any
 
-import xxhash
-
+from content.fingerprint import classify, content_hash
+from content.template import same_content
 from db.connection import get_pool
 from pipelines.batch_writer import BatchWriter
-from pipelines.template import same_content
-from pipelines.volatile import mask_volatile
 
 BATCH_SIZE = 200
-
-
-def normalise_text(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def fingerprint(masked_blocks: list[str]) -> str:
-    """XXH3-128 of a page's blocks, volatile parts already masked, whitespace- and NFC-normalised."""
-    return xxhash.xxh3_128_hexdigest(normalise_text(" ".join(masked_blocks)).encode("utf-8"))
-
-
-def content_hash(text: str) -> str:
-    """The fingerprint of a text as one block."""
-    return fingerprint([mask_volatile(text)])
-
-
-def classify(url: str, digest: str, known_hash: str | None, first_url_this_crawl: str | None,
-             canonical_url_before: str | None) -> tuple[str, str | None]:
-    """(change, duplicate_of). Same hash as this URL had before -> unchanged; the same text
-    already under another URL (this crawl, or before) -> duplicate; else new or changed."""
-    if known_hash == digest:
-        return "unchanged", None
-    if first_url_this_crawl and first_url_this_crawl != url:
-        return "duplicate", first_url_this_crawl
-    if canonical_url_before and canonical_url_before != url:
-        return "duplicate", canonical_url_before
-    return ("new", None) if known_hash is None else ("changed", None)
 
 
 UPSERT_SQL = """
@@ -76,7 +46,7 @@ class HashPipeline:
         self.writer = BatchWriter("content_hashes", BATCH_SIZE, self._write, self.state)
 
     def stored_blocks(self, url: str) -> list[str] | None:
-        """The stored version's block keys (pipelines/template.py), asked only for a page whose
+        """The stored version's block keys (content/template.py), asked only for a page whose
         hash changed: they are not held for every page of the site (a 100k-page site's keys
         were tens of MB, and a re-crawl of 304s needs none of them)."""
         with get_pool().connection() as conn:

@@ -5,7 +5,7 @@ The crawl stores the fast pass (pipelines/extract.py) and the page's fingerprint
 spider closes (every response handled, the site's template learned from the whole crawl), the
 enqueue step calls `store_main_content` for the pages the crawl stored as new or changed, and
 for any page of the domain a crawl that died left without it. Per page, in one transaction
-under its row lock, it computes `pipelines.main_content.page_content` (type, title, main text
+under its row lock, it computes `content.main_content.page_content` (type, title, main text
 without the template lines, Markdown, product facts) and writes it:
 
 - `website_content`: title, content, summary, content_type (the page type), content_hash,
@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pipelines import template as site_template
+from content import template as site_template
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def store_main_content(conn: psycopg.Connection, domain_id: Any,
     if not pending:
         return result
     # imported here: the extractors cost ~1 s to import, for crawls that stored pages
-    from pipelines.main_content import page_content
+    from content.main_content import page_content
 
     template = site_template.load(conn, str(domain_id))
     for page_id in pending:

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from core.knowledge import page_kind
 from crawlers.crawl_stats import count
 from crawlers.recheck import TRAP_RECHECK_DAYS
 from db.connection import get_pool
 from db.forget import Forgotten, forget_pages
-from core.knowledge import page_kind
 from pipelines.batch_writer import BatchWriter
 
 BATCH_SIZE = 100
@@ -141,7 +141,7 @@ def to_row(item: dict[str, Any]) -> dict[str, Any]:
         "language": extracted.language, "description": extracted.description,
         "headings": extracted.headings, "canonical_url": extracted.canonical_url,
         "markdown": extracted.markdown,
-        "blocks": item.get("block_keys"),  # pipelines/template.py: change detection per block
+        "blocks": item.get("block_keys"),  # content/template.py: change detection per block
         # what the page is to the knowledge base (core.knowledge; the embed job reads page_kind)
         "structure": extracted.structure, "page_kind": item.get("page_kind", extracted.structure),
         "excluded_by": item.get("excluded_by"),

@@ -36,8 +36,8 @@ pytest_plugins = [
 
 @pytest.fixture(scope="session")
 def services_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    from interfaces import services
     from core.config import Settings
+    from interfaces import services
 
     base = Settings(OMNI_DATA_DIR=TEST_DATA_DIR, DATABASE_URL=None, REDIS_URL=None)
     with ExitStack() as session:

@@ -15,9 +15,9 @@ from collections.abc import Callable
 import dramatiq
 import psycopg
 
+from core.config import Settings, get_settings
 from crawlers import run as crawl_run
 from db.job_kinds import ACTORS, actor_options, job_types_of
-from core.config import Settings, get_settings
 
 # Modules, not functions: each step is looked up when it runs (the StubBroker tests replace it).
 from workers import catalog_sync_job, embed_job, extract_job, optimize_job, privacy_job, search

@@ -16,9 +16,9 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 
-from db.job_kinds import QUEUES
 from core.config import Settings, get_settings
 from core.endpoints import redis_url
+from db.job_kinds import QUEUES
 from workers.outcomes import JobOutcomes
 from workers.queues import NAMESPACE
 from workers.status import add_operations_middleware

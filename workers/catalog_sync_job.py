@@ -17,10 +17,10 @@ from typing import Any
 
 import psycopg
 
-from db import jobs, tenants
-from db.credentials import get_woocommerce
 from core.config import Settings
 from core.crypto import CryptoError
+from db import jobs, tenants
+from db.credentials import get_woocommerce
 from workers.catalog import shopify, woocommerce
 from workers.catalog.http import ApiClient
 from workers.catalog.sources import (

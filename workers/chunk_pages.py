@@ -13,7 +13,7 @@ import re
 from bisect import bisect_right
 from dataclasses import replace
 
-from workers.chunking import Chunk
+from content.chunking import Chunk
 
 KEY_CHARS = 80
 _SPACE = re.compile(r"\s+")

@@ -28,15 +28,14 @@ from uuid import UUID
 import numpy as np
 import psycopg
 
-from db import knowledge
-from db import jobs
-from db.connection import transaction
-from db.usage import add_usage
+from content.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from core.config import Settings
 from core.knowledge import NOT_KNOWLEDGE
+from db import jobs, knowledge
+from db.connection import transaction
+from db.usage import add_usage
 from workers.chunk_pages import with_pages
 from workers.dispatch import send_job
-from workers.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from workers.embedding import EmbeddingBackend, EmbeddingResult, get_backend
 from workers.errors import TransientError
 from workers.job_pages import job_page_ids, requested_ids
@@ -249,7 +248,7 @@ class _Run:
             try:
                 for group in groups:
                     _write(self, group)
-            except Exception:  # noqa: BLE001 - the API's error is the one to report
+            except Exception:
                 log.warning("could not write the vectors of the requests that succeeded",
                             exc_info=True)
             raise
@@ -545,6 +544,6 @@ def _hand_back(ids: list[Any], runner: str, exc: BaseException) -> None:
                                          f"the embed job it was merged into failed: {exc}")
         for row in back:
             send_job(row["id"], row["job_type"])
-    except Exception:  # noqa: BLE001 - the leases run down; the sweeper retries them
+    except Exception:
         log.warning("could not hand back %d merged embed jobs; their leases will expire",
                     len(ids), exc_info=True)

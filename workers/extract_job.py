@@ -16,7 +16,6 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from db import jobs
-
 from workers.catalog.model import API_SOURCE
 from workers.catalog.store import catalog_skus, superseded
 from workers.errors import TransientError

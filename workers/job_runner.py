@@ -23,9 +23,9 @@ from typing import Any
 import dramatiq
 import psycopg
 
+from core.config import Settings
 from db import jobs
 from db.connection import Dedicated, get_pool, transaction
-from core.config import Settings
 from workers.errors import PermanentError
 from workers.outcomes import describe, is_transient
 
@@ -140,7 +140,7 @@ def _work(job: Job, job_types: tuple[str, ...], work: Work, settings: Settings,
                         job_id)
     except jobs.LeaseLost:
         raise
-    except BaseException as exc:  # noqa: BLE001 - time limits and shutdowns are BaseException
+    except BaseException as exc:
         _handle_failure(job_id, runner, exc, started)
         raise AssertionError("unreachable") from exc  # _handle_failure always raises
 

@@ -17,9 +17,9 @@ import psycopg
 import xxhash
 from psycopg.types.json import Jsonb
 
+from core.config import Settings
 from db import jobs
 from db.usage import add_usage
-from core.config import Settings
 from workers.errors import TransientError
 from workers.extract_job import checkpoint
 from workers.job_pages import load_pages

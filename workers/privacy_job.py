@@ -25,9 +25,9 @@ from uuid import UUID
 
 import psycopg
 
+from core.config import Settings
 from db import audit, privacy
 from db.forget import remove_pages
-from core.config import Settings
 from workers.errors import PermanentError
 
 log = logging.getLogger(__name__)

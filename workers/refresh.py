@@ -7,9 +7,9 @@ from uuid import UUID
 
 import psycopg
 
-from db import jobs, tenants
 from core.domains import normalize_domain
 from core.errors import NotFound, OmniError
+from db import jobs, tenants
 from workers.dispatch import send_job
 
 PAGES_PER_JOB = 200

@@ -8,10 +8,10 @@ from typing import Any
 
 import psycopg
 
-from db.connection import Work, connect
-from db.vector_indexes import sync
 from core.config import Settings
 from core.errors import InvalidValue
+from db.connection import Work, connect
+from db.vector_indexes import sync
 from workers.embedding import backend_for_model
 from workers.refresh import find_domain
 

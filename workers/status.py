@@ -25,8 +25,8 @@ import psycopg
 from dramatiq.middleware import Middleware
 from psycopg.types.json import Jsonb
 
-from db.connection import Dedicated
 from core.config import Settings
+from db.connection import Dedicated
 from workers.messages import send_on
 from workers.sweeper import sweep
 

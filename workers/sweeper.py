@@ -32,9 +32,9 @@ from typing import Any
 
 import psycopg
 
+from core.config import Settings
 from db import jobs
 from db.job_kinds import QUEUES
-from core.config import Settings
 from workers.queues import LiveMessages, live_messages
 
 log = logging.getLogger(__name__)

@@ -21,6 +21,8 @@ from protego import Protego
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.response import get_base_url
 
+from content.charset import as_utf8_when_it_is
+from core.domains import normalize_domain
 from crawlers import crawl_stats
 from crawlers.documents import document_item, fetchable_document
 from crawlers.failures import describe_failure
@@ -41,8 +43,6 @@ from crawlers.traps import fingerprint
 from crawlers.urls import canonicalize, host_of, in_site, pattern_key, resource_kind, start_url
 from db import tenants
 from db.connection import connect
-from core.charset import as_utf8_when_it_is
-from core.domains import normalize_domain
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from interfaces import doctor as checks
 from core.config import get_settings
+from interfaces import doctor as checks
 
 
 def doctor(

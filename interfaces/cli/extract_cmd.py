@@ -27,12 +27,12 @@ FETCH_TIMEOUT_S = 30
 
 def read_source(source: str) -> tuple[str, str | None]:
     """(html, url) of a file or an http(s) URL, decoded as the crawler decodes bytes."""
-    from pipelines.charset import decode_html  # imported here: Scrapy, for this command only
+    from content.charset import decode_html  # imported here: Scrapy, for this command only
 
     if source.startswith(("http://", "https://")):
         request = urllib.request.Request(source, headers={"User-Agent": "omni-extract"})
         try:
-            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
                 return decode_html(response.read(), response.headers.get("Content-Type")), source
         except OSError as exc:
             raise InvalidValue(f"{source}: cannot fetch it: {exc}") from exc
@@ -45,8 +45,8 @@ def read_source(source: str) -> tuple[str, str | None]:
 def report(html: str, url: str | None, *, chunks: bool = True) -> dict[str, Any]:
     """What the pipeline stores for the page (the `--jsonl` object)."""
     # imported here: the three extractors load in ~1 s, for this command only
-    from pipelines.main_content import page_content
-    from workers.chunking import chunk_document
+    from content.chunking import chunk_document
+    from content.main_content import page_content
     from workers.embed_job import page_text
     from workers.extraction import extract_page
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 import psycopg
 import typer
@@ -49,8 +49,8 @@ def add(
 @app.command("edit")
 def edit(
     answer_id: str = typer.Argument(...),
-    question: Optional[str] = typer.Option(None, "--question"),
-    answer: Optional[str] = typer.Option(None, "--answer"),
+    question: str | None = typer.Option(None, "--question"),
+    answer: str | None = typer.Option(None, "--answer"),
 ) -> None:
     """Change a curated answer; only it is embedded again."""
     with connect() as conn:
@@ -70,7 +70,7 @@ def remove(answer_id: str = typer.Argument(...)) -> None:
 
 @app.command("list")
 def list_cmd(
-    domain: Optional[str] = typer.Option(None, "--domain"),
+    domain: str | None = typer.Option(None, "--domain"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Curated answers with their status and chunk count."""

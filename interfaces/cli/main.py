@@ -18,6 +18,8 @@ import typer
 from typer._click.exceptions import ClickException as TyperClickException
 
 from core import processes
+from core.config import get_settings
+from core.errors import OmniError
 from interfaces.cli import (
     catalog_cmd,
     crawl_cmd,
@@ -33,8 +35,6 @@ from interfaces.cli import (
     tenants_cmd,
     workers_cmd,
 )
-from core.config import get_settings
-from core.errors import OmniError
 
 app = typer.Typer(
     name="omni",

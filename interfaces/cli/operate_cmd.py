@@ -7,10 +7,10 @@ import threading
 
 import typer
 
-from db.connection import connect
-from interfaces import scheduler as sched
 from core.config import get_settings
 from core.errors import InvalidValue
+from db.connection import connect
+from interfaces import scheduler as sched
 
 
 def scheduler(

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.errors import NotFound
 from db import jobs, privacy
 from db.connection import connect
-from core.errors import NotFound
 
 app = typer.Typer(help="Privacy requests: export or erase a data subject's data.",
                   no_args_is_help=True)
@@ -25,10 +24,10 @@ def request_cmd(
     request_type: str = typer.Option(..., "--type", help="access | portability (an export), "
                                      "deletion (an erasure), rectification | opt_out (tracked, "
                                      "done by an operator)."),
-    email: Optional[str] = typer.Option(None, "--email", help="The subject's email."),
-    session: Optional[str] = typer.Option(None, "--session", help="The subject's chat session id."),
+    email: str | None = typer.Option(None, "--email", help="The subject's email."),
+    session: str | None = typer.Option(None, "--session", help="The subject's chat session id."),
     regulation: str = typer.Option("gdpr", "--regulation", help="gdpr | ccpa | other"),
-    note: Optional[str] = typer.Option(None, "--note", help="Why, or how the subject was verified."),
+    note: str | None = typer.Option(None, "--note", help="Why, or how the subject was verified."),
 ) -> None:
     """File a request; export and erasure are queued as a `privacy` job."""
     # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
@@ -49,7 +48,7 @@ def request_cmd(
 
 @app.command("list")
 def list_cmd(
-    domain: Optional[str] = typer.Option(None, "--domain", help="Only this domain's requests."),
+    domain: str | None = typer.Option(None, "--domain", help="Only this domain's requests."),
     open_only: bool = typer.Option(False, "--open", help="Only pending and in-progress requests."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -74,7 +73,7 @@ def list_cmd(
 @app.command("show")
 def show_cmd(
     request_id: str = typer.Argument(...),
-    export: Optional[Path] = typer.Option(None, "--export", help="Write the export document here."),
+    export: Path | None = typer.Option(None, "--export", help="Write the export document here."),
 ) -> None:
     """One request with its summary (and its export document, to a file)."""
     with connect() as conn:

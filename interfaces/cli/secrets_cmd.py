@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
-from db.connection import connect
-from db.credentials import rotate, set_woocommerce
 from core.crypto import Keyring, generate_key
 from core.domains import normalize_domain
 from core.errors import OmniError
+from db.connection import connect
+from db.credentials import rotate, set_woocommerce
 
 app = typer.Typer(help="Encrypted credentials.", no_args_is_help=True)
 
@@ -24,10 +22,10 @@ def generate_key_cmd() -> None:
 @app.command("set-woocommerce")
 def set_woocommerce_cmd(
     domain: str = typer.Argument(..., help="A registered domain (or URL)."),
-    key: Optional[str] = typer.Option(None, "--key", help="Consumer key (prompted if omitted)."),
-    secret: Optional[str] = typer.Option(None, "--secret",
+    key: str | None = typer.Option(None, "--key", help="Consumer key (prompted if omitted)."),
+    secret: str | None = typer.Option(None, "--secret",
                                          help="Consumer secret (prompted if omitted)."),
-    url: Optional[str] = typer.Option(None, "--url", help="The store's base URL."),
+    url: str | None = typer.Option(None, "--url", help="The store's base URL."),
 ) -> None:
     """Store a domain's WooCommerce API credentials, encrypted (reads stdin when not a terminal)."""
     ring = Keyring.from_settings()  # fail on a missing/bad key before asking for secrets

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from core.config import get_settings
 from db import api_keys
 from db.connection import connect
-from core.config import get_settings
 
 app = typer.Typer(help="The HTTP retrieval API for chat applications, and its API keys.",
                   invoke_without_command=True)

@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from interfaces import services
 from core.endpoints import redact_url
+from interfaces import services
 
 app = typer.Typer(help="Embedded Postgres and Redis (used when DATABASE_URL / REDIS_URL are unset).",
                   no_args_is_help=True)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from db import domain_claims, tenants
-from db.connection import connect
-from db.knowledge_rules import apply_knowledge_rules
 from core.config import get_settings
 from core.domains import normalize_domain
 from core.errors import NotFound, OmniError
+from db import domain_claims, tenants
+from db.connection import connect
+from db.knowledge_rules import apply_knowledge_rules
 
 customer_app = typer.Typer(help="Customers (tenants).", no_args_is_help=True)
 domain_app = typer.Typer(help="Domains to crawl.", no_args_is_help=True)
@@ -23,9 +21,9 @@ console = Console()
 @customer_app.command("add")
 def customer_add(
     email: str = typer.Argument(..., help="The customer's email (unique)."),
-    name: Optional[str] = typer.Option(None, help="Contact name."),
-    company: Optional[str] = typer.Option(None, help="Company name."),
-    auth_user_id: Optional[str] = typer.Option(
+    name: str | None = typer.Option(None, help="Contact name."),
+    company: str | None = typer.Option(None, help="Company name."),
+    auth_user_id: str | None = typer.Option(
         None, "--auth-user-id", help="Link to this auth user (on Supabase: a Supabase Auth user's id)."),
 ) -> None:
     """Create a customer linked to its auth user; re-running updates it. On Supabase the auth user
@@ -38,15 +36,15 @@ def customer_add(
 @domain_app.command("add")
 def domain_add(
     domain: str = typer.Argument(..., help="A domain or URL; its host (and non-default port) is used."),
-    frequency: Optional[str] = typer.Option(
+    frequency: str | None = typer.Option(
         None, "--frequency", help="hourly|daily|weekly|monthly or a cron expression (default weekly)."),
-    max_pages: Optional[int] = typer.Option(None, "--max-pages", min=1, help="Page limit per crawl."),
-    render_js: Optional[bool] = typer.Option(None, "--render-js/--no-render-js",
+    max_pages: int | None = typer.Option(None, "--max-pages", min=1, help="Page limit per crawl."),
+    render_js: bool | None = typer.Option(None, "--render-js/--no-render-js",
                                              help="Render pages in Chromium."),
-    customer: Optional[str] = typer.Option(None, "--customer", help="Owner's email (customer add first)."),
-    include: Optional[list[str]] = typer.Option(
+    customer: str | None = typer.Option(None, "--customer", help="Owner's email (customer add first)."),
+    include: list[str] | None = typer.Option(
         None, "--include", help="Only URLs matching this glob are knowledge (repeatable; e.g. '/docs/*')."),
-    exclude: Optional[list[str]] = typer.Option(
+    exclude: list[str] | None = typer.Option(
         None, "--exclude", help="URLs matching this glob are crawled but not knowledge (repeatable; "
         "e.g. '/genindex*')."),
     clear_patterns: bool = typer.Option(False, "--clear-patterns",

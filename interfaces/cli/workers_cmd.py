@@ -14,11 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from db.connection import connect
-from db.job_kinds import QUEUES
 from core import processes as processes_
 from core.config import get_settings
 from core.errors import OmniError
+from db.connection import connect
+from db.job_kinds import QUEUES
 from workers.broker import get_broker
 from workers.idle import broker_backlog, unfinished_jobs
 

@@ -14,17 +14,17 @@ from typing import Any
 
 import uvicorn
 
+from core import processes
+from core.config import get_settings, reload_settings
+from core.domains import normalize_domain
+from core.errors import OmniError
 from crawlers.run import create_crawl_job, run_crawl_subprocess
 from dashboard.app import create_app
 from db import tenants
 from db.connection import connect
 from db.migrate import migrate
-from core import processes
 from interfaces import services
-from core.config import get_settings, reload_settings
 from interfaces.demo_site.server import SiteServer
-from core.domains import normalize_domain
-from core.errors import OmniError
 from workers.search import search
 
 SAMPLE_QUERY = "how long does shipping take"

@@ -24,11 +24,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core.config import Settings
+from core.errors import InvalidValue, NotFound
 from dashboard.app import Backend  # the same pool and Redis a dashboard process uses
 from db import api_keys
 from db.api_keys import KeyOwner
-from core.config import Settings
-from core.errors import InvalidValue, NotFound
 from interfaces.serve import MAX_K
 from interfaces.serve.ratelimit import RateLimiter
 from workers.embedding import backend_for_model

@@ -41,7 +41,7 @@ def read_serve_file(path: Path) -> dict[str, Any] | None:
 
 
 def run(settings: Settings, host: str, port: int) -> None:
-    from interfaces.serve.app import create_app   # Starlette and the search stack: only when serving
+    from interfaces.serve.app import create_app  # Starlette and the search stack: only when serving
 
     token = secrets.token_urlsafe(32)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)

@@ -29,8 +29,8 @@ def test_a_stopped_embedded_service_is_an_error_not_a_start(tmp_path: Path, look
 
 
 def test_db_connect_does_not_start_the_embedded_server(tmp_path: Path, monkeypatch) -> None:
-    from db.connection import connect
     from core.config import reload_settings
+    from db.connection import connect
 
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("OMNI_DATA_DIR", str(tmp_path))

@@ -4,11 +4,10 @@ The crawl child is SIGKILLed, overruns the time limit, is forced; its job never 
 
 from __future__ import annotations
 
-from collections import Counter
-
 import os
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest

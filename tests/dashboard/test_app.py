@@ -259,8 +259,8 @@ def test_is_local_bind(host, local) -> None:
 
 
 def test_a_public_bind_without_a_token_is_refused(services_env) -> None:
-    from dashboard.app import create_app
     from core.errors import OmniError
+    from dashboard.app import create_app
 
     with pytest.raises(OmniError, match="OMNI_DASHBOARD_TOKEN"):
         create_app("0.0.0.0", token=None)

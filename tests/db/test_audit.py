@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from psycopg import errors
 
-from db import audit, credentials, tenants
 from core.crypto import Keyring, generate_key
+from db import audit, credentials, tenants
 from tests.support.tenants import as_tenant
 
 

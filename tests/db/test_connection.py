@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from db.connection import Work, connect, get_pool, session_limits
 from core.config import Settings
+from db.connection import Work, connect, get_pool, session_limits
 
 S = Settings(OMNI_DB_IDLE_IN_TRANSACTION_TIMEOUT_S=60, OMNI_DB_LOCK_TIMEOUT_S=10,
              OMNI_DB_JOB_STATEMENT_TIMEOUT_S=300, OMNI_DB_INTERACTIVE_STATEMENT_TIMEOUT_S=30)

@@ -9,7 +9,6 @@ import logging
 import pytest
 from psycopg import sql
 
-from db import credentials, tenants
 from core.crypto import (
     Keyring,
     MalformedEnvelope,
@@ -20,6 +19,7 @@ from core.crypto import (
     key_id,
     load_envelope,
 )
+from db import credentials, tenants
 from tests.support import secrets
 
 WOO_KEY = "ck_live_4b1d2e3f5a6c7d8e9f0a1b2c3d4e5f6a"

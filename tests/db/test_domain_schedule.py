@@ -8,8 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from db import jobs, tenants
-from db.domain_schedule import (CATALOG_SYNCS, CRAWLS, domain_states, is_due_now, last_attempt,
-                                next_run_at)
+from db.domain_schedule import (
+    CATALOG_SYNCS,
+    CRAWLS,
+    domain_states,
+    is_due_now,
+    last_attempt,
+    next_run_at,
+)
 
 T = datetime(2026, 1, 5, 9, tzinfo=UTC)
 

@@ -6,8 +6,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.support.tenants import (ROW_SPECS, SERVICE_ONLY_TABLES, build_world, insert_row,
-                                   public_tables)
+from tests.support.tenants import (
+    ROW_SPECS,
+    SERVICE_ONLY_TABLES,
+    build_world,
+    insert_row,
+    public_tables,
+)
 
 
 def _count(db, table: str) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
+from core.config import Settings
 from db import jobs
 from db.job_kinds import KINDS, PAGE_STAGES, QUEUES, job_types_of, job_types_on, kind_of
-from core.config import Settings
 from workers.broker import configure
 
 

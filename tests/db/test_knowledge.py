@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from db import jobs, knowledge
 from core.config import get_settings
+from db import jobs, knowledge
 from tests.support.worker_fixtures import add_page, make_domain
 from workers.embed_job import run_embed
 from workers.search import search

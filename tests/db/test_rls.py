@@ -16,8 +16,15 @@ import pytest
 from psycopg import errors, sql
 
 from tests.support.supabase import OTHER_APP_TABLES
-from tests.support.tenants import (ROW_SPECS, SERVICE_ONLY_TABLES, Tenant, as_role, as_tenant,
-                                   insert_row, public_tables)
+from tests.support.tenants import (
+    ROW_SPECS,
+    SERVICE_ONLY_TABLES,
+    Tenant,
+    as_role,
+    as_tenant,
+    insert_row,
+    public_tables,
+)
 
 TABLES = sorted(ROW_SPECS)
 

@@ -11,7 +11,12 @@ from psycopg import errors
 
 from db.connection import connect
 from db.migrate import MigrationError, discover, migrate
-from tests.support.supabase import OTHER_APP_TABLES, api_request, create_auth_user, supabase_database
+from tests.support.supabase import (
+    OTHER_APP_TABLES,
+    api_request,
+    create_auth_user,
+    supabase_database,
+)
 from tests.support.tenants import build_world, truncate_all
 
 # What Supabase owns or another application made, one line per object (the kit's

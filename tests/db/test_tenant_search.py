@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from psycopg.types.json import Jsonb
 
+from core.config import get_settings
 from db import vector_indexes
 from db.vector_indexes import PREFIX, index_name, plan_indexes
-from core.config import get_settings
 from tests.support.environment import patched_environ
 from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows

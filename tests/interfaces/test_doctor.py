@@ -11,11 +11,11 @@ from uuid import UUID
 import numpy as np
 import pytest
 
+from core.config import Settings
+from core.crypto import Keyring, generate_key, key_id
 from db import migrate, vector_indexes
 from db.vector_indexes import Health
 from interfaces import doctor
-from core.config import Settings
-from core.crypto import Keyring, generate_key, key_id
 from tests.support.local import free_port
 from tests.support.openai_server import OpenAIServer
 from tests.support.paths import TEST_DATA_DIR

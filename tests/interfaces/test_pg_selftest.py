@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from interfaces import pg_selftest, services
 from core.config import Settings
+from interfaces import pg_selftest, services
 from interfaces.pg_build import postgres_bin, system_user
 from tests.support.paths import OMNI
 

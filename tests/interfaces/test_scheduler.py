@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db import jobs, tenants
 from core.frequency import is_due, next_crawl_at
+from db import jobs, tenants
 from interfaces.scheduler import Scheduler
 from tests.support.paths import OMNI
 from tests.support.worker_fixtures import queued_job_ids
@@ -108,8 +108,8 @@ def test_a_failed_crawl_is_retried_next_period_not_next_pass(db, broker, redis_c
 def test_a_job_nobody_will_run_does_not_block_its_domain(db, broker, redis_client) -> None:
     """The send failed (Redis away): the row is pending with no message. The next pass's
     sweep sends it, whoever created it, instead of skipping the busy domain forever."""
-    from db.connection import connect
     from core.config import Settings
+    from db.connection import connect
     from workers.sweeper import sweep
 
     row = _domain(db, "lost.example", "daily", timedelta(days=3))

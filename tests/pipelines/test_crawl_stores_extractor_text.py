@@ -2,7 +2,7 @@
 (header menu, a box of popular posts and a newsletter inside `<main>`, which the page-level
 extractors keep, footer) is crawled through the real
 pipeline from 127.0.0.1, and each page's `website_content` text is the main-content extractor's
-output for the page as served (`pipelines.main_content.page_content`, the function `omni
+output for the page as served (`content.main_content.page_content`, the function `omni
 extract` reports), less only the site's template lines. Scored against each page's own text,
 the stored text is never worse than `omni extract`'s on the same page."""
 
@@ -15,10 +15,10 @@ from collections import Counter
 
 import pytest
 
+from content import template as site_template
+from content.charset import decode_html
+from content.main_content import page_content
 from interfaces.cli.extract_cmd import report
-from pipelines import template as site_template
-from pipelines.charset import decode_html
-from pipelines.main_content import page_content
 from tests.support import testsite
 from tests.support.crawl_fixtures import crawl
 

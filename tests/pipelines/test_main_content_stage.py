@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import xxhash
 
+from content import template as site_template
 from core.config import get_settings
-from pipelines import template as site_template
 from pipelines.main_content_stage import store_main_content
-from tests.pipelines.test_main_content import SHOP
+from tests.content.test_main_content import SHOP
 from workers.optimize_job import run_optimize
 
 WALKER_TEXT = "Home Shop Blog Contact We use cookies Forge Anvil 50 kg"

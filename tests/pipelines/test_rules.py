@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from content.fingerprint import classify, content_hash
+from content.page_text import extract_html
 from pipelines.enqueue import batches
-from pipelines.extract import extract_html
-from pipelines.hash import classify, content_hash
 from pipelines.store import http_date, to_row
 
 

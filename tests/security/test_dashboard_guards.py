@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from dashboard.guards import allowed_hosts, check_token, host_allowed
 from core.errors import OmniError
+from dashboard.guards import allowed_hosts, check_token, host_allowed
 
 
 @pytest.mark.parametrize("bind, names, host, ok", [

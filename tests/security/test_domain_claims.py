@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from db import credentials
 from core.crypto import Keyring, generate_key
+from db import credentials
 from interfaces.verification import WELL_KNOWN_PATH, Target, targets, token_found
 from tests.security.conftest import as_attacker
 from tests.support.tenants import OMNI, REPO

@@ -12,9 +12,9 @@ import pytest
 from pgvector import Vector
 from psycopg.types.json import Jsonb
 
-from db import credentials, jobs, tenants
 from core.config import get_settings
 from core.crypto import Keyring, generate_key
+from db import credentials, jobs, tenants
 from interfaces.scheduler import Scheduler
 from tests.security.conftest import as_attacker, error_of
 from tests.support.worker_fixtures import add_page, embedding_rows, long_page

@@ -29,9 +29,9 @@ def encryption_key(services_env) -> Iterator[str]:
 
 def run_sync(domain_id, platform: str | None = None) -> dict:
     """A catalog job through the real job runner (job row: running -> completed | failed)."""
+    from core.config import get_settings
     from db import jobs
     from db.connection import connect
-    from core.config import get_settings
     from workers.catalog_sync_job import run_catalog_sync
     from workers.job_runner import run_job
 

@@ -92,9 +92,9 @@ def subject_world(db) -> SubjectWorld:
 
 def run_privacy_job(job_id) -> dict:
     """A privacy job through the real job runner; returns the job row afterwards."""
+    from core.config import get_settings
     from db import jobs
     from db.connection import connect
-    from core.config import get_settings
     from workers.job_runner import run_job
     from workers.privacy_job import run_privacy
 

@@ -9,8 +9,8 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from db.credentials import aad, config_id
 from core.crypto import Keyring
+from db.credentials import aad, config_id
 
 
 def set_credential(conn: psycopg.Connection, domain: str, name: str, value: str,

@@ -12,10 +12,10 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from db import jobs
 from core.config import Settings, get_settings
-from tests.support.worker_fixtures import make_domain
+from db import jobs
 from db.job_kinds import ACTORS, KINDS, actor_options
+from tests.support.worker_fixtures import make_domain
 from workers.actors import declare_actors
 from workers.broker import configure
 from workers.dispatch import send_job

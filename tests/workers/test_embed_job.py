@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from db import jobs
+from content.chunking import context_line, embedding_text
 from core.config import get_settings
+from db import jobs
 from tests.support.openai_server import Reply
 from tests.support.worker_fixtures import add_page, embedding_rows, long_page, make_domain
-from workers.chunking import context_line, embedding_text
 from workers.embed_job import run_embed
 from workers.errors import PermanentError, TransientError
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import Settings
 from db import jobs
 from db.connection import connect
-from core.config import Settings
 from tests.support.worker_fixtures import make_domain, queued_job_ids
 from workers.dispatch import send_job
 from workers.queues import LiveMessages, live_messages

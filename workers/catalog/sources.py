@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from crawlers.urls import host_of, in_site, is_ip_or_local
 from core.errors import InvalidValue
+from crawlers.urls import host_of, in_site, is_ip_or_local
 from workers.errors import PermanentError
 
 PLATFORMS = ("woocommerce", "shopify")

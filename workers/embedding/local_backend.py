@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from workers import tokens
+from content import tokens
 from workers.embedding import LOCAL_MODEL, EmbeddingResult, OnBatch, fit_dimensions
 
 

@@ -18,10 +18,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import numpy as np
 import openai
 
+from content import tokens
 from core.config import Settings
-from workers import tokens
-from workers.embedding import (COLUMN_DIMENSIONS, EmbeddingResult, OnBatch, PartialResult,
-                               fit_dimensions)
+from workers.embedding import (
+    COLUMN_DIMENSIONS,
+    EmbeddingResult,
+    OnBatch,
+    PartialResult,
+    fit_dimensions,
+)
 from workers.errors import PermanentError, TransientError
 from workers.request_plan import MAX_INPUTS, MAX_TOKENS, MAX_TOKENS_PER_INPUT, plan_batches
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from workers.extraction.scope import Place, contact_email_allowed, is_contact_page, places
 from workers.extraction.page import (
     MarkupItem,
     Page,
@@ -18,6 +17,7 @@ from workers.extraction.page import (
     type_names,
     walk,
 )
+from workers.extraction.scope import Place, contact_email_allowed, is_contact_page, places
 
 _EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24})\b")
 _ASSET_SUFFIX = re.compile(r"\.(png|jpe?g|gif|svg|webp|css|js)$", re.IGNORECASE)

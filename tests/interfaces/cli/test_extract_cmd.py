@@ -9,7 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.pipelines.test_main_content import SHOP
+from tests.content.test_main_content import SHOP
 from tests.support.paths import OMNI
 
 PAGES = Path(__file__).resolve().parents[2] / "support" / "pages"

@@ -12,13 +12,13 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from db.migrate import MigrationError
-from interfaces.cli.main import is_user_error
 from core.config import InvalidSettings, Settings, describe_invalid
 from core.crypto import MissingKey
 from core.domains import InvalidDomain
 from core.endpoints import ServiceError
 from core.errors import InvalidValue, NotFound, OmniError
+from db.migrate import MigrationError
+from interfaces.cli.main import is_user_error
 from tests.support.paths import REPO
 
 OMNI = Path(sys.executable).parent / "omni"

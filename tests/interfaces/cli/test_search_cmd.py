@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from db import jobs
 from core.config import get_settings
+from db import jobs
 from tests.support.worker_fixtures import REPO, VENV_BIN, add_page, make_domain, settings_env
 
 PAGES = {

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from psycopg.types.json import Jsonb
 
-from db import api_keys, tenants
 from core.config import get_settings
+from db import api_keys, tenants
 from tests.support.worker_fixtures import REPO, VENV_BIN, add_page
 
 SITE = "https://widget.example.com"
@@ -30,8 +30,8 @@ def _tenant(db, email: str, domain: str, origins: list[str], rate: int):
 
 @pytest.fixture
 def server(db, openai_env, tmp_path):
-    from workers.embed_job import run_embed
     from db import jobs
+    from workers.embed_job import run_embed
 
     alice, shop = _tenant(db, "alice@alice.co.uk", "alice-shop.co.uk", [SITE], 3)
     _bob, other = _tenant(db, "bob@bob.co.uk", "bob-shop.co.uk", ["*"], 100)

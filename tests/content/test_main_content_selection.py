@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.main_content import (
+from content.main_content import (
     DISAGREE,
     choose,
     extends,

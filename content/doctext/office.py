@@ -8,7 +8,7 @@ import zipfile
 
 from lxml import etree
 
-from pipelines.doctext.model import DocumentError, DocumentText
+from content.doctext.model import DocumentError, DocumentText
 
 MAX_XML_BYTES = 64 * 1024 * 1024   # uncompressed; a zip bomb stops here
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pipelines.doctext.model import DocumentError, DocumentText
-from pipelines.doctext.office import extract_office, extract_plain
-from pipelines.doctext.pdf import extract_pdf
+from content.doctext.model import DocumentError, DocumentText
+from content.doctext.office import extract_office, extract_plain
+from content.doctext.pdf import extract_pdf
 
 
 def extract_document(body: bytes, fmt: str, max_pages: int) -> DocumentText:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import xxhash
 
-from workers import tokens
+from content import tokens
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")

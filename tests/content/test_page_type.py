@@ -1,11 +1,11 @@
-"""Page typing (pipelines/page_type.py) from its signals: JSON-LD, og:type, the URL, the markup's
+"""Page typing (content/page_type.py) from its signals: JSON-LD, og:type, the URL, the markup's
 counts and the page's cards."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.page_type import Signals, classify
+from content.page_type import Signals, classify
 
 
 def signals(html: str = "<html><body><p>Text</p></body></html>", url: str = "https://s.test/x",

@@ -7,7 +7,7 @@ element whose children repeat one shape (same tag and class) at least MIN_CARDS 
 link and CARD_WORDS words in most of them, is a grid; filter panels (their items hold form
 inputs), menus (every word a link's, a few words a card) and page chrome (`nav`, `header`,
 `footer`, `aside`) are not. The grids kept are the largest by words and those at least half its
-size. Pure: the caller passes the parsed tree. Used by `pipelines/main_content.py` for
+size. Pure: the caller passes the parsed tree. Used by `content/main_content.py` for
 collection and listing pages; how it was tuned: docs/extraction.md.
 """
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from resiliparse.parse.html import HTMLTree
 
-from pipelines.charset import decode_html
-from pipelines.hash import content_hash
-from pipelines.main_content import (
+from content.charset import decode_html
+from content.fingerprint import content_hash
+from content.main_content import (
     agreement,
     headline,
     main_text,
@@ -20,8 +20,8 @@ from pipelines.main_content import (
     with_byline,
     with_headline,
 )
-from pipelines.template import MIN_PAGES, SiteTemplate, block_key, same_content
-from pipelines.volatile import mask_volatile
+from content.template import MIN_PAGES, SiteTemplate, block_key, same_content
+from content.volatile import mask_volatile
 
 HU = "Árvíztűrő tükörfúrógép: ő és ű betűk"
 

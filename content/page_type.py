@@ -1,6 +1,6 @@
 """The kind of a page, from its JSON-LD, its markup and its URL: product, collection, listing,
 service, faq, documentation, forum or article (the default). Stored in
-`website_content.content_type`; `pipelines/main_content.py` applies each kind's rule for what
+`website_content.content_type`; `content/main_content.py` applies each kind's rule for what
 the main content is. Pure: the caller parses the page once (`Signals.of`).
 
 The order of the evidence: JSON-LD types the site wrote for this page first (a `Product` with an
@@ -86,7 +86,7 @@ class Signals:
     posts: int = 0
     sections: int = 0
     articles: int = 0
-    cards: int = 0          # pipelines/cards.py: the page's repeated cards
+    cards: int = 0          # content/cards.py: the page's repeated cards
     card_prices: int = 0    # of which show a price
     card_share: float = 0.0  # the cards' words per word of the main text
 

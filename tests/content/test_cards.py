@@ -1,11 +1,11 @@
-"""The cards of grid and list pages (pipelines/cards.py): repeated siblings with a link and a few
+"""The cards of grid and list pages (content/cards.py): repeated siblings with a link and a few
 words are cards; filter panels, menus, chrome and lone blocks are not."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.cards import page_cards
+from content.cards import page_cards
 
 
 def tile(i: int) -> str:

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from pipelines.main_content import main_text
+from content.main_content import main_text
 from tests.support import testsite
 from tests.support.crawl_fixtures import crawl
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from pipelines.doctext.model import DocumentError, DocumentText
+from content.doctext.model import DocumentError, DocumentText
 
 HEADING_RATIO = 1.15      # a line this much larger than the body text is a heading
 HEADING_MAX_CHARS = 120

@@ -6,13 +6,17 @@ into mojibake. The reverse mistake is very unlikely: text in a legacy charset wi
 characters is almost never valid UTF-8 as a whole (an accented Latin-1 letter followed by ASCII,
 or a GB2312 pair, breaks the UTF-8 rules). So bytes that decode as UTF-8 and hold non-ASCII
 characters are read as UTF-8 whatever the label. Both the crawl (crawlers/spiders/site.py) and
-pipelines/charset.py use this rule, so they store the same text.
+`decode_html` below use this rule, so they store the same text. `decode_html` builds the
+response a crawl builds (BOM, HTTP charset, <meta>, detection), so code holding only bytes
+(the benchmarks) decodes a page the way a crawl would.
 """
 
 from __future__ import annotations
 
 import codecs
 from typing import TYPE_CHECKING, TypeVar
+
+from scrapy.http import HtmlResponse
 
 if TYPE_CHECKING:
     from scrapy.http import TextResponse
@@ -44,3 +48,11 @@ def as_utf8_when_it_is(response: Response) -> Response:
     if utf8_despite_label(response.body, response.encoding):
         return response.replace(encoding="utf-8")
     return response
+
+
+_URL = "http://decode.invalid/"
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    headers = {"Content-Type": content_type} if content_type else {}
+    return as_utf8_when_it_is(HtmlResponse(url=_URL, body=body, headers=headers)).text

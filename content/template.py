@@ -27,7 +27,7 @@ import psycopg
 import xxhash
 from psycopg.types.json import Jsonb
 
-from pipelines.volatile import mask_volatile
+from content.volatile import mask_volatile
 
 PATTERN_TYPE = "template"
 MIN_PAGES = 5

@@ -7,10 +7,16 @@ import random
 
 import pytest
 
-from workers.chunking import chunk_document, chunk_hash, clean_inline, context_line, \
-    effective_sizes, embedding_text
+from content.chunking import (
+    chunk_document,
+    chunk_hash,
+    clean_inline,
+    context_line,
+    effective_sizes,
+    embedding_text,
+)
+from content.tokens import count_tokens
 from workers.embed_job import ExistingRow, page_source, page_text, plan_page
-from workers.tokens import count_tokens
 
 PARA = ("Our shipping team packs every order by hand and sends it the same day when it is "
         "placed before noon; tracking numbers arrive by email.")

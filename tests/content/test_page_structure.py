@@ -5,8 +5,8 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from pipelines.extract import extract_html
-from pipelines.page_structure import structure
+from content.page_structure import structure
+from content.page_text import extract_html
 
 
 def links(n: int, text: str = "entry") -> str:

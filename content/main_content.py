@@ -38,10 +38,10 @@ from readability.readability import Unparseable
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-from pipelines import page_type
-from pipelines.cards import page_cards
-from pipelines.extract import extract_html
-from pipelines.template import SiteTemplate
+from content import page_type
+from content.cards import page_cards
+from content.page_text import extract_html
+from content.template import SiteTemplate
 
 AGREE = 0.95
 DISAGREE = 0.3

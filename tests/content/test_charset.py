@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from scrapy.http import HtmlResponse
 
-from core.charset import as_utf8_when_it_is, utf8_despite_label
-from pipelines.charset import decode_html
+from content.charset import as_utf8_when_it_is, decode_html, utf8_despite_label
 
 HU = "Árvíztűrő tükörfúrógép, őszi ünnepek"
 ZH = "谷歌在2014年收购的人工智能公司"

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from content.chunking import chunk_document
+from content.doctext import DocumentError, extract_document, sniff_format
+from content.doctext.office import from_blocks
+from content.doctext.pdf import Line, build_text, open_failure
 from crawlers.documents import document_outcome, fetchable_document
-from pipelines.doctext import DocumentError, extract_document, sniff_format
-from pipelines.doctext.office import from_blocks
-from pipelines.doctext.pdf import Line, build_text, open_failure
 from pipelines.documents import document_metadata, read_document
 from tests.support import documents as make
 from workers.chunk_pages import chunk_start_pages, collapse
-from workers.chunking import chunk_document
 
 PDF = make.manual_pdf(3)
 

@@ -1,6 +1,6 @@
 """Volatile parts of a page's text: dates, times, "N views", "3 hours ago", copyright years and
 long tokens (CSRF, session, cache busters). Masked before fingerprinting (pipelines/hash.py) and
-before keying template blocks (pipelines/template.py), so a page whose only change is in them is
+before keying template blocks (content/template.py), so a page whose only change is in them is
 unchanged. Prices, SKUs, phone numbers, stock counts and version numbers are facts: kept."""
 
 from __future__ import annotations
