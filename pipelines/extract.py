@@ -9,6 +9,7 @@ import lxml.html
 
 from content import template as site_template
 from content.page_text import extract, without_template
+from db import site_templates
 from db.connection import get_pool
 
 
@@ -24,7 +25,7 @@ class ExtractPipeline:
     def open_spider(self) -> None:
         self.domain_id = self.crawler.spider.state.domain_id
         with get_pool().connection() as conn:
-            self.template = site_template.load(conn, self.domain_id)
+            self.template = site_templates.load(conn, self.domain_id)
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
         if item.get("kind") != "page":
@@ -41,4 +42,4 @@ class ExtractPipeline:
     def close_spider(self) -> None:
         if self.template.observed:
             with get_pool().connection() as conn:
-                site_template.save(conn, self.domain_id, self.template)
+                site_templates.save(conn, self.domain_id, self.template)

@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from content import template as site_template
+from db import site_templates
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def store_main_content(conn: psycopg.Connection, domain_id: Any,
     # imported here: the extractors cost ~1 s to import, for crawls that stored pages
     from content.main_content import page_content
 
-    template = site_template.load(conn, str(domain_id))
+    template = site_templates.load(conn, str(domain_id))
     for page_id in pending:
         with conn.transaction():
             page = conn.execute(

@@ -15,9 +15,9 @@ from collections import Counter
 
 import pytest
 
-from content import template as site_template
 from content.charset import decode_html
 from content.main_content import page_content
+from db import site_templates
 from interfaces.cli.extract_cmd import report
 from tests.support import testsite
 from tests.support.crawl_fixtures import crawl
@@ -143,7 +143,7 @@ def test_each_stored_page_is_the_extractors_text_less_the_template(pottery, db):
         "SELECT w.url, w.content, w.content_type, w.domain_id FROM website_content w")}
     pages = {path: gold for path, (_, gold) in site().items() if gold}
     assert {pottery.url(path) for path in pages} <= set(stored)
-    template = site_template.load(db, str(next(iter(stored.values()))["domain_id"]))
+    template = site_templates.load(db, str(next(iter(stored.values()))["domain_id"]))
     assert template.pages >= len(pages)
 
     crawled, direct = [], []

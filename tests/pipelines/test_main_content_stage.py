@@ -8,6 +8,7 @@ import xxhash
 
 from content import template as site_template
 from core.config import get_settings
+from db import site_templates
 from pipelines.main_content_stage import store_main_content
 from tests.content.test_main_content import SHOP
 from workers.optimize_job import run_optimize
@@ -30,7 +31,7 @@ def test_main_content_is_stored_once_per_version(db, domain, add_html_page, make
     template = site_template.SiteTemplate()
     for i in range(10):
         template.observe(["Can I return it?", f"other page {i} with its own words"])
-    site_template.save(db, domain["id"], template)
+    site_templates.save(db, domain["id"], template)
 
     result = store_main_content(db, domain["id"], [page_id])
     assert result.changed == [page_id] and result.unchanged == [] and result.failed == 0
