@@ -22,7 +22,11 @@ from crawlers.crawl_stats import record
 from db import jobs
 from db.connection import get_pool
 from db.job_kinds import PAGE_STAGES
-from pipelines.main_content_stage import store_main_content
+from pipelines.main_content_stage import (
+    JOBS_CREATED_SQL,
+    PAGES_AWAITING_JOBS_SQL,
+    store_main_content,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,20 +60,24 @@ class EnqueuePipeline:
         stats = self.crawler.stats
         record(stats, "jobs_enqueued", 0)
         record(stats, "pages_enqueued", 0)
-        if not state.to_enqueue:  # a re-crawl of an unchanged site: no connection, no broker
-            return
         created: list[tuple[str, str]] = []
         to_enqueue: list[str] = []
         try:
             with get_pool().connection() as conn:
                 stage = store_main_content(conn, state.domain_id, state.to_enqueue)
+                # this crawl's changed pages, and any an earlier crawl died before queueing
+                awaiting = [r["id"] for r in conn.execute(PAGES_AWAITING_JOBS_SQL,
+                                                          (state.domain_id,))]
             record(stats, "main_content_pages", len(stage.changed) + len(stage.unchanged))
             record(stats, "main_content_unchanged", len(stage.unchanged))
             # the same knowledge as stored: nothing to do, unless the crawl was forced
             skip = set() if state.force else set(stage.unchanged)
-            to_enqueue = [pid for pid in dict.fromkeys([*state.to_enqueue, *stage.changed])
+            to_enqueue = [pid for pid in dict.fromkeys([*state.to_enqueue, *awaiting])
                           if pid not in skip]
-            with get_pool().connection() as conn:  # one transaction for all the job rows
+            if not to_enqueue:  # a re-crawl of an unchanged site: no job, no broker
+                return
+            with get_pool().connection() as conn:  # one transaction: the job rows, the markers
+                conn.execute(JOBS_CREATED_SQL, (to_enqueue,))
                 for page_ids in batches(to_enqueue):
                     for job_type in PAGE_STAGES:
                         metadata = {"page_ids": page_ids, "crawl_job_id": state.job_id}

@@ -13,7 +13,11 @@ without the template lines, Markdown, product facts) and writes it:
   stored: a page whose fetched version differs only in its template (a rotating "customers also
   viewed" block, a footer year) keeps its row as it is (same `updated_at`), and gets no job.
 - `scraped_pages`: content (the main text) and metadata {markdown, main_content: the content
-  hash the text was computed for}: the marker that says the page's current version is done.
+  hash the text was computed for}: the marker that says the page's current version is done;
+  and, when `website_content` changed, `jobs_pending` (the same hash) in the same transaction.
+  The enqueue step removes it in the transaction that creates the page's jobs, so a crawl
+  killed between the two leaves it set and the next crawl's enqueue queues the page
+  (`PAGES_AWAITING_JOBS_SQL`): no page's new knowledge waits for its next change.
 
 A page the extractors find nothing on, or fail on, keeps the fast pass's text, with the reason
 in `scraped_pages.metadata.main_content_error`. The extract, optimize and embed jobs read what
@@ -41,6 +45,16 @@ WHERE domain_id = %(domain)s AND html IS NOT NULL
   AND (metadata->>'main_content') IS DISTINCT FROM metadata->>'content_hash'
   AND (id = ANY(%(ids)s::uuid[]) OR metadata->>'change' IN ('new', 'changed'))
 ORDER BY id
+"""
+
+# pages whose stored knowledge changed but whose jobs were never created (the crawl died between)
+PAGES_AWAITING_JOBS_SQL = """
+SELECT id::text AS id FROM scraped_pages
+WHERE domain_id = %s AND metadata ? 'jobs_pending' ORDER BY id
+"""
+
+JOBS_CREATED_SQL = """
+UPDATE scraped_pages SET metadata = metadata - 'jobs_pending' WHERE id = ANY(%s::uuid[])
 """
 
 UPSERT_CONTENT_SQL = """
@@ -123,6 +137,8 @@ def _store(conn: psycopg.Connection, domain_id: Any, page_id: str, page: dict[st
            "content_type": kind, "metadata": content_meta}
     if stored is not None and all(stored[k] == v for k, v in row.items()):
         return False
+    conn.execute("UPDATE scraped_pages SET metadata = metadata || %s WHERE id = %s",
+                 (Jsonb({"jobs_pending": meta["content_hash"]}), page_id))
     conn.execute(UPSERT_CONTENT_SQL, {
         "domain": domain_id, "url": page["url"], "title": title, "content": text,
         "summary": row["summary"], "type": kind, "hash": meta["content_hash"],

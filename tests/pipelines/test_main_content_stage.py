@@ -87,3 +87,36 @@ def test_a_page_without_main_content_keeps_its_text_and_records_why(db, domain, 
     assert row["content"] == "fast pass text" == row["wc_content"]
     assert row["metadata"]["main_content"] == "1" * 32
     assert row["metadata"]["main_content_error"] == "no main content found"
+
+
+SENT: list[tuple[str, str]] = []
+
+
+def record_send(job_id: str, job_type: str) -> None:
+    SENT.append((job_id, job_type))
+
+
+def test_a_crawl_killed_after_the_stage_has_its_pages_queued_by_the_next_crawl(
+        db, domain, add_html_page):
+    """The stage stored a page's new knowledge, then the crawl died before its jobs were
+    created: the page is marked, and the next crawl's enqueue queues it (and only once)."""
+    from scrapy.utils.misc import build_from_crawler  # noqa: PLC0415 - only this test builds one
+
+    from pipelines.enqueue import EnqueuePipeline  # noqa: PLC0415 - as above
+    from tests.support.crawler import site_crawler  # noqa: PLC0415 - as above
+
+    page_id = add_html_page("product/anvil", SHOP, metadata={"content_hash": "c" * 32})
+    assert store_main_content(db, domain["id"], [page_id]).changed == [page_id]
+    assert page_row(db, page_id)["metadata"]["jobs_pending"] == "c" * 32
+    # ... the crawl process is killed here: no job rows
+
+    SENT.clear()
+    for _ in range(2):  # the next crawl (nothing changed on the site), then one more
+        crawler = site_crawler(domain["domain"], OMNI_JOB_SENDER=f"{__name__}.record_send")
+        build_from_crawler(EnqueuePipeline, crawler).spider_closed(crawler.spider)
+    rows = db.execute("SELECT job_type, metadata->'page_ids' AS ids FROM content_refresh_jobs "
+                      "WHERE domain_id = %s ORDER BY job_type", (domain["id"],)).fetchall()
+    assert [(r["job_type"], r["ids"]) for r in rows] == [
+        (kind, [page_id]) for kind in sorted(("extract", "optimize", "embed"))]
+    assert len(SENT) == 3
+    assert "jobs_pending" not in page_row(db, page_id)["metadata"]
