@@ -19,6 +19,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch>=2.2"
 COPY core ./core
+COPY content ./content
 COPY interfaces ./interfaces
 COPY db ./db
 COPY crawlers ./crawlers
