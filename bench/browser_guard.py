@@ -62,8 +62,13 @@ async def run(loads: int, assets: int) -> None:
     async def reason(target: str) -> str | None:
         return await asyncio.to_thread(policy.check_url, target)
 
-    stub = SimpleNamespace(_reason=reason, _record=lambda *a, **k: None, policy=policy,
-                           _timeout=30.0, _max_bytes=10 * 1024 * 1024)
+    stub = SimpleNamespace(
+        _reason=reason,
+        _record=lambda *a, **k: None,
+        policy=policy,
+        _timeout=30.0,
+        _max_bytes=10 * 1024 * 1024,
+    )
 
     async def plain(route, request) -> None:
         await route.continue_()
@@ -90,10 +95,15 @@ async def run(loads: int, assets: int) -> None:
         await browser.close()
     server.shutdown()
     for mode, values in times.items():
-        print(f"{mode:9s} median {statistics.median(values) * 1000:7.1f} ms  "
-              f"range {min(values) * 1000:.1f}-{max(values) * 1000:.1f} ms  ({len(values)} loads, "
-              f"{assets + 1} requests each)")
-    print(f"guard / continue: {statistics.median(times['guard']) / statistics.median(times['continue']):.2f}x")
+        print(
+            f"{mode:9s} median {statistics.median(values) * 1000:7.1f} ms  "
+            f"range {min(values) * 1000:.1f}-{max(values) * 1000:.1f} ms  ({len(values)} loads, "
+            f"{assets + 1} requests each)"
+        )
+    print(
+        "guard / continue: "
+        f"{statistics.median(times['guard']) / statistics.median(times['continue']):.2f}x"
+    )
 
 
 def main() -> None:

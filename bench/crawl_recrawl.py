@@ -37,11 +37,14 @@ def crawl(site, env: dict[str, str]) -> tuple[dict, list]:
 
 def shares(site_pages: dict, requests: list) -> dict:
     pages = [r for r in requests if not r.path.startswith(("/robots.txt", "/sitemap"))]
-    return {"requests": len(requests), "page_requests": len(pages),
-            "conditional": sum(1 for r in pages if r.conditional),
-            "not_modified": sum(1 for r in pages if r.status == 304),
-            "full_downloads": sum(1 for r in pages if r.status == 200),
-            "bytes": sum(r.bytes for r in requests)}
+    return {
+        "requests": len(requests),
+        "page_requests": len(pages),
+        "conditional": sum(1 for r in pages if r.conditional),
+        "not_modified": sum(1 for r in pages if r.status == 304),
+        "full_downloads": sum(1 for r in pages if r.status == 200),
+        "bytes": sum(r.bytes for r in requests),
+    }
 
 
 def one_round(args: argparse.Namespace, redis_url: str, admin_url: str) -> dict:
@@ -53,44 +56,70 @@ def one_round(args: argparse.Namespace, redis_url: str, admin_url: str) -> dict:
     site = serve(shop(args.products, sitemap=True))
     try:
         with fresh_database(admin_url, "omni_bench") as database_url:
-            env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                   "OMNI_ALLOW_PRIVATE_NETWORKS": "1", "OMNI_CRAWL_MAX_PAGES": str(args.products * 3),
-                   "OMNI_CRAWL_MAX_DEPTH": "100", "OMNI_CRAWL_CONCURRENCY": str(args.concurrency),
-                   "OMNI_LOG_LEVEL": "WARNING"}
+            env = {
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis_url,
+                "OMNI_ALLOW_PRIVATE_NETWORKS": "1",
+                "OMNI_CRAWL_MAX_PAGES": str(args.products * 3),
+                "OMNI_CRAWL_MAX_DEPTH": "100",
+                "OMNI_CRAWL_CONCURRENCY": str(args.concurrency),
+                "OMNI_LOG_LEVEL": "WARNING",
+            }
             with connect(autocommit=True, dsn=database_url) as conn:
                 migrate(conn)
             first, first_requests = crawl(site, env)
             with connect(autocommit=True, dsn=database_url) as conn:
                 conn.execute("VACUUM ANALYZE")
                 conn.execute("CHECKPOINT")
-                kinds = {r["status"]: r["n"] for r in conn.execute(
-                    "SELECT status, count(*) AS n FROM scraped_pages GROUP BY 1")}
+                kinds = {
+                    r["status"]: r["n"]
+                    for r in conn.execute(
+                        "SELECT status, count(*) AS n FROM scraped_pages GROUP BY 1"
+                    )
+                }
             again, again_requests = crawl(site, env)
     finally:
         stop(site)
-    return {"first": first, "again": again, "kinds": kinds,
-            "first_http": shares(site.pages, first_requests),
-            "again_http": shares(site.pages, again_requests)}
+    return {
+        "first": first,
+        "again": again,
+        "kinds": kinds,
+        "first_http": shares(site.pages, first_requests),
+        "again_http": shares(site.pages, again_requests),
+    }
 
 
 def report(n: int, r: dict) -> dict:
     first, again, f, a = r["first"], r["again"], r["first_http"], r["again_http"]
     skipped = sum(again.get(k, 0) for k in ("recheck_skipped", "resumed", "duplicate_skipped"))
     cond_share = (a["conditional"] + skipped) / max(1, a["page_requests"] + skipped)
-    figures = {"requests": a["requests"] / f["requests"], "conditional_or_skipped": cond_share,
-               "bytes": a["bytes"] / f["bytes"], "speedup": first["duration_s"] / again["duration_s"]}
+    figures = {
+        "requests": a["requests"] / f["requests"],
+        "conditional_or_skipped": cond_share,
+        "bytes": a["bytes"] / f["bytes"],
+        "speedup": first["duration_s"] / again["duration_s"],
+    }
     total = sum(r["kinds"].values())
-    print(f"round {n}: URLs remembered {total} = " + ", ".join(
-        f"{k} {v} ({v / total:.0%})" for k, v in sorted(r["kinds"].items())))
-    print(f"  first crawl: {f['requests']} requests ({f['page_requests']} pages), "
-          f"{f['bytes'] / 1e6:.2f} MB, {first['duration_s']:.2f}s, new {first['new']}, "
-          f"duplicates {first['duplicate']}, failed {first['failed']}")
-    print(f"  re-crawl:    {a['requests']} requests ({a['page_requests']} pages: "
-          f"{a['conditional']} conditional, {a['not_modified']} 304, {a['full_downloads']} full; "
-          f"{skipped} skipped), {a['bytes'] / 1e6:.3f} MB, {again['duration_s']:.2f}s, "
-          f"new+changed {again['new'] + again['changed']}")
-    print(f"  requests {figures['requests']:.1%} of the first crawl's, conditional or skipped "
-          f"{cond_share:.1%}, bytes {figures['bytes']:.1%}, speed-up {figures['speedup']:.2f}x")
+    print(
+        f"round {n}: URLs remembered {total} = "
+        + ", ".join(f"{k} {v} ({v / total:.0%})" for k, v in sorted(r["kinds"].items()))
+    )
+    print(
+        f"  first crawl: {f['requests']} requests ({f['page_requests']} pages), "
+        f"{f['bytes'] / 1e6:.2f} MB, {first['duration_s']:.2f}s, new {first['new']}, "
+        f"duplicates {first['duplicate']}, failed {first['failed']}"
+    )
+    print(
+        f"  re-crawl:    {a['requests']} requests ({a['page_requests']} pages: "
+        f"{a['conditional']} conditional, {a['not_modified']} 304, {a['full_downloads']} full; "
+        f"{skipped} skipped), {a['bytes'] / 1e6:.3f} MB, {again['duration_s']:.2f}s, "
+        f"new+changed {again['new'] + again['changed']}"
+    )
+    print(
+        f"  requests {figures['requests']:.1%} of the first crawl's, conditional or skipped "
+        f"{cond_share:.1%}, bytes {figures['bytes']:.1%}, speed-up {figures['speedup']:.2f}x"
+    )
     return figures
 
 
@@ -120,15 +149,25 @@ def main() -> None:
         return statistics.median(r[key] for r in rounds)
 
     def span(key: str, fmt: str) -> str:
-        return f"range {format(min(r[key] for r in rounds), fmt)}-{format(max(r[key] for r in rounds), fmt)}"
+        low, high = min(r[key] for r in rounds), max(r[key] for r in rounds)
+        return f"range {format(low, fmt)}-{format(high, fmt)}"
 
-    print(f"requests / first crawl's:        median {median('requests'):.1%} ({span('requests', '.1%')})")
-    print(f"conditional or skipped:          median {median('conditional_or_skipped'):.1%} "
-          f"({span('conditional_or_skipped', '.1%')})   (target >= 95%)")
-    print(f"bytes / first crawl's:           median {median('bytes'):.1%} ({span('bytes', '.1%')})"
-          f"   (target <= 10%)")
-    print(f"re-crawl speed-up:               median {median('speedup'):.2f}x "
-          f"({span('speedup', '.2f')}x)   (target >= 3x)")
+    print(
+        f"requests / first crawl's:        median {median('requests'):.1%} "
+        f"({span('requests', '.1%')})"
+    )
+    print(
+        f"conditional or skipped:          median {median('conditional_or_skipped'):.1%} "
+        f"({span('conditional_or_skipped', '.1%')})   (target >= 95%)"
+    )
+    print(
+        f"bytes / first crawl's:           median {median('bytes'):.1%} ({span('bytes', '.1%')})"
+        f"   (target <= 10%)"
+    )
+    print(
+        f"re-crawl speed-up:               median {median('speedup'):.2f}x "
+        f"({span('speedup', '.2f')}x)   (target >= 3x)"
+    )
 
 
 if __name__ == "__main__":

@@ -60,20 +60,28 @@ class ScaleSite:
 
     def leaf_page(self, i: int) -> str:
         word = WORDS[i % len(WORDS)]
-        facts = "".join(f"<p>Item {10000 + i} is a {word} with serial SER{i:06d}, weighing "
-                        f"{100 + (i * 7 + k) % 900} grams and priced at {20 + (i * 3 + k) % 400} "
-                        f"euros. Variant {k} ships in {1 + (i + k) % 9} days from warehouse "
-                        f"{(i * 11 + k) % 17}.</p>" for k in range(10))
+        facts = "".join(
+            f"<p>Item {10000 + i} is a {word} with serial SER{i:06d}, weighing "
+            f"{100 + (i * 7 + k) % 900} grams and priced at {20 + (i * 3 + k) % 400} "
+            f"euros. Variant {k} ships in {1 + (i + k) % 9} days from warehouse "
+            f"{(i * 11 + k) % 17}.</p>"
+            for k in range(10)
+        )
         extra = f"<a href='/p/{i}/print'>Print</a>" if i % 10 == 0 else ""
         return f"<h1>Item {10000 + i}</h1>{facts}{extra}"
 
     def listing_page(self, n: int) -> str:
         first = n * PER_LISTING
-        items = "".join(f"<li><a href='/p/{i}'>Item {10000 + i}</a></li>"
-                        for i in range(first, min(first + PER_LISTING, self.leaves)))
+        items = "".join(
+            f"<li><a href='/p/{i}'>Item {10000 + i}</a></li>"
+            for i in range(first, min(first + PER_LISTING, self.leaves))
+        )
         category, page = divmod(n, LISTINGS_PER_CATEGORY)
-        nxt = (f"<a href='/c/{category}/page/{page + 1}'>Next</a>"
-               if n + 1 < self.listings and page + 1 < LISTINGS_PER_CATEGORY else "")
+        nxt = (
+            f"<a href='/c/{category}/page/{page + 1}'>Next</a>"
+            if n + 1 < self.listings and page + 1 < LISTINGS_PER_CATEGORY
+            else ""
+        )
         return f"<h1>Category {category}, page {page}</h1><ul>{items}</ul>{nxt}"
 
     def categories(self) -> int:
@@ -81,47 +89,88 @@ class ScaleSite:
 
     def body(self, path: str, base: str) -> tuple[int, bytes, str]:
         if path == "/robots.txt":
-            return 200, f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n".encode(), "text/plain"
+            return (
+                200,
+                f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap.xml\n".encode(),
+                "text/plain",
+            )
         if path == "/sitemap.xml":
             children = -(-self._listed() // SITEMAP_CHUNK)
-            locs = "".join(f"<sitemap><loc>{base}/sitemap-{k}.xml</loc></sitemap>" for k in range(children))
-            return 200, (f"<?xml version='1.0'?><sitemapindex xmlns='http://www.sitemaps.org/"
-                         f"schemas/sitemap/0.9'>{locs}</sitemapindex>").encode(), "application/xml"
+            locs = "".join(
+                f"<sitemap><loc>{base}/sitemap-{k}.xml</loc></sitemap>" for k in range(children)
+            )
+            return (
+                200,
+                (
+                    f"<?xml version='1.0'?><sitemapindex xmlns='http://www.sitemaps.org/"
+                    f"schemas/sitemap/0.9'>{locs}</sitemapindex>"
+                ).encode(),
+                "application/xml",
+            )
         if path.startswith("/sitemap-"):
             k = int(path.removeprefix("/sitemap-").removesuffix(".xml"))
-            urls = [self._listed_url(j) for j in range(k * SITEMAP_CHUNK,
-                                                       min((k + 1) * SITEMAP_CHUNK, self._listed()))]
+            urls = [
+                self._listed_url(j)
+                for j in range(k * SITEMAP_CHUNK, min((k + 1) * SITEMAP_CHUNK, self._listed()))
+            ]
             locs = "".join(f"<url><loc>{base}{u}</loc></url>" for u in urls)
-            return 200, (f"<?xml version='1.0'?><urlset xmlns='http://www.sitemaps.org/schemas/"
-                         f"sitemap/0.9'>{locs}</urlset>").encode(), "application/xml"
+            return (
+                200,
+                (
+                    f"<?xml version='1.0'?><urlset xmlns='http://www.sitemaps.org/schemas/"
+                    f"sitemap/0.9'>{locs}</urlset>"
+                ).encode(),
+                "application/xml",
+            )
         content = self._content(path)
         if content is None:
             return 404, b"not found", "text/plain"
         title, main, canonical = content
         head = f"<link rel='canonical' href='{canonical}'>" if canonical else ""
-        menu = "".join(f"<a href='/c/{c}/page/0'>Category {c}</a>" for c in range(min(self.categories(), 20)))
-        return 200, (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}"
-                     f"</title>{head}</head><body><header><a href='/'>Home</a><nav>{menu}</nav>"
-                     f"</header><main>{main}</main><footer>Outdoor shop</footer></body></html>"
-                     ).encode(), "text/html; charset=utf-8"
+        menu = "".join(
+            f"<a href='/c/{c}/page/0'>Category {c}</a>" for c in range(min(self.categories(), 20))
+        )
+        return (
+            200,
+            (
+                f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}"
+                f"</title>{head}</head><body><header><a href='/'>Home</a><nav>{menu}</nav>"
+                f"</header><main>{main}</main><footer>Outdoor shop</footer></body></html>"
+            ).encode(),
+            "text/html; charset=utf-8",
+        )
 
     def _listed(self) -> int:
         return self.listings + self.leaves // 2
 
     def _listed_url(self, j: int) -> str:
-        return f"/c/{j // LISTINGS_PER_CATEGORY}/page/{j % LISTINGS_PER_CATEGORY}" \
-            if j < self.listings else f"/p/{(j - self.listings) * 2}"
+        return (
+            f"/c/{j // LISTINGS_PER_CATEGORY}/page/{j % LISTINGS_PER_CATEGORY}"
+            if j < self.listings
+            else f"/p/{(j - self.listings) * 2}"
+        )
 
     def _content(self, path: str) -> tuple[str, str, str | None] | None:
         parts = path.strip("/").split("/")
         try:
             if path == "/":
-                cats = "".join(f"<li><a href='/c/{c}/page/0'>Category {c}</a></li>"
-                               for c in range(self.categories()))
-                return "Home", f"<h1>Outdoor shop</h1><ul>{cats}</ul><a href='/events/2024/01/01'>Events</a>", None
+                cats = "".join(
+                    f"<li><a href='/c/{c}/page/0'>Category {c}</a></li>"
+                    for c in range(self.categories())
+                )
+                return (
+                    "Home",
+                    f"<h1>Outdoor shop</h1><ul>{cats}</ul><a href='/events/2024/01/01'>Events</a>",
+                    None,
+                )
             if parts[0] == "p" and len(parts) == 2 and int(parts[1]) < self.leaves:
                 return f"Item {10000 + int(parts[1])}", self.leaf_page(int(parts[1])), None
-            if parts[0] == "p" and len(parts) == 3 and parts[2] == "print" and int(parts[1]) % 10 == 0:
+            if (
+                parts[0] == "p"
+                and len(parts) == 3
+                and parts[2] == "print"
+                and int(parts[1]) % 10 == 0
+            ):
                 i = int(parts[1])
                 return f"Item {10000 + i} (print)", self.leaf_page(i), f"/p/{i}"
             if parts[0] == "c" and len(parts) == 4 and parts[2] == "page":
@@ -131,8 +180,14 @@ class ScaleSite:
             if parts[0] == "events" and len(parts) == 4:
                 day = date(int(parts[1]), int(parts[2]), int(parts[3]))
                 nxt = day + timedelta(days=1)
-                return f"Events {day}", (f"<h1>Events on {day}</h1><p>No events on {day}.</p>"
-                                         f"<a href='/events/{nxt:%Y/%m/%d}'>Next day</a>"), None
+                return (
+                    f"Events {day}",
+                    (
+                        f"<h1>Events on {day}</h1><p>No events on {day}.</p>"
+                        f"<a href='/events/{nxt:%Y/%m/%d}'>Next day</a>"
+                    ),
+                    None,
+                )
         except ValueError:
             return None
         return None
@@ -150,7 +205,9 @@ def serve(pages: int) -> None:
             pass
 
         def do_GET(self) -> None:
-            status, body, ctype = site.body(self.path.split("?", 1)[0], f"http://{self.headers.get('Host')}")
+            status, body, ctype = site.body(
+                self.path.split("?", 1)[0], f"http://{self.headers.get('Host')}"
+            )
             etag = '"' + hashlib.md5(body).hexdigest() + '"' if status == 200 else None
             send(self, status, body, ctype, etag, LAST_MODIFIED)
 
@@ -171,8 +228,14 @@ def rss_mb(pid: int) -> float | None:
 
 def crawl(domain: str, env: dict[str, str]) -> dict:
     """One crawl in its own process: its RESULT stats plus (pages, RSS MB) samples."""
-    child = subprocess.Popen([sys.executable, "-m", "crawlers.run", "--domain", domain], cwd=REPO,
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "crawlers.run", "--domain", domain],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     samples: list[tuple[int, float]] = []
     result = None
     stderr: list[str] = []
@@ -198,12 +261,16 @@ def growth_per_10k(samples: list[tuple[int, float]]) -> float | None:
         return None
     xs, ys = [p for p, _ in half], [r for _, r in half]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
     return slope * 10_000
 
 
-ROWS_SQL = ("SELECT (SELECT count(*) FROM scraped_pages) + (SELECT count(*) FROM website_content) "
-            "+ (SELECT count(*) FROM content_hashes) + (SELECT count(*) FROM page_content_references) AS n")
+ROWS_SQL = (
+    "SELECT (SELECT count(*) FROM scraped_pages) + (SELECT count(*) FROM website_content) "
+    "+ (SELECT count(*) FROM content_hashes) + (SELECT count(*) FROM page_content_references) AS n"
+)
 
 
 def one_size(pages: int, args: argparse.Namespace, redis_url: str, admin_url: str) -> dict:
@@ -211,23 +278,35 @@ def one_size(pages: int, args: argparse.Namespace, redis_url: str, admin_url: st
     from db.migrate import migrate
     from tests.support.environment import fresh_database
 
-    server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", str(pages)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--serve", str(pages)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = int(server.stdout.readline().split()[1])
         with fresh_database(admin_url, "omni_scale") as database_url:
-            env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-                   "OMNI_ALLOW_PRIVATE_NETWORKS": "1", "OMNI_CRAWL_MAX_PAGES": str(pages * 2),
-                   "OMNI_CRAWL_MAX_DEPTH": "1000", "OMNI_CRAWL_CONCURRENCY": str(args.concurrency),
-                   "OMNI_LOG_LEVEL": "WARNING"}
+            env = {
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis_url,
+                "OMNI_ALLOW_PRIVATE_NETWORKS": "1",
+                "OMNI_CRAWL_MAX_PAGES": str(pages * 2),
+                "OMNI_CRAWL_MAX_DEPTH": "1000",
+                "OMNI_CRAWL_CONCURRENCY": str(args.concurrency),
+                "OMNI_LOG_LEVEL": "WARNING",
+            }
             with connect(autocommit=True, dsn=database_url) as conn:
                 migrate(conn)
             load_before = os.getloadavg()[0]
             first = crawl(f"127.0.0.1:{port}", env)
             growth = growth_per_10k(first["samples"])
-            print(f"first crawl of {pages}: {first['pages_seen']} pages in {first['duration_s']}s, "
-                  f"peak RSS {first['peak_rss_mb']} MB, growth "
-                  f"{'-' if growth is None else round(growth, 1)} MB/10k pages", flush=True)
+            print(
+                f"first crawl of {pages}: {first['pages_seen']} pages in {first['duration_s']}s, "
+                f"peak RSS {first['peak_rss_mb']} MB, growth "
+                f"{'-' if growth is None else round(growth, 1)} MB/10k pages",
+                flush=True,
+            )
             with connect(autocommit=True, dsn=database_url) as conn:
                 rows = conn.execute(ROWS_SQL).fetchone()["n"]
                 conn.execute("VACUUM ANALYZE")
@@ -237,8 +316,13 @@ def one_size(pages: int, args: argparse.Namespace, redis_url: str, admin_url: st
     finally:
         server.terminate()
         server.wait()
-    return {"pages": pages, "first": first, "again": again, "rows": rows,
-            "load": (load_before, load_after)}
+    return {
+        "pages": pages,
+        "first": first,
+        "again": again,
+        "rows": rows,
+        "load": (load_before, load_after),
+    }
 
 
 def report(r: dict) -> dict:
@@ -247,18 +331,30 @@ def report(r: dict) -> dict:
     growth = growth_per_10k(first["samples"])
     asked = again["pages_seen"]
     conditional = again["conditional_requests"] / max(1, asked)
-    line = {"size": r["pages"], "pages_seen": first["pages_seen"], "duration_s": first["duration_s"],
-            "pages_per_s": round(rate, 1), "peak_rss_mb": first["peak_rss_mb"],
-            "rss_growth_mb_per_10k": None if growth is None else round(growth, 1),
-            "db_rows": r["rows"], "db_rows_per_s": round(r["rows"] / first["duration_s"], 1),
-            "trap_skipped": first["trap_skipped"], "duplicate": first["duplicate"],
-            "recrawl_s": again["duration_s"], "recrawl_pages_per_s": round(asked / again["duration_s"], 1),
-            "recrawl_peak_rss_mb": again["peak_rss_mb"],
-            "recrawl_rss_growth_mb_per_10k": (None if growth_per_10k(again["samples"]) is None
-                                              else round(growth_per_10k(again["samples"]), 1)),
-            "recrawl_conditional": round(conditional, 4), "recrawl_304": again["not_modified"],
-            "recrawl_new_changed": again["new"] + again["changed"],
-            "load_avg": [round(x, 1) for x in r["load"]]}
+    line = {
+        "size": r["pages"],
+        "pages_seen": first["pages_seen"],
+        "duration_s": first["duration_s"],
+        "pages_per_s": round(rate, 1),
+        "peak_rss_mb": first["peak_rss_mb"],
+        "rss_growth_mb_per_10k": None if growth is None else round(growth, 1),
+        "db_rows": r["rows"],
+        "db_rows_per_s": round(r["rows"] / first["duration_s"], 1),
+        "trap_skipped": first["trap_skipped"],
+        "duplicate": first["duplicate"],
+        "recrawl_s": again["duration_s"],
+        "recrawl_pages_per_s": round(asked / again["duration_s"], 1),
+        "recrawl_peak_rss_mb": again["peak_rss_mb"],
+        "recrawl_rss_growth_mb_per_10k": (
+            None
+            if growth_per_10k(again["samples"]) is None
+            else round(growth_per_10k(again["samples"]), 1)
+        ),
+        "recrawl_conditional": round(conditional, 4),
+        "recrawl_304": again["not_modified"],
+        "recrawl_new_changed": again["new"] + again["changed"],
+        "load_avg": [round(x, 1) for x in r["load"]],
+    }
     print(json.dumps(line), flush=True)
     return line
 
@@ -288,9 +384,11 @@ def main() -> None:
         redis.stop()
     if len(lines) > 1:
         small, big = lines[0], lines[-1]
-        print(f"throughput at {big['size']} pages: {big['pages_per_s'] / small['pages_per_s']:.2f}x "
-              f"of {small['size']} (target >= 0.8x); peak RSS {small['peak_rss_mb']} -> "
-              f"{big['peak_rss_mb']} MB for {big['size'] / small['size']:.0f}x the pages")
+        print(
+            f"throughput at {big['size']} pages: {big['pages_per_s'] / small['pages_per_s']:.2f}x "
+            f"of {small['size']} (target >= 0.8x); peak RSS {small['peak_rss_mb']} -> "
+            f"{big['peak_rss_mb']} MB for {big['size'] / small['size']:.0f}x the pages"
+        )
 
 
 if __name__ == "__main__":

@@ -48,31 +48,44 @@ def bare_spider_main(port: int, concurrency: int) -> None:
             yield from response.follow_all(css="a::attr(href)", callback=self.parse)
 
     t0 = time.monotonic()
-    process = CrawlerProcess({
-        "LOG_LEVEL": "WARNING", "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False,
-        "AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_START_DELAY": 0.0,
-        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency),
-        "CONCURRENT_REQUESTS": concurrency * 2, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
-        "DOWNLOAD_DELAY": 0, "COOKIES_ENABLED": False,
-        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
-    })
+    process = CrawlerProcess(
+        {
+            "LOG_LEVEL": "WARNING",
+            "ROBOTSTXT_OBEY": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "AUTOTHROTTLE_ENABLED": True,
+            "AUTOTHROTTLE_START_DELAY": 0.0,
+            "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency),
+            "CONCURRENT_REQUESTS": concurrency * 2,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+            "DOWNLOAD_DELAY": 0,
+            "COOKIES_ENABLED": False,
+            "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        }
+    )
     process.crawl(Bare)
     process.start()
     duration = time.monotonic() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps({"pages": result.get("pages", 0), "duration_s": duration,
-                                  "peak_rss_mb": round(peak, 1)}), flush=True)
+    print(
+        "RESULT "
+        + json.dumps(
+            {"pages": result.get("pages", 0), "duration_s": duration, "peak_rss_mb": round(peak, 1)}
+        ),
+        flush=True,
+    )
 
 
 def run_child(args: list[str], env: dict[str, str]) -> dict:
     """The child's RESULT, plus `process_s`: its wall time including interpreter start-up."""
     started = time.monotonic()
-    out = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         raise SystemExit(f"child failed ({out.returncode}): {out.stderr[-3000:]}")
-    return {**json.loads(lines[-1][len("RESULT "):]), "process_s": time.monotonic() - started}
+    return {**json.loads(lines[-1][len("RESULT ") :]), "process_s": time.monotonic() - started}
 
 
 def one_round(args: argparse.Namespace, port: int, redis_url: str, admin_url: str) -> dict:
@@ -82,15 +95,29 @@ def one_round(args: argparse.Namespace, port: int, redis_url: str, admin_url: st
     from tests.support.environment import fresh_database
 
     with fresh_database(admin_url, "omni_bench") as database_url:
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-               "OMNI_ALLOW_PRIVATE_NETWORKS": "1", "OMNI_CRAWL_MAX_PAGES": str(args.pages + 10),
-               "OMNI_CRAWL_CONCURRENCY": str(args.concurrency),
-               "OMNI_CRAWL_PATTERN_LIMIT": str(args.pages * 2), "OMNI_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "OMNI_ALLOW_PRIVATE_NETWORKS": "1",
+            "OMNI_CRAWL_MAX_PAGES": str(args.pages + 10),
+            "OMNI_CRAWL_CONCURRENCY": str(args.concurrency),
+            "OMNI_CRAWL_PATTERN_LIMIT": str(args.pages * 2),
+            "OMNI_LOG_LEVEL": "WARNING",
+        }
         crawl = ["-m", "crawlers.run", "--domain", f"127.0.0.1:{port}"]
         with connect(autocommit=True, dsn=database_url) as conn:
             migrate(conn)
-        bare = run_child(["bench/crawl_throughput.py", "--bare-port", str(port),
-                          "--concurrency", str(args.concurrency)], env)
+        bare = run_child(
+            [
+                "bench/crawl_throughput.py",
+                "--bare-port",
+                str(port),
+                "--concurrency",
+                str(args.concurrency),
+            ],
+            env,
+        )
         first = run_child(crawl, env)
         with connect(autocommit=True, dsn=database_url) as conn:
             if not args.no_vacuum:
@@ -114,19 +141,27 @@ def report(n: int, bare: dict, first: dict, again: dict) -> tuple[float, float]:
     again_rate = again["pages_seen"] / again["duration_s"]
     ratio, speedup = first_rate / bare_rate, first["duration_s"] / again["duration_s"]
     print(f"round {n}")
-    print(f"  bare spider:    {bare['pages']:5d} pages in {bare['duration_s']:6.2f}s = "
-          f"{bare_rate:7.1f} pages/s, peak RSS {bare['peak_rss_mb']:.0f} MB")
-    print(f"  full pipeline:  {first['pages_seen']:5d} pages in {first['duration_s']:6.2f}s = "
-          f"{first_rate:7.1f} pages/s, peak RSS {first['peak_rss_mb']:.0f} MB, CPU "
-          f"{first['cpu_s']}s, new {first['new']}, jobs {first['jobs_enqueued']}")
-    print(f"  re-crawl:       {again['pages_seen']:5d} pages in {again['duration_s']:6.2f}s = "
-          f"{again_rate:7.1f} pages/s, peak RSS {again['peak_rss_mb']:.0f} MB, CPU "
-          f"{again['cpu_s']}s, 304s {again['not_modified']}, unchanged {again['unchanged']}, "
-          f"new+changed {again['new'] + again['changed']}, website_content rows rewritten "
-          f"{again['content_rewritten']}, jobs {again['jobs_enqueued']}")
-    print(f"  full/bare {ratio:.2f}x, re-crawl speed-up {speedup:.2f}x "
-          f"(by whole process incl. interpreter start: {first['process_s']:.2f}s vs "
-          f"{again['process_s']:.2f}s = {first['process_s'] / again['process_s']:.2f}x)")
+    print(
+        f"  bare spider:    {bare['pages']:5d} pages in {bare['duration_s']:6.2f}s = "
+        f"{bare_rate:7.1f} pages/s, peak RSS {bare['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"  full pipeline:  {first['pages_seen']:5d} pages in {first['duration_s']:6.2f}s = "
+        f"{first_rate:7.1f} pages/s, peak RSS {first['peak_rss_mb']:.0f} MB, CPU "
+        f"{first['cpu_s']}s, new {first['new']}, jobs {first['jobs_enqueued']}"
+    )
+    print(
+        f"  re-crawl:       {again['pages_seen']:5d} pages in {again['duration_s']:6.2f}s = "
+        f"{again_rate:7.1f} pages/s, peak RSS {again['peak_rss_mb']:.0f} MB, CPU "
+        f"{again['cpu_s']}s, 304s {again['not_modified']}, unchanged {again['unchanged']}, "
+        f"new+changed {again['new'] + again['changed']}, website_content rows rewritten "
+        f"{again['content_rewritten']}, jobs {again['jobs_enqueued']}"
+    )
+    print(
+        f"  full/bare {ratio:.2f}x, re-crawl speed-up {speedup:.2f}x "
+        f"(by whole process incl. interpreter start: {first['process_s']:.2f}s vs "
+        f"{again['process_s']:.2f}s = {first['process_s'] / again['process_s']:.2f}x)"
+    )
     return ratio, speedup
 
 
@@ -135,8 +170,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="fresh database each round")
-    parser.add_argument("--no-vacuum", action="store_true",
-                        help="re-crawl straight after the first crawl's writes")
+    parser.add_argument(
+        "--no-vacuum", action="store_true", help="re-crawl straight after the first crawl's writes"
+    )
     parser.add_argument("--profile", help="cProfile the last re-crawl into this file")
     parser.add_argument("--bare-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -147,15 +183,20 @@ def main() -> None:
     from core.config import Settings
     from interfaces import services
 
-    server = subprocess.Popen([sys.executable, str(REPO / "bench/crawl_site.py"), "--pages",
-                               str(args.pages)], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(REPO / "bench/crawl_site.py"), "--pages", str(args.pages)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     port = int(server.stdout.readline().split()[1])
     base = Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
     admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
     redis = services.EmbeddedRedis(Path(tempfile.mkdtemp(prefix="omni-bench-redis-")))
     redis_url = redis.start()
-    print(f"site: {args.pages} pages on 127.0.0.1, concurrency {args.concurrency}, "
-          f"{args.rounds} rounds")
+    print(
+        f"site: {args.pages} pages on 127.0.0.1, concurrency {args.concurrency}, "
+        f"{args.rounds} rounds"
+    )
     ratios, speedups = [], []
     try:
         for n in range(1, args.rounds + 1):
@@ -166,10 +207,14 @@ def main() -> None:
         redis.stop()
         server.terminate()
         server.wait()
-    print(f"full/bare:          median {statistics.median(ratios):.2f}x, "
-          f"range {min(ratios):.2f}-{max(ratios):.2f}x   (target >= 0.5x)")
-    print(f"re-crawl speed-up:  median {statistics.median(speedups):.2f}x, "
-          f"range {min(speedups):.2f}-{max(speedups):.2f}x   (target >= 3x)")
+    print(
+        f"full/bare:          median {statistics.median(ratios):.2f}x, "
+        f"range {min(ratios):.2f}-{max(ratios):.2f}x   (target >= 0.5x)"
+    )
+    print(
+        f"re-crawl speed-up:  median {statistics.median(speedups):.2f}x, "
+        f"range {min(speedups):.2f}-{max(speedups):.2f}x   (target >= 3x)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,18 +19,28 @@ sys.path.insert(0, str(REPO))
 
 @contextmanager
 def bench_env(redis: bool = True) -> Iterator[dict[str, str]]:
-    """A fresh migrated database (dropped afterwards) and a private Redis, exported to os.environ."""
+    """A fresh migrated database (dropped afterwards) and a private Redis, exported to
+    os.environ."""
     from core.config import Settings
     from interfaces import services
     from tests.support.environment import fresh_database, migrated_environ
 
-    base = (Settings(DATABASE_URL=os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL")
-            else Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None))
+    base = (
+        Settings(DATABASE_URL=os.environ["DATABASE_URL"])
+        if os.environ.get("DATABASE_URL")
+        else Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
+    )
     admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
-    with fresh_database(admin_url, "omni_bench") as database_url, \
-            tempfile.TemporaryDirectory(prefix="omni-bench-") as tmp:
-        env = {"DATABASE_URL": database_url, "HF_HUB_OFFLINE": "1",
-               "TRANSFORMERS_OFFLINE": "1", "OMNI_LOG_LEVEL": "WARNING"}
+    with (
+        fresh_database(admin_url, "omni_bench") as database_url,
+        tempfile.TemporaryDirectory(prefix="omni-bench-") as tmp,
+    ):
+        env = {
+            "DATABASE_URL": database_url,
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "OMNI_LOG_LEVEL": "WARNING",
+        }
         redis_server = services.EmbeddedRedis(Path(tmp)) if redis else None
         if redis_server:
             env["REDIS_URL"] = redis_server.start()
@@ -45,8 +55,12 @@ def bench_env(redis: bool = True) -> Iterator[dict[str, str]]:
 @contextmanager
 def embedding_server(vectors: str = "hash") -> Iterator[str]:
     """The local OpenAI-compatible server in its own process (no GIL shared with the worker)."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.support.openai_server", "--vectors",
-                             vectors], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.openai_server", "--vectors", vectors],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         yield proc.stdout.readline().strip()
     finally:
@@ -62,8 +76,9 @@ def vocabulary(size: int = 3000, seed: int = 7) -> list[str]:
     if _WORDS is None:
         rng = random.Random(seed)
         letters = "abcdefghijklmnopqrstuvwxyz"
-        _WORDS = ["".join(rng.choice(letters) for _ in range(rng.randint(3, 10)))
-                  for _ in range(size)]
+        _WORDS = [
+            "".join(rng.choice(letters) for _ in range(rng.randint(3, 10))) for _ in range(size)
+        ]
     return _WORDS
 
 
@@ -78,20 +93,28 @@ def page_markdown(rng: random.Random, paragraphs: int, words_per_paragraph: int 
 
 
 def insert_pages(conn, domain_id, texts: list[str]) -> list:
-    with conn.cursor() as cur:
-        with cur.copy("COPY scraped_pages (domain_id, url, title, content, status) FROM STDIN") as copy:
-            for i, text in enumerate(texts):
-                copy.write_row((domain_id, f"https://bench.example/p/{i}", f"Page {i}", text,
-                                "completed"))
-    return [r["id"] for r in conn.execute(
-        "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY url", (domain_id,))]
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY scraped_pages (domain_id, url, title, content, status) FROM STDIN") as copy,
+    ):
+        for i, text in enumerate(texts):
+            copy.write_row(
+                (domain_id, f"https://bench.example/p/{i}", f"Page {i}", text, "completed")
+            )
+    return [
+        r["id"]
+        for r in conn.execute(
+            "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY url", (domain_id,)
+        )
+    ]
 
 
 def wait_jobs(conn, job_ids, timeout: float = 1800) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        rows = conn.execute("SELECT * FROM content_refresh_jobs WHERE id = ANY(%s)",
-                            (job_ids,)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM content_refresh_jobs WHERE id = ANY(%s)", (job_ids,)
+        ).fetchall()
         if all(r["status"] in ("completed", "failed") for r in rows):
             return rows
         time.sleep(0.05)

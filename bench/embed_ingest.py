@@ -30,9 +30,14 @@ def main() -> None:
     args = parser.parse_args()
 
     with bench_env(), embedding_server("hash") as base_url:
-        os.environ.update({"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "bench",
-                           "OMNI_EMBEDDING_BACKEND": "openai",
-                           "OMNI_EMBEDDING_MODEL": "text-embedding-3-small"})
+        os.environ.update(
+            {
+                "OPENAI_BASE_URL": base_url,
+                "OPENAI_API_KEY": "bench",
+                "OMNI_EMBEDDING_BACKEND": "openai",
+                "OMNI_EMBEDDING_MODEL": "text-embedding-3-small",
+            }
+        )
         from core.config import reload_settings
 
         reload_settings()
@@ -47,13 +52,20 @@ def main() -> None:
         pages = max(1, args.chunks // 20)
         with connect(autocommit=True) as conn:
             domain = tenants.add_domain(conn, "bench.example")
-            page_ids = insert_pages(conn, domain["id"],
-                                    [page_markdown(rng, paragraphs=22) for _ in range(pages)])
+            page_ids = insert_pages(
+                conn, domain["id"], [page_markdown(rng, paragraphs=22) for _ in range(pages)]
+            )
 
             def run_jobs() -> tuple[float, list[dict]]:
-                ids = [jobs.create(conn, domain["id"], "embed",
-                                   {"page_ids": [str(p) for p in page_ids[i:i + args.pages_per_job]]})
-                       for i in range(0, len(page_ids), args.pages_per_job)]
+                ids = [
+                    jobs.create(
+                        conn,
+                        domain["id"],
+                        "embed",
+                        {"page_ids": [str(p) for p in page_ids[i : i + args.pages_per_job]]},
+                    )
+                    for i in range(0, len(page_ids), args.pages_per_job)
+                ]
                 started = time.perf_counter()
                 for job_id in ids:
                     send_job(job_id, "embed")
@@ -65,14 +77,27 @@ def main() -> None:
                 return elapsed, rows
 
             worker = subprocess.Popen(
-                [str(REPO / ".venv/bin/dramatiq"), "workers.actors:setup_worker", "-p", "1", "-t",
-                 str(args.threads), "-Q", "embed"], cwd=REPO, env=os.environ.copy(),
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    str(REPO / ".venv/bin/dramatiq"),
+                    "workers.actors:setup_worker",
+                    "-p",
+                    "1",
+                    "-t",
+                    str(args.threads),
+                    "-Q",
+                    "embed",
+                ],
+                cwd=REPO,
+                env=os.environ.copy(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 time.sleep(3)  # let the worker boot (not part of the measurement)
                 elapsed, rows = run_jobs()
                 chunk_rows = conn.execute(
-                    "SELECT page_id, chunk_text, embedding, metadata FROM page_embeddings").fetchall()
+                    "SELECT page_id, chunk_text, embedding, metadata FROM page_embeddings"
+                ).fetchall()
                 n = len(chunk_rows)
                 requests = sum(r["metadata"].get("requests", 0) for r in rows)
                 tokens = [r["metadata"]["token_count"] for r in chunk_rows]
@@ -85,12 +110,19 @@ def main() -> None:
                 worker.wait(30)
 
             conn.execute("CREATE TABLE bench_raw_copy (LIKE page_embeddings INCLUDING ALL)")
-            conn.execute("ALTER TABLE bench_raw_copy ADD FOREIGN KEY (page_id) "
-                         "REFERENCES scraped_pages(id) ON DELETE CASCADE")
+            conn.execute(
+                "ALTER TABLE bench_raw_copy ADD FOREIGN KEY (page_id) "
+                "REFERENCES scraped_pages(id) ON DELETE CASCADE"
+            )
             started = time.perf_counter()
-            with conn.transaction(), conn.cursor() as cur, cur.copy(
+            with (
+                conn.transaction(),
+                conn.cursor() as cur,
+                cur.copy(
                     "COPY bench_raw_copy (page_id, chunk_text, embedding, metadata) "
-                    "FROM STDIN WITH (FORMAT BINARY)") as copy:
+                    "FROM STDIN WITH (FORMAT BINARY)"
+                ) as copy,
+            ):
                 copy.set_types(["uuid", "text", "vector", "jsonb"])
                 for r in chunk_rows:
                     copy.write_row((r["page_id"], r["chunk_text"], r["embedding"], r["metadata"]))
@@ -98,16 +130,22 @@ def main() -> None:
 
     worker_rate, raw_rate = n / elapsed, n / raw
     print(f"chunks                     {n} ({pages} pages, {sum(tokens):,} tokens)")
-    print(f"worker ingest              {elapsed:.2f} s  {worker_rate:,.0f} chunks/s "
-          f"({args.threads} threads, 1 process)")
+    print(
+        f"worker ingest              {elapsed:.2f} s  {worker_rate:,.0f} chunks/s "
+        f"({args.threads} threads, 1 process)"
+    )
     print(f"raw binary COPY            {raw:.2f} s  {raw_rate:,.0f} chunks/s")
     print(f"ratio worker / raw         {worker_rate / raw_rate:.2f}x   (target >= 0.5x)")
     per10k = 10_000 / n
-    print(f"requests                   {requests} (minimum {minimum}); per 10,000 chunks "
-          f"{requests * per10k:.1f} vs {minimum * per10k:.1f}: {requests / max(minimum, 1):.3f}x "
-          f"(target <= 1.05x)")
-    print(f"re-embed unchanged site    {tokens_again} tokens, {requests_again} requests, "
-          f"{again:.2f} s  (target 0 tokens)")
+    print(
+        f"requests                   {requests} (minimum {minimum}); per 10,000 chunks "
+        f"{requests * per10k:.1f} vs {minimum * per10k:.1f}: {requests / max(minimum, 1):.3f}x "
+        f"(target <= 1.05x)"
+    )
+    print(
+        f"re-embed unchanged site    {tokens_again} tokens, {requests_again} requests, "
+        f"{again:.2f} s  (target 0 tokens)"
+    )
 
 
 if __name__ == "__main__":

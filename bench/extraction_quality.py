@@ -49,7 +49,9 @@ def half_of(page_id: str) -> str:
 
 def shingles(text: str) -> Counter[tuple[str, ...]]:
     words = WORD.findall(text or "")
-    return Counter(tuple(words[i:i + 4]) for i in range(max(1, len(words) - 3)) if words[i:i + 4])
+    return Counter(
+        tuple(words[i : i + 4]) for i in range(max(1, len(words) - 3)) if words[i : i + 4]
+    )
 
 
 def shingle_precision_recall(gold: str, output: str) -> tuple[float | None, float | None]:
@@ -58,8 +60,10 @@ def shingle_precision_recall(gold: str, output: str) -> tuple[float | None, floa
     extra, missed = sum((got - want).values()), sum((want - got).values())
     if extra == missed == 0:
         return 1.0, 1.0
-    return (shared / (shared + extra) if shared + extra else None,
-            shared / (shared + missed) if shared + missed else None)
+    return (
+        shared / (shared + extra) if shared + extra else None,
+        shared / (shared + missed) if shared + missed else None,
+    )
 
 
 def word_f1(gold: str, output: str) -> float:
@@ -73,14 +77,16 @@ def word_f1(gold: str, output: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def pages(dataset: Path, shard: tuple[int, int] = (0, 1)
-          ) -> Iterator[tuple[str, str, str | None, bytes, str]]:
+def pages(
+    dataset: Path, shard: tuple[int, int] = (0, 1)
+) -> Iterator[tuple[str, str, str | None, bytes, str]]:
     """(id, group, url, body, gold) per page, in the order of CRC-32 of their ids (the data
     sets are grouped by kind, so a run stopped early is still a sample of every kind), only
     the pages of `shard` (k, n): the k-th of every n."""
+
     def mine(rows: list[dict]) -> list[dict]:
         rows = sorted(rows, key=lambda row: (zlib.crc32(row["id"].encode()), row["id"]))
-        return rows[shard[0]::shard[1]]
+        return rows[shard[0] :: shard[1]]
 
     if dataset.is_dir():
         with gzip.open(dataset / "gold.jsonl.gz", "rt", encoding="utf-8") as fh:
@@ -99,10 +105,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--limit", type=int, default=0, help="first N pages only")
-    parser.add_argument("--shard", default="0/1", help="K/N: only the K-th of every N pages "
-                        "(N processes share a slow run; each page is still scored for both)")
-    parser.add_argument("--out", type=Path, help="write OUT/<extractor>.jsonl ({id, half, group, "
-                        "seconds, text}), a line per page as it is done")
+    parser.add_argument(
+        "--shard",
+        default="0/1",
+        help="K/N: only the K-th of every N pages "
+        "(N processes share a slow run; each page is still scored for both)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="write OUT/<extractor>.jsonl ({id, half, group, "
+        "seconds, text}), a line per page as it is done",
+    )
     args = parser.parse_args()
     wcxb = args.dataset.is_dir()
     # (extractor, half, group) -> scores (WCXB: F1; else (precision, recall)), seconds
@@ -110,8 +124,10 @@ def main() -> None:
     seconds: dict[tuple[str, str], list[float]] = defaultdict(list)
     if args.out:  # written as the pages go, so a run stopped halfway still has its pages
         args.out.mkdir(parents=True, exist_ok=True)
-        files = {name: open(args.out / f"{name}.jsonl", "w", encoding="utf-8")  # noqa: SIM115
-                 for name in ("omni", "trafilatura")}
+        files = {
+            name: open(args.out / f"{name}.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+            for name in ("omni", "trafilatura")
+        }
     report("<html><body><p>warm-up</p></body></html>", None, chunks=False)  # imports, untimed
     trafilatura.extract("<html><body><p>warm-up</p></body></html>")
     k, n_shards = (int(part) for part in args.shard.split("/"))
@@ -119,16 +135,28 @@ def main() -> None:
         if args.limit and n >= args.limit:
             break
         half = half_of(page_id)
-        runs = {"omni": lambda: report(decode_html(body), url, chunks=False)["text"],
-                "trafilatura": lambda: trafilatura.extract(body) or ""}
+        runs = {
+            "omni": lambda body=body, url=url: report(decode_html(body), url, chunks=False)["text"],
+            "trafilatura": lambda body=body: trafilatura.extract(body) or "",
+        }
         for name, run in runs.items():
             started = time.perf_counter()
             text = run()
             seconds[name, half].append(time.perf_counter() - started)
             if args.out:
-                files[name].write(json.dumps({"id": page_id, "half": half, "group": group,
-                                              "seconds": seconds[name, half][-1],
-                                              "text": text}, ensure_ascii=False) + "\n")
+                files[name].write(
+                    json.dumps(
+                        {
+                            "id": page_id,
+                            "half": half,
+                            "group": group,
+                            "seconds": seconds[name, half][-1],
+                            "text": text,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
                 files[name].flush()
             score = word_f1(gold, text) if wcxb else shingle_precision_recall(gold, text)
             for key in ((name, half, "all"), (name, half, group)):
@@ -139,11 +167,16 @@ def main() -> None:
         for group in groups:
             row = [summary(scores[name, half, group], wcxb) for name in ("omni", "trafilatura")]
             if scores["omni", half, group]:
-                print(f"{half:9s} {group:14s} {len(scores['omni', half, group]):5d} "
-                      f"{row[0]:6.3f} {row[1]:7.3f}")
-        o, t = (1000 * statistics.mean(seconds[name, half] or [0.0])
-                for name in ("omni", "trafilatura"))
-        print(f"{half:9s} ms/page mean: omni {o:.1f}, trafilatura {t:.1f} ({o / t if t else 0:.2f}x)")
+                print(
+                    f"{half:9s} {group:14s} {len(scores['omni', half, group]):5d} "
+                    f"{row[0]:6.3f} {row[1]:7.3f}"
+                )
+        o, t = (
+            1000 * statistics.mean(seconds[name, half] or [0.0]) for name in ("omni", "trafilatura")
+        )
+        print(
+            f"{half:9s} ms/page mean: omni {o:.1f}, trafilatura {t:.1f} ({o / t if t else 0:.2f}x)"
+        )
     if args.out:
         for fh in files.values():
             fh.close()

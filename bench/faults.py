@@ -88,8 +88,14 @@ def sigkill(r: Rig, pg) -> float:
     r.server.script(*[Reply()] * 3, Reply.slow(120), path="/v1/embeddings")
     _start(r)
     r.enqueue()
-    r.wait_until(lambda: r.server.billed_requests >= 3 and
-                 r.report()["recorded_tokens"] == r.server.billed_tokens, 120, "checkpoints")
+    r.wait_until(
+        lambda: (
+            r.server.billed_requests >= 3
+            and r.report()["recorded_tokens"] == r.server.billed_tokens
+        ),
+        120,
+        "checkpoints",
+    )
     r.signal(r.workers[0], signal.SIGKILL)
     _start(r)
     return 0
@@ -99,8 +105,11 @@ def sigstop_past_heartbeat(r: Rig, pg) -> float:
     """One of two workers paused (SIGSTOP) for 90 s, past the broker heartbeat and the lease,
     then resumed: the other takes its jobs; the resumed one writes nothing of them."""
     _embedding(r, workers=2)
-    return _for(90, lambda: r.signal(r.workers[0], signal.SIGSTOP),
-                lambda: r.signal(r.workers[0], signal.SIGCONT))
+    return _for(
+        90,
+        lambda: r.signal(r.workers[0], signal.SIGSTOP),
+        lambda: r.signal(r.workers[0], signal.SIGCONT),
+    )
 
 
 def pg_cut(r: Rig, pg) -> float:
@@ -135,10 +144,16 @@ def slow_links(r: Rig, pg) -> float:
 
 
 SCENARIOS: dict[str, Callable[[Rig, object], float]] = {
-    "baseline": baseline, "redis_cut_at_enqueue": redis_cut_at_enqueue, "redis_blip_and_api_failure":
-    redis_blip_and_api_failure, "api_429_burst": api_429_burst, "sigkill": sigkill,
-    "sigstop_past_heartbeat": sigstop_past_heartbeat, "pg_cut": pg_cut, "pg_stall": pg_stall,
-    "pg_restart": pg_restart, "slow_links": slow_links,
+    "baseline": baseline,
+    "redis_cut_at_enqueue": redis_cut_at_enqueue,
+    "redis_blip_and_api_failure": redis_blip_and_api_failure,
+    "api_429_burst": api_429_burst,
+    "sigkill": sigkill,
+    "sigstop_past_heartbeat": sigstop_past_heartbeat,
+    "pg_cut": pg_cut,
+    "pg_stall": pg_stall,
+    "pg_restart": pg_restart,
+    "slow_links": slow_links,
 }
 
 
@@ -158,17 +173,31 @@ class PrivatePostgres:
         pg, port = self.pg, self.url.rsplit(":", 1)[1].split("/")[0]
         pg.stop()
         time.sleep(5)
-        pg._run([str(pg.bin / "pg_ctl"), "-D", str(pg.pgdata), "-w", "-t", "60", "-l",
-                 str(pg.log), "-o", f"-h 127.0.0.1 -p {port} -c unix_socket_directories=''",
-                 "start"], timeout=90)
+        pg._run(
+            [
+                str(pg.bin / "pg_ctl"),
+                "-D",
+                str(pg.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(pg.log),
+                "-o",
+                f"-h 127.0.0.1 -p {port} -c unix_socket_directories=''",
+                "start",
+            ],
+            timeout=90,
+        )
 
     def close(self) -> None:
         self.pg.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def run_one(name: str, pages: int, pg: PrivatePostgres, redis_url: str, worker_env: dict,
-            logs: Path) -> dict:
+def run_one(
+    name: str, pages: int, pg: PrivatePostgres, redis_url: str, worker_env: dict, logs: Path
+) -> dict:
     import redis as redis_lib
 
     from db.connection import connect
@@ -176,9 +205,12 @@ def run_one(name: str, pages: int, pg: PrivatePostgres, redis_url: str, worker_e
 
     redis_lib.Redis.from_url(redis_url).flushdb()
     admin = pg.url.rsplit("/", 1)[0] + "/postgres"
-    with fresh_database(admin, "omni_faults") as url, \
-            migrated_environ({"DATABASE_URL": url, "REDIS_URL": redis_url,
-                              "OMNI_LOG_LEVEL": "WARNING"}):
+    with (
+        fresh_database(admin, "omni_faults") as url,
+        migrated_environ(
+            {"DATABASE_URL": url, "REDIS_URL": redis_url, "OMNI_LOG_LEVEL": "WARNING"}
+        ),
+    ):
         conn = connect(autocommit=True)
         with rig(conn, url, redis_url, logs, worker_env) as r:
             r.reconnect = lambda: setattr(r, "conn", _connect_when_up(url))
@@ -188,9 +220,12 @@ def run_one(name: str, pages: int, pg: PrivatePostgres, redis_url: str, worker_e
             fault_end = time.monotonic()
             r.wait_until(r.done, TIMEOUT_S, f"{name} to recover")
             report = r.report()
-            report.update(scenario=name, fault_s=round(fault_s, 1),
-                          recovered_after_s=round(time.monotonic() - fault_end, 1),
-                          total_s=round(time.monotonic() - began, 1))
+            report.update(
+                scenario=name,
+                fault_s=round(fault_s, 1),
+                recovered_after_s=round(time.monotonic() - fault_end, 1),
+                total_s=round(time.monotonic() - began, 1),
+            )
             try:
                 assert_clean(report)
                 report["ok"] = True
@@ -218,8 +253,11 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=400)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--only", default="", help="comma-separated scenario names")
-    parser.add_argument("--fast", action="store_true",
-                        help="the tests' scaled-down recovery settings instead of the defaults")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="the tests' scaled-down recovery settings instead of the defaults",
+    )
     args = parser.parse_args()
     chosen = [s for s in args.only.split(",") if s] or list(SCENARIOS)
     worker_env = {**FAST_RECOVERY, "OMNI_WORKER_MAX_BACKOFF_MS": "5000"} if args.fast else {}
@@ -233,9 +271,11 @@ def main() -> None:
         redis_url = redis_server.start()
         stack.callback(redis_server.stop)
         print(f"{args.pages} pages, {'fast' if args.fast else 'default'} recovery settings")
-        print("| scenario | fault (s) | recovered after (s) | total (s) | pages without "
-              "embeddings | duplicate rows | unfinished jobs | running without lease | "
-              "recorded / billed tokens | ok |")
+        print(
+            "| scenario | fault (s) | recovered after (s) | total (s) | pages without "
+            "embeddings | duplicate rows | unfinished jobs | running without lease | "
+            "recorded / billed tokens | ok |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for name in chosen:
             for run in range(args.runs):
@@ -243,11 +283,14 @@ def main() -> None:
                 logs.mkdir()
                 rep = run_one(name, args.pages, pg, redis_url, worker_env, logs)
                 unfinished = sum(n for s, n in rep["jobs"].items() if s != "completed")
-                print(f"| {name} | {rep['fault_s']} | {rep['recovered_after_s']} | "
-                      f"{rep['total_s']} | {rep['pages_without_embeddings']} | "
-                      f"{rep['duplicate_rows']} | {unfinished} | "
-                      f"{rep['running_without_live_lease']} | {rep['recorded_tokens']} / "
-                      f"{rep['billed_tokens']} | {'yes' if rep['ok'] else 'NO'} |", flush=True)
+                print(
+                    f"| {name} | {rep['fault_s']} | {rep['recovered_after_s']} | "
+                    f"{rep['total_s']} | {rep['pages_without_embeddings']} | "
+                    f"{rep['duplicate_rows']} | {unfinished} | "
+                    f"{rep['running_without_live_lease']} | {rep['recorded_tokens']} / "
+                    f"{rep['billed_tokens']} | {'yes' if rep['ok'] else 'NO'} |",
+                    flush=True,
+                )
                 if not rep["ok"]:
                     kept = REPO / "bench" / "results" / f"faults-{name}-{run}"
                     shutil.copytree(logs, kept, dirs_exist_ok=True)

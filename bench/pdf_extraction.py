@@ -63,8 +63,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     data = manual_pdf(args.pages)
-    print(f"manual: {args.pages} pages, {len(data)} bytes; {args.rounds} rounds, "
-          "candidates interleaved in each round")
+    print(
+        f"manual: {args.pages} pages, {len(data)} bytes; {args.rounds} rounds, "
+        "candidates interleaved in each round"
+    )
     times: dict[str, list[float]] = {name: [] for name in CANDIDATES}
     chars: dict[str, int] = {}
     for _ in range(args.rounds):
@@ -76,8 +78,10 @@ def main() -> None:
     print(f"{'library':44} {'ms/page':>8} {'pages/s':>8} {'vs omni':>8} {'chars':>9}")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"{name:44} {median / args.pages * 1000:8.2f} {args.pages / median:8.0f} "
-              f"{median / base:7.1f}x {chars[name]:9d}")
+        print(
+            f"{name:44} {median / args.pages * 1000:8.2f} {args.pages / median:8.0f} "
+            f"{median / base:7.1f}x {chars[name]:9d}"
+        )
 
 
 if __name__ == "__main__":

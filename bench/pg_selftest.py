@@ -30,8 +30,9 @@ def main(rounds: int = 3) -> None:
         assert outcome.ok, outcome.problem
         native.append(outcome.seconds)
         if qemu:
-            outcome = pg_selftest.run(bin_dir, run_as=run_as, wrapper=[qemu, "-cpu", "Haswell"],
-                                      timeout=300)
+            outcome = pg_selftest.run(
+                bin_dir, run_as=run_as, wrapper=[qemu, "-cpu", "Haswell"], timeout=300
+            )
             assert outcome.ok, outcome.problem
             emulated.append(outcome.seconds)
     with tempfile.TemporaryDirectory() as state:
@@ -42,12 +43,16 @@ def main(rounds: int = 3) -> None:
         cached_ms = (time.perf_counter() - started) * 1000 / 100
 
     print(f"rounds: {rounds}")
-    print(f"self-test, native:            median {statistics.median(native):.2f} s "
-          f"(min {min(native):.2f}, max {max(native):.2f})")
+    print(
+        f"self-test, native:            median {statistics.median(native):.2f} s "
+        f"(min {min(native):.2f}, max {max(native):.2f})"
+    )
     if emulated:
-        print(f"self-test, qemu -cpu Haswell: median {statistics.median(emulated):.2f} s "
-              f"(min {min(emulated):.2f}, max {max(emulated):.2f}); "
-              f"{statistics.median(emulated) / statistics.median(native):.1f}x native")
+        print(
+            f"self-test, qemu -cpu Haswell: median {statistics.median(emulated):.2f} s "
+            f"(min {min(emulated):.2f}, max {max(emulated):.2f}); "
+            f"{statistics.median(emulated) / statistics.median(native):.1f}x native"
+        )
     print(f"cached check (marker matches): {cached_ms:.3f} ms")
 
 

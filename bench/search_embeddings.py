@@ -1,6 +1,7 @@
 """search_embeddings timing and plan choice on a few thousand vectors.
 
-Creates a throw-away database on the embedded Postgres in OMNI_DATA_DIR (default .omni-test, the tests' server),
+Creates a throw-away database on the embedded Postgres in OMNI_DATA_DIR (default .omni-test, the
+tests' server),
 migrates it, loads N random 1536-d vectors (90% in big.test, 10% in small.test) and prints the
 time per call and whether the HNSW index was scanned. Usage:
     .venv/bin/python bench/search_embeddings.py [N=3000]
@@ -33,20 +34,26 @@ SCANS = "SELECT pg_stat_get_xact_numscans('idx_page_embeddings_vector'::regclass
 def load(conn: psycopg.Connection, n: int, rng: np.random.Generator) -> None:
     per_page = 30
     for domain, share in (("big.test", 0.9), ("small.test", 0.1)):
-        did = conn.execute("INSERT INTO domains (domain) VALUES (%s) RETURNING id", (domain,)).fetchone()[0]
+        did = conn.execute(
+            "INSERT INTO domains (domain) VALUES (%s) RETURNING id", (domain,)
+        ).fetchone()[0]
         for p in range(max(1, int(n * share) // per_page)):
-            pid = conn.execute("INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) RETURNING id",
-                               (did, f"https://{domain}/{p}")).fetchone()[0]
+            pid = conn.execute(
+                "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) RETURNING id",
+                (did, f"https://{domain}/{p}"),
+            ).fetchone()[0]
             with conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO page_embeddings (page_id, chunk_text, embedding, metadata) "
                     "VALUES (%s, 'c', %s, '{\"model\": \"m1\"}')",
-                    [(pid, v) for v in rng.standard_normal((per_page, DIM)).astype(np.float32)])
+                    [(pid, v) for v in rng.standard_normal((per_page, DIM)).astype(np.float32)],
+                )
     conn.execute("ANALYZE")
 
 
-def timed(conn: psycopg.Connection, query: str, args: tuple, setup: str | None = None,
-          runs: int = 20) -> tuple[float, bool]:
+def timed(
+    conn: psycopg.Connection, query: str, args: tuple, setup: str | None = None, runs: int = 20
+) -> tuple[float, bool]:
     times, used = [], False
     for _ in range(runs):
         with conn.transaction(force_rollback=True):
@@ -63,7 +70,9 @@ def timed(conn: psycopg.Connection, query: str, args: tuple, setup: str | None =
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     data_dir = Path(os.environ.get("OMNI_DATA_DIR", REPO / ".omni-test"))
-    admin = services.database_url(Settings(OMNI_DATA_DIR=data_dir, DATABASE_URL=None, REDIS_URL=None))
+    admin = services.database_url(
+        Settings(OMNI_DATA_DIR=data_dir, DATABASE_URL=None, REDIS_URL=None)
+    )
     admin = admin.rsplit("/", 1)[0]
     name = f"omni_bench_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(f"{admin}/postgres", autocommit=True) as c:
@@ -80,8 +89,12 @@ def main() -> None:
             cases = [
                 ("big domain, model filter", call, (q, "big.test", "m1"), None),
                 ("big domain, no model filter", call, (q, "big.test", None), None),
-                ("big domain, HNSW disabled (exact)", call, (q, "big.test", "m1"),
-                 "SET LOCAL enable_indexscan = off"),
+                (
+                    "big domain, HNSW disabled (exact)",
+                    call,
+                    (q, "big.test", "m1"),
+                    "SET LOCAL enable_indexscan = off",
+                ),
                 ("small domain, model filter", call, (q, "small.test", "m1"), None),
             ]
             for label, query, args, setup in cases:

@@ -17,8 +17,14 @@ import time
 
 import httpx
 
-QUERIES = ["how do I return an item", "when will my order arrive", "what payment methods do you accept",
-           "how do I contact customer service", "is there a warranty", "can I change my delivery address"]
+QUERIES = [
+    "how do I return an item",
+    "when will my order arrive",
+    "what payment methods do you accept",
+    "how do I contact customer service",
+    "is there a warranty",
+    "can I change my delivery address",
+]
 
 
 def main() -> None:
@@ -34,20 +40,29 @@ def main() -> None:
     timings = []
     with httpx.Client(base_url=args.url, headers=headers, timeout=60) as client:
         for i in range(args.n + 5):
-            body = {"domain": args.domain, "query": QUERIES[i % len(QUERIES)], "k": args.k,
-                    "hybrid": args.hybrid}
+            body = {
+                "domain": args.domain,
+                "query": QUERIES[i % len(QUERIES)],
+                "k": args.k,
+                "hybrid": args.hybrid,
+            }
             started = time.perf_counter()
             response = client.post("/v1/search", json=body)
             elapsed = (time.perf_counter() - started) * 1000
             if response.status_code == 429:
-                raise SystemExit("rate limited: use a key whose customer_configs.rate_limit exceeds -n")
+                raise SystemExit(
+                    "rate limited: use a key whose customer_configs.rate_limit exceeds -n"
+                )
             response.raise_for_status()
             if i >= 5:
                 timings.append(elapsed)
     timings.sort()
     p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
-    print(f"{args.n} requests ({'hybrid' if args.hybrid else 'vector'}, k={args.k}) on {args.domain}: "
-          f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms")
+    print(
+        f"{args.n} requests ({'hybrid' if args.hybrid else 'vector'}, k={args.k}) on "
+        f"{args.domain}: "
+        f"p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

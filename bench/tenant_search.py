@@ -71,9 +71,13 @@ class World:
     def __init__(self, tenants: int, chunks: int, model: str) -> None:
         self.model, self.dims = model, TRUE_DIMS[model]
         rng = np.random.default_rng(SEED)
-        self.projection = (rng.standard_normal((LATENT, self.dims)) / np.sqrt(LATENT)).astype(np.float32)
-        self.tenants = [Tenant(i, f"t{i:03d}.example", n, max(4, n // 150))
-                        for i, n in enumerate(zipf_sizes(tenants, chunks))]
+        self.projection = (rng.standard_normal((LATENT, self.dims)) / np.sqrt(LATENT)).astype(
+            np.float32
+        )
+        self.tenants = [
+            Tenant(i, f"t{i:03d}.example", n, max(4, n // 150))
+            for i, n in enumerate(zipf_sizes(tenants, chunks))
+        ]
         # Common words are Zipf distributed; each topic owns TOPIC_WORDS rarer words.
         self.words = [f"w{i}" for i in range(WORDS)]
         ranks = 1.0 / np.arange(1, 501)
@@ -87,13 +91,13 @@ class World:
 
     def topic_words(self, tenant: Tenant, topic: int) -> list[str]:
         start = 500 + (tenant.index * 7919 + topic * TOPIC_WORDS * 31) % (WORDS - 500 - TOPIC_WORDS)
-        return self.words[start:start + TOPIC_WORDS]
+        return self.words[start : start + TOPIC_WORDS]
 
     def embed(self, latent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         vectors = latent @ self.projection
         vectors += 0.15 * rng.standard_normal(vectors.shape).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        if self.dims < STORED_DIMS:   # zero-padded, as workers/embedding stores them
+        if self.dims < STORED_DIMS:  # zero-padded, as workers/embedding stores them
             vectors = np.pad(vectors, ((0, 0), (0, STORED_DIMS - self.dims)))
         return vectors.astype(np.float32)
 
@@ -122,8 +126,10 @@ class World:
                 topic = int(rng.integers(tenant.topics))
                 latent = self.centres(tenant)[topic] + 0.5 * rng.standard_normal(LATENT)
                 vector = self.embed(latent[None, :].astype(np.float32), rng)[0]
-                words = [*rng.choice(self.topic_words(tenant, topic), 2),
-                         *(self.words[i] for i in rng.choice(20, 2))]
+                words = [
+                    *rng.choice(self.topic_words(tenant, topic), 2),
+                    *(self.words[i] for i in rng.choice(20, 2)),
+                ]
                 out.append((tenant, vector, " ".join(words)))
         return out
 
@@ -133,30 +139,49 @@ def load(conn, world: World) -> dict[str, float]:
     from db import tenants as tenant_db
     from workers.embed_job import copy_rows
 
-    indexes = [r["indexdef"] for r in conn.execute(
-        "SELECT indexdef FROM pg_indexes WHERE tablename = 'page_embeddings' "
-        "AND indexdef ~ 'USING (hnsw|gin)'")]
+    indexes = [
+        r["indexdef"]
+        for r in conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'page_embeddings' "
+            "AND indexdef ~ 'USING (hnsw|gin)'"
+        )
+    ]
     for definition in indexes:
         conn.execute("DROP INDEX " + definition.split(" INDEX ", 1)[1].split(" ON ", 1)[0])
     started = time.perf_counter()
     for tenant in world.tenants:
         domain_id = tenant_db.add_domain(conn, tenant.domain)["id"]
         pages = -(-tenant.size // CHUNKS_PER_PAGE)
-        with conn.cursor() as cur, cur.copy(
-                "COPY scraped_pages (domain_id, url, title, status) FROM STDIN") as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY scraped_pages (domain_id, url, title, status) FROM STDIN") as copy,
+        ):
             for p in range(pages):
                 copy.write_row((domain_id, f"https://{tenant.domain}/p/{p}", f"Page {p}", "ok"))
-        page_ids = [r["id"] for r in conn.execute(
-            "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY url COLLATE \"C\"",
-            (domain_id,))]
+        page_ids = [
+            r["id"]
+            for r in conn.execute(
+                'SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY url COLLATE "C"',
+                (domain_id,),
+            )
+        ]
         order = sorted(range(pages), key=lambda p: f"https://{tenant.domain}/p/{p}")
         page_of = {p: page_ids[i] for i, p in enumerate(order)}
         topics, vectors = world.chunks(tenant)
         rng = np.random.default_rng([SEED, tenant.index, 2])
         with conn.transaction():
-            copy_rows(conn, ((page_of[i // CHUNKS_PER_PAGE], world.text(tenant, int(topics[i]), rng),
-                              vectors[i], {"model": world.model, "n": i})
-                             for i in range(tenant.size)))
+            copy_rows(
+                conn,
+                (
+                    (
+                        page_of[i // CHUNKS_PER_PAGE],
+                        world.text(tenant, int(topics[i]), rng),
+                        vectors[i],
+                        {"model": world.model, "n": i},
+                    )
+                    for i in range(tenant.size)
+                ),
+            )
     loaded = time.perf_counter() - started
     started = time.perf_counter()
     conn.execute("SET maintenance_work_mem = '2GB'")
@@ -177,8 +202,9 @@ def maintain(conn) -> dict[str, float]:
     return {"own": time.perf_counter() - started, "own_count": len(own["created"])}
 
 
-def exact_top(world: World, queries: list[tuple[Tenant, np.ndarray, str]], k: int = 10
-              ) -> list[set[int]]:
+def exact_top(
+    world: World, queries: list[tuple[Tenant, np.ndarray, str]], k: int = 10
+) -> list[set[int]]:
     """The exact top k chunk numbers of each query within its tenant (cosine, numpy)."""
     by_tenant = defaultdict(list)
     for qi, (tenant, _, _) in enumerate(queries):
@@ -187,7 +213,7 @@ def exact_top(world: World, queries: list[tuple[Tenant, np.ndarray, str]], k: in
     for index, qis in by_tenant.items():
         _, vectors = world.chunks(world.tenants[index])
         scores = np.stack([queries[qi][1] for qi in qis]) @ vectors.T
-        for qi, row in zip(qis, scores):
+        for qi, row in zip(qis, scores, strict=False):
             out[qi] = {int(i) for i in np.argpartition(-row, k)[:k]}
     return out
 
@@ -204,28 +230,43 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def report(label: str, classes: dict[str, list[float]], recalls: dict[str, list[float]] | None,
-           p50_target: float) -> None:
+def report(
+    label: str,
+    classes: dict[str, list[float]],
+    recalls: dict[str, list[float]] | None,
+    p50_target: float,
+) -> None:
     print(f"\n{label}")
-    print(f"  {'class':8s} {'queries':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} "
-          f"{'recall@10':>10s} {'min':>5s}")
+    print(
+        f"  {'class':8s} {'queries':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} "
+        f"{'recall@10':>10s} {'min':>5s}"
+    )
     everything = [v for c in classes.values() for v in c]
     for name, values in [*classes.items(), ("all", everything)]:
         rec = recalls.get(name) if recalls else None
-        rec_text = (f"{statistics.mean(rec):10.3f} {min(rec):5.1f}" if rec else f"{'-':>10s} {'-':>5s}")
-        print(f"  {name:8s} {len(values):7d} {pct(values, .5):8.2f} {pct(values, .95):8.2f} "
-              f"{max(values):8.2f} {rec_text}")
-    print(f"  (targets: p50 <= {p50_target:g} ms" + (", p95 <= 40 ms, recall@10 >= 0.95)"
-                                                      if recalls else ")"))
+        rec_text = (
+            f"{statistics.mean(rec):10.3f} {min(rec):5.1f}" if rec else f"{'-':>10s} {'-':>5s}"
+        )
+        print(
+            f"  {name:8s} {len(values):7d} {pct(values, 0.5):8.2f} {pct(values, 0.95):8.2f} "
+            f"{max(values):8.2f} {rec_text}"
+        )
+    print(
+        f"  (targets: p50 <= {p50_target:g} ms"
+        + (", p95 <= 40 ms, recall@10 >= 0.95)" if recalls else ")")
+    )
 
 
-def vector_pass(conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]
-                ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def vector_pass(
+    conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """search_embeddings for each query: latency and recall@10 by size class."""
     sql = "SELECT metadata FROM search_embeddings(%s, %s, 10, %s)"
     results = list(timed(conn, sql, [(q, t.domain, world.model) for t, q, _ in queries]))
     lat, rec = defaultdict(list), defaultdict(list)
-    for (tenant, _, _), (ms, rows), truth in zip(queries, results, exact_top(world, queries)):
+    for (tenant, _, _), (ms, rows), truth in zip(
+        queries, results, exact_top(world, queries), strict=False
+    ):
         lat[tenant.size_class].append(ms)
         rec[tenant.size_class].append(len({r["metadata"]["n"] for r in rows} & truth) / 10)
     rec["all"] = [r for c in list(rec.values()) for r in c]
@@ -235,39 +276,55 @@ def vector_pass(conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]
 def measure_bulk(conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]) -> None:
     """search_embeddings right after the bulk load: no domain has its own index (exact search)."""
     for tenant, q, _ in queries[:20]:
-        conn.execute("SELECT * FROM search_embeddings(%s, %s, 10, %s)",
-                     (q, tenant.domain, world.model)).fetchall()
+        conn.execute(
+            "SELECT * FROM search_embeddings(%s, %s, 10, %s)", (q, tenant.domain, world.model)
+        ).fetchall()
     lat, rec = vector_pass(conn, world, queries)
-    print("load average during the queries (2 cores, shared machine): "
-          + " ".join(f"{x:.1f}" for x in os.getloadavg()))
-    report("bulk load, before maintenance: search_embeddings (no domain has its own index: exact)",
-           lat, rec, 15)
+    print(
+        "load average during the queries (2 cores, shared machine): "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
+    report(
+        "bulk load, before maintenance: search_embeddings (no domain has its own index: exact)",
+        lat,
+        rec,
+        15,
+    )
 
 
 def measure(conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]) -> None:
     """Run the queries through both functions and print the tables and plans."""
-    for tenant, q, _ in queries[:20]:            # warm the caches
-        conn.execute("SELECT * FROM search_embeddings(%s, %s, 10, %s)",
-                     (q, tenant.domain, world.model)).fetchall()
+    for tenant, q, _ in queries[:20]:  # warm the caches
+        conn.execute(
+            "SELECT * FROM search_embeddings(%s, %s, 10, %s)", (q, tenant.domain, world.model)
+        ).fetchall()
     lat_v, rec = vector_pass(conn, world, queries)
     hyb_sql = "SELECT id FROM hybrid_search(%s, %s, %s, 10, %s)"
     lat_h = defaultdict(list)
-    for (tenant, _, _), (ms, _) in zip(queries, timed(
-            conn, hyb_sql, [(text, q, t.domain, world.model) for t, q, text in queries])):
+    for (tenant, _, _), (ms, _) in zip(
+        queries,
+        timed(conn, hyb_sql, [(text, q, t.domain, world.model) for t, q, text in queries]),
+        strict=False,
+    ):
         lat_h[tenant.size_class].append(ms)
     # Off-topic: each tenant asked another tenant's question (its vector lands among other
     # tenants' chunks: the hard case for a filtered walk of a shared graph).
-    off = [(t, next(v for u, v, _ in queries[i + 1:] + queries[:i] if u is not t), text)
-           for i, (t, _, text) in enumerate(queries)]
+    off = [
+        (t, next(v for u, v, _ in queries[i + 1 :] + queries[:i] if u is not t), text)
+        for i, (t, _, text) in enumerate(queries)
+    ]
     lat_o, rec_o = vector_pass(conn, world, off)
     plans = {}
     conn.execute("LOAD 'auto_explain'")
     for tenant in (world.tenants[0], world.tenants[len(world.tenants) // 3], world.tenants[-1]):
         q = next(v for t, v, _ in queries if t is tenant)
-        plans[f"{tenant.domain} ({tenant.size:,} chunks)"] = explain(conn, q, tenant.domain,
-                                                                     world.model)
-    print("load average during the queries (2 cores, shared machine): "
-          + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+        plans[f"{tenant.domain} ({tenant.size:,} chunks)"] = explain(
+            conn, q, tenant.domain, world.model
+        )
+    print(
+        "load average during the queries (2 cores, shared machine): "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
     report("search_embeddings(vector, domain, 10, model)", lat_v, rec, 15)
     report("hybrid_search(text, vector, domain, 10, model)", lat_h, None, 30)
     report("search_embeddings, off-topic (another tenant's question)", lat_o, rec_o, 15)
@@ -291,29 +348,41 @@ def main() -> None:
         with connect(autocommit=True) as conn:
             times = load(conn, world)
             sizes = [t.size for t in world.tenants]
-            print(f"tenants {len(sizes)} (largest {sizes[0]:,}, 4th {sizes[3]:,}, 15th "
-                  f"{sizes[min(14, len(sizes) - 1)]:,}, smallest {sizes[-1]:,}), chunks "
-                  f"{sum(sizes):,}, model {world.model} ({world.dims} dims stored as {STORED_DIMS})")
-            print(f"load (binary COPY) {times['load']:.1f} s; shared indexes built in "
-                  f"{times['build']:.1f} s")
+            print(
+                f"tenants {len(sizes)} (largest {sizes[0]:,}, 4th {sizes[3]:,}, 15th "
+                f"{sizes[min(14, len(sizes) - 1)]:,}, smallest {sizes[-1]:,}), chunks "
+                f"{sum(sizes):,}, model {world.model} ({world.dims} dims stored as {STORED_DIMS})"
+            )
+            print(
+                f"load (binary COPY) {times['load']:.1f} s; shared indexes built in "
+                f"{times['build']:.1f} s"
+            )
             measure_bulk(conn, world, queries)
             times.update(maintain(conn))
-            print(f"\nmaintenance (db.vector_indexes.sync): {times['own_count']} domains' own "
-                  f"HNSW indexes in {times['own']:.1f} s")
+            print(
+                f"\nmaintenance (db.vector_indexes.sync): {times['own_count']} domains' own "
+                f"HNSW indexes in {times['own']:.1f} s"
+            )
             printed: set[str] = set()
             for r in conn.execute(
-                    "SELECT CASE WHEN c.relname LIKE 'idx_page_embeddings_vector_d_%%' "
-                    "THEN 'idx_page_embeddings_vector_d_* (' || count(*) OVER (PARTITION BY "
-                    "c.relname LIKE 'idx_page_embeddings_vector_d_%%') || ')' ELSE c.relname END AS name, "
-                    "sum(pg_relation_size(c.oid)) OVER (PARTITION BY CASE WHEN c.relname LIKE "
-                    "'idx_page_embeddings_vector_d_%%' THEN '' ELSE c.relname END) AS bytes "
-                    "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                    "WHERE i.indrelid = 'page_embeddings'::regclass ORDER BY bytes DESC"):
+                "SELECT CASE WHEN c.relname LIKE 'idx_page_embeddings_vector_d_%%' "
+                "THEN 'idx_page_embeddings_vector_d_* (' || count(*) OVER (PARTITION BY "
+                "c.relname LIKE 'idx_page_embeddings_vector_d_%%') || ')' ELSE c.relname END AS "
+                "name, "
+                "sum(pg_relation_size(c.oid)) OVER (PARTITION BY CASE WHEN c.relname LIKE "
+                "'idx_page_embeddings_vector_d_%%' THEN '' ELSE c.relname END) AS bytes "
+                "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = 'page_embeddings'::regclass ORDER BY bytes DESC"
+            ):
                 if r["name"] not in printed:
                     printed.add(r["name"])
                     print(f"  index {r['name']:42s} {r['bytes'] / 2**20:8.1f} MB")
-            print("  table (with TOAST) " + conn.execute(
-                "SELECT pg_size_pretty(pg_table_size('page_embeddings')) AS s").fetchone()["s"])
+            print(
+                "  table (with TOAST) "
+                + conn.execute(
+                    "SELECT pg_size_pretty(pg_table_size('page_embeddings')) AS s"
+                ).fetchone()["s"]
+            )
             measure(conn, world, queries)
 
 
@@ -328,14 +397,18 @@ def explain(conn, vector: np.ndarray, domain: str, model: str) -> list[str]:
         conn.execute("SET LOCAL client_min_messages = log")
         notices: list[str] = []
         conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
-        conn.execute("SELECT count(*) FROM search_embeddings(%s, %s, 10, %s)",
-                     (vector, domain, model)).fetchall()
+        conn.execute(
+            "SELECT count(*) FROM search_embeddings(%s, %s, 10, %s)", (vector, domain, model)
+        ).fetchall()
         conn._notice_handlers.clear()
         for message in notices:
             if "page_embeddings" in message and "Query Parameters" in message:
                 plan = message.split("Query Parameters:", 1)[1].split("\n", 1)[1]
-                lines = [re.sub(r"'\[[^\]]*\]'", "'[...]'", line.split("(cost")[0].rstrip())
-                         for line in plan.splitlines() if line.strip()][:16]
+                lines = [
+                    re.sub(r"'\[[^\]]*\]'", "'[...]'", line.split("(cost")[0].rstrip())
+                    for line in plan.splitlines()
+                    if line.strip()
+                ][:16]
     return lines
 
 

@@ -19,16 +19,46 @@ from collections import Counter, defaultdict
 import lxml.html
 
 MIN_CARDS = 4
-CARD_WORDS = (2, 60)        # a card's words: its title and one-line facts, not an article
-SHARE_WITH_LINK = 0.75      # of the repeated children that must hold a link and fit CARD_WORDS
-MIN_CARD_MEAN_WORDS = 3     # menus' items are one or two words
-SECOND_GRID = 0.5           # another grid is kept when it has this share of the largest's words
-_CHROME = {"nav", "header", "footer", "aside", "form", "select", "script", "style", "noscript",
-           "template", "svg", "button"}
+CARD_WORDS = (2, 60)  # a card's words: its title and one-line facts, not an article
+SHARE_WITH_LINK = 0.75  # of the repeated children that must hold a link and fit CARD_WORDS
+MIN_CARD_MEAN_WORDS = 3  # menus' items are one or two words
+SECOND_GRID = 0.5  # another grid is kept when it has this share of the largest's words
+_CHROME = {
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "select",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "button",
+}
 _SKIP = {"script", "style", "noscript", "template", "svg", "select", "option"}
-_CHROME_CLASS = {"menu", "nav", "navbar", "navigation", "breadcrumb", "breadcrumbs", "filter",
-                 "filters", "facet", "facets", "footer", "header", "sidebar", "pagination",
-                 "cookie", "social", "share", "megamenu", "dropdown"}
+_CHROME_CLASS = {
+    "menu",
+    "nav",
+    "navbar",
+    "navigation",
+    "breadcrumb",
+    "breadcrumbs",
+    "filter",
+    "filters",
+    "facet",
+    "facets",
+    "footer",
+    "header",
+    "sidebar",
+    "pagination",
+    "cookie",
+    "social",
+    "share",
+    "megamenu",
+    "dropdown",
+}
 _WORDS = re.compile(r"[a-z]+")
 
 
@@ -78,8 +108,7 @@ def _grid(children: list[lxml.html.HtmlElement]) -> list[list[str]] | None:
             return None  # a filter panel's options
         text = card_runs(child)
         words = sum(len(line.split()) for line in text)
-        link_words = sum(len(" ".join(a.text_content().split()).split())
-                         for a in child.iter("a"))
+        link_words = sum(len(" ".join(a.text_content().split()).split()) for a in child.iter("a"))
         has_link = child.tag == "a" or child.find(".//a[@href]") is not None
         if has_link and CARD_WORDS[0] <= words <= CARD_WORDS[1]:
             linked += 1
@@ -89,8 +118,9 @@ def _grid(children: list[lxml.html.HtmlElement]) -> list[list[str]] | None:
     total = sum(words for _, words, _ in cards)
     if total < MIN_CARD_MEAN_WORDS * len(cards):
         return None
-    if all(link_words >= words for _, words, link_words in cards) and \
-            total < 2 * MIN_CARD_MEAN_WORDS * len(cards):
+    if all(
+        link_words >= words for _, words, link_words in cards
+    ) and total < 2 * MIN_CARD_MEAN_WORDS * len(cards):
         return None  # a menu: short items, every word a link's
     return [text for text, _, _ in cards]
 
@@ -134,5 +164,9 @@ def page_cards(html: str) -> list[str]:
     except (ValueError, lxml.etree.ParserError):
         return []
     body = root.find("body")
-    return [" ".join(card) for grid in grids(body if body is not None else root)
-            for card in grid if card]
+    return [
+        " ".join(card)
+        for grid in grids(body if body is not None else root)
+        for card in grid
+        if card
+    ]

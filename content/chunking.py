@@ -42,8 +42,9 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\S")
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+")
 _WORD_BREAK = re.compile(r"(?<=\s)(?=\S)")
 # a permalink: a link whose text is only a marker (Sphinx's ¶, GitHub's #, 🔗, §) or says so
-_PERMALINK = re.compile(r"\[\s*(?:¶|§|#|🔗|⚓|link|permalink[^\]]*)\s*\]\([^)\s]*(?:\s+\"[^\"]*\")?\)",
-                        re.IGNORECASE)
+_PERMALINK = re.compile(
+    r"\[\s*(?:¶|§|#|🔗|⚓|link|permalink[^\]]*)\s*\]\([^)\s]*(?:\s+\"[^\"]*\")?\)", re.IGNORECASE
+)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
 _MARKERS = re.compile(r"[ \t]*[¶🔗⚓]")
@@ -56,14 +57,16 @@ PLACE_WORDS = 8
 
 @dataclass(frozen=True)
 class Chunk:
-    text: str                     # stored and shown: clean Markdown
+    text: str  # stored and shown: clean Markdown
     heading_path: tuple[str, ...]
     index: int
-    token_count: int              # of embedding_text
-    hash: str                     # of embedding_text
-    page: int | None = None       # documents: the page the chunk starts on (workers/chunk_pages.py)
-    context: str = ""             # the page title and section path, embedded before the text
-    embed_text: str | None = None  # the text whose vector it gets, when not its own (db/knowledge.py)
+    token_count: int  # of embedding_text
+    hash: str  # of embedding_text
+    page: int | None = None  # documents: the page the chunk starts on (workers/chunk_pages.py)
+    context: str = ""  # the page title and section path, embedded before the text
+    embed_text: str | None = (
+        None  # the text whose vector it gets, when not its own (db/knowledge.py)
+    )
 
     @property
     def embedding_text(self) -> str:
@@ -75,7 +78,7 @@ class Chunk:
 @dataclass(frozen=True)
 class _Block:
     text: str
-    kind: str                     # heading, text, code, table, list
+    kind: str  # heading, text, code, table, list
     path: tuple[str, ...]
     section: int
 
@@ -84,11 +87,11 @@ class _Block:
 class _Unit:
     text: str
     tokens: int
-    block: int                    # the block it is (part of)
+    block: int  # the block it is (part of)
     kind: str
     path: tuple[str, ...]
     section: int
-    header: str = ""              # a table's header row, repeated when a chunk starts mid-table
+    header: str = ""  # a table's header row, repeated when a chunk starts mid-table
 
 
 def chunk_hash(text: str) -> str:
@@ -132,8 +135,13 @@ def context_line(title: str | None, path: tuple[str, ...]) -> str:
     return CONTEXT_SEPARATOR.join(parts)
 
 
-def chunk_document(text: str, chunk_tokens: int = 500, overlap_tokens: int = 60,
-                   max_tokens: int = 8191, title: str | None = None) -> list[Chunk]:
+def chunk_document(
+    text: str,
+    chunk_tokens: int = 500,
+    overlap_tokens: int = 60,
+    max_tokens: int = 8191,
+    title: str | None = None,
+) -> list[Chunk]:
     body_budget, overlap = effective_sizes(chunk_tokens, overlap_tokens, max_tokens)
     blocks = _blocks(text or "")
     contexts: dict[tuple[str, ...], tuple[str, int]] = {}
@@ -168,8 +176,7 @@ def chunk_document(text: str, chunk_tokens: int = 500, overlap_tokens: int = 60,
                 part = part[:-1]
                 embedded = embedding_text(line, part)
                 count = tokens.count_tokens(embedded)
-            result.append(Chunk(part, path, len(result), count, chunk_hash(embedded),
-                                context=line))
+            result.append(Chunk(part, path, len(result), count, chunk_hash(embedded), context=line))
     return result
 
 
@@ -189,8 +196,12 @@ def _blocks(text: str) -> list[_Block]:
 
     def add(body: str, kind: str) -> None:
         previous = blocks[-1] if blocks else None
-        if kind in ("table", "list") and previous and previous.kind == kind \
-                and previous.section == section:  # rows and items the extractor set apart
+        if (
+            kind in ("table", "list")
+            and previous
+            and previous.kind == kind
+            and previous.section == section
+        ):  # rows and items the extractor set apart
             blocks[-1] = _Block(f"{previous.text}\n{body}", kind, previous.path, section)
         else:
             blocks.append(_Block(body, kind, path(), section))
@@ -249,7 +260,7 @@ def _units(blocks: list[_Block], budget: int, room: dict[tuple[str, ...], int]) 
     else their lines, items or sentences."""
     counts = tokens.count_many([b.text for b in blocks]) if blocks else []
     units: list[_Unit] = []
-    for number, (block, count) in enumerate(zip(blocks, counts)):
+    for number, (block, count) in enumerate(zip(blocks, counts, strict=False)):
         whole_limit = room[block.path] if block.kind in ("code", "table") else budget
         if count <= whole_limit:
             units.append(_Unit(block.text, count, number, block.kind, block.path, block.section))
@@ -260,8 +271,9 @@ def _units(blocks: list[_Block], budget: int, room: dict[tuple[str, ...], int]) 
             parts = _split_long(block.text, limit)
         else:
             parts = _split_lines(block.text, limit)
-        units.extend(_Unit(t, c, number, block.kind, block.path, block.section, header)
-                     for t, c in parts)
+        units.extend(
+            _Unit(t, c, number, block.kind, block.path, block.section, header) for t, c in parts
+        )
     return units
 
 
@@ -282,16 +294,20 @@ def _pack(units: list[_Unit], budget: int) -> list[list[_Unit]]:
         end = start + 1
         while end < count:
             unit = units[end]
-            if unit.section != units[end - 1].section and \
-                    (size >= small or section_size[units[end - 1].section] >= small):
+            if unit.section != units[end - 1].section and (
+                size >= small or section_size[units[end - 1].section] >= small
+            ):
                 end = _before_leads(units, start, end, headings_only=True)
                 break
             if size + 1 + unit.tokens > budget:
                 if size >= small and not _is_lead(units[end - 1]):
-                    places.append(end)   # before the unit that does not fit: its growth keeps it
+                    places.append(end)  # before the unit that does not fit: its growth keeps it
                 # ties (blocks opening alike) go to the latest place: the fullest chunk
-                end = min(places, key=lambda place: (_draw(units[place]), -place)) if places \
+                end = (
+                    min(places, key=lambda place: (_draw(units[place]), -place))
+                    if places
                     else _before_leads(units, start, end)
+                )
                 break
             if size >= small and not _is_lead(units[end - 1]):
                 places.append(end)
@@ -306,16 +322,19 @@ def _is_lead(unit: _Unit) -> bool:
     """A heading, or a short line that introduces what follows (a definition's term, "Note:"):
     it never ends a chunk."""
     return unit.kind == "heading" or (
-        unit.kind == "text" and unit.tokens <= LEAD_TOKENS
-        and not unit.text.rstrip().endswith((".", "!", "?", '"')))
+        unit.kind == "text"
+        and unit.tokens <= LEAD_TOKENS
+        and not unit.text.rstrip().endswith((".", "!", "?", '"'))
+    )
 
 
 def _before_leads(units: list[_Unit], start: int, end: int, headings_only: bool = False) -> int:
     """`end` moved before the leads that end the chunk: they go with what they introduce (at a
     section's end, only the headings of empty sections: they introduce the next one)."""
     cut = end
-    while cut - 1 > start and (units[cut - 1].kind == "heading" if headings_only
-                               else _is_lead(units[cut - 1])):
+    while cut - 1 > start and (
+        units[cut - 1].kind == "heading" if headings_only else _is_lead(units[cut - 1])
+    ):
         cut -= 1
     return cut
 
@@ -329,7 +348,7 @@ def _draw(unit: _Unit) -> float:
 
 def _join(units: list[_Unit]) -> str:
     out = units[0].text
-    for previous, unit in zip(units, units[1:]):
+    for previous, unit in zip(units, units[1:], strict=False):
         if unit.block != previous.block:
             out += _SEPARATOR + unit.text
         else:
@@ -362,8 +381,10 @@ def _split_long(text: str, budget: int) -> list[tuple[str, int]]:
                     parts.append((buffer.strip(), buffer_tokens))
                 buffer, buffer_tokens = "", 0
                 ids = tokens.encode(word)
-                parts.extend((tokens.decode(ids[i:i + budget]), len(ids[i:i + budget]))
-                             for i in range(0, len(ids), budget))
+                parts.extend(
+                    (tokens.decode(ids[i : i + budget]), len(ids[i : i + budget]))
+                    for i in range(0, len(ids), budget)
+                )
                 continue
             if buffer and buffer_tokens + word_count > budget:
                 parts.append((buffer.strip(), buffer_tokens))
@@ -395,7 +416,7 @@ def _tail(text: str, overlap: int) -> str:
         # start at a word boundary rather than inside a word
         cut = re.search(r"\s", tail)
         if cut:
-            tail = tail[cut.start():]
+            tail = tail[cut.start() :]
     return tail.strip()
 
 
@@ -419,7 +440,7 @@ def _enforce_limit(text: str, max_tokens: int) -> list[str]:
         return [text]
     parts = []
     for start in range(0, len(ids), max_tokens):
-        part = tokens.decode(ids[start:start + max_tokens])
+        part = tokens.decode(ids[start : start + max_tokens])
         while tokens.count_tokens(part) > max_tokens:  # decoding can re-merge differently
             part = part[:-1]
         if part.strip():

@@ -15,7 +15,8 @@ def normalise_text(text: str) -> str:
 
 
 def fingerprint(masked_blocks: list[str]) -> str:
-    """XXH3-128 of a page's blocks, volatile parts already masked, whitespace- and NFC-normalised."""
+    """XXH3-128 of a page's blocks, volatile parts already masked, whitespace- and
+    NFC-normalised."""
     return xxhash.xxh3_128_hexdigest(normalise_text(" ".join(masked_blocks)).encode("utf-8"))
 
 
@@ -24,8 +25,13 @@ def content_hash(text: str) -> str:
     return fingerprint([mask_volatile(text)])
 
 
-def classify(url: str, digest: str, known_hash: str | None, first_url_this_crawl: str | None,
-             canonical_url_before: str | None) -> tuple[str, str | None]:
+def classify(
+    url: str,
+    digest: str,
+    known_hash: str | None,
+    first_url_this_crawl: str | None,
+    canonical_url_before: str | None,
+) -> tuple[str, str | None]:
     """(change, duplicate_of). Same hash as this URL had before -> unchanged; the same text
     already under another URL (this crawl, or before) -> duplicate; else new or changed."""
     if known_hash == digest:

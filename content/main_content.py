@@ -76,8 +76,9 @@ def _phrase(text: str) -> str:
 
 def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
     tokens = _TOKEN.findall(text.lower())
-    return Counter(tuple(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1))
-                   if tokens[i:i + n])
+    return Counter(
+        tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i : i + n]
+    )
 
 
 def agreement(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> float:
@@ -104,8 +105,9 @@ def extends(outer: Counter[tuple[str, ...]], inner: Counter[tuple[str, ...]]) ->
     """Whether `outer` holds CONTAINED of `inner`'s shingles and is LONGER times its size: the
     same text and as much again."""
     size = sum(inner.values())
-    return sum((outer & inner).values()) >= CONTAINED * size and \
-        sum(outer.values()) >= LONGER * size
+    return (
+        sum((outer & inner).values()) >= CONTAINED * size and sum(outer.values()) >= LONGER * size
+    )
 
 
 def medoid(agree: list[list[float]]) -> int:
@@ -118,8 +120,9 @@ def medoid(agree: list[list[float]]) -> int:
 def choose(agree: list[list[float]]) -> int:
     """The text to keep: the medoid, or the first (the best single extractor) when no two
     texts agree at DISAGREE or more."""
-    loose = max((agree[i][j] for i in range(len(agree)) for j in range(len(agree)) if i != j),
-                default=0.0)
+    loose = max(
+        (agree[i][j] for i in range(len(agree)) for j in range(len(agree)) if i != j), default=0.0
+    )
     return medoid(agree) if loose >= DISAGREE else 0
 
 
@@ -129,14 +132,26 @@ def _tidy(text: str | None) -> str:
 
 
 def by_trafilatura(html: str) -> str:
-    return _tidy(trafilatura.extract(html, fast=True, include_tables=True,
-                                     include_comments=True, deduplicate=False))
+    return _tidy(
+        trafilatura.extract(
+            html, fast=True, include_tables=True, include_comments=True, deduplicate=False
+        )
+    )
 
 
 def _plain(tree: HTMLTree, main_content: bool) -> str:
-    return _tidy(extract_plain_text(tree, main_content=main_content,
-                                    alt_texts=False, links=False, list_bullets=False,
-                                    form_fields=False, noscript=False, preserve_formatting=True))
+    return _tidy(
+        extract_plain_text(
+            tree,
+            main_content=main_content,
+            alt_texts=False,
+            links=False,
+            list_bullets=False,
+            form_fields=False,
+            noscript=False,
+            preserve_formatting=True,
+        )
+    )
 
 
 def by_resiliparse(html: str) -> str:
@@ -146,13 +161,17 @@ def by_resiliparse(html: str) -> str:
 def by_trafilatura_full(html: str) -> str:
     """trafilatura with its own fallbacks (its readability port and jusText when its core finds
     little): the best single extractor on WCXB's product, forum and documentation pages."""
-    return _tidy(trafilatura.extract(html, include_tables=True, include_comments=True,
-                                     deduplicate=False))
+    return _tidy(
+        trafilatura.extract(html, include_tables=True, include_comments=True, deduplicate=False)
+    )
 
 
 def by_trafilatura_recall(html: str) -> str:
-    return _tidy(trafilatura.extract(html, favor_recall=True, include_tables=True,
-                                     include_comments=True, deduplicate=False))
+    return _tidy(
+        trafilatura.extract(
+            html, favor_recall=True, include_tables=True, include_comments=True, deduplicate=False
+        )
+    )
 
 
 def by_readability(html: str) -> str:
@@ -163,9 +182,13 @@ def by_readability(html: str) -> str:
     return _plain(HTMLTree.parse(summary), main_content=False) if summary.strip() else ""
 
 
-def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
-              second: Callable[[str], str] = by_resiliparse,
-              third: Callable[[str], str] = by_readability) -> str:
+def main_text(
+    html: str,
+    *,
+    first: Callable[[str], str] = by_trafilatura,
+    second: Callable[[str], str] = by_resiliparse,
+    third: Callable[[str], str] = by_readability,
+) -> str:
     """The page's main content as text, one block a line."""
     texts = [first(html), second(html)]
     grams = [shingles(text) for text in texts]
@@ -177,7 +200,7 @@ def main_text(html: str, *, first: Callable[[str], str] = by_trafilatura,
         kept = choose(pairwise(grams))
         if kept and extends(grams[0], grams[kept]):
             kept = 0  # the other two agree on a part of what trafilatura kept (its comments)
-    others = texts[:kept] + texts[kept + 1:]
+    others = texts[:kept] + texts[kept + 1 :]
     return "\n".join(without_unsupported_tail(lines(texts[kept]), others))
 
 
@@ -186,8 +209,11 @@ def without_unsupported_tail(found: list[str], others: Sequence[str]) -> list[st
     unless they are half of its words or more."""
     have = [f" {' '.join(_phrase(line) for line in lines(other))} " for other in others]
     end = len(found)
-    while end and (words := _phrase(found[end - 1])) and \
-            not any(f" {words} " in text for text in have):
+    while (
+        end
+        and (words := _phrase(found[end - 1]))
+        and not any(f" {words} " in text for text in have)
+    ):
         end -= 1
     words_per_line = [len(_TOKEN.findall(line)) for line in found]
     if 2 * sum(words_per_line[:end]) <= sum(words_per_line):
@@ -235,7 +261,7 @@ def with_byline(found: list[str], page: Sequence[str]) -> list[str]:
         return found
     text = f" {_phrase(' '.join(found))} "
     bylines = []
-    for line in page[start + 1:start + 1 + BYLINE_SEARCH]:
+    for line in page[start + 1 : start + 1 + BYLINE_SEARCH]:
         words = _phrase(line)
         size = len(words.split())
         if size >= 4 and f" {words} " in text:
@@ -288,14 +314,17 @@ def with_extra_lines(found: list[str], other: str) -> list[str]:
     """`found` and then the lines of `other` it does not have (its words in a row): every
     section of a landing page, not only the largest."""
     have = f" {' '.join(_phrase(line) for line in found)} "
-    return found + [line for line in lines(other)
-                    if (words := _phrase(line)) and f" {words} " not in have]
+    return found + [
+        line for line in lines(other) if (words := _phrase(line)) and f" {words} " not in have
+    ]
 
 
 def product_facts(ld: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The page's product from its JSON-LD: name, brand, sku, price, currency, availability,
     description, specifications (additionalProperty). Empty when there is no single product."""
-    products = [obj for obj in ld if "Product" in _ld_types(obj) or "ProductGroup" in _ld_types(obj)]
+    products = [
+        obj for obj in ld if "Product" in _ld_types(obj) or "ProductGroup" in _ld_types(obj)
+    ]
     if len(products) != 1:
         return {}
     product = products[0]
@@ -314,8 +343,11 @@ def product_facts(ld: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "availability": _ld_text(offer.get("availability")).rsplit("/", 1)[-1],
         "description": _ld_text(product.get("description")),
     }
-    specs = [f"{_ld_text(p.get('name'))}: {_ld_text(p.get('value'))}"
-             for p in product.get("additionalProperty") or [] if isinstance(p, dict)]
+    specs = [
+        f"{_ld_text(p.get('name'))}: {_ld_text(p.get('value'))}"
+        for p in product.get("additionalProperty") or []
+        if isinstance(p, dict)
+    ]
     facts = {k: v for k, v in facts.items() if v}
     if specs:
         facts["specifications"] = specs
@@ -324,8 +356,11 @@ def product_facts(ld: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def _ld_types(obj: dict[str, Any]) -> list[str]:
     kind = obj.get("@type")
-    return [k.rsplit("/", 1)[-1] for k in (kind if isinstance(kind, list) else [kind])
-            if isinstance(k, str)]
+    return [
+        k.rsplit("/", 1)[-1]
+        for k in (kind if isinstance(kind, list) else [kind])
+        if isinstance(k, str)
+    ]
 
 
 def _ld_text(value: Any) -> str:
@@ -337,10 +372,17 @@ def _ld_text(value: Any) -> str:
     return " ".join(text.split())
 
 
-_AVAILABILITY = {"InStock": "In stock", "OutOfStock": "Out of stock", "PreOrder": "Pre-order",
-                 "BackOrder": "Back order", "LimitedAvailability": "Limited availability",
-                 "Discontinued": "Discontinued", "SoldOut": "Sold out",
-                 "OnlineOnly": "Online only", "InStoreOnly": "In store only"}
+_AVAILABILITY = {
+    "InStock": "In stock",
+    "OutOfStock": "Out of stock",
+    "PreOrder": "Pre-order",
+    "BackOrder": "Back order",
+    "LimitedAvailability": "Limited availability",
+    "Discontinued": "Discontinued",
+    "SoldOut": "Sold out",
+    "OnlineOnly": "Online only",
+    "InStoreOnly": "In store only",
+}
 
 
 def with_product_facts(found: list[str], facts: dict[str, Any]) -> list[str]:
@@ -357,21 +399,32 @@ def with_product_facts(found: list[str], facts: dict[str, Any]) -> list[str]:
 
     head = [line for line in (facts.get("name"),) if line and missing(line)]
     price = " ".join(filter(None, (facts.get("price"), facts.get("currency"))))
-    offer = [line for line in (price, _AVAILABILITY.get(facts.get("availability", ""), ""))
-             if line and missing(line)]
-    tail = [line for line in (facts.get("description"), *facts.get("specifications", []))
-            if line and missing(line)]
-    return [*head, *found[:1], *offer, *found[1:], *tail] if head else \
-        [*found[:1], *offer, *found[1:], *tail]
+    offer = [
+        line
+        for line in (price, _AVAILABILITY.get(facts.get("availability", ""), ""))
+        if line and missing(line)
+    ]
+    tail = [
+        line
+        for line in (facts.get("description"), *facts.get("specifications", []))
+        if line and missing(line)
+    ]
+    return (
+        [*head, *found[:1], *offer, *found[1:], *tail]
+        if head
+        else [*found[:1], *offer, *found[1:], *tail]
+    )
 
 
 # a block of other products on a product page ("Customers also viewed"): it rotates, and it is
 # not this product's knowledge
 _RECOMMENDATIONS = re.compile(
     r"^\W*(?:customers (?:also )?(?:viewed|bought|liked)|you (?:may|might) also (?:like|love)|"
-    r"related products|recommended(?: for you| products)?|recently viewed|similar (?:products|items)|"
+    r"related products|recommended(?: for you| products)?|recently viewed|similar "
+    r"(?:products|items)|"
     r"frequently bought together|people also (?:bought|viewed)|more from this (?:brand|shop))\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 RECOMMENDATION_ITEM_WORDS = 8
 # a product page's JSON-LD facts join its text only when the DOM's text is this short: where the
 # DOM shows the product, WCXB's hand-marked text leaves the markup's copy out (tuning half: the
@@ -397,6 +450,7 @@ def without_recommendations(found: list[str]) -> list[str]:
 @dataclass
 class PageContent:
     """What the main-content stage stores for a page (and `omni extract` prints)."""
+
     page_type: str
     title: str | None
     text: str
@@ -404,8 +458,9 @@ class PageContent:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def _extracted(html: str, kind: str, resiliparse: str, cards: list[str],
-               cards_outweigh: bool) -> list[str]:
+def _extracted(
+    html: str, kind: str, resiliparse: str, cards: list[str], cards_outweigh: bool
+) -> list[str]:
     """The main text by the page type's rule (docs/extraction.md, "Page types");
     `resiliparse` is its main-content text of the page, `cards` the page's cards: a listing's
     text keeps them all, a collection's only when they outweigh the text (else they are a row
@@ -426,8 +481,9 @@ def _extracted(html: str, kind: str, resiliparse: str, cards: list[str],
     return found
 
 
-def page_content(html: str, url: str | None = None,
-                 template: SiteTemplate | None = None) -> PageContent:
+def page_content(
+    html: str, url: str | None = None, template: SiteTemplate | None = None
+) -> PageContent:
     """The page's type, title, main text (one block a line, led by its headline, without the
     site's template lines), its Markdown and its structured facts."""
     html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses it in a str
@@ -438,8 +494,10 @@ def page_content(html: str, url: str | None = None,
     kind = page_type.classify(signals)
     facts = product_facts(ld) if kind == page_type.PRODUCT else {}
     name = headline(tree)
-    found = with_headline(_extracted(html, kind, resiliparse, cards,
-                                     signals.card_share >= page_type.CARDS_OUTWEIGH), name)
+    found = with_headline(
+        _extracted(html, kind, resiliparse, cards, signals.card_share >= page_type.CARDS_OUTWEIGH),
+        name,
+    )
     found = with_byline(found, lines(_plain(tree, main_content=False)))
     if sum(len(line.split()) for line in found) < FACTS_ONLY_BELOW:
         found = with_product_facts(found, facts)  # the product lives in its markup

@@ -24,7 +24,7 @@ from typing import Any
 
 from core.knowledge import CONTENT, NAVIGATION
 
-MIN_LINKS = 20           # fewer links than this: never an index
+MIN_LINKS = 20  # fewer links than this: never an index
 LINK_TEXT_SHARE = 0.5
 MIN_ENTRIES = 20
 ENTRIES_LED_BY_LINKS = 0.8
@@ -35,12 +35,12 @@ ENTRY_TAGS = ("li", "tr", "dt")
 
 @dataclass(frozen=True)
 class Structure:
-    chars: int            # text characters of the main container
+    chars: int  # text characters of the main container
     links: int
-    link_chars: int       # of them, inside links
-    entries: int          # innermost list items, table rows, definition terms
-    led_entries: int      # entries whose first text is a link
-    led_chars: int        # text characters of those entries
+    link_chars: int  # of them, inside links
+    entries: int  # innermost list items, table rows, definition terms
+    led_entries: int  # entries whose first text is a link
+    led_chars: int  # text characters of those entries
 
     @property
     def kind(self) -> str:
@@ -49,8 +49,11 @@ class Structure:
             return CONTENT
         if self.link_chars / chars >= LINK_TEXT_SHARE:
             return NAVIGATION
-        if (self.entries >= MIN_ENTRIES and self.led_entries / self.entries >= ENTRIES_LED_BY_LINKS
-                and self.led_chars / chars >= ENTRY_TEXT_SHARE):
+        if (
+            self.entries >= MIN_ENTRIES
+            and self.led_entries / self.entries >= ENTRIES_LED_BY_LINKS
+            and self.led_chars / chars >= ENTRY_TEXT_SHARE
+        ):
             return NAVIGATION
         if chars / self.links < BAR_CHARS_PER_LINK:
             return NAVIGATION
@@ -81,8 +84,15 @@ def _leads_with_link(entry: Any) -> bool:
 def structure(main: Any) -> Structure:
     """The link structure of a page's main container (an lxml element)."""
     anchors = [a for a in main.iter("a") if a.get("href")]
-    entries = [e for e in main.iter(*ENTRY_TAGS)
-               if not any(True for _ in e.iterdescendants(*ENTRY_TAGS))]
+    entries = [
+        e for e in main.iter(*ENTRY_TAGS) if not any(True for _ in e.iterdescendants(*ENTRY_TAGS))
+    ]
     led = [e for e in entries if _leads_with_link(e)]
-    return Structure(_length(main), len(anchors), sum(_length(a) for a in anchors), len(entries),
-                     len(led), sum(_length(e) for e in led))
+    return Structure(
+        _length(main),
+        len(anchors),
+        sum(_length(a) for a in anchors),
+        len(entries),
+        len(led),
+        sum(_length(e) for e in led),
+    )

@@ -22,17 +22,75 @@ from content.page_structure import structure
 from content.volatile import mask_volatile
 from core.knowledge import CONTENT
 
-DROP_TAGS = {"script", "style", "noscript", "template", "svg", "iframe", "nav", "footer",
-             "aside", "form", "button", "select", "object", "embed", "canvas", "dialog", "head"}
-DROP_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog",
-              "search", "menu", "menubar"}
+DROP_TAGS = {
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "nav",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "select",
+    "object",
+    "embed",
+    "canvas",
+    "dialog",
+    "head",
+}
+DROP_ROLES = {
+    "navigation",
+    "banner",
+    "contentinfo",
+    "complementary",
+    "dialog",
+    "alertdialog",
+    "search",
+    "menu",
+    "menubar",
+}
 BOILERPLATE = re.compile(
     r"(^|[\s_-])(cookie|cookies|consent|gdpr|cc-window|cc-banner|onetrust|newsletter-popup|"
     r"skip-link|breadcrumbs?|site-header|site-footer|sidebar|share-buttons|social-share)([\s_-]|$)",
-    re.IGNORECASE)
-BLOCKS = {"p", "div", "section", "article", "main", "header", "li", "ul", "ol", "table", "tr",
-          "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt", "dd", "figure",
-          "figcaption", "address", "details", "summary", "body", "td", "th", "br", "hr"}
+    re.IGNORECASE,
+)
+BLOCKS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "blockquote",
+    "pre",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "address",
+    "details",
+    "summary",
+    "body",
+    "td",
+    "th",
+    "br",
+    "hr",
+}
 _WS = re.compile(r"[ \t\r\f\v\u00a0]+")
 
 
@@ -119,8 +177,12 @@ def _strip_boilerplate(root: Any) -> None:
             continue
         if tag in ("main", "article", "body", "html"):
             continue
-        if (el.get("role") or "").lower() in DROP_ROLES or el.get("aria-hidden") == "true" \
-                or el.get("hidden") is not None or (tag == "header" and _is_page_header(el)):
+        if (
+            (el.get("role") or "").lower() in DROP_ROLES
+            or el.get("aria-hidden") == "true"
+            or el.get("hidden") is not None
+            or (tag == "header" and _is_page_header(el))
+        ):
             doomed.append(el)
             continue
         marker = f"{el.get('id') or ''} {el.get('class') or ''}"
@@ -205,8 +267,9 @@ def _walk(el: Any, blocks: list[tuple[str, str]], headings: list[dict[str, Any]]
             blocks.append((_inline_md(el), text))
 
 
-def _walk_children_blocks(el: Any, blocks: list[tuple[str, str]],
-                          headings: list[dict[str, Any]]) -> None:
+def _walk_children_blocks(
+    el: Any, blocks: list[tuple[str, str]], headings: list[dict[str, Any]]
+) -> None:
     for child in el:
         if child.tag in ("ul", "ol", "dl", "table"):
             _walk(child, blocks, headings)
@@ -257,12 +320,14 @@ def _inline_piece(el: Any) -> str:
 def _clean(text: str | None) -> str:
     if not text:
         return ""
-    return "\n".join(line for line in (_WS.sub(" ", part).strip() for part in text.split("\n"))
-                     if line).replace("\n", " ")
+    return "\n".join(
+        line for line in (_WS.sub(" ", part).strip() for part in text.split("\n")) if line
+    ).replace("\n", " ")
 
 
-def without_template(extracted: Extracted, template: site_template.SiteTemplate
-                     ) -> tuple[list[str], str]:
+def without_template(
+    extracted: Extracted, template: site_template.SiteTemplate
+) -> tuple[list[str], str]:
     """Counts the page's blocks into the domain's template, then drops the template blocks from
     its text and Markdown (in place). Returns the keys of all its blocks, in order, and the
     fingerprint of all of them: taken before the template is removed, so it does not depend on
@@ -272,8 +337,11 @@ def without_template(extracted: Extracted, template: site_template.SiteTemplate
     keyed = site_template.keyed_blocks(masked, masked=True)
     template.observe_keyed(keyed)
     keys = [key for key, _ in keyed]
-    kept = [block for block, key in zip(extracted.blocks, keys, strict=True)
-            if not template.is_template(key)]
+    kept = [
+        block
+        for block, key in zip(extracted.blocks, keys, strict=True)
+        if not template.is_template(key)
+    ]
     if len(kept) != len(extracted.blocks):
         extracted.blocks = kept
         extracted.text = "\n\n".join(text for _, text in kept)

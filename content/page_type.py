@@ -22,51 +22,166 @@ PRODUCT, COLLECTION, LISTING, SERVICE = "product", "collection", "listing", "ser
 FAQ, DOCUMENTATION, FORUM, ARTICLE = "faq", "documentation", "forum", "article"
 PAGE_TYPES = (PRODUCT, COLLECTION, LISTING, SERVICE, FAQ, DOCUMENTATION, FORUM, ARTICLE)
 
-_JSONLD = re.compile(r"<script[^>]+application/ld\+json[^>]*>(.*?)</script>",
-                     re.IGNORECASE | re.DOTALL)
-_OG_TYPE = re.compile(r"<meta[^>]+property=[\"']og:type[\"'][^>]*content=[\"']([^\"']+)"
-                      r"|<meta[^>]+content=[\"']([^\"']+)[\"'][^>]*property=[\"']og:type",
-                      re.IGNORECASE)
-_CART = re.compile(r"add[ -_]?to[ -_]?(?:cart|basket|bag)|addtocart|add_to_cart|in den warenkorb"
-                   r"|ajouter au panier|buy now", re.IGNORECASE)
-_PRICE = re.compile(r"(?:[$€£¥]\s?\d[\d.,]*|\d[\d.,]*\s?(?:€|eur|usd|gbp|kr|zł)\b)",
-                    re.IGNORECASE)
+_JSONLD = re.compile(
+    r"<script[^>]+application/ld\+json[^>]*>(.*?)</script>", re.IGNORECASE | re.DOTALL
+)
+_OG_TYPE = re.compile(
+    r"<meta[^>]+property=[\"']og:type[\"'][^>]*content=[\"']([^\"']+)"
+    r"|<meta[^>]+content=[\"']([^\"']+)[\"'][^>]*property=[\"']og:type",
+    re.IGNORECASE,
+)
+_CART = re.compile(
+    r"add[ -_]?to[ -_]?(?:cart|basket|bag)|addtocart|add_to_cart|in den warenkorb"
+    r"|ajouter au panier|buy now",
+    re.IGNORECASE,
+)
+_PRICE = re.compile(r"(?:[$€£¥]\s?\d[\d.,]*|\d[\d.,]*\s?(?:€|eur|usd|gbp|kr|zł)\b)", re.IGNORECASE)
 _CODE = re.compile(r"<pre[\s>]|<code[\s>]", re.IGNORECASE)
-_POST_CLASS = re.compile(r"class=[\"'][^\"']*\b(?:post|message|comment|reply|topic-post|"
-                         r"forum-post|thread-post|postbody|post-body|cooked)\b", re.IGNORECASE)
+_POST_CLASS = re.compile(
+    r"class=[\"'][^\"']*\b(?:post|message|comment|reply|topic-post|"
+    r"forum-post|thread-post|postbody|post-body|cooked)\b",
+    re.IGNORECASE,
+)
 _SECTION = re.compile(r"<section[\s>]", re.IGNORECASE)
 _ARTICLE_TAG = re.compile(r"<article[\s>]", re.IGNORECASE)
 
 # JSON-LD @type -> page type (schema.org names, shortened)
 _LD_TYPES = {
-    "Product": PRODUCT, "ProductGroup": PRODUCT, "IndividualProduct": PRODUCT,
-    "Car": PRODUCT, "SoftwareApplication": PRODUCT,
-    "CollectionPage": COLLECTION, "OfferCatalog": COLLECTION, "SearchResultsPage": LISTING,
+    "Product": PRODUCT,
+    "ProductGroup": PRODUCT,
+    "IndividualProduct": PRODUCT,
+    "Car": PRODUCT,
+    "SoftwareApplication": PRODUCT,
+    "CollectionPage": COLLECTION,
+    "OfferCatalog": COLLECTION,
+    "SearchResultsPage": LISTING,
     "FAQPage": FAQ,
-    "QAPage": FORUM, "DiscussionForumPosting": FORUM, "Question": FORUM,
-    "TechArticle": DOCUMENTATION, "APIReference": DOCUMENTATION,
-    "Article": ARTICLE, "NewsArticle": ARTICLE, "BlogPosting": ARTICLE, "Report": ARTICLE,
-    "ScholarlyArticle": ARTICLE, "Recipe": ARTICLE, "Review": ARTICLE,
-    "Service": SERVICE, "ProfessionalService": SERVICE, "LocalBusiness": SERVICE,
+    "QAPage": FORUM,
+    "DiscussionForumPosting": FORUM,
+    "Question": FORUM,
+    "TechArticle": DOCUMENTATION,
+    "APIReference": DOCUMENTATION,
+    "Article": ARTICLE,
+    "NewsArticle": ARTICLE,
+    "BlogPosting": ARTICLE,
+    "Report": ARTICLE,
+    "ScholarlyArticle": ARTICLE,
+    "Recipe": ARTICLE,
+    "Review": ARTICLE,
+    "Service": SERVICE,
+    "ProfessionalService": SERVICE,
+    "LocalBusiness": SERVICE,
 }
 # path words -> page type; the first word of the path that names a type wins
 _PATH_WORDS = {
-    PRODUCT: {"product", "products", "produkt", "produit", "item", "items", "p", "dp", "sku",
-              "shop-item"},
-    COLLECTION: {"collections", "collection", "category", "categories", "catalog", "catalogue",
-                 "shop", "store", "c", "kategorie", "department", "brands", "brand"},
-    LISTING: {"tag", "tags", "archive", "archives", "search", "author", "page", "topics",
-              "directory", "listings", "list", "jobs", "events", "results"},
-    DOCUMENTATION: {"docs", "doc", "documentation", "api", "reference", "manual", "guide",
-                    "guides", "sdk", "developer", "developers", "kb", "knowledge-base",
-                    "wiki", "tutorial", "tutorials", "man", "library"},
-    FORUM: {"forum", "forums", "thread", "threads", "topic", "t", "community", "discussion",
-            "discussions", "questions", "viewtopic.php", "showthread.php", "r", "board"},
+    PRODUCT: {
+        "product",
+        "products",
+        "produkt",
+        "produit",
+        "item",
+        "items",
+        "p",
+        "dp",
+        "sku",
+        "shop-item",
+    },
+    COLLECTION: {
+        "collections",
+        "collection",
+        "category",
+        "categories",
+        "catalog",
+        "catalogue",
+        "shop",
+        "store",
+        "c",
+        "kategorie",
+        "department",
+        "brands",
+        "brand",
+    },
+    LISTING: {
+        "tag",
+        "tags",
+        "archive",
+        "archives",
+        "search",
+        "author",
+        "page",
+        "topics",
+        "directory",
+        "listings",
+        "list",
+        "jobs",
+        "events",
+        "results",
+    },
+    DOCUMENTATION: {
+        "docs",
+        "doc",
+        "documentation",
+        "api",
+        "reference",
+        "manual",
+        "guide",
+        "guides",
+        "sdk",
+        "developer",
+        "developers",
+        "kb",
+        "knowledge-base",
+        "wiki",
+        "tutorial",
+        "tutorials",
+        "man",
+        "library",
+    },
+    FORUM: {
+        "forum",
+        "forums",
+        "thread",
+        "threads",
+        "topic",
+        "t",
+        "community",
+        "discussion",
+        "discussions",
+        "questions",
+        "viewtopic.php",
+        "showthread.php",
+        "r",
+        "board",
+    },
     FAQ: {"faq", "faqs", "help", "support"},
-    ARTICLE: {"blog", "news", "article", "articles", "post", "posts", "story", "stories",
-              "press", "insights", "magazine"},
-    SERVICE: {"services", "service", "solutions", "solution", "pricing", "features",
-              "about", "about-us", "contact", "contact-us", "why-us", "platform", "industries"},
+    ARTICLE: {
+        "blog",
+        "news",
+        "article",
+        "articles",
+        "post",
+        "posts",
+        "story",
+        "stories",
+        "press",
+        "insights",
+        "magazine",
+    },
+    SERVICE: {
+        "services",
+        "service",
+        "solutions",
+        "solution",
+        "pricing",
+        "features",
+        "about",
+        "about-us",
+        "contact",
+        "contact-us",
+        "why-us",
+        "platform",
+        "industries",
+    },
 }
 _WORD_TYPE = {word: kind for kind, words in _PATH_WORDS.items() for word in words}
 _DATE_PATH = re.compile(r"/(?:19|20)\d{2}/\d{1,2}/")
@@ -75,6 +190,7 @@ _DATE_PATH = re.compile(r"/(?:19|20)\d{2}/\d{1,2}/")
 @dataclass
 class Signals:
     """What the typing reads from a page: JSON-LD types, og:type, path words and markup counts."""
+
     ld_types: list[str] = field(default_factory=list)
     ld_offers: bool = False
     og_type: str = ""
@@ -86,8 +202,8 @@ class Signals:
     posts: int = 0
     sections: int = 0
     articles: int = 0
-    cards: int = 0          # content/cards.py: the page's repeated cards
-    card_prices: int = 0    # of which show a price
+    cards: int = 0  # content/cards.py: the page's repeated cards
+    card_prices: int = 0  # of which show a price
     card_share: float = 0.0  # the cards' words per word of the main text
 
     def with_cards(self, cards: list[str], main_words: int) -> Signals:
@@ -97,21 +213,25 @@ class Signals:
         return self
 
     @classmethod
-    def of(cls, html: str, url: str | None,
-           ld: list[dict[str, Any]] | None = None) -> Signals:
+    def of(cls, html: str, url: str | None, ld: list[dict[str, Any]] | None = None) -> Signals:
         ld = list(ld_objects(html)) if ld is None else ld
         path = urlsplit(url or "").path.lower()
         og = _OG_TYPE.search(html)
         return cls(
             ld_types=[t for obj in ld for t in _types(obj)],
-            ld_offers=any("offers" in obj for obj in ld if PRODUCT in
-                          {_LD_TYPES.get(t) for t in _types(obj)}),
+            ld_offers=any(
+                "offers" in obj for obj in ld if PRODUCT in {_LD_TYPES.get(t) for t in _types(obj)}
+            ),
             og_type=((og.group(1) or og.group(2)) if og else "").lower(),
             path=[w for w in path.split("/") if w],
             dated_path=bool(_DATE_PATH.search(path)),
-            carts=len(_CART.findall(html)), prices=len(_PRICE.findall(html)),
-            code_blocks=len(_CODE.findall(html)), posts=len(_POST_CLASS.findall(html)),
-            sections=len(_SECTION.findall(html)), articles=len(_ARTICLE_TAG.findall(html)))
+            carts=len(_CART.findall(html)),
+            prices=len(_PRICE.findall(html)),
+            code_blocks=len(_CODE.findall(html)),
+            posts=len(_POST_CLASS.findall(html)),
+            sections=len(_SECTION.findall(html)),
+            articles=len(_ARTICLE_TAG.findall(html)),
+        )
 
 
 def ld_objects(html: str) -> Iterator[dict[str, Any]]:
@@ -162,8 +282,12 @@ def classify(s: Signals) -> str:
         return kind
     if s.og_type == "product.group" or s.card_prices >= PRICED_CARDS and s.cards >= PRICED_CARDS:
         return COLLECTION
-    if kind != LISTING and s.cards >= LISTING_CARDS and s.card_share >= LISTING_CARD_SHARE \
-            and not s.dated_path:
+    if (
+        kind != LISTING
+        and s.cards >= LISTING_CARDS
+        and s.card_share >= LISTING_CARD_SHARE
+        and not s.dated_path
+    ):
         return LISTING
     return kind
 
@@ -203,4 +327,3 @@ def _by_markup_and_url(s: Signals) -> str:
     if SERVICE in ld or by_path == SERVICE or s.sections >= 4:
         return SERVICE
     return ARTICLE
-

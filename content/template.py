@@ -64,8 +64,9 @@ def same_content(before: Sequence[str], now: Sequence[str], template: SiteTempla
     """Whether two versions of a page (their block keys, in order) differ only in template
     blocks, judged with the template as known now: a page fingerprinted before its template
     was learned still compares equal."""
-    return ([k for k in before if not template.is_template(k)]
-            == [k for k in now if not template.is_template(k)])
+    return [k for k in before if not template.is_template(k)] == [
+        k for k in now if not template.is_template(k)
+    ]
 
 
 @dataclass
@@ -99,13 +100,15 @@ class SiteTemplate:
         return [b for b in blocks if not self.is_template(block_key(b))]
 
     def to_json(self) -> dict[str, Any]:
-        kept = sorted(((k, c) for k, c in self.counts.items() if c >= 2),
-                      key=lambda kc: (-kc[1], kc[0]))[:MAX_BLOCKS]
+        kept = sorted(
+            ((k, c) for k, c in self.counts.items() if c >= 2), key=lambda kc: (-kc[1], kc[0])
+        )[:MAX_BLOCKS]
         return {"pages": self.pages, "blocks": dict(kept)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> SiteTemplate:
         data = data or {}
         blocks = data.get("blocks") or {}
-        return cls(pages=int(data.get("pages") or 0),
-                   counts={str(k): int(c) for k, c in blocks.items()})
+        return cls(
+            pages=int(data.get("pages") or 0), counts={str(k): int(c) for k, c in blocks.items()}
+        )

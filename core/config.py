@@ -51,12 +51,14 @@ class Settings(BaseSettings):
     embedding_model: str | None = Field(default=None, alias="OMNI_EMBEDDING_MODEL")
     chunk_tokens: int = Field(default=500, alias="OMNI_CHUNK_TOKENS")
     chunk_overlap_tokens: int = Field(default=60, alias="OMNI_CHUNK_OVERLAP_TOKENS")
-    # A domain with at least this many chunks gets its own partial HNSW index (db/vector_indexes.py).
+    # A domain with at least this many chunks gets its own partial HNSW index
+    # (db/vector_indexes.py).
     search_domain_index_rows: int = Field(default=500, ge=1, alias="OMNI_SEARCH_DOMAIN_INDEX_ROWS")
     # Per-request limits of the embedding API (OpenAI's are the defaults and the maximum).
     embedding_max_inputs: int = Field(default=2048, alias="OMNI_EMBEDDING_MAX_INPUTS")
-    embedding_max_request_tokens: int = Field(default=300_000,
-                                              alias="OMNI_EMBEDDING_MAX_REQUEST_TOKENS")
+    embedding_max_request_tokens: int = Field(
+        default=300_000, alias="OMNI_EMBEDDING_MAX_REQUEST_TOKENS"
+    )
 
     # Crawling defaults (a domain's own settings override max pages and JavaScript rendering).
     crawl_max_pages: int = Field(default=1000, alias="OMNI_CRAWL_MAX_PAGES")
@@ -101,7 +103,9 @@ class Settings(BaseSettings):
     # A dead worker's unacked messages come back once its heartbeat is this old and a
     # maintenance pass runs; 100,000 per million commands puts one within a few seconds of
     # polling (each pass is two cheap ZRANGEBYSCOREs when nothing is dead). docs/operations.md.
-    broker_heartbeat_timeout_ms: int = Field(default=30_000, alias="OMNI_BROKER_HEARTBEAT_TIMEOUT_MS")
+    broker_heartbeat_timeout_ms: int = Field(
+        default=30_000, alias="OMNI_BROKER_HEARTBEAT_TIMEOUT_MS"
+    )
     broker_maintenance_chance: int = Field(default=100_000, alias="OMNI_BROKER_MAINTENANCE_CHANCE")
     # Leases (db/jobs.py): a running job's runner renews its lease every third of it; a lease
     # not renewed for this long is released and retried by the sweeper of any worker or
@@ -112,21 +116,26 @@ class Settings(BaseSettings):
     job_resend_after_s: int = Field(default=30, alias="OMNI_JOB_RESEND_AFTER_S")
     # Postgres session limits (db/connection.py), so a paused or dead process delays another
     # by at most these: every connection; a statement limit per kind of work (0 = none).
-    db_idle_in_transaction_timeout_s: int = Field(default=60,
-                                                  alias="OMNI_DB_IDLE_IN_TRANSACTION_TIMEOUT_S")
+    db_idle_in_transaction_timeout_s: int = Field(
+        default=60, alias="OMNI_DB_IDLE_IN_TRANSACTION_TIMEOUT_S"
+    )
     db_lock_timeout_s: int = Field(default=10, alias="OMNI_DB_LOCK_TIMEOUT_S")
     db_job_statement_timeout_s: int = Field(default=300, alias="OMNI_DB_JOB_STATEMENT_TIMEOUT_S")
     db_interactive_statement_timeout_s: int = Field(
-        default=30, alias="OMNI_DB_INTERACTIVE_STATEMENT_TIMEOUT_S")
+        default=30, alias="OMNI_DB_INTERACTIVE_STATEMENT_TIMEOUT_S"
+    )
 
     @property
     def allowed_private_hosts(self) -> frozenset[str]:
-        return frozenset(h.strip().lower() for h in self.allowed_private_hosts_raw.split(",")
-                         if h.strip())
+        return frozenset(
+            h.strip().lower() for h in self.allowed_private_hosts_raw.split(",") if h.strip()
+        )
 
     @property
     def dashboard_hosts(self) -> frozenset[str]:
-        return frozenset(h.strip().lower() for h in self.dashboard_hosts_raw.split(",") if h.strip())
+        return frozenset(
+            h.strip().lower() for h in self.dashboard_hosts_raw.split(",") if h.strip()
+        )
 
     @property
     def openai_configured(self) -> bool:
@@ -161,8 +170,9 @@ def get_settings() -> Settings:
 
 def describe_invalid(exc: ValidationError) -> str:
     """One line naming each bad variable (pure)."""
-    problems = "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-                         for error in exc.errors())
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
     return f"invalid setting(s): {problems}"
 
 

@@ -60,7 +60,9 @@ def generate_key() -> str:
 def parse_keys(value: str | None) -> list[bytes]:
     """OMNI_ENCRYPTION_KEY -> keys, first = current. Errors never include key material."""
     if value is None or not value.strip():
-        raise MissingKey("OMNI_ENCRYPTION_KEY is not set; create one with `omni secrets generate-key`")
+        raise MissingKey(
+            "OMNI_ENCRYPTION_KEY is not set; create one with `omni secrets generate-key`"
+        )
     keys = []
     for position, item in enumerate((part.strip() for part in value.split(",")), start=1):
         if not item:
@@ -68,10 +70,13 @@ def parse_keys(value: str | None) -> list[bytes]:
         try:
             key = base64.b64decode(item, validate=True)
         except (binascii.Error, ValueError):
-            raise MalformedKey(f"OMNI_ENCRYPTION_KEY entry {position} is not valid base64") from None
+            raise MalformedKey(
+                f"OMNI_ENCRYPTION_KEY entry {position} is not valid base64"
+            ) from None
         if len(key) != 32:
             raise MalformedKey(
-                f"OMNI_ENCRYPTION_KEY entry {position} is {len(key)} bytes; AES-256 needs 32")
+                f"OMNI_ENCRYPTION_KEY entry {position} is {len(key)} bytes; AES-256 needs 32"
+            )
         keys.append(key)
     return keys
 
@@ -100,22 +105,31 @@ class Keyring:
     def encrypt(self, plaintext: str, aad: str) -> dict[str, Any]:
         nonce = os.urandom(_NONCE_BYTES)
         ct = AESGCM(self.keys[0]).encrypt(nonce, plaintext.encode(), aad.encode())
-        return {"v": ENVELOPE_VERSION, "kid": self.current_kid,
-                "nonce": base64.b64encode(nonce).decode(), "ct": base64.b64encode(ct).decode()}
+        return {
+            "v": ENVELOPE_VERSION,
+            "kid": self.current_kid,
+            "nonce": base64.b64encode(nonce).decode(),
+            "ct": base64.b64encode(ct).decode(),
+        }
 
     def decrypt(self, envelope: dict[str, Any] | str, aad: str) -> str:
         env = load_envelope(envelope)
         by_kid = {key_id(k): k for k in self.keys}
         key = by_kid.get(env["kid"])
         if key is None:
-            raise WrongKey(f"cannot decrypt: value was encrypted with key {env['kid']}, "
-                           "which is not in OMNI_ENCRYPTION_KEY")
+            raise WrongKey(
+                f"cannot decrypt: value was encrypted with key {env['kid']}, "
+                "which is not in OMNI_ENCRYPTION_KEY"
+            )
         try:
-            plaintext = AESGCM(key).decrypt(base64.b64decode(env["nonce"]),
-                                            base64.b64decode(env["ct"]), aad.encode())
+            plaintext = AESGCM(key).decrypt(
+                base64.b64decode(env["nonce"]), base64.b64decode(env["ct"]), aad.encode()
+            )
         except InvalidTag:
-            raise WrongKey(f"cannot decrypt: value under key {env['kid']} failed authentication "
-                           "(tampered, or stored for another row/column)") from None
+            raise WrongKey(
+                f"cannot decrypt: value under key {env['kid']} failed authentication "
+                "(tampered, or stored for another row/column)"
+            ) from None
         return plaintext.decode()
 
     def needs_rotation(self, envelope: dict[str, Any] | str) -> bool:
@@ -129,9 +143,14 @@ def load_envelope(value: dict[str, Any] | str) -> dict[str, Any]:
         try:
             env = json.loads(value)
         except json.JSONDecodeError:
-            raise MalformedEnvelope("stored value is not an encryption envelope (plaintext?)") from None
-    if (not isinstance(env, dict) or env.get("v") != ENVELOPE_VERSION
-            or not all(isinstance(env.get(k), str) for k in ("kid", "nonce", "ct"))):
+            raise MalformedEnvelope(
+                "stored value is not an encryption envelope (plaintext?)"
+            ) from None
+    if (
+        not isinstance(env, dict)
+        or env.get("v") != ENVELOPE_VERSION
+        or not all(isinstance(env.get(k), str) for k in ("kid", "nonce", "ct"))
+    ):
         raise MalformedEnvelope("stored value is not a version-1 encryption envelope")
     return env
 

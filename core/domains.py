@@ -18,8 +18,8 @@ import idna
 from core.errors import InvalidValue
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-MAX_INPUT = 2048        # a URL longer than this is not worth parsing
-MAX_HOST = 253          # RFC 1035, without the trailing dot
+MAX_INPUT = 2048  # a URL longer than this is not worth parsing
+MAX_HOST = 253  # RFC 1035, without the trailing dot
 MAX_LABEL = 63
 _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})  # UTS-46 label separators
 

@@ -66,8 +66,9 @@ def embedded_redis_url(root: Path) -> str | None:
 def database_url(settings: Settings | None = None) -> str:
     """DATABASE_URL, or the running embedded Postgres's URL."""
     settings = settings or get_settings()
-    return settings.database_url or _running(settings.data_dir / "postgres", "Postgres",
-                                             embedded_postgres_url)
+    return settings.database_url or _running(
+        settings.data_dir / "postgres", "Postgres", embedded_postgres_url
+    )
 
 
 def redis_url(settings: Settings | None = None) -> str:

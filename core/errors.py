@@ -1,7 +1,8 @@
 """Errors a user can cause and fix; the CLI reports them as one line (no traceback).
 
 Everything else, a `ValueError` or a database error from a bug included, keeps its traceback
-(interfaces/cli/main.py). Raise one of these where a user's input, setting or environment is at fault.
+(interfaces/cli/main.py). Raise one of these where a user's input, setting or environment is at
+fault.
 """
 
 

@@ -35,8 +35,9 @@ def _is_cron(value: str) -> bool:
 def validate_frequency(value: str) -> str:
     if value in FREQUENCIES or _is_cron(value):
         return value
-    raise InvalidFrequency(f"frequency must be one of {', '.join(FREQUENCIES)} or a cron "
-                           f"expression, not {value!r}")
+    raise InvalidFrequency(
+        f"frequency must be one of {', '.join(FREQUENCIES)} or a cron expression, not {value!r}"
+    )
 
 
 def _add_month(moment: datetime) -> datetime:

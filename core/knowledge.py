@@ -32,8 +32,9 @@ def valid_patterns(patterns: Any) -> list[str]:
         raise InvalidValue(f"at most {MAX_PATTERNS} URL patterns")
     for pattern in patterns:
         if not pattern.strip() or len(pattern) > MAX_PATTERN_LENGTH:
-            raise InvalidValue(f"a URL pattern must have 1 to {MAX_PATTERN_LENGTH} characters: "
-                             f"{pattern!r}")
+            raise InvalidValue(
+                f"a URL pattern must have 1 to {MAX_PATTERN_LENGTH} characters: {pattern!r}"
+            )
     return list(patterns)
 
 
@@ -58,8 +59,9 @@ def excluded_by(url: str, include: list[str], exclude: list[str]) -> str | None:
     return None
 
 
-def page_kind(structural: str, url: str, include: list[str],
-              exclude: list[str]) -> tuple[str, str | None]:
+def page_kind(
+    structural: str, url: str, include: list[str], exclude: list[str]
+) -> tuple[str, str | None]:
     """(page_kind, excluded_by) of a stored page."""
     reason = excluded_by(url, include, exclude)
     return (EXCLUDED, reason) if reason else (structural, None)

@@ -20,6 +20,7 @@ Ctrl-C, and a watcher thread exits the child when it notices its parent is gone.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -34,8 +35,9 @@ PARENT_PID_ENV = "OMNI_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
 
 
-def spawn(command: Sequence[str], *, env: dict[str, str] | None = None,
-          **popen_kwargs: Any) -> subprocess.Popen:
+def spawn(
+    command: Sequence[str], *, env: dict[str, str] | None = None, **popen_kwargs: Any
+) -> subprocess.Popen:
     """Start `command` as a child that dies with this process (it must call `die_with_parent`).
 
     The child leads a new process group, so `stop()` reaches everything it starts in turn, and
@@ -59,10 +61,8 @@ def stop(proc: subprocess.Popen, grace: float = 10.0) -> int:
 
 
 def _signal_group(proc: subprocess.Popen, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def die_with_parent() -> None:
@@ -82,9 +82,11 @@ def die_with_parent_after_fork() -> None:
     """Make every process forked from this one die with it (dramatiq's worker and fork processes,
     which run no code of ours before their broker boots)."""
     parent: list[int] = []
-    os.register_at_fork(before=lambda: parent.append(os.getpid()),
-                        after_in_parent=parent.clear,
-                        after_in_child=lambda: _die_with(parent.pop() if parent else os.getppid()))
+    os.register_at_fork(
+        before=lambda: parent.append(os.getpid()),
+        after_in_parent=parent.clear,
+        after_in_child=lambda: _die_with(parent.pop() if parent else os.getppid()),
+    )
 
 
 def _die_with(parent: int) -> None:
@@ -92,8 +94,9 @@ def _die_with(parent: int) -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     else:
-        threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch",
-                         daemon=True).start()
+        threading.Thread(
+            target=_watch_parent, args=(parent,), name="parent-watch", daemon=True
+        ).start()
     # The parent may have died before the signal was armed: then it will never come.
     if os.getppid() != parent:
         os._exit(1)

@@ -21,17 +21,22 @@ def check_pattern(pattern: str) -> str:
     if not pattern:
         raise InvalidValue("the URL or pattern is empty")
     if re.fullmatch(r"(https?://[^/]*)?/?\**", pattern):
-        raise InvalidValue("a pattern matching every page forgets the whole site; "
-                           "remove the domain instead")
+        raise InvalidValue(
+            "a pattern matching every page forgets the whole site; remove the domain instead"
+        )
     if not pattern.startswith("/") and urlsplit(pattern).scheme not in ("http", "https"):
-        raise InvalidValue(f"{pattern!r} is neither a URL (http(s)://...) nor a path pattern (/...)")
+        raise InvalidValue(
+            f"{pattern!r} is neither a URL (http(s)://...) nor a path pattern (/...)"
+        )
     return pattern
 
 
 @lru_cache(maxsize=1024)
 def _regex(pattern: str) -> re.Pattern[str]:
-    out = [".*" if piece == "*" else "." if piece == "?" else re.escape(piece)
-           for piece in re.split(r"([*?])", pattern)]
+    out = [
+        ".*" if piece == "*" else "." if piece == "?" else re.escape(piece)
+        for piece in re.split(r"([*?])", pattern)
+    ]
     return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 

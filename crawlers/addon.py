@@ -41,7 +41,7 @@ def derived_values(settings: BaseSettings) -> dict[str, Any]:
     """Scrapy settings that follow from others, read after overrides were applied."""
     # scrapy-playwright imports Playwright: not for the runner's settings in a process that
     # never crawls (the worker, `omni crawl`'s parent).
-    from crawlers.playwright_handler import launch_options
+    from crawlers.playwright_handler import launch_options  # noqa: PLC0415 - see the comment above
 
     per_domain = max(1, settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
     return {

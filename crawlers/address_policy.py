@@ -49,20 +49,24 @@ def host_port(host: str, port: int) -> str:
 @dataclass(frozen=True)
 class AddressPolicy:
     allow_private: bool = False
-    allowed_hosts: frozenset[str] = frozenset()   # "host:port", exempt from the address check
+    allowed_hosts: frozenset[str] = frozenset()  # "host:port", exempt from the address check
 
     @classmethod
     def from_settings(cls, settings: object) -> AddressPolicy:
-        return cls(bool(getattr(settings, "allow_private_networks", False)),
-                   frozenset(getattr(settings, "allowed_private_hosts", frozenset())))
+        return cls(
+            bool(getattr(settings, "allow_private_networks", False)),
+            frozenset(getattr(settings, "allowed_private_hosts", frozenset())),
+        )
 
     @classmethod
     def from_crawler_settings(cls, settings: BaseSettings) -> AddressPolicy:
         """From Scrapy's settings (OMNI_ALLOW_PRIVATE_NETWORKS, OMNI_ALLOWED_PRIVATE_HOSTS: a
         list, or a comma-separated string from `-s`)."""
         hosts = settings.getlist("OMNI_ALLOWED_PRIVATE_HOSTS")
-        return cls(settings.getbool("OMNI_ALLOW_PRIVATE_NETWORKS"),
-                   frozenset(h.strip().lower() for h in hosts if h.strip()))
+        return cls(
+            settings.getbool("OMNI_ALLOW_PRIVATE_NETWORKS"),
+            frozenset(h.strip().lower() for h in hosts if h.strip()),
+        )
 
     def exempt(self, host: str, port: int) -> bool:
         return self.allow_private or host_port(host, port) in self.allowed_hosts

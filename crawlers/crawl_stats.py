@@ -9,10 +9,27 @@ from typing import Any
 
 PREFIX = "omni/"
 # Reported even when nothing counted them (the dashboard and the tests read them).
-ALWAYS = ("pages_seen", "new", "changed", "unchanged", "duplicate", "failed", "gone", "bytes",
-          "rendered", "conditional_requests", "not_modified", "trap_skipped", "robots_skipped",
-          "documents", "recheck_skipped", "resumed", "sitemap_requests", "duplicate_skipped",
-          "forgotten")
+ALWAYS = (
+    "pages_seen",
+    "new",
+    "changed",
+    "unchanged",
+    "duplicate",
+    "failed",
+    "gone",
+    "bytes",
+    "rendered",
+    "conditional_requests",
+    "not_modified",
+    "trap_skipped",
+    "robots_skipped",
+    "documents",
+    "recheck_skipped",
+    "resumed",
+    "sitemap_requests",
+    "duplicate_skipped",
+    "forgotten",
+)
 
 
 def count(stats: Any, name: str, n: int = 1) -> None:
@@ -23,12 +40,14 @@ def record(stats: Any, name: str, value: int) -> None:
     stats.set_value(PREFIX + name, value)
 
 
-def job_stats(collected: dict[str, Any], started: float,
-              now: float | None = None) -> dict[str, Any]:
+def job_stats(
+    collected: dict[str, Any], started: float, now: float | None = None
+) -> dict[str, Any]:
     """The job's stats from the collector's dict (pure): every `omni/` counter by its name, the
     ALWAYS ones at 0 when absent, and `duration_s` since `started` (time.monotonic)."""
     counters: dict[str, Any] = dict.fromkeys(ALWAYS, 0)
-    counters.update((key[len(PREFIX):], value) for key, value in collected.items()
-                    if key.startswith(PREFIX))
+    counters.update(
+        (key[len(PREFIX) :], value) for key, value in collected.items() if key.startswith(PREFIX)
+    )
     elapsed = (time.monotonic() if now is None else now) - started
     return {**counters, "duration_s": round(elapsed, 3)}

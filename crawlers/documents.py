@@ -21,8 +21,7 @@ def file_name(url: str) -> str:
     return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]) or url
 
 
-def document_outcome(url: str, content_type: str, body: bytes,
-                     expected: bool) -> tuple[str, str]:
+def document_outcome(url: str, content_type: str, body: bytes, expected: bool) -> tuple[str, str]:
     """("document", format) or ("failed", reason) for a non-HTML response, or for any
     response to a request made for a document (`expected`)."""
     fmt = sniff_format(body, content_type, urlsplit(url).path)
@@ -38,16 +37,29 @@ def document_outcome(url: str, content_type: str, body: bytes,
     return "document", fmt
 
 
-def document_item(base: dict[str, Any], url: str, requested_url: str, content_type: str,
-                  body: bytes, expected: bool) -> dict[str, Any]:
+def document_item(
+    base: dict[str, Any],
+    url: str,
+    requested_url: str,
+    content_type: str,
+    body: bytes,
+    expected: bool,
+) -> dict[str, Any]:
     kind, detail = document_outcome(url, content_type, body, expected)
     if kind == "failed":
         item = {**base, "kind": "failed", "error": detail}
         if expected:
             item["document"] = {"content_type": _expected_type(url)}
         return item
-    return {**base, "kind": "document", "url": url, "requested_url": requested_url,
-            "format": detail, "body": body, "media_type": content_type or None}
+    return {
+        **base,
+        "kind": "document",
+        "url": url,
+        "requested_url": requested_url,
+        "format": detail,
+        "body": body,
+        "media_type": content_type or None,
+    }
 
 
 def _expected_type(url: str) -> str | None:

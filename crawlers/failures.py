@@ -27,13 +27,20 @@ def describe_failure(exc: BaseException, max_bytes: int) -> str | None:
         return text or "request ignored"
     if isinstance(exc, (DownloadCancelledError, defer.CancelledError)) or "max size" in text:
         return f"too large: more than {max_bytes} bytes"
-    if isinstance(exc, (DownloadTimeoutError, twisted_errors.TimeoutError, TimeoutError,
-                        defer.TimeoutError)):
+    if isinstance(
+        exc, (DownloadTimeoutError, twisted_errors.TimeoutError, TimeoutError, defer.TimeoutError)
+    ):
         return f"timeout: {text}" if text else "timeout"
     if isinstance(exc, (CannotResolveHostError, twisted_errors.DNSLookupError)):
         return f"DNS lookup failed: {text}"
-    if isinstance(exc, (DownloadConnectionRefusedError, twisted_errors.ConnectionRefusedError,
-                        ConnectionRefusedError)):
+    if isinstance(
+        exc,
+        (
+            DownloadConnectionRefusedError,
+            twisted_errors.ConnectionRefusedError,
+            ConnectionRefusedError,
+        ),
+    ):
         return "connection refused"
     if isinstance(exc, ResponseDataLossError):
         return f"connection lost: {text}"

@@ -50,8 +50,11 @@ class CrawlJobExtension:
         if state.runner is None:  # on its own: this process owns the job
             with connect(autocommit=True) as conn:
                 if not state.job_id:
-                    state.job_id = str(jobs.create(conn, state.domain_id, jobs.JobType.CRAWL,
-                                                   {"domain": state.domain}))
+                    state.job_id = str(
+                        jobs.create(
+                            conn, state.domain_id, jobs.JobType.CRAWL, {"domain": state.domain}
+                        )
+                    )
                 job = jobs.start(conn, state.job_id)
             state.runner = job["runner"] if job else None
             state.owns_job = True
@@ -81,16 +84,21 @@ def finish(state: Any, collected: dict[str, Any], reason: str) -> dict[str, Any]
     """Record the crawl's outcome; `collected` is the stats collector's dict."""
     global _last_result
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    stats = {**job_stats(collected, state.started), "finish_reason": reason,
-             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-             "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}
+    stats = {
+        **job_stats(collected, state.started),
+        "finish_reason": reason,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+    }
     error = outcome(state.errors, reason)
     with connect(autocommit=True) as conn:
         if state.runner:
             jobs.update_metadata(conn, state.job_id, {"stats": stats}, runner=state.runner)
         if error is None:
-            conn.execute("UPDATE domains SET last_scraped_at = NOW(), updated_at = NOW() "
-                         "WHERE id = %s", (state.domain_id,))
+            conn.execute(
+                "UPDATE domains SET last_scraped_at = NOW(), updated_at = NOW() WHERE id = %s",
+                (state.domain_id,),
+            )
         if getattr(state, "owns_job", False) and state.runner:
             if error is None:
                 jobs.complete(conn, state.job_id, state.runner, {"stats": stats})

@@ -15,10 +15,24 @@ from urllib.parse import urlsplit
 from crawlers.address_policy import NETWORK_SCHEMES, AddressPolicy, Blocked, Resolver, resolve
 
 # Not forwarded: connection-level headers, and encodings (the body is asked for as identity).
-_DROP_REQUEST = {"host", "connection", "keep-alive", "proxy-connection", "te", "upgrade",
-                 "accept-encoding", "content-length", "transfer-encoding"}
-_DROP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length",
-                  "proxy-connection"}
+_DROP_REQUEST = {
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "upgrade",
+    "accept-encoding",
+    "content-length",
+    "transfer-encoding",
+}
+_DROP_RESPONSE = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "proxy-connection",
+}
 
 
 @dataclass(frozen=True)
@@ -41,9 +55,17 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def request(policy: AddressPolicy, method: str, url: str, headers: Mapping[str, str] | None = None,
-            body: bytes | None = None, *, timeout: float = 30.0,
-            max_bytes: int = 10 * 1024 * 1024, resolver: Resolver = resolve) -> Answer:
+def request(
+    policy: AddressPolicy,
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    *,
+    timeout: float = 30.0,
+    max_bytes: int = 10 * 1024 * 1024,
+    resolver: Resolver = resolve,
+) -> Answer:
     """Send one request (no redirects followed); raises Blocked, OSError or HTTPException."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

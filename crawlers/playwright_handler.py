@@ -32,11 +32,15 @@ from crawlers.crawl_stats import count
 
 logger = logging.getLogger(__name__)
 
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update",
-                # no traffic that request interception cannot see: WebRTC UDP, DNS prefetching
-                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-                "--dns-prefetch-disable"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    # no traffic that request interception cannot see: WebRTC UDP, DNS prefetching
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--dns-prefetch-disable",
+]
 _ANY = re.compile(r".*")
 _REDIRECTS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 10
@@ -72,6 +76,8 @@ class _CheckedRoute:
 
     async def continue_(self, **overrides: Any) -> None:
         await self._handler._send_checked(self._route, self._page_url, **overrides)
+
+
 _HEAVY = {"image", "media", "font"}
 
 
@@ -112,8 +118,9 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
     async def _reason(self, url: str) -> str | None:
         return await asyncio.to_thread(self.policy.check_url, url)
 
-    def _record(self, kind: str, url: str, page_url: str | None, reason: str,
-                request: Any = None) -> None:
+    def _record(
+        self, kind: str, url: str, page_url: str | None, reason: str, request: Any = None
+    ) -> None:
         if page_url and request is not None and _is_main_frame_navigation(request):
             self._main_frame_blocked[page_url] = f"{reason} (the page navigated to {url[:200]})"
         logger.warning("browser %s blocked: %s (page %s): %s", kind, url[:300], page_url, reason)
@@ -136,11 +143,23 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 answer = await asyncio.to_thread(
-                    pinned_http.request, self.policy, method, url, headers, body,
-                    timeout=self._timeout, max_bytes=self._max_bytes)
+                    pinned_http.request,
+                    self.policy,
+                    method,
+                    url,
+                    headers,
+                    body,
+                    timeout=self._timeout,
+                    max_bytes=self._max_bytes,
+                )
             except Blocked as exc:
-                self._record("redirect" if url != request.url else request.resource_type, url,
-                             page_url, str(exc), request)
+                self._record(
+                    "redirect" if url != request.url else request.resource_type,
+                    url,
+                    page_url,
+                    str(exc),
+                    request,
+                )
                 await route.abort("blockedbyclient")
                 return
             except (OSError, http.client.HTTPException) as exc:
@@ -149,8 +168,9 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
                 return
             location = answer.header("location")
             if answer.status not in _REDIRECTS or not location:
-                await route.fulfill(status=answer.status, headers=_joined(answer.headers),
-                                    body=answer.body)
+                await route.fulfill(
+                    status=answer.status, headers=_joined(answer.headers), body=answer.body
+                )
                 return
             url = urljoin(url, location)
             if answer.status == 303 or (answer.status in (301, 302) and method.upper() == "POST"):
@@ -186,11 +206,13 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
             return
         ws.connect_to_server()
 
-    async def _create_browser_context(self, name: str, context_kwargs: dict | None,
-                                      spider: Any = None) -> Any:
+    async def _create_browser_context(
+        self, name: str, context_kwargs: dict | None, spider: Any = None
+    ) -> Any:
         context_kwargs = {"service_workers": "block", **(context_kwargs or {})}
-        wrapper = await super()._create_browser_context(name=name, context_kwargs=context_kwargs,
-                                                        spider=spider)
+        wrapper = await super()._create_browser_context(
+            name=name, context_kwargs=context_kwargs, spider=spider
+        )
         await wrapper.context.route("**/*", self._context_guard)
         await wrapper.context.route_web_socket(_ANY, self._websocket_guard)
         return wrapper

@@ -68,16 +68,25 @@ class ProgressExtension:
             self.last_job_update = now
             try:
                 with connect(autocommit=True, work=Work.JOB) as conn:
-                    held = jobs.update_metadata(conn, state.job_id, {"progress": stats},
-                                                runner=state.runner, lease_s=self.lease_s)
+                    held = jobs.update_metadata(
+                        conn,
+                        state.job_id,
+                        {"progress": stats},
+                        runner=state.runner,
+                        lease_s=self.lease_s,
+                    )
             except Exception:
                 logger.warning("could not record crawl progress", exc_info=True)
                 return
             if not held and state.runner:
                 # The job failed or another runner took it over: this crawl is not wanted.
-                logger.warning("crawl job %s is no longer held by this crawl; stopping", state.job_id)
+                logger.warning(
+                    "crawl job %s is no longer held by this crawl; stopping", state.job_id
+                )
                 if self.closing is None:
                     self.closing = deferred_from_coro(
-                        self.crawler.engine.close_spider_async(reason="job_not_held"))
-                    self.closing.addErrback(lambda f: logger.error("closing the crawl failed: %s",
-                                                                   f.getErrorMessage()))
+                        self.crawler.engine.close_spider_async(reason="job_not_held")
+                    )
+                    self.closing.addErrback(
+                        lambda f: logger.error("closing the crawl failed: %s", f.getErrorMessage())
+                    )

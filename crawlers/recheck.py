@@ -48,15 +48,22 @@ def replacement(old_url: str, target_url: str) -> bool:
         return False
     old_parts = [p for p in old.path.split("/") if p]
     target_parts = target_path.strip("/").split("/")
-    return not (len(target_parts) < len(old_parts) and old_parts[:len(target_parts)] == target_parts)
+    return not (
+        len(target_parts) < len(old_parts) and old_parts[: len(target_parts)] == target_parts
+    )
 
 
-def duplicate_skippable(canonical_status: int | None, last_checked: datetime | None,
-                        now: datetime, force: bool = False) -> bool:
+def duplicate_skippable(
+    canonical_status: int | None, last_checked: datetime | None, now: datetime, force: bool = False
+) -> bool:
     """A known duplicate is not asked while its canonical page answered 304 in this crawl and
     it was itself checked within DUPLICATE_RECHECK_DAYS."""
-    return (not force and canonical_status == 304 and last_checked is not None
-            and now - last_checked < timedelta(days=DUPLICATE_RECHECK_DAYS))
+    return (
+        not force
+        and canonical_status == 304
+        and last_checked is not None
+        and now - last_checked < timedelta(days=DUPLICATE_RECHECK_DAYS)
+    )
 
 
 def due(next_check_at: datetime | None, now: datetime, force: bool = False) -> bool:
@@ -102,16 +109,20 @@ def tier(lastmod: datetime | None, last_crawled: datetime | None, known: bool) -
     return CHANGED if lastmod > last_crawled else UNCHANGED
 
 
-def crawl_order(sitemap: dict[str, str | None], known: dict[str, tuple[int, datetime | None]],
-                duplicates: frozenset[str] | set[str] = frozenset()) -> list[Planned]:
+def crawl_order(
+    sitemap: dict[str, str | None],
+    known: dict[str, tuple[int, datetime | None]],
+    duplicates: frozenset[str] | set[str] = frozenset(),
+) -> list[Planned]:
     """Every URL to start with, news first. `sitemap` maps URL -> lastmod (or None); `known`
     maps URL -> (depth, last crawled) for URLs earlier crawls met and that are due;
     `duplicates` are the known URLs that duplicate another page (asked last)."""
     planned: dict[str, Planned] = {}
     for url, lastmod in sitemap.items():
         depth, crawled = known.get(url, (1, None))
-        planned[url] = Planned(url, min(depth, 1), tier(parse_time(lastmod), crawled, url in known),
-                               True)
+        planned[url] = Planned(
+            url, min(depth, 1), tier(parse_time(lastmod), crawled, url in known), True
+        )
     for url, (depth, _) in known.items():
         planned.setdefault(url, Planned(url, depth, KNOWN, False))
     for url in duplicates & planned.keys():

@@ -31,8 +31,9 @@ class PublicAddressResolver(CachingThreadedResolver):
         policy = AddressPolicy.from_crawler_settings(crawler.settings)
         resolver.allow_private = policy.allow_private
         # The port of an allowed host:port was checked by the SSRF middleware already.
-        resolver.allowed_names = frozenset(h.rsplit(":", 1)[0].strip("[]")
-                                           for h in policy.allowed_hosts)
+        resolver.allowed_names = frozenset(
+            h.rsplit(":", 1)[0].strip("[]") for h in policy.allowed_hosts
+        )
         return resolver
 
     def getHostByName(self, name: str, timeout: Any = ()) -> Any:

@@ -16,6 +16,7 @@ The child prints one `PROGRESS {json}` line per second and a final `RESULT {json
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -46,7 +47,7 @@ class CrawlFailed(Exception):
 
 def crawler_settings(progress: ProgressFn | None = None, **overrides: Any) -> Any:
     # Scrapy loads in the process that crawls: a worker or `omni crawl` only spawns that child.
-    from scrapy.settings import Settings
+    from scrapy.settings import Settings  # noqa: PLC0415 - see the comment above
 
     settings = Settings()
     settings.setmodule("crawlers.settings", priority="project")
@@ -69,16 +70,22 @@ def create_crawl_job(domain_or_url: str) -> tuple[str, str]:
     return domain, str(job_id)
 
 
-def run_crawl(domain: str, *, job_id: UUID | str | None = None, runner: str | None = None,
-              progress: ProgressFn | None = None, start_url: str | None = None,
-              **setting_overrides: Any) -> dict[str, Any]:
+def run_crawl(
+    domain: str,
+    *,
+    job_id: UUID | str | None = None,
+    runner: str | None = None,
+    progress: ProgressFn | None = None,
+    start_url: str | None = None,
+    **setting_overrides: Any,
+) -> dict[str, Any]:
     """Crawl in this process. With `runner`, the job is held by a parent that records the
     outcome; without, the crawl's job extension starts and finishes the job itself."""
     # Scrapy, its reactor and the spider load here, in the crawling process (crawler_settings).
-    from scrapy.crawler import CrawlerProcess
+    from scrapy.crawler import CrawlerProcess  # noqa: PLC0415 - see the comment above
 
-    from crawlers.jobrun import last_result
-    from crawlers.spiders.site import SiteSpider
+    from crawlers.jobrun import last_result  # noqa: PLC0415 - the crawling process only, as above
+    from crawlers.spiders.site import SiteSpider  # noqa: PLC0415 - the crawling process only, as above
 
     if job_id is None:
         domain, job_id = create_crawl_job(start_url or domain)
@@ -105,8 +112,13 @@ def final_stats(job_id: str) -> dict[str, Any]:
     with connect(autocommit=True) as conn:
         job = jobs.get(conn, job_id)
     stats = dict((job["metadata"] or {}).get("stats") or {})
-    stats.update(job_id=job_id, status=job["status"], error=job["error_message"],
-                 domain=job["domain"], attempts=(job["metadata"] or {}).get("attempts"))
+    stats.update(
+        job_id=job_id,
+        status=job["status"],
+        error=job["error_message"],
+        domain=job["domain"],
+        attempts=(job["metadata"] or {}).get("attempts"),
+    )
     return stats
 
 
@@ -127,18 +139,27 @@ def describe_exit(code: int, stderr_tail: str) -> str:
             name = f"signal {-code}"
         return f"crawl process was killed by {name}"
     last = " ".join(stderr_tail.split())[-1000:]
-    return f"crawl process exited with {code}: {last}" if last else f"crawl process exited with {code}"
+    return (
+        f"crawl process exited with {code}: {last}" if last else f"crawl process exited with {code}"
+    )
 
 
-def crawl_child(job_id: UUID | str, runner: str, progress: ProgressFn | None = None,
-                timeout: float | None = None, *, term_grace: float = TERM_GRACE_S,
-                on_start: Callable[[subprocess.Popen], None] | None = None) -> dict[str, Any]:
+def crawl_child(
+    job_id: UUID | str,
+    runner: str,
+    progress: ProgressFn | None = None,
+    timeout: float | None = None,
+    *,
+    term_grace: float = TERM_GRACE_S,
+    on_start: Callable[[subprocess.Popen], None] | None = None,
+) -> dict[str, Any]:
     """Run the crawl of a job the caller holds (`runner`) in a child process group; its stats,
     or CrawlFailed. The group is killed however this returns (time limits included)."""
     command = [sys.executable, "-m", "crawlers.run", "--job-id", str(job_id), "--runner", runner]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = processes.spawn(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    proc = processes.spawn(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     stderr_tail: list[str] = []
     result: dict[str, Any] = {}
 
@@ -169,10 +190,8 @@ def crawl_child(job_id: UUID | str, runner: str, progress: ProgressFn | None = N
         while proc.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
                 raise CrawlFailed(f"crawl timed out after {timeout}s")
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                pass
     finally:
         processes.stop(proc, grace=term_grace)
         for reader in readers:
@@ -185,8 +204,9 @@ def crawl_child(job_id: UUID | str, runner: str, progress: ProgressFn | None = N
     raise CrawlFailed(describe_exit(code, "".join(stderr_tail[-5:])))
 
 
-def run_crawl_subprocess(job_id: UUID | str, progress: ProgressFn | None = None,
-                         timeout: float | None = None) -> dict[str, Any]:
+def run_crawl_subprocess(
+    job_id: UUID | str, progress: ProgressFn | None = None, timeout: float | None = None
+) -> dict[str, Any]:
     """`omni crawl`: start the job, crawl in a child process, complete or fail the job (no
     retry: the operator is watching); the job's final stats."""
     job_id = str(job_id)
@@ -230,10 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         if not jobs.is_crawl(job["job_type"]):
             print(f"error: job {args.job_id} is a {job['job_type']} job", file=sys.stderr)
             return 2
-        if args.runner and (job["status"] != jobs.Status.RUNNING
-                            or jobs.runner_of(job) != args.runner):
-            print(f"error: job {args.job_id} is {job['status']} and not held by this runner",
-                  file=sys.stderr)
+        if args.runner and (
+            job["status"] != jobs.Status.RUNNING or jobs.runner_of(job) != args.runner
+        ):
+            print(
+                f"error: job {args.job_id} is {job['status']} and not held by this runner",
+                file=sys.stderr,
+            )
             return EXIT_NOT_OURS
         result = run_crawl(job["domain"], job_id=args.job_id, runner=args.runner, progress=emit)
     else:

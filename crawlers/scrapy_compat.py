@@ -23,8 +23,16 @@ PLAYWRIGHT_HANDLER_HOOKS: dict[str, tuple[str, ...]] = {
     "_maybe_launch_in_thread": (),
     "_launch": (),
     "_download_request": ("request", "spider"),
-    "_make_request_handler": ("context_name", "method", "url", "headers", "body",
-                              "encoding", "spider", "initial_request_done"),
+    "_make_request_handler": (
+        "context_name",
+        "method",
+        "url",
+        "headers",
+        "body",
+        "encoding",
+        "spider",
+        "initial_request_done",
+    ),
     "_create_browser_context": ("name", "context_kwargs", "spider"),
 }
 
@@ -36,8 +44,11 @@ def seed_robots(middleware: RobotsTxtMiddleware, netloc: str, body: bytes | None
     parsers = middleware._parsers
     if netloc in parsers:
         return
-    parsers[netloc] = (None if body is None
-                       else build_from_crawler(middleware._parserimpl, middleware.crawler, body))
+    parsers[netloc] = (
+        None
+        if body is None
+        else build_from_crawler(middleware._parserimpl, middleware.crawler, body)
+    )
 
 
 class AutoThrottleWithResponseHook(AutoThrottle):

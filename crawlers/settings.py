@@ -17,7 +17,8 @@ ADDONS = {"crawlers.addon.OmniSettings": 0}
 
 ROBOTSTXT_OBEY = True
 
-# The frontier past OMNI_CRAWL_FRONTIER_MEMORY requests goes to a disk queue (crawlers/scheduler.py).
+# The frontier past OMNI_CRAWL_FRONTIER_MEMORY requests goes to a disk queue
+# (crawlers/scheduler.py).
 SCHEDULER = "crawlers.scheduler.SpillingScheduler"
 
 # Politeness: AutoThrottle adapts to the server; robots.txt Crawl-delay raises the floor
@@ -57,11 +58,14 @@ ASYNCIO_EVENT_LOOP = "uvloop.Loop" if find_spec("uvloop") else None
 # RemoteControl (an aiohttp web server) and CookiesMiddleware (tldextract) took ~0.18 s of every
 # crawl process for two components that never run. They are filtered out of Scrapy's own
 # defaults, so components that later Scrapy versions add to the defaults are kept.
-_NEVER_IMPORTED = {"scrapy.extensions.remote_control.RemoteControl",
-                   "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"}
+_NEVER_IMPORTED = {
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+}
 EXTENSIONS_BASE = {k: v for k, v in _defaults.EXTENSIONS_BASE.items() if k not in _NEVER_IMPORTED}
-DOWNLOADER_MIDDLEWARES_BASE = {k: v for k, v in _defaults.DOWNLOADER_MIDDLEWARES_BASE.items()
-                               if k not in _NEVER_IMPORTED}
+DOWNLOADER_MIDDLEWARES_BASE = {
+    k: v for k, v in _defaults.DOWNLOADER_MIDDLEWARES_BASE.items() if k not in _NEVER_IMPORTED
+}
 
 # Built-in components that do nothing for this spider but still run on every request/response:
 # off-site and depth are enforced by the spider and crawlers.middlewares.budget, no request has

@@ -42,14 +42,18 @@ class KnownPage:
 @dataclass(frozen=True, slots=True)
 class CrawlLimits:
     """The limits of a domain that sets none of its own, from the crawler's settings."""
+
     max_pages: int
     max_depth: int
     pattern_limit: int
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> CrawlLimits:
-        return cls(settings.getint("OMNI_CRAWL_MAX_PAGES"), settings.getint("OMNI_CRAWL_MAX_DEPTH"),
-                   settings.getint("OMNI_CRAWL_PATTERN_LIMIT"))
+        return cls(
+            settings.getint("OMNI_CRAWL_MAX_PAGES"),
+            settings.getint("OMNI_CRAWL_MAX_DEPTH"),
+            settings.getint("OMNI_CRAWL_PATTERN_LIMIT"),
+        )
 
 
 @dataclass
@@ -63,9 +67,9 @@ class CrawlState:
     pattern_limit: int
     job_id: str | None = None
     forgotten: tuple[str, ...] = ()  # `omni domain forget` patterns: never fetched (db/forget.py)
-    runner: str | None = None   # the token of the runner holding the job (db.jobs)
-    owns_job: bool = False      # this process started the job and records its outcome
-    force: bool = False         # `omni refresh --force`: no validators, every page re-extracted
+    runner: str | None = None  # the token of the runner holding the job (db.jobs)
+    owns_job: bool = False  # this process started the job and records its outcome
+    force: bool = False  # `omni refresh --force`: no validators, every page re-extracted
     include: list[str] = field(default_factory=list)  # knowledge URL patterns (core.knowledge)
     exclude: list[str] = field(default_factory=list)
     known: dict[str, KnownPage] = field(default_factory=dict)
@@ -83,7 +87,7 @@ class CrawlState:
     statuses: dict[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
     to_enqueue: list[str] = field(default_factory=list)  # scraped_pages ids (new / changed)
     forget: dict[str, str] = field(default_factory=dict)  # URL confirmed gone -> why
-    moved: dict[str, str] = field(default_factory=dict)   # URL -> the page that replaces it
+    moved: dict[str, str] = field(default_factory=dict)  # URL -> the page that replaces it
     errors: list[str] = field(default_factory=list)  # storage errors: the crawl fails with them
 
     def is_forgotten(self, url: str) -> bool:
@@ -91,16 +95,24 @@ class CrawlState:
         return bool(self.forgotten) and matches_any(url, self.forgotten)
 
     @classmethod
-    def load(cls, conn: psycopg.Connection, domain_row: dict[str, Any], limits: CrawlLimits,
-             job_id: UUID | str | None = None) -> CrawlState:
+    def load(
+        cls,
+        conn: psycopg.Connection,
+        domain_row: dict[str, Any],
+        limits: CrawlLimits,
+        job_id: UUID | str | None = None,
+    ) -> CrawlState:
         domain = domain_row["domain"]
         state = cls(
             domain=domain,
             domain_id=str(domain_row["id"]),
             site_hosts=tuple(dict.fromkeys([domain, *tenants.owned_domains(conn, domain)])),
             max_pages=domain_row.get("max_pages") or limits.max_pages,
-            max_depth=(domain_row["max_depth"] if domain_row.get("max_depth") is not None
-                       else limits.max_depth),
+            max_depth=(
+                domain_row["max_depth"]
+                if domain_row.get("max_depth") is not None
+                else limits.max_depth
+            ),
             render_js=bool(domain_row.get("render_js")),
             forgotten=forget_patterns(domain_row.get("config")),
             pattern_limit=limits.pattern_limit,
@@ -109,8 +121,9 @@ class CrawlState:
         state.traps = TrapGuard(state.pattern_limit)
         state.include, state.exclude = rules_of(domain_row)
         if job_id:
-            job = conn.execute("SELECT metadata FROM content_refresh_jobs WHERE id = %s",
-                               (str(job_id),)).fetchone()
+            job = conn.execute(
+                "SELECT metadata FROM content_refresh_jobs WHERE id = %s", (str(job_id),)
+            ).fetchone()
             state.force = bool(((job or {}).get("metadata") or {}).get("force"))
         for row in conn.execute(
             "SELECT id, url, status, scraped_at, metadata->>'etag' AS etag, "
@@ -121,14 +134,29 @@ class CrawlState:
             "COALESCE((metadata->>'dead_count')::int, 0) AS dead_count, "
             "metadata->>'canonical_of' AS canonical_of, "
             "(status = 'failed' AND error_message LIKE 'not HTML:%%') AS not_html "
-            "FROM scraped_pages WHERE domain_id = %s", (state.domain_id,)
+            "FROM scraped_pages WHERE domain_id = %s",
+            (state.domain_id,),
         ):
             state.known[sys.intern(row["url"])] = KnownPage(
-                str(row["id"]), row["status"], row["etag"], row["lm"], row["h"], row["depth"],
-                row["scraped_at"], row["job"], parse_time(row["next_check"]), row["dead_count"],
-                row["canonical_of"], bool(row["not_html"]))
-            if (state.job_id and row["job"] == state.job_id and row["status"] == "scraped"
-                    and row["change"] in ("new", "changed")):
+                str(row["id"]),
+                row["status"],
+                row["etag"],
+                row["lm"],
+                row["h"],
+                row["depth"],
+                row["scraped_at"],
+                row["job"],
+                parse_time(row["next_check"]),
+                row["dead_count"],
+                row["canonical_of"],
+                bool(row["not_html"]),
+            )
+            if (
+                state.job_id
+                and row["job"] == state.job_id
+                and row["status"] == "scraped"
+                and row["change"] in ("new", "changed")
+            ):
                 # stored by a killed attempt of this job before it could enqueue them
                 state.to_enqueue.append(str(row["id"]))
         for row in conn.execute(
@@ -139,9 +167,12 @@ class CrawlState:
         for row in conn.execute(
             "SELECT source_url, array_agg(target_url) AS targets FROM page_content_references "
             "WHERE domain_id = %s AND is_internal AND reference_type = 'link' AND NOT nofollow "
-            "GROUP BY source_url", (state.domain_id,),
+            "GROUP BY source_url",
+            (state.domain_id,),
         ):
             # interned: the targets are mostly known URLs, so each string is held once, not once
             # per link (1.5M links of a 100k-page site: ~130 MB of copies otherwise)
-            state.known_links[sys.intern(row["source_url"])] = [sys.intern(t) for t in row["targets"]]
+            state.known_links[sys.intern(row["source_url"])] = [
+                sys.intern(t) for t in row["targets"]
+            ]
         return state

@@ -32,13 +32,13 @@ MAX_QUERY_PARAMS = 8
 MAX_URL_LENGTH = 1000
 MAX_SEGMENT_REPEATS = 3
 
-_TOKEN = re.compile(rb"[\w-]*\d[\w-]*")   # words with a digit: ids, dates, counters, session ids
+_TOKEN = re.compile(rb"[\w-]*\d[\w-]*")  # words with a digit: ids, dates, counters, session ids
 _DIGITS = re.compile(rb"\d+")
 _TEXT_DIGITS = re.compile(r"\d+")
 _TAG = re.compile(rb"<[^>]*>")
 _SESSION_TOKEN = re.compile(rb"^(?=[\w-]*[a-zA-Z])(?=[\w-]*\d)[\w-]{16,}$")  # hex or base64 ids
 _CODE = re.compile(rb"<(script|style)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
-_NUMERIC_PART = re.compile(r"^[\d\W_]+$")   # a path segment or query value without letters
+_NUMERIC_PART = re.compile(r"^[\d\W_]+$")  # a path segment or query value without letters
 
 
 def own_numbers(url: str) -> set[bytes]:
@@ -47,8 +47,12 @@ def own_numbers(url: str) -> set[bytes]:
     tokens (`c9b67e5c88`) are left out."""
     parts = urlsplit(url)
     pieces = [*parts.path.split("/"), *(v for _, v in parse_qsl(parts.query))]
-    return {n.encode() for piece in pieces if piece and _NUMERIC_PART.match(piece)
-            for n in _TEXT_DIGITS.findall(piece)}
+    return {
+        n.encode()
+        for piece in pieces
+        if piece and _NUMERIC_PART.match(piece)
+        for n in _TEXT_DIGITS.findall(piece)
+    }
 
 
 def fingerprint(body: bytes, url: str) -> str:
@@ -104,8 +108,9 @@ class TrapGuard:
         self.fingerprints: dict[str, set[str]] = defaultdict(set)
         self.counts: Counter[str] = Counter()
 
-    def record_page(self, pattern: str, page_fingerprint: str, new_links: int,
-                    new_other_links: int) -> bool:
+    def record_page(
+        self, pattern: str, page_fingerprint: str, new_links: int, new_other_links: int
+    ) -> bool:
         """Record a parsed page of `pattern`; whether it brought something new. `new_links` is
         how many URLs not seen before it links, `new_other_links` how many of them are of
         another pattern. A leaf (no new links) cannot extend a trap: always productive."""

@@ -15,34 +15,128 @@ from core.domains import same_site
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # Query parameters that never change what a page says (analytics, ads, session ids).
-TRACKING_PARAMS = frozenset({
-    "gclid", "gclsrc", "dclid", "fbclid", "msclkid", "yclid", "twclid", "ttclid", "igshid",
-    "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "ref_src", "spm",
-    "sessionid", "session_id", "sid", "phpsessid", "jsessionid", "aspsessionid", "cfid", "cftoken",
-    "oly_anon_id", "oly_enc_id", "vero_id", "wickedid", "s_cid",
-})
+TRACKING_PARAMS = frozenset(
+    {
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "fbclid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "ref_src",
+        "spm",
+        "sessionid",
+        "session_id",
+        "sid",
+        "phpsessid",
+        "jsessionid",
+        "aspsessionid",
+        "cfid",
+        "cftoken",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wickedid",
+        "s_cid",
+    }
+)
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
 
-SKIP_EXTENSIONS = frozenset({
-    # images
-    "jpg", "jpeg", "png", "gif", "webp", "svg", "ico", "bmp", "tif", "tiff", "avif", "heic",
-    # archives and binaries
-    "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "dmg", "exe", "msi", "apk", "iso", "bin",
-    "deb", "rpm",
-    # media
-    "mp3", "mp4", "m4a", "m4v", "avi", "mov", "mkv", "webm", "wav", "ogg", "flac", "wmv",
-    # assets
-    "css", "js", "mjs", "map", "woff", "woff2", "ttf", "otf", "eot", "json", "xml", "rss", "atom",
-})
-DOCUMENT_EXTENSIONS = frozenset({
-    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "csv", "txt",
-    "epub",
-})
+SKIP_EXTENSIONS = frozenset(
+    {
+        # images
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "webp",
+        "svg",
+        "ico",
+        "bmp",
+        "tif",
+        "tiff",
+        "avif",
+        "heic",
+        # archives and binaries
+        "zip",
+        "gz",
+        "tgz",
+        "bz2",
+        "xz",
+        "7z",
+        "rar",
+        "tar",
+        "dmg",
+        "exe",
+        "msi",
+        "apk",
+        "iso",
+        "bin",
+        "deb",
+        "rpm",
+        # media
+        "mp3",
+        "mp4",
+        "m4a",
+        "m4v",
+        "avi",
+        "mov",
+        "mkv",
+        "webm",
+        "wav",
+        "ogg",
+        "flac",
+        "wmv",
+        # assets
+        "css",
+        "js",
+        "mjs",
+        "map",
+        "woff",
+        "woff2",
+        "ttf",
+        "otf",
+        "eot",
+        "json",
+        "xml",
+        "rss",
+        "atom",
+    }
+)
+DOCUMENT_EXTENSIONS = frozenset(
+    {
+        "pdf",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "ppt",
+        "pptx",
+        "odt",
+        "ods",
+        "odp",
+        "rtf",
+        "csv",
+        "txt",
+        "epub",
+    }
+)
 
 _SESSION_PATH_PARAM = re.compile(r";(jsessionid|phpsessid|sid|sessionid)=[^/?#]*", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+")
-_HEXID = re.compile(r"^[0-9a-f]{16,}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-                    re.IGNORECASE)
+_HEXID = re.compile(
+    r"^[0-9a-f]{16,}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
+)
 
 
 def is_tracking_param(name: str) -> bool:
@@ -84,7 +178,9 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
         path += "/"
     path = quote(unquote(path), safe="/%:@!$&'()*+,;=-._~")
     query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not is_tracking_param(k)
     )
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
 
@@ -124,7 +220,8 @@ def resource_kind(url: str) -> str:
 def pattern_key(url: str) -> str:
     """URLs that differ only by numbers, ids or query values share a key (crawler-trap bound).
 
-    `/calendar/2024/05?view=month` and `/calendar/2031/11?view=week` -> `host/calendar/{n}/{n}?view`.
+    `/calendar/2024/05?view=month` and `/calendar/2031/11?view=week` ->
+    `host/calendar/{n}/{n}?view`.
     """
     parts = urlsplit(url)
     segments = []

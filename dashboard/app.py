@@ -69,8 +69,9 @@ class Backend:
 PG_WORKER_WITHIN_S = 45.0
 
 
-def worker_view(redis_workers: list[dict[str, Any]] | None,
-                pg_workers: list[dict[str, Any]] | None) -> dict[str, Any]:
+def worker_view(
+    redis_workers: list[dict[str, Any]] | None, pg_workers: list[dict[str, Any]] | None
+) -> dict[str, Any]:
     """Workers counted by their heartbeats in Redis and in Postgres (None: that store is
     unreachable from here), and those cut off from one of them."""
     in_redis = {f"{w['hostname']}:{w['pid']}" for w in redis_workers or []}
@@ -79,9 +80,11 @@ def worker_view(redis_workers: list[dict[str, Any]] | None,
         "redis": None if redis_workers is None else len(in_redis),
         "postgres": None if pg_workers is None else len(in_pg),
         # beating in Postgres, saying it cannot reach Redis (or absent from Redis)
-        "cut_off_from_redis": sorted(name for name, w in in_pg.items()
-                                     if w["redis_ok"] is False
-                                     or (redis_workers is not None and name not in in_redis)),
+        "cut_off_from_redis": sorted(
+            name
+            for name, w in in_pg.items()
+            if w["redis_ok"] is False or (redis_workers is not None and name not in in_redis)
+        ),
         # beating in Redis, absent from Postgres
         "cut_off_from_postgres": sorted(in_redis - set(in_pg)) if pg_workers is not None else [],
     }
@@ -103,8 +106,12 @@ def _fmt_span(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
-               backend: Backend | None = None, host_names: frozenset[str] = frozenset()) -> Starlette:
+def create_app(
+    bind_host: str = "127.0.0.1",
+    token: str | None = None,
+    backend: Backend | None = None,
+    host_names: frozenset[str] = frozenset(),
+) -> Starlette:
     """The app; a non-loopback `bind_host` requires `token` (refused without one). Requests must
     name the bind address, a loopback name or one of `host_names` in their Host header."""
     backend = backend or Backend()
@@ -124,13 +131,19 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
         with backend.connection() as conn:
             unfinished = queries.jobs_list(conn, unfinished=True, limit=1000)
             flag_jobs(unfinished, client, get_settings())
-            return page(request, "overview.html", nav="overview",
-                        pg_workers=read_pg_workers(conn, PG_WORKER_WITHIN_S),
-                        orphans=sum(1 for j in unfinished if j["flag"]),
-                        queues=queue_stats(client, backend.queues()), workers=workers, totals=queries.totals(conn),
-                        jobs_by_status=queries.jobs_by_status(conn),
-                        crawls=queries.running_crawls(conn),
-                        charts=queries.charts(conn))
+            return page(
+                request,
+                "overview.html",
+                nav="overview",
+                pg_workers=read_pg_workers(conn, PG_WORKER_WITHIN_S),
+                orphans=sum(1 for j in unfinished if j["flag"]),
+                queues=queue_stats(client, backend.queues()),
+                workers=workers,
+                totals=queries.totals(conn),
+                jobs_by_status=queries.jobs_by_status(conn),
+                crawls=queries.running_crawls(conn),
+                charts=queries.charts(conn),
+            )
 
     def jobs_page(request: Request) -> Response:
         params = request.query_params
@@ -142,15 +155,28 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
                 domains = [d["domain"] for d in queries.domain_overview(conn)]
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
-        return page(request, "jobs.html", nav="jobs", jobs=rows, filters=filters, domains=domains,
-                    statuses=job_store.STATUSES, job_types=job_store.JOB_TYPES)
+        return page(
+            request,
+            "jobs.html",
+            nav="jobs",
+            jobs=rows,
+            filters=filters,
+            domains=domains,
+            statuses=job_store.STATUSES,
+            job_types=job_store.JOB_TYPES,
+        )
 
     def job_page(request: Request) -> Response:
         with backend.connection() as conn:
             job = _job_or_404(conn, request.path_params["job_id"])
-        return page(request, "job.html", nav="jobs", job=job,
-                    metadata=job_store.dumps(job["metadata"] or {}),
-                    retried=request.query_params.get("retried"))
+        return page(
+            request,
+            "job.html",
+            nav="jobs",
+            job=job,
+            metadata=job_store.dumps(job["metadata"] or {}),
+            retried=request.query_params.get("retried"),
+        )
 
     def retry(request: Request) -> Response:
         if not same_origin(request):
@@ -160,8 +186,11 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
             try:
                 job = job_store.retry(conn, job_id, backend.send_job)
             except job_store.RetryRefused as exc:
-                raise HTTPException(404, str(exc)) if exc.status is None else \
-                    HTTPException(409, "only a failed job can be retried") from exc
+                raise (
+                    HTTPException(404, str(exc))
+                    if exc.status is None
+                    else HTTPException(409, "only a failed job can be retried")
+                ) from exc
             except job_store.RetryNotSent as exc:
                 raise HTTPException(503, f"could not queue the retry: {exc}") from exc
         log.info("dashboard: job %s re-queued", job["id"])
@@ -198,8 +227,14 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
         with backend.connection() as conn:
             rows = privacy.list_requests(conn, open_only=request.query_params.get("all") != "1")
             totals = privacy.counts(conn)
-        return page(request, "privacy.html", nav="privacy", requests=rows, totals=totals,
-                    show_all=request.query_params.get("all") == "1")
+        return page(
+            request,
+            "privacy.html",
+            nav="privacy",
+            requests=rows,
+            totals=totals,
+            show_all=request.query_params.get("all") == "1",
+        )
 
     def metrics(request: Request) -> Response:
         body = render(OmniCollector(backend.connection, backend.redis, backend.queues()))
@@ -229,13 +264,25 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
             checks["redis"] = f"error: {type(exc).__name__}"
         flag_jobs(unfinished, backend.redis() if checks["redis"] == "ok" else None, get_settings())
         workers = worker_view(redis_workers, pg_workers)
-        stuck = {"lease_expired": sum(j["flag"] == "lease expired" for j in unfinished),
-                 "without_message": sum(j["flag"] == "no message" for j in unfinished)}
-        healthy = (checks["postgres"] == "ok" and checks["redis"] == "ok"
-                   and not workers["cut_off_from_redis"] and not workers["cut_off_from_postgres"])
-        return JSONResponse({"status": "ok" if healthy else "unhealthy", **checks,
-                             "workers": workers, "jobs": stuck},
-                            status_code=200 if healthy else 503)
+        stuck = {
+            "lease_expired": sum(j["flag"] == "lease expired" for j in unfinished),
+            "without_message": sum(j["flag"] == "no message" for j in unfinished),
+        }
+        healthy = (
+            checks["postgres"] == "ok"
+            and checks["redis"] == "ok"
+            and not workers["cut_off_from_redis"]
+            and not workers["cut_off_from_postgres"]
+        )
+        return JSONResponse(
+            {
+                "status": "ok" if healthy else "unhealthy",
+                **checks,
+                "workers": workers,
+                "jobs": stuck,
+            },
+            status_code=200 if healthy else 503,
+        )
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return PlainTextResponse(f"{exc.status_code}: {exc.detail}", status_code=exc.status_code)
@@ -258,8 +305,10 @@ def create_app(bind_host: str = "127.0.0.1", token: str | None = None,
     )
     if not is_local_bind(bind_host):
         if not token:
-            raise OmniError(f"the dashboard bound to {bind_host} needs a token: "
-                            "set OMNI_DASHBOARD_TOKEN (or bind to 127.0.0.1)")
+            raise OmniError(
+                f"the dashboard bound to {bind_host} needs a token: "
+                "set OMNI_DASHBOARD_TOKEN (or bind to 127.0.0.1)"
+            )
         app.add_middleware(TokenAuth, token=token)
     app.add_middleware(HostCheck, bind_host=bind_host, names=frozenset(host_names))
     app.add_middleware(SecurityHeaders)
@@ -277,7 +326,8 @@ def _job_or_404(conn: Any, job_id: Any) -> dict[str, Any]:
 def serve(host: str, port: int) -> None:
     settings = get_settings()
     secret = settings.dashboard_token
-    app = create_app(host, secret.get_secret_value() if secret else None,
-                     host_names=settings.dashboard_hosts)
+    app = create_app(
+        host, secret.get_secret_value() if secret else None, host_names=settings.dashboard_hosts
+    )
     print(f"dashboard: http://{'[' + host + ']' if ':' in host else host}:{port}/", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

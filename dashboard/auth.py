@@ -67,12 +67,19 @@ class TokenAuth:
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             target = request.url.path + ("?" + urlencode(rest) if rest else "")
             response = RedirectResponse(target, status_code=303)
-            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict",
-                                secure=request.url.scheme == "https")
+            response.set_cookie(
+                COOKIE,
+                self.token,
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
             return response
-        return PlainTextResponse("authentication required: a dashboard token (see docs/operations.md)",
-                                 status_code=401,
-                                 headers={"WWW-Authenticate": 'Basic realm="omni dashboard"'})
+        return PlainTextResponse(
+            "authentication required: a dashboard token (see docs/operations.md)",
+            status_code=401,
+            headers={"WWW-Authenticate": 'Basic realm="omni dashboard"'},
+        )
 
 
 def same_origin(request: Request) -> bool:

@@ -21,11 +21,17 @@ from core.errors import OmniError
 MIN_TOKEN = 16
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")
-HEADERS = ((b"x-frame-options", b"DENY"), (b"content-security-policy", CSP.encode()),
-           (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+)
 
 
 def check_token(token: str | None) -> str | None:
@@ -33,8 +39,10 @@ def check_token(token: str | None) -> str | None:
     if token is None:
         return None
     if len("".join(token.split())) < MIN_TOKEN or token != token.strip():
-        raise OmniError(f"OMNI_DASHBOARD_TOKEN must be at least {MIN_TOKEN} non-blank characters "
-                        "with no surrounding spaces (`omni secrets generate-key` makes one)")
+        raise OmniError(
+            f"OMNI_DASHBOARD_TOKEN must be at least {MIN_TOKEN} non-blank characters "
+            "with no surrounding spaces (`omni secrets generate-key` makes one)"
+        )
     return token
 
 
@@ -42,7 +50,7 @@ def host_name(header: str) -> str:
     """`Example.com:8000` -> `example.com`; `[::1]:8000` -> `::1`."""
     value = header.strip().lower()
     if value.startswith("["):
-        return value[1:value.find("]")] if "]" in value else value
+        return value[1 : value.find("]")] if "]" in value else value
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
@@ -77,7 +85,8 @@ class HostCheck:
             if not host_allowed(host, self.bind_host, self.allowed):
                 response = PlainTextResponse(
                     "421: this dashboard does not answer to that Host (see OMNI_DASHBOARD_HOSTS)",
-                    status_code=421)
+                    status_code=421,
+                )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -95,8 +104,10 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *(h for h in HEADERS if h[0] not in present)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *(h for h in HEADERS if h[0] not in present),
+                ]
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -20,7 +20,7 @@ from db.tenants import get_customer
 
 PREFIX = "omni_"
 _KEY = re.compile(r"^omni_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
-DEFAULT_RATE_LIMIT = 10          # customer_configs.rate_limit's default: requests per minute
+DEFAULT_RATE_LIMIT = 10  # customer_configs.rate_limit's default: requests per minute
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class KeyOwner:
     customer_id: Any
     auth_user_id: Any
     allowed_origins: tuple[str, ...]
-    rate_limit: int                 # requests per minute
+    rate_limit: int  # requests per minute
 
 
 def key_hash(key: str) -> str:
@@ -44,7 +44,9 @@ def new_key() -> tuple[str, str]:
     return key_id, f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
 
 
-def create(conn: psycopg.Connection, customer_email: str, label: str | None = None) -> tuple[dict[str, Any], str]:
+def create(
+    conn: psycopg.Connection, customer_email: str, label: str | None = None
+) -> tuple[dict[str, Any], str]:
     """A new key for the customer: (its row, the key). The key is in no row and no log."""
     customer = get_customer(conn, customer_email)
     if customer is None:
@@ -53,13 +55,17 @@ def create(conn: psycopg.Connection, customer_email: str, label: str | None = No
     row = conn.execute(
         "INSERT INTO api_keys (customer_id, key_id, key_hash, label) VALUES (%s, %s, %s, %s) "
         "RETURNING id, key_id, customer_id, label, created_at",
-        (customer["id"], key_id, key_hash(key), label)).fetchone()
+        (customer["id"], key_id, key_hash(key), label),
+    ).fetchone()
     return row, key
 
 
 def revoke(conn: psycopg.Connection, key_id: str) -> None:
-    row = conn.execute("UPDATE api_keys SET revoked_at = NOW() WHERE key_id = %s AND revoked_at IS NULL "
-                       "RETURNING id", (key_id,)).fetchone()
+    row = conn.execute(
+        "UPDATE api_keys SET revoked_at = NOW() WHERE key_id = %s AND revoked_at IS NULL "
+        "RETURNING id",
+        (key_id,),
+    ).fetchone()
     if row is None:
         raise NotFound(f"no active key {key_id!r}")
 
@@ -67,7 +73,8 @@ def revoke(conn: psycopg.Connection, key_id: str) -> None:
 def list_keys(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT k.key_id, c.email, k.label, k.created_at, k.last_used_at, k.revoked_at "
-        "FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY k.created_at").fetchall()
+        "FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY k.created_at"
+    ).fetchall()
 
 
 def parse(key: str) -> str:
@@ -89,24 +96,39 @@ def owner(conn: psycopg.Connection, key: str) -> KeyOwner | None:
         "SELECT k.key_id, k.key_hash, k.customer_id, c.auth_user_id, "
         "  (SELECT array_agg(DISTINCT o) FROM customer_configs cc, unnest(cc.allowed_origins) o "
         "    WHERE cc.customer_id = k.customer_id) AS origins, "
-        "  (SELECT max(cc.rate_limit) FROM customer_configs cc WHERE cc.customer_id = k.customer_id) AS rate "
+        "  (SELECT max(cc.rate_limit) FROM customer_configs cc WHERE cc.customer_id = "
+        "k.customer_id) AS rate "
         "FROM api_keys k JOIN customers c ON c.id = k.customer_id "
-        "WHERE k.key_id = %s AND k.revoked_at IS NULL", (key_id,)).fetchone()
+        "WHERE k.key_id = %s AND k.revoked_at IS NULL",
+        (key_id,),
+    ).fetchone()
     if row is None or not hmac.compare_digest(row["key_hash"], key_hash(key)):
         return None
     if row["auth_user_id"] is None:
         return None
-    return KeyOwner(row["key_id"], row["customer_id"], row["auth_user_id"],
-                    tuple(row["origins"] or ()), int(row["rate"] or DEFAULT_RATE_LIMIT))
+    return KeyOwner(
+        row["key_id"],
+        row["customer_id"],
+        row["auth_user_id"],
+        tuple(row["origins"] or ()),
+        int(row["rate"] or DEFAULT_RATE_LIMIT),
+    )
 
 
 def known_origins(conn: psycopg.Connection) -> set[str]:
     """Every origin some customer allows ('*' among them if any allows all): what a preflight,
     which carries no key, is answered for."""
-    return {r["o"] for r in conn.execute(
-        "SELECT DISTINCT unnest(allowed_origins) AS o FROM customer_configs").fetchall()}
+    return {
+        r["o"]
+        for r in conn.execute(
+            "SELECT DISTINCT unnest(allowed_origins) AS o FROM customer_configs"
+        ).fetchall()
+    }
 
 
 def touch(conn: psycopg.Connection, key_id: str) -> None:
-    conn.execute("UPDATE api_keys SET last_used_at = NOW() WHERE key_id = %s "
-                 "AND (last_used_at IS NULL OR last_used_at < NOW() - interval '1 minute')", (key_id,))
+    conn.execute(
+        "UPDATE api_keys SET last_used_at = NOW() WHERE key_id = %s "
+        "AND (last_used_at IS NULL OR last_used_at < NOW() - interval '1 minute')",
+        (key_id,),
+    )

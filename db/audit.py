@@ -19,9 +19,9 @@ from psycopg.types.json import Jsonb
 
 
 class Action(StrEnum):
-    DECRYPT = "decrypt"          # a stored credential was decrypted
-    EXPORT = "export"            # a privacy export was written
-    ERASE = "erase"              # a privacy erasure was carried out
+    DECRYPT = "decrypt"  # a stored credential was decrypted
+    EXPORT = "export"  # a privacy export was written
+    ERASE = "erase"  # a privacy erasure was carried out
     ROTATE_KEYS = "rotate_keys"  # stored credentials were re-encrypted under a new key
 
 
@@ -36,22 +36,40 @@ def actor(conn: psycopg.Connection) -> str:
     return f"{process_name()} as {role['role'] if isinstance(role, dict) else role[0]}"
 
 
-def record(conn: psycopg.Connection, action: Action, resource: str, reason: str, *,
-           domain_id: UUID | str | None = None, customer_id: UUID | str | None = None,
-           metadata: dict[str, Any] | None = None) -> UUID:
+def record(
+    conn: psycopg.Connection,
+    action: Action,
+    resource: str,
+    reason: str,
+    *,
+    domain_id: UUID | str | None = None,
+    customer_id: UUID | str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> UUID:
     """One audit row, in the caller's transaction (so it commits with what it records)."""
     row = conn.execute(
-        "INSERT INTO customer_access_logs (customer_id, domain_id, actor, action, resource, metadata) "
+        "INSERT INTO customer_access_logs (customer_id, domain_id, actor, action, resource, "
+        "metadata) "
         "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-        (customer_id, domain_id, actor(conn), str(action), resource,
-         Jsonb({**(metadata or {}), "reason": reason})),
+        (
+            customer_id,
+            domain_id,
+            actor(conn),
+            str(action),
+            resource,
+            Jsonb({**(metadata or {}), "reason": reason}),
+        ),
     ).fetchone()
     return row["id"] if isinstance(row, dict) else row[0]
 
 
-def recent(conn: psycopg.Connection, limit: int = 50,
-           action: str | None = None) -> list[dict[str, Any]]:
+def recent(
+    conn: psycopg.Connection, limit: int = 50, action: str | None = None
+) -> list[dict[str, Any]]:
     return conn.execute(
-        "SELECT l.*, d.domain FROM customer_access_logs l LEFT JOIN domains d ON d.id = l.domain_id "
+        "SELECT l.*, d.domain FROM customer_access_logs l LEFT JOIN domains d ON d.id = "
+        "l.domain_id "
         "WHERE %(action)s::text IS NULL OR l.action = %(action)s "
-        "ORDER BY l.created_at DESC LIMIT %(limit)s", {"action": action, "limit": limit}).fetchall()
+        "ORDER BY l.created_at DESC LIMIT %(limit)s",
+        {"action": action, "limit": limit},
+    ).fetchall()

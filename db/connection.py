@@ -11,6 +11,7 @@ they may wait their turn).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -28,9 +29,9 @@ from core.endpoints import database_url
 
 
 class Work(StrEnum):
-    JOB = "job"                    # the workers' and the crawl's writes
-    INTERACTIVE = "interactive"    # the CLI, the scheduler, the dashboard
-    MAINTENANCE = "maintenance"    # migrations, index builds
+    JOB = "job"  # the workers' and the crawl's writes
+    INTERACTIVE = "interactive"  # the CLI, the scheduler, the dashboard
+    MAINTENANCE = "maintenance"  # migrations, index builds
 
 
 _pools: dict[Work, ConnectionPool] = {}
@@ -54,12 +55,16 @@ def with_search_path(dsn: str) -> str:
 
 def session_limits(work: Work, settings: Settings) -> dict[str, int]:
     """The session's limits in milliseconds (0 = none)."""
-    statement = {Work.JOB: settings.db_job_statement_timeout_s,
-                 Work.INTERACTIVE: settings.db_interactive_statement_timeout_s,
-                 Work.MAINTENANCE: 0}[work]
-    return {"idle_in_transaction_session_timeout": settings.db_idle_in_transaction_timeout_s * 1000,
-            "lock_timeout": 0 if work == Work.MAINTENANCE else settings.db_lock_timeout_s * 1000,
-            "statement_timeout": statement * 1000}
+    statement = {
+        Work.JOB: settings.db_job_statement_timeout_s,
+        Work.INTERACTIVE: settings.db_interactive_statement_timeout_s,
+        Work.MAINTENANCE: 0,
+    }[work]
+    return {
+        "idle_in_transaction_session_timeout": settings.db_idle_in_transaction_timeout_s * 1000,
+        "lock_timeout": 0 if work == Work.MAINTENANCE else settings.db_lock_timeout_s * 1000,
+        "statement_timeout": statement * 1000,
+    }
 
 
 def _options(dsn: str, work: Work, settings: Settings) -> str:
@@ -70,19 +75,20 @@ def _options(dsn: str, work: Work, settings: Settings) -> str:
 
 
 def _configure(conn: psycopg.Connection) -> None:
-    try:
+    # the vector extension is not installed yet before the first migration
+    with contextlib.suppress(psycopg.ProgrammingError):
         register_vector(conn)
-    except psycopg.ProgrammingError:
-        pass  # the vector extension is not installed yet (before the first migration)
 
 
-def connect(autocommit: bool = False, dsn: str | None = None,
-            work: Work = Work.INTERACTIVE) -> psycopg.Connection:
+def connect(
+    autocommit: bool = False, dsn: str | None = None, work: Work = Work.INTERACTIVE
+) -> psycopg.Connection:
     """A new connection with dict rows, pgvector types registered and the limits of `work`."""
     settings = get_settings()
     dsn = with_search_path(dsn or database_url(settings))
-    conn = psycopg.connect(dsn, autocommit=autocommit, row_factory=dict_row,
-                           options=_options(dsn, work, settings))
+    conn = psycopg.connect(
+        dsn, autocommit=autocommit, row_factory=dict_row, options=_options(dsn, work, settings)
+    )
     _configure(conn)
     return conn
 

@@ -56,7 +56,9 @@ def config_id(conn: psycopg.Connection, domain: str) -> UUID:
         raise NotFound(f"no domain {domain!r}; run `omni domain add {domain}` first")
     conn.execute(
         "INSERT INTO customer_configs (domain_id, domain) VALUES (%s, %s) "
-        "ON CONFLICT (domain_id) DO NOTHING", (found["id"], domain))
+        "ON CONFLICT (domain_id) DO NOTHING",
+        (found["id"], domain),
+    )
     row = conn.execute(f"SELECT c.id {_OWN_CONFIG}", {"domain": domain}).fetchone()
     if row is None:
         raise NotFound(f"the configuration of {domain!r} does not belong to its owner")
@@ -74,16 +76,24 @@ class WooCommerceCredentials:
         return f"WooCommerceCredentials(url={self.url!r}, consumer_key=***, consumer_secret=***)"
 
 
-def set_woocommerce(conn: psycopg.Connection, domain: str, consumer_key: str, consumer_secret: str,
-                    url: str | None = None, keyring: Keyring | None = None) -> UUID:
+def set_woocommerce(
+    conn: psycopg.Connection,
+    domain: str,
+    consumer_key: str,
+    consumer_secret: str,
+    url: str | None = None,
+    keyring: Keyring | None = None,
+) -> UUID:
     """Store a domain's WooCommerce API credentials encrypted; returns the customer_configs id."""
     ring = _keyring(keyring)
     if not consumer_key or not consumer_secret:
         raise InvalidValue("WooCommerce consumer key and secret must not be empty")
     with conn.transaction():
         row_id = config_id(conn, domain)
-        values = {column: dumps(ring.encrypt(plain, aad("customer_configs", column, row_id)))
-                  for column, plain in zip(WOO_COLUMNS, (consumer_key, consumer_secret))}
+        values = {
+            column: dumps(ring.encrypt(plain, aad("customer_configs", column, row_id)))
+            for column, plain in zip(WOO_COLUMNS, (consumer_key, consumer_secret), strict=False)
+        }
         conn.execute(
             "UPDATE customer_configs SET woocommerce_consumer_key = %(woocommerce_consumer_key)s, "
             "woocommerce_consumer_secret = %(woocommerce_consumer_secret)s, "
@@ -94,22 +104,34 @@ def set_woocommerce(conn: psycopg.Connection, domain: str, consumer_key: str, co
     return row_id
 
 
-def get_woocommerce(conn: psycopg.Connection, domain: str, keyring: Keyring | None = None, *,
-                    reason: str = "not given") -> WooCommerceCredentials | None:
+def get_woocommerce(
+    conn: psycopg.Connection,
+    domain: str,
+    keyring: Keyring | None = None,
+    *,
+    reason: str = "not given",
+) -> WooCommerceCredentials | None:
     """The domain's WooCommerce credentials, decrypted. Every decryption is audited first
     (`reason` says why), on its own committed connection: the row stays even if the caller's
     transaction is rolled back or the decryption fails."""
     row = conn.execute(
         "SELECT c.id, c.domain_id, c.customer_id, c.woocommerce_url, c.woocommerce_consumer_key, "
-        f"c.woocommerce_consumer_secret {_OWN_CONFIG}", {"domain": domain},
+        f"c.woocommerce_consumer_secret {_OWN_CONFIG}",
+        {"domain": domain},
     ).fetchone()
     if row is None or not row["woocommerce_consumer_key"] or not row["woocommerce_consumer_secret"]:
         return None
     ring = _keyring(keyring)
     with transaction() as log_conn:
-        audit.record(log_conn, audit.Action.DECRYPT, f"customer_configs:{row['id']}", reason,
-                     domain_id=row["domain_id"], customer_id=row["customer_id"],
-                     metadata={"columns": list(WOO_COLUMNS)})
+        audit.record(
+            log_conn,
+            audit.Action.DECRYPT,
+            f"customer_configs:{row['id']}",
+            reason,
+            domain_id=row["domain_id"],
+            customer_id=row["customer_id"],
+            metadata={"columns": list(WOO_COLUMNS)},
+        )
     key, secret = (ring.decrypt(row[c], aad("customer_configs", c, row["id"])) for c in WOO_COLUMNS)
     return WooCommerceCredentials(row["woocommerce_url"], key, secret)
 
@@ -124,7 +146,7 @@ def get_woocommerce(conn: psycopg.Connection, domain: str, keyring: Keyring | No
 @dataclass
 class RotationResult:
     rotated: int = 0
-    skipped: list[str] = field(default_factory=list)   # "table.column[name] of <where>: reason"
+    skipped: list[str] = field(default_factory=list)  # "table.column[name] of <where>: reason"
 
 
 def _rotate_one(ring: Keyring, value: Any, aad: str) -> Any | None:
@@ -134,8 +156,15 @@ def _rotate_one(ring: Keyring, value: Any, aad: str) -> Any | None:
     return ring.encrypt(ring.decrypt(value, aad), aad)
 
 
-def _rotate_map(ring: Keyring, table: str, column: str, row_id: UUID, where: str,
-                envelopes: dict[str, Any], result: RotationResult) -> dict[str, Any] | None:
+def _rotate_map(
+    ring: Keyring,
+    table: str,
+    column: str,
+    row_id: UUID,
+    where: str,
+    envelopes: dict[str, Any],
+    result: RotationResult,
+) -> dict[str, Any] | None:
     out = dict(envelopes)
     changed = False
     for name, env in envelopes.items():
@@ -151,8 +180,9 @@ def _rotate_map(ring: Keyring, table: str, column: str, row_id: UUID, where: str
     return out if changed else None
 
 
-def rotate(conn: psycopg.Connection, keyring: Keyring | None = None, *,
-           reason: str = "key rotation") -> RotationResult:
+def rotate(
+    conn: psycopg.Connection, keyring: Keyring | None = None, *, reason: str = "key rotation"
+) -> RotationResult:
     """Re-encrypt every stored value not under the current key, in one transaction.
 
     A value that cannot be read (plaintext, unknown key id, failed authentication) is skipped
@@ -184,35 +214,69 @@ def rotate(conn: psycopg.Connection, keyring: Keyring | None = None, *,
                     result.rotated += 1
             creds = row["encrypted_credentials"]
             if isinstance(creds, dict) and creds:
-                rotated = _rotate_map(ring, "customer_configs", "encrypted_credentials", row["id"],
-                                      where, creds, result)
+                rotated = _rotate_map(
+                    ring,
+                    "customer_configs",
+                    "encrypted_credentials",
+                    row["id"],
+                    where,
+                    creds,
+                    result,
+                )
                 if rotated is not None:
                     updates["encrypted_credentials"] = Jsonb(rotated)
             elif creds is not None and not isinstance(creds, dict):
-                result.skipped.append(f"customer_configs.encrypted_credentials of {where}: "
-                                      "not a JSON object of envelopes")
+                result.skipped.append(
+                    f"customer_configs.encrypted_credentials of {where}: "
+                    "not a JSON object of envelopes"
+                )
             if updates:
                 sets = ", ".join(f"{column} = %({column})s" for column in updates)
-                conn.execute(f"UPDATE customer_configs SET {sets} WHERE id = %(id)s",
-                             {**updates, "id": row["id"]})
+                conn.execute(
+                    f"UPDATE customer_configs SET {sets} WHERE id = %(id)s",
+                    {**updates, "id": row["id"]},
+                )
         for row in conn.execute(
             "SELECT id, business_id, encrypted_secrets FROM business_configs "
             "WHERE encrypted_secrets <> '{}'::jsonb FOR UPDATE"
         ).fetchall():
             if not isinstance(row["encrypted_secrets"], dict):
-                result.skipped.append(f"business_configs.encrypted_secrets of business "
-                                      f"{row['business_id']}: not a JSON object of envelopes")
+                result.skipped.append(
+                    f"business_configs.encrypted_secrets of business "
+                    f"{row['business_id']}: not a JSON object of envelopes"
+                )
                 continue
-            secrets = _rotate_map(ring, "business_configs", "encrypted_secrets", row["id"],
-                                  f"business {row['business_id']}", row["encrypted_secrets"], result)
+            secrets = _rotate_map(
+                ring,
+                "business_configs",
+                "encrypted_secrets",
+                row["id"],
+                f"business {row['business_id']}",
+                row["encrypted_secrets"],
+                result,
+            )
             if secrets is not None:
-                conn.execute("UPDATE business_configs SET encrypted_secrets = %s WHERE id = %s",
-                             (Jsonb(secrets), row["id"]))
-        audit.record(conn, audit.Action.ROTATE_KEYS, "customer_configs,business_configs",
-                     reason, metadata={"rotated": result.rotated, "skipped": len(result.skipped),
-                                       "key_id": ring.current_kid})
-    log.info("re-encrypted %d credential values under key %s; skipped %d", result.rotated,
-             ring.current_kid, len(result.skipped))
+                conn.execute(
+                    "UPDATE business_configs SET encrypted_secrets = %s WHERE id = %s",
+                    (Jsonb(secrets), row["id"]),
+                )
+        audit.record(
+            conn,
+            audit.Action.ROTATE_KEYS,
+            "customer_configs,business_configs",
+            reason,
+            metadata={
+                "rotated": result.rotated,
+                "skipped": len(result.skipped),
+                "key_id": ring.current_kid,
+            },
+        )
+    log.info(
+        "re-encrypted %d credential values under key %s; skipped %d",
+        result.rotated,
+        ring.current_kid,
+        len(result.skipped),
+    )
     return result
 
 

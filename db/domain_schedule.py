@@ -25,13 +25,16 @@ from db.jobs import ACTIVE, CRAWL_TYPES, JobType
 @dataclass(frozen=True)
 class Schedule:
     job_types: tuple[str, ...]
-    last_done: str      # SQL: the last finished run
-    sources: str = ""   # SQL joined to `domains d` (and grouped by d.id when set)
+    last_done: str  # SQL: the last finished run
+    sources: str = ""  # SQL joined to `domains d` (and grouped by d.id when set)
 
 
 CRAWLS = Schedule(CRAWL_TYPES, "d.last_scraped_at")
-CATALOG_SYNCS = Schedule((JobType.CATALOG.value,), "min(s.last_synced_at)",
-                         "JOIN catalog_sources s ON s.domain_id = d.id AND s.active")
+CATALOG_SYNCS = Schedule(
+    (JobType.CATALOG.value,),
+    "min(s.last_synced_at)",
+    "JOIN catalog_sources s ON s.domain_id = d.id AND s.active",
+)
 
 _STATE = """
 SELECT d.id, d.domain, d.scrape_frequency, {last_done} AS last_done_at,
@@ -47,16 +50,21 @@ SELECT d.id, d.domain, d.scrape_frequency, {last_done} AS last_done_at,
 """
 
 
-def domain_states(conn: psycopg.Connection, schedule: Schedule, domain_id: Any = None, *,
-                  active_only: bool = True) -> list[dict[str, Any]]:
+def domain_states(
+    conn: psycopg.Connection, schedule: Schedule, domain_id: Any = None, *, active_only: bool = True
+) -> list[dict[str, Any]]:
     """One row per active domain of the schedule (or just `domain_id`; every domain with
     `active_only=False`): id, domain, scrape_frequency, last_done_at, last_job_at, busy."""
-    sql = _STATE.format(last_done=schedule.last_done, sources=schedule.sources,
-                        active="d.active IS NOT FALSE" if active_only else "true",
-                        where="" if domain_id is None else "AND d.id = %(domain_id)s",
-                        group="GROUP BY d.id" if schedule.sources else "")
-    return conn.execute(sql, {"types": list(schedule.job_types), "active": list(ACTIVE),
-                              "domain_id": domain_id}).fetchall()
+    sql = _STATE.format(
+        last_done=schedule.last_done,
+        sources=schedule.sources,
+        active="d.active IS NOT FALSE" if active_only else "true",
+        where="" if domain_id is None else "AND d.id = %(domain_id)s",
+        group="GROUP BY d.id" if schedule.sources else "",
+    )
+    return conn.execute(
+        sql, {"types": list(schedule.job_types), "active": list(ACTIVE), "domain_id": domain_id}
+    ).fetchall()
 
 
 def last_attempt(row: dict[str, Any]) -> datetime | None:

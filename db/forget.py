@@ -42,8 +42,17 @@ log = logging.getLogger(__name__)
 CATALOG_SOURCE = "shop-api"
 
 # Metadata of a stored version: dropped when a page is forgotten.
-VERSION_KEYS = ("etag", "last_modified_header", "content_hash", "blocks", "markdown", "headings",
-                "description", "main_content", "change")
+VERSION_KEYS = (
+    "etag",
+    "last_modified_header",
+    "content_hash",
+    "blocks",
+    "markdown",
+    "headings",
+    "description",
+    "main_content",
+    "change",
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,8 @@ FORGET_SQL = """
 WITH pages AS (
     UPDATE scraped_pages p SET content = NULL, html = NULL,
         metadata = (p.metadata - %(version_keys)s::text[])
-                   || jsonb_build_object('forgotten_at', now(), 'forgotten_reason', %(reason)s::text)
+                   || jsonb_build_object('forgotten_at', now(),
+                                         'forgotten_reason', %(reason)s::text)
     WHERE p.domain_id = %(domain_id)s AND p.url = ANY(%(urls)s)
     RETURNING p.id, p.url
 ), embeddings AS (
@@ -92,7 +102,8 @@ SELECT (SELECT count(*) FROM pages) AS pages, (SELECT count(*) FROM embeddings) 
 # each row is either updated or deleted: a statement may change a row only once.)
 HASHES_SQL = """
 WITH kept AS (
-    SELECT h.id, ARRAY(SELECT u FROM unnest(h.urls) AS u WHERE u <> ALL(%(urls)s) ORDER BY u) AS urls
+    SELECT h.id,
+           ARRAY(SELECT u FROM unnest(h.urls) AS u WHERE u <> ALL(%(urls)s) ORDER BY u) AS urls
     FROM content_hashes h WHERE h.domain_id = %(domain_id)s AND h.urls && %(urls)s::text[]
 ), emptied AS (
     DELETE FROM content_hashes h USING kept k WHERE h.id = k.id AND cardinality(k.urls) = 0
@@ -100,47 +111,68 @@ WITH kept AS (
 )
 UPDATE content_hashes h
 SET urls = k.urls, occurrence_count = cardinality(k.urls), updated_at = now(),
-    canonical_url = CASE WHEN h.canonical_url = ANY(%(urls)s) THEN k.urls[1] ELSE h.canonical_url END
+    canonical_url = CASE WHEN h.canonical_url = ANY(%(urls)s) THEN k.urls[1]
+                         ELSE h.canonical_url END
 FROM kept k WHERE h.id = k.id AND cardinality(k.urls) > 0
 """
 
 
-def forget_pages(conn: psycopg.Connection, domain_id: Any, urls: list[str],
-                 reason: str) -> Forgotten:
+def forget_pages(
+    conn: psycopg.Connection, domain_id: Any, urls: list[str], reason: str
+) -> Forgotten:
     """Take the pages at `urls` of the domain out of search (see the module's docstring), in one
     transaction of the caller's connection. Idempotent: forgetting twice deletes nothing more.
     URLs the domain does not have are ignored."""
     urls = sorted(set(urls))
     if not urls:
         return Forgotten()
-    params = {"domain_id": domain_id, "urls": urls, "reason": reason,
-              "version_keys": list(VERSION_KEYS), "catalog_source": CATALOG_SOURCE}
+    params = {
+        "domain_id": domain_id,
+        "urls": urls,
+        "reason": reason,
+        "version_keys": list(VERSION_KEYS),
+        "catalog_source": CATALOG_SOURCE,
+    }
     with conn.transaction():
         row = conn.execute(FORGET_SQL, params).fetchone()
         conn.execute(HASHES_SQL, params)
-    return Forgotten(row["pages"], row["embeddings"], row["website_content"], row["optimized"],
-                     row["extractions"])
+    return Forgotten(
+        row["pages"],
+        row["embeddings"],
+        row["website_content"],
+        row["optimized"],
+        row["extractions"],
+    )
 
 
 CONFIG_KEY = "forget"
 
 
-def remove_pages(conn: psycopg.Connection, domain_id: UUID | str, page_ids: list[UUID | str],
-                 reason: str) -> dict[str, int]:
+def remove_pages(
+    conn: psycopg.Connection, domain_id: UUID | str, page_ids: list[UUID | str], reason: str
+) -> dict[str, int]:
     """Take the domain's pages `page_ids` out of search by the one path (`forget_pages`), then
     delete their rows too: nothing of them is kept, not even the crawl's memory of the URL.
     Counts by what was removed. Ids of other domains are ignored (never another tenant's pages)."""
     ids = [str(p) for p in page_ids]
-    urls = [r["url"] for r in conn.execute(
-        "SELECT url FROM scraped_pages WHERE domain_id = %s AND id = ANY(%s::uuid[])",
-        (domain_id, ids))]
+    urls = [
+        r["url"]
+        for r in conn.execute(
+            "SELECT url FROM scraped_pages WHERE domain_id = %s AND id = ANY(%s::uuid[])",
+            (domain_id, ids),
+        )
+    ]
     with conn.transaction():
         forgotten = forget_pages(conn, domain_id, urls, reason)
-        deleted = conn.execute("DELETE FROM scraped_pages WHERE domain_id = %s AND id = ANY(%s::uuid[])",
-                               (domain_id, ids)).rowcount
+        deleted = conn.execute(
+            "DELETE FROM scraped_pages WHERE domain_id = %s AND id = ANY(%s::uuid[])",
+            (domain_id, ids),
+        ).rowcount
     log.info("removed %d page(s) of domain %s from the knowledge (%s)", deleted, domain_id, reason)
-    return {"scraped_pages": deleted, **{f.name: getattr(forgotten, f.name)
-                                         for f in fields(forgotten) if f.name != "pages"}}
+    return {
+        "scraped_pages": deleted,
+        **{f.name: getattr(forgotten, f.name) for f in fields(forgotten) if f.name != "pages"},
+    }
 
 
 def patterns(config: dict[str, Any] | None) -> tuple[str, ...]:
@@ -150,22 +182,38 @@ def patterns(config: dict[str, Any] | None) -> tuple[str, ...]:
 
 
 def matching_pages(conn: psycopg.Connection, domain_id: UUID | str, pattern: str) -> list[UUID]:
-    rows = conn.execute("SELECT id, url FROM scraped_pages WHERE domain_id = %s "
-                        "AND url ~ '^https?://'", (domain_id,)).fetchall()
+    rows = conn.execute(
+        "SELECT id, url FROM scraped_pages WHERE domain_id = %s AND url ~ '^https?://'",
+        (domain_id,),
+    ).fetchall()
     return [r["id"] for r in rows if matches(r["url"], pattern)]
 
 
-def forget(conn: psycopg.Connection, domain_id: UUID | str, pattern: str,
-           reason: str) -> dict[str, Any]:
+def forget(
+    conn: psycopg.Connection, domain_id: UUID | str, pattern: str, reason: str
+) -> dict[str, Any]:
     """Record the pattern (once) and remove its pages, in the caller's transaction."""
     pattern = check_pattern(pattern)
-    config = conn.execute("SELECT config FROM domains WHERE id = %s FOR UPDATE",
-                          (domain_id,)).fetchone()["config"] or {}
-    removed = remove_pages(conn, domain_id, matching_pages(conn, domain_id, pattern),
-                           f"forget {pattern}: {reason}")
+    config = (
+        conn.execute(
+            "SELECT config FROM domains WHERE id = %s FOR UPDATE", (domain_id,)
+        ).fetchone()["config"]
+        or {}
+    )
+    removed = remove_pages(
+        conn, domain_id, matching_pages(conn, domain_id, pattern), f"forget {pattern}: {reason}"
+    )
     entries = [e for e in config.get(CONFIG_KEY) or [] if e.get("pattern") != pattern]
-    entries.append({"pattern": pattern, "reason": reason, "at": datetime.now(UTC).isoformat(),
-                    "pages": removed["scraped_pages"]})
-    conn.execute("UPDATE domains SET config = config || %s WHERE id = %s",
-                 (Jsonb({CONFIG_KEY: entries}), domain_id))
+    entries.append(
+        {
+            "pattern": pattern,
+            "reason": reason,
+            "at": datetime.now(UTC).isoformat(),
+            "pages": removed["scraped_pages"],
+        }
+    )
+    conn.execute(
+        "UPDATE domains SET config = config || %s WHERE id = %s",
+        (Jsonb({CONFIG_KEY: entries}), domain_id),
+    )
     return {"pattern": pattern, "removed": removed}

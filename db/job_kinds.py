@@ -25,21 +25,20 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class JobKind:
-    actor: str                 # the Dramatiq actor's name (workers/actors.py has its body)
+    actor: str  # the Dramatiq actor's name (workers/actors.py has its body)
     queue: str
-    time_limit_s: str          # the Settings field holding the actor's time limit, in seconds
+    time_limit_s: str  # the Settings field holding the actor's time limit, in seconds
     retry: RetryPolicy = RetryPolicy()
-    page_stage: bool = False   # queued by the crawl for its new and changed pages
+    page_stage: bool = False  # queued by the crawl for its new and changed pages
 
 
 _CRAWL = JobKind("crawl_domain", "crawl", "crawl_time_limit_s")
 
 KINDS: dict[JobType, JobKind] = {
     JobType.CRAWL: _CRAWL,
-    JobType.FULL: _CRAWL,      # a crawl whose pages then go through the page stages
+    JobType.FULL: _CRAWL,  # a crawl whose pages then go through the page stages
     JobType.EXTRACT: JobKind("extract_pages", "extract", "worker_time_limit_s", page_stage=True),
-    JobType.OPTIMIZE: JobKind("optimize_pages", "optimize", "worker_time_limit_s",
-                              page_stage=True),
+    JobType.OPTIMIZE: JobKind("optimize_pages", "optimize", "worker_time_limit_s", page_stage=True),
     JobType.EMBED: JobKind("embed_pages", "embed", "worker_time_limit_s", page_stage=True),
     JobType.CATALOG: JobKind("sync_catalog", "catalog", "worker_time_limit_s"),
     JobType.PRIVACY: JobKind("process_privacy_request", "privacy", "worker_time_limit_s"),
@@ -69,7 +68,10 @@ def job_types_of(actor: str) -> tuple[str, ...]:
 
 def actor_options(kind: JobKind, settings: Any) -> dict[str, Any]:
     """Dramatiq's options for the kind's actor, from the settings (`throws` is the workers')."""
-    return {"queue_name": kind.queue, "time_limit": getattr(settings, kind.time_limit_s) * 1000,
-            "max_retries": getattr(settings, kind.retry.max_retries),
-            "min_backoff": getattr(settings, kind.retry.min_backoff_ms),
-            "max_backoff": getattr(settings, kind.retry.max_backoff_ms)}
+    return {
+        "queue_name": kind.queue,
+        "time_limit": getattr(settings, kind.time_limit_s) * 1000,
+        "max_retries": getattr(settings, kind.retry.max_retries),
+        "min_backoff": getattr(settings, kind.retry.min_backoff_ms),
+        "max_backoff": getattr(settings, kind.retry.max_backoff_ms),
+    }

@@ -43,9 +43,9 @@ class JobType(StrEnum):
     EXTRACT = "extract"
     OPTIMIZE = "optimize"
     EMBED = "embed"
-    FULL = "full"          # a crawl whose pages then go through extract, optimize and embed
-    CATALOG = "catalog"    # products from the shop's own API (workers/catalog_sync_job.py)
-    PRIVACY = "privacy"    # a privacy request's export or erasure (workers/privacy_job.py)
+    FULL = "full"  # a crawl whose pages then go through extract, optimize and embed
+    CATALOG = "catalog"  # products from the shop's own API (workers/catalog_sync_job.py)
+    PRIVACY = "privacy"  # a privacy request's export or erasure (workers/privacy_job.py)
 
 
 class Status(StrEnum):
@@ -59,9 +59,9 @@ class Event(StrEnum):
     START = "start"
     COMPLETE = "complete"
     FAIL = "fail"
-    RELEASE = "release"    # a transient failure: back to pending, its message is retried
-    RESET = "reset"        # an operator's retry of a failed job
-    EXPIRE = "expire"      # its lease expired: back to pending for whoever notices first
+    RELEASE = "release"  # a transient failure: back to pending, its message is retried
+    RESET = "reset"  # an operator's retry of a failed job
+    EXPIRE = "expire"  # its lease expired: back to pending for whoever notices first
 
 
 JOB_TYPES: tuple[str, ...] = tuple(t.value for t in JobType)
@@ -109,8 +109,12 @@ def is_crawl(job_type: str) -> bool:
 # --------------------------------------------------------------------------- reads and writes
 
 
-def create(conn: psycopg.Connection, domain_id: UUID | str, job_type: str,
-           metadata: dict[str, Any] | None = None) -> UUID:
+def create(
+    conn: psycopg.Connection,
+    domain_id: UUID | str,
+    job_type: str,
+    metadata: dict[str, Any] | None = None,
+) -> UUID:
     if job_type not in JOB_TYPES:
         raise ValueError(f"unknown job type {job_type!r}; expected one of {', '.join(JOB_TYPES)}")
     row = conn.execute(
@@ -123,7 +127,8 @@ def create(conn: psycopg.Connection, domain_id: UUID | str, job_type: str,
 
 def get(conn: psycopg.Connection, job_id: UUID | str) -> dict[str, Any] | None:
     return conn.execute(
-        "SELECT j.*, d.domain FROM content_refresh_jobs j LEFT JOIN domains d ON d.id = j.domain_id "
+        "SELECT j.*, d.domain FROM content_refresh_jobs j LEFT JOIN domains d ON d.id = "
+        "j.domain_id "
         "WHERE j.id = %s",
         (job_id,),
     ).fetchone()
@@ -133,7 +138,9 @@ def runner_of(job: dict[str, Any] | None) -> str | None:
     return ((job or {}).get("metadata") or {}).get("runner")
 
 
-DEFAULT_LEASE_S = 30   # OMNI_JOB_LEASE_S; callers pass the setting
+DEFAULT_LEASE_S = 30  # OMNI_JOB_LEASE_S; callers pass the setting
+
+
 # A running job's lease is live while metadata.lease_expires_at is in the future (no lease:
 # expired, e.g. a job started before leases existed).
 def lease_live_sql(alias: str = "") -> str:
@@ -147,8 +154,12 @@ LEASE_LIVE = lease_live_sql()
 def health_columns(alias: str) -> str:
     """SQL columns for a job list: `lease_live` and `idle_s` (seconds since the row changed),
     what `workers.sweeper.orphan_reason` reads."""
-    return (f"COALESCE({lease_live_sql(alias)}, false) AS lease_live, "
-            f"extract(epoch FROM now() - {alias}.updated_at)::float8 AS idle_s")
+    return (
+        f"COALESCE({lease_live_sql(alias)}, false) AS lease_live, "
+        f"extract(epoch FROM now() - {alias}.updated_at)::float8 AS idle_s"
+    )
+
+
 _LEASE = "'lease_expires_at', now() + make_interval(secs => %(lease)s)"
 
 
@@ -157,8 +168,9 @@ class LeaseLost(Exception):
     over): it must write nothing more and stop."""
 
 
-def start(conn: psycopg.Connection, job_id: UUID | str,
-          lease_s: float = DEFAULT_LEASE_S) -> dict[str, Any] | None:
+def start(
+    conn: psycopg.Connection, job_id: UUID | str, lease_s: float = DEFAULT_LEASE_S
+) -> dict[str, Any] | None:
     """Mark a job running, count the attempt and return it with its new `runner` token and
     lease; None if it does not exist, is completed / failed (a redelivered message is then a
     no-op) or is running under a live lease (its runner is alive: a duplicate message)."""
@@ -179,15 +191,17 @@ def start(conn: psycopg.Connection, job_id: UUID | str,
     return row
 
 
-def renew(conn: psycopg.Connection, job_id: UUID | str, runner: str,
-          lease_s: float = DEFAULT_LEASE_S) -> bool:
+def renew(
+    conn: psycopg.Connection, job_id: UUID | str, runner: str, lease_s: float = DEFAULT_LEASE_S
+) -> bool:
     """Extend the lease of the job (and of the siblings it merged) while `runner` holds it.
     False: the job is no longer this runner's."""
     cur = conn.execute(
         f"UPDATE content_refresh_jobs SET metadata = metadata || jsonb_build_object({_LEASE}) "
         "WHERE (id = %(id)s OR metadata->>'merged_into' = %(id)s::text) AND status = 'running' "
         "AND metadata->>'runner' = %(runner)s RETURNING id = %(id)s AS own",
-        {"id": job_id, "runner": runner, "lease": lease_s})
+        {"id": job_id, "runner": runner, "lease": lease_s},
+    )
     return any(r["own"] if isinstance(r, dict) else r[0] for r in cur.fetchall())
 
 
@@ -197,7 +211,9 @@ def hold(conn: psycopg.Connection, job_id: UUID | str, runner: str) -> None:
     runner whose job was taken over."""
     row = conn.execute(
         "SELECT 1 FROM content_refresh_jobs WHERE id = %s AND status = 'running' "
-        "AND metadata->>'runner' = %s FOR SHARE", (job_id, runner)).fetchone()
+        "AND metadata->>'runner' = %s FOR SHARE",
+        (job_id, runner),
+    ).fetchone()
     if row is None:
         raise LeaseLost(f"job {job_id} is no longer held by runner {runner}")
 
@@ -212,9 +228,15 @@ def held(conn: psycopg.Connection, job: dict[str, Any]) -> Iterator[psycopg.Conn
         yield conn
 
 
-def claim_siblings(conn: psycopg.Connection, leader: dict[str, Any], *, force: bool,
-                   room: int, lease_s: float = DEFAULT_LEASE_S,
-                   limit: int = 20) -> list[dict[str, Any]]:
+def claim_siblings(
+    conn: psycopg.Connection,
+    leader: dict[str, Any],
+    *,
+    force: bool,
+    room: int,
+    lease_s: float = DEFAULT_LEASE_S,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
     """The merged embed job: the domain's other pending pipeline embed jobs with page ids (and
     those already merged into `leader` by a run that died) join it: running, under the leader's
     runner token and lease, `merged_into` the leader. SKIP LOCKED: a job another leader is
@@ -234,8 +256,16 @@ def claim_siblings(conn: psycopg.Connection, leader: dict[str, Any], *, force: b
         "AND EXISTS (SELECT 1 FROM content_refresh_jobs l WHERE l.id = %(id)s "
         "  AND l.status = 'running' AND l.metadata->>'runner' = %(runner)s) "
         "RETURNING j.id, j.metadata",
-        {"id": leader["id"], "runner": leader["runner"], "domain": leader["domain_id"],
-         "force": force, "room": max(0, room), "limit": limit, "lease": lease_s}).fetchall()
+        {
+            "id": leader["id"],
+            "runner": leader["runner"],
+            "domain": leader["domain_id"],
+            "force": force,
+            "room": max(0, room),
+            "limit": limit,
+            "lease": lease_s,
+        },
+    ).fetchall()
 
 
 def complete_siblings(conn: psycopg.Connection, ids: list[Any], runner: str) -> int:
@@ -245,12 +275,15 @@ def complete_siblings(conn: psycopg.Connection, ids: list[Any], runner: str) -> 
     cur = conn.execute(
         "UPDATE content_refresh_jobs SET status = 'completed', completed_at = now(), "
         "error_message = NULL WHERE id = ANY(%s) AND status = ANY(%s) "
-        "AND metadata->>'runner' = %s", (ids, allowed_from(Event.COMPLETE), runner))
+        "AND metadata->>'runner' = %s",
+        (ids, allowed_from(Event.COMPLETE), runner),
+    )
     return cur.rowcount
 
 
-def release_siblings(conn: psycopg.Connection, ids: list[Any], runner: str,
-                     error: str) -> list[dict[str, Any]]:
+def release_siblings(
+    conn: psycopg.Connection, ids: list[Any], runner: str, error: str
+) -> list[dict[str, Any]]:
     """The leader failed: its merged jobs back to pending, each to be retried on its own."""
     if not ids:
         return []
@@ -258,7 +291,8 @@ def release_siblings(conn: psycopg.Connection, ids: list[Any], runner: str,
         "UPDATE content_refresh_jobs SET status = 'pending', error_message = %s, "
         "metadata = metadata - 'merged_into' WHERE id = ANY(%s) AND status = ANY(%s) "
         "AND metadata->>'runner' = %s RETURNING id, job_type",
-        (error[:4000], ids, allowed_from(Event.RELEASE), runner)).fetchall()
+        (error[:4000], ids, allowed_from(Event.RELEASE), runner),
+    ).fetchall()
 
 
 def release_expired(conn: psycopg.Connection) -> list[dict[str, Any]]:
@@ -272,7 +306,8 @@ def release_expired(conn: psycopg.Connection) -> list[dict[str, Any]]:
         "'lease_expired_at', now()::text) "
         f"WHERE status = ANY(%s) AND origin = 'pipeline' AND NOT COALESCE({LEASE_LIVE}, false) "
         "RETURNING id, job_type",
-        (allowed_from(Event.EXPIRE),)).fetchall()
+        (allowed_from(Event.EXPIRE),),
+    ).fetchall()
 
 
 def pending_since(conn: psycopg.Connection, seconds: float) -> list[dict[str, Any]]:
@@ -282,7 +317,9 @@ def pending_since(conn: psycopg.Connection, seconds: float) -> list[dict[str, An
         "SELECT id, job_type, extract(epoch FROM now() - updated_at)::float8 AS age_s "
         "FROM content_refresh_jobs WHERE COALESCE(status, 'pending') = 'pending' "
         "AND origin = 'pipeline' AND updated_at < now() - make_interval(secs => %s) "
-        "ORDER BY created_at", (seconds,)).fetchall()
+        "ORDER BY created_at",
+        (seconds,),
+    ).fetchall()
 
 
 def note_resent(conn: psycopg.Connection, job_id: UUID | str) -> None:
@@ -290,11 +327,18 @@ def note_resent(conn: psycopg.Connection, job_id: UUID | str) -> None:
     conn.execute(
         "UPDATE content_refresh_jobs SET metadata = metadata || jsonb_build_object("
         "'resent', COALESCE((metadata->>'resent')::int, 0) + 1, 'resent_at', now()::text) "
-        "WHERE id = %s AND COALESCE(status, 'pending') = 'pending'", (job_id,))
+        "WHERE id = %s AND COALESCE(status, 'pending') = 'pending'",
+        (job_id,),
+    )
 
 
-def update_metadata(conn: psycopg.Connection, job_id: UUID | str, metadata: dict[str, Any],
-                    runner: str | None = None, lease_s: float | None = None) -> bool:
+def update_metadata(
+    conn: psycopg.Connection,
+    job_id: UUID | str,
+    metadata: dict[str, Any],
+    runner: str | None = None,
+    lease_s: float | None = None,
+) -> bool:
     """Merge into the job's metadata; with `runner`, only while that runner holds the job (and,
     with `lease_s`, renewing its lease: the crawl's progress writes)."""
     guard = " AND status = 'running' AND metadata->>'runner' = %(runner)s" if runner else ""
@@ -307,8 +351,12 @@ def update_metadata(conn: psycopg.Connection, job_id: UUID | str, metadata: dict
     return cur.rowcount > 0
 
 
-def complete(conn: psycopg.Connection, job_id: UUID | str, runner: str,
-             metadata: dict[str, Any] | None = None) -> bool:
+def complete(
+    conn: psycopg.Connection,
+    job_id: UUID | str,
+    runner: str,
+    metadata: dict[str, Any] | None = None,
+) -> bool:
     """running -> completed, by the runner that started it. False (nothing written) if the job
     is not running under `runner`: it failed, or another runner took it over."""
     cur = conn.execute(
@@ -320,9 +368,15 @@ def complete(conn: psycopg.Connection, job_id: UUID | str, runner: str,
     return cur.rowcount > 0
 
 
-def fail(conn: psycopg.Connection, job_id: UUID | str, error: str,
-         metadata: dict[str, Any] | None = None, *, runner: str | None = None,
-         unless_leased: bool = False) -> bool:
+def fail(
+    conn: psycopg.Connection,
+    job_id: UUID | str,
+    error: str,
+    metadata: dict[str, Any] | None = None,
+    *,
+    runner: str | None = None,
+    unless_leased: bool = False,
+) -> bool:
     """pending | running -> failed with the reason. With `runner`, only while that runner holds
     it; without (a dead-lettered message, a send that failed), from any unfinished state, or
     with `unless_leased` not while a runner holds a live lease on it (a dead-lettered copy of a
@@ -334,14 +388,24 @@ def fail(conn: psycopg.Connection, job_id: UUID | str, error: str,
         "UPDATE content_refresh_jobs SET status = 'failed', completed_at = NOW(), "
         f"error_message = %s, metadata = metadata || %s WHERE id = %s "
         f"AND COALESCE(status, 'pending') = ANY(%s){guard}",
-        (error[:4000], Jsonb(metadata or {}), job_id, allowed_from(Event.FAIL),
-         *([runner] if runner else [])),
+        (
+            error[:4000],
+            Jsonb(metadata or {}),
+            job_id,
+            allowed_from(Event.FAIL),
+            *([runner] if runner else []),
+        ),
     )
     return cur.rowcount > 0
 
 
-def release(conn: psycopg.Connection, job_id: UUID | str, runner: str, error: str,
-            metadata: dict[str, Any] | None = None) -> bool:
+def release(
+    conn: psycopg.Connection,
+    job_id: UUID | str,
+    runner: str,
+    error: str,
+    metadata: dict[str, Any] | None = None,
+) -> bool:
     """running -> pending after a transient failure (its message is retried); the reason stays
     in `error_message` until an attempt succeeds."""
     cur = conn.execute(
@@ -355,7 +419,8 @@ def release(conn: psycopg.Connection, job_id: UUID | str, runner: str, error: st
 def reset_for_retry(conn: psycopg.Connection, job_id: UUID | str) -> dict[str, Any] | None:
     """A failed job back to pending (the caller re-sends its message). None if it is not failed."""
     return conn.execute(
-        "UPDATE content_refresh_jobs SET status = 'pending', started_at = NULL, completed_at = NULL, "
+        "UPDATE content_refresh_jobs SET status = 'pending', started_at = NULL, completed_at = "
+        "NULL, "
         "error_message = NULL, metadata = metadata - 'dead_lettered' "
         "WHERE id = %s AND status = ANY(%s) RETURNING *",
         (job_id, allowed_from(Event.RESET)),
@@ -367,8 +432,11 @@ class RetryRefused(Exception):
 
     def __init__(self, job_id: str, status: str | None) -> None:
         self.job_id, self.status = job_id, status
-        super().__init__(f"no job {job_id}" if status is None else
-                         f"job {job_id} is {status}, not failed; only failed jobs are retried")
+        super().__init__(
+            f"no job {job_id}"
+            if status is None
+            else f"job {job_id} is {status}, not failed; only failed jobs are retried"
+        )
 
 
 class RetryNotSent(Exception):

@@ -57,24 +57,36 @@ def check_answer(kind: str, question: str, answer: str) -> tuple[str, str]:
     return question, answer
 
 
-def add(conn: psycopg.Connection, domain: dict[str, Any], question: str, answer: str,
-        kind: str = "qa") -> dict[str, Any]:
+def add(
+    conn: psycopg.Connection, domain: dict[str, Any], question: str, answer: str, kind: str = "qa"
+) -> dict[str, Any]:
     question, answer = check_answer(kind, question, answer)
     return conn.execute(
         "INSERT INTO training_data (user_id, domain_id, type, input_text, output_text, metadata, "
         "status) VALUES (%s, %s, %s, %s, %s, %s, 'pending') RETURNING *",
-        (domain.get("user_id"), domain["id"], kind, question, answer,
-         Jsonb({"source": "omni knowledge"}))).fetchone()
+        (
+            domain.get("user_id"),
+            domain["id"],
+            kind,
+            question,
+            answer,
+            Jsonb({"source": "omni knowledge"}),
+        ),
+    ).fetchone()
 
 
-def edit(conn: psycopg.Connection, training_id: UUID | str, question: str | None,
-         answer: str | None) -> dict[str, Any]:
+def edit(
+    conn: psycopg.Connection, training_id: UUID | str, question: str | None, answer: str | None
+) -> dict[str, Any]:
     row = get(conn, training_id)
-    question, answer = check_answer(row["type"], question or row["input_text"],
-                                    answer or row["output_text"])
+    question, answer = check_answer(
+        row["type"], question or row["input_text"], answer or row["output_text"]
+    )
     return conn.execute(
         "UPDATE training_data SET input_text = %s, output_text = %s, status = 'pending' "
-        "WHERE id = %s RETURNING *", (question, answer, row["id"])).fetchone()
+        "WHERE id = %s RETURNING *",
+        (question, answer, row["id"]),
+    ).fetchone()
 
 
 def remove(conn: psycopg.Connection, training_id: UUID | str) -> dict[str, Any]:
@@ -88,14 +100,18 @@ def get(conn: psycopg.Connection, training_id: UUID | str) -> dict[str, Any]:
         UUID(str(training_id))
     except ValueError:
         raise InvalidValue(f"{training_id!r} is not a curated answer id") from None
-    row = conn.execute("SELECT * FROM training_data WHERE id = %s AND type = ANY(%s)",
-                       (str(training_id), list(TYPES))).fetchone()
+    row = conn.execute(
+        "SELECT * FROM training_data WHERE id = %s AND type = ANY(%s)",
+        (str(training_id), list(TYPES)),
+    ).fetchone()
     if row is None:
         raise NotFound(f"no curated answer {training_id}")
     return row
 
 
-def list_answers(conn: psycopg.Connection, domain_id: UUID | str | None = None) -> list[dict[str, Any]]:
+def list_answers(
+    conn: psycopg.Connection, domain_id: UUID | str | None = None
+) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT t.id, t.domain_id, d.domain, t.type, t.input_text AS question, "
         "t.output_text AS answer, t.status, t.created_at, t.updated_at, "
@@ -103,7 +119,9 @@ def list_answers(conn: psycopg.Connection, domain_id: UUID | str | None = None) 
         "  WHERE p.domain_id = t.domain_id AND p.url = 'curated:' || t.id::text) AS chunks "
         "FROM training_data t JOIN domains d ON d.id = t.domain_id "
         "WHERE t.type = ANY(%s) AND (%s::uuid IS NULL OR t.domain_id = %s) "
-        "ORDER BY d.domain, t.created_at", (list(TYPES), domain_id, domain_id)).fetchall()
+        "ORDER BY d.domain, t.created_at",
+        (list(TYPES), domain_id, domain_id),
+    ).fetchall()
 
 
 def sync(conn: psycopg.Connection, domain_id: UUID | str) -> dict[str, Any]:
@@ -112,10 +130,16 @@ def sync(conn: psycopg.Connection, domain_id: UUID | str) -> dict[str, Any]:
     rows = conn.execute(
         "SELECT id, type, input_text, output_text FROM training_data WHERE domain_id = %s "
         "AND type = ANY(%s) AND COALESCE(status, 'pending') = ANY(%s)",
-        (domain_id, list(TYPES), list(SEARCHED_STATUSES))).fetchall()
-    pages = {r["url"]: r for r in conn.execute(
-        "SELECT id, url, metadata->'curated'->>'fingerprint' AS fingerprint FROM scraped_pages "
-        "WHERE domain_id = %s AND url LIKE 'curated:%%'", (domain_id,))}
+        (domain_id, list(TYPES), list(SEARCHED_STATUSES)),
+    ).fetchall()
+    pages = {
+        r["url"]: r
+        for r in conn.execute(
+            "SELECT id, url, metadata->'curated'->>'fingerprint' AS fingerprint FROM scraped_pages "
+            "WHERE domain_id = %s AND url LIKE 'curated:%%'",
+            (domain_id,),
+        )
+    }
     changed: list[str] = []
     wanted: set[str] = set()
     for row in rows:
@@ -125,23 +149,32 @@ def sync(conn: psycopg.Connection, domain_id: UUID | str) -> dict[str, Any]:
         before = pages.get(url)
         if before is not None and before["fingerprint"] == mark:
             continue
-        metadata = {"content_type": "curated_answer",
-                    "curated": {"training_id": str(row["id"]), "type": row["type"],
-                                "fingerprint": mark}}
+        metadata = {
+            "content_type": "curated_answer",
+            "curated": {"training_id": str(row["id"]), "type": row["type"], "fingerprint": mark},
+        }
         page = conn.execute(
-            "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, scraped_at) "
+            "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, "
+            "scraped_at) "
             "VALUES (%s, %s, %s, %s, %s, 'scraped', now()) ON CONFLICT (domain_id, url) DO UPDATE "
             "SET title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata, "
             "status = 'scraped', scraped_at = now() RETURNING id",
-            (domain_id, url, row["input_text"], row["output_text"], Jsonb(metadata))).fetchone()
-        conn.execute("UPDATE training_data SET status = 'pending' WHERE id = %s "
-                     "AND status IS DISTINCT FROM 'pending'", (row["id"],))
+            (domain_id, url, row["input_text"], row["output_text"], Jsonb(metadata)),
+        ).fetchone()
+        conn.execute(
+            "UPDATE training_data SET status = 'pending' WHERE id = %s "
+            "AND status IS DISTINCT FROM 'pending'",
+            (row["id"],),
+        )
         changed.append(str(page["id"]))
     gone = [p["id"] for url, p in pages.items() if url not in wanted]
     removed = remove_pages(conn, domain_id, gone, "curated answer deleted or disabled")
     # Curated pages are never stale content (the scheduler would queue re-crawls of them).
-    conn.execute("UPDATE scraped_pages SET scraped_at = now() WHERE domain_id = %s "
-                 "AND url LIKE 'curated:%%' AND scraped_at < now() - interval '1 day'", (domain_id,))
+    conn.execute(
+        "UPDATE scraped_pages SET scraped_at = now() WHERE domain_id = %s "
+        "AND url LIKE 'curated:%%' AND scraped_at < now() - interval '1 day'",
+        (domain_id,),
+    )
     return {"page_ids": changed, "removed": removed["scraped_pages"]}
 
 
@@ -151,7 +184,8 @@ def mark_embedded(conn: psycopg.Connection, page_ids: list[Any]) -> None:
         "UPDATE training_data t SET status = 'completed' FROM scraped_pages p "
         "WHERE p.id = ANY(%s) AND p.url = 'curated:' || t.id::text AND p.domain_id = t.domain_id "
         "AND t.status IS DISTINCT FROM 'completed' AND t.status IS DISTINCT FROM 'disabled'",
-        (page_ids,))
+        (page_ids,),
+    )
 
 
 def sync_job(conn: psycopg.Connection, domain_id: UUID | str) -> tuple[Any, dict[str, Any]]:
@@ -160,5 +194,9 @@ def sync_job(conn: psycopg.Connection, domain_id: UUID | str) -> tuple[Any, dict
     result = sync(conn, domain_id)
     if not result["page_ids"]:
         return None, result
-    return jobs.create(conn, domain_id, jobs.JobType.EMBED,
-                       {"page_ids": result["page_ids"], "trigger": "knowledge"}), result
+    return jobs.create(
+        conn,
+        domain_id,
+        jobs.JobType.EMBED,
+        {"page_ids": result["page_ids"], "trigger": "knowledge"},
+    ), result

@@ -17,8 +17,8 @@ from core.knowledge import CONTENT, NOT_KNOWLEDGE, page_kind, rules_of
 
 @dataclass(frozen=True)
 class Reclassified:
-    excluded: int = 0          # pages that left the knowledge base
-    included: int = 0          # pages that are knowledge again (to embed)
+    excluded: int = 0  # pages that left the knowledge base
+    included: int = 0  # pages that are knowledge again (to embed)
     chunks_removed: int = 0
 
 
@@ -27,8 +27,10 @@ def apply_knowledge_rules(conn: psycopg.Connection, domain_row: dict[str, Any]) 
     changes: list[tuple[Any, str, str | None]] = []
     excluded = included = 0
     for page in conn.execute(
-            "SELECT id, url, metadata->>'structure' AS structure, metadata->>'page_kind' AS kind "
-            "FROM scraped_pages WHERE domain_id = %s AND status = 'scraped'", (domain_row["id"],)):
+        "SELECT id, url, metadata->>'structure' AS structure, metadata->>'page_kind' AS kind "
+        "FROM scraped_pages WHERE domain_id = %s AND status = 'scraped'",
+        (domain_row["id"],),
+    ):
         kind, reason = page_kind(page["structure"] or CONTENT, page["url"], include, exclude)
         before = page["kind"] or CONTENT
         if kind == before:
@@ -43,10 +45,15 @@ def apply_knowledge_rules(conn: psycopg.Connection, domain_row: dict[str, Any]) 
     with conn.transaction():
         with conn.cursor() as cur:
             cur.executemany(
-                "UPDATE scraped_pages SET metadata = (metadata - 'excluded_by') || %s WHERE id = %s",
-                [(Jsonb({"page_kind": kind, **({"excluded_by": why} if why else {})}), pid)
-                 for pid, kind, why in changes])
+                "UPDATE scraped_pages SET metadata = (metadata - 'excluded_by') || %s WHERE id = "
+                "%s",
+                [
+                    (Jsonb({"page_kind": kind, **({"excluded_by": why} if why else {})}), pid)
+                    for pid, kind, why in changes
+                ],
+            )
         removed = conn.execute(
             "DELETE FROM page_embeddings WHERE page_id = ANY(%s)",
-            ([pid for pid, kind, _ in changes if kind in NOT_KNOWLEDGE],)).rowcount
+            ([pid for pid, kind, _ in changes if kind in NOT_KNOWLEDGE],),
+        ).rowcount
     return Reclassified(excluded, included, removed)

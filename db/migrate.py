@@ -86,9 +86,11 @@ def _check_baselines(migrations: list[Migration]) -> None:
         unknown = [v for v in m.replaces if v not in order]
         if unknown:
             raise MigrationError(f"{m.path.name} replaces unknown versions: {', '.join(unknown)}")
-        span = order[order.index(m.replaces[0]):order.index(m.replaces[-1]) + 1]
+        span = order[order.index(m.replaces[0]) : order.index(m.replaces[-1]) + 1]
         if tuple(span) != m.replaces or m.replaces[-1] >= m.version:
-            raise MigrationError(f"{m.path.name} must replace consecutive migrations older than itself")
+            raise MigrationError(
+                f"{m.path.name} must replace consecutive migrations older than itself"
+            )
         if claimed & set(m.replaces) or any(by_version(migrations, v).replaces for v in m.replaces):
             raise MigrationError(f"{m.path.name} replaces a version another baseline covers")
         claimed |= set(m.replaces)
@@ -137,7 +139,9 @@ def applied(conn: psycopg.Connection) -> dict[str, dict]:
     exists = conn.execute("SELECT to_regclass('public.schema_migrations') AS t").fetchone()
     if not exists or not _first(exists):
         return {}
-    rows = conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations").fetchall()
+    rows = conn.execute(
+        "SELECT version, name, checksum, applied_at FROM schema_migrations"
+    ).fetchall()
     return {_get(r, "version", 0): r for r in rows}
 
 
@@ -155,7 +159,8 @@ def pending(conn: psycopg.Connection) -> list[Migration]:
 
 
 def satisfied(done: set[str], migrations: list[Migration]) -> set[str]:
-    """The versions that count as applied: those recorded, and those a recorded baseline replaces."""
+    """The versions that count as applied: those recorded, and those a recorded baseline
+    replaces."""
     return set(done) | {v for m in migrations if m.version in done for v in m.replaces}
 
 
@@ -173,12 +178,11 @@ def migrate(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> list[
         migrations = discover(directory)
         for migration in migrations:
             recorded = done.get(migration.version)
-            if recorded is not None:
-                if _get(recorded, "checksum", 2) != migration.checksum:
-                    raise MigrationError(
-                        f"migration {migration.path.name} changed after it was applied; "
-                        "add a new migration instead of editing an applied one"
-                    )
+            if recorded is not None and _get(recorded, "checksum", 2) != migration.checksum:
+                raise MigrationError(
+                    f"migration {migration.path.name} changed after it was applied; "
+                    "add a new migration instead of editing an applied one"
+                )
         newly = []
         for step in plan(set(done), migrations):
             migration = step.migration
@@ -187,7 +191,8 @@ def migrate(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> list[
                     if step.run:
                         conn.execute(migration.sql)
                     conn.execute(
-                        "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                        "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, "
+                        "%s)",
                         (migration.version, migration.name, migration.checksum),
                     )
             except psycopg.Error as exc:

@@ -30,12 +30,15 @@ from db import jobs
 class Work(StrEnum):
     EXPORT = "export"
     ERASE = "erase"
-    MANUAL = "manual"     # done by an operator; the request only tracks it
+    MANUAL = "manual"  # done by an operator; the request only tracks it
 
 
 WORK_FOR_TYPE: dict[str, Work] = {
-    "access": Work.EXPORT, "portability": Work.EXPORT, "deletion": Work.ERASE,
-    "rectification": Work.MANUAL, "opt_out": Work.MANUAL,
+    "access": Work.EXPORT,
+    "portability": Work.EXPORT,
+    "deletion": Work.ERASE,
+    "rectification": Work.MANUAL,
+    "opt_out": Work.MANUAL,
 }
 REQUEST_TYPES: tuple[str, ...] = tuple(WORK_FOR_TYPE)
 REGULATIONS: tuple[str, ...] = ("gdpr", "ccpa", "other")
@@ -52,7 +55,7 @@ class RequestStatus(StrEnum):
 OPEN: tuple[str, ...] = (RequestStatus.PENDING.value, RequestStatus.IN_PROGRESS.value)
 # The states each target may be reached from (the SQL guard of each update).
 TRANSITIONS: dict[RequestStatus, tuple[str, ...]] = {
-    RequestStatus.IN_PROGRESS: OPEN,          # started, or started again after a failed attempt
+    RequestStatus.IN_PROGRESS: OPEN,  # started, or started again after a failed attempt
     RequestStatus.COMPLETED: OPEN,
     RequestStatus.REJECTED: OPEN,
 }
@@ -66,69 +69,93 @@ def is_overdue(status: str, due_at: datetime | None, now: datetime) -> bool:
     return status in OPEN and due_at is not None and due_at < now
 
 
-def check_request(request_type: str, regulation: str, email: str | None,
-                  session_id: str | None) -> None:
+def check_request(
+    request_type: str, regulation: str, email: str | None, session_id: str | None
+) -> None:
     """A clear error for a request that cannot be filed (pure)."""
     if request_type not in WORK_FOR_TYPE:
-        raise InvalidValue(f"unknown request type {request_type!r}; expected one of "
-                           f"{', '.join(REQUEST_TYPES)}")
+        raise InvalidValue(
+            f"unknown request type {request_type!r}; expected one of {', '.join(REQUEST_TYPES)}"
+        )
     if regulation not in DEADLINE_DAYS:
-        raise InvalidValue(f"unknown regulation {regulation!r}; expected one of "
-                           f"{', '.join(REGULATIONS)}")
+        raise InvalidValue(
+            f"unknown regulation {regulation!r}; expected one of {', '.join(REGULATIONS)}"
+        )
     if not (email or "").strip() and not (session_id or "").strip():
         raise InvalidValue("a privacy request needs the subject's --email or --session")
     if email and "@" not in email:
         raise InvalidValue(f"{email!r} is not an email address")
 
 
-def create(conn: psycopg.Connection, domain_id: UUID | str, request_type: str, *,
-           email: str | None = None, session_id: str | None = None, regulation: str = "gdpr",
-           note: str | None = None) -> dict[str, Any]:
+def create(
+    conn: psycopg.Connection,
+    domain_id: UUID | str,
+    request_type: str,
+    *,
+    email: str | None = None,
+    session_id: str | None = None,
+    regulation: str = "gdpr",
+    note: str | None = None,
+) -> dict[str, Any]:
     """The request row and, for the automated types, its `privacy` job (both in the caller's
     transaction: commit, then send the job's message). Returns the row with `job_id`."""
     check_request(request_type, regulation, email, session_id)
     email = (email or "").strip().lower()
-    subject = {k: v for k, v in (("email", email), ("session_id", (session_id or "").strip()))
-               if v}
+    subject = {k: v for k, v in (("email", email), ("session_id", (session_id or "").strip())) if v}
     details: dict[str, Any] = {"subject": subject}
     if note:
         details["note"] = note
-    row = dict(conn.execute(
-        "INSERT INTO privacy_requests (domain_id, request_type, regulation, requester_email, "
-        "details, due_at) VALUES (%s, %s, %s, %s, %s, now() + make_interval(days => %s)) "
-        "RETURNING *",
-        (domain_id, request_type, regulation, email, Jsonb(details),
-         DEADLINE_DAYS[regulation])).fetchone())
+    row = dict(
+        conn.execute(
+            "INSERT INTO privacy_requests (domain_id, request_type, regulation, requester_email, "
+            "details, due_at) VALUES (%s, %s, %s, %s, %s, now() + make_interval(days => %s)) "
+            "RETURNING *",
+            (domain_id, request_type, regulation, email, Jsonb(details), DEADLINE_DAYS[regulation]),
+        ).fetchone()
+    )
     row["job_id"] = None
     if WORK_FOR_TYPE[request_type] != Work.MANUAL:
-        row["job_id"] = jobs.create(conn, domain_id, jobs.JobType.PRIVACY,
-                                    {"privacy_request_id": str(row["id"]), "trigger": "cli"})
+        row["job_id"] = jobs.create(
+            conn,
+            domain_id,
+            jobs.JobType.PRIVACY,
+            {"privacy_request_id": str(row["id"]), "trigger": "cli"},
+        )
     return row
 
 
-def begin(conn: psycopg.Connection, request_id: UUID | str,
-          domain_id: UUID | str) -> dict[str, Any] | None:
+def begin(
+    conn: psycopg.Connection, request_id: UUID | str, domain_id: UUID | str
+) -> dict[str, Any] | None:
     """pending | in_progress -> in_progress, locked for the caller's transaction; None when it
     is closed already (a message delivered twice) or not of this domain."""
     return conn.execute(
         "UPDATE privacy_requests SET status = 'in_progress' WHERE id = %s AND domain_id = %s "
         "AND status = ANY(%s) RETURNING *",
-        (request_id, domain_id, list(TRANSITIONS[RequestStatus.IN_PROGRESS]))).fetchone()
+        (request_id, domain_id, list(TRANSITIONS[RequestStatus.IN_PROGRESS])),
+    ).fetchone()
 
 
-def finish(conn: psycopg.Connection, request_id: UUID | str, status: RequestStatus,
-           summary: dict[str, Any], export: dict[str, Any] | None = None) -> bool:
+def finish(
+    conn: psycopg.Connection,
+    request_id: UUID | str,
+    status: RequestStatus,
+    summary: dict[str, Any],
+    export: dict[str, Any] | None = None,
+) -> bool:
     """Close an open request with what was done (and the export document)."""
     extra = {"summary": summary, **({"export": export} if export is not None else {})}
     cur = conn.execute(
         "UPDATE privacy_requests SET status = %s, completed_at = now(), details = details || %s "
         "WHERE id = %s AND status = ANY(%s)",
-        (str(status), Jsonb(extra), request_id, list(TRANSITIONS[status])))
+        (str(status), Jsonb(extra), request_id, list(TRANSITIONS[status])),
+    )
     return cur.rowcount > 0
 
 
-def close(conn: psycopg.Connection, request_id: UUID | str, status: RequestStatus,
-          summary: str) -> dict[str, Any]:
+def close(
+    conn: psycopg.Connection, request_id: UUID | str, status: RequestStatus, summary: str
+) -> dict[str, Any]:
     """An operator closes a request (a manual type, or one it rejects)."""
     if status not in (RequestStatus.COMPLETED, RequestStatus.REJECTED):
         raise InvalidValue("a request is closed as completed or rejected")
@@ -145,9 +172,11 @@ _SELECT = (
     "r.requester_email, r.status, r.details, r.due_at, r.completed_at, r.created_at, "
     "coalesce(r.status = ANY(%(open)s) AND r.due_at < now(), false) AS overdue, "
     "(SELECT j.id FROM content_refresh_jobs j WHERE j.job_type = 'privacy' "
-    "   AND j.metadata->>'privacy_request_id' = r.id::text ORDER BY j.created_at DESC LIMIT 1) AS job_id, "
+    "   AND j.metadata->>'privacy_request_id' = r.id::text ORDER BY j.created_at DESC LIMIT 1) AS "
+    "job_id, "
     "(SELECT j.status FROM content_refresh_jobs j WHERE j.job_type = 'privacy' "
-    "   AND j.metadata->>'privacy_request_id' = r.id::text ORDER BY j.created_at DESC LIMIT 1) AS job_status "
+    "   AND j.metadata->>'privacy_request_id' = r.id::text ORDER BY j.created_at DESC LIMIT 1) AS "
+    "job_status "
     "FROM privacy_requests r LEFT JOIN domains d ON d.id = r.domain_id "
 )
 
@@ -157,12 +186,18 @@ def get(conn: psycopg.Connection, request_id: UUID | str) -> dict[str, Any] | No
         UUID(str(request_id))
     except ValueError:
         raise InvalidValue(f"{request_id!r} is not a privacy request id") from None
-    return conn.execute(_SELECT + "WHERE r.id = %(id)s",
-                        {"open": list(OPEN), "id": str(request_id)}).fetchone()
+    return conn.execute(
+        _SELECT + "WHERE r.id = %(id)s", {"open": list(OPEN), "id": str(request_id)}
+    ).fetchone()
 
 
-def list_requests(conn: psycopg.Connection, *, domain_id: UUID | str | None = None,
-                  open_only: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+def list_requests(
+    conn: psycopg.Connection,
+    *,
+    domain_id: UUID | str | None = None,
+    open_only: bool = False,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
     """Newest first; `overdue` is an open request past its due date."""
     return conn.execute(
         _SELECT + "WHERE (%(domain)s::uuid IS NULL OR r.domain_id = %(domain)s) "
@@ -170,12 +205,15 @@ def list_requests(conn: psycopg.Connection, *, domain_id: UUID | str | None = No
         "ORDER BY coalesce(r.status = ANY(%(open)s) AND r.due_at < now(), false) DESC, "
         "r.created_at DESC "
         "LIMIT %(limit)s",
-        {"open": list(OPEN), "domain": domain_id, "open_only": open_only, "limit": limit}).fetchall()
+        {"open": list(OPEN), "domain": domain_id, "open_only": open_only, "limit": limit},
+    ).fetchall()
 
 
 def counts(conn: psycopg.Connection) -> dict[str, int]:
     row = conn.execute(
         "SELECT count(*) FILTER (WHERE status = ANY(%(open)s)) AS open, "
         "count(*) FILTER (WHERE status = ANY(%(open)s) AND due_at < now()) AS overdue "
-        "FROM privacy_requests", {"open": list(OPEN)}).fetchone()
+        "FROM privacy_requests",
+        {"open": list(OPEN)},
+    ).fetchone()
     return {"open": row["open"], "overdue": row["overdue"]}

@@ -14,8 +14,13 @@ from core.knowledge import valid_patterns
 from db.source_counts import SOURCE_COUNT_COLUMNS
 
 
-def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,
-                 company_name: str | None = None, auth_user_id: str | None = None) -> dict[str, Any]:
+def add_customer(
+    conn: psycopg.Connection,
+    email: str,
+    name: str | None = None,
+    company_name: str | None = None,
+    auth_user_id: str | None = None,
+) -> dict[str, Any]:
     """Create (or update) a customer, linked to its auth user. Idempotent on email.
 
     The auth user is `auth_user_id` when given; else, on Supabase, the Supabase Auth user with
@@ -27,7 +32,8 @@ def add_customer(conn: psycopg.Connection, email: str, name: str | None = None,
     user_id = auth_user(conn, email, auth_user_id)
     return conn.execute(
         "INSERT INTO customers (auth_user_id, email, name, company_name) VALUES (%s, %s, %s, %s) "
-        "ON CONFLICT (auth_user_id, email) DO UPDATE SET name = COALESCE(EXCLUDED.name, customers.name), "
+        "ON CONFLICT (auth_user_id, email) DO UPDATE SET name = COALESCE(EXCLUDED.name, "
+        "customers.name), "
         "company_name = COALESCE(EXCLUDED.company_name, customers.company_name) RETURNING *",
         (user_id, email, name, company_name),
     ).fetchone()
@@ -59,15 +65,21 @@ def auth_user(conn: psycopg.Connection, email: str, auth_user_id: str | None = N
     # (users_email_partial_key ... WHERE is_sso_user = false).
     rows = conn.execute(
         "SELECT id FROM auth.users WHERE lower(email) = %s AND deleted_at IS NULL "
-        "ORDER BY is_sso_user, created_at", (email,)).fetchall()
+        "ORDER BY is_sso_user, created_at",
+        (email,),
+    ).fetchall()
     if len(rows) == 1:
         return rows[0]["id"]
     if not rows:
-        raise NotFound(f"no Supabase Auth user has the email {email}: create it first (Dashboard > "
-                       "Authentication > Add user, or auth.admin.createUser()), then run this again, "
-                       "or pass --auth-user-id")
-    raise InvalidValue(f"{len(rows)} Supabase Auth users have the email {email} (SSO identities): "
-                       "choose one with --auth-user-id")
+        raise NotFound(
+            f"no Supabase Auth user has the email {email}: create it first (Dashboard > "
+            "Authentication > Add user, or auth.admin.createUser()), then run this again, "
+            "or pass --auth-user-id"
+        )
+    raise InvalidValue(
+        f"{len(rows)} Supabase Auth users have the email {email} (SSO identities): "
+        "choose one with --auth-user-id"
+    )
 
 
 def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
@@ -76,20 +88,32 @@ def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
     email = email.strip().lower()
     return conn.execute(
         "SELECT c.* FROM customers c JOIN auth.users u ON u.id = c.auth_user_id "
-        "WHERE c.email = %s AND u.email = %s", (email, email)).fetchone()
+        "WHERE c.email = %s AND u.email = %s",
+        (email, email),
+    ).fetchone()
 
 
-def add_domain(conn: psycopg.Connection, domain: str, *, frequency: str | None = None,
-               max_pages: int | None = None, render_js: bool | None = None,
-               customer: dict[str, Any] | None = None, name: str | None = None,
-               include: list[str] | None = None,
-               exclude: list[str] | None = None) -> dict[str, Any]:
+def add_domain(
+    conn: psycopg.Connection,
+    domain: str,
+    *,
+    frequency: str | None = None,
+    max_pages: int | None = None,
+    render_js: bool | None = None,
+    customer: dict[str, Any] | None = None,
+    name: str | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> dict[str, Any]:
     """Register a domain (already normalised) or update the settings given. Idempotent.
     `include` / `exclude` replace the domain's knowledge URL patterns (`core.knowledge`)."""
     if frequency is not None:
         validate_frequency(frequency)
-    rules = {key: valid_patterns(value) for key, value in
-             (("include", include), ("exclude", exclude)) if value is not None}
+    rules = {
+        key: valid_patterns(value)
+        for key, value in (("include", include), ("exclude", exclude))
+        if value is not None
+    }
     row = conn.execute(
         "INSERT INTO domains (domain, name, scrape_frequency, max_pages, render_js, user_id, "
         "                     knowledge_rules) "
@@ -103,9 +127,15 @@ def add_domain(conn: psycopg.Connection, domain: str, *, frequency: str | None =
         "  knowledge_rules = domains.knowledge_rules || %(rules)s, "
         "  user_id = COALESCE(EXCLUDED.user_id, domains.user_id) "
         "RETURNING *",
-        {"domain": domain, "name": name, "frequency": frequency, "max_pages": max_pages,
-         "render_js": render_js, "user_id": customer["auth_user_id"] if customer else None,
-         "rules": Jsonb(rules)},
+        {
+            "domain": domain,
+            "name": name,
+            "frequency": frequency,
+            "max_pages": max_pages,
+            "render_js": render_js,
+            "user_id": customer["auth_user_id"] if customer else None,
+            "rules": Jsonb(rules),
+        },
     ).fetchone()
     if customer:
         conn.execute(
@@ -132,7 +162,8 @@ def list_domains(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT d.*, c.email AS customer_email, "
         "  (SELECT count(*) FROM scraped_pages p WHERE p.domain_id = d.id) AS pages, "
-        + SOURCE_COUNT_COLUMNS + " "
+        + SOURCE_COUNT_COLUMNS
+        + " "
         "FROM domains d LEFT JOIN customers c ON c.auth_user_id = d.user_id "
         "ORDER BY d.domain"
     ).fetchall()

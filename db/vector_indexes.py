@@ -52,7 +52,7 @@ def domain_of(name: str) -> UUID | None:
     if not name.startswith(PREFIX):
         return None
     try:
-        return UUID(hex=name[len(PREFIX):])
+        return UUID(hex=name[len(PREFIX) :])
     except ValueError:
         return None
 
@@ -80,8 +80,9 @@ def plan_indexes(rows: Mapping[UUID, int], existing: Mapping[str, bool], min_row
         elif valid:
             have.add(domain)
     # Largest first: they are the slowest to search exactly while their index is missing.
-    plan.create = sorted((d for d, n in rows.items() if n >= min_rows and d not in have),
-                         key=lambda d: (-rows[d], d))
+    plan.create = sorted(
+        (d for d, n in rows.items() if n >= min_rows and d not in have), key=lambda d: (-rows[d], d)
+    )
     return plan
 
 
@@ -110,8 +111,11 @@ def judge_indexes(rows: Mapping[UUID, int], existing: Mapping[str, bool], min_ro
             health.invalid.append(domain)
         else:
             health.missing[domain] = rows[domain]
-    health.indexed = sum(1 for name, valid in existing.items()
-                         if valid and domain_of(name) is not None and name not in plan.drop)
+    health.indexed = sum(
+        1
+        for name, valid in existing.items()
+        if valid and domain_of(name) is not None and name not in plan.drop
+    )
     return health
 
 
@@ -122,39 +126,59 @@ def health(conn: psycopg.Connection, min_rows: int) -> Health:
 def existing_indexes(conn: psycopg.Connection) -> dict[str, bool]:
     """Index name -> usable by search_embedding_ids (the same test as its
     has_own_vector_index(): valid, ready, on l2_normalize(embedding) with vector_ip_ops)."""
-    return {r["name"]: r["valid"] for r in conn.execute(
-        "SELECT c.relname AS name, i.indisvalid AND i.indisready AND i.indexprs IS NOT NULL "
-        "       AND oc.opcname = 'vector_ip_ops' AS valid "
-        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[0] "
-        "WHERE i.indrelid = 'public.page_embeddings'::regclass AND c.relname LIKE %s",
-        (PREFIX.replace("_", r"\_") + "%",))}
+    return {
+        r["name"]: r["valid"]
+        for r in conn.execute(
+            "SELECT c.relname AS name, i.indisvalid AND i.indisready AND i.indexprs IS NOT NULL "
+            "       AND oc.opcname = 'vector_ip_ops' AS valid "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[0] "
+            "WHERE i.indrelid = 'public.page_embeddings'::regclass AND c.relname LIKE %s",
+            (PREFIX.replace("_", r"\_") + "%",),
+        )
+    }
 
 
 def _vector_schema(conn: psycopg.Connection) -> str:
     """Where pgvector lives (public on plain Postgres, extensions on Supabase)."""
-    return conn.execute("SELECT n.nspname AS s FROM pg_extension e JOIN pg_namespace n "
-                        "ON n.oid = e.extnamespace WHERE e.extname = 'vector'").fetchone()["s"]
+    return conn.execute(
+        "SELECT n.nspname AS s FROM pg_extension e JOIN pg_namespace n "
+        "ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
+    ).fetchone()["s"]
 
 
-def domain_rows(conn: psycopg.Connection, domain_ids: Iterable[UUID] | None = None) -> dict[UUID, int]:
+def domain_rows(
+    conn: psycopg.Connection, domain_ids: Iterable[UUID] | None = None
+) -> dict[UUID, int]:
     if domain_ids is None:
-        query, args = ("SELECT domain_id, count(*) AS n FROM public.page_embeddings "
-                       "WHERE domain_id IS NOT NULL GROUP BY domain_id"), ()
+        query, args = (
+            (
+                "SELECT domain_id, count(*) AS n FROM public.page_embeddings "
+                "WHERE domain_id IS NOT NULL GROUP BY domain_id"
+            ),
+            (),
+        )
     else:
-        query, args = ("SELECT domain_id, count(*) AS n FROM public.page_embeddings "
-                       "WHERE domain_id = ANY(%s) GROUP BY domain_id"), (list(domain_ids),)
+        query, args = (
+            (
+                "SELECT domain_id, count(*) AS n FROM public.page_embeddings "
+                "WHERE domain_id = ANY(%s) GROUP BY domain_id"
+            ),
+            (list(domain_ids),),
+        )
     return {r["domain_id"]: r["n"] for r in conn.execute(query, args)}
 
 
 def _build(conn: psycopg.Connection, domain_id: UUID) -> bool:
     """CREATE INDEX CONCURRENTLY for one domain; False when another session is building it."""
     key = domain_id.int & 0x7FFFFFFF
-    if not conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS ok", (LOCK_KEY, key)).fetchone()["ok"]:
+    if not conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS ok", (LOCK_KEY, key)).fetchone()[
+        "ok"
+    ]:
         return False
     try:
         name = index_name(domain_id)
-        if existing_indexes(conn).get(name) is False:   # invalid, or an old definition
+        if existing_indexes(conn).get(name) is False:  # invalid, or an old definition
             conn.execute(f'DROP INDEX CONCURRENTLY IF EXISTS public."{name}"')
         conn.execute(f"SET maintenance_work_mem = '{BUILD_MEMORY}'")
         schema = _vector_schema(conn)
@@ -162,15 +186,17 @@ def _build(conn: psycopg.Connection, domain_id: UUID) -> bool:
             f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON public.page_embeddings '
             f'USING hnsw (("{schema}".l2_normalize(embedding)::"{schema}".vector(1536)) '
             f'"{schema}".vector_ip_ops) '
-            f"WITH (m = 16, ef_construction = 64) WHERE domain_id = '{UUID(str(domain_id))}'::uuid")
+            f"WITH (m = 16, ef_construction = 64) WHERE domain_id = '{UUID(str(domain_id))}'::uuid"
+        )
         return True
     finally:
         conn.execute("RESET maintenance_work_mem")
         conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_KEY, key))
 
 
-def sync(conn: psycopg.Connection, min_rows: int | None = None,
-         domain_ids: Iterable[UUID] | None = None) -> dict[str, Any]:
+def sync(
+    conn: psycopg.Connection, min_rows: int | None = None, domain_ids: Iterable[UUID] | None = None
+) -> dict[str, Any]:
     """Build missing and drop unneeded per-domain indexes (all domains, or only `domain_ids`).
     `conn` must be in autocommit mode (CONCURRENTLY cannot run in a transaction)."""
     if not conn.autocommit:

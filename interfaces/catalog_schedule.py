@@ -28,9 +28,13 @@ def queue_catalog_syncs(scheduler: Any, result: Any) -> None:
         if not is_due_now(row, now):
             continue
         try:
-            job_id = scheduler.queue(row, jobs.JobType.CATALOG,
-                                     {"trigger": "scheduler", "reason": "due"},
-                                     lambda fresh: is_due_now(fresh, now), state=catalog_state)
+            job_id = scheduler.queue(
+                row,
+                jobs.JobType.CATALOG,
+                {"trigger": "scheduler", "reason": "due"},
+                lambda fresh: is_due_now(fresh, now),
+                state=catalog_state,
+            )
         except Exception as exc:  # noqa: BLE001 - recorded like the crawl pass does
             conn.rollback()
             result.errors.append(f"{row['domain']}: catalogue sync: {exc}")

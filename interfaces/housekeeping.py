@@ -16,7 +16,8 @@ KNOWLEDGE_DUE = """
 SELECT d.id, d.domain FROM domains d
  WHERE d.active IS NOT FALSE AND (
    EXISTS (SELECT 1 FROM training_data t
-            LEFT JOIN scraped_pages p ON p.domain_id = t.domain_id AND p.url = 'curated:' || t.id::text
+            LEFT JOIN scraped_pages p
+                   ON p.domain_id = t.domain_id AND p.url = 'curated:' || t.id::text
             WHERE t.domain_id = d.id AND t.type = ANY(%(types)s)
               AND COALESCE(t.status, 'pending') = ANY(%(searched)s)
               AND (p.id IS NULL OR t.updated_at > p.scraped_at))
@@ -42,7 +43,9 @@ def purge_expired_cache(conn: Any) -> int:
     while True:
         n = conn.execute(
             "DELETE FROM customer_data_cache WHERE id IN (SELECT id FROM customer_data_cache "
-            "WHERE expires_at < now() LIMIT %s)", (PURGE_BATCH,)).rowcount
+            "WHERE expires_at < now() LIMIT %s)",
+            (PURGE_BATCH,),
+        ).rowcount
         conn.commit()
         total += n
         if n < PURGE_BATCH:
@@ -52,8 +55,10 @@ def purge_expired_cache(conn: Any) -> int:
 def housekeeping(scheduler: Any, result: Any) -> None:
     conn = scheduler.conn
     result.cache_purged = purge_expired_cache(conn)
-    for row in conn.execute(KNOWLEDGE_DUE, {"types": list(knowledge.TYPES),
-                                            "searched": list(knowledge.SEARCHED_STATUSES)}).fetchall():
+    for row in conn.execute(
+        KNOWLEDGE_DUE,
+        {"types": list(knowledge.TYPES), "searched": list(knowledge.SEARCHED_STATUSES)},
+    ).fetchall():
         try:
             job_id, _ = knowledge.sync_job(conn, row["id"])
             conn.commit()
@@ -66,8 +71,12 @@ def housekeeping(scheduler: Any, result: Any) -> None:
             result.knowledge_syncs.append(row["domain"])
     automated = [t for t, work in privacy.WORK_FOR_TYPE.items() if work != privacy.Work.MANUAL]
     for row in conn.execute(PRIVACY_UNQUEUED, {"types": automated}).fetchall():
-        job_id = jobs.create(conn, row["domain_id"], jobs.JobType.PRIVACY,
-                             {"privacy_request_id": str(row["id"]), "trigger": "scheduler"})
+        job_id = jobs.create(
+            conn,
+            row["domain_id"],
+            jobs.JobType.PRIVACY,
+            {"privacy_request_id": str(row["id"]), "trigger": "scheduler"},
+        )
         conn.commit()
         scheduler._send(job_id, jobs.JobType.PRIVACY)
         result.privacy_jobs.append(str(row["id"]))

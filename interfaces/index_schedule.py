@@ -13,6 +13,7 @@ cancels a build in progress (its invalid index is dropped and rebuilt by the nex
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -29,8 +30,9 @@ class IndexMaintenance:
         self.interval, self.min_rows = interval, min_rows
         self.stopping = threading.Event()
         self._conn: psycopg.Connection | None = None
-        self._thread = threading.Thread(target=self._run, name="vector-index-maintenance",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="vector-index-maintenance", daemon=True
+        )
         self.passes = 0
 
     def start(self) -> IndexMaintenance:
@@ -41,10 +43,9 @@ class IndexMaintenance:
         self.stopping.set()
         conn = self._conn
         if conn is not None:
-            try:
-                conn.cancel_safe()   # a CREATE INDEX CONCURRENTLY in progress ends now
-            except (psycopg.Error, OSError):
-                pass
+            # a CREATE INDEX CONCURRENTLY in progress ends now
+            with contextlib.suppress(psycopg.Error, OSError):
+                conn.cancel_safe()
         self._thread.join(timeout)
 
     def _run(self) -> None:
@@ -54,11 +55,16 @@ class IndexMaintenance:
                     self._conn = conn
                     result = vector_indexes.sync(conn, self.min_rows)
                 if result["created"] or result["dropped"]:
-                    log.info("vector indexes: created %s, dropped %s", result["created"],
-                             result["dropped"])
+                    log.info(
+                        "vector indexes: created %s, dropped %s",
+                        result["created"],
+                        result["dropped"],
+                    )
             except Exception:
                 if not self.stopping.is_set():
-                    log.exception("vector index maintenance failed; retrying in %.0fs", self.interval)
+                    log.exception(
+                        "vector index maintenance failed; retrying in %.0fs", self.interval
+                    )
             finally:
                 self._conn = None
             self.passes += 1

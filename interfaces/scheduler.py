@@ -35,24 +35,32 @@ REFRESH_JOB_TYPE = jobs.JobType.FULL
 # Namespace of the scheduler's advisory locks (the first key of the two-int form).
 LOCK_NAMESPACE = 0x0_5C4ED  # "SCHED"
 
+
 @dataclass
 class PassResult:
-    crawls: list[str] = field(default_factory=list)       # domains a crawl was queued for
-    refreshes: list[str] = field(default_factory=list)    # domains a stale refresh was queued for
-    resent: list[str] = field(default_factory=list)       # job ids whose message was re-sent
-    released: list[str] = field(default_factory=list)     # jobs whose lease had expired
-    skipped: list[str] = field(default_factory=list)      # due, but another scheduler has it
-    errors: list[str] = field(default_factory=list)       # "domain: message"
-    catalog_syncs: list[str] = field(default_factory=list)  # domains a catalogue sync was queued for
+    crawls: list[str] = field(default_factory=list)  # domains a crawl was queued for
+    refreshes: list[str] = field(default_factory=list)  # domains a stale refresh was queued for
+    resent: list[str] = field(default_factory=list)  # job ids whose message was re-sent
+    released: list[str] = field(default_factory=list)  # jobs whose lease had expired
+    skipped: list[str] = field(default_factory=list)  # due, but another scheduler has it
+    errors: list[str] = field(default_factory=list)  # "domain: message"
+    catalog_syncs: list[str] = field(
+        default_factory=list
+    )  # domains a catalogue sync was queued for
     # interfaces/housekeeping.py
-    cache_purged: int = 0                                   # expired customer_data_cache rows
-    knowledge_syncs: list[str] = field(default_factory=list)  # domains whose curated answers changed
-    privacy_jobs: list[str] = field(default_factory=list)   # privacy requests given their job
+    cache_purged: int = 0  # expired customer_data_cache rows
+    knowledge_syncs: list[str] = field(
+        default_factory=list
+    )  # domains whose curated answers changed
+    privacy_jobs: list[str] = field(default_factory=list)  # privacy requests given their job
 
     def summary(self) -> str:
-        return (f"queued {len(self.crawls)} crawl(s), {len(self.refreshes)} refresh(es); "
-                f"re-sent {len(self.resent)}, released {len(self.released)}; skipped {len(self.skipped)}; "
-                f"errors {len(self.errors)}")
+        return (
+            f"queued {len(self.crawls)} crawl(s), {len(self.refreshes)} refresh(es); "
+            f"re-sent {len(self.resent)}, released {len(self.released)}; skipped "
+            f"{len(self.skipped)}; "
+            f"errors {len(self.errors)}"
+        )
 
 
 def _domain_state(conn: psycopg.Connection, domain_id: Any = None) -> list[dict[str, Any]]:
@@ -60,8 +68,10 @@ def _domain_state(conn: psycopg.Connection, domain_id: Any = None) -> list[dict[
 
 
 def _lock(conn: psycopg.Connection, domain_id: Any) -> bool:
-    row = conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s::text)) AS locked",
-                       (LOCK_NAMESPACE, str(domain_id))).fetchone()
+    row = conn.execute(
+        "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s::text)) AS locked",
+        (LOCK_NAMESPACE, str(domain_id)),
+    ).fetchone()
     return bool(row["locked"])
 
 
@@ -69,19 +79,23 @@ def _stale_urls(conn: psycopg.Connection, domain: str, older_than: str) -> list[
     """URLs get_stale_content() reports for a domain; None if the function is not installed."""
     try:
         with conn.transaction():
-            rows = conn.execute("SELECT * FROM get_stale_content(%s, %s::interval)",
-                                (domain, older_than)).fetchall()
+            rows = conn.execute(
+                "SELECT * FROM get_stale_content(%s, %s::interval)", (domain, older_than)
+            ).fetchall()
     except psycopg.errors.UndefinedFunction:
         return None
     return [r["url"] for r in rows if r.get("url")]
 
 
 def _recent_refresh(conn: psycopg.Connection, domain_id: Any, window: str) -> bool:
-    return conn.execute(
-        "SELECT 1 FROM content_refresh_jobs WHERE domain_id = %s AND job_type = %s "
-        "AND metadata->>'reason' = 'stale' AND created_at > now() - %s::interval LIMIT 1",
-        (domain_id, REFRESH_JOB_TYPE, window),
-    ).fetchone() is not None
+    return (
+        conn.execute(
+            "SELECT 1 FROM content_refresh_jobs WHERE domain_id = %s AND job_type = %s "
+            "AND metadata->>'reason' = 'stale' AND created_at > now() - %s::interval LIMIT 1",
+            (domain_id, REFRESH_JOB_TYPE, window),
+        ).fetchone()
+        is not None
+    )
 
 
 Sender = jobs.Sender
@@ -89,23 +103,29 @@ Sender = jobs.Sender
 
 def _default_sender(job_id: Any, job_type: str) -> Any:
     # Dramatiq's Redis broker loads only when a message is sent (the CLI imports this module).
-    from workers.dispatch import send_job
+    from workers.dispatch import send_job  # noqa: PLC0415 - see the comment above
 
     return send_job(job_id, job_type)
 
 
 def _default_sweep(conn: psycopg.Connection, send: Sender) -> Any:
     # As above: the broker and the sweeper load on the first pass.
-    from workers.broker import get_broker
-    from workers.sweeper import sweep
+    from workers.broker import get_broker  # noqa: PLC0415 - see the comment above
+    from workers.sweeper import sweep  # noqa: PLC0415 - see the comment above
 
     return sweep(conn, get_broker().client, send, get_settings())
 
 
 class Scheduler:
-    def __init__(self, conn: psycopg.Connection, *, stale_after: str | None = None,
-                 sender: Sender | None = None, now: Callable[[], datetime] | None = None,
-                 sweeper: Callable[[psycopg.Connection, Sender], Any] | None = None) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        *,
+        stale_after: str | None = None,
+        sender: Sender | None = None,
+        now: Callable[[], datetime] | None = None,
+        sweeper: Callable[[psycopg.Connection, Sender], Any] | None = None,
+    ) -> None:
         """`conn` must be a non-autocommit connection owned by the scheduler."""
         self.conn = conn
         self.stale_after = stale_after or get_settings().stale_after
@@ -136,32 +156,49 @@ class Scheduler:
             return
         now = self.now()
         if is_due_now(row, now):
-            job_id = self.queue(row, jobs.JobType.CRAWL, {"trigger": "scheduler", "reason": "due"},
-                                lambda fresh: is_due_now(fresh, now))
+            job_id = self.queue(
+                row,
+                jobs.JobType.CRAWL,
+                {"trigger": "scheduler", "reason": "due"},
+                lambda fresh: is_due_now(fresh, now),
+            )
             (result.crawls if job_id else result.skipped).append(row["domain"])
             return
         urls = _stale_urls(self.conn, row["domain"], self.stale_after)
         self.conn.commit()
         if urls is None:
             if not self._warned_no_stale_fn:
-                log.warning("scheduler: get_stale_content() is not installed; skipping stale content")
+                log.warning(
+                    "scheduler: get_stale_content() is not installed; skipping stale content"
+                )
                 self._warned_no_stale_fn = True
             return
         if not urls or _recent_refresh(self.conn, row["id"], self.stale_after):
             self.conn.commit()
             return
         self.conn.commit()
-        metadata = {"trigger": "scheduler", "reason": "stale", "urls": urls[:1000],
-                    "stale_count": len(urls)}
-        job_id = self.queue(row, REFRESH_JOB_TYPE, metadata,
-                            lambda fresh: not _recent_refresh(self.conn, fresh["id"],
-                                                              self.stale_after))
+        metadata = {
+            "trigger": "scheduler",
+            "reason": "stale",
+            "urls": urls[:1000],
+            "stale_count": len(urls),
+        }
+        job_id = self.queue(
+            row,
+            REFRESH_JOB_TYPE,
+            metadata,
+            lambda fresh: not _recent_refresh(self.conn, fresh["id"], self.stale_after),
+        )
         (result.refreshes if job_id else result.skipped).append(row["domain"])
 
-    def queue(self, row: dict[str, Any], job_type: str, metadata: dict[str, Any],
-              still_wanted: Callable[[dict[str, Any]], bool],
-              state: Callable[[psycopg.Connection, Any], list[dict[str, Any]]] = _domain_state,
-              ) -> Any:
+    def queue(
+        self,
+        row: dict[str, Any],
+        job_type: str,
+        metadata: dict[str, Any],
+        still_wanted: Callable[[dict[str, Any]], bool],
+        state: Callable[[psycopg.Connection, Any], list[dict[str, Any]]] = _domain_state,
+    ) -> Any:
         """Create the job under the domain's advisory lock, commit, then send its message.
         `state(conn, domain_id)` re-reads the domain under the lock (its `busy` and what
         `still_wanted` decides on): the crawl's by default, the catalogue's for syncs."""
@@ -180,8 +217,13 @@ class Scheduler:
             conn.rollback()
             raise
         self._send(job_id, job_type)
-        log.info("scheduler: queued %s job %s for %s (%s)", job_type, job_id, row["domain"],
-                 metadata.get("reason"))
+        log.info(
+            "scheduler: queued %s job %s for %s (%s)",
+            job_type,
+            job_id,
+            row["domain"],
+            metadata.get("reason"),
+        )
         return job_id
 
     def _send(self, job_id: Any, job_type: str) -> None:
@@ -201,8 +243,11 @@ class Scheduler:
         result.released.extend(swept.released)
 
 
-def run_forever(interval: float, stop: threading.Event | None = None,
-                on_pass: Callable[[PassResult], None] | None = None) -> None:
+def run_forever(
+    interval: float,
+    stop: threading.Event | None = None,
+    on_pass: Callable[[PassResult], None] | None = None,
+) -> None:
     """Pass after pass until `stop` is set; a failed pass is logged and retried next interval.
     The domains' vector indexes are maintained beside it, in a thread of their own
     (interfaces/index_schedule.py), stopped with it."""
@@ -214,8 +259,9 @@ def run_forever(interval: float, stop: threading.Event | None = None,
         maintenance.stop()
 
 
-def _passes(interval: float, stop: threading.Event,
-            on_pass: Callable[[PassResult], None] | None) -> None:
+def _passes(
+    interval: float, stop: threading.Event, on_pass: Callable[[PassResult], None] | None
+) -> None:
     conn: psycopg.Connection | None = None
     scheduler: Scheduler | None = None
     while not stop.is_set():

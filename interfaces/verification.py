@@ -62,8 +62,14 @@ def fetch(target: Target, policy: AddressPolicy) -> str:
     host = f"[{target.host}]" if ":" in target.host else target.host
     url = f"{target.scheme}://{host}{port}{WELL_KNOWN_PATH}"
     try:
-        answer = pinned_http.request(policy, "GET", url, {"User-Agent": "OmniIngestBot-verify"},
-                                     timeout=TIMEOUT, max_bytes=MAX_BODY)
+        answer = pinned_http.request(
+            policy,
+            "GET",
+            url,
+            {"User-Agent": "OmniIngestBot-verify"},
+            timeout=TIMEOUT,
+            max_bytes=MAX_BODY,
+        )
     except Blocked as exc:
         raise VerificationError(str(exc)) from None
     except (OSError, http.client.HTTPException) as exc:

@@ -17,8 +17,9 @@ class BatchWriter:
     its oldest row is `max_age_s` old, so a crawl that is killed loses at most that much work
     (its retry resumes from what was stored)."""
 
-    def __init__(self, name: str, batch_size: int, write: Any, state: Any,
-                 max_age_s: float = 1.0) -> None:
+    def __init__(
+        self, name: str, batch_size: int, write: Any, state: Any, max_age_s: float = 1.0
+    ) -> None:
         self.name = name
         self.batch_size = batch_size
         self.write = write

@@ -23,8 +23,12 @@ logger = logging.getLogger(__name__)
 
 def document_metadata(doc: DocumentText) -> dict[str, Any]:
     """What `scraped_pages.metadata` / `website_content.metadata` record about a document."""
-    data: dict[str, Any] = {"content_type": doc.format, "document_format": doc.format,
-                            "pages": doc.pages, "pages_total": doc.pages_total}
+    data: dict[str, Any] = {
+        "content_type": doc.format,
+        "document_format": doc.format,
+        "pages": doc.pages,
+        "pages_total": doc.pages_total,
+    }
     if doc.format == "pdf":
         data["page_starts"] = doc.page_starts
     if doc.truncated:
@@ -38,9 +42,19 @@ def to_page(item: dict[str, Any], doc: DocumentText) -> dict[str, Any]:
     """The page item for an extracted document (pure)."""
     item.pop("body", None)
     title = doc.title or file_name(item["url"])
-    item.update(kind="page", html=None, links=[], document=document_metadata(doc),
-                extracted=Extracted(title=title, language=doc.language, headings=doc.headings,
-                                    text=doc.text, markdown=doc.text))
+    item.update(
+        kind="page",
+        html=None,
+        links=[],
+        document=document_metadata(doc),
+        extracted=Extracted(
+            title=title,
+            language=doc.language,
+            headings=doc.headings,
+            text=doc.text,
+            markdown=doc.text,
+        ),
+    )
     return item
 
 
@@ -77,7 +91,8 @@ class DocumentPipeline:
         if self.executor is None:
             self.executor = ThreadPoolExecutor(1, thread_name_prefix="omni-documents")
         result = await asyncio.get_running_loop().run_in_executor(
-            self.executor, read_document, item["body"], item["format"], self.max_pages)
+            self.executor, read_document, item["body"], item["format"], self.max_pages
+        )
         stats = self.crawler.stats
         if isinstance(result, str):
             count(stats, "documents_failed")

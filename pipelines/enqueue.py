@@ -35,7 +35,7 @@ PAGES_PER_JOB = 100
 
 def batches(ids: list[str], size: int = PAGES_PER_JOB) -> list[list[str]]:
     unique = list(dict.fromkeys(ids))
-    return [unique[i:i + size] for i in range(0, len(unique), size)]
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
 
 
 class EnqueuePipeline:
@@ -66,14 +66,16 @@ class EnqueuePipeline:
             with get_pool().connection() as conn:
                 stage = store_main_content(conn, state.domain_id, state.to_enqueue)
                 # this crawl's changed pages, and any an earlier crawl died before queueing
-                awaiting = [r["id"] for r in conn.execute(PAGES_AWAITING_JOBS_SQL,
-                                                          (state.domain_id,))]
+                awaiting = [
+                    r["id"] for r in conn.execute(PAGES_AWAITING_JOBS_SQL, (state.domain_id,))
+                ]
             record(stats, "main_content_pages", len(stage.changed) + len(stage.unchanged))
             record(stats, "main_content_unchanged", len(stage.unchanged))
             # the same knowledge as stored: nothing to do, unless the crawl was forced
             skip = set() if state.force else set(stage.unchanged)
-            to_enqueue = [pid for pid in dict.fromkeys([*state.to_enqueue, *awaiting])
-                          if pid not in skip]
+            to_enqueue = [
+                pid for pid in dict.fromkeys([*state.to_enqueue, *awaiting]) if pid not in skip
+            ]
             if not to_enqueue:  # a re-crawl of an unchanged site: no job, no broker
                 return
             with get_pool().connection() as conn:  # one transaction: the job rows, the markers
@@ -91,8 +93,13 @@ class EnqueuePipeline:
             created = []
         unsent = self._send(created)
         if unsent:
-            logger.warning("%d of %d job messages could not be sent (%s); the jobs are pending "
-                           "and the sweeper sends them", len(unsent), len(created), unsent[0])
+            logger.warning(
+                "%d of %d job messages could not be sent (%s); the jobs are pending "
+                "and the sweeper sends them",
+                len(unsent),
+                len(created),
+                unsent[0],
+            )
             record(stats, "jobs_unsent", len(unsent))
         record(stats, "jobs_enqueued", len(created))
         record(stats, "pages_enqueued", len(dict.fromkeys(to_enqueue)))
@@ -108,5 +115,7 @@ class EnqueuePipeline:
             try:
                 send_job(job_id, job_type)
             except Exception as exc:  # noqa: BLE001 - the rows are committed: the sweeper sends
-                return [f"{job_id} ({type(exc).__name__}: {exc})"] + [j for j, _ in created[n + 1:]]
+                return [f"{job_id} ({type(exc).__name__}: {exc})"] + [
+                    j for j, _ in created[n + 1 :]
+                ]
         return []

@@ -53,7 +53,8 @@ class HashPipeline:
             row = conn.execute(
                 "SELECT metadata->'blocks' AS blocks FROM scraped_pages WHERE domain_id = %s "
                 "AND url = %s AND jsonb_typeof(metadata->'blocks') = 'array'",
-                (self.state.domain_id, url)).fetchone()
+                (self.state.domain_id, url),
+            ).fetchone()
         return row["blocks"] if row else None
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -73,15 +74,24 @@ class HashPipeline:
         digest = item.pop("fingerprint", None) or content_hash(text)
         known = state.known.get(url)
         template = item.pop("site_template", None)
-        if (known and known.content_hash and known.content_hash != digest and template is not None
-                and (before := self.stored_blocks(url)) is not None
-                and same_content(before, item.get("block_keys") or [], template)):
+        if (
+            known
+            and known.content_hash
+            and known.content_hash != digest
+            and template is not None
+            and (before := self.stored_blocks(url)) is not None
+            and same_content(before, item.get("block_keys") or [], template)
+        ):
             digest = known.content_hash  # only template blocks differ: the stored version stands
-        change, duplicate_of = classify(url, digest, known.content_hash if known else None,
-                                        state.hash_first_url.get(digest),
-                                        state.known_hashes.get(digest))
+        change, duplicate_of = classify(
+            url,
+            digest,
+            known.content_hash if known else None,
+            state.hash_first_url.get(digest),
+            state.known_hashes.get(digest),
+        )
         if change == "unchanged" and known.status == "duplicate" and known.canonical_of:
-            change, duplicate_of = "duplicate", known.canonical_of   # still the copy it was
+            change, duplicate_of = "duplicate", known.canonical_of  # still the copy it was
         elif state.force and change == "unchanged":
             change = "changed"  # `omni refresh --force`: re-extract every page
         state.hash_first_url.setdefault(digest, url)
@@ -94,15 +104,18 @@ class HashPipeline:
     def _write(self, rows: list[tuple[str, str, int | None]]) -> None:
         grouped: dict[str, dict[str, Any]] = {}
         for digest, url, length in rows:
-            entry = grouped.setdefault(digest, {"content_hash": digest, "urls": [],
-                                                "content_length": length})
+            entry = grouped.setdefault(
+                digest, {"content_hash": digest, "urls": [], "content_length": length}
+            )
             if url not in entry["urls"]:
                 entry["urls"].append(url)
             if length is not None:
                 entry["content_length"] = length
         with get_pool().connection() as conn:
-            conn.execute(UPSERT_SQL, {"domain_id": self.state.domain_id,
-                                      "rows": json.dumps(list(grouped.values()))})
+            conn.execute(
+                UPSERT_SQL,
+                {"domain_id": self.state.domain_id, "rows": json.dumps(list(grouped.values()))},
+            )
 
     async def close_spider(self) -> None:
         if self.writer:

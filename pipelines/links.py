@@ -67,16 +67,28 @@ class LinksPipeline:
     def _write(self, pages: list[tuple[str, list[dict[str, Any]]]]) -> None:
         rows = [{"source_url": source, **link} for source, links in pages for link in links]
         with get_pool().connection() as conn:
-            conn.execute(UPSERT_SQL, {"domain_id": self.state.domain_id, "rows": json.dumps(rows),
-                                      "sources": [source for source, _ in pages]})
+            conn.execute(
+                UPSERT_SQL,
+                {
+                    "domain_id": self.state.domain_id,
+                    "rows": json.dumps(rows),
+                    "sources": [source for source, _ in pages],
+                },
+            )
 
     def _mark_broken(self) -> None:
         statuses = {url: status for url, status in self.state.statuses.items() if status != 304}
         if not statuses:
             return
         with get_pool().connection() as conn:
-            conn.execute(BROKEN_SQL, {"domain_id": self.state.domain_id,
-                                      "urls": list(statuses), "statuses": list(statuses.values())})
+            conn.execute(
+                BROKEN_SQL,
+                {
+                    "domain_id": self.state.domain_id,
+                    "urls": list(statuses),
+                    "statuses": list(statuses.values()),
+                },
+            )
 
     async def close_spider(self) -> None:
         if self.writer:

@@ -71,30 +71,32 @@ ON CONFLICT (domain_id, url) DO UPDATE SET
 
 @dataclass
 class StageResult:
-    changed: list[str] = field(default_factory=list)    # stored content differs: jobs follow
+    changed: list[str] = field(default_factory=list)  # stored content differs: jobs follow
     unchanged: list[str] = field(default_factory=list)  # same knowledge as stored: nothing follows
-    failed: int = 0                                     # the fast pass's text kept
+    failed: int = 0  # the fast pass's text kept
 
 
-def store_main_content(conn: psycopg.Connection, domain_id: Any,
-                       page_ids: list[str]) -> StageResult:
+def store_main_content(
+    conn: psycopg.Connection, domain_id: Any, page_ids: list[str]
+) -> StageResult:
     """Computes and stores the main content of the domain's pages that lack it for their current
     version (`page_ids` and any left over by an earlier crawl); commits after each page."""
     result = StageResult()
-    pending = [r["id"] for r in conn.execute(PENDING_SQL, {"domain": domain_id,
-                                                           "ids": page_ids})]
+    pending = [r["id"] for r in conn.execute(PENDING_SQL, {"domain": domain_id, "ids": page_ids})]
     conn.commit()
     if not pending:
         return result
     # imported here: the extractors cost ~1 s to import, for crawls that stored pages
-    from content.main_content import page_content
+    from content.main_content import page_content  # noqa: PLC0415 - see the comment above
 
     template = site_templates.load(conn, str(domain_id))
     for page_id in pending:
         with conn.transaction():
             page = conn.execute(
                 "SELECT url, html, title, content, metadata FROM scraped_pages "
-                "WHERE id = %s FOR UPDATE", (page_id,)).fetchone()
+                "WHERE id = %s FOR UPDATE",
+                (page_id,),
+            ).fetchone()
             meta = page["metadata"] if page else {}
             if page is None or meta.get("main_content") == meta.get("content_hash"):
                 continue  # done meanwhile
@@ -111,8 +113,14 @@ def store_main_content(conn: psycopg.Connection, domain_id: Any,
     return result
 
 
-def _store(conn: psycopg.Connection, domain_id: Any, page_id: str, page: dict[str, Any],
-           found: Any, failure: str | None) -> bool:
+def _store(
+    conn: psycopg.Connection,
+    domain_id: Any,
+    page_id: str,
+    page: dict[str, Any],
+    found: Any,
+    failure: str | None,
+) -> bool:
     """Writes one page's stage output; returns whether its website_content changed."""
     meta = page["metadata"]
     marker: dict[str, Any] = {"main_content": meta["content_hash"]}
@@ -124,23 +132,48 @@ def _store(conn: psycopg.Connection, domain_id: Any, page_id: str, page: dict[st
         text, markdown, kind = page["content"] or "", meta.get("markdown") or "", "page"
         title, facts = page["title"], {}
         marker["main_content_error"] = failure
-    conn.execute("UPDATE scraped_pages SET content = %s, metadata = (metadata - "
-                 "'main_content_error') || %s WHERE id = %s", (text, Jsonb(marker), page_id))
-    content_meta = {"markdown": markdown, "headings": meta.get("headings") or [],
-                    "language": meta.get("language"), "page_type": kind}
+    conn.execute(
+        "UPDATE scraped_pages SET content = %s, metadata = (metadata - "
+        "'main_content_error') || %s WHERE id = %s",
+        (text, Jsonb(marker), page_id),
+    )
+    content_meta = {
+        "markdown": markdown,
+        "headings": meta.get("headings") or [],
+        "language": meta.get("language"),
+        "page_type": kind,
+    }
     if facts:
         content_meta["facts"] = facts
-    stored = conn.execute("SELECT title, content, summary, content_type, metadata "
-                          "FROM website_content WHERE domain_id = %s AND url = %s",
-                          (domain_id, page["url"])).fetchone()
-    row = {"title": title, "content": text, "summary": meta.get("description"),
-           "content_type": kind, "metadata": content_meta}
+    stored = conn.execute(
+        "SELECT title, content, summary, content_type, metadata "
+        "FROM website_content WHERE domain_id = %s AND url = %s",
+        (domain_id, page["url"]),
+    ).fetchone()
+    row = {
+        "title": title,
+        "content": text,
+        "summary": meta.get("description"),
+        "content_type": kind,
+        "metadata": content_meta,
+    }
     if stored is not None and all(stored[k] == v for k, v in row.items()):
         return False
-    conn.execute("UPDATE scraped_pages SET metadata = metadata || %s WHERE id = %s",
-                 (Jsonb({"jobs_pending": meta["content_hash"]}), page_id))
-    conn.execute(UPSERT_CONTENT_SQL, {
-        "domain": domain_id, "url": page["url"], "title": title, "content": text,
-        "summary": row["summary"], "type": kind, "hash": meta["content_hash"],
-        "metadata": Jsonb(content_meta)})
+    conn.execute(
+        "UPDATE scraped_pages SET metadata = metadata || %s WHERE id = %s",
+        (Jsonb({"jobs_pending": meta["content_hash"]}), page_id),
+    )
+    conn.execute(
+        UPSERT_CONTENT_SQL,
+        {
+            "domain": domain_id,
+            "url": page["url"],
+            "title": title,
+            "content": text,
+            "summary": row["summary"],
+            "type": kind,
+            "hash": meta["content_hash"],
+            "metadata": Jsonb(content_meta),
+        },
+    )
     return True

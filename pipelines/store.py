@@ -107,56 +107,85 @@ def _http_metadata(item: dict[str, Any]) -> dict[str, Any]:
 def to_row(item: dict[str, Any]) -> dict[str, Any]:
     """The batch row for an item (pure: tested without a database)."""
     kind = item["kind"]
-    row: dict[str, Any] = {"url": item["url"], "write_content": False, "change": None,
-                           "metadata": _http_metadata(item)}
+    row: dict[str, Any] = {
+        "url": item["url"],
+        "write_content": False,
+        "change": None,
+        "metadata": _http_metadata(item),
+    }
     document = item.get("document") or {}  # pipelines/documents.py: PDFs and other documents
     row["metadata"].update(document)
     if kind in ("failed", "gone"):
-        row.update(op="fail", status="failed" if kind == "failed" else "gone",
-                   error_message=item.get("error"))
+        row.update(
+            op="fail",
+            status="failed" if kind == "failed" else "gone",
+            error_message=item.get("error"),
+        )
         row["metadata"]["error"] = item.get("error")
         return row
     if kind in ("duplicate", "redirect"):  # remembered, never content: the `fail` statement
         row.update(op="fail", status=kind, error_message=None)
         return row
     if kind == "unchanged" or item.get("change") == "unchanged":
-        row.update(op="light", status=item.get("status") or "scraped", change="unchanged",
-                   last_modified=http_date(item.get("last_modified")))
+        row.update(
+            op="light",
+            status=item.get("status") or "scraped",
+            change="unchanged",
+            last_modified=http_date(item.get("last_modified")),
+        )
         row["metadata"]["last_checked_status"] = item.get("http_status")
         row["metadata"]["change"] = "unchanged"
         return row
     change = item["change"]
-    if change == "duplicate":  # the same text as another URL: one representation, like rel=canonical
+    if (
+        change == "duplicate"
+    ):  # the same text as another URL: one representation, like rel=canonical
         row.update(op="fail", status="duplicate", error_message=None)
-        row["metadata"].update(content_hash=item["content_hash"], change="duplicate",
-                               duplicate_of=item.get("duplicate_of"),
-                               canonical_of=item.get("duplicate_of"))
+        row["metadata"].update(
+            content_hash=item["content_hash"],
+            change="duplicate",
+            duplicate_of=item.get("duplicate_of"),
+            canonical_of=item.get("duplicate_of"),
+        )
         return row
     extracted = item["extracted"]
     metadata = {
         **row["metadata"],
-        "content_hash": item["content_hash"], "change": change,
+        "content_hash": item["content_hash"],
+        "change": change,
         "duplicate_of": item.get("duplicate_of"),
         "requested_url": item.get("requested_url"),
-        "language": extracted.language, "description": extracted.description,
-        "headings": extracted.headings, "canonical_url": extracted.canonical_url,
+        "language": extracted.language,
+        "description": extracted.description,
+        "headings": extracted.headings,
+        "canonical_url": extracted.canonical_url,
         "markdown": extracted.markdown,
         "blocks": item.get("block_keys"),  # content/template.py: change detection per block
         # what the page is to the knowledge base (core.knowledge; the embed job reads page_kind)
-        "structure": extracted.structure, "page_kind": item.get("page_kind", extracted.structure),
+        "structure": extracted.structure,
+        "page_kind": item.get("page_kind", extracted.structure),
         "excluded_by": item.get("excluded_by"),
     }
     row.update(
-        op="full", status="scraped", change=change, title=extracted.title,
-        content=extracted.text, html=item.get("html"),
-        last_modified=http_date(item.get("last_modified")), metadata=metadata,
+        op="full",
+        status="scraped",
+        change=change,
+        title=extracted.title,
+        content=extracted.text,
+        html=item.get("html"),
+        last_modified=http_date(item.get("last_modified")),
+        metadata=metadata,
         # an HTML page's website_content is written by the main-content stage
         # (pipelines/main_content_stage.py), only when its knowledge changed
         write_content=change in ("new", "changed") and not item.get("html"),
         summary=extracted.description,
         content_hash=item["content_hash"],
-        content_metadata={"markdown": extracted.markdown, "headings": extracted.headings,
-                          "language": extracted.language, **document},
+        content_metadata={
+            "markdown": extracted.markdown,
+            "headings": extracted.headings,
+            "language": extracted.language,
+            **document,
+        },
         content_type=document.get("content_type"),
     )
     return row
@@ -166,11 +195,23 @@ def skipped_rows(skipped: dict[str, tuple[str, int]], job_id: str | None) -> lis
     """Rows for the URLs the trap bound did not fetch: status `skipped` with the reason, asked
     again after TRAP_RECHECK_DAYS."""
     when = (datetime.now(UTC) + timedelta(days=TRAP_RECHECK_DAYS)).isoformat()
-    return [{"url": url, "op": "fail", "status": "skipped", "error_message": reason,
-             "write_content": False, "change": None,
-             "metadata": {"depth": depth, "error": reason, "next_check_at": when,
-                          "crawl_job_id": job_id}}
-            for url, (reason, depth) in skipped.items()]
+    return [
+        {
+            "url": url,
+            "op": "fail",
+            "status": "skipped",
+            "error_message": reason,
+            "write_content": False,
+            "change": None,
+            "metadata": {
+                "depth": depth,
+                "error": reason,
+                "next_check_at": when,
+                "crawl_job_id": job_id,
+            },
+        }
+        for url, (reason, depth) in skipped.items()
+    ]
 
 
 class StorePipeline:
@@ -190,7 +231,8 @@ class StorePipeline:
         item["crawl_job_id"] = self.state.job_id
         if item.get("extracted") is not None:
             item["page_kind"], item["excluded_by"] = page_kind(
-                item["extracted"].structure, item["url"], self.state.include, self.state.exclude)
+                item["extracted"].structure, item["url"], self.state.include, self.state.exclude
+            )
         row = to_row(item)
         outcome = {"fail": row.get("status"), "light": "unchanged"}.get(row["op"], row["change"])
         count(self.crawler.stats, outcome)
@@ -202,8 +244,10 @@ class StorePipeline:
     def _write(self, rows: list[dict[str, Any]]) -> None:
         by_url = {row["url"]: row for row in rows}  # one row per URL and statement
         with get_pool().connection() as conn:
-            result = conn.execute(UPSERT_SQL, {"domain_id": self.state.domain_id,
-                                               "rows": json.dumps(list(by_url.values()))})
+            result = conn.execute(
+                UPSERT_SQL,
+                {"domain_id": self.state.domain_id, "rows": json.dumps(list(by_url.values()))},
+            )
             ids = [str(r["id"]) for r in result if r["change"] in ("new", "changed")]
         self.state.to_enqueue.extend(ids)
 
@@ -222,13 +266,20 @@ class StorePipeline:
         state = self.state
         try:
             with get_pool().connection() as conn:
-                stored = {r["url"] for r in conn.execute(
-                    # the page row, not website_content: the main-content stage writes that later
-                    "SELECT url FROM scraped_pages WHERE domain_id = %s AND url = ANY(%s) "
-                    "AND status = 'scraped' AND content IS NOT NULL",
-                    (state.domain_id, list(set(state.moved.values()))))}
-                reasons = {**{old: f"moved to {new}" for old, new in state.moved.items()
-                              if new in stored}, **state.forget}
+                stored = {
+                    r["url"]
+                    for r in conn.execute(
+                        # the page row, not website_content: the main-content stage writes that
+                        # later
+                        "SELECT url FROM scraped_pages WHERE domain_id = %s AND url = ANY(%s) "
+                        "AND status = 'scraped' AND content IS NOT NULL",
+                        (state.domain_id, list(set(state.moved.values()))),
+                    )
+                }
+                reasons = {
+                    **{old: f"moved to {new}" for old, new in state.moved.items() if new in stored},
+                    **state.forget,
+                }
                 done = Forgotten()
                 for reason in set(reasons.values()):
                     urls = [url for url, why in reasons.items() if why == reason]

@@ -54,15 +54,20 @@ def json_schema() -> dict[str, Any]:
             prop["items"] = {"type": "string"}
         properties[name] = prop
     _describe(properties)
-    return {"type": "object", "properties": properties, "required": list(properties),
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
 def _describe(properties: dict[str, Any]) -> None:
     descriptions = {
         "title": "A clear, specific page title.",
         "summary": "Two or three sentences summarising the page for a customer-service assistant.",
-        "content": "The page's content rewritten as clean, well-structured plain text (keep every fact).",
+        "content": "The page's content rewritten as clean, well-structured plain text (keep every "
+        "fact).",
         "key_points": "3-7 short factual key points.",
         "topics": "1-5 topics the page covers.",
         "meta_title": f"SEO title, at most {META_TITLE_MAX} characters.",
@@ -74,5 +79,7 @@ def _describe(properties: dict[str, Any]) -> None:
 
 
 def response_format() -> dict[str, Any]:
-    return {"type": "json_schema",
-            "json_schema": {"name": SCHEMA_NAME, "strict": True, "schema": json_schema()}}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": SCHEMA_NAME, "strict": True, "schema": json_schema()},
+    }

@@ -16,7 +16,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 
+from core.config import Settings
+from db.connection import connect
+from interfaces import services
 from tests.support.environment import fresh_database, migrated_environ
 from tests.support.paths import TEST_DATA_DIR
 from tests.support.tenants import truncate_all
@@ -36,8 +40,6 @@ pytest_plugins = [
 
 @pytest.fixture(scope="session")
 def services_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    from core.config import Settings
-    from interfaces import services
 
     base = Settings(OMNI_DATA_DIR=TEST_DATA_DIR, DATABASE_URL=None, REDIS_URL=None)
     with ExitStack() as session:
@@ -54,15 +56,18 @@ def _throwaway_durability(admin_url: str) -> None:
     milliseconds instead of tens of seconds on a busy disk. A Postgres crash or restart (the
     fault tests) still recovers from the WAL, which is all those tests rely on."""
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        for name, value in (("fsync", "off"), ("synchronous_commit", "off"),
-                            ("full_page_writes", "off")):
+        for name, value in (
+            ("fsync", "off"),
+            ("synchronous_commit", "off"),
+            ("full_page_writes", "off"),
+        ):
             admin.execute(f"ALTER SYSTEM SET {name} = {value}")
         admin.execute("SELECT pg_reload_conf()")
 
 
-def _session_env(database_url: str,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    from interfaces import services
+def _session_env(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
 
     redis = services.EmbeddedRedis(tmp_path_factory.mktemp("redis"))
     env = {
@@ -124,7 +129,6 @@ def db(postgres_db: psycopg.Connection) -> psycopg.Connection:
 @pytest.fixture
 def postgres_db(services_env: dict[str, str]) -> Iterator[psycopg.Connection]:
     """`db` under the name tests use that choose between it and `supabase_db`."""
-    from db.connection import connect
 
     with connect(autocommit=True) as conn:
         truncate_all(conn)
@@ -133,7 +137,6 @@ def postgres_db(services_env: dict[str, str]) -> Iterator[psycopg.Connection]:
 
 @pytest.fixture
 def redis_client(services_env: dict[str, str]):
-    import redis
 
     client = redis.Redis.from_url(services_env["REDIS_URL"])
     client.flushdb()

@@ -35,14 +35,25 @@ print("\\n".join(failed), end="")
 """
 
 
-def _import_all(packages: tuple[str, ...], excluded: frozenset[str] = frozenset(),
-                extra_path: Path | None = None) -> list[str]:
+def _import_all(
+    packages: tuple[str, ...],
+    excluded: frozenset[str] = frozenset(),
+    extra_path: Path | None = None,
+) -> list[str]:
     """The modules that failed to import, each with its error."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(extra_path or ""),
-                                                                    str(REPO)]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(extra_path or ""), str(REPO)])),
+    }
     result = subprocess.run(
         [sys.executable, "-c", _IMPORT_ALL, ",".join(packages), ",".join(excluded)],
-        check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.split("\n") if result.stdout.strip() else []
 
@@ -55,9 +66,12 @@ def test_a_module_that_reads_the_settings_at_import_is_caught(tmp_path: Path) ->
     package = tmp_path / "eager"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "lazy.py").write_text("from core.config import get_settings\n\n"
-                                     "def later():\n    return get_settings()\n")
-    (package / "reads.py").write_text("from core.config import get_settings\n\n"
-                                      "LIMIT = get_settings().worker_max_retries\n")
+    (package / "lazy.py").write_text(
+        "from core.config import get_settings\n\ndef later():\n    return get_settings()\n"
+    )
+    (package / "reads.py").write_text(
+        "from core.config import get_settings\n\nLIMIT = get_settings().worker_max_retries\n"
+    )
     assert _import_all(("eager",), extra_path=tmp_path) == [
-        "eager.reads: RuntimeError: get_settings() called at import time"]
+        "eager.reads: RuntimeError: get_settings() called at import time"
+    ]

@@ -14,8 +14,13 @@ NOT_MIRRORED = {"ops", "security", "support"}
 
 
 def _test_folders() -> list[Path]:
-    return sorted(p.relative_to(TESTS) for p in TESTS.rglob("*") if p.is_dir()
-                  and p.name != "__pycache__" and p.relative_to(TESTS).parts[0] not in NOT_MIRRORED)
+    return sorted(
+        p.relative_to(TESTS)
+        for p in TESTS.rglob("*")
+        if p.is_dir()
+        and p.name != "__pycache__"
+        and p.relative_to(TESTS).parts[0] not in NOT_MIRRORED
+    )
 
 
 def _source_modules() -> dict[str, list[Path]]:

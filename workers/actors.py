@@ -5,7 +5,8 @@ with exponential backoff for transient errors (`throws=PermanentError` stops ret
 rest). Nothing here reads the settings at import: `declare_actors(broker, settings)`, called by
 `setup_worker`, turns the functions below into actors with the options the registry
 (`db/job_kinds.py`) takes from the settings it is given, and each actor reads the settings once
-per message and hands them down to its job's work (`work(conn, job, settings)`), so job modules never call `get_settings()`.
+per message and hands them down to its job's work (`work(conn, job, settings)`), so job modules
+never call `get_settings()`.
 """
 
 from __future__ import annotations
@@ -86,15 +87,30 @@ def process_privacy_request(job_id: str) -> None:
 
 
 BODIES: dict[str, Callable[[str], None]] = {
-    fn.__name__: fn for fn in (crawl_domain, extract_pages, optimize_pages, embed_pages,
-                               sync_catalog, process_privacy_request)}
+    fn.__name__: fn
+    for fn in (
+        crawl_domain,
+        extract_pages,
+        optimize_pages,
+        embed_pages,
+        sync_catalog,
+        process_privacy_request,
+    )
+}
 
 
 def declare_actors(broker: dramatiq.Broker, settings: Settings) -> dict[str, dramatiq.Actor]:
     """Every actor of the registry on `broker`, with its options from the settings."""
-    return {kind.actor: dramatiq.actor(BODIES[kind.actor], broker=broker, actor_name=kind.actor,
-                                       throws=(PermanentError,), **actor_options(kind, settings))
-            for kind in ACTORS}
+    return {
+        kind.actor: dramatiq.actor(
+            BODIES[kind.actor],
+            broker=broker,
+            actor_name=kind.actor,
+            throws=(PermanentError,),
+            **actor_options(kind, settings),
+        )
+        for kind in ACTORS
+    }
 
 
 def setup_worker(url: str | None = None, settings: Settings | None = None) -> dramatiq.Broker:

@@ -65,4 +65,4 @@ def chunk_start_pages(chunk_texts: list[str], content: str, page_starts: list[in
 
 def with_pages(chunks: list[Chunk], content: str, page_starts: list[int]) -> list[Chunk]:
     pages = chunk_start_pages([c.text for c in chunks], content, page_starts)
-    return [replace(c, page=p) for c, p in zip(chunks, pages)]
+    return [replace(c, page=p) for c, p in zip(chunks, pages, strict=False)]

@@ -42,8 +42,8 @@ from workers.job_pages import job_page_ids, requested_ids
 
 log = logging.getLogger(__name__)
 
-PAGE_GROUP = 64          # pages per write transaction
-REPLAN_ROUNDS = 3        # pages changing under us: give up after this many rounds
+PAGE_GROUP = 64  # pages per write transaction
+REPLAN_ROUNDS = 3  # pages changing under us: give up after this many rounds
 USAGE_TYPE = "embedding"
 
 
@@ -58,13 +58,14 @@ class ExistingRow:
 
 @dataclass
 class PagePlan:
-    keep: list[tuple[UUID, Chunk]] = field(default_factory=list)   # (row, chunk now at it)
+    keep: list[tuple[UUID, Chunk]] = field(default_factory=list)  # (row, chunk now at it)
     delete: list[UUID] = field(default_factory=list)
     insert: list[Chunk] = field(default_factory=list)
 
 
-def plan_page(chunks: list[Chunk], rows: list[ExistingRow], model: str,
-              force: bool = False) -> PagePlan:
+def plan_page(
+    chunks: list[Chunk], rows: list[ExistingRow], model: str, force: bool = False
+) -> PagePlan:
     """Match a page's new chunks to its rows by hash (pure). Rows of other models go."""
     plan = PagePlan()
     available: dict[str, list[ExistingRow]] = {}
@@ -86,13 +87,18 @@ def plan_page(chunks: list[Chunk], rows: list[ExistingRow], model: str,
 def page_text(title: str | None, content: str | None) -> str:
     text = (content or "").replace("\x00", "")
     if title and text.strip() and not text.lstrip().startswith("#"):
-        text = f"# {title.strip()}\n\n{text}"   # the title becomes the root of heading paths
+        text = f"# {title.strip()}\n\n{text}"  # the title becomes the root of heading paths
     return text
 
 
 def chunk_metadata(chunk: Chunk, model: str, language: str | None = None) -> dict[str, Any]:
-    meta = {"model": model, "chunk_hash": chunk.hash, "chunk_index": chunk.index,
-            "heading_path": list(chunk.heading_path), "token_count": chunk.token_count}
+    meta = {
+        "model": model,
+        "chunk_hash": chunk.hash,
+        "chunk_index": chunk.index,
+        "heading_path": list(chunk.heading_path),
+        "token_count": chunk.token_count,
+    }
     if chunk.page is not None:
         meta["page"] = chunk.page
     if language:  # chooses the keyword side's text search configuration (migration 0110)
@@ -118,26 +124,41 @@ class EmbedStats:
 
     def as_metadata(self, model: str) -> dict[str, Any]:
         return {
-            "embedding_model": model, "pages": self.pages, "pages_missing": self.pages_missing,
-            "chunks": self.chunks, "chunks_embedded": self.chunks_embedded,
-            "chunks_reused": self.chunks_copied, "chunks_unchanged": self.chunks_unchanged,
-            "chunks_deleted": self.chunks_deleted, "tokens": self.tokens,
-            "requests": self.requests, "request_attempts": self.attempts,
-            "cost": round(self.cost, 8), "embed_seconds": round(self.embed_seconds, 3),
+            "embedding_model": model,
+            "pages": self.pages,
+            "pages_missing": self.pages_missing,
+            "chunks": self.chunks,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_copied,
+            "chunks_unchanged": self.chunks_unchanged,
+            "chunks_deleted": self.chunks_deleted,
+            "tokens": self.tokens,
+            "requests": self.requests,
+            "request_attempts": self.attempts,
+            "cost": round(self.cost, 8),
+            "embed_seconds": round(self.embed_seconds, 3),
             "write_seconds": round(self.write_seconds, 3),
         }
 
 
-def run_embed(conn: psycopg.Connection, job: dict[str, Any], settings: Settings,
-              backend: EmbeddingBackend | None = None) -> dict[str, Any]:
+def run_embed(
+    conn: psycopg.Connection,
+    job: dict[str, Any],
+    settings: Settings,
+    backend: EmbeddingBackend | None = None,
+) -> dict[str, Any]:
     """Embed the job's pages (metadata `page_ids`; all the domain's pages when absent)."""
     backend = backend or get_backend(settings)
     metadata = job.get("metadata") or {}
     force = bool(metadata.get("force"))
     domain_id = job["domain_id"]
     if metadata.get("page_ids") is None:
-        page_ids = [r["id"] for r in conn.execute(
-            "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY id", (domain_id,))]
+        page_ids = [
+            r["id"]
+            for r in conn.execute(
+                "SELECT id FROM scraped_pages WHERE domain_id = %s ORDER BY id", (domain_id,)
+            )
+        ]
     else:
         try:
             page_ids = [UUID(p) for p in job_page_ids(conn, job)]
@@ -151,7 +172,7 @@ def run_embed(conn: psycopg.Connection, job: dict[str, Any], settings: Settings,
     run = _Run(conn, job, backend, sizes, force)
     if metadata.get("page_ids") is not None:  # deleted since the job was made
         run.stats.pages_missing = len(requested_ids(job)) - len(page_ids)
-    groups = [page_ids[i:i + PAGE_GROUP] for i in range(0, len(page_ids), PAGE_GROUP)]
+    groups = [page_ids[i : i + PAGE_GROUP] for i in range(0, len(page_ids), PAGE_GROUP)]
     wave: list[list[UUID]] = []
     needed: dict[str, Chunk] = {}
     wave_tokens, wave_inputs = _wave_limits(backend)
@@ -176,12 +197,18 @@ def _wave_limits(backend: EmbeddingBackend) -> tuple[int, int]:
     return tokens, inputs
 
 
-SAVE_RETRY_S = 60.0     # how long checkpoints are retried when Postgres is away
+SAVE_RETRY_S = 60.0  # how long checkpoints are retried when Postgres is away
 
 
 class _Run:
-    def __init__(self, conn: psycopg.Connection, job: dict[str, Any], backend: EmbeddingBackend,
-                 sizes: tuple[int, int], force: bool) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        job: dict[str, Any],
+        backend: EmbeddingBackend,
+        sizes: tuple[int, int],
+        force: bool,
+    ) -> None:
         self.conn, self.job, self.domain_id, self.backend = conn, job, job["domain_id"], backend
         self.sizes, self.force = sizes, force
         self.stats = EmbedStats()
@@ -197,15 +224,22 @@ class _Run:
         pages = _load_pages(conn, self.domain_id, page_ids)
         rows = _load_rows(conn, list(pages))
         conn.commit()
-        plans = [plan_page(_chunks(pages[pid], self.sizes, self.backend, self.cache), page_rows,
-                           model, self.force)
-                 for pid, page_rows in rows.items()]
+        plans = [
+            plan_page(
+                _chunks(pages[pid], self.sizes, self.backend, self.cache),
+                page_rows,
+                model,
+                self.force,
+            )
+            for pid, page_rows in rows.items()
+        ]
         needed = {c.hash: c for plan in plans for c in plan.insert if c.hash not in self.vectors}
         if needed:
             # checkpoints of an earlier run of ours (even with force: they were made for it);
             # without force, identical texts already embedded for the domain's other pages too
-            copied = _reuse_vectors(conn, self.domain_id, list(needed), model,
-                                    checkpoints_only=self.force)
+            copied = _reuse_vectors(
+                conn, self.domain_id, list(needed), model, checkpoints_only=self.force
+            )
             conn.commit()
             self.vectors.update(copied)
             self.stats.chunks_copied += len(copied)
@@ -230,12 +264,15 @@ class _Run:
             pass
         hashes = list(needed)
 
-        def checkpoint(indexes: list[int], vectors: list[np.ndarray],
-                       usage: EmbeddingResult) -> None:
+        def checkpoint(
+            indexes: list[int], vectors: list[np.ndarray], usage: EmbeddingResult
+        ) -> None:
             self._checkpoint([hashes[i] for i in indexes], vectors, usage)
 
         try:
-            result = self.backend.embed([needed[h].embedding_text for h in hashes], on_batch=checkpoint)
+            result = self.backend.embed(
+                [needed[h].embedding_text for h in hashes], on_batch=checkpoint
+            )
         except BaseException as exc:
             partial = getattr(exc, "partial", None)
             if partial is None:
@@ -249,27 +286,30 @@ class _Run:
                 for group in groups:
                     _write(self, group)
             except Exception:
-                log.warning("could not write the vectors of the requests that succeeded",
-                            exc_info=True)
+                log.warning(
+                    "could not write the vectors of the requests that succeeded", exc_info=True
+                )
             raise
         self.stats.attempts += result.attempts
         self.stats.embed_seconds += result.seconds
-        self.vectors.update(zip(hashes, result.vectors))
+        self.vectors.update(zip(hashes, result.vectors, strict=False))
 
-    def _checkpoint(self, hashes: list[str], vectors: list[np.ndarray],
-                    usage: EmbeddingResult) -> None:
+    def _checkpoint(
+        self, hashes: list[str], vectors: list[np.ndarray], usage: EmbeddingResult
+    ) -> None:
         """One request's answer: its vectors and the tokens it cost, in one transaction, as
         soon as it arrives. Not fenced by the lease: what was paid for is recorded whoever
         holds the job now, and the vectors serve whoever writes the pages."""
-        self.vectors.update(zip(hashes, vectors))
+        self.vectors.update(zip(hashes, vectors, strict=False))
         stats = self.stats
         stats.tokens += usage.tokens
         stats.requests += usage.requests
         stats.cost += usage.cost
         try:
             with self.conn.transaction():
-                _save_checkpoint(self.conn, self.domain_id, self.backend.model, hashes, vectors,
-                                 usage)
+                _save_checkpoint(
+                    self.conn, self.domain_id, self.backend.model, hashes, vectors, usage
+                )
         except psycopg.Error:
             # Any database failure (a lost connection, a session the server ended for idling
             # in a transaction while the link was stalled): kept, written on the way out. It
@@ -284,13 +324,18 @@ class _Run:
             hashes, vectors, usage = self.unsaved[0]
             try:
                 with transaction() as conn:
-                    _save_checkpoint(conn, self.domain_id, self.backend.model, hashes, vectors,
-                                     usage)
+                    _save_checkpoint(
+                        conn, self.domain_id, self.backend.model, hashes, vectors, usage
+                    )
                 self.unsaved.pop(0)
             except psycopg.Error as exc:
                 if time.monotonic() > deadline:
-                    log.error("%d embedding checkpoints (%d tokens) could not be recorded: %s",
-                              len(self.unsaved), sum(u.tokens for _, _, u in self.unsaved), exc)
+                    log.error(
+                        "%d embedding checkpoints (%d tokens) could not be recorded: %s",
+                        len(self.unsaved),
+                        sum(u.tokens for _, _, u in self.unsaved),
+                        exc,
+                    )
                     return
                 time.sleep(1.0)
 
@@ -321,9 +366,14 @@ def _write(run: _Run, page_ids: list[UUID]) -> list[UUID]:
     updates: list[tuple[UUID, Chunk, str | None]] = []
     counted = {"chunks": 0, "unchanged": 0}
     with jobs.held(conn, run.job):
-        locked = [r["id"] for r in conn.execute(
-            "SELECT id FROM scraped_pages WHERE id = ANY(%s) AND domain_id = %s ORDER BY id "
-            "FOR UPDATE", (page_ids, domain_id))]
+        locked = [
+            r["id"]
+            for r in conn.execute(
+                "SELECT id FROM scraped_pages WHERE id = ANY(%s) AND domain_id = %s ORDER BY id "
+                "FOR UPDATE",
+                (page_ids, domain_id),
+            )
+        ]
         pages = _load_pages(conn, domain_id, locked)
         rows = _load_rows(conn, locked)
         for pid in locked:
@@ -348,17 +398,29 @@ def _write(run: _Run, page_ids: list[UUID]) -> list[UUID]:
                 cur.executemany(
                     "UPDATE page_embeddings SET metadata = %s WHERE id = %s "
                     "AND metadata IS DISTINCT FROM %s",
-                    [(psycopg.types.json.Jsonb(chunk_metadata(c, model, language)), rid,
-                      psycopg.types.json.Jsonb(chunk_metadata(c, model, language)))
-                     for rid, c, language in updates])
+                    [
+                        (
+                            psycopg.types.json.Jsonb(chunk_metadata(c, model, language)),
+                            rid,
+                            psycopg.types.json.Jsonb(chunk_metadata(c, model, language)),
+                        )
+                        for rid, c, language in updates
+                    ],
+                )
         if inserts:
-            copy_rows(conn, ((pid, c.text, vectors[c.hash],
-                              chunk_metadata(c, model, pages[pid]["language"]))
-                             for pid, c in inserts))
+            copy_rows(
+                conn,
+                (
+                    (pid, c.text, vectors[c.hash], chunk_metadata(c, model, pages[pid]["language"]))
+                    for pid, c in inserts
+                ),
+            )
             # their vectors are in page_embeddings now: the checkpoints have served
-            conn.execute("DELETE FROM embedding_checkpoints WHERE domain_id = %s AND model = %s "
-                         "AND chunk_hash = ANY(%s)",
-                         (domain_id, model, list({c.hash for _, c in inserts})))
+            conn.execute(
+                "DELETE FROM embedding_checkpoints WHERE domain_id = %s AND model = %s "
+                "AND chunk_hash = ANY(%s)",
+                (domain_id, model, list({c.hash for _, c in inserts})),
+            )
         curated = [pid for pid in locked if pid not in deferred and pages[pid].get("curated")]
         if curated:
             knowledge.mark_embedded(conn, curated)
@@ -372,13 +434,18 @@ def _write(run: _Run, page_ids: list[UUID]) -> list[UUID]:
     return deferred
 
 
-def copy_rows(conn: psycopg.Connection,
-              rows: Iterable[tuple[UUID, str, np.ndarray, dict[str, Any]]]) -> int:
+def copy_rows(
+    conn: psycopg.Connection, rows: Iterable[tuple[UUID, str, np.ndarray, dict[str, Any]]]
+) -> int:
     """Binary COPY into page_embeddings (pgvector's psycopg dumpers write the vectors)."""
     written = 0
-    with conn.cursor() as cur, cur.copy(
+    with (
+        conn.cursor() as cur,
+        cur.copy(
             "COPY page_embeddings (page_id, chunk_text, embedding, metadata) "
-            "FROM STDIN WITH (FORMAT BINARY)") as copy:
+            "FROM STDIN WITH (FORMAT BINARY)"
+        ) as copy,
+    ):
         copy.set_types(["uuid", "text", "vector", "jsonb"])
         for page_id, text, vector, metadata in rows:
             copy.write_row((page_id, text, vector, psycopg.types.json.Jsonb(metadata)))
@@ -386,53 +453,85 @@ def copy_rows(conn: psycopg.Connection,
     return written
 
 
-def _load_pages(conn: psycopg.Connection, domain_id: Any,
-                page_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+def _load_pages(
+    conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID]
+) -> dict[UUID, dict[str, Any]]:
     rows = conn.execute(
         "SELECT id, title, content, metadata->>'markdown' AS markdown, "
         "metadata->>'language' AS language, "
         "metadata->'page_starts' AS page_starts, metadata->'curated' AS curated, "
         "metadata->>'page_kind' AS page_kind FROM scraped_pages "
         "WHERE domain_id = %s AND id = ANY(%s)",
-        (domain_id, page_ids)).fetchall()
+        (domain_id, page_ids),
+    ).fetchall()
     return {r["id"]: r for r in rows}
 
 
 def _load_rows(conn: psycopg.Connection, page_ids: list[UUID]) -> dict[UUID, list[ExistingRow]]:
     out: dict[UUID, list[ExistingRow]] = {pid: [] for pid in page_ids}
     for r in conn.execute(
-            "SELECT id, page_id, metadata->>'chunk_hash' AS chunk_hash, metadata->>'model' AS model, "
-            "(metadata->>'chunk_index')::int AS chunk_index, metadata->'heading_path' AS heading_path "
-            "FROM page_embeddings WHERE page_id = ANY(%s) ORDER BY page_id, chunk_index",
-            (page_ids,)):
-        out.setdefault(r["page_id"], []).append(ExistingRow(
-            r["id"], r["chunk_hash"], r["model"], r["chunk_index"],
-            tuple(r["heading_path"] or ())))
+        "SELECT id, page_id, metadata->>'chunk_hash' AS chunk_hash, metadata->>'model' AS model, "
+        "(metadata->>'chunk_index')::int AS chunk_index, metadata->'heading_path' AS heading_path "
+        "FROM page_embeddings WHERE page_id = ANY(%s) ORDER BY page_id, chunk_index",
+        (page_ids,),
+    ):
+        out.setdefault(r["page_id"], []).append(
+            ExistingRow(
+                r["id"],
+                r["chunk_hash"],
+                r["model"],
+                r["chunk_index"],
+                tuple(r["heading_path"] or ()),
+            )
+        )
     return out
 
 
-def _save_checkpoint(conn: psycopg.Connection, domain_id: Any, model: str, hashes: list[str],
-                     vectors: list[np.ndarray], usage: EmbeddingResult) -> None:
+def _save_checkpoint(
+    conn: psycopg.Connection,
+    domain_id: Any,
+    model: str,
+    hashes: list[str],
+    vectors: list[np.ndarray],
+    usage: EmbeddingResult,
+) -> None:
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO embedding_checkpoints (domain_id, model, chunk_hash, embedding) "
             "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [(domain_id, model, h, v) for h, v in zip(hashes, vectors)])
-    add_usage(conn, domain_id, USAGE_TYPE, model, tokens=usage.tokens, requests=usage.requests,
-              cost=usage.cost)
+            [(domain_id, model, h, v) for h, v in zip(hashes, vectors, strict=False)],
+        )
+    add_usage(
+        conn,
+        domain_id,
+        USAGE_TYPE,
+        model,
+        tokens=usage.tokens,
+        requests=usage.requests,
+        cost=usage.cost,
+    )
 
 
-def _reuse_vectors(conn: psycopg.Connection, domain_id: Any, hashes: list[str],
-                   model: str, checkpoints_only: bool = False) -> dict[str, np.ndarray]:
+def _reuse_vectors(
+    conn: psycopg.Connection,
+    domain_id: Any,
+    hashes: list[str],
+    model: str,
+    checkpoints_only: bool = False,
+) -> dict[str, np.ndarray]:
     """Vectors this model already produced for identical texts of the SAME domain: checkpoints
     of an earlier run (service-only rows), then rows of the domain's other pages.
 
     Never across domains: page_embeddings rows are tenant-writable, so a vector found by hash on
     another tenant's page could be one that tenant chose (docs/security.md)."""
-    found = {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32)
-             for r in conn.execute(
-                 "SELECT chunk_hash, embedding FROM embedding_checkpoints WHERE domain_id = %s "
-                 "AND model = %s AND chunk_hash = ANY(%s)", (domain_id, model, hashes))}
+    found = {
+        r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32)
+        for r in conn.execute(
+            "SELECT chunk_hash, embedding FROM embedding_checkpoints WHERE domain_id = %s "
+            "AND model = %s AND chunk_hash = ANY(%s)",
+            (domain_id, model, hashes),
+        )
+    }
     hashes = [h for h in hashes if h not in found]
     if checkpoints_only or not hashes:
         return found
@@ -441,9 +540,11 @@ def _reuse_vectors(conn: psycopg.Connection, domain_id: Any, hashes: list[str],
         "e.embedding FROM page_embeddings e JOIN scraped_pages p ON p.id = e.page_id "
         "WHERE e.metadata->>'chunk_hash' = ANY(%s) AND e.metadata->>'model' = %s "
         "AND p.domain_id = %s",
-        (hashes, model, domain_id)).fetchall()
-    found.update({r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32)
-                  for r in rows})
+        (hashes, model, domain_id),
+    ).fetchall()
+    found.update(
+        {r["chunk_hash"]: np.asarray(r["embedding"].to_numpy(), dtype=np.float32) for r in rows}
+    )
     return found
 
 
@@ -476,8 +577,12 @@ def page_source(page: dict[str, Any]) -> str | None:
     return page["markdown"]
 
 
-def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBackend,
-            cache: dict[str, list[Chunk]]) -> list[Chunk]:
+def _chunks(
+    page: dict[str, Any],
+    sizes: tuple[int, int],
+    backend: EmbeddingBackend,
+    cache: dict[str, list[Chunk]],
+) -> list[Chunk]:
     if not _is_knowledge(page):
         return []
     text = page_text(page["title"], page_source(page))
@@ -485,21 +590,25 @@ def _chunks(page: dict[str, Any], sizes: tuple[int, int], backend: EmbeddingBack
     question = _curated_question(page)
     key = _chunk_key(page)
     if key not in cache:
-        cache[key] = chunk_document(text, sizes[0], sizes[1], backend.max_input_tokens,
-                                    title=page["title"])
+        cache[key] = chunk_document(
+            text, sizes[0], sizes[1], backend.max_input_tokens, title=page["title"]
+        )
         if starts:  # a document: the page each chunk starts on
             cache[key] = with_pages(cache[key], page["content"], starts)
         if question:  # a curated answer is found by its question (db/knowledge.py)
-            cache[key] = [replace(c, embed_text=question, hash=chunk_hash(f"{question}\x00{c.text}"))
-                          for c in cache[key]]
+            cache[key] = [
+                replace(c, embed_text=question, hash=chunk_hash(f"{question}\x00{c.text}"))
+                for c in cache[key]
+            ]
     return cache[key]
 
 
 MERGE_MAX_PAGES = 1000
 
 
-def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any],
-                     settings: Settings) -> dict[str, Any]:
+def run_embed_merged(
+    conn: psycopg.Connection, job: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
     """run_embed over this job and the domain's other pending embed jobs (`jobs.claim_siblings`,
     SKIP LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
 
@@ -512,9 +621,13 @@ def run_embed_merged(conn: psycopg.Connection, job: dict[str, Any],
     meta = job.get("metadata") or {}
     if meta.get("page_ids") is None:
         return run_embed(conn, job, settings)
-    siblings = jobs.claim_siblings(conn, job, force=bool(meta.get("force")),
-                                   room=MERGE_MAX_PAGES - len(meta["page_ids"]),
-                                   lease_s=settings.job_lease_s)
+    siblings = jobs.claim_siblings(
+        conn,
+        job,
+        force=bool(meta.get("force")),
+        room=MERGE_MAX_PAGES - len(meta["page_ids"]),
+        lease_s=settings.job_lease_s,
+    )
     conn.commit()
     page_ids = list(meta["page_ids"])
     for sibling in siblings:
@@ -540,10 +653,14 @@ def _hand_back(ids: list[Any], runner: str, exc: BaseException) -> None:
         return
     try:
         with transaction() as fresh:
-            back = jobs.release_siblings(fresh, ids, runner,
-                                         f"the embed job it was merged into failed: {exc}")
+            back = jobs.release_siblings(
+                fresh, ids, runner, f"the embed job it was merged into failed: {exc}"
+            )
         for row in back:
             send_job(row["id"], row["job_type"])
     except Exception:
-        log.warning("could not hand back %d merged embed jobs; their leases will expire",
-                    len(ids), exc_info=True)
+        log.warning(
+            "could not hand back %d merged embed jobs; their leases will expire",
+            len(ids),
+            exc_info=True,
+        )

@@ -20,5 +20,6 @@ def unfinished_jobs(conn: psycopg.Connection, queues: Iterable[str]) -> int:
     row = conn.execute(
         "SELECT count(*) AS n FROM content_refresh_jobs "
         "WHERE status IN ('pending', 'running') AND job_type = ANY(%s)",
-        (job_types_on(queues),)).fetchone()
+        (job_types_on(queues),),
+    ).fetchone()
     return int(row["n"] if isinstance(row, dict) else row[0])

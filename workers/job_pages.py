@@ -27,8 +27,10 @@ def requested_ids(job: dict[str, Any]) -> list[str]:
         try:
             out.append(str(UUID(value)))
         except ValueError as exc:
-            raise PermanentError(f"job {job.get('id')}: metadata.page_ids holds {value[:60]!r}, "
-                                 "which is not a page id; nothing was done") from exc
+            raise PermanentError(
+                f"job {job.get('id')}: metadata.page_ids holds {value[:60]!r}, "
+                "which is not a page id; nothing was done"
+            ) from exc
     return list(dict.fromkeys(out))
 
 
@@ -38,12 +40,15 @@ def job_page_ids(conn: psycopg.Connection, job: dict[str, Any]) -> list[str]:
     ids = requested_ids(job)
     if not ids:
         return []
-    rows = conn.execute("SELECT id::text AS id, domain_id FROM scraped_pages "
-                        "WHERE id = ANY(%s::uuid[])", (ids,)).fetchall()
+    rows = conn.execute(
+        "SELECT id::text AS id, domain_id FROM scraped_pages WHERE id = ANY(%s::uuid[])", (ids,)
+    ).fetchall()
     foreign = [r["id"] for r in rows if str(r["domain_id"]) != str(job["domain_id"])]
     if foreign:
-        raise PermanentError(f"job {job.get('id')}: metadata.page_ids names {len(foreign)} "
-                             "page(s) of another domain; nothing was done")
+        raise PermanentError(
+            f"job {job.get('id')}: metadata.page_ids names {len(foreign)} "
+            "page(s) of another domain; nothing was done"
+        )
     found = {r["id"] for r in rows}
     return [pid for pid in ids if pid in found]
 
@@ -54,11 +59,15 @@ def load_pages(conn: psycopg.Connection, job: dict[str, Any], columns: str) -> l
     ids = job_page_ids(conn, job)
     if not ids:
         if requested_ids(job):
-            raise PermanentError(f"job {job.get('id')}: none of its {len(requested_ids(job))} "
-                                 "pages exist for this domain")
+            raise PermanentError(
+                f"job {job.get('id')}: none of its {len(requested_ids(job))} "
+                "pages exist for this domain"
+            )
         return []
-    rows = conn.execute(f"SELECT id::text AS id, {columns} FROM scraped_pages "
-                        "WHERE id = ANY(%s::uuid[]) AND domain_id = %s",
-                        (ids, job["domain_id"])).fetchall()
+    rows = conn.execute(
+        f"SELECT id::text AS id, {columns} FROM scraped_pages "
+        "WHERE id = ANY(%s::uuid[]) AND domain_id = %s",
+        (ids, job["domain_id"]),
+    ).fetchall()
     order = {pid: i for i, pid in enumerate(ids)}
     return sorted(rows, key=lambda r: order[r["id"]])

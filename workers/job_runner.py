@@ -3,7 +3,8 @@
 Messages carry only the job id. A job already completed or failed (a message delivered twice)
 is a no-op, and so is one running under a live lease (its runner is alive: a duplicate message,
 or a sibling merged into an embed job). While the work runs, a thread renews the job's lease
-every third of `OMNI_JOB_LEASE_S` (one renewer thread per process, `LeaseRenewer`); a job whose lease expired (a killed, paused or cut-off
+every third of `OMNI_JOB_LEASE_S` (one renewer thread per process, `LeaseRenewer`); a job whose
+lease expired (a killed, paused or cut-off
 worker) is taken over by its redelivered message or released by the sweeper
 (`workers/sweeper.py`), and the work itself is idempotent (upserts, replace-in-one-transaction).
 A runner that lost its job writes nothing more (`db.jobs.held` in its write transactions raises
@@ -59,8 +60,9 @@ class LeaseRenewer:
             if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
                 self._pid = os.getpid()
                 self._conn = Dedicated()
-                self._thread = threading.Thread(target=self._loop, name="lease-renewer",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name="lease-renewer", daemon=True
+                )
                 self._thread.start()
         self._wake.set()
         try:
@@ -72,8 +74,11 @@ class LeaseRenewer:
     def _loop(self) -> None:
         while True:
             with self._lock:
-                due = [(job_id, held) for job_id, held in self._held.items()
-                       if held[3][0] <= time.monotonic()]
+                due = [
+                    (job_id, held)
+                    for job_id, held in self._held.items()
+                    if held[3][0] <= time.monotonic()
+                ]
                 nearest = min((h[3][0] for h in self._held.values()), default=None)
             for job_id, (runner, lease_s, lost, next_at) in due:
                 next_at[0] = time.monotonic() + lease_s / 3
@@ -94,14 +99,23 @@ class LeaseRenewer:
 _leases = LeaseRenewer()
 
 
-def run_job(job_id: str, job_types: tuple[str, ...], work: Work, settings: Settings, *,
-            needs_conn: bool = True) -> None:
+def run_job(
+    job_id: str,
+    job_types: tuple[str, ...],
+    work: Work,
+    settings: Settings,
+    *,
+    needs_conn: bool = True,
+) -> None:
     started = time.perf_counter()
     with transaction() as conn:
         job = jobs.start(conn, job_id, settings.job_lease_s)
         if job is None:
-            exists = conn.execute("SELECT status, metadata->>'merged_into' AS merged_into "
-                                  "FROM content_refresh_jobs WHERE id = %s", (job_id,)).fetchone()
+            exists = conn.execute(
+                "SELECT status, metadata->>'merged_into' AS merged_into "
+                "FROM content_refresh_jobs WHERE id = %s",
+                (job_id,),
+            ).fetchone()
     if job is None:
         if exists is None:
             raise PermanentError(f"job {job_id} does not exist")
@@ -118,26 +132,38 @@ def run_job(job_id: str, job_types: tuple[str, ...], work: Work, settings: Setti
         log.warning("job %s: %s; it is another runner's now, nothing more is written", job_id, exc)
 
 
-def _work(job: Job, job_types: tuple[str, ...], work: Work, settings: Settings,
-          needs_conn: bool, started: float) -> None:
+def _work(
+    job: Job,
+    job_types: tuple[str, ...],
+    work: Work,
+    settings: Settings,
+    needs_conn: bool,
+    started: float,
+) -> None:
     job_id, runner = str(job["id"]), job["runner"]
     try:
         if job.get("origin") == "tenant":  # docs/security.md: a tenant wrote or changed this row
-            raise PermanentError(f"job {job_id} was created or changed by a tenant; the pipeline "
-                                 "does not run such jobs")
+            raise PermanentError(
+                f"job {job_id} was created or changed by a tenant; the pipeline "
+                "does not run such jobs"
+            )
         if job["job_type"] not in job_types:
-            raise PermanentError(f"job {job_id} is a {job['job_type']!r} job, not "
-                                 f"{' or '.join(job_types)}")
+            raise PermanentError(
+                f"job {job_id} is a {job['job_type']!r} job, not {' or '.join(job_types)}"
+            )
         if needs_conn:
             with get_pool().connection() as conn:
                 stats = work(conn, job, settings) or {}
         else:
             stats = work(None, job, settings) or {}
         with transaction() as conn:
-            done = jobs.complete(conn, job_id, runner, {**stats, "duration_seconds": _since(started)})
+            done = jobs.complete(
+                conn, job_id, runner, {**stats, "duration_seconds": _since(started)}
+            )
         if not done:
-            log.warning("job %s was no longer held by this runner; its outcome was not recorded",
-                        job_id)
+            log.warning(
+                "job %s was no longer held by this runner; its outcome was not recorded", job_id
+            )
     except jobs.LeaseLost:
         raise
     except BaseException as exc:
@@ -168,8 +194,14 @@ def _handle_failure(job_id: str, runner: str, exc: BaseException, started: float
 RECORD_RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 8, 8)
 
 
-def _record(job_id: str, runner: str, event: jobs.Event, message: str, started: float,
-            delays: tuple[float, ...] = RECORD_RETRY_DELAYS_S) -> bool:
+def _record(
+    job_id: str,
+    runner: str,
+    event: jobs.Event,
+    message: str,
+    started: float,
+    delays: tuple[float, ...] = RECORD_RETRY_DELAYS_S,
+) -> bool:
     """Write the attempt's outcome; False if it could not be written (logged)."""
     meta = {"last_error": message[:1000], "duration_seconds": _since(started)}
     for delay in (*delays, None):

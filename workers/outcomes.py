@@ -27,15 +27,28 @@ log = logging.getLogger(__name__)
 def transient_types() -> tuple[type[BaseException], ...]:
     # openai (~0.4 s) only when the classification is asked for: a process that only sends
     # messages builds this module's middleware too.
-    import openai
+    import openai  # noqa: PLC0415 - see the comment above
 
-    return (TransientError, psycopg.OperationalError, psycopg.errors.SerializationFailure,
-            psycopg.errors.DeadlockDetected, psycopg.errors.AdminShutdown,
-            # the session limits (db/connection.py): a transaction left idle too long was ended
-            psycopg.errors.IdleInTransactionSessionTimeout,
-            openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
-            openai.InternalServerError, redis.ConnectionError, redis.TimeoutError,
-            ConnectionError, TimeoutError, TimeLimitExceeded, Shutdown, dramatiq.Retry)
+    return (
+        TransientError,
+        psycopg.OperationalError,
+        psycopg.errors.SerializationFailure,
+        psycopg.errors.DeadlockDetected,
+        psycopg.errors.AdminShutdown,
+        # the session limits (db/connection.py): a transaction left idle too long was ended
+        psycopg.errors.IdleInTransactionSessionTimeout,
+        openai.APIConnectionError,
+        openai.APITimeoutError,
+        openai.RateLimitError,
+        openai.InternalServerError,
+        redis.ConnectionError,
+        redis.TimeoutError,
+        ConnectionError,
+        TimeoutError,
+        TimeLimitExceeded,
+        Shutdown,
+        dramatiq.Retry,
+    )
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -65,7 +78,6 @@ class JobOutcomes(Middleware):
         error = f"{describe(exception)} (gave up after {retries} attempts)"
         try:
             with transaction() as conn:
-                jobs.fail(conn, message.args[0], error, {"dead_lettered": True},
-                          unless_leased=True)
+                jobs.fail(conn, message.args[0], error, {"dead_lettered": True}, unless_leased=True)
         except Exception:
             log.exception("could not mark job %s failed", message.args[0])

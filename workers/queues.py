@@ -41,16 +41,18 @@ def _ack_counts(client: Any) -> dict[str, int]:
     """Unacked message counts per queue name (".DQ" names kept) over all workers."""
     counts: dict[str, int] = {}
     prefix = f"{NAMESPACE}:__acks__."
-    keys = [k.decode() if isinstance(k, bytes) else k
-            for k in client.scan_iter(match=prefix + "*", count=500)]
+    keys = [
+        k.decode() if isinstance(k, bytes) else k
+        for k in client.scan_iter(match=prefix + "*", count=500)
+    ]
     if not keys:
         return counts
     pipe = client.pipeline()
     for key in keys:
         pipe.scard(key)
-    for key, size in zip(keys, pipe.execute()):
+    for key, size in zip(keys, pipe.execute(), strict=False):
         # <worker-id>.<queue>[.DQ]; worker ids are uuids (no dots)
-        _, _, queue = key[len(prefix):].partition(".")
+        _, _, queue = key[len(prefix) :].partition(".")
         counts[queue] = counts.get(queue, 0) + int(size)
     return counts
 
@@ -66,10 +68,16 @@ def queue_stats(client: Any, queues: Iterable[str]) -> list[QueueStats]:
     values = pipe.execute()
     stats = []
     for i, queue in enumerate(queues):
-        ready, delayed, dead = values[3 * i: 3 * i + 3]
-        stats.append(QueueStats(queue=queue, ready=int(ready),
-                                delayed=int(delayed) + acks.get(f"{queue}.DQ", 0),
-                                in_flight=acks.get(queue, 0), dead=int(dead)))
+        ready, delayed, dead = values[3 * i : 3 * i + 3]
+        stats.append(
+            QueueStats(
+                queue=queue,
+                ready=int(ready),
+                delayed=int(delayed) + acks.get(f"{queue}.DQ", 0),
+                in_flight=acks.get(queue, 0),
+                dead=int(dead),
+            )
+        )
     return stats
 
 
@@ -119,4 +127,3 @@ def live_messages(client: Any, queues: Iterable[str]) -> LiveMessages:
         for members in pipe.execute():
             held.update(job_of[m] for m in map(_text, members) if m in job_of)
     return LiveMessages(frozenset(queued), frozenset(held))
-

@@ -17,41 +17,62 @@ PAGES_PER_JOB = 200
 
 def find_domain(conn: psycopg.Connection, domain: str) -> dict[str, Any]:
     name = normalize_domain(domain)
-    twin = name[4:] if name.startswith("www.") else f"www.{name}"   # www. is the same site
+    twin = name[4:] if name.startswith("www.") else f"www.{name}"  # www. is the same site
     row = tenants.get_domain(conn, name) or tenants.get_domain(conn, twin)
     if row is None:
         raise NotFound(f"unknown domain {name!r} (add it with `omni domain add {name}`)")
     return row
 
 
-def queue_refresh(conn: psycopg.Connection, domain: str, job_type: str = jobs.JobType.FULL,
-                  force: bool = False, pages_per_job: int = PAGES_PER_JOB) -> list[UUID]:
+def queue_refresh(
+    conn: psycopg.Connection,
+    domain: str,
+    job_type: str = jobs.JobType.FULL,
+    force: bool = False,
+    pages_per_job: int = PAGES_PER_JOB,
+) -> list[UUID]:
     """Create and send the jobs for one refresh. `conn` must be in autocommit mode, so each job
     row is committed before its message can reach a worker."""
     if job_type not in jobs.JOB_TYPES:
-        raise OmniError(f"unknown refresh type {job_type!r}; expected one of {', '.join(jobs.JOB_TYPES)}")
+        raise OmniError(
+            f"unknown refresh type {job_type!r}; expected one of {', '.join(jobs.JOB_TYPES)}"
+        )
     row = find_domain(conn, domain)
     base: dict[str, Any] = {"force": True} if force else {}
     if jobs.is_crawl(job_type):
         ids = [jobs.create(conn, row["id"], job_type, {**base, "requested_by": "cli"})]
     else:
-        page_ids = [str(r["id"]) for r in conn.execute(
-            "SELECT id FROM scraped_pages WHERE domain_id = %s "
-            "AND COALESCE(status, 'pending') NOT IN ('duplicate', 'redirect', 'skipped') "
-            "ORDER BY url", (row["id"],))]
+        page_ids = [
+            str(r["id"])
+            for r in conn.execute(
+                "SELECT id FROM scraped_pages WHERE domain_id = %s "
+                "AND COALESCE(status, 'pending') NOT IN ('duplicate', 'redirect', 'skipped') "
+                "ORDER BY url",
+                (row["id"],),
+            )
+        ]
         if not page_ids:
-            raise OmniError(f"{row['domain']} has no stored pages yet; run `omni refresh "
-                            f"{row['domain']} --type crawl` first")
-        ids = [jobs.create(conn, row["id"], job_type,
-                           {**base, "page_ids": page_ids[i:i + pages_per_job], "requested_by": "cli"})
-               for i in range(0, len(page_ids), pages_per_job)]
+            raise OmniError(
+                f"{row['domain']} has no stored pages yet; run `omni refresh "
+                f"{row['domain']} --type crawl` first"
+            )
+        ids = [
+            jobs.create(
+                conn,
+                row["id"],
+                job_type,
+                {**base, "page_ids": page_ids[i : i + pages_per_job], "requested_by": "cli"},
+            )
+            for i in range(0, len(page_ids), pages_per_job)
+        ]
     for job_id in ids:
         send_job(job_id, job_type)
     return ids
 
 
-def list_jobs(conn: psycopg.Connection, status: str | None = None, domain: str | None = None,
-              limit: int = 50) -> list[dict[str, Any]]:
+def list_jobs(
+    conn: psycopg.Connection, status: str | None = None, domain: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
     if status is not None and status not in jobs.STATUSES:
         raise OmniError(f"unknown status {status!r}; expected one of {', '.join(jobs.STATUSES)}")
     clauses, params = [], []
@@ -66,7 +87,9 @@ def list_jobs(conn: psycopg.Connection, status: str | None = None, domain: str |
         "SELECT j.id, d.domain, j.job_type, j.status, j.created_at, j.started_at, j.completed_at, "
         f"j.error_message, j.metadata, {jobs.health_columns('j')} FROM content_refresh_jobs j "
         f"LEFT JOIN domains d ON d.id = j.domain_id {where} "
-        "ORDER BY j.created_at DESC, j.id LIMIT %s", (*params, limit)).fetchall()
+        "ORDER BY j.created_at DESC, j.id LIMIT %s",
+        (*params, limit),
+    ).fetchall()
 
 
 def retry_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:

@@ -17,9 +17,12 @@ MAX_TOKENS = 300_000
 MAX_TOKENS_PER_INPUT = 8191
 
 
-def plan_batches(token_counts: Sequence[int], max_inputs: int = MAX_INPUTS,
-                 max_tokens: int = MAX_TOKENS,
-                 max_tokens_per_input: int = MAX_TOKENS_PER_INPUT) -> list[list[int]]:
+def plan_batches(
+    token_counts: Sequence[int],
+    max_inputs: int = MAX_INPUTS,
+    max_tokens: int = MAX_TOKENS,
+    max_tokens_per_input: int = MAX_TOKENS_PER_INPUT,
+) -> list[list[int]]:
     """Split input indices into consecutive requests within the limits."""
     if max_inputs < 1 or max_tokens < 1:
         raise ValueError("limits must be positive")
@@ -30,8 +33,10 @@ def plan_batches(token_counts: Sequence[int], max_inputs: int = MAX_INPUTS,
         if count < 0:
             raise ValueError(f"input {index} has a negative token count")
         if count > max_tokens_per_input or count > max_tokens:
-            raise ValueError(f"input {index} has {count} tokens; the limit per input is "
-                             f"{min(max_tokens_per_input, max_tokens)}")
+            raise ValueError(
+                f"input {index} has {count} tokens; the limit per input is "
+                f"{min(max_tokens_per_input, max_tokens)}"
+            )
         if current and (len(current) >= max_inputs or current_tokens + count > max_tokens):
             batches.append(current)
             current, current_tokens = [], 0
@@ -42,8 +47,9 @@ def plan_batches(token_counts: Sequence[int], max_inputs: int = MAX_INPUTS,
     return batches
 
 
-def lower_bound(token_counts: Sequence[int], max_inputs: int = MAX_INPUTS,
-                max_tokens: int = MAX_TOKENS) -> int:
+def lower_bound(
+    token_counts: Sequence[int], max_inputs: int = MAX_INPUTS, max_tokens: int = MAX_TOKENS
+) -> int:
     """No plan, in any order, can use fewer requests than this."""
     if not token_counts:
         return 0

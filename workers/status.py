@@ -39,8 +39,12 @@ TTL_SECONDS = 15
 
 
 class WorkerStatus(Middleware):
-    def __init__(self, beat_seconds: float = BEAT_SECONDS, ttl_seconds: int = TTL_SECONDS,
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        beat_seconds: float = BEAT_SECONDS,
+        ttl_seconds: int = TTL_SECONDS,
+        settings: Settings | None = None,
+    ) -> None:
         self.beat_seconds = beat_seconds
         self.ttl_seconds = ttl_seconds
         self.settings = settings
@@ -49,7 +53,7 @@ class WorkerStatus(Middleware):
         # its own connection: the beat and the sweep never wait behind the work's pooled ones
         self._pg = Dedicated(autocommit=False)
         self._lock = threading.Lock()
-        self._current: dict[str, dict[str, Any]] = {}   # message id -> what it is
+        self._current: dict[str, dict[str, Any]] = {}  # message id -> what it is
         self._counts = {"processed": 0, "failed": 0}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,12 +73,17 @@ class WorkerStatus(Middleware):
         self._broker = broker
         queues = sorted(worker.consumer_whitelist or broker.get_declared_queues())
         self._static = {
-            "hostname": socket.gethostname(), "pid": os.getpid(), "ppid": os.getppid(),
-            "threads": worker.worker_threads, "queues": queues, "started_at": time.time(),
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "ppid": os.getppid(),
+            "threads": worker.worker_threads,
+            "queues": queues,
+            "started_at": time.time(),
         }
         self._stop.clear()
-        self._thread = threading.Thread(target=self._beat_loop, name="omni-worker-status",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._beat_loop, name="omni-worker-status", daemon=True
+        )
         self._thread.start()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
@@ -90,8 +99,9 @@ class WorkerStatus(Middleware):
             if self.settings is not None:
                 try:
                     with self._pg.use() as conn:
-                        conn.execute("DELETE FROM worker_heartbeats WHERE worker = %s",
-                                     (self.worker_name,))
+                        conn.execute(
+                            "DELETE FROM worker_heartbeats WHERE worker = %s", (self.worker_name,)
+                        )
                         conn.commit()
                 except Exception:  # noqa: BLE001, S110 - the row ages out
                     pass
@@ -100,13 +110,21 @@ class WorkerStatus(Middleware):
     def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
         with self._lock:
             self._current[message.message_id] = {
-                "actor": message.actor_name, "queue": message.queue_name,
+                "actor": message.actor_name,
+                "queue": message.queue_name,
                 "job_id": message.args[0] if message.args else None,
-                "message_id": message.message_id, "since": time.time(),
+                "message_id": message.message_id,
+                "since": time.time(),
             }
 
-    def after_process_message(self, broker: dramatiq.Broker, message: Any, *,
-                              result: Any = None, exception: BaseException | None = None) -> None:
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
         with self._lock:
             self._current.pop(message.message_id, None)
             self._counts["failed" if exception is not None else "processed"] += 1
@@ -122,8 +140,10 @@ class WorkerStatus(Middleware):
             counts = dict(self._counts)
         return {
             **{k: json.dumps(v) for k, v in self._static.items()},
-            "current": json.dumps(current), "processed": str(counts["processed"]),
-            "failed": str(counts["failed"]), "last_seen": str(time.time()),
+            "current": json.dumps(current),
+            "processed": str(counts["processed"]),
+            "failed": str(counts["failed"]),
+            "last_seen": str(time.time()),
         }
 
     def beat(self) -> None:
@@ -149,20 +169,35 @@ class WorkerStatus(Middleware):
                 "to_timestamp(%s), now()) ON CONFLICT (worker) DO UPDATE SET "
                 "queues = EXCLUDED.queues, threads = EXCLUDED.threads, current = EXCLUDED.current, "
                 "redis_ok = EXCLUDED.redis_ok, last_seen = now()",
-                (self.worker_name, static["hostname"], static["pid"], static["queues"],
-                 static["threads"], Jsonb(current), self._redis_ok, static["started_at"]))
+                (
+                    self.worker_name,
+                    static["hostname"],
+                    static["pid"],
+                    static["queues"],
+                    static["threads"],
+                    Jsonb(current),
+                    self._redis_ok,
+                    static["started_at"],
+                ),
+            )
             conn.commit()
 
     def sweep(self) -> None:
         assert self.settings is not None and self._broker is not None
         broker = self._broker
         with self._pg.use() as conn:
-            result = sweep(conn, self._client,
-                           lambda job_id, job_type: send_on(broker, job_id, job_type),
-                           self.settings)
+            result = sweep(
+                conn,
+                self._client,
+                lambda job_id, job_type: send_on(broker, job_id, job_type),
+                self.settings,
+            )
         if result:
-            log.warning("sweeper: %d expired lease(s) released, %d message(s) re-sent",
-                        len(result.released), len(result.resent))
+            log.warning(
+                "sweeper: %d expired lease(s) released, %d message(s) re-sent",
+                len(result.released),
+                len(result.resent),
+            )
 
     def _beat_loop(self) -> None:
         last_care = 0.0
@@ -195,13 +230,21 @@ def read_workers(client: Any) -> list[dict[str, Any]]:
         if not raw:
             gone.append(key)
             continue
-        fields = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-                  for k, v in raw.items()}
-        worker = {name: json.loads(fields[name]) for name in
-                  ("hostname", "pid", "ppid", "threads", "queues", "started_at", "current")
-                  if name in fields}
-        worker.update(key=key, processed=int(fields.get("processed", 0)),
-                      failed=int(fields.get("failed", 0)), last_seen=float(fields.get("last_seen", 0)))
+        fields = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in raw.items()
+        }
+        worker = {
+            name: json.loads(fields[name])
+            for name in ("hostname", "pid", "ppid", "threads", "queues", "started_at", "current")
+            if name in fields
+        }
+        worker.update(
+            key=key,
+            processed=int(fields.get("processed", 0)),
+            failed=int(fields.get("failed", 0)),
+            last_seen=float(fields.get("last_seen", 0)),
+        )
         workers.append(worker)
     if gone:
         client.zrem(INDEX_KEY, *gone)
@@ -213,7 +256,9 @@ def read_pg_workers(conn: psycopg.Connection, within_s: float) -> list[dict[str,
     return conn.execute(
         "SELECT worker, hostname, pid, queues, threads, current, redis_ok, started_at, last_seen "
         "FROM worker_heartbeats WHERE last_seen > now() - make_interval(secs => %s) "
-        "ORDER BY hostname, started_at", (within_s,)).fetchall()
+        "ORDER BY hostname, started_at",
+        (within_s,),
+    ).fetchall()
 
 
 def add_operations_middleware(broker: dramatiq.Broker, settings: Settings) -> None:
@@ -222,6 +267,7 @@ def add_operations_middleware(broker: dramatiq.Broker, settings: Settings) -> No
     forked by the `dramatiq` worker runner)."""
     broker.add_middleware(WorkerStatus(settings=settings))
     if settings.worker_metrics:
-        from dramatiq.middleware.prometheus import Prometheus  # only with metrics on
+        # only with metrics on
+        from dramatiq.middleware.prometheus import Prometheus  # noqa: PLC0415 - see the reason above
 
         broker.add_middleware(Prometheus())

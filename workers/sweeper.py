@@ -46,9 +46,9 @@ Sender = Callable[[Any, str], Any]
 
 @dataclass
 class SweepResult:
-    released: list[str] = field(default_factory=list)   # expired leases, back to pending
-    resent: list[str] = field(default_factory=list)     # pending jobs whose message was gone
-    skipped: bool = False                               # another sweeper held the lock
+    released: list[str] = field(default_factory=list)  # expired leases, back to pending
+    resent: list[str] = field(default_factory=list)  # pending jobs whose message was gone
+    skipped: bool = False  # another sweeper held the lock
 
     def __bool__(self) -> bool:
         return bool(self.released or self.resent)
@@ -58,8 +58,14 @@ def held_grace_s(settings: Settings) -> float:
     return settings.worker_max_backoff_ms / 1000 + 2 * settings.broker_heartbeat_timeout_ms / 1000
 
 
-def orphan_reason(job_id: Any, status: str | None, lease_live: bool, idle_s: float,
-                  live: LiveMessages | None, settings: Settings) -> str | None:
+def orphan_reason(
+    job_id: Any,
+    status: str | None,
+    lease_live: bool,
+    idle_s: float,
+    live: LiveMessages | None,
+    settings: Settings,
+) -> str | None:
     """Why a job will not progress by itself until the sweeper acts (None: it is fine): the
     one rule the sweeper acts on and the dashboard and `omni jobs` show."""
     status = status or "pending"
@@ -82,8 +88,14 @@ def flag_jobs(rows: list[dict[str, Any]], client: Any, settings: Settings) -> No
     except Exception:  # noqa: BLE001 - Redis away: what the flag then says
         live = None
     for row in rows:
-        row["flag"] = orphan_reason(row["id"], row["status"], row.get("lease_live", False),
-                                    row.get("idle_s") or 0.0, live, settings)
+        row["flag"] = orphan_reason(
+            row["id"],
+            row["status"],
+            row.get("lease_live", False),
+            row.get("idle_s") or 0.0,
+            live,
+            settings,
+        )
 
 
 def sweep(conn: psycopg.Connection, client: Any, send: Sender, settings: Settings) -> SweepResult:
@@ -98,8 +110,10 @@ def sweep(conn: psycopg.Connection, client: Any, send: Sender, settings: Setting
     try:
         released = jobs.release_expired(conn)
         # embedding checkpoints no run came back for (a job failed for good, say)
-        conn.execute("DELETE FROM embedding_checkpoints WHERE created_at < now() - %s::interval",
-                     (CHECKPOINT_TTL,))
+        conn.execute(
+            "DELETE FROM embedding_checkpoints WHERE created_at < now() - %s::interval",
+            (CHECKPOINT_TTL,),
+        )
         conn.commit()  # the lock goes with it; the sends below are idempotent
     except BaseException:
         conn.rollback()
@@ -109,8 +123,9 @@ def sweep(conn: psycopg.Connection, client: Any, send: Sender, settings: Setting
         log.warning("job %s: its lease expired; back to pending", row["id"])
     candidates = {str(r["id"]): r for r in jobs.pending_since(conn, settings.job_resend_after_s)}
     # just released: their message may be gone already (acknowledged as merged, say)
-    candidates.update({str(r["id"]): {**r, "age_s": float(settings.job_resend_after_s)}
-                       for r in released})
+    candidates.update(
+        {str(r["id"]): {**r, "age_s": float(settings.job_resend_after_s)} for r in released}
+    )
     conn.commit()
     if not candidates:
         return result

@@ -7,15 +7,34 @@ from typing import Any
 
 FORMATS = ("pdf", "docx", "odt", "text")
 _MEDIA_TYPES = {
-    "application/pdf": "pdf", "application/x-pdf": "pdf",
+    "application/pdf": "pdf",
+    "application/x-pdf": "pdf",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "application/vnd.oasis.opendocument.text": "odt",
-    "text/plain": "text", "text/markdown": "text", "text/csv": "text",
+    "text/plain": "text",
+    "text/markdown": "text",
+    "text/csv": "text",
 }
-_EXTENSIONS = {"pdf": "pdf", "docx": "docx", "odt": "odt", "txt": "text", "md": "text",
-               "csv": "text"}
-_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<meta", b"<title",
-                b"<div", b"<p>", b"<script")
+_EXTENSIONS = {
+    "pdf": "pdf",
+    "docx": "docx",
+    "odt": "odt",
+    "txt": "text",
+    "md": "text",
+    "csv": "text",
+}
+_HTML_STARTS = (
+    b"<!doctype html",
+    b"<html",
+    b"<head",
+    b"<body",
+    b"<!--",
+    b"<meta",
+    b"<title",
+    b"<div",
+    b"<p>",
+    b"<script",
+)
 
 
 class DocumentError(Exception):
@@ -29,8 +48,8 @@ class DocumentText:
     title: str | None = None
     headings: list[dict[str, Any]] = field(default_factory=list)
     page_starts: list[int] = field(default_factory=list)  # offset in `text` of each page (PDF)
-    pages: int = 1          # pages whose text was extracted
-    pages_total: int = 1    # pages the document has
+    pages: int = 1  # pages whose text was extracted
+    pages_total: int = 1  # pages the document has
     pages_without_text: list[int] = field(default_factory=list)  # 1-based
     language: str | None = None
 

@@ -10,7 +10,7 @@ from lxml import etree
 
 from content.doctext.model import DocumentError, DocumentText
 
-MAX_XML_BYTES = 64 * 1024 * 1024   # uncompressed; a zip bomb stops here
+MAX_XML_BYTES = 64 * 1024 * 1024  # uncompressed; a zip bomb stops here
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
@@ -29,8 +29,9 @@ def extract_office(body: bytes, fmt: str) -> DocumentText:
     except (zipfile.BadZipFile, KeyError, EOFError, zipfile.LargeZipFile) as exc:
         raise DocumentError(f"corrupt: not a readable {fmt.upper()} file ({exc})") from None
     try:
-        root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True,
-                                                     huge_tree=True))
+        root = etree.fromstring(
+            xml, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        )
     except etree.XMLSyntaxError as exc:
         raise DocumentError(f"corrupt: the {fmt.upper()} XML does not parse ({exc})") from None
     blocks = list(_docx_blocks(root) if fmt == "docx" else _odt_blocks(root))
@@ -53,8 +54,9 @@ def from_blocks(fmt: str, blocks: list[tuple[int, str]]) -> DocumentText:
     if not parts:
         raise DocumentError(f"empty: the {fmt.upper()} file has no text")
     title = headings[0]["text"] if headings else None
-    return DocumentText(format=fmt, text="\n\n".join(parts), title=title, headings=headings,
-                        page_starts=[0])
+    return DocumentText(
+        format=fmt, text="\n\n".join(parts), title=title, headings=headings, page_starts=[0]
+    )
 
 
 def _docx_blocks(root: etree._Element):
@@ -72,8 +74,11 @@ def _docx_blocks(root: etree._Element):
 
 def _odt_blocks(root: etree._Element):
     for el in root.iter(f"{_TEXT}h", f"{_TEXT}p"):
-        if el.tag == f"{_TEXT}p" and el.getparent() is not None \
-                and el.getparent().tag == f"{_TEXT}h":
+        if (
+            el.tag == f"{_TEXT}p"
+            and el.getparent() is not None
+            and el.getparent().tag == f"{_TEXT}h"
+        ):
             continue
         level = int(el.get(f"{_TEXT}outline-level") or 1) if el.tag == f"{_TEXT}h" else 0
         yield min(level, 6), "".join(el.itertext())
@@ -90,8 +95,10 @@ def extract_plain(body: bytes) -> DocumentText:
             continue
     else:  # pragma: no cover - cp1252 decodes nearly everything
         text = body.decode("latin-1")
-    paragraphs = ["\n".join(line.rstrip() for line in p.strip().splitlines())
-                  for p in text.replace("\r\n", "\n").split("\n\n")]
+    paragraphs = [
+        "\n".join(line.rstrip() for line in p.strip().splitlines())
+        for p in text.replace("\r\n", "\n").split("\n\n")
+    ]
     blocks = [p for p in paragraphs if p.strip()]
     if not blocks:
         raise DocumentError("empty: the text file has no text")

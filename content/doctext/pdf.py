@@ -13,7 +13,7 @@ import pypdfium2.raw as pdfium_c
 
 from content.doctext.model import DocumentError, DocumentText
 
-HEADING_RATIO = 1.15      # a line this much larger than the body text is a heading
+HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
 HEADING_MAX_CHARS = 120
 MAX_HEADING_LEVELS = 3
 _CONTROL = re.compile(r"[\x00-\x01\x03-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -63,8 +63,9 @@ def extract_pdf(body: bytes, max_pages: int) -> DocumentText:
         doc.close()
     with_text = {line.page for line in lines if line.text.strip()}
     if not with_text:
-        raise DocumentError(f"scanned: no text layer on any of its {total} pages "
-                            "(image-only PDF; OCR is not done)")
+        raise DocumentError(
+            f"scanned: no text layer on any of its {total} pages (image-only PDF; OCR is not done)"
+        )
     result = build_text(lines, pages, toc)
     result.title = title or (result.headings[0]["text"] if result.headings else None)
     result.pages_total = total
@@ -121,8 +122,9 @@ def body_size(lines: list[Line]) -> float:
     return max(weights, key=lambda k: (weights[k], -k)) if weights else 0.0
 
 
-def heading_levels(lines: list[Line], body: float,
-                   toc: dict[tuple[int, str], int]) -> dict[int, int]:
+def heading_levels(
+    lines: list[Line], body: float, toc: dict[tuple[int, str], int]
+) -> dict[int, int]:
     """Line index -> heading level. The outline decides when the PDF has one; else lines set
     larger than the body text that read like titles (short, with letters, no final stop)."""
     levels: dict[int, int] = {}
@@ -132,23 +134,30 @@ def heading_levels(lines: list[Line], body: float,
             if level:
                 levels[i] = min(level, 6)
         return levels
-    candidates = {i: round(line.size * 2) / 2 for i, line in enumerate(lines)
-                  if body and line.size >= body * HEADING_RATIO and _title_like(line.text)}
+    candidates = {
+        i: round(line.size * 2) / 2
+        for i, line in enumerate(lines)
+        if body and line.size >= body * HEADING_RATIO and _title_like(line.text)
+    }
     ranks = sorted(set(candidates.values()), reverse=True)
     return {i: min(ranks.index(size) + 1, MAX_HEADING_LEVELS) for i, size in candidates.items()}
 
 
 def _title_like(text: str) -> bool:
-    return (2 <= len(text) <= HEADING_MAX_CHARS and bool(_LETTER.search(text))
-            and not text.endswith((".", ",", ";")))
+    return (
+        2 <= len(text) <= HEADING_MAX_CHARS
+        and bool(_LETTER.search(text))
+        and not text.endswith((".", ",", ";"))
+    )
 
 
-def build_text(lines: list[Line], pages: int,
-               toc: dict[tuple[int, str], int] | None = None) -> DocumentText:
+def build_text(
+    lines: list[Line], pages: int, toc: dict[tuple[int, str], int] | None = None
+) -> DocumentText:
     """Markdown from the lines of `pages` pages (pure): headings as `#` lines, wrapped lines
     joined into paragraphs, and the offset where each page's text starts."""
     levels = heading_levels(lines, body_size(lines), toc or {})
-    blocks: list[tuple[int, str]] = []   # (page, markdown block)
+    blocks: list[tuple[int, str]] = []  # (page, markdown block)
     headings: list[dict[str, object]] = []
     paragraph: list[str] = []
     para_page = 0
@@ -193,8 +202,14 @@ def build_text(lines: list[Line], pages: int,
         offset += len(block)
     while len(page_starts) < pages:
         page_starts.append(offset)
-    return DocumentText(format="pdf", text="\n\n".join(parts), headings=headings,
-                        page_starts=page_starts, pages=pages, pages_total=pages)
+    return DocumentText(
+        format="pdf",
+        text="\n\n".join(parts),
+        headings=headings,
+        page_starts=page_starts,
+        pages=pages,
+        pages_total=pages,
+    )
 
 
 def _page_widths(lines: list[Line]) -> dict[int, int]:
@@ -215,7 +230,7 @@ def _ends_paragraph(previous: Line | None, widths: dict[int, int]) -> bool:
 def _join(lines: list[str]) -> str:
     out = ""
     for line in lines:
-        if out.endswith("\x02"):      # PDFium marks a soft hyphen at a line end
+        if out.endswith("\x02"):  # PDFium marks a soft hyphen at a line end
             out = out[:-1] + line
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].islower():
             out = out[:-1] + line  # a word hyphenated across lines

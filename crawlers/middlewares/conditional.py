@@ -32,11 +32,15 @@ class ConditionalRequestMiddleware:
         state = self.crawler.spider.state
         known = state.known.get(meta["omni_url"])
         # `omni refresh --force`: every page downloaded and re-extracted.
-        if known is None or state.force or (known.status not in ("scraped", "duplicate")
-                                            and not known.not_html):
+        if (
+            known is None
+            or state.force
+            or (known.status not in ("scraped", "duplicate") and not known.not_html)
+        ):
             return
         if known.status == "duplicate" and duplicate_skippable(
-                state.statuses.get(known.canonical_of), known.scraped_at, datetime.now(UTC)):
+            state.statuses.get(known.canonical_of), known.scraped_at, datetime.now(UTC)
+        ):
             count(self.crawler.stats, "duplicate_skipped")
             raise IgnoreRequest(DUPLICATE_SKIPPED)
         sent = False

@@ -37,8 +37,13 @@ class AppShellFallbackMiddleware:
 
     def process_response(self, request: Any, response: Any) -> Any:
         meta = request.meta
-        if (not meta.get("omni_page") or meta.get("playwright") or response.status != 200
-                or not isinstance(response, HtmlResponse) or not looks_like_app_shell(response.body)):
+        if (
+            not meta.get("omni_page")
+            or meta.get("playwright")
+            or response.status != 200
+            or not isinstance(response, HtmlResponse)
+            or not looks_like_app_shell(response.body)
+        ):
             return response
         rendered = request.replace(dont_filter=True)
         rendered.meta.update(playwright=True, render_mode="playwright", omni_app_shell=True)

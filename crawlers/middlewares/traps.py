@@ -18,8 +18,12 @@ class TrapLimiterMiddleware(BaseSpiderMiddleware):
         if not meta.get("omni_page"):
             return request
         state = self.crawler.spider.state
-        reason = state.traps.verdict(meta["omni_url"], pattern_key(meta["omni_url"]),
-                                     meta.get("omni_chain", 0), meta.get("omni_sitemap", False))
+        reason = state.traps.verdict(
+            meta["omni_url"],
+            pattern_key(meta["omni_url"]),
+            meta.get("omni_chain", 0),
+            meta.get("omni_sitemap", False),
+        )
         if reason:
             count(self.crawler.stats, "trap_skipped")
             # remembered (`scraped_pages` status `skipped`), so a re-crawl that meets the link

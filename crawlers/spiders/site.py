@@ -54,9 +54,15 @@ ALIAS_STATUSES = ("duplicate", "redirect")
 class SiteSpider(scrapy.Spider):
     name = "site"
 
-    def __init__(self, domain: str | None = None, job_id: str | None = None,
-                 start_url: str | None = None, runner: str | None = None,
-                 *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: str | None = None,
+        job_id: str | None = None,
+        start_url: str | None = None,
+        runner: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if not domain:
             raise ValueError("the site spider needs a domain: scrapy crawl site -a domain=<domain>")
@@ -119,13 +125,17 @@ class SiteSpider(scrapy.Spider):
             self.crawl_delay = info.crawl_delay
             sitemaps = [*info.sitemaps, *sitemaps]
         listed = await self._read_sitemaps(sitemaps)
-        if first := self.page_request(canonicalize(self.start_url) or self.start_url, 0,
-                                      priority=PRIORITY[NEW]):
+        if first := self.page_request(
+            canonicalize(self.start_url) or self.start_url, 0, priority=PRIORITY[NEW]
+        ):
             yield first
         now = datetime.now(UTC)
         state = self.state
-        known = {url: (page.depth, page.scraped_at) for url, page in state.known.items()
-                 if not self._skip_known(url, page, now)}
+        known = {
+            url: (page.depth, page.scraped_at)
+            for url, page in state.known.items()
+            if not self._skip_known(url, page, now)
+        }
         duplicates = {url for url, page in state.known.items() if page.status == "duplicate"}
         for planned in crawl_order(listed, known, duplicates):
             resumed = state.known.get(planned.url)
@@ -133,16 +143,20 @@ class SiteSpider(scrapy.Spider):
                 for request in self._follow_known(planned.url, planned.depth):
                     yield request
                 continue
-            if request := self.page_request(planned.url, planned.depth,
-                                            priority=PRIORITY[planned.tier] - planned.depth,
-                                            from_sitemap=planned.from_sitemap):
+            if request := self.page_request(
+                planned.url,
+                planned.depth,
+                priority=PRIORITY[planned.tier] - planned.depth,
+                from_sitemap=planned.from_sitemap,
+            ):
                 yield request
 
     def _skip_known(self, url: str, page: KnownPage, now: datetime) -> bool:
         """A dead URL, a redirect or a trap-skipped URL that is not due again (its back-off):
         not asked. A URL the sitemap lists is never held back as a trap."""
         if due(page.next_check_at, now, self.state.force) or (
-                page.status == "skipped" and url in self.state.sitemap_urls):
+            page.status == "skipped" and url in self.state.sitemap_urls
+        ):
             return False
         self.state.seen.add(url)
         self.count("recheck_skipped")
@@ -152,8 +166,12 @@ class SiteSpider(scrapy.Spider):
         """Stored by an earlier attempt of this very job (a killed crawl's retry): not asked
         again, its stored links are followed instead."""
         state = self.state
-        return (not state.force and page.crawl_job_id == state.job_id and page.status == "scraped"
-                and url in state.known_links)
+        return (
+            not state.force
+            and page.crawl_job_id == state.job_id
+            and page.status == "scraped"
+            and url in state.known_links
+        )
 
     def _follow_known(self, url: str, depth: int) -> Iterator[Request]:
         """A page an earlier attempt of this job stored: not asked; its stored links are
@@ -168,8 +186,12 @@ class SiteSpider(scrapy.Spider):
         while pending:
             target, at = pending.pop()
             known = state.known.get(target)
-            if (target not in state.seen and known is not None and self._resumable(target, known)
-                    and in_site(target, state.site_hosts)):
+            if (
+                target not in state.seen
+                and known is not None
+                and self._resumable(target, known)
+                and in_site(target, state.site_hosts)
+            ):
                 state.seen.add(target)
                 state.stored.add(target)
                 self.count("resumed")
@@ -181,15 +203,17 @@ class SiteSpider(scrapy.Spider):
         """robots.txt of the start host (once per crawl: the robots middleware is handed the
         same answer); also decides https vs http for a bare domain."""
         for attempt in range(2):
-            request = Request(urljoin(self.start_url, "/robots.txt"),
-                              meta={"dont_obey_robotstxt": True,
-                                    "dont_retry": True})
+            request = Request(
+                urljoin(self.start_url, "/robots.txt"),
+                meta={"dont_obey_robotstxt": True, "dont_retry": True},
+            )
             try:
                 response = await self.crawler.engine.download_async(request)
             except Exception as exc:  # noqa: BLE001 - any connection failure
                 if attempt == 0 and self.http_fallback and self.start_url.startswith("https://"):
-                    logger.info("https failed for %s (%s); falling back to http",
-                                self.state.domain, exc)
+                    logger.info(
+                        "https failed for %s (%s); falling back to http", self.state.domain, exc
+                    )
                     self.start_url = "http://" + self.start_url.removeprefix("https://")
                     continue
                 share_robots(self.crawler, self.start_url, None)
@@ -204,8 +228,11 @@ class SiteSpider(scrapy.Spider):
         MAX_SITEMAP_NESTING), with its `<lastmod>`. Read before the crawl starts, so the crawl
         can be ordered by it."""
         listed: dict[str, str | None] = {}
-        queue = [(u, 0) for u in dict.fromkeys(canonicalize(u, self.start_url) for u in roots)
-                 if u and in_site(u, self.state.site_hosts)]
+        queue = [
+            (u, 0)
+            for u in dict.fromkeys(canonicalize(u, self.start_url) for u in roots)
+            if u and in_site(u, self.state.site_hosts)
+        ]
         done: set[str] = set()
         while queue:
             url, nesting = queue.pop(0)
@@ -214,15 +241,15 @@ class SiteSpider(scrapy.Spider):
             done.add(url)
             try:
                 response = await self.crawler.engine.download_async(
-                    Request(url, meta={"dont_retry": True}))
+                    Request(url, meta={"dont_retry": True})
+                )
             except Exception as exc:  # noqa: BLE001 - a missing sitemap is normal
                 logger.info("sitemap %s not read: %s", url, exc)
                 continue
             self.count("sitemap_requests")
             if response.status != 200:
                 continue
-            content = parse_sitemap(response.body,
-                                    max_size=self.max_bytes)
+            content = parse_sitemap(response.body, max_size=self.max_bytes)
             for loc in content.urls:
                 target = canonicalize(loc, response.url)
                 if not target or not in_site(target, self.state.site_hosts):
@@ -235,8 +262,15 @@ class SiteSpider(scrapy.Spider):
         self.state.sitemap_urls = set(listed)
         return listed
 
-    def page_request(self, url: str, depth: int, *, priority: int | None = None,
-                     from_sitemap: bool = False, chain: int = 0) -> Request | None:
+    def page_request(
+        self,
+        url: str,
+        depth: int,
+        *,
+        priority: int | None = None,
+        from_sitemap: bool = False,
+        chain: int = 0,
+    ) -> Request | None:
         """A request for a page of the site, or None if it is not one to fetch (seen, off-site,
         not a page, disallowed, a dead link not due again). `url` must be canonical: every
         caller has it from `canonicalize` or from rows this spider stored. Budget and trap
@@ -258,19 +292,33 @@ class SiteSpider(scrapy.Spider):
                 return None
         elif kind != "page":
             return None
-        if (self.robots is not None and host_of(url) == self.start_host
-                and not self.robots.can_fetch(url, self.robots_user_agent)):
+        if (
+            self.robots is not None
+            and host_of(url) == self.start_host
+            and not self.robots.can_fetch(url, self.robots_user_agent)
+        ):
             self.count("robots_skipped")
             return None
-        meta: dict[str, Any] = {"omni_page": True, "omni_url": url, "omni_depth": depth,
-                                "render_mode": "static", "omni_chain": chain,
-                                "omni_sitemap": from_sitemap or url in state.sitemap_urls}
+        meta: dict[str, Any] = {
+            "omni_page": True,
+            "omni_url": url,
+            "omni_depth": depth,
+            "render_mode": "static",
+            "omni_chain": chain,
+            "omni_sitemap": from_sitemap or url in state.sitemap_urls,
+        }
         if kind == "document":
             meta["omni_document"] = True
         elif state.render_js:
             meta.update(playwright=True, render_mode="playwright")
-        return Request(url, callback=self.parse_page, errback=self.on_page_error, meta=meta,
-                       dont_filter=True, priority=-depth if priority is None else priority)
+        return Request(
+            url,
+            callback=self.parse_page,
+            errback=self.on_page_error,
+            meta=meta,
+            dont_filter=True,
+            priority=-depth if priority is None else priority,
+        )
 
     # ------------------------------------------------------------------ pages
     def parse_page(self, response: Response) -> Iterator[Any]:
@@ -288,8 +336,11 @@ class SiteSpider(scrapy.Spider):
             for target in state.known_links.get(url, ()):
                 if request := self.page_request(target, depth + 1):
                     yield request
-            keep = (known.status if known and (known.status in ALIAS_STATUSES or known.not_html)
-                    else "scraped")
+            keep = (
+                known.status
+                if known and (known.status in ALIAS_STATUSES or known.not_html)
+                else "scraped"
+            )
             yield {**base, "kind": "unchanged", "status": keep}
             return
         if status >= 300:
@@ -298,7 +349,9 @@ class SiteSpider(scrapy.Spider):
             if status in GONE_STATUSES:
                 count, when = dead_schedule(known.dead_count if known else 0, datetime.now(UTC))
                 item.update(dead_count=count, next_check_at=when.isoformat())
-                if known is not None and (known.status in ("scraped", "gone") or known.content_hash):
+                if known is not None and (
+                    known.status in ("scraped", "gone") or known.content_hash
+                ):
                     item["kind"] = "gone"
                     self._forget_if_confirmed(url, known, count, f"HTTP {status}")
             yield item
@@ -335,19 +388,32 @@ class SiteSpider(scrapy.Spider):
             self.count("rendered")
         if final != url:
             base.update(url=final)
-        yield {**base, "kind": "page", "url": final, "requested_url": url,
-               "html": response.text, "root": root, "links": links}
+        yield {
+            **base,
+            "kind": "page",
+            "url": final,
+            "requested_url": url,
+            "html": response.text,
+            "root": root,
+            "links": links,
+        }
 
-    def _redirect_item(self, base: dict[str, Any], url: str, final: str,
-                       known: KnownPage | None) -> dict[str, Any]:
+    def _redirect_item(
+        self, base: dict[str, Any], url: str, final: str, known: KnownPage | None
+    ) -> dict[str, Any]:
         """A redirect, remembered. A stored page that now redirects to its replacement leaves
         search once the replacement is stored with its own content; one that redirects to a page
         that does not replace it (the home page, a page above it) is a dead page: asked again
         after the dead-link back-off, and forgotten when that is confirmed."""
         now = datetime.now(UTC)
-        item = {**base, "kind": "redirect", "canonical_of": final, "etag": None,
-                "last_modified": None,
-                "next_check_at": (now + timedelta(days=REDIRECT_RECHECK_DAYS)).isoformat()}
+        item = {
+            **base,
+            "kind": "redirect",
+            "canonical_of": final,
+            "etag": None,
+            "last_modified": None,
+            "next_check_at": (now + timedelta(days=REDIRECT_RECHECK_DAYS)).isoformat(),
+        }
         if known is None or not known.content_hash:
             return item
         if replacement(url, final):
@@ -358,15 +424,17 @@ class SiteSpider(scrapy.Spider):
         self._forget_if_confirmed(url, known, count, f"redirected to {final}")
         return item
 
-    def _forget_if_confirmed(self, url: str, known: KnownPage, dead_count: int,
-                             answer: str) -> None:
+    def _forget_if_confirmed(
+        self, url: str, known: KnownPage, dead_count: int, answer: str
+    ) -> None:
         """A page with stored knowledge whose death is confirmed leaves search at the end of the
         crawl (pipelines/store.py calls db.forget.forget_pages)."""
         if known.content_hash and confirmed_gone(dead_count):
             self.state.forget[url] = f"{answer} on {dead_count} checks in a row"
 
-    def _document(self, base: dict[str, Any], final: str, url: str,
-                  response: Response) -> Iterator[dict[str, Any]]:
+    def _document(
+        self, base: dict[str, Any], final: str, url: str, response: Response
+    ) -> Iterator[dict[str, Any]]:
         """A document (pipelines/documents.py extracts it) or a failure with its reason."""
         state = self.state
         if final in state.stored:
@@ -377,22 +445,33 @@ class SiteSpider(scrapy.Spider):
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
         if final != url:
             base.update(etag=None, last_modified=None)
-        yield document_item(base, final, url, content_type, response.body,
-                            bool(response.meta.get("omni_document")))
+        yield document_item(
+            base, final, url, content_type, response.body, bool(response.meta.get("omni_document"))
+        )
 
-    def _follow_links(self, links: list[dict[str, Any]], root: Any, response: Response,
-                      depth: int, meta: dict[str, Any]) -> Iterator[Request]:
+    def _follow_links(
+        self,
+        links: list[dict[str, Any]],
+        root: Any,
+        response: Response,
+        depth: int,
+        meta: dict[str, Any],
+    ) -> Iterator[Request]:
         """Requests for the page's followable links; records what the page brought (for the
         trap bounds) on the way."""
         state = self.state
         follow = not _meta_nofollow(root)
-        targets = [link["target_url"] for link in links
-                   if follow and link["is_internal"] and not link["nofollow"]]
+        targets = [
+            link["target_url"]
+            for link in links
+            if follow and link["is_internal"] and not link["nofollow"]
+        ]
         own = pattern_key(meta["omni_url"])
         fresh = [t for t in targets if t not in state.seen]
         other_new = sum(1 for t in fresh if pattern_key(t) != own)
-        productive = state.traps.record_page(own, fingerprint(response.body, meta["omni_url"]),
-                                             len(fresh), other_new)
+        productive = state.traps.record_page(
+            own, fingerprint(response.body, meta["omni_url"]), len(fresh), other_new
+        )
         # A chain grows while a page says nothing new and links only the next of its pattern.
         chain = 0 if productive else meta.get("omni_chain", 0) + 1
         for target in fresh:
@@ -406,17 +485,27 @@ class SiteSpider(scrapy.Spider):
         if reason is None:
             return
         self.count("pages_seen")
-        yield {"kind": "failed", "url": request.meta["omni_url"],
-               "depth": request.meta.get("omni_depth", 0), "error": reason,
-               "http_status": None, "render_mode": request.meta.get("render_mode", "static"),
-               "etag": None, "last_modified": None, "bytes": 0, "download_s": None}
+        yield {
+            "kind": "failed",
+            "url": request.meta["omni_url"],
+            "depth": request.meta.get("omni_depth", 0),
+            "error": reason,
+            "http_status": None,
+            "render_mode": request.meta.get("render_mode", "static"),
+            "etag": None,
+            "last_modified": None,
+            "bytes": 0,
+            "download_s": None,
+        }
 
     def _item(self, url: str, depth: int, response: Response) -> dict[str, Any]:
         headers = response.headers
         etag = headers.get(b"ETag")
         last_modified = headers.get(b"Last-Modified")
         return {
-            "url": url, "depth": depth, "http_status": response.status,
+            "url": url,
+            "depth": depth,
+            "http_status": response.status,
             "etag": etag.decode("latin-1") if etag else None,
             "last_modified": last_modified.decode("latin-1") if last_modified else None,
             "render_mode": response.meta.get("render_mode", "static"),

@@ -10,18 +10,35 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-SUMMARY_KEYS = ("pages_seen", "new", "changed", "unchanged", "duplicate", "failed", "gone",
-                "forgotten", "bytes", "duration_s", "rendered", "conditional_requests", "robots_skipped",
-                "trap_skipped", "documents", "jobs_enqueued")
+SUMMARY_KEYS = (
+    "pages_seen",
+    "new",
+    "changed",
+    "unchanged",
+    "duplicate",
+    "failed",
+    "gone",
+    "forgotten",
+    "bytes",
+    "duration_s",
+    "rendered",
+    "conditional_requests",
+    "robots_skipped",
+    "trap_skipped",
+    "documents",
+    "jobs_enqueued",
+)
 
 
 def crawl(
-    target: str = typer.Argument(..., help="A registered domain, a new domain, or a URL to start at."),
+    target: str = typer.Argument(
+        ..., help="A registered domain, a new domain, or a URL to start at."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
 ) -> None:
     """Crawl a site: pages into scraped_pages / website_content, new and changed pages enqueued."""
     # Scrapy's settings (~0.3 s to import): only for this command.
-    from crawlers.run import create_crawl_job, run_crawl_subprocess
+    from crawlers.run import create_crawl_job, run_crawl_subprocess  # noqa: PLC0415 - see the comment above
 
     domain, job_id = create_crawl_job(target)
     if as_json:
@@ -29,18 +46,28 @@ def crawl(
         typer.echo(json.dumps(stats, default=str, sort_keys=True))
     else:
         console = Console(stderr=True)
-        with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total} pages"),
-                      TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-                      console=console, transient=True) as bar:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} pages"),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             task = bar.add_task(f"crawling {domain}", total=None, detail="")
 
             def on_progress(stats: dict[str, Any]) -> None:
                 total = max(stats.get("scheduled", 0), stats.get("pages_seen", 0)) or None
-                bar.update(task, completed=stats.get("pages_seen", 0), total=total,
-                           detail=f"new {stats.get('new', 0)} changed {stats.get('changed', 0)} "
-                                  f"unchanged {stats.get('unchanged', 0)} "
-                                  f"failed {stats.get('failed', 0)}")
+                bar.update(
+                    task,
+                    completed=stats.get("pages_seen", 0),
+                    total=total,
+                    detail=f"new {stats.get('new', 0)} changed {stats.get('changed', 0)} "
+                    f"unchanged {stats.get('unchanged', 0)} "
+                    f"failed {stats.get('failed', 0)}",
+                )
 
             stats = run_crawl_subprocess(job_id, progress=on_progress)
         _print_summary(stats)

@@ -72,15 +72,20 @@ def refresh_stats_cmd() -> None:
     """Recompute the domain_content_stats materialized view (concurrently; readers not blocked)."""
     with connect(autocommit=True) as conn:
         conn.execute("SELECT public.refresh_domain_content_stats()")
-        count = conn.execute("SELECT count(*) AS n FROM public.domain_content_stats").fetchone()["n"]
+        count = conn.execute("SELECT count(*) AS n FROM public.domain_content_stats").fetchone()[
+            "n"
+        ]
     typer.echo(f"refreshed domain_content_stats ({count} domains)")
 
 
 @app.command("vector-indexes")
 def vector_indexes_cmd(
-    min_rows: int = typer.Option(None, "--min-rows", min=1,
-                                 help="chunks a domain needs for its own index "
-                                      "(default OMNI_SEARCH_DOMAIN_INDEX_ROWS)"),
+    min_rows: int = typer.Option(
+        None,
+        "--min-rows",
+        min=1,
+        help="chunks a domain needs for its own index (default OMNI_SEARCH_DOMAIN_INDEX_ROWS)",
+    ),
 ) -> None:
     """Build each large domain's own HNSW index, drop those no longer needed (concurrently)."""
     with connect(autocommit=True) as conn:

@@ -11,9 +11,12 @@ from interfaces import doctor as checks
 def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     check: list[str] = typer.Option(
-        [], "--check", help="Run only this check (repeatable): postgres, pgvector, pg_trgm, "
+        [],
+        "--check",
+        help="Run only this check (repeatable): postgres, pgvector, pg_trgm, "
         "migrations, vector-selftest, redis, chromium, tiktoken, embedding-model, "
-        "encryption-key, openai."),
+        "encryption-key, openai.",
+    ),
 ) -> None:
     """Check Postgres (version, pgvector, pg_trgm, migrations, the embedded build's vector
     self-test), Redis, Chromium, tiktoken, the local embedding model, the encryption key and the

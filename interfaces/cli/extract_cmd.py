@@ -27,7 +27,8 @@ FETCH_TIMEOUT_S = 30
 
 def read_source(source: str) -> tuple[str, str | None]:
     """(html, url) of a file or an http(s) URL, decoded as the crawler decodes bytes."""
-    from content.charset import decode_html  # imported here: Scrapy, for this command only
+    # imported here: Scrapy, for this command only
+    from content.charset import decode_html  # noqa: PLC0415 - see the reason above
 
     if source.startswith(("http://", "https://")):
         request = urllib.request.Request(source, headers={"User-Agent": "omni-extract"})
@@ -45,24 +46,34 @@ def read_source(source: str) -> tuple[str, str | None]:
 def report(html: str, url: str | None, *, chunks: bool = True) -> dict[str, Any]:
     """What the pipeline stores for the page (the `--jsonl` object)."""
     # imported here: the three extractors load in ~1 s, for this command only
-    from content.chunking import chunk_document
-    from content.main_content import page_content
-    from workers.embed_job import page_text
-    from workers.extraction import extract_page
+    from content.chunking import chunk_document  # noqa: PLC0415 - see the comment above
+    from content.main_content import page_content  # noqa: PLC0415 - see the comment above
+    from workers.embed_job import page_text  # noqa: PLC0415 - see the comment above
+    from workers.extraction import extract_page  # noqa: PLC0415 - see the comment above
 
     found = page_content(html, url)
-    out: dict[str, Any] = {"url": url, "page_type": found.page_type, "title": found.title,
-                           "text": found.text, "markdown": found.markdown,
-                           "facts": found.facts}
+    out: dict[str, Any] = {
+        "url": url,
+        "page_type": found.page_type,
+        "title": found.title,
+        "text": found.text,
+        "markdown": found.markdown,
+        "facts": found.facts,
+    }
     if chunks:
-        out["extractions"] = [{"type": row.extract_type, "data": row.extracted_data}
-                              for row in extract_page(html, url or "https://example.invalid/").rows]
+        out["extractions"] = [
+            {"type": row.extract_type, "data": row.extracted_data}
+            for row in extract_page(html, url or "https://example.invalid/").rows
+        ]
         settings = get_settings()
-        out["chunks"] = [{"heading_path": list(c.heading_path), "tokens": c.token_count,
-                          "text": c.text}
-                         for c in chunk_document(page_text(found.title, found.markdown),
-                                                 settings.chunk_tokens,
-                                                 settings.chunk_overlap_tokens)]
+        out["chunks"] = [
+            {"heading_path": list(c.heading_path), "tokens": c.token_count, "text": c.text}
+            for c in chunk_document(
+                page_text(found.title, found.markdown),
+                settings.chunk_tokens,
+                settings.chunk_overlap_tokens,
+            )
+        ]
     return out
 
 
@@ -73,14 +84,17 @@ def _human(source: str, page: dict[str, Any]) -> str:
     for row in page.get("extractions", []):
         lines.append(f"{row['type']}: {json.dumps(row['data'], ensure_ascii=False)[:200]}")
     lines += ["-- main text", page["text"] or "(none found)", "-- chunks"]
-    lines += [f"[{i}] {' > '.join(c['heading_path']) or '(no heading)'} ({c['tokens']} tokens)"
-              for i, c in enumerate(page.get("chunks", []))]
+    lines += [
+        f"[{i}] {' > '.join(c['heading_path']) or '(no heading)'} ({c['tokens']} tokens)"
+        for i, c in enumerate(page.get("chunks", []))
+    ]
     return "\n".join(lines)
 
 
 def extract(
-    sources: list[str] = typer.Argument(..., metavar="FILE_OR_URL...",
-                                        help="HTML files or http(s) URLs."),
+    sources: list[str] = typer.Argument(
+        ..., metavar="FILE_OR_URL...", help="HTML files or http(s) URLs."
+    ),
     jsonl: bool = typer.Option(False, "--jsonl", help="One JSON object a line per page."),
 ) -> None:
     """Print what the pipeline would store for each page: type, title, main text, Markdown,

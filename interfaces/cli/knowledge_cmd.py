@@ -13,15 +13,17 @@ from rich.table import Table
 from db import knowledge
 from db.connection import connect
 
-app = typer.Typer(help="Curated answers: questions and answers searched before crawled text.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Curated answers: questions and answers searched before crawled text.",
+    no_args_is_help=True,
+)
 console = Console()
 
 
 def _sync_and_send(conn: psycopg.Connection, domain_id: Any) -> Any:
     """Pages made to match the rows, committed; then the embed job's message is sent."""
     # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
-    from workers.dispatch import send_job
+    from workers.dispatch import send_job  # noqa: PLC0415 - see the comment above
 
     job_id, _ = knowledge.sync_job(conn, domain_id)
     conn.commit()
@@ -33,12 +35,14 @@ def _sync_and_send(conn: psycopg.Connection, domain_id: Any) -> Any:
 @app.command("add")
 def add(
     domain: str = typer.Option(..., "--domain", help="A registered domain."),
-    question: str = typer.Option(..., "--question", help="The question (for --type text: a title)."),
+    question: str = typer.Option(
+        ..., "--question", help="The question (for --type text: a title)."
+    ),
     answer: str = typer.Option(..., "--answer", help="The answer (for --type text: the text)."),
     kind: str = typer.Option("qa", "--type", help="qa | text"),
 ) -> None:
     """Add a curated answer; an embed job makes it searchable."""
-    from workers.refresh import find_domain
+    from workers.refresh import find_domain  # noqa: PLC0415 - Dramatiq's broker: only for commands that queue
 
     with connect() as conn:
         row = knowledge.add(conn, find_domain(conn, domain), question, answer, kind)
@@ -74,7 +78,7 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Curated answers with their status and chunk count."""
-    from workers.refresh import find_domain
+    from workers.refresh import find_domain  # noqa: PLC0415 - Dramatiq's broker: only for commands that queue
 
     with connect() as conn:
         rows = knowledge.list_answers(conn, find_domain(conn, domain)["id"] if domain else None)
@@ -83,6 +87,12 @@ def list_cmd(
         return
     table = Table("id", "domain", "type", "question", "status", "chunks")
     for r in rows:
-        table.add_row(str(r["id"]), r["domain"], r["type"], r["question"][:60], r["status"] or "-",
-                      str(r["chunks"]))
+        table.add_row(
+            str(r["id"]),
+            r["domain"],
+            r["type"],
+            r["question"][:60],
+            r["status"] or "-",
+            str(r["chunks"]),
+        )
     console.print(table)

@@ -2,7 +2,8 @@
 
 The error rule: a failure the user can fix (an `core.errors.OmniError`: bad arguments, unknown
 domains or jobs, invalid settings, services or migrations that fail; a database that cannot be
-reached, or one whose schema is missing or behind: a brand-new data dir) ends with a one-line message on stderr and exit status 1, its traceback printed before it
+reached, or one whose schema is missing or behind: a brand-new data dir) ends with a one-line
+message on stderr and exit status 1, its traceback printed before it
 only with `omni --debug ...` or OMNI_LOG_LEVEL=DEBUG. Anything else is a bug and keeps its
 traceback."""
 
@@ -65,14 +66,18 @@ _NO_SERVICES = frozenset({"services", "doctor", "demo", "extract"})
 
 
 @app.callback()
-def _options(ctx: typer.Context, debug: bool = typer.Option(
-        False, "--debug", help="Log at DEBUG and show the traceback behind an error.")) -> None:
+def _options(
+    ctx: typer.Context,
+    debug: bool = typer.Option(
+        False, "--debug", help="Log at DEBUG and show the traceback behind an error."
+    ),
+) -> None:
     if debug:
         logging.getLogger().setLevel(logging.DEBUG)
     if ctx.invoked_subcommand not in _NO_SERVICES and not {"--help", "-h"} & set(sys.argv):
         # The one place the embedded Postgres and Redis start (when DATABASE_URL / REDIS_URL
         # are unset); everything below, and every process spawned, only looks them up.
-        from interfaces import services
+        from interfaces import services  # noqa: PLC0415 - see the comment above
 
         services.up()
 
@@ -95,16 +100,20 @@ def is_user_error(exc: BaseException) -> bool:
 def user_message(exc: BaseException) -> str:
     message = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, _UNMIGRATED):
-        message = (f"{message.split(' LINE ')[0]}: the database schema is missing or behind; "
-                   "run `omni db migrate`")
+        message = (
+            f"{message.split(' LINE ')[0]}: the database schema is missing or behind; "
+            "run `omni db migrate`"
+        )
     return message
 
 
 def main() -> None:
     processes.die_with_parent()
     try:
-        logging.basicConfig(level=get_settings().log_level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=get_settings().log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
         # Without standalone mode, click returns a command's `typer.Exit(code)` instead of
         # exiting with it.
         code = app(standalone_mode=False)

@@ -16,7 +16,8 @@ from interfaces import scheduler as sched
 def scheduler(
     once: bool = typer.Option(False, "--once", help="Do one pass and exit."),
     interval: float | None = typer.Option(
-        None, "--interval", help="Seconds between passes (default OMNI_SCHEDULER_INTERVAL, 60)."),
+        None, "--interval", help="Seconds between passes (default OMNI_SCHEDULER_INTERVAL, 60)."
+    ),
 ) -> None:
     """Queue crawls for domains that are due and refreshes for stale content; keep each large
     domain's own vector index built (not with --once: `omni db vector-indexes` does that)."""
@@ -49,7 +50,7 @@ def dashboard(
 ) -> None:
     """Serve the monitoring dashboard (and /metrics, /healthz)."""
     # Starlette and uvicorn: ~0.2 s, only for the dashboard
-    from dashboard.app import serve
+    from dashboard.app import serve  # noqa: PLC0415 - see the comment above
 
     serve(host, port)
 
@@ -60,7 +61,7 @@ def demo(
 ) -> None:
     """Serve a bundled sample site, crawl, extract, embed it, and show it on the dashboard."""
     # the dashboard and search: ~0.4 s, only for the demo
-    from interfaces.demo_site.run import run_demo
+    from interfaces.demo_site.run import run_demo  # noqa: PLC0415 - see the comment above
 
     run_demo(dashboard=not no_dashboard, dashboard_port=port)
 

@@ -13,17 +13,22 @@ from core.errors import NotFound
 from db import jobs, privacy
 from db.connection import connect
 
-app = typer.Typer(help="Privacy requests: export or erase a data subject's data.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Privacy requests: export or erase a data subject's data.", no_args_is_help=True
+)
 console = Console()
 
 
 @app.command("request")
 def request_cmd(
     domain: str = typer.Argument(..., help="The domain the subject used."),
-    request_type: str = typer.Option(..., "--type", help="access | portability (an export), "
-                                     "deletion (an erasure), rectification | opt_out (tracked, "
-                                     "done by an operator)."),
+    request_type: str = typer.Option(
+        ...,
+        "--type",
+        help="access | portability (an export), "
+        "deletion (an erasure), rectification | opt_out (tracked, "
+        "done by an operator).",
+    ),
     email: str | None = typer.Option(None, "--email", help="The subject's email."),
     session: str | None = typer.Option(None, "--session", help="The subject's chat session id."),
     regulation: str = typer.Option("gdpr", "--regulation", help="gdpr | ccpa | other"),
@@ -31,19 +36,27 @@ def request_cmd(
 ) -> None:
     """File a request; export and erasure are queued as a `privacy` job."""
     # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
-    from workers.dispatch import send_job
-    from workers.refresh import find_domain
+    from workers.dispatch import send_job  # noqa: PLC0415 - see the comment above
+    from workers.refresh import find_domain  # noqa: PLC0415 - see the comment above
 
     with connect() as conn:
         row = find_domain(conn, domain)
-        created = privacy.create(conn, row["id"], request_type, email=email, session_id=session,
-                                 regulation=regulation, note=note)
+        created = privacy.create(
+            conn,
+            row["id"],
+            request_type,
+            email=email,
+            session_id=session,
+            regulation=regulation,
+            note=note,
+        )
         conn.commit()
     if created["job_id"] is not None:
         send_job(created["job_id"], jobs.JobType.PRIVACY)
     queued = f" job {created['job_id']}" if created["job_id"] else " (carried out by an operator)"
-    typer.echo(f"privacy request {created['id']} {request_type} due {created['due_at']:%Y-%m-%d}"
-               f"{queued}")
+    typer.echo(
+        f"privacy request {created['id']} {request_type} due {created['due_at']:%Y-%m-%d}{queued}"
+    )
 
 
 @app.command("list")
@@ -53,7 +66,7 @@ def list_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Requests, overdue first, then newest."""
-    from workers.refresh import find_domain
+    from workers.refresh import find_domain  # noqa: PLC0415 - Dramatiq's broker: only for commands that queue
 
     with connect() as conn:
         domain_id = find_domain(conn, domain)["id"] if domain else None
@@ -63,10 +76,16 @@ def list_cmd(
         return
     table = Table("id", "domain", "type", "status", "due", "overdue", "completed", "job")
     for r in rows:
-        table.add_row(str(r["id"]), r["domain"] or "-", r["request_type"], r["status"],
-                      f"{r['due_at']:%Y-%m-%d}" if r["due_at"] else "-",
-                      "OVERDUE" if r["overdue"] else "", str(r["completed_at"] or "-"),
-                      r["job_status"] or "-")
+        table.add_row(
+            str(r["id"]),
+            r["domain"] or "-",
+            r["request_type"],
+            r["status"],
+            f"{r['due_at']:%Y-%m-%d}" if r["due_at"] else "-",
+            "OVERDUE" if r["overdue"] else "",
+            str(r["completed_at"] or "-"),
+            r["job_status"] or "-",
+        )
     console.print(table)
 
 
@@ -107,5 +126,7 @@ def _public(row: dict) -> dict:
     """The row without its export document (which `show --export` writes to a file)."""
     details = dict(row["details"] or {})
     if "export" in details:
-        details["export"] = f"{len(details['export'].get('tables', {}))} tables (show --export FILE)"
+        details["export"] = (
+            f"{len(details['export'].get('tables', {}))} tables (show --export FILE)"
+        )
     return {**row, "details": details}

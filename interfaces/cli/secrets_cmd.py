@@ -23,8 +23,9 @@ def generate_key_cmd() -> None:
 def set_woocommerce_cmd(
     domain: str = typer.Argument(..., help="A registered domain (or URL)."),
     key: str | None = typer.Option(None, "--key", help="Consumer key (prompted if omitted)."),
-    secret: str | None = typer.Option(None, "--secret",
-                                         help="Consumer secret (prompted if omitted)."),
+    secret: str | None = typer.Option(
+        None, "--secret", help="Consumer secret (prompted if omitted)."
+    ),
     url: str | None = typer.Option(None, "--url", help="The store's base URL."),
 ) -> None:
     """Store a domain's WooCommerce API credentials, encrypted (reads stdin when not a terminal)."""
@@ -40,8 +41,11 @@ def set_woocommerce_cmd(
 
 
 @app.command("rotate")
-def rotate_cmd(reason: str = typer.Option("scheduled key rotation", "--reason",
-                                          help="Why (recorded in the audit trail).")) -> None:
+def rotate_cmd(
+    reason: str = typer.Option(
+        "scheduled key rotation", "--reason", help="Why (recorded in the audit trail)."
+    ),
+) -> None:
     """Re-encrypt every stored value not under the first OMNI_ENCRYPTION_KEY key (one transaction).
 
     Values that cannot be read are skipped and listed (table, column, domain); the command then
@@ -52,7 +56,10 @@ def rotate_cmd(reason: str = typer.Option("scheduled key rotation", "--reason",
     for line in result.skipped:
         typer.echo(f"skipped {line}")
     if result.skipped:
-        raise OmniError(f"re-encrypted {result.rotated} value(s); {len(result.skipped)} value(s) "
-                        "could not be read and were skipped (listed above)")
-    typer.echo(f"re-encrypted {result.rotated} value(s); all values are now under key "
-               f"{ring.current_kid}")
+        raise OmniError(
+            f"re-encrypted {result.rotated} value(s); {len(result.skipped)} value(s) "
+            "could not be read and were skipped (listed above)"
+        )
+    typer.echo(
+        f"re-encrypted {result.rotated} value(s); all values are now under key {ring.current_kid}"
+    )

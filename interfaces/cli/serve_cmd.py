@@ -8,10 +8,13 @@ from core.config import get_settings
 from db import api_keys
 from db.connection import connect
 
-app = typer.Typer(help="The HTTP retrieval API for chat applications, and its API keys.",
-                  invoke_without_command=True)
-key_app = typer.Typer(help="API keys: one per customer application, shown once, stored hashed.",
-                      no_args_is_help=True)
+app = typer.Typer(
+    help="The HTTP retrieval API for chat applications, and its API keys.",
+    invoke_without_command=True,
+)
+key_app = typer.Typer(
+    help="API keys: one per customer application, shown once, stored hashed.", no_args_is_help=True
+)
 app.add_typer(key_app, name="key")
 
 
@@ -24,19 +27,23 @@ def serve(
     """Serve POST /v1/search with the embedding model loaded once."""
     if ctx.invoked_subcommand is not None:
         return
-    from interfaces.serve.runner import run
+    from interfaces.serve.runner import run  # noqa: PLC0415 - Starlette and the model: only when serving
 
     run(get_settings(), host, port)
 
 
 @key_app.command("create")
-def create(customer: str = typer.Option(..., "--customer", help="The customer's email."),
-           label: str | None = typer.Option(None, "--label", help="What the key is for.")) -> None:
+def create(
+    customer: str = typer.Option(..., "--customer", help="The customer's email."),
+    label: str | None = typer.Option(None, "--label", help="What the key is for."),
+) -> None:
     """Create a key for a customer and print it (once: only its hash is kept)."""
     with connect(autocommit=True) as conn:
         row, key = api_keys.create(conn, customer, label)
     typer.echo(key)
-    typer.echo(f"key id {row['key_id']} for {customer}: store it now, it is not shown again", err=True)
+    typer.echo(
+        f"key id {row['key_id']} for {customer}: store it now, it is not shown again", err=True
+    )
 
 
 @key_app.command("list")

@@ -9,8 +9,10 @@ from rich.table import Table
 from core.endpoints import redact_url
 from interfaces import services
 
-app = typer.Typer(help="Embedded Postgres and Redis (used when DATABASE_URL / REDIS_URL are unset).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Embedded Postgres and Redis (used when DATABASE_URL / REDIS_URL are unset).",
+    no_args_is_help=True,
+)
 console = Console()
 
 

@@ -27,8 +27,11 @@ log = logging.getLogger("omni.worker")
 # running jobs that are cut short are retried (at-least-once).
 SHUTDOWN_GRACE_S = 30.0
 
-jobs_app = typer.Typer(help="List refresh jobs; `omni jobs retry <id>` re-queues a failed one.",
-                       invoke_without_command=True, no_args_is_help=False)
+jobs_app = typer.Typer(
+    help="List refresh jobs; `omni jobs retry <id>` re-queues a failed one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -42,23 +45,43 @@ def register(app: typer.Typer) -> None:
 
 
 def worker(
-    processes: int = typer.Option(os.cpu_count() or 1, "--processes", "-p", min=1,
-                                  help="Worker processes (each has its own database pool)."),
+    processes: int = typer.Option(
+        os.cpu_count() or 1,
+        "--processes",
+        "-p",
+        min=1,
+        help="Worker processes (each has its own database pool).",
+    ),
     threads: int = typer.Option(4, "--threads", "-t", min=1, help="Threads per process."),
-    queues: list[str] | None = typer.Option(None, "--queues", "-Q",
-                                               help="Queues to consume (repeat; default: all)."),
-    until_idle: bool = typer.Option(False, "--until-idle",
-                                    help="Exit once every queue is empty and no job is pending."),
+    queues: list[str] | None = typer.Option(
+        None, "--queues", "-Q", help="Queues to consume (repeat; default: all)."
+    ),
+    until_idle: bool = typer.Option(
+        False, "--until-idle", help="Exit once every queue is empty and no job is pending."
+    ),
     idle_check: float = typer.Option(1.0, "--idle-check", help="Seconds between idle checks."),
     orphan_grace: float = typer.Option(
-        30.0, "--orphan-grace",
-        help="With --until-idle: seconds to wait for pending jobs that have no message."),
+        30.0,
+        "--orphan-grace",
+        help="With --until-idle: seconds to wait for pending jobs that have no message.",
+    ),
 ) -> None:
     """Run the Dramatiq workers (the same as `dramatiq workers.actors:setup_worker`)."""
     chosen = _queues(queues)
-    command = [sys.executable, "-m", "workers", "workers.actors:setup_worker",
-               "--processes", str(processes), "--threads", str(threads), "--queues", *chosen,
-               "--worker-shutdown-timeout", str(int((SHUTDOWN_GRACE_S - 5) * 1000))]
+    command = [
+        sys.executable,
+        "-m",
+        "workers",
+        "workers.actors:setup_worker",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--queues",
+        *chosen,
+        "--worker-shutdown-timeout",
+        str(int((SHUTDOWN_GRACE_S - 5) * 1000)),
+    ]
     child = processes_.spawn(command)
 
     def forward(signum, frame):
@@ -88,10 +111,11 @@ def _queues(queues: list[str] | None) -> list[str]:
     return chosen
 
 
-def _wait_until_idle(child: subprocess.Popen, queues: list[str], interval: float,
-                     orphan_grace: float) -> None:
+def _wait_until_idle(
+    child: subprocess.Popen, queues: list[str], interval: float, orphan_grace: float
+) -> None:
     client = get_broker().client
-    quiet_since: float | None = None   # broker empty but jobs unfinished, since when
+    quiet_since: float | None = None  # broker empty but jobs unfinished, since when
     idle_checks = 0
     with connect(autocommit=True) as conn:
         while child.poll() is None:
@@ -106,8 +130,11 @@ def _wait_until_idle(child: subprocess.Popen, queues: list[str], interval: float
                 if time.monotonic() - quiet_since < orphan_grace:
                     idle_checks = 0
                     continue
-                log.warning("%d jobs are pending or running but no message is queued for them; "
-                            "stopping (see `omni jobs --status pending`)", unfinished)
+                log.warning(
+                    "%d jobs are pending or running but no message is queued for them; "
+                    "stopping (see `omni jobs --status pending`)",
+                    unfinished,
+                )
             # Two consecutive empty checks: a message is never invisible to both.
             idle_checks += 1
             if idle_checks >= 2:
@@ -120,12 +147,14 @@ def _wait_until_idle(child: subprocess.Popen, queues: list[str], interval: float
 
 def refresh(
     domain: str = typer.Argument(..., help="The domain to refresh."),
-    job_type: str = typer.Option("full", "--type", help="crawl | extract | optimize | embed | full"),
+    job_type: str = typer.Option(
+        "full", "--type", help="crawl | extract | optimize | embed | full"
+    ),
     force: bool = typer.Option(False, "--force", help="Redo even content that has not changed."),
 ) -> None:
     """Queue refresh jobs for a domain."""
     # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
-    from workers.refresh import queue_refresh
+    from workers.refresh import queue_refresh  # noqa: PLC0415 - see the comment above
 
     with connect(autocommit=True) as conn:
         ids = queue_refresh(conn, domain, job_type, force)
@@ -136,7 +165,9 @@ def refresh(
 @jobs_app.callback()
 def jobs_list(
     ctx: typer.Context,
-    status: str | None = typer.Option(None, "--status", help="pending | running | completed | failed"),
+    status: str | None = typer.Option(
+        None, "--status", help="pending | running | completed | failed"
+    ),
     domain: str | None = typer.Option(None, "--domain"),
     limit: int = typer.Option(50, "--limit", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -145,8 +176,8 @@ def jobs_list(
     if ctx.invoked_subcommand is not None:
         return
     # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
-    from workers.refresh import list_jobs
-    from workers.sweeper import flag_jobs
+    from workers.refresh import list_jobs  # noqa: PLC0415 - see the comment above
+    from workers.sweeper import flag_jobs  # noqa: PLC0415 - see the comment above
 
     with connect(autocommit=True) as conn:
         rows = list_jobs(conn, status, domain, limit)
@@ -167,8 +198,15 @@ def jobs_list(
         if row["started_at"] and row["completed_at"]:
             took = f"{(row['completed_at'] - row['started_at']).total_seconds():.1f}s"
         shown = f"{row['status']} ({row['flag']})" if row["flag"] else row["status"]
-        table.add_row(str(row["id"]), row["domain"] or "", row["job_type"], shown,
-                      row["created_at"].strftime("%Y-%m-%d %H:%M:%S"), took, _details(row))
+        table.add_row(
+            str(row["id"]),
+            row["domain"] or "",
+            row["job_type"],
+            shown,
+            row["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            took,
+            _details(row),
+        )
     Console(width=200).print(table)
 
 
@@ -184,7 +222,7 @@ def _details(row: dict) -> str:
 def jobs_retry(job_id: str = typer.Argument(..., help="The failed job's id.")) -> None:
     """Re-queue a failed job."""
     # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
-    from workers.refresh import retry_job
+    from workers.refresh import retry_job  # noqa: PLC0415 - see the comment above
 
     with connect(autocommit=True) as conn:
         row = retry_job(conn, job_id)
@@ -202,14 +240,14 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list."),
 ) -> None:
     """Search a domain's embedded chunks (through `omni serve` when one is running)."""
-    from interfaces.serve.client import running_server, search_through
+    from interfaces.serve.client import running_server, search_through  # noqa: PLC0415 - httpx: only for search
 
     settings = get_settings()
     server = running_server(settings)
     results = search_through(server, query, domain, k, hybrid) if server else None
     if results is None:
         # numpy and the embedding backends: ~0.2 s, only for search
-        from workers.search import search as run_search
+        from workers.search import search as run_search  # noqa: PLC0415 - see the comment above
 
         with connect(autocommit=True) as conn:
             results = run_search(conn, query, domain, k, hybrid, settings=settings)
@@ -221,7 +259,10 @@ def search(
         return
     for rank, item in enumerate(results, 1):
         similarity = "-" if item["similarity"] is None else f"{item['similarity']:.3f}"
-        typer.echo(f"{rank}. {item['title'] or '(untitled)'}  {item.get('link', item['url'])}  similarity={similarity}")
+        typer.echo(
+            f"{rank}. {item['title'] or '(untitled)'}  {item.get('link', item['url'])}  "
+            f"similarity={similarity}"
+        )
         path = " > ".join(item["heading_path"])
         if path:
             typer.echo(f"   {path}")

@@ -28,7 +28,7 @@ from interfaces.demo_site.server import SiteServer
 from workers.search import search
 
 SAMPLE_QUERY = "how long does shipping take"
-SITE_PORT = 8931        # preferred, so that re-runs find the same domain; any free port otherwise
+SITE_PORT = 8931  # preferred, so that re-runs find the same domain; any free port otherwise
 DEMO_CUSTOMER = ("demo@emberandoak.example", "Maya Ortega", "Ember & Oak Coffee Roasters")
 
 Echo = Callable[[str], None]
@@ -58,26 +58,51 @@ def summary(conn: Any, domain: str, query: str = SAMPLE_QUERY) -> dict[str, Any]
     if row is None:
         raise OmniError(f"unknown domain {domain}")
     did = row["id"]
-    one = lambda sql: conn.execute(sql, (did,)).fetchone()["n"]
+
+    def one(sql: str) -> int:
+        return conn.execute(sql, (did,)).fetchone()["n"]
+
     result = {
         "domain": domain,
         "pages": one("SELECT count(*) AS n FROM scraped_pages WHERE domain_id = %s"),
-        "pages_by_status": {r["status"]: r["n"] for r in conn.execute(
-            "SELECT COALESCE(status, 'pending') AS status, count(*) AS n FROM scraped_pages "
-            "WHERE domain_id = %s GROUP BY 1 ORDER BY 1", (did,))},
-        "duplicates": one("SELECT COALESCE(sum(GREATEST(cardinality(urls), occurrence_count) - 1), 0) "
-                          "AS n FROM content_hashes WHERE domain_id = %s "
-                          "AND GREATEST(cardinality(urls), occurrence_count) > 1"),
-        "extractions": {r["extract_type"]: r["n"] for r in conn.execute(
-            "SELECT extract_type, count(*) AS n FROM structured_extractions WHERE domain_id = %s "
-            "GROUP BY 1 ORDER BY 1", (did,))},
+        "pages_by_status": {
+            r["status"]: r["n"]
+            for r in conn.execute(
+                "SELECT COALESCE(status, 'pending') AS status, count(*) AS n FROM scraped_pages "
+                "WHERE domain_id = %s GROUP BY 1 ORDER BY 1",
+                (did,),
+            )
+        },
+        "duplicates": one(
+            "SELECT COALESCE(sum(GREATEST(cardinality(urls), occurrence_count) - 1), 0) "
+            "AS n FROM content_hashes WHERE domain_id = %s "
+            "AND GREATEST(cardinality(urls), occurrence_count) > 1"
+        ),
+        "extractions": {
+            r["extract_type"]: r["n"]
+            for r in conn.execute(
+                "SELECT extract_type, count(*) AS n FROM structured_extractions WHERE domain_id = "
+                "%s "
+                "GROUP BY 1 ORDER BY 1",
+                (did,),
+            )
+        },
         "optimized": one("SELECT count(*) AS n FROM ai_optimized_content WHERE domain_id = %s"),
-        "chunks": one("SELECT count(*) AS n FROM page_embeddings e JOIN scraped_pages p "
-                      "ON p.id = e.page_id WHERE p.domain_id = %s"),
-        "tokens": int(one("SELECT COALESCE(sum(tokens), 0) AS n FROM business_usage WHERE domain_id = %s")),
-        "jobs": {r["status"]: r["n"] for r in conn.execute(
-            "SELECT status, count(*) AS n FROM content_refresh_jobs WHERE domain_id = %s "
-            "GROUP BY 1 ORDER BY 1", (did,))},
+        "chunks": one(
+            "SELECT count(*) AS n FROM page_embeddings e JOIN scraped_pages p "
+            "ON p.id = e.page_id WHERE p.domain_id = %s"
+        ),
+        "tokens": int(
+            one("SELECT COALESCE(sum(tokens), 0) AS n FROM business_usage WHERE domain_id = %s")
+        ),
+        "jobs": {
+            r["status"]: r["n"]
+            for r in conn.execute(
+                "SELECT status, count(*) AS n FROM content_refresh_jobs WHERE domain_id = %s "
+                "GROUP BY 1 ORDER BY 1",
+                (did,),
+            )
+        },
         "query": query,
     }
     hits = search(conn, query, domain, k=3, settings=get_settings())
@@ -98,20 +123,26 @@ def format_summary(s: dict[str, Any]) -> str:
         f"  chunks:      {s['chunks']}",
         f"  tokens:      {s['tokens']}",
         f"  jobs:        {jobs}",
-        f"  search:      \"{s['query']}\"",
+        f'  search:      "{s["query"]}"',
     ]
     top = s.get("top_result")
     if top:
         snippet = " ".join((top.get("chunk") or "").split())[:160]
         lines.append(f"    top result: {top['url']} (similarity {top['similarity']})")
-        lines.append(f"    \"{snippet}\"")
+        lines.append(f'    "{snippet}"')
     else:
         lines.append("    no result")
     return "\n".join(lines)
 
 
-def run_demo(*, dashboard: bool = True, dashboard_port: int = 8000, echo: Echo = _echo,
-             worker_processes: int = 1, worker_threads: int = 4) -> dict[str, Any]:
+def run_demo(
+    *,
+    dashboard: bool = True,
+    dashboard_port: int = 8000,
+    echo: Echo = _echo,
+    worker_processes: int = 1,
+    worker_threads: int = 4,
+) -> dict[str, Any]:
     # The sample site is on 127.0.0.1: this process and its children may crawl it.
     os.environ["OMNI_ALLOW_PRIVATE_NETWORKS"] = "1"
     settings = reload_settings()
@@ -134,8 +165,9 @@ def run_demo(*, dashboard: bool = True, dashboard_port: int = 8000, echo: Echo =
         domain = normalize_domain(site.url)
         with connect(autocommit=True) as conn:
             customer = tenants.add_customer(conn, *DEMO_CUSTOMER)
-            tenants.add_domain(conn, domain, frequency="daily", name="Ember & Oak (demo)",
-                               customer=customer)
+            tenants.add_domain(
+                conn, domain, frequency="daily", name="Ember & Oak (demo)", customer=customer
+            )
         echo(f"    registered {domain} for {DEMO_CUSTOMER[0]}")
 
         t = _step(echo, f"crawling {domain}")
@@ -145,19 +177,36 @@ def run_demo(*, dashboard: bool = True, dashboard_port: int = 8000, echo: Echo =
         def progress(p: dict[str, Any]) -> None:
             if time.monotonic() - last[0] >= 2:
                 last[0] = time.monotonic()
-                echo("    " + ", ".join(f"{k} {v}" for k, v in p.items()
-                                        if isinstance(v, (int, float)) and v))
+                echo(
+                    "    "
+                    + ", ".join(
+                        f"{k} {v}" for k, v in p.items() if isinstance(v, (int, float)) and v
+                    )
+                )
 
         stats = run_crawl_subprocess(job_id, progress=progress, timeout=600)
         if stats.get("status") != "completed":
             raise OmniError(f"the demo crawl failed: {stats.get('error')}")
-        echo("    " + ", ".join(f"{k} {v}" for k, v in stats.items()
-                                if isinstance(v, int) and v) + f" ({time.monotonic() - t:.0f}s)")
+        echo(
+            "    "
+            + ", ".join(f"{k} {v}" for k, v in stats.items() if isinstance(v, int) and v)
+            + f" ({time.monotonic() - t:.0f}s)"
+        )
 
         t = _step(echo, "running the workers until idle (extract, optimise, embed)")
-        workers = processes.spawn([sys.executable, "-m", "interfaces.cli.main", "worker", "--until-idle",
-                                   "--processes", str(worker_processes),
-                                   "--threads", str(worker_threads)])
+        workers = processes.spawn(
+            [
+                sys.executable,
+                "-m",
+                "interfaces.cli.main",
+                "worker",
+                "--until-idle",
+                "--processes",
+                str(worker_processes),
+                "--threads",
+                str(worker_threads),
+            ]
+        )
         try:
             code = workers.wait()
         finally:
@@ -172,8 +221,10 @@ def run_demo(*, dashboard: bool = True, dashboard_port: int = 8000, echo: Echo =
         echo(format_summary(result))
         echo(f"\n(demo took {time.monotonic() - started:.0f}s)")
         if board is not None:
-            echo(f"\nDashboard: {board.url}   (Ctrl-C to stop; the sample site stays up "
-                 "while it runs)")
+            echo(
+                f"\nDashboard: {board.url}   (Ctrl-C to stop; the sample site stays up "
+                "while it runs)"
+            )
             board.wait()
         return result
     finally:
@@ -194,9 +245,16 @@ class _Dashboard:
             echo(f"(port {port} is taken; using {free})")
             port = free
         self.url = f"http://127.0.0.1:{port}/"
-        self.server = uvicorn.Server(uvicorn.Config(
-            create_app("127.0.0.1"), host="127.0.0.1", port=port, log_level="warning",
-            access_log=False, lifespan="off"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                create_app("127.0.0.1"),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, name="dashboard", daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 20
@@ -208,6 +266,7 @@ class _Dashboard:
 
     def wait(self) -> None:
         """Until Ctrl-C or SIGTERM."""
+
         def stop(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
 

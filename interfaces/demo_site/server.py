@@ -19,8 +19,12 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path in TEMPLATED:
-            body = (Path(self.directory) / path.lstrip("/")).read_text().replace(
-                "__BASE_URL__", self.base_url).encode()
+            body = (
+                (Path(self.directory) / path.lstrip("/"))
+                .read_text()
+                .replace("__BASE_URL__", self.base_url)
+                .encode()
+            )
             self.send_response(200)
             self.send_header("Content-Type", TEMPLATED[path])
             self.send_header("Content-Length", str(len(body)))
@@ -38,13 +42,15 @@ class SiteServer:
 
     def __init__(self, port: int = 0, directory: Path = SITE_DIR) -> None:
         handler = type("DemoHandler", (_Handler,), {})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port),
-                                         functools.partial(handler, directory=str(directory)))
+        self.httpd = ThreadingHTTPServer(
+            ("127.0.0.1", port), functools.partial(handler, directory=str(directory))
+        )
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         handler.base_url = self.url
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="demo-site",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, name="demo-site", daemon=True
+        )
 
     def start(self) -> SiteServer:
         self._thread.start()

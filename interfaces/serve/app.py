@@ -42,7 +42,7 @@ PREFLIGHT_MAX_AGE = "600"
 
 @dataclass(frozen=True)
 class Caller:
-    owner: KeyOwner | None          # None: the operator (the token in the server's serve file)
+    owner: KeyOwner | None  # None: the operator (the token in the server's serve file)
 
 
 def allow_origin(origin: str | None, allowed: set[str] | tuple[str, ...]) -> bool:
@@ -85,13 +85,16 @@ def as_customer(conn: psycopg.Connection, owner: KeyOwner | None) -> Iterator[ps
     with conn.transaction():
         if owner is not None:
             conn.execute("SET LOCAL ROLE authenticated")
-            conn.execute("SELECT set_config('request.jwt.claims', %s, true)",
-                         (json.dumps({"sub": str(owner.auth_user_id), "role": "authenticated"}),))
+            conn.execute(
+                "SELECT set_config('request.jwt.claims', %s, true)",
+                (json.dumps({"sub": str(owner.auth_user_id), "role": "authenticated"}),),
+            )
         yield conn
 
 
-def create_app(settings: Settings, operator_token: str | None = None,
-               backend: Backend | None = None) -> Starlette:
+def create_app(
+    settings: Settings, operator_token: str | None = None, backend: Backend | None = None
+) -> Starlette:
     backend = backend or Backend()
     limiter: list[RateLimiter] = []
 
@@ -112,8 +115,14 @@ def create_app(settings: Settings, operator_token: str | None = None,
 
     def run_search(owner: KeyOwner | None, params: dict[str, Any]) -> list[dict[str, Any]]:
         with backend.connection() as conn, as_customer(conn, owner):
-            results = search(conn, params["query"], params["domain"], params["k"], params["hybrid"],
-                             settings=settings)
+            results = search(
+                conn,
+                params["query"],
+                params["domain"],
+                params["k"],
+                params["hybrid"],
+                settings=settings,
+            )
             facts = page_facts(conn, params["domain"], [r["url"] for r in results])
         for item in results:
             item["score"] = item.get("score", item["similarity"])
@@ -130,22 +139,32 @@ def create_app(settings: Settings, operator_token: str | None = None,
             allowed = await run_in_threadpool(preflight_origins)
             headers = cors_headers(origin, allowed)
             if "Access-Control-Allow-Origin" in headers:
-                headers.update({"Access-Control-Allow-Methods": ALLOWED_METHODS,
-                                "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-                                "Access-Control-Max-Age": PREFLIGHT_MAX_AGE})
+                headers.update(
+                    {
+                        "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                        "Access-Control-Max-Age": PREFLIGHT_MAX_AGE,
+                    }
+                )
             return Response(status_code=204, headers=headers)
         key = bearer(request)
         caller = await run_in_threadpool(identify, key) if key else None
         if caller is None:
-            return JSONResponse({"error": "a valid API key is required (Authorization: Bearer ...)"},
-                                status_code=401, headers={"WWW-Authenticate": 'Bearer realm="omni"'})
+            return JSONResponse(
+                {"error": "a valid API key is required (Authorization: Bearer ...)"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="omni"'},
+            )
         owner = caller.owner
         headers = cors_headers(origin, owner.allowed_origins) if owner else {}
         if owner is not None:
             decision = await run_in_threadpool(rate_limiter().take, owner.key_id, owner.rate_limit)
             if not decision.allowed:
-                return JSONResponse({"error": "rate limit exceeded"}, status_code=429,
-                                    headers={**headers, "Retry-After": str(decision.retry_after)})
+                return JSONResponse(
+                    {"error": "rate limit exceeded"},
+                    status_code=429,
+                    headers={**headers, "Retry-After": str(decision.retry_after)},
+                )
             headers["X-RateLimit-Remaining"] = str(decision.remaining)
         try:
             params = parse_search(json.loads(await request.body() or b"null"))
@@ -155,12 +174,15 @@ def create_app(settings: Settings, operator_token: str | None = None,
             results = await run_in_threadpool(run_search, owner, params)
         except NotFound:
             # the same answer for a domain that does not exist and one of another tenant
-            return JSONResponse({"error": f"unknown domain {params['domain']!r}"}, status_code=404,
-                                headers=headers)
+            return JSONResponse(
+                {"error": f"unknown domain {params['domain']!r}"}, status_code=404, headers=headers
+            )
         except InvalidValue as exc:
             return JSONResponse({"error": str(exc)}, status_code=400, headers=headers)
-        return JSONResponse({"domain": params["domain"], "query": params["query"], "results": results},
-                            headers=headers)
+        return JSONResponse(
+            {"domain": params["domain"], "query": params["query"], "results": results},
+            headers=headers,
+        )
 
     def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -168,9 +190,17 @@ def create_app(settings: Settings, operator_token: str | None = None,
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
         # the model is loaded here, once, not on the first customer's request
-        await run_in_threadpool(lambda: backend_for_model(settings.resolved_embedding_model, settings)
-                                .embed(["warm up"]))
+        await run_in_threadpool(
+            lambda: backend_for_model(settings.resolved_embedding_model, settings).embed(
+                ["warm up"]
+            )
+        )
         yield
 
-    return Starlette(routes=[Route("/v1/search", search_endpoint, methods=["POST", "OPTIONS"]),
-                             Route("/healthz", healthz)], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/v1/search", search_endpoint, methods=["POST", "OPTIONS"]),
+            Route("/healthz", healthz),
+        ],
+        lifespan=lifespan,
+    )

@@ -20,31 +20,42 @@ TIMEOUT = 30.0
 class Server:
     url: str
     key: str
-    source: str        # where it was found: 'OMNI_SERVE_URL' or the serve file's path
+    source: str  # where it was found: 'OMNI_SERVE_URL' or the serve file's path
 
 
 def running_server(settings: Settings) -> Server | None:
     if settings.serve_url:
         if settings.serve_key is None:
-            raise OmniError("OMNI_SERVE_URL is set without OMNI_SERVE_KEY (an `omni serve key create` key)")
-        return Server(settings.serve_url.rstrip("/"), settings.serve_key.get_secret_value(), "OMNI_SERVE_URL")
+            raise OmniError(
+                "OMNI_SERVE_URL is set without OMNI_SERVE_KEY (an `omni serve key create` key)"
+            )
+        return Server(
+            settings.serve_url.rstrip("/"), settings.serve_key.get_secret_value(), "OMNI_SERVE_URL"
+        )
     path = serve_file(settings)
     info = read_serve_file(path)
     return Server(info["url"], info["token"], str(path)) if info else None
 
 
-def search_through(server: Server, query: str, domain: str, k: int, hybrid: bool) -> list[dict[str, Any]] | None:
+def search_through(
+    server: Server, query: str, domain: str, k: int, hybrid: bool
+) -> list[dict[str, Any]] | None:
     """The results from the server; None when the advertised server does not answer, or for
     more than MAX_K results (the caller then searches by itself). Says on stderr which it was."""
     if k > MAX_K:
         return None
     try:
-        response = httpx.post(f"{server.url}/v1/search", timeout=TIMEOUT,
-                              headers={"Authorization": f"Bearer {server.key}"},
-                              json={"domain": domain, "query": query, "k": k, "hybrid": hybrid})
+        response = httpx.post(
+            f"{server.url}/v1/search",
+            timeout=TIMEOUT,
+            headers={"Authorization": f"Bearer {server.key}"},
+            json={"domain": domain, "query": query, "k": k, "hybrid": hybrid},
+        )
     except httpx.TransportError as exc:
         if server.source == "OMNI_SERVE_URL":
-            raise OmniError(f"omni serve at {server.url} (OMNI_SERVE_URL) is not answering: {exc}") from exc
+            raise OmniError(
+                f"omni serve at {server.url} (OMNI_SERVE_URL) is not answering: {exc}"
+            ) from exc
         typer.echo(f"omni serve at {server.url} is not answering; searching directly", err=True)
         return None
     typer.echo(f"searched through omni serve at {server.url}", err=True)

@@ -38,7 +38,7 @@ return {allowed, math.floor(tokens * 1000), retry_ms}
 class Decision:
     allowed: bool
     remaining: int
-    retry_after: int      # whole seconds, for the Retry-After header (0 when allowed)
+    retry_after: int  # whole seconds, for the Retry-After header (0 when allowed)
 
 
 class RateLimiter:
@@ -48,7 +48,11 @@ class RateLimiter:
 
     def take(self, key_id: str, per_minute: int) -> Decision:
         per_minute = max(1, per_minute)
-        allowed, tokens_milli, retry_ms = self._script(keys=[self._prefix + key_id],
-                                                       args=[per_minute, per_minute / 60.0])
-        return Decision(bool(allowed), int(tokens_milli) // 1000,
-                        0 if allowed else max(1, math.ceil(int(retry_ms) / 1000)))
+        allowed, tokens_milli, retry_ms = self._script(
+            keys=[self._prefix + key_id], args=[per_minute, per_minute / 60.0]
+        )
+        return Decision(
+            bool(allowed),
+            int(tokens_milli) // 1000,
+            0 if allowed else max(1, math.ceil(int(retry_ms) / 1000)),
+        )

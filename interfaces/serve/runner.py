@@ -24,7 +24,7 @@ def serve_file(settings: Settings) -> Path:
 def write_serve_file(path: Path, url: str, token: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # the token is a secret
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the token is a secret
     with os.fdopen(fd, "w") as out:
         json.dump({"url": url, "pid": os.getpid(), "token": token}, out)
     tmp.replace(path)
@@ -41,23 +41,25 @@ def read_serve_file(path: Path) -> dict[str, Any] | None:
 
 
 def run(settings: Settings, host: str, port: int) -> None:
-    from interfaces.serve.app import create_app  # Starlette and the search stack: only when serving
+    # Starlette and the search stack: only when serving
+    from interfaces.serve.app import create_app  # noqa: PLC0415 - see the reason above
 
     token = secrets.token_urlsafe(32)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))           # port 0: the kernel picks one, and the file names it
+    sock.bind((host, port))  # port 0: the kernel picks one, and the file names it
     bound = sock.getsockname()[1]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{bound}"
     path = serve_file(settings)
-    config = uvicorn.Config(create_app(settings, operator_token=token), log_level="warning",
-                            access_log=False)
+    config = uvicorn.Config(
+        create_app(settings, operator_token=token), log_level="warning", access_log=False
+    )
     server = uvicorn.Server(config)
     original_startup = server.startup
 
     async def startup(sockets: Any = None) -> None:
         await original_startup(sockets=sockets)
-        write_serve_file(path, url, token)       # only once the model is loaded and it listens
+        write_serve_file(path, url, token)  # only once the model is loaded and it listens
         print(f"serving: {url}/v1/search", flush=True)
 
     original_shutdown = server.shutdown

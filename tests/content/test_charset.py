@@ -1,4 +1,5 @@
-"""UTF-8 bytes under another charset's label are read as UTF-8; real legacy bytes keep their label."""
+"""UTF-8 bytes under another charset's label are read as UTF-8; real legacy bytes keep their
+label."""
 
 from __future__ import annotations
 
@@ -12,19 +13,22 @@ ZH = "谷歌在2014年收购的人工智能公司"
 FR = "Le café de la rue, déjà vu"
 
 
-@pytest.mark.parametrize("body, declared, expected", [
-    (HU.encode("utf-8"), "iso-8859-2", True),
-    (ZH.encode("utf-8"), "gb2312", True),
-    (FR.encode("utf-8"), "cp1252", True),
-    (HU.encode("iso-8859-2"), "iso-8859-2", False),  # legacy bytes are not valid UTF-8
-    (ZH.encode("gb2312"), "gb2312", False),
-    (FR.encode("cp1252"), "cp1252", False),
-    (b"plain ascii page", "iso-8859-1", False),  # nothing to tell: the label stays
-    (FR.encode("utf-8"), "utf-8", False),
-    (FR.encode("utf-8"), "UTF8", False),
-    (FR.encode("utf-8"), None, False),
-    (FR.encode("utf-8"), "no-such-charset", False),
-])
+@pytest.mark.parametrize(
+    "body, declared, expected",
+    [
+        (HU.encode("utf-8"), "iso-8859-2", True),
+        (ZH.encode("utf-8"), "gb2312", True),
+        (FR.encode("utf-8"), "cp1252", True),
+        (HU.encode("iso-8859-2"), "iso-8859-2", False),  # legacy bytes are not valid UTF-8
+        (ZH.encode("gb2312"), "gb2312", False),
+        (FR.encode("cp1252"), "cp1252", False),
+        (b"plain ascii page", "iso-8859-1", False),  # nothing to tell: the label stays
+        (FR.encode("utf-8"), "utf-8", False),
+        (FR.encode("utf-8"), "UTF8", False),
+        (FR.encode("utf-8"), None, False),
+        (FR.encode("utf-8"), "no-such-charset", False),
+    ],
+)
 def test_utf8_despite_label(body, declared, expected):
     assert utf8_despite_label(body, declared) is expected
 

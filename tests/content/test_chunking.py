@@ -18,8 +18,10 @@ from content.chunking import (
 from content.tokens import count_tokens
 from workers.embed_job import ExistingRow, page_source, page_text, plan_page
 
-PARA = ("Our shipping team packs every order by hand and sends it the same day when it is "
-        "placed before noon; tracking numbers arrive by email.")
+PARA = (
+    "Our shipping team packs every order by hand and sends it the same day when it is "
+    "placed before noon; tracking numbers arrive by email."
+)
 
 
 def doc(*sections: tuple[str, int]) -> str:
@@ -30,16 +32,19 @@ def doc(*sections: tuple[str, int]) -> str:
     return "\n\n".join(parts)
 
 
-@pytest.mark.parametrize("text,chunk,overlap,limit", [
-    (doc(("# A", 30)), 500, 60, 8191),
-    (doc(("# A", 30)), 100, 15, 256),
-    (doc(("# A", 3), ("## B", 40), ("### C", 2)), 200, 25, 256),
-    ("word " * 5000, 300, 40, 512),
-    ("x" * 20000, 500, 60, 512),                     # no spaces at all
-    ("é🙂 " * 3000, 120, 10, 128),                    # multi-byte
-    ("```\n# not a heading\n" + "code line\n" * 400 + "```", 100, 10, 128),
-    ("| a | b |\n" + "| 1 | two |\n" * 300, 100, 10, 128),
-])
+@pytest.mark.parametrize(
+    "text,chunk,overlap,limit",
+    [
+        (doc(("# A", 30)), 500, 60, 8191),
+        (doc(("# A", 30)), 100, 15, 256),
+        (doc(("# A", 3), ("## B", 40), ("### C", 2)), 200, 25, 256),
+        ("word " * 5000, 300, 40, 512),
+        ("x" * 20000, 500, 60, 512),  # no spaces at all
+        ("é🙂 " * 3000, 120, 10, 128),  # multi-byte
+        ("```\n# not a heading\n" + "code line\n" * 400 + "```", 100, 10, 128),
+        ("| a | b |\n" + "| 1 | two |\n" * 300, 100, 10, 128),
+    ],
+)
 @pytest.mark.parametrize("title", [None, "Shop » Shipping and returns, everything you need"])
 def test_never_above_the_limit_and_nothing_lost(text, chunk, overlap, limit, title):
     chunks = chunk_document(text, chunk, overlap, limit, title=title)
@@ -63,7 +68,7 @@ def test_splits_at_headings_and_carries_heading_paths():
     chunks = chunk_document(text, 200, 20, 8191)
     paths = [c.heading_path for c in chunks]
     assert ("Shop", "Shipping", "Abroad") in paths and ("Shop", "Returns") in paths
-    for c in chunks:                                   # a chunk never mixes two big sections
+    for c in chunks:  # a chunk never mixes two big sections
         assert not ("## Returns" in c.text and "### Abroad" in c.text)
     returns = [c for c in chunks if c.heading_path == ("Shop", "Returns")]
     assert returns[0].text.startswith("## Returns")
@@ -83,7 +88,7 @@ def test_only_a_cut_paragraph_is_overlapped():
     chunks = chunk_document(f"# A\n\n{long_paragraph}\n\n{PARA}\n\n{PARA} again", 120, 20, 8191)
     inside = [c for c in chunks if c.text.startswith("Sentence") or "Sentence number" in c.text]
     assert len(inside) >= 3
-    for previous, current in zip(inside, inside[1:]):
+    for previous, current in zip(inside, inside[1:], strict=False):
         head = current.text.split("\n\n")[0]
         assert head in previous.text and 5 <= count_tokens(head) <= 25
     assert chunks[-1].text.startswith(PARA[:40]) or chunks[-1].text.endswith("again")
@@ -148,7 +153,7 @@ def test_markdown_structure_is_kept_and_markers_are_gone():
 def test_code_and_tables_stay_whole_and_long_tables_repeat_their_header():
     code = "```\n" + "\n".join(f"line_{i} = compute({i})" for i in range(40)) + "\n```"
     chunks = chunk_document(f"# A\n\n{PARA}\n\n{code}\n\n{PARA}", 100, 10, 8191)
-    assert any(c.text == code for c in chunks)     # 300 tokens: above the chunk, kept whole
+    assert any(c.text == code for c in chunks)  # 300 tokens: above the chunk, kept whole
     table = "| name | price |\n" + "\n".join(f"| item {i} | {i}.00 EUR |" for i in range(120))
     chunks = chunk_document(f"# A\n\n{table}", 100, 10, 256)
     assert len(chunks) > 3
@@ -158,36 +163,46 @@ def test_code_and_tables_stay_whole_and_long_tables_repeat_their_header():
     assert len(rows) == 120 == len(set(rows))
 
 
-@pytest.mark.parametrize("title,path,expected", [
-    ("Shipping — Acme", ("Shipping", "Abroad"), "Shipping — Acme > Abroad"),
-    ("Acme shop", ("Shipping", "Abroad"), "Acme shop > Shipping > Abroad"),
-    ("Ship", ("Shipping policy",), "Shipping policy"),
-    (None, ("Shipping",), "Shipping"),
-    ("Acme", (), "Acme"),
-    ("", (), ""),
-])
+@pytest.mark.parametrize(
+    "title,path,expected",
+    [
+        ("Shipping — Acme", ("Shipping", "Abroad"), "Shipping — Acme > Abroad"),
+        ("Acme shop", ("Shipping", "Abroad"), "Acme shop > Shipping > Abroad"),
+        ("Ship", ("Shipping policy",), "Shipping policy"),
+        (None, ("Shipping",), "Shipping"),
+        ("Acme", (), "Acme"),
+        ("", (), ""),
+    ],
+)
 def test_context_line(title, path, expected):
     assert context_line(title, path) == expected
 
 
 def test_embedded_text_carries_the_context_and_the_stored_text_stays_clean():
-    chunks = chunk_document(doc(("# Shipping", 2), ("## Abroad", 6)), 100, 10, 8191,
-                            title="Shipping | Acme")
+    chunks = chunk_document(
+        doc(("# Shipping", 2), ("## Abroad", 6)), 100, 10, 8191, title="Shipping | Acme"
+    )
     abroad = [c for c in chunks if c.heading_path == ("Shipping", "Abroad")]
     assert abroad and all(c.context == "Shipping | Acme > Abroad" for c in abroad)
-    assert all(c.embedding_text == embedding_text(c.context, c.text)
-               and c.embedding_text.startswith("Shipping | Acme > Abroad\n\n")
-               and "Acme" not in c.text for c in abroad)
+    assert all(
+        c.embedding_text == embedding_text(c.context, c.text)
+        and c.embedding_text.startswith("Shipping | Acme > Abroad\n\n")
+        and "Acme" not in c.text
+        for c in abroad
+    )
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("Intro[¶](#intro \"Permalink to this headline\")", "Intro"),
-    ("Title [#](#title)", "Title"),
-    ("Read [the guide](/guide) now", "Read the guide now"),
-    ("![a cat](cat.png) sits", "a cat sits"),
-    ("Heading¶", "Heading"),
-    ("Price § 3 applies", "Price § 3 applies"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ('Intro[¶](#intro "Permalink to this headline")', "Intro"),
+        ("Title [#](#title)", "Title"),
+        ("Read [the guide](/guide) now", "Read the guide now"),
+        ("![a cat](cat.png) sits", "a cat sits"),
+        ("Heading¶", "Heading"),
+        ("Price § 3 applies", "Price § 3 applies"),
+    ],
+)
 def test_clean_inline(text, expected):
     assert clean_inline(text) == expected
 
@@ -234,7 +249,7 @@ def _changed_by_each_edit(chunker) -> list[int]:
         for i, block in enumerate(blocks):
             if block.startswith(("#", "```", "- ")):
                 continue
-            edited = blocks[:i] + [block + EDIT] + blocks[i + 1:]
+            edited = blocks[:i] + [block + EDIT] + blocks[i + 1 :]
             changed.append(sum(c.hash not in before for c in chunker("\n\n".join(edited))))
     return changed
 
@@ -256,12 +271,15 @@ def test_an_edit_at_the_top_of_a_long_section_re_embeds_at_most_two_chunks():
     assert sum(c.hash not in {b.hash for b in before} for c in after) <= 2
 
 
-@pytest.mark.parametrize("chunk,overlap,limit,expected", [
-    (500, 60, 8191, (500, 60)),
-    (500, 60, 256, (196, 60)),
-    (200, 300, 256, (156, 100)),                     # overlap capped at half a chunk
-    (50, 60, 8191, (50, 25)),
-])
+@pytest.mark.parametrize(
+    "chunk,overlap,limit,expected",
+    [
+        (500, 60, 8191, (500, 60)),
+        (500, 60, 256, (196, 60)),
+        (200, 300, 256, (156, 100)),  # overlap capped at half a chunk
+        (50, 60, 8191, (50, 25)),
+    ],
+)
 def test_effective_sizes(chunk, overlap, limit, expected):
     assert effective_sizes(chunk, overlap, limit) == expected
 
@@ -274,45 +292,58 @@ def _rows(chunks, model="m"):
     return [ExistingRow(f"r{c.index}", c.hash, model, c.index, c.heading_path) for c in chunks]
 
 
-@pytest.mark.parametrize("old,new,model,force,keep,insert,delete", [
-    (["a" * 40, "b" * 40], ["a" * 40, "b" * 40], "m", False, 2, 0, 0),     # unchanged
-    (["a" * 40, "b" * 40], ["a" * 40, "c" * 40], "m", False, 1, 1, 1),     # one changed
-    (["a" * 40, "b" * 40], ["a" * 40], "m", False, 1, 0, 1),               # one removed
-    (["a" * 40], ["a" * 40, "b" * 40], "m", False, 1, 1, 0),               # one added
-    (["a" * 40, "b" * 40], ["a" * 40, "b" * 40], "other", False, 0, 2, 2),  # model changed
-    (["a" * 40, "b" * 40], ["a" * 40, "b" * 40], "m", True, 0, 2, 2),      # forced
-    ([], [], "m", False, 0, 0, 0),
-])
+@pytest.mark.parametrize(
+    "old,new,model,force,keep,insert,delete",
+    [
+        (["a" * 40, "b" * 40], ["a" * 40, "b" * 40], "m", False, 2, 0, 0),  # unchanged
+        (["a" * 40, "b" * 40], ["a" * 40, "c" * 40], "m", False, 1, 1, 1),  # one changed
+        (["a" * 40, "b" * 40], ["a" * 40], "m", False, 1, 0, 1),  # one removed
+        (["a" * 40], ["a" * 40, "b" * 40], "m", False, 1, 1, 0),  # one added
+        (["a" * 40, "b" * 40], ["a" * 40, "b" * 40], "other", False, 0, 2, 2),  # model changed
+        (["a" * 40, "b" * 40], ["a" * 40, "b" * 40], "m", True, 0, 2, 2),  # forced
+        ([], [], "m", False, 0, 0, 0),
+    ],
+)
 def test_plan_page(old, new, model, force, keep, insert, delete):
-    plan = plan_page(_chunks(*new) if new else [], _rows(_chunks(*old)) if old else [], model, force)
+    plan = plan_page(
+        _chunks(*new) if new else [], _rows(_chunks(*old)) if old else [], model, force
+    )
     assert (len(plan.keep), len(plan.insert), len(plan.delete)) == (keep, insert, delete)
 
 
 def test_plan_page_matches_duplicates_one_to_one():
     chunks = _chunks("same " * 20, "same " * 20)
-    chunks = [chunks[0], chunks[0].__class__(chunks[0].text, (), 1, chunks[0].token_count,
-                                             chunks[0].hash)]
+    chunks = [
+        chunks[0],
+        chunks[0].__class__(chunks[0].text, (), 1, chunks[0].token_count, chunks[0].hash),
+    ]
     rows = _rows(chunks[:1])
     plan = plan_page(chunks, rows, "m")
     assert len(plan.keep) == 1 and len(plan.insert) == 1 and plan.delete == []
 
 
-@pytest.mark.parametrize("title,content,expected", [
-    ("Shipping", "Text", "# Shipping\n\nText"),
-    ("Shipping", "# Own heading\n\nText", "# Own heading\n\nText"),
-    (None, "Text", "Text"),
-    ("T", "", ""),
-    ("T", "a\x00b", "# T\n\nab"),
-])
+@pytest.mark.parametrize(
+    "title,content,expected",
+    [
+        ("Shipping", "Text", "# Shipping\n\nText"),
+        ("Shipping", "# Own heading\n\nText", "# Own heading\n\nText"),
+        (None, "Text", "Text"),
+        ("T", "", ""),
+        ("T", "a\x00b", "# T\n\nab"),
+    ],
+)
 def test_page_text(title, content, expected):
     assert page_text(title, content) == expected
 
 
-@pytest.mark.parametrize("page,expected", [
-    ({"content": "text", "markdown": "# md", "page_starts": None}, "# md"),
-    ({"content": "text", "markdown": "  ", "page_starts": None}, "text"),
-    ({"content": "text", "page_starts": None}, "text"),
-    ({"content": "pdf text", "markdown": "pdf text", "page_starts": [0, 10]}, "pdf text"),
-])
+@pytest.mark.parametrize(
+    "page,expected",
+    [
+        ({"content": "text", "markdown": "# md", "page_starts": None}, "# md"),
+        ({"content": "text", "markdown": "  ", "page_starts": None}, "text"),
+        ({"content": "text", "page_starts": None}, "text"),
+        ({"content": "pdf text", "markdown": "pdf text", "page_starts": [0, 10]}, "pdf text"),
+    ],
+)
 def test_page_source(page, expected):
     assert page_source(page) == expected

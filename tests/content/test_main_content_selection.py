@@ -26,14 +26,17 @@ def agreements(texts: list[str]) -> list[list[float]]:
     return pairwise([shingles(text) for text in texts])
 
 
-@pytest.mark.parametrize("texts, expected", [
-    ([ARTICLE, ARTICLE, MENU], 0),
-    ([MENU, ARTICLE, ARTICLE + " " + TEASER], 1),  # two agree: the outlier loses
-    ([TEASER, ARTICLE, ARTICLE], 1),  # the teaser agrees only loosely with the article
-    ([MENU, ARTICLE, COMMENTS], 0),  # no two agree: the first (trafilatura's)
-    ([MENU, ARTICLE, LINKS], 0),
-    (["", ARTICLE, ARTICLE], 1),
-])
+@pytest.mark.parametrize(
+    "texts, expected",
+    [
+        ([ARTICLE, ARTICLE, MENU], 0),
+        ([MENU, ARTICLE, ARTICLE + " " + TEASER], 1),  # two agree: the outlier loses
+        ([TEASER, ARTICLE, ARTICLE], 1),  # the teaser agrees only loosely with the article
+        ([MENU, ARTICLE, COMMENTS], 0),  # no two agree: the first (trafilatura's)
+        ([MENU, ARTICLE, LINKS], 0),
+        (["", ARTICLE, ARTICLE], 1),
+    ],
+)
 def test_choose_keeps_the_medoid_unless_no_two_agree(texts, expected):
     assert choose(agreements(texts)) == expected
 
@@ -51,24 +54,34 @@ def test_the_loose_threshold_separates_a_teaser_from_strangers():
     assert 0 < agreements([LINKS, ARTICLE])[0][1] < DISAGREE
 
 
-@pytest.mark.parametrize("outer, inner, expected", [
-    (ARTICLE + " " + COMMENTS, ARTICLE, True),  # the same text and as much again
-    (ARTICLE + " " + TEASER, ARTICLE, False),  # not twice as long
-    (MENU + " " + COMMENTS, ARTICLE, False),  # twice as long, but another text
-    (" ".join(ARTICLE.split()[:30]) + " " + COMMENTS, ARTICLE, False),  # a quarter of it is missing
-    (ARTICLE, "", True),
-])
+@pytest.mark.parametrize(
+    "outer, inner, expected",
+    [
+        (ARTICLE + " " + COMMENTS, ARTICLE, True),  # the same text and as much again
+        (ARTICLE + " " + TEASER, ARTICLE, False),  # not twice as long
+        (MENU + " " + COMMENTS, ARTICLE, False),  # twice as long, but another text
+        (
+            " ".join(ARTICLE.split()[:30]) + " " + COMMENTS,
+            ARTICLE,
+            False,
+        ),  # a quarter of it is missing
+        (ARTICLE, "", True),
+    ],
+)
 def test_extends_is_the_same_text_and_as_much_again(outer, inner, expected):
     assert extends(shingles(outer), shingles(inner)) == expected
 
 
-@pytest.mark.parametrize("outputs, expected", [
-    ((ARTICLE, ARTICLE, MENU), ARTICLE),  # the first two agree: the third is not run
-    ((MENU, COMMENTS, LINKS), MENU),
-    ((MENU, ARTICLE, ARTICLE), ARTICLE),
-    # the other two agree on the article without trafilatura's comment thread: the thread stays
-    ((ARTICLE + "\n" + COMMENTS, ARTICLE, ARTICLE), ARTICLE + "\n" + COMMENTS),
-])
+@pytest.mark.parametrize(
+    "outputs, expected",
+    [
+        ((ARTICLE, ARTICLE, MENU), ARTICLE),  # the first two agree: the third is not run
+        ((MENU, COMMENTS, LINKS), MENU),
+        ((MENU, ARTICLE, ARTICLE), ARTICLE),
+        # the other two agree on the article without trafilatura's comment thread: the thread stays
+        ((ARTICLE + "\n" + COMMENTS, ARTICLE, ARTICLE), ARTICLE + "\n" + COMMENTS),
+    ],
+)
 def test_main_text_runs_the_extractors_it_needs(outputs, expected):
     calls: list[str] = []
 
@@ -76,33 +89,51 @@ def test_main_text_runs_the_extractors_it_needs(outputs, expected):
         def run(html: str) -> str:
             calls.append(html)
             return outputs[index]
+
         return run
 
-    assert main_text("<p>page</p>", first=extractor(0), second=extractor(1),
-                     third=extractor(2)) == expected
+    assert (
+        main_text("<p>page</p>", first=extractor(0), second=extractor(1), third=extractor(2))
+        == expected
+    )
     assert len(calls) == (2 if outputs[0] == outputs[1] else 3)
 
 
 SUPPORTED = ["The kettle boils a litre in two minutes.", "It switches itself off when dry."]
 
 
-@pytest.mark.parametrize("found, others, expected", [
-    # what no other extractor kept at the end goes
-    ([*SUPPORTED, "Leave a Reply", "Name (required)"], ["\n".join(SUPPORTED)], SUPPORTED),
-    # kept by one of them is enough, and the cut stops at the first kept line
-    ([*SUPPORTED, "Leave a Reply"], ["nothing", "It switches itself off when dry.\nLeave a Reply"],
-     [*SUPPORTED, "Leave a Reply"]),
-    ([SUPPORTED[0], "Only here", SUPPORTED[1]], ["\n".join(SUPPORTED)],
-     [SUPPORTED[0], "Only here", SUPPORTED[1]]),
-    # a line is found by its words in a row, whatever the case, punctuation and line breaks
-    ([*SUPPORTED], ["the kettle boils a litre in two minutes it switches itself\noff when dry"],
-     SUPPORTED),
-    # cutting half the words or more means the others disagree about the page: nothing is cut
-    ([SUPPORTED[0], "A tail longer than the text that the others kept for this page"],
-     [SUPPORTED[0]], [SUPPORTED[0], "A tail longer than the text that the others kept for this page"]),
-    # a line without words stops the cut
-    ([*SUPPORTED, "* * *", "Share"], ["\n".join(SUPPORTED)], [*SUPPORTED, "* * *"]),
-    ([], ["anything"], []),
-])
+@pytest.mark.parametrize(
+    "found, others, expected",
+    [
+        # what no other extractor kept at the end goes
+        ([*SUPPORTED, "Leave a Reply", "Name (required)"], ["\n".join(SUPPORTED)], SUPPORTED),
+        # kept by one of them is enough, and the cut stops at the first kept line
+        (
+            [*SUPPORTED, "Leave a Reply"],
+            ["nothing", "It switches itself off when dry.\nLeave a Reply"],
+            [*SUPPORTED, "Leave a Reply"],
+        ),
+        (
+            [SUPPORTED[0], "Only here", SUPPORTED[1]],
+            ["\n".join(SUPPORTED)],
+            [SUPPORTED[0], "Only here", SUPPORTED[1]],
+        ),
+        # a line is found by its words in a row, whatever the case, punctuation and line breaks
+        (
+            [*SUPPORTED],
+            ["the kettle boils a litre in two minutes it switches itself\noff when dry"],
+            SUPPORTED,
+        ),
+        # cutting half the words or more means the others disagree about the page: nothing is cut
+        (
+            [SUPPORTED[0], "A tail longer than the text that the others kept for this page"],
+            [SUPPORTED[0]],
+            [SUPPORTED[0], "A tail longer than the text that the others kept for this page"],
+        ),
+        # a line without words stops the cut
+        ([*SUPPORTED, "* * *", "Share"], ["\n".join(SUPPORTED)], [*SUPPORTED, "* * *"]),
+        ([], ["anything"], []),
+    ],
+)
 def test_the_unsupported_tail_is_cut(found, others, expected):
     assert without_unsupported_tail(found, others) == expected

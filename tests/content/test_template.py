@@ -2,6 +2,8 @@
 bar, a newsletter box and rotating "related products" inside the article) are learned from the
 domain's pages and removed from the stored content; a re-crawl whose pages changed only in the
 template or in volatile parts (dates, view counters, tokens) rewrites and enqueues nothing."""
+# ruff: noqa: E501 - its page fixtures are written as a site serves them; a line break
+# inside one would change the page under test
 
 from __future__ import annotations
 
@@ -16,15 +18,59 @@ from tests.support.crawl_fixtures import crawl
 ARTICLES = 12
 PROMO = "Summer sale: every anvil is twenty percent off this month, with free delivery over fifty pounds."
 NEWSLETTER = "Join our newsletter for weekly smithing tips, new arrivals and members-only offers."
-RELATED = [f"{name} anvil, {kg} kg, a sturdy choice for the home forge at £{price}.00"
-           for name, kg, price in [("Blue", 5, 45), ("Red", 10, 80), ("Green", 20, 140),
-                                   ("Black", 35, 210), ("Grey", 50, 320), ("White", 75, 455)]]
+RELATED = [
+    f"{name} anvil, {kg} kg, a sturdy choice for the home forge at £{price}.00"
+    for name, kg, price in [
+        ("Blue", 5, 45),
+        ("Red", 10, 80),
+        ("Green", 20, 140),
+        ("Black", 35, 210),
+        ("Grey", 50, 320),
+        ("White", 75, 455),
+    ]
+]
 WORDS = [
-    "hammer", "tongs", "forge", "steel", "iron", "heat", "quench", "temper", "scale", "horn",
-    "face", "hardy", "punch", "drift", "chisel", "billet", "flux", "weld", "coal", "coke",
-    "bellows", "anvil", "ring", "rebound", "mass", "stand", "stump", "height", "grain",
-    "carbon", "spring", "leaf", "rasp", "file", "vise", "swage", "fuller", "flatter", "set",
-    "block", "cone",
+    "hammer",
+    "tongs",
+    "forge",
+    "steel",
+    "iron",
+    "heat",
+    "quench",
+    "temper",
+    "scale",
+    "horn",
+    "face",
+    "hardy",
+    "punch",
+    "drift",
+    "chisel",
+    "billet",
+    "flux",
+    "weld",
+    "coal",
+    "coke",
+    "bellows",
+    "anvil",
+    "ring",
+    "rebound",
+    "mass",
+    "stand",
+    "stump",
+    "height",
+    "grain",
+    "carbon",
+    "spring",
+    "leaf",
+    "rasp",
+    "file",
+    "vise",
+    "swage",
+    "fuller",
+    "flatter",
+    "set",
+    "block",
+    "cone",
 ]
 
 
@@ -58,9 +104,11 @@ def page(i: int, *, crawl_no: int, body: list[str] | None = None) -> bytes:
 def site_pages(crawl_no: int) -> dict[str, bytes]:
     pages = {f"/a/{i}": page(i, crawl_no=crawl_no) for i in range(ARTICLES)}
     links = "".join(f'<li><a href="/a/{i}">Smithing note {i}</a></li>' for i in range(ARTICLES))
-    pages["/"] = (f"<!doctype html><html lang='en'><head><title>Forge notes</title></head><body><main>"
-                  f"<h1>Forge notes</h1><p>Notes from a small smithy about tools and technique.</p>"
-                  f"<ul>{links}</ul></main></body></html>").encode()
+    pages["/"] = (
+        f"<!doctype html><html lang='en'><head><title>Forge notes</title></head><body><main>"
+        f"<h1>Forge notes</h1><p>Notes from a small smithy about tools and technique.</p>"
+        f"<ul>{links}</ul></main></body></html>"
+    ).encode()
     return pages
 
 
@@ -74,15 +122,21 @@ def blog(db, monkeypatch: pytest.MonkeyPatch):
 
 
 def contents(db) -> dict[str, dict]:
-    return {r["url"].rsplit("/", 2)[-2] + "/" + r["url"].rsplit("/", 1)[-1]: r for r in db.execute(
-        "SELECT url, content, content_hash, updated_at FROM website_content WHERE url LIKE '%%/a/%%'")}
+    return {
+        r["url"].rsplit("/", 2)[-2] + "/" + r["url"].rsplit("/", 1)[-1]: r
+        for r in db.execute(
+            "SELECT url, content, content_hash, updated_at FROM website_content WHERE url LIKE "
+            "'%%/a/%%'"
+        )
+    }
 
 
 def pages_without_main_content(db) -> int:
     """HTML pages whose current version the main-content stage has not done."""
-    return db.execute("SELECT count(*) AS n FROM scraped_pages WHERE html IS NOT NULL AND "
-                      "(metadata->>'main_content') IS DISTINCT FROM metadata->>'content_hash'"
-                      ).fetchone()["n"]
+    return db.execute(
+        "SELECT count(*) AS n FROM scraped_pages WHERE html IS NOT NULL AND "
+        "(metadata->>'main_content') IS DISTINCT FROM metadata->>'content_hash'"
+    ).fetchone()["n"]
 
 
 def template_words_in(text: str) -> list[str]:
@@ -94,7 +148,9 @@ def test_the_page_level_extractor_keeps_the_template():
     assert template_words_in(main_text(html))  # what the site-level step is needed for
 
 
-def test_template_is_learned_removed_and_template_only_changes_are_unchanged(blog, db, redis_client):
+def test_template_is_learned_removed_and_template_only_changes_are_unchanged(
+    blog, db, redis_client
+):
     first = crawl(blog.domain)
     assert first["status"] == "completed", first
     assert first["new"] >= ARTICLES + 1
@@ -108,11 +164,13 @@ def test_template_is_learned_removed_and_template_only_changes_are_unchanged(blo
             assert paragraph in row["content"], key  # the article stays whole
         assert template_words_in(row["content"]) == [], key  # promo, newsletter, related: gone
         assert f"Smithing note {i}" in row["content"]
-    pattern = db.execute("SELECT selectors, success_count FROM domain_patterns "
-                         "WHERE pattern_type = 'template'").fetchone()
+    pattern = db.execute(
+        "SELECT selectors, success_count FROM domain_patterns WHERE pattern_type = 'template'"
+    ).fetchone()
     assert pattern["success_count"] >= ARTICLES + 1 and pattern["selectors"]["blocks"]
-    jobs_before = db.execute("SELECT count(*) AS n FROM content_refresh_jobs "
-                             "WHERE job_type <> 'crawl'").fetchone()["n"]
+    jobs_before = db.execute(
+        "SELECT count(*) AS n FROM content_refresh_jobs WHERE job_type <> 'crawl'"
+    ).fetchone()["n"]
     redis_client.flushdb()
 
     # every article changes in its template and volatile parts only: menu, footer, related
@@ -123,11 +181,20 @@ def test_template_is_learned_removed_and_template_only_changes_are_unchanged(blo
     assert second["status"] == "completed", second
     fetched = [r for r in blog.requests if r.path.startswith("/a/")]
     assert len(fetched) == ARTICLES and all(r.status == 200 for r in fetched)
-    assert second["new"] == 0 and second["changed"] == 0, [(r["url"], r["content"]) for r in db.execute("SELECT url, content FROM scraped_pages WHERE metadata->>'change' = 'changed'")]
+    assert second["new"] == 0 and second["changed"] == 0, [
+        (r["url"], r["content"])
+        for r in db.execute(
+            "SELECT url, content FROM scraped_pages WHERE metadata->>'change' = 'changed'"
+        )
+    ]
     assert second.get("main_content_pages", 0) == 0  # no page to extract again
     assert contents(db) == stored  # nothing rewritten (same content, hash, updated_at)
-    assert db.execute("SELECT count(*) AS n FROM content_refresh_jobs "
-                      "WHERE job_type <> 'crawl'").fetchone()["n"] == jobs_before
+    assert (
+        db.execute(
+            "SELECT count(*) AS n FROM content_refresh_jobs WHERE job_type <> 'crawl'"
+        ).fetchone()["n"]
+        == jobs_before
+    )
     assert redis_client.llen("dramatiq:extract") == 0
 
     # a real change in one article is a change, stored without the template

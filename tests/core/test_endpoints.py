@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 
 from core import endpoints
-from core.config import Settings
+from core.config import Settings, reload_settings
+from db.connection import connect
 
 
 def _settings(data_dir: Path, **urls: str | None) -> Settings:
-    return Settings(OMNI_DATA_DIR=data_dir, DATABASE_URL=urls.get("database"),
-                    REDIS_URL=urls.get("redis"))
+    return Settings(
+        OMNI_DATA_DIR=data_dir, DATABASE_URL=urls.get("database"), REDIS_URL=urls.get("redis")
+    )
 
 
 def test_configured_urls_win(tmp_path: Path) -> None:
@@ -29,8 +31,6 @@ def test_a_stopped_embedded_service_is_an_error_not_a_start(tmp_path: Path, look
 
 
 def test_db_connect_does_not_start_the_embedded_server(tmp_path: Path, monkeypatch) -> None:
-    from core.config import reload_settings
-    from db.connection import connect
 
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("OMNI_DATA_DIR", str(tmp_path))
@@ -44,23 +44,32 @@ def test_db_connect_does_not_start_the_embedded_server(tmp_path: Path, monkeypat
         reload_settings()
 
 
-@pytest.mark.parametrize("files,expected", [
-    ({"port": "5433"}, "postgresql://postgres@127.0.0.1:5433/omni"),
-    ({"port": "5433", "password": "s3cret\n"}, "postgresql://postgres:s3cret@127.0.0.1:5433/omni"),
-    ({"password": "s3cret"}, None),
-    ({"port": "x"}, None),
-])
+@pytest.mark.parametrize(
+    "files,expected",
+    [
+        ({"port": "5433"}, "postgresql://postgres@127.0.0.1:5433/omni"),
+        (
+            {"port": "5433", "password": "s3cret\n"},
+            "postgresql://postgres:s3cret@127.0.0.1:5433/omni",
+        ),
+        ({"password": "s3cret"}, None),
+        ({"port": "x"}, None),
+    ],
+)
 def test_embedded_postgres_url(tmp_path: Path, files: dict[str, str], expected) -> None:
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     assert endpoints.embedded_postgres_url(tmp_path) == expected
 
 
-@pytest.mark.parametrize("files,expected", [
-    ({"port": "6380"}, "redis://127.0.0.1:6380/0"),
-    ({"port": "6380", "password": "pw"}, "redis://:pw@127.0.0.1:6380/0"),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "files,expected",
+    [
+        ({"port": "6380"}, "redis://127.0.0.1:6380/0"),
+        ({"port": "6380", "password": "pw"}, "redis://:pw@127.0.0.1:6380/0"),
+        ({}, None),
+    ],
+)
 def test_embedded_redis_url(tmp_path: Path, files: dict[str, str], expected) -> None:
     for name, text in files.items():
         (tmp_path / name).write_text(text)

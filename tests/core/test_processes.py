@@ -26,8 +26,10 @@ time.sleep(120)
 def _gone(pids: list[int], timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
-                   for p in pids):
+        if not any(
+            psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+            for p in pids
+        ):
             return True
         time.sleep(0.1)
     return False
@@ -45,13 +47,17 @@ def test_spawned_child_leads_its_own_group_and_stop_takes_the_group() -> None:
 
 def test_a_child_dies_with_its_sigkilled_parent() -> None:
     # parent -> child (spawned): killing the parent with SIGKILL must take the child along.
-    parent_code = ("import subprocess, sys, time\n"
-                   "from core import processes\n"
-                   "c = processes.spawn([sys.executable, '-c', 'import time; "
-                   "from core.processes import die_with_parent; die_with_parent(); "
-                   "print(1, flush=True); time.sleep(120)'], stdout=subprocess.PIPE, text=True)\n"
-                   "c.stdout.readline(); print(c.pid, flush=True); time.sleep(120)\n")
-    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
+    parent_code = (
+        "import subprocess, sys, time\n"
+        "from core import processes\n"
+        "c = processes.spawn([sys.executable, '-c', 'import time; "
+        "from core.processes import die_with_parent; die_with_parent(); "
+        "print(1, flush=True); time.sleep(120)'], stdout=subprocess.PIPE, text=True)\n"
+        "c.stdout.readline(); print(c.pid, flush=True); time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True
+    )
     child_pid = int(parent.stdout.readline())  # type: ignore[union-attr]
     assert psutil.pid_exists(child_pid)
     parent.kill()
@@ -65,8 +71,11 @@ def test_die_with_parent_is_a_no_op_for_a_command_run_from_a_shell(monkeypatch) 
 
 
 def test_a_child_whose_parent_is_already_gone_exits(monkeypatch) -> None:
-    code = ("import os\nos.environ['OMNI_PARENT_PID'] = '999999999'\n"
-            "from core.processes import die_with_parent\ndie_with_parent()\nprint('survived')\n")
-    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
-                            timeout=30)
+    code = (
+        "import os\nos.environ['OMNI_PARENT_PID'] = '999999999'\n"
+        "from core.processes import die_with_parent\ndie_with_parent()\nprint('survived')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 1 and "survived" not in result.stdout

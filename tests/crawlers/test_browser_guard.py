@@ -9,6 +9,7 @@ the guard off shows that each page really does make its request (so the test can
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -46,10 +47,10 @@ class Victim:
                 except OSError:
                     first = ""  # held open without a byte (a speculative connection)
                 self.hits.append(first)
-                try:
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret")
-                except OSError:
-                    pass
+                with contextlib.suppress(OSError):
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret"
+                    )
 
     def requests(self) -> list[str]:
         """Connections that carried a request (Chromium may open a speculative TCP connection
@@ -65,20 +66,31 @@ class Victim:
 
 def _shell(script: str, head: str = "") -> bytes:
     """An app shell: scripts and almost no text, so the crawler renders it in Chromium."""
-    return (f"<!doctype html><html><head><title>app</title>{head}</head>"
-            f"<body><div id=app></div><script>{script}</script></body></html>").encode()
+    return (
+        f"<!doctype html><html><head><title>app</title>{head}</head>"
+        f"<body><div id=app></div><script>{script}</script></body></html>"
+    ).encode()
 
 
 def attack_pages(victim: str) -> tuple[dict[str, bytes], dict[str, str]]:
     pages = {
-        "/": page("Home", "<h1>Welcome</h1>" + para("A shop with many fine things for sale.")
-                  + "".join(f'<a href="/{v}">{v}</a> ' for v in VECTORS)),
-        "/meta": _shell("", head=f'<meta http-equiv="refresh" content="0;url=http://{victim}/meta">'),
+        "/": page(
+            "Home",
+            "<h1>Welcome</h1>"
+            + para("A shop with many fine things for sale.")
+            + "".join(f'<a href="/{v}">{v}</a> ' for v in VECTORS),
+        ),
+        "/meta": _shell(
+            "", head=f'<meta http-equiv="refresh" content="0;url=http://{victim}/meta">'
+        ),
         "/fetch": _shell(f'fetch("http://{victim}/fetch", {{mode: "no-cors"}}).catch(() => 0);'),
-        "/iframe": _shell(f'document.body.insertAdjacentHTML("beforeend", '
-                          f'\'<iframe src="http://{victim}/iframe"></iframe>\');'),
-        "/redirect": _shell('document.body.insertAdjacentHTML("beforeend", '
-                            '\'<iframe src="/hop"></iframe>\');'),
+        "/iframe": _shell(
+            f'document.body.insertAdjacentHTML("beforeend", '
+            f"'<iframe src=\"http://{victim}/iframe\"></iframe>');"
+        ),
+        "/redirect": _shell(
+            'document.body.insertAdjacentHTML("beforeend", \'<iframe src="/hop"></iframe>\');'
+        ),
         "/ws": _shell(f'try {{ new WebSocket("ws://{victim}/ws"); }} catch (e) {{}}'),
     }
     return pages, {"/hop": f"http://{victim}/redirect"}
@@ -107,15 +119,20 @@ def test_rendered_pages_cannot_reach_private_addresses(attack, db, monkeypatch) 
     # every attack page went through Chromium; /meta then failed (its main frame was blocked)
     assert stats.get("rendered", 0) == len(VECTORS) - 1, stats
     assert victim.requests() == [], (victim.hits, stats)
-    blocked = {k.removeprefix("browser_blocked_"): v for k, v in stats.items()
-               if k.startswith("browser_blocked_")}
+    blocked = {
+        k.removeprefix("browser_blocked_"): v
+        for k, v in stats.items()
+        if k.startswith("browser_blocked_")
+    }
     # meta refresh and iframe are documents, then fetch(), the redirect hop, the WebSocket
     assert blocked == {"document": 2, "fetch": 1, "redirect": 1, "websocket": 1}, stats
     assert stats["browser_blocked"] == 5
     # a page whose main frame was sent elsewhere is failed with the reason, not stored as
     # Chromium's error page
-    row = db.execute("SELECT status, error_message, content FROM scraped_pages WHERE url = %s",
-                     (site.url("/meta"),)).fetchone()
+    row = db.execute(
+        "SELECT status, error_message, content FROM scraped_pages WHERE url = %s",
+        (site.url("/meta"),),
+    ).fetchone()
     assert row["status"] == "failed", row
     assert row["error_message"].startswith("blocked: 127.0.0.1 resolves to non-public address")
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from db import tenants
 from tests.support.crawl_fixtures import crawl_ok
 from tests.support.shop_site import Site, blog, numbered_shop, shop
 
@@ -23,16 +24,23 @@ def limits(db, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def rows(db, site: Site) -> dict[str, dict]:
     prefix = f"http://{site.domain}"
-    return {r["url"].removeprefix(prefix): r for r in db.execute(
-        "SELECT url, status, metadata, error_message FROM scraped_pages")}
+    return {
+        r["url"].removeprefix(prefix): r
+        for r in db.execute("SELECT url, status, metadata, error_message FROM scraped_pages")
+    }
 
 
 def products(db, site: Site) -> list[str]:
-    return [p for p, r in rows(db, site).items()
-            if p.count("/") == 2 and p.startswith("/p/") and r["status"] == "scraped"]
+    return [
+        p
+        for p, r in rows(db, site).items()
+        if p.count("/") == 2 and p.startswith("/p/") and r["status"] == "scraped"
+    ]
 
 
-def test_a_500_product_shop_with_numeric_ids_and_no_sitemap_is_crawled_whole(limits, serve_site, db):
+def test_a_500_product_shop_with_numeric_ids_and_no_sitemap_is_crawled_whole(
+    limits, serve_site, db
+):
     site = serve_site(shop(500, sitemap=False))
     stats = crawl_ok(site.domain)
     assert len(products(db, site)) == 500
@@ -40,7 +48,9 @@ def test_a_500_product_shop_with_numeric_ids_and_no_sitemap_is_crawled_whole(lim
 
 
 def items(db, site: Site) -> list[str]:
-    return [p for p, r in rows(db, site).items() if p.startswith("/p/") and r["status"] == "scraped"]
+    return [
+        p for p, r in rows(db, site).items() if p.startswith("/p/") and r["status"] == "scraped"
+    ]
 
 
 def test_a_500_item_shop_whose_items_differ_only_in_numbers_is_stored_whole(limits, serve_site, db):
@@ -52,11 +62,13 @@ def test_a_500_item_shop_whose_items_differ_only_in_numbers_is_stored_whole(limi
     assert stats["trap_skipped"] == 0 and stats["duplicate"] == 0
     # the guard saw every item as a leaf, and every listing as linking something new
     assert stats["trap_guard_leaf"] >= 500
-    assert stats["trap_guard_new_text"] >= 20          # the 20 listings, the home page
+    assert stats["trap_guard_new_text"] >= 20  # the 20 listings, the home page
     assert "trap_guard_copy" not in stats and "trap_guard_bounded_barren" not in stats
 
 
-def test_a_2000_item_shop_with_paginated_listings_and_no_sitemap_is_stored_whole(limits, serve_site, db):
+def test_a_2000_item_shop_with_paginated_listings_and_no_sitemap_is_stored_whole(
+    limits, serve_site, db
+):
     site = serve_site(numbered_shop(2000, per_listing=25, sitemap_share=0))
     stats = crawl_ok(site.domain)
     assert len(items(db, site)) == 2000
@@ -88,7 +100,9 @@ def test_an_endless_calendar_and_a_session_id_loop_are_still_bounded(limits, ser
     assert len(products(db, site)) == 30
 
 
-def test_every_url_met_is_remembered_and_the_recrawl_costs_only_what_changed(limits, serve_site, db):
+def test_every_url_met_is_remembered_and_the_recrawl_costs_only_what_changed(
+    limits, serve_site, db
+):
     site = serve_site(shop(60, sitemap=True))
     crawl_ok(site.domain)
     stored = rows(db, site)
@@ -124,7 +138,6 @@ def test_every_url_met_is_remembered_and_the_recrawl_costs_only_what_changed(lim
 
 
 def test_sitemap_lastmod_orders_a_budget_limited_crawl(limits, serve_site, db):
-    from db import tenants
 
     site = serve_site(shop(40, sitemap=True, lastmod="2020-01-01"))
     crawl_ok(site.domain)
@@ -140,10 +153,13 @@ def test_sitemap_lastmod_orders_a_budget_limited_crawl(limits, serve_site, db):
     assert set(changed) <= {r.path for r in site.page_requests()}
 
 
-def test_a_linked_file_that_is_not_a_page_is_asked_conditionally_on_the_recrawl(limits, serve_site, db):
+def test_a_linked_file_that_is_not_a_page_is_asked_conditionally_on_the_recrawl(
+    limits, serve_site, db
+):
     site = shop(10, sitemap=False)
     site.pages["/about"] = site.pages["/about"].replace(
-        b"</main>", b"<a href='/downloads/example.py'>example.py</a></main>")
+        b"</main>", b"<a href='/downloads/example.py'>example.py</a></main>"
+    )
     site.files["/downloads/example.py"] = (b"print('hello')\n" * 500, "text/x-python")
     serve_site(site)
     crawl_ok(site.domain)

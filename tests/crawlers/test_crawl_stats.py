@@ -12,8 +12,10 @@ JOB_STATS_CASES = [
     # (collected, expected subset of the job's stats)
     ({}, {"pages_seen": 0, "new": 0, "bytes": 0, "duration_s": 2.5}),
     ({"omni/pages_seen": 3, "omni/bytes": 900}, {"pages_seen": 3, "bytes": 900}),
-    ({"omni/browser_blocked_script": 2, "downloader/request_count": 9},
-     {"browser_blocked_script": 2}),
+    (
+        {"omni/browser_blocked_script": 2, "downloader/request_count": 9},
+        {"browser_blocked_script": 2},
+    ),
     ({"omni/jobs_enqueued": 0}, {"jobs_enqueued": 0}),
 ]
 
@@ -36,4 +38,7 @@ def test_counters_go_through_the_crawlers_stats_collector():
     record(crawler.stats, "scheduled", 7)
     record(crawler.stats, "scheduled", 8)
     assert {k: v for k, v in crawler.stats.get_stats().items() if k.startswith("omni/")} == {
-        "omni/new": 2, "omni/bytes": 1200, "omni/scheduled": 8}
+        "omni/new": 2,
+        "omni/bytes": 1200,
+        "omni/scheduled": 8,
+    }

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import redis
 
+from db.connection import connect
+from tests.conftest import truncate_all
 from tests.support.crawl_fixtures import crawl, start_test_site, stop_test_site
 from tests.support.testsite import CRAWL_DELAY, TestSite
 
@@ -23,12 +26,12 @@ class FirstCrawl:
 
     site: TestSite
     stats: dict[str, Any]
-    pages: dict[str, dict]            # scraped_pages by path
-    content: dict[str, dict]          # website_content by path
-    refs: list[dict]                  # page_content_references
-    hashes: list[dict]                # content_hashes
-    jobs: list[dict]                  # content_refresh_jobs
-    queued: dict[str, int]            # messages waiting per Dramatiq queue
+    pages: dict[str, dict]  # scraped_pages by path
+    content: dict[str, dict]  # website_content by path
+    refs: list[dict]  # page_content_references
+    hashes: list[dict]  # content_hashes
+    jobs: list[dict]  # content_refresh_jobs
+    queued: dict[str, int]  # messages waiting per Dramatiq queue
     last_scraped_at: Any
 
 
@@ -37,10 +40,6 @@ def first_crawl(services_env) -> Iterator[FirstCrawl]:
     """The site fixture's set-up, once: every test below reads the same crawl. Session scope,
     not module: xdist may interleave other modules' tests on this worker, which would tear a
     module fixture down and crawl again."""
-    import redis
-
-    from db.connection import connect
-    from tests.conftest import truncate_all
 
     redis_client = redis.Redis.from_url(services_env["REDIS_URL"])
     with pytest.MonkeyPatch.context() as monkeypatch, connect(autocommit=True) as conn:
@@ -52,17 +51,27 @@ def first_crawl(services_env) -> Iterator[FirstCrawl]:
             prefix = f"http://{test_site.domain}"
 
             def by_path(table: str) -> dict[str, dict]:
-                return {r["url"].removeprefix(prefix): r for r in conn.execute(f"SELECT * FROM {table}")}
+                return {
+                    r["url"].removeprefix(prefix): r for r in conn.execute(f"SELECT * FROM {table}")
+                }
 
             yield FirstCrawl(
-                site=test_site, stats=stats, pages=by_path("scraped_pages"),
+                site=test_site,
+                stats=stats,
+                pages=by_path("scraped_pages"),
                 content=by_path("website_content"),
                 refs=conn.execute("SELECT * FROM page_content_references").fetchall(),
                 hashes=conn.execute("SELECT * FROM content_hashes").fetchall(),
-                jobs=conn.execute("SELECT * FROM content_refresh_jobs ORDER BY created_at").fetchall(),
-                queued={q: redis_client.llen(f"dramatiq:{q}") for q in ("extract", "optimize", "embed")},
-                last_scraped_at=conn.execute("SELECT last_scraped_at FROM domains WHERE domain = %s",
-                                             (test_site.domain,)).fetchone()["last_scraped_at"])
+                jobs=conn.execute(
+                    "SELECT * FROM content_refresh_jobs ORDER BY created_at"
+                ).fetchall(),
+                queued={
+                    q: redis_client.llen(f"dramatiq:{q}") for q in ("extract", "optimize", "embed")
+                },
+                last_scraped_at=conn.execute(
+                    "SELECT last_scraped_at FROM domains WHERE domain = %s", (test_site.domain,)
+                ).fetchone()["last_scraped_at"],
+            )
         finally:
             stop_test_site(test_site)
             redis_client.close()
@@ -112,8 +121,10 @@ def test_stored_text_has_no_navigation_footer_or_cookie_banner(first_crawl):
     assert home["metadata"]["markdown"].startswith("# Welcome to Acme")
     about = first_crawl.content["/about"]
     assert about["content_type"] == "service" and about["summary"] == "About Acme description"
-    assert about["metadata"]["headings"] == [{"level": 1, "text": "About us"},
-                                             {"level": 2, "text": "History"}]
+    assert about["metadata"]["headings"] == [
+        {"level": 1, "text": "About us"},
+        {"level": 2, "text": "History"},
+    ]
 
 
 def test_windows_1252_is_decoded(first_crawl):
@@ -142,8 +153,11 @@ def test_the_same_content_under_two_urls_is_one_new_page_and_a_duplicate(first_c
     # no content), with its own validators
     assert pages[dup]["status"] == "duplicate" and pages[dup]["content"] is None
     assert pages[dup]["metadata"]["canonical_of"].endswith(other) and pages[dup]["metadata"]["etag"]
-    h = next(r for r in first_crawl.hashes
-             if r["content_hash"] == pages["/dup-a"]["metadata"]["content_hash"])
+    h = next(
+        r
+        for r in first_crawl.hashes
+        if r["content_hash"] == pages["/dup-a"]["metadata"]["content_hash"]
+    )
     assert h["occurrence_count"] == 2 and len(h["urls"]) == 2 and h["hash_algorithm"] == "xxh3_128"
     assert first_crawl.stats["duplicate"] == 2  # /dup-b (same text) and /alias (rel=canonical)
 
@@ -162,20 +176,26 @@ def test_every_bad_case_is_recorded_with_its_reason(first_crawl):
 def test_the_endless_calendar_is_bounded(first_crawl):
     # OMNI_CRAWL_PATTERN_LIMIT=5; the link where it stopped is remembered as skipped
     pages = first_crawl.pages
-    calendar = [p for p, r in pages.items() if p.startswith("/calendar") and r["status"] == "scraped"]
+    calendar = [
+        p for p, r in pages.items() if p.startswith("/calendar") and r["status"] == "scraped"
+    ]
     assert 5 <= len(calendar) <= 7
     assert first_crawl.stats["trap_skipped"] >= 1
     # its months say nothing but their own date and link only the next month: both bounds
     # see it at the same page; the barren pattern is checked after the chain
     assert [r["error_message"] for p, r in pages.items() if r["status"] == "skipped"] == [
-        "crawler trap: pattern brings no new content"]
+        "crawler trap: pattern brings no new content"
+    ]
     assert first_crawl.stats["trap_guard_copy"] >= 4
 
 
 def test_links_are_recorded_internal_external_nofollow_and_broken(first_crawl):
     site = first_crawl.site
-    refs = {r["target_url"].removeprefix(f"http://{site.domain}"): r
-            for r in first_crawl.refs if r["source_url"] == site.url("/")}
+    refs = {
+        r["target_url"].removeprefix(f"http://{site.domain}"): r
+        for r in first_crawl.refs
+        if r["source_url"] == site.url("/")
+    }
     assert refs["https://example.org/partner"]["is_internal"] is False
     assert refs["/sponsored"]["nofollow"] is True and "/sponsored" not in site.paths()
     assert refs["/missing"]["is_broken"] is True and refs["/missing"]["target_status"] == 404
@@ -191,7 +211,9 @@ def test_the_crawl_job_completes_and_enqueues_new_pages_only(first_crawl):
     work = [j for j in first_crawl.jobs if j["job_type"] != "crawl"]
     assert sorted(w["job_type"] for w in work) == ["embed", "extract", "optimize"]
     page_ids = set(work[0]["metadata"]["page_ids"])
-    new_ids = {str(r["id"]) for r in first_crawl.pages.values() if r["metadata"].get("change") == "new"}
+    new_ids = {
+        str(r["id"]) for r in first_crawl.pages.values() if r["metadata"].get("change") == "new"
+    }
     assert page_ids == new_ids and len(page_ids) == stats["new"]
     assert work[0]["metadata"]["crawl_job_id"] == stats["job_id"]
     assert first_crawl.queued == {"extract": 1, "optimize": 1, "embed": 1}

@@ -23,10 +23,13 @@ NONE = {"embeddings": 0, "website_content": 0, "optimized": 0, "extractions": 0}
 
 
 def site_pages() -> dict[str, bytes]:
-    pages = {path: html(path.strip("/") or "home", f"<h1>{path}</h1><p>{text}</p>")
-             for path, text in PAGES.items()}
-    pages["/"] = html("Home", "<h1>Home</h1><p>Welcome.</p>"
-                      + "".join(f"<a href='{p}'>{p}</a>" for p in PAGES))
+    pages = {
+        path: html(path.strip("/") or "home", f"<h1>{path}</h1><p>{text}</p>")
+        for path, text in PAGES.items()
+    }
+    pages["/"] = html(
+        "Home", "<h1>Home</h1><p>Welcome.</p>" + "".join(f"<a href='{p}'>{p}</a>" for p in PAGES)
+    )
     return pages
 
 
@@ -36,23 +39,28 @@ def env(db, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def page(db, site: Site, path: str) -> dict:
-    return db.execute("SELECT id, status, metadata FROM scraped_pages WHERE url = %s",
-                      (site.url(path),)).fetchone()
+    return db.execute(
+        "SELECT id, status, metadata FROM scraped_pages WHERE url = %s", (site.url(path),)
+    ).fetchone()
 
 
 def make_due(db, site: Site, *paths: str) -> None:
     """The back-off has passed (a day, then a week): the next crawl asks these again."""
-    db.execute("UPDATE scraped_pages SET metadata = metadata || "
-               "'{\"next_check_at\": \"2000-01-01T00:00:00+00:00\"}' WHERE url = ANY(%s)",
-               ([site.url(p) for p in paths],))
+    db.execute(
+        "UPDATE scraped_pages SET metadata = metadata || "
+        '\'{"next_check_at": "2000-01-01T00:00:00+00:00"}\' WHERE url = ANY(%s)',
+        ([site.url(p) for p in paths],),
+    )
 
 
 def test_a_page_leaves_search_only_when_its_death_is_confirmed_and_comes_back_when_it_does(
-        env, serve_site, db):
+    env, serve_site, db
+):
     site = serve_site(Site(pages=site_pages()))
     crawl_ok(site.domain)
-    domain_id = db.execute("SELECT id FROM domains WHERE domain = %s",
-                           (site.domain,)).fetchone()["id"]
+    domain_id = db.execute("SELECT id FROM domains WHERE domain = %s", (site.domain,)).fetchone()[
+        "id"
+    ]
     for path in PAGES:
         give_knowledge(db, domain_id, site.url(path))
     full = knowledge(db, domain_id, site.url("/wave"))
@@ -65,13 +73,14 @@ def test_a_page_leaves_search_only_when_its_death_is_confirmed_and_comes_back_wh
     site.redirects["/old-offer"] = "/"
     site.redirects["/shop/tents/blue"] = "/shop/tents/"
     site.redirects["/moved"] = "/contact"
-    site.pages["/contact"] = html("Contact", "<h1>Contact</h1><p>Opening hours: nine to five, "
-                                  "Monday to Saturday.</p>")
+    site.pages["/contact"] = html(
+        "Contact", "<h1>Contact</h1><p>Opening hours: nine to five, Monday to Saturday.</p>"
+    )
     first = crawl_ok(site.domain)
     assert page(db, site, "/wave")["status"] == "gone"
     assert page(db, site, "/flaky")["status"] == "failed"
     for path in ("/wave", "/flaky", "/old-offer", "/shop/tents/blue"):
-        assert knowledge(db, domain_id, site.url(path)) == full, path   # one answer deletes nothing
+        assert knowledge(db, domain_id, site.url(path)) == full, path  # one answer deletes nothing
     assert site.url("/wave") in searched_urls(db, site.domain, site.url("/wave"))
     # the moved page's replacement is stored with its own content: the old address goes
     assert page(db, site, "/contact")["status"] == "scraped"
@@ -87,7 +96,9 @@ def test_a_page_leaves_search_only_when_its_death_is_confirmed_and_comes_back_wh
     assert site.url("/wave") not in searched_urls(db, site.domain, site.url("/wave"))
     assert knowledge(db, domain_id, site.url("/flaky")) == full
     assert second["forgotten"] == 3 and second["forgotten_chunks"] == 9
-    assert page(db, site, "/wave")["metadata"]["forgotten_reason"] == "HTTP 404 on 2 checks in a row"
+    assert (
+        page(db, site, "/wave")["metadata"]["forgotten_reason"] == "HTTP 404 on 2 checks in a row"
+    )
 
     # a third check forgets nothing more
     make_due(db, site, "/wave")
@@ -101,6 +112,8 @@ def test_a_page_leaves_search_only_when_its_death_is_confirmed_and_comes_back_wh
     assert row["status"] == "scraped" and row["metadata"]["change"] == "new"
     assert knowledge(db, domain_id, site.url("/wave"))["website_content"] == 1
     assert back["new"] >= 1
-    queued = db.execute("SELECT metadata FROM content_refresh_jobs WHERE job_type = 'embed' "
-                        "ORDER BY created_at DESC LIMIT 1").fetchone()["metadata"]["page_ids"]
+    queued = db.execute(
+        "SELECT metadata FROM content_refresh_jobs WHERE job_type = 'embed' "
+        "ORDER BY created_at DESC LIMIT 1"
+    ).fetchone()["metadata"]["page_ids"]
     assert str(row["id"]) in queued

@@ -30,9 +30,18 @@ SITE = "http://shop.example"
 
 
 def state(**values) -> CrawlState:
-    return CrawlState(**{"domain": "shop.example", "domain_id": "d", "site_hosts": ("shop.example",),
-                         "max_pages": 1000, "max_depth": 8, "render_js": False,
-                         "pattern_limit": 50, **values})
+    return CrawlState(
+        **{
+            "domain": "shop.example",
+            "domain_id": "d",
+            "site_hosts": ("shop.example",),
+            "max_pages": 1000,
+            "max_depth": 8,
+            "render_js": False,
+            "pattern_limit": 50,
+            **values,
+        }
+    )
 
 
 def crawler_with(crawl_state: CrawlState, **cmdline):
@@ -58,12 +67,24 @@ SSRF_CASES = [
     ({"OMNI_ALLOW_PRIVATE_NETWORKS": False}, "http://10.1.2.3/", True),
     ({"OMNI_ALLOW_PRIVATE_NETWORKS": False}, "http://[::1]:80/", True),
     ({"OMNI_ALLOW_PRIVATE_NETWORKS": False}, "http://93.184.215.14/", False),
-    ({"OMNI_ALLOW_PRIVATE_NETWORKS": False, "OMNI_ALLOWED_PRIVATE_HOSTS": "127.0.0.1:8080"},
-     "http://127.0.0.1:8080/", False),
-    ({"OMNI_ALLOW_PRIVATE_NETWORKS": False, "OMNI_ALLOWED_PRIVATE_HOSTS": "127.0.0.1:8080"},
-     "http://127.0.0.1:8081/", True),
-    ({"OMNI_ALLOW_PRIVATE_NETWORKS": False,
-      "OMNI_ALLOWED_PRIVATE_HOSTS": ["LOCALHOST:9000", "10.0.0.5:80"]}, "http://10.0.0.5/", False),
+    (
+        {"OMNI_ALLOW_PRIVATE_NETWORKS": False, "OMNI_ALLOWED_PRIVATE_HOSTS": "127.0.0.1:8080"},
+        "http://127.0.0.1:8080/",
+        False,
+    ),
+    (
+        {"OMNI_ALLOW_PRIVATE_NETWORKS": False, "OMNI_ALLOWED_PRIVATE_HOSTS": "127.0.0.1:8080"},
+        "http://127.0.0.1:8081/",
+        True,
+    ),
+    (
+        {
+            "OMNI_ALLOW_PRIVATE_NETWORKS": False,
+            "OMNI_ALLOWED_PRIVATE_HOSTS": ["LOCALHOST:9000", "10.0.0.5:80"],
+        },
+        "http://10.0.0.5/",
+        False,
+    ),
 ]
 
 
@@ -97,19 +118,28 @@ def test_the_environment_sets_the_ssrf_policy_below_the_command_line(omni_env):
 
 # ------------------------------------------------------------------ page budget and depth
 
+
 def test_page_budget_and_depth_limit_drop_requests_and_count_them():
     crawler = crawler_with(state(max_pages=2, max_depth=1))
     middleware = build_from_crawler(PageBudgetMiddleware, crawler)
     asset = Request(SITE + "/robots.txt")
-    results = [middleware.get_processed_request(r, None) for r in
-               (page("/a", 0), page("/deep", 2), asset, page("/b", 1), page("/c", 1))]
+    results = [
+        middleware.get_processed_request(r, None)
+        for r in (page("/a", 0), page("/deep", 2), asset, page("/b", 1), page("/c", 1))
+    ]
     assert [r.url if r else None for r in results] == [
-        SITE + "/a", None, SITE + "/robots.txt", SITE + "/b", None]
+        SITE + "/a",
+        None,
+        SITE + "/robots.txt",
+        SITE + "/b",
+        None,
+    ]
     stats = counters(crawler)
     assert (stats["scheduled"], stats["depth_skipped"], stats["budget_skipped"]) == (2, 1, 1)
 
 
 # ------------------------------------------------------------------ crawler traps
+
 
 def test_trap_limiter_drops_a_long_next_page_chain_and_remembers_it():
     crawl_state = state(traps=TrapGuard(limit=3))
@@ -118,7 +148,8 @@ def test_trap_limiter_drops_a_long_next_page_chain_and_remembers_it():
     allowed = middleware.get_processed_request(page("/list?page=2", 2, omni_chain=2), None)
     trapped = middleware.get_processed_request(page("/list?page=9", 3, omni_chain=9), None)
     listed = middleware.get_processed_request(
-        page("/list?page=10", 3, omni_chain=9, omni_sitemap=True), None)
+        page("/list?page=10", 3, omni_chain=9, omni_sitemap=True), None
+    )
     assert allowed is not None and listed is not None and trapped is None
     reason, depth = crawl_state.trap_skipped[SITE + "/list?page=9"]
     assert reason.startswith("crawler trap: ") and depth == 3
@@ -133,8 +164,16 @@ KNOWN = {
     SITE + "/both": KnownPage("2", "scraped", '"v2"', "Mon, 02 Jan 2026 00:00:00 GMT", "h", 0),
     SITE + "/none": KnownPage("3", "scraped", None, None, "h", 0),
     SITE + "/failed": KnownPage("4", "failed", '"v4"', None, None, 0),
-    SITE + "/print": KnownPage("5", "duplicate", '"p"', None, None, 0,
-                               scraped_at=NOW - timedelta(days=1), canonical_of=SITE + "/etag"),
+    SITE + "/print": KnownPage(
+        "5",
+        "duplicate",
+        '"p"',
+        None,
+        None,
+        0,
+        scraped_at=NOW - timedelta(days=1),
+        canonical_of=SITE + "/etag",
+    ),
 }
 CONDITIONAL_CASES = [
     # (path, extra meta, force, If-None-Match, If-Modified-Since, counted)
@@ -143,13 +182,14 @@ CONDITIONAL_CASES = [
     ("/none", {}, False, None, None, 0),
     ("/failed", {}, False, None, None, 0),
     ("/unknown", {}, False, None, None, 0),
-    ("/etag", {}, True, None, None, 0),                     # omni refresh --force
+    ("/etag", {}, True, None, None, 0),  # omni refresh --force
     ("/etag", {"playwright": True}, False, None, None, 0),  # a render needs the full page
 ]
 
 
-@pytest.mark.parametrize(("path", "meta", "force", "etag", "modified", "counted"),
-                         CONDITIONAL_CASES)
+@pytest.mark.parametrize(
+    ("path", "meta", "force", "etag", "modified", "counted"), CONDITIONAL_CASES
+)
 def test_conditional_request_headers(path, meta, force, etag, modified, counted):
     crawler = crawler_with(state(known=KNOWN, force=force))
     middleware = build_from_crawler(ConditionalRequestMiddleware, crawler)
@@ -174,6 +214,7 @@ def test_a_duplicate_of_a_page_that_answered_304_is_not_asked():
 
 
 # ------------------------------------------------------------------ robots.txt Crawl-delay
+
 
 def test_crawl_delay_raises_the_slot_delay_and_the_throttle_floor():
     crawler = crawler_with(state(), DOWNLOAD_HANDLERS={"http": None, "https": None})
@@ -203,7 +244,9 @@ def test_crawl_delay_raises_the_slot_delay_and_the_throttle_floor():
 # ------------------------------------------------------------------ app-shell fallback
 
 SHELL = b"<html><head><script src=app.js></script></head><body><div id=root></div></body></html>"
-ARTICLE = b"<html><body><script>x()</script><p>" + b"Words people read. " * 20 + b"</p></body></html>"
+ARTICLE = (
+    b"<html><body><script>x()</script><p>" + b"Words people read. " * 20 + b"</p></body></html>"
+)
 RENDER_CASES = [
     # (body, status, request meta, rendered again)
     (SHELL, 200, {}, True),
@@ -238,10 +281,14 @@ def test_app_shell_fallback_leaves_non_html_alone():
 
 # ------------------------------------------------------------------ shared robots.txt
 
-@pytest.mark.parametrize(("body", "allowed"), [
-    (b"User-agent: *\nDisallow: /private\n", {"/private/x": False, "/public": True}),
-    (None, {"/private/x": True, "/public": True}),  # no robots.txt: everything allowed
-])
+
+@pytest.mark.parametrize(
+    ("body", "allowed"),
+    [
+        (b"User-agent: *\nDisallow: /private\n", {"/private/x": False, "/public": True}),
+        (None, {"/private/x": True, "/public": True}),  # no robots.txt: everything allowed
+    ],
+)
 def test_seeded_robots_txt_is_used_without_downloading_it(body, allowed):
     crawler = crawler_with(state())  # no engine: a download would fail
     middleware = build_from_crawler(SharedRobotsTxtMiddleware, crawler)

@@ -15,6 +15,7 @@ from crawlers.address_policy import AddressPolicy, Blocked
 def _fixed(*answers: str):
     def resolver(host: str) -> list[str]:
         return list(answers)
+
     return resolver
 
 
@@ -22,19 +23,41 @@ def _fails(host: str) -> list[str]:
     raise OSError("no such host")
 
 
-@pytest.mark.parametrize("policy, resolver, expected", [
-    (AddressPolicy(), _fixed("93.184.216.34"), "93.184.216.34"),
-    (AddressPolicy(), _fixed("93.184.216.34", "2606:2800:220:1::1"), "93.184.216.34"),
-    (AddressPolicy(), _fixed("93.184.216.34", "127.0.0.1"), "blocked: shop.test resolves to non-public address 127.0.0.1"),
-    (AddressPolicy(), _fixed("10.0.0.5"), "blocked: shop.test resolves to non-public address 10.0.0.5"),
-    (AddressPolicy(), _fixed("::ffff:169.254.169.254"), "blocked: shop.test resolves to non-public address ::ffff:169.254.169.254"),
-    (AddressPolicy(), _fails, "blocked: shop.test does not resolve"),
-    (AddressPolicy(), _fixed(), "blocked: shop.test does not resolve"),
-    (AddressPolicy(allowed_hosts=frozenset({"shop.test:8080"})), _fixed("127.0.0.1"), "127.0.0.1"),
-    (AddressPolicy(allowed_hosts=frozenset({"shop.test:9999"})), _fixed("127.0.0.1"),
-     "blocked: shop.test resolves to non-public address 127.0.0.1"),      # another port
-    (AddressPolicy(allow_private=True), _fixed("192.168.1.1"), "192.168.1.1"),
-])
+@pytest.mark.parametrize(
+    "policy, resolver, expected",
+    [
+        (AddressPolicy(), _fixed("93.184.216.34"), "93.184.216.34"),
+        (AddressPolicy(), _fixed("93.184.216.34", "2606:2800:220:1::1"), "93.184.216.34"),
+        (
+            AddressPolicy(),
+            _fixed("93.184.216.34", "127.0.0.1"),
+            "blocked: shop.test resolves to non-public address 127.0.0.1",
+        ),
+        (
+            AddressPolicy(),
+            _fixed("10.0.0.5"),
+            "blocked: shop.test resolves to non-public address 10.0.0.5",
+        ),
+        (
+            AddressPolicy(),
+            _fixed("::ffff:169.254.169.254"),
+            "blocked: shop.test resolves to non-public address ::ffff:169.254.169.254",
+        ),
+        (AddressPolicy(), _fails, "blocked: shop.test does not resolve"),
+        (AddressPolicy(), _fixed(), "blocked: shop.test does not resolve"),
+        (
+            AddressPolicy(allowed_hosts=frozenset({"shop.test:8080"})),
+            _fixed("127.0.0.1"),
+            "127.0.0.1",
+        ),
+        (
+            AddressPolicy(allowed_hosts=frozenset({"shop.test:9999"})),
+            _fixed("127.0.0.1"),
+            "blocked: shop.test resolves to non-public address 127.0.0.1",
+        ),  # another port
+        (AddressPolicy(allow_private=True), _fixed("192.168.1.1"), "192.168.1.1"),
+    ],
+)
 def test_pin(policy, resolver, expected) -> None:
     try:
         got = policy.pin("shop.test", 8080, resolver)
@@ -43,14 +66,22 @@ def test_pin(policy, resolver, expected) -> None:
     assert got == expected
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("ftp://shop.test/x", "blocked: scheme ftp is not fetched"),
-    ("file:///etc/passwd", "blocked: scheme file is not fetched"),
-    ("data:text/html,hi", None), ("about:blank", None), ("blob:https://x/1", None),
-    ("http://127.0.0.1:1/", "blocked: 127.0.0.1 resolves to non-public address 127.0.0.1"),
-    ("ws://[::1]:80/", "blocked: ::1 resolves to non-public address ::1"),
-    ("http://0x7f000001/", "blocked: 0x7f000001 resolves to non-public address 127.0.0.1"),  # hex form
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("ftp://shop.test/x", "blocked: scheme ftp is not fetched"),
+        ("file:///etc/passwd", "blocked: scheme file is not fetched"),
+        ("data:text/html,hi", None),
+        ("about:blank", None),
+        ("blob:https://x/1", None),
+        ("http://127.0.0.1:1/", "blocked: 127.0.0.1 resolves to non-public address 127.0.0.1"),
+        ("ws://[::1]:80/", "blocked: ::1 resolves to non-public address ::1"),
+        (
+            "http://0x7f000001/",
+            "blocked: 0x7f000001 resolves to non-public address 127.0.0.1",
+        ),  # hex form
+    ],
+)
 def test_check_url(url, reason) -> None:
     assert AddressPolicy().check_url(url) == reason
 
@@ -80,7 +111,9 @@ def test_the_request_uses_the_one_checked_answer() -> None:
 
     try:
         policy = AddressPolicy(allowed_hosts=frozenset({f"shop.test:{port}"}))
-        answer = pinned_http.request(policy, "GET", f"http://shop.test:{port}/x", resolver=rebinding)
+        answer = pinned_http.request(
+            policy, "GET", f"http://shop.test:{port}/x", resolver=rebinding
+        )
     finally:
         server.shutdown()
         server.server_close()

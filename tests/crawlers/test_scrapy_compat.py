@@ -40,12 +40,15 @@ def test_autothrottle_delay_policy_hook():
     assert parameters(AutoThrottle._adjust_delay) == ("slot", "latency", "response")
 
 
-@pytest.mark.parametrize(("throttle_class", "status", "delay"), [
-    (AutoThrottle, 200, 1.0),             # a fast answer halves the gap to the target
-    (AutoThrottle, 304, 2.0),             # stock: a non-200 never lowers the delay
-    (ConditionalAutoThrottle, 304, 1.0),  # ours: a 304 counts as a normal answer
-    (ConditionalAutoThrottle, 500, 2.0),
-])
+@pytest.mark.parametrize(
+    ("throttle_class", "status", "delay"),
+    [
+        (AutoThrottle, 200, 1.0),  # a fast answer halves the gap to the target
+        (AutoThrottle, 304, 2.0),  # stock: a non-200 never lowers the delay
+        (ConditionalAutoThrottle, 304, 1.0),  # ours: a 304 counts as a normal answer
+        (ConditionalAutoThrottle, 500, 2.0),
+    ],
+)
 def test_autothrottle_adjusts_through_the_hook(throttle_class, status, delay):
     throttle = build_from_crawler(throttle_class, make_crawler(CONCURRENT_REQUESTS_PER_DOMAIN=1))
     throttle.mindelay, throttle.maxdelay = 0.0, 10.0  # set at spider_opened
@@ -61,8 +64,13 @@ def test_playwright_handler_hooks_keep_their_signatures(name, expected):
 
 
 def test_every_private_playwright_method_the_handler_overrides_is_listed():
-    overridden = {name for name, value in vars(LazyPlaywrightHandler).items()
-                  if name.startswith("_") and not name.startswith("__") and callable(value)
-                  and hasattr(ScrapyPlaywrightDownloadHandler, name)}
+    overridden = {
+        name
+        for name, value in vars(LazyPlaywrightHandler).items()
+        if name.startswith("_")
+        and not name.startswith("__")
+        and callable(value)
+        and hasattr(ScrapyPlaywrightDownloadHandler, name)
+    }
     assert "_download_request" in overridden
     assert overridden <= set(PLAYWRIGHT_HANDLER_HOOKS)

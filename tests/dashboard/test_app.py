@@ -6,48 +6,77 @@ import base64
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from db import jobs, tenants, usage
+from core.errors import OmniError
+from dashboard import app as dashboard_app
+from dashboard.app import Backend, create_app
+from dashboard.auth import is_local_bind
+from db import jobs, privacy, tenants, usage
+from tests.support.environment import patched_environ
 from tests.support.local import CHROMIUM_ARGS, free_port
+from tests.support.privacy_fixtures import EMAIL
 from tests.support.worker_fixtures import queued_job_ids
+from workers.dispatch import send_job
+from workers.queues import queue_stats
 
 
 @pytest.fixture
 def seeded(db, broker, redis_client) -> dict:
     """Real rows (two domains, pages, extractions, chunks, usage, jobs incl. a failed crawl)
     and real messages in Redis: waiting, delayed, in flight (fetched, unacked) and dead-lettered."""
-    from workers.dispatch import send_job
 
     shop = tenants.add_domain(db, "shop.example", frequency="daily")
     blog = tenants.add_domain(db, "blog.example", frequency="0 3 * * *")
-    db.execute("UPDATE domains SET last_scraped_at = now() - interval '2 hours' WHERE id = %s",
-               (shop["id"],))
+    db.execute(
+        "UPDATE domains SET last_scraped_at = now() - interval '2 hours' WHERE id = %s",
+        (shop["id"],),
+    )
     page_ids = []
     for i, status in enumerate(["scraped"] * 7 + ["failed"] * 2):
-        page_ids.append(db.execute(
-            "INSERT INTO scraped_pages (domain_id, url, title, content, status, scraped_at) "
-            "VALUES (%s, %s, %s, 'text', %s, now() - make_interval(mins => %s)) RETURNING id",
-            (shop["id"], f"https://shop.example/p{i}", f"P{i}", status, i)).fetchone()["id"])
-    db.execute("UPDATE scraped_pages SET metadata = metadata || '{\"forgotten_at\": \"2026-01-01\"}' "
-               "WHERE id = %s", (page_ids[-1],))   # confirmed gone (db/forget.py)
+        page_ids.append(
+            db.execute(
+                "INSERT INTO scraped_pages (domain_id, url, title, content, status, scraped_at) "
+                "VALUES (%s, %s, %s, 'text', %s, now() - make_interval(mins => %s)) RETURNING id",
+                (shop["id"], f"https://shop.example/p{i}", f"P{i}", status, i),
+            ).fetchone()["id"]
+        )
+    db.execute(
+        'UPDATE scraped_pages SET metadata = metadata || \'{"forgotten_at": "2026-01-01"}\' '
+        "WHERE id = %s",
+        (page_ids[-1],),
+    )  # confirmed gone (db/forget.py)
     for kind, n in (("product", 3), ("faq", 2)):
         for i in range(n):
-            db.execute("INSERT INTO structured_extractions (domain_id, url, extract_type, extracted_data) "
-                       "VALUES (%s, %s, %s, '{}')", (shop["id"], f"https://shop.example/{kind}{i}", kind))
+            db.execute(
+                "INSERT INTO structured_extractions (domain_id, url, extract_type, extracted_data) "
+                "VALUES (%s, %s, %s, '{}')",
+                (shop["id"], f"https://shop.example/{kind}{i}", kind),
+            )
     for i in range(11):
-        db.execute("INSERT INTO page_embeddings (page_id, chunk_text) VALUES (%s, %s)",
-                   (page_ids[i % 7], f"chunk {i}"))
-    usage.add_usage(db, shop["id"], "embedding", "all-MiniLM-L6-v2", tokens=4321, requests=3, cost=0)
-    usage.add_usage(db, shop["id"], "optimization", "gpt-4o-mini", tokens=1000, requests=2, cost=0.0125)
+        db.execute(
+            "INSERT INTO page_embeddings (page_id, chunk_text) VALUES (%s, %s)",
+            (page_ids[i % 7], f"chunk {i}"),
+        )
+    usage.add_usage(
+        db, shop["id"], "embedding", "all-MiniLM-L6-v2", tokens=4321, requests=3, cost=0
+    )
+    usage.add_usage(
+        db, shop["id"], "optimization", "gpt-4o-mini", tokens=1000, requests=2, cost=0.0125
+    )
 
-    done = jobs.create(db, shop["id"], "crawl",
-                       {"stats": {"new": 5, "changed": 2, "unchanged": 1, "removed": 1,
-                                  "forgotten": 3}})
+    done = jobs.create(
+        db,
+        shop["id"],
+        "crawl",
+        {"stats": {"new": 5, "changed": 2, "unchanged": 1, "removed": 1, "forgotten": 3}},
+    )
     jobs.complete(db, done, jobs.start(db, done)["runner"])
     failed = jobs.create(db, shop["id"], "crawl")
     jobs.start(db, failed)
@@ -65,20 +94,23 @@ def seeded(db, broker, redis_client) -> dict:
     fetched = [m for m in (next(consumer) for _ in range(4)) if m is not None][:2]
     assert len(fetched) == 2
     consumer.nack(fetched[1])
-    return {"shop": shop, "blog": blog, "failed": str(failed), "done": str(done),
-            "consumer": consumer}
-
+    return {
+        "shop": shop,
+        "blog": blog,
+        "failed": str(failed),
+        "done": str(done),
+        "consumer": consumer,
+    }
 
 
 @pytest.fixture
 def server(services_env) -> Iterator[str]:
-    import uvicorn
-
-    from dashboard.app import create_app
+    import uvicorn  # noqa: PLC0415 - heavy, loaded only where it is used
 
     port = free_port()
-    config = uvicorn.Config(create_app("127.0.0.1"), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        create_app("127.0.0.1"), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -93,7 +125,7 @@ def server(services_env) -> Iterator[str]:
 
 @pytest.fixture
 def chromium():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - heavy, loaded only where it is used
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -102,18 +134,25 @@ def chromium():
 
 
 def test_queue_stats_follow_the_broker_layout(seeded, redis_client) -> None:
-    from workers.queues import queue_stats
 
-    stats = {s.queue: s for s in queue_stats(redis_client, ("crawl", "extract", "optimize", "embed"))}
+    stats = {
+        s.queue: s for s in queue_stats(redis_client, ("crawl", "extract", "optimize", "embed"))
+    }
     assert (stats["embed"].ready, stats["embed"].in_flight, stats["embed"].dead) == (1, 0, 0)
     assert (stats["extract"].ready, stats["extract"].delayed) == (0, 1)
     assert (stats["extract"].in_flight, stats["extract"].dead) == (1, 1)
-    assert stats["crawl"].as_dict() == {"queue": "crawl", "ready": 0, "delayed": 0,
-                                        "in_flight": 0, "dead": 0}
+    assert stats["crawl"].as_dict() == {
+        "queue": "crawl",
+        "ready": 0,
+        "delayed": 0,
+        "in_flight": 0,
+        "dead": 0,
+    }
 
 
-def test_pages_render_real_data_and_retry_requeues(seeded, server, chromium, db,
-                                                   redis_client) -> None:
+def test_pages_render_real_data_and_retry_requeues(
+    seeded, server, chromium, db, redis_client
+) -> None:
     page = chromium.new_page()
     page.goto(server + "/")
     row = page.locator("#queues tr[data-queue=extract]")
@@ -155,19 +194,22 @@ def test_pages_render_real_data_and_retry_requeues(seeded, server, chromium, db,
 
 
 def test_the_page_refreshes_itself(seeded, server, chromium, db) -> None:
-    from dashboard import app as dashboard_app
 
     page = chromium.new_page()
     page.goto(server + "/")
     assert page.locator("#total-pages").inner_text() == "9"
-    db.execute("INSERT INTO scraped_pages (domain_id, url, status) VALUES (%s, 'https://shop.example/new', 'scraped')",
-               (seeded["shop"]["id"],))
+    db.execute(
+        "INSERT INTO scraped_pages (domain_id, url, status) VALUES (%s, "
+        "'https://shop.example/new', 'scraped')",
+        (seeded["shop"]["id"],),
+    )
     # a locator assertion, not wait_for_function: the dashboard's CSP forbids the eval that
     # wait_for_function's string predicate needs
-    from playwright.sync_api import expect
+    from playwright.sync_api import expect  # noqa: PLC0415 - heavy, loaded only where it is used
 
     expect(page.locator("#total-pages")).to_have_text(
-        "10", timeout=(dashboard_app.REFRESH_SECONDS + 10) * 1000)
+        "10", timeout=(dashboard_app.REFRESH_SECONDS + 10) * 1000
+    )
 
 
 def test_retry_refuses_a_job_that_is_not_failed(seeded, server, redis_client) -> None:
@@ -195,52 +237,67 @@ def test_metrics_scrape(seeded, server) -> None:
 def test_healthz(server) -> None:
     response = httpx.get(server + "/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "postgres": "ok", "redis": "ok",
-                               "workers": {"redis": 0, "postgres": 0, "cut_off_from_redis": [],
-                                           "cut_off_from_postgres": []},
-                               "jobs": {"lease_expired": 0, "without_message": 0}}
+    assert response.json() == {
+        "status": "ok",
+        "postgres": "ok",
+        "redis": "ok",
+        "workers": {
+            "redis": 0,
+            "postgres": 0,
+            "cut_off_from_redis": [],
+            "cut_off_from_postgres": [],
+        },
+        "jobs": {"lease_expired": 0, "without_message": 0},
+    }
 
 
 def test_healthz_and_the_jobs_page_tell_what_the_workers_see(db, broker, redis_client) -> None:
     """A worker that beats in Postgres but says it cannot reach Redis, a job whose lease
     expired, a pending job no message carries: /healthz is 503 with each counted, and the jobs
     page marks both jobs."""
-    from dashboard.app import create_app
-    from workers.dispatch import send_job
 
     shop = tenants.add_domain(db, "stuck.example")
     expired = jobs.create(db, shop["id"], "embed", {"page_ids": []})
     jobs.start(db, expired)
-    db.execute("UPDATE content_refresh_jobs SET metadata = metadata || "
-               "'{\"lease_expires_at\": \"2000-01-01T00:00:00+00:00\"}' WHERE id = %s", (expired,))
-    jobs.create(db, shop["id"], "extract", {"page_ids": []})   # no message: an orphan
+    db.execute(
+        "UPDATE content_refresh_jobs SET metadata = metadata || "
+        '\'{"lease_expires_at": "2000-01-01T00:00:00+00:00"}\' WHERE id = %s',
+        (expired,),
+    )
+    jobs.create(db, shop["id"], "extract", {"page_ids": []})  # no message: an orphan
     carried = jobs.create(db, shop["id"], "extract", {"page_ids": []})
     send_job(carried, "extract")
-    db.execute("INSERT INTO worker_heartbeats (worker, hostname, pid, queues, redis_ok) "
-               "VALUES ('box:42', 'box', 42, '{embed}', false)")
-    from tests.support.environment import patched_environ
+    db.execute(
+        "INSERT INTO worker_heartbeats (worker, hostname, pid, queues, redis_ok) "
+        "VALUES ('box:42', 'box', 42, '{embed}', false)"
+    )
 
-    with patched_environ({"OMNI_JOB_RESEND_AFTER_S": "0"}), \
-            TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1") as client:
+    with (
+        patched_environ({"OMNI_JOB_RESEND_AFTER_S": "0"}),
+        TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1") as client,
+    ):
         health = client.get("/healthz")
         page = client.get("/jobs").text
     assert health.status_code == 503
-    assert health.json()["workers"] == {"redis": 0, "postgres": 1,
-                                        "cut_off_from_redis": ["box:42"],
-                                        "cut_off_from_postgres": []}
+    assert health.json()["workers"] == {
+        "redis": 0,
+        "postgres": 1,
+        "cut_off_from_redis": ["box:42"],
+        "cut_off_from_postgres": [],
+    }
     assert health.json()["jobs"] == {"lease_expired": 1, "without_message": 1}
     assert page.count("lease expired") == 1 and page.count("no message") == 1
 
 
 def test_healthz_reports_a_dead_redis(services_env) -> None:
-    from dashboard.app import Backend, create_app
 
     class NoRedis(Backend):
         def redis(self):
-            import redis
             return redis.Redis(host="127.0.0.1", port=free_port(), socket_timeout=1)
 
-    with TestClient(create_app("127.0.0.1", backend=NoRedis()), base_url="http://127.0.0.1") as client:
+    with TestClient(
+        create_app("127.0.0.1", backend=NoRedis()), base_url="http://127.0.0.1"
+    ) as client:
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["redis"].startswith("error") and response.json()["postgres"] == "ok"
@@ -248,71 +305,86 @@ def test_healthz_reports_a_dead_redis(services_env) -> None:
 
 # ---------------------------------------------------------------- auth on a non-local bind
 
-@pytest.mark.parametrize("host, local", [
-    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("127.0.0.2", True),
-    ("0.0.0.0", False), ("::", False), ("10.0.0.5", False), ("dashboard.internal", False),
-])
+
+@pytest.mark.parametrize(
+    "host, local",
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("127.0.0.2", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.5", False),
+        ("dashboard.internal", False),
+    ],
+)
 def test_is_local_bind(host, local) -> None:
-    from dashboard.auth import is_local_bind
 
     assert is_local_bind(host) is local
 
 
 def test_a_public_bind_without_a_token_is_refused(services_env) -> None:
-    from core.errors import OmniError
-    from dashboard.app import create_app
 
     with pytest.raises(OmniError, match="OMNI_DASHBOARD_TOKEN"):
         create_app("0.0.0.0", token=None)
 
 
 def test_a_public_bind_requires_the_token(services_env, db) -> None:
-    from dashboard.app import create_app
 
     app = create_app("0.0.0.0", token="s3cret-token-0123456789")
     with TestClient(app, client=("10.0.0.5", 40000), base_url="http://10.0.0.1:8000") as client:
         assert client.get("/domains").status_code == 401
         assert client.get("/metrics").status_code == 401
-        assert client.get("/healthz").status_code == 200          # for load balancers
+        assert client.get("/healthz").status_code == 200  # for load balancers
         assert client.get("/domains", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert client.get("/domains", headers={"Authorization": "Bearer s3cret-token-0123456789"}).status_code == 200
+        assert (
+            client.get(
+                "/domains", headers={"Authorization": "Bearer s3cret-token-0123456789"}
+            ).status_code
+            == 200
+        )
         basic = base64.b64encode(b"ops:s3cret-token-0123456789").decode()
-        assert client.get("/metrics", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+        assert (
+            client.get("/metrics", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+        )
         bad = base64.b64encode(b"ops:nope").decode()
         assert client.get("/metrics", headers={"Authorization": f"Basic {bad}"}).status_code == 401
         response = client.get("/jobs?token=wrong&status=failed", follow_redirects=False)
         assert response.status_code == 401
     with TestClient(app, client=("10.0.0.5", 40001), base_url="http://10.0.0.1:8000") as client:
-        response = client.get("/jobs?token=s3cret-token-0123456789&status=failed", follow_redirects=False)
+        response = client.get(
+            "/jobs?token=s3cret-token-0123456789&status=failed", follow_redirects=False
+        )
         assert response.status_code == 303 and response.headers["location"] == "/jobs?status=failed"
-        assert client.get("/jobs?status=failed").status_code == 200   # the cookie now
-    with TestClient(create_app("127.0.0.1"), client=("127.0.0.1", 40002),
-                    base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/jobs?status=failed").status_code == 200  # the cookie now
+    with TestClient(
+        create_app("127.0.0.1"), client=("127.0.0.1", 40002), base_url="http://127.0.0.1:8000"
+    ) as client:
         assert client.get("/domains").status_code == 200
 
 
 def test_cross_origin_retry_is_refused(seeded, services_env, redis_client) -> None:
-    from dashboard.app import create_app
 
     with TestClient(create_app("127.0.0.1"), base_url="http://127.0.0.1:8000") as client:
-        response = client.post(f"/jobs/{seeded['failed']}/retry",
-                               headers={"Origin": "http://evil.example"})
+        response = client.post(
+            f"/jobs/{seeded['failed']}/retry", headers={"Origin": "http://evil.example"}
+        )
     assert response.status_code == 403
     assert queued_job_ids(redis_client, "crawl") == []
 
 
 def test_privacy_and_knowledge_pages_show_open_overdue_requests_and_curated_answers(
-        db, subject_world, server) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from db import privacy
-    from tests.support.privacy_fixtures import EMAIL
+    db, subject_world, server
+) -> None:
 
     with db.transaction():
         late = privacy.create(db, subject_world.domain_id, "deletion", email=EMAIL)
         privacy.create(db, subject_world.domain_id, "access", email="other@x.test")
-    db.execute("UPDATE privacy_requests SET due_at = %s WHERE id = %s",
-               (datetime.now(UTC) - timedelta(days=2), late["id"]))
+    db.execute(
+        "UPDATE privacy_requests SET due_at = %s WHERE id = %s",
+        (datetime.now(UTC) - timedelta(days=2), late["id"]),
+    )
     html = httpx.get(server + "/privacy").text
     assert "<strong>4</strong> open" in html  # the fixture's two requests and these two
     assert '<strong class="error">1</strong> overdue' in html

@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 from psycopg import errors
 
-from core.crypto import Keyring, generate_key
+from core.crypto import Keyring, WrongKey, generate_key
 from db import audit, credentials, tenants
 from tests.support.tenants import as_tenant
 
 
 def audit_rows(db, action: str) -> list[dict]:
-    return db.execute("SELECT * FROM customer_access_logs WHERE action = %s ORDER BY created_at",
-                      (action,)).fetchall()
+    return db.execute(
+        "SELECT * FROM customer_access_logs WHERE action = %s ORDER BY created_at", (action,)
+    ).fetchall()
 
 
 def test_every_decryption_is_audited_even_when_the_caller_rolls_back(db):
@@ -29,7 +30,7 @@ def test_every_decryption_is_audited_even_when_the_caller_rolls_back(db):
     assert row["resource"].startswith("customer_configs:") and " as " in row["actor"]
     assert "ck_1" not in str(row) and "cs_1" not in str(row)
     # a failed decryption (wrong key) is an access attempt too
-    with pytest.raises(Exception):
+    with pytest.raises(WrongKey):
         credentials.get_woocommerce(db, "audit.test", keyring=Keyring.from_string(generate_key()))
     assert len(audit_rows(db, "decrypt")) == 2
 
@@ -49,11 +50,19 @@ def test_tenants_read_their_audit_rows_and_cannot_change_them(db, two_tenants):
     mine = alice.rows["customer_access_logs"]
     with as_tenant(db, alice["user"]) as conn:
         assert [r["id"] for r in conn.execute("SELECT id FROM customer_access_logs")] == [mine]
-    for statement in ("UPDATE customer_access_logs SET action = 'none' WHERE id = %s",
-                      "DELETE FROM customer_access_logs WHERE id = %s"):
+    for statement in (
+        "UPDATE customer_access_logs SET action = 'none' WHERE id = %s",
+        "DELETE FROM customer_access_logs WHERE id = %s",
+    ):
         with pytest.raises(errors.InsufficientPrivilege), as_tenant(db, alice["user"]) as conn:
             conn.execute(statement, (mine,))
     with pytest.raises(errors.InsufficientPrivilege), as_tenant(db, alice["user"]) as conn:
-        audit.record(conn, audit.Action.EXPORT, "forged", "a tenant forging an entry",
-                     domain_id=alice["domain"], customer_id=alice["customer"])
+        audit.record(
+            conn,
+            audit.Action.EXPORT,
+            "forged",
+            "a tenant forging an entry",
+            domain_id=alice["domain"],
+            customer_id=alice["customer"],
+        )
     assert db.execute("SELECT count(*) AS n FROM customer_access_logs").fetchone()["n"] == 2

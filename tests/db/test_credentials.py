@@ -1,4 +1,5 @@
 """AES-256-GCM envelopes, stored credentials, rotation, and plaintext never reaching the DB/logs."""
+# ruff: noqa: E501 - a stored envelope is one JSON line, as the database holds it
 
 from __future__ import annotations
 
@@ -42,8 +43,12 @@ def _grep_database(db, needle: str) -> list[str]:
     hits = []
     for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall():
         t = sql.Identifier(r["tablename"])
-        n = db.execute(sql.SQL("SELECT count(*) AS n FROM public.{} x WHERE strpos(to_jsonb(x)::text, %s) > 0")
-                       .format(t), (needle,)).fetchone()["n"]
+        n = db.execute(
+            sql.SQL(
+                "SELECT count(*) AS n FROM public.{} x WHERE strpos(to_jsonb(x)::text, %s) > 0"
+            ).format(t),
+            (needle,),
+        ).fetchone()["n"]
         if n:
             hits.append(r["tablename"])
     return hits
@@ -73,8 +78,10 @@ def test_wrong_key_error_names_the_key(keys) -> None:
     env = Keyring.from_string(keys[0]).encrypt("s3cret", "a")
     with pytest.raises(WrongKey) as info:
         Keyring.from_string(keys[1]).decrypt(env, "a")
-    assert str(info.value) == (f"cannot decrypt: value was encrypted with key {env['kid']}, "
-                               "which is not in OMNI_ENCRYPTION_KEY")
+    assert str(info.value) == (
+        f"cannot decrypt: value was encrypted with key {env['kid']}, "
+        "which is not in OMNI_ENCRYPTION_KEY"
+    )
 
 
 def test_tampered_ciphertext_is_rejected(keys) -> None:
@@ -86,13 +93,16 @@ def test_tampered_ciphertext_is_rejected(keys) -> None:
         ring.decrypt({**env, "ct": base64.b64encode(bytes(ct)).decode()}, "a")
 
 
-@pytest.mark.parametrize("value,error,message", [
-    (None, MissingKey, "OMNI_ENCRYPTION_KEY is not set"),
-    ("", MissingKey, "OMNI_ENCRYPTION_KEY is not set"),
-    ("not base64!!", MalformedKey, "entry 1 is not valid base64"),
-    (base64.b64encode(b"short").decode(), MalformedKey, "entry 1 is 5 bytes; AES-256 needs 32"),
-    (base64.b64encode(b"k" * 32).decode() + ",", MalformedKey, "entry 2 is empty"),
-])
+@pytest.mark.parametrize(
+    "value,error,message",
+    [
+        (None, MissingKey, "OMNI_ENCRYPTION_KEY is not set"),
+        ("", MissingKey, "OMNI_ENCRYPTION_KEY is not set"),
+        ("not base64!!", MalformedKey, "entry 1 is not valid base64"),
+        (base64.b64encode(b"short").decode(), MalformedKey, "entry 1 is 5 bytes; AES-256 needs 32"),
+        (base64.b64encode(b"k" * 32).decode() + ",", MalformedKey, "entry 2 is empty"),
+    ],
+)
 def test_key_configuration_errors(value, error, message) -> None:
     with pytest.raises(error, match=message):
         Keyring.from_string(value)
@@ -107,7 +117,9 @@ def test_first_key_encrypts_all_decrypt(keys) -> None:
     assert ring.needs_rotation(old_env) and not ring.needs_rotation(ring.encrypt("v", "a"))
 
 
-@pytest.mark.parametrize("stored", ["plaintext-secret", "{}", '{"v": 2, "kid": "x", "nonce": "", "ct": ""}'])
+@pytest.mark.parametrize(
+    "stored", ["plaintext-secret", "{}", '{"v": 2, "kid": "x", "nonce": "", "ct": ""}']
+)
 def test_non_envelopes_are_rejected(stored) -> None:
     with pytest.raises(MalformedEnvelope):
         load_envelope(stored)
@@ -117,10 +129,16 @@ def test_non_envelopes_are_rejected(stored) -> None:
 def test_woocommerce_credentials_stored_encrypted(db, shop, keys, caplog) -> None:
     ring = Keyring.from_string(keys[0])
     caplog.set_level(logging.DEBUG)
-    credentials.set_woocommerce(db, shop, WOO_KEY, WOO_SECRET, url="https://shop.test", keyring=ring)
+    credentials.set_woocommerce(
+        db, shop, WOO_KEY, WOO_SECRET, url="https://shop.test", keyring=ring
+    )
     secrets.set_credential(db, shop, "stripe", "sk_test_plain_value", keyring=ring)
     got = credentials.get_woocommerce(db, shop, keyring=ring)
-    assert (got.consumer_key, got.consumer_secret, got.url) == (WOO_KEY, WOO_SECRET, "https://shop.test")
+    assert (got.consumer_key, got.consumer_secret, got.url) == (
+        WOO_KEY,
+        WOO_SECRET,
+        "https://shop.test",
+    )
     assert WOO_KEY not in repr(got)
     assert secrets.get_credential(db, shop, "stripe", keyring=ring) == "sk_test_plain_value"
     row = db.execute("SELECT * FROM customer_configs WHERE domain = %s", (shop,)).fetchone()
@@ -138,21 +156,27 @@ def test_credential_cannot_be_moved_between_rows(db, keys) -> None:
     for d in ("a.test", "b.test"):
         tenants.add_domain(db, d)
         credentials.set_woocommerce(db, d, f"key-{d}", f"secret-{d}", keyring=ring)
-    db.execute("UPDATE customer_configs SET woocommerce_consumer_key = "
-               "(SELECT woocommerce_consumer_key FROM customer_configs WHERE domain = 'a.test') "
-               "WHERE domain = 'b.test'")
+    db.execute(
+        "UPDATE customer_configs SET woocommerce_consumer_key = "
+        "(SELECT woocommerce_consumer_key FROM customer_configs WHERE domain = 'a.test') "
+        "WHERE domain = 'b.test'"
+    )
     with pytest.raises(WrongKey, match="failed authentication"):
         credentials.get_woocommerce(db, "b.test", keyring=ring)
 
 
 def test_unknown_domain_is_a_clear_error(db, keys) -> None:
     with pytest.raises(Exception, match="no domain 'nowhere.test'"):
-        credentials.set_woocommerce(db, "nowhere.test", "k", "s", keyring=Keyring.from_string(keys[0]))
+        credentials.set_woocommerce(
+            db, "nowhere.test", "k", "s", keyring=Keyring.from_string(keys[0])
+        )
 
 
 def test_business_secrets(db, keys) -> None:
     ring = Keyring.from_string(keys[0])
-    business = db.execute("INSERT INTO businesses (name) VALUES ('B') RETURNING id").fetchone()["id"]
+    business = db.execute("INSERT INTO businesses (name) VALUES ('B') RETURNING id").fetchone()[
+        "id"
+    ]
     secrets.set_business_secret(db, business, "openai", "sk-business-secret", keyring=ring)
     secrets.set_business_secret(db, business, "smtp", "smtp-pass", keyring=ring)
     assert secrets.get_business_secret(db, business, "openai", keyring=ring) == "sk-business-secret"
@@ -165,7 +189,9 @@ def test_rotation(db, shop, keys, caplog) -> None:
     old_ring = Keyring.from_string(old)
     credentials.set_woocommerce(db, shop, WOO_KEY, WOO_SECRET, keyring=old_ring)
     secrets.set_credential(db, shop, "stripe", "sk_stripe", keyring=old_ring)
-    business = db.execute("INSERT INTO businesses (name) VALUES ('B') RETURNING id").fetchone()["id"]
+    business = db.execute("INSERT INTO businesses (name) VALUES ('B') RETURNING id").fetchone()[
+        "id"
+    ]
     secrets.set_business_secret(db, business, "openai", "sk_openai", keyring=old_ring)
 
     caplog.set_level(logging.DEBUG)
@@ -179,9 +205,11 @@ def test_rotation(db, shop, keys, caplog) -> None:
     assert secrets.get_credential(db, shop, "stripe", keyring=only_new) == "sk_stripe"
     assert secrets.get_business_secret(db, business, "openai", keyring=only_new) == "sk_openai"
     row = db.execute("SELECT * FROM customer_configs WHERE domain = %s", (shop,)).fetchone()
-    kids = {load_envelope(row["woocommerce_consumer_key"])["kid"],
-            load_envelope(row["woocommerce_consumer_secret"])["kid"],
-            row["encrypted_credentials"]["stripe"]["kid"]}
+    kids = {
+        load_envelope(row["woocommerce_consumer_key"])["kid"],
+        load_envelope(row["woocommerce_consumer_secret"])["kid"],
+        row["encrypted_credentials"]["stripe"]["kid"],
+    }
     assert kids == {only_new.current_kid}
     with pytest.raises(WrongKey):
         credentials.get_woocommerce(db, shop, keyring=old_ring)
@@ -189,11 +217,16 @@ def test_rotation(db, shop, keys, caplog) -> None:
         assert plain not in caplog.text and _grep_database(db, plain) == []
 
 
-@pytest.mark.parametrize("bad,reason", [
-    ("'legacy-plaintext'", "not an encryption envelope"),
-    ("""'{"v": 1, "kid": "ffffffff", "nonce": "AAAAAAAAAAAAAAAA", "ct": "AAAAAAAAAAAAAAAAAAAAAA=="}'""",
-     "which is not in OMNI_ENCRYPTION_KEY"),
-])
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        ("'legacy-plaintext'", "not an encryption envelope"),
+        (
+            """'{"v": 1, "kid": "ffffffff", "nonce": "AAAAAAAAAAAAAAAA", "ct": "AAAAAAAAAAAAAAAAAAAAAA=="}'""",
+            "which is not in OMNI_ENCRYPTION_KEY",
+        ),
+    ],
+)
 def test_rotation_skips_and_reports_unreadable_values(db, keys, bad, reason) -> None:
     """One tenant's unreadable value (plaintext, unknown key id) no longer blocks rotation for
     everyone: it is skipped and named (table, column, domain), the rest is rotated."""
@@ -202,17 +235,24 @@ def test_rotation_skips_and_reports_unreadable_values(db, keys, bad, reason) -> 
     for d in ("a.test", "b.test"):
         tenants.add_domain(db, d)
         credentials.set_woocommerce(db, d, "k", "s", keyring=old_ring)
-    db.execute(f"UPDATE customer_configs SET woocommerce_consumer_secret = {bad} "
-               "WHERE domain = 'b.test'")
+    db.execute(
+        f"UPDATE customer_configs SET woocommerce_consumer_secret = {bad} WHERE domain = 'b.test'"
+    )
     both = Keyring.from_string(f"{new},{old}")
     result = credentials.rotate(db, both)
     assert result.rotated == 3
     assert len(result.skipped) == 1
-    assert result.skipped[0].startswith("customer_configs.woocommerce_consumer_secret of domain b.test: ")
+    assert result.skipped[0].startswith(
+        "customer_configs.woocommerce_consumer_secret of domain b.test: "
+    )
     assert reason in result.skipped[0]
-    assert credentials.get_woocommerce(db, "a.test", keyring=Keyring.from_string(new)).consumer_key == "k"
-    row = db.execute("SELECT woocommerce_consumer_key FROM customer_configs WHERE domain = 'b.test'"
-                     ).fetchone()
+    assert (
+        credentials.get_woocommerce(db, "a.test", keyring=Keyring.from_string(new)).consumer_key
+        == "k"
+    )
+    row = db.execute(
+        "SELECT woocommerce_consumer_key FROM customer_configs WHERE domain = 'b.test'"
+    ).fetchone()
     assert load_envelope(row["woocommerce_consumer_key"])["kid"] == both.current_kid
 
 
@@ -231,12 +271,22 @@ def test_cli_secrets(db, shop, omni_cli, keys) -> None:
     assert len(base64.b64decode(generated.stdout.strip())) == 32
 
     debug = {"OMNI_LOG_LEVEL": "DEBUG"}
-    stored = omni_cli("secrets", "set-woocommerce", "https://shop.test/", "--key", WOO_KEY,
-                      "--url", "https://shop.test", input=WOO_SECRET + "\n",
-                      env={"OMNI_ENCRYPTION_KEY": old, **debug})
+    stored = omni_cli(
+        "secrets",
+        "set-woocommerce",
+        "https://shop.test/",
+        "--key",
+        WOO_KEY,
+        "--url",
+        "https://shop.test",
+        input=WOO_SECRET + "\n",
+        env={"OMNI_ENCRYPTION_KEY": old, **debug},
+    )
     assert stored.returncode == 0, stored.stderr
-    assert f"stored WooCommerce credentials for shop.test (key {Keyring.from_string(old).current_kid})" \
+    assert (
+        f"stored WooCommerce credentials for shop.test (key {Keyring.from_string(old).current_kid})"
         in stored.stdout
+    )
     for plain in (WOO_KEY, WOO_SECRET):
         assert plain not in stored.stdout + stored.stderr
         assert _grep_database(db, plain) == []
@@ -251,14 +301,18 @@ def test_cli_secrets(db, shop, omni_cli, keys) -> None:
     assert got.consumer_secret == WOO_SECRET
 
 
-@pytest.mark.parametrize("env_key,message", [
-    (None, "error: OMNI_ENCRYPTION_KEY is not set"),
-    ("bm90LWEta2V5", "error: OMNI_ENCRYPTION_KEY entry 1 is 9 bytes; AES-256 needs 32"),
-])
+@pytest.mark.parametrize(
+    "env_key,message",
+    [
+        (None, "error: OMNI_ENCRYPTION_KEY is not set"),
+        ("bm90LWEta2V5", "error: OMNI_ENCRYPTION_KEY entry 1 is 9 bytes; AES-256 needs 32"),
+    ],
+)
 def test_cli_key_errors(db, shop, omni_cli, env_key, message) -> None:
     env = {"OMNI_ENCRYPTION_KEY": env_key} if env_key else {}
-    result = omni_cli("secrets", "set-woocommerce", "shop.test", "--key", "k", "--secret", "s",
-                      env=env)
+    result = omni_cli(
+        "secrets", "set-woocommerce", "shop.test", "--key", "k", "--secret", "s", env=env
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message)
@@ -269,7 +323,11 @@ def test_cli_rotate_wrong_key(db, shop, omni_cli, keys) -> None:
     result = omni_cli("secrets", "rotate", env={"OMNI_ENCRYPTION_KEY": keys[1]})
     assert result.returncode == 1
     kid = Keyring.from_string(keys[0]).current_kid
-    assert (f"skipped customer_configs.woocommerce_consumer_key of domain shop.test: cannot decrypt: "
-            f"value was encrypted with key {kid}, which is not in OMNI_ENCRYPTION_KEY") in result.stdout
+    assert (
+        f"skipped customer_configs.woocommerce_consumer_key of domain shop.test: cannot decrypt: "
+        f"value was encrypted with key {kid}, which is not in OMNI_ENCRYPTION_KEY"
+    ) in result.stdout
     assert result.stderr.strip().splitlines()[-1] == (
-        "error: re-encrypted 0 value(s); 2 value(s) could not be read and were skipped (listed above)")
+        "error: re-encrypted 0 value(s); 2 value(s) could not be read and were skipped (listed "
+        "above)"
+    )

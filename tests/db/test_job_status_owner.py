@@ -10,9 +10,11 @@ from tests.support.paths import REPO
 PACKAGES = ("omni", "db", "pipelines", "crawlers", "workers", "dashboard", "schemas")
 OWNER = REPO / "db" / "jobs.py"
 # an UPDATE of the table up to its WHERE, or an INSERT's column list
-WRITE = re.compile(r"(UPDATE\s+(?:public\.)?content_refresh_jobs\b.*?\bWHERE\b|"
-                   r"INSERT\s+INTO\s+(?:public\.)?content_refresh_jobs\s*\([^)]*\))",
-                   re.IGNORECASE | re.DOTALL)
+WRITE = re.compile(
+    r"(UPDATE\s+(?:public\.)?content_refresh_jobs\b.*?\bWHERE\b|"
+    r"INSERT\s+INTO\s+(?:public\.)?content_refresh_jobs\s*\([^)]*\))",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _sql_text(path) -> str:
@@ -38,4 +40,4 @@ def test_only_db_jobs_writes_a_jobs_status() -> None:
 def test_the_scan_finds_the_owners_writes() -> None:
     # the scan sees through the string splits: every lifecycle write of db/jobs.py is found
     writes = [w for w in WRITE.findall(_sql_text(OWNER)) if re.search(r"\bstatus\b", w, re.I)]
-    assert len(writes) >= 9   # create, start, complete, fail, release, reset, siblings x3, expire
+    assert len(writes) >= 9  # create, start, complete, fail, release, reset, siblings x3, expire

@@ -8,20 +8,44 @@ from itertools import product
 
 import pytest
 
-from db import jobs
+from db import jobs, tenants
 from db.jobs import Event, InvalidTransition, Status, transition
 
 P, R, C, F = Status.PENDING, Status.RUNNING, Status.COMPLETED, Status.FAILED
 # The state after each event; None: refused (the row is left as it is).
 MATRIX: dict[Status, dict[Event, Status | None]] = {
-    P: {Event.START: R, Event.COMPLETE: None, Event.FAIL: F, Event.RELEASE: None,
-        Event.RESET: None, Event.EXPIRE: None},
-    R: {Event.START: R, Event.COMPLETE: C, Event.FAIL: F, Event.RELEASE: P, Event.RESET: None,
-        Event.EXPIRE: P},
-    C: {Event.START: None, Event.COMPLETE: None, Event.FAIL: None, Event.RELEASE: None,
-        Event.RESET: None, Event.EXPIRE: None},
-    F: {Event.START: None, Event.COMPLETE: None, Event.FAIL: None, Event.RELEASE: None,
-        Event.RESET: P, Event.EXPIRE: None},
+    P: {
+        Event.START: R,
+        Event.COMPLETE: None,
+        Event.FAIL: F,
+        Event.RELEASE: None,
+        Event.RESET: None,
+        Event.EXPIRE: None,
+    },
+    R: {
+        Event.START: R,
+        Event.COMPLETE: C,
+        Event.FAIL: F,
+        Event.RELEASE: P,
+        Event.RESET: None,
+        Event.EXPIRE: P,
+    },
+    C: {
+        Event.START: None,
+        Event.COMPLETE: None,
+        Event.FAIL: None,
+        Event.RELEASE: None,
+        Event.RESET: None,
+        Event.EXPIRE: None,
+    },
+    F: {
+        Event.START: None,
+        Event.COMPLETE: None,
+        Event.FAIL: None,
+        Event.RELEASE: None,
+        Event.RESET: P,
+        Event.EXPIRE: None,
+    },
 }
 PAIRS = [(state, event, MATRIX[state][event]) for state, event in product(Status, Event)]
 RUNNER = "runner-1"
@@ -60,13 +84,14 @@ def test_transition_table(state: Status, event: Event, after: Status | None) -> 
 
 @pytest.mark.parametrize("state, event, after", PAIRS)
 def test_sql_guard(db, state: Status, event: Event, after: Status | None) -> None:
-    from db import tenants
 
     domain = tenants.add_domain(db, "transitions.example")
     job_id = jobs.create(db, domain["id"], "embed")
-    db.execute("UPDATE content_refresh_jobs SET status = %s, "
-               "metadata = jsonb_build_object('runner', %s::text) WHERE id = %s",
-               (state.value, RUNNER, job_id))
+    db.execute(
+        "UPDATE content_refresh_jobs SET status = %s, "
+        "metadata = jsonb_build_object('runner', %s::text) WHERE id = %s",
+        (state.value, RUNNER, job_id),
+    )
     changed = _apply(db, job_id, event)
     assert changed is (after is not None)
     assert jobs.get(db, job_id)["status"] == (after or state).value
@@ -76,15 +101,16 @@ def test_a_null_status_is_pending() -> None:
     assert transition(None, Event.START) == Status.RUNNING
 
 
-@pytest.mark.parametrize("job_type, crawl", [
-    ("crawl", True), ("full", True), ("extract", False), ("optimize", False), ("embed", False)])
+@pytest.mark.parametrize(
+    "job_type, crawl",
+    [("crawl", True), ("full", True), ("extract", False), ("optimize", False), ("embed", False)],
+)
 def test_one_enum_of_job_types(job_type, crawl):
     assert jobs.is_crawl(job_type) is crawl
     assert job_type in jobs.JOB_TYPES
 
 
 def _job(db, job_type="crawl"):
-    from db import tenants
 
     domain = tenants.get_domain(db, "life.example") or tenants.add_domain(db, "life.example")
     return jobs.create(db, domain["id"], job_type)
@@ -95,17 +121,20 @@ def _status(db, job_id):
 
 
 def _expire(db, job_id) -> None:
-    db.execute("UPDATE content_refresh_jobs SET metadata = metadata || "
-               "jsonb_build_object('lease_expires_at', (now() - interval '1 second')::text) "
-               "WHERE id = %s OR metadata->>'merged_into' = %s::text", (job_id, job_id))
+    db.execute(
+        "UPDATE content_refresh_jobs SET metadata = metadata || "
+        "jsonb_build_object('lease_expires_at', (now() - interval '1 second')::text) "
+        "WHERE id = %s OR metadata->>'merged_into' = %s::text",
+        (job_id, job_id),
+    )
 
 
 def test_a_lease_is_renewed_by_its_runner_only_and_released_once_expired(db):
     job_id = _job(db)
     first = jobs.start(db, job_id, lease_s=30)
-    assert jobs.release_expired(db) == []          # live: nobody may take it
+    assert jobs.release_expired(db) == []  # live: nobody may take it
     _expire(db, job_id)
-    assert jobs.renew(db, job_id, first["runner"], 30) is True   # not taken yet: renewed
+    assert jobs.renew(db, job_id, first["runner"], 30) is True  # not taken yet: renewed
     assert jobs.release_expired(db) == [] and jobs.start(db, job_id) is None
     _expire(db, job_id)
     assert [r["id"] for r in jobs.release_expired(db)] == [job_id]
@@ -116,7 +145,7 @@ def test_a_lease_is_renewed_by_its_runner_only_and_released_once_expired(db):
         jobs.hold(db, job_id, first["runner"])
     second = jobs.start(db, job_id)
     with db.transaction():
-        jobs.hold(db, job_id, second["runner"])    # the new runner holds it
+        jobs.hold(db, job_id, second["runner"])  # the new runner holds it
 
 
 def test_a_tenant_job_with_an_expired_lease_is_left_alone(db):
@@ -133,7 +162,7 @@ def test_merged_siblings_share_the_leaders_runner_and_lease_and_end_with_it(db):
     leader = jobs.start(db, ids[0])
     claimed = jobs.claim_siblings(db, leader, force=False, room=100)
     assert sorted(r["id"] for r in claimed) == sorted(ids[1:])
-    assert all(jobs.start(db, i) is None for i in ids[1:])   # their messages: nothing to do
+    assert all(jobs.start(db, i) is None for i in ids[1:])  # their messages: nothing to do
     assert jobs.renew(db, ids[0], leader["runner"]) is True
     assert jobs.release_siblings(db, ids[1:2], "someone else", "x") == []
     back = jobs.release_siblings(db, ids[1:2], leader["runner"], "leader failed")
@@ -149,7 +178,6 @@ def test_merged_siblings_share_the_leaders_runner_and_lease_and_end_with_it(db):
 
 
 def tenants_domain(db):
-    from db import tenants
 
     return (tenants.get_domain(db, "life.example") or tenants.add_domain(db, "life.example"))["id"]
 
@@ -158,9 +186,9 @@ def test_only_the_runner_that_started_a_job_completes_it(db):
     job_id = _job(db)
     first = jobs.start(db, job_id)
     assert first["metadata"]["attempts"] == 1
-    assert jobs.start(db, job_id) is None        # a duplicate message while the lease is live
+    assert jobs.start(db, job_id) is None  # a duplicate message while the lease is live
     _expire(db, job_id)
-    second = jobs.start(db, job_id)              # the lease expired: a redelivery takes it over
+    second = jobs.start(db, job_id)  # the lease expired: a redelivery takes it over
     assert second["metadata"]["attempts"] == 2 and second["runner"] != first["runner"]
     assert jobs.complete(db, job_id, first["runner"]) is False
     assert jobs.update_metadata(db, job_id, {"x": 1}, runner=first["runner"]) is False
@@ -168,7 +196,7 @@ def test_only_the_runner_that_started_a_job_completes_it(db):
     assert jobs.complete(db, job_id, second["runner"], {"stats": {"new": 1}}) is True
     job = jobs.get(db, job_id)
     assert job["status"] == "completed" and job["metadata"]["stats"] == {"new": 1}
-    assert jobs.start(db, job_id) is None        # completed: a redelivered message does nothing
+    assert jobs.start(db, job_id) is None  # completed: a redelivered message does nothing
     assert jobs.get(db, job_id)["metadata"]["attempts"] == 2
 
 
@@ -178,7 +206,9 @@ def test_complete_never_overwrites_failed_and_fail_never_overwrites_completed(db
     assert jobs.fail(db, job_id, "crawl process was killed by SIGKILL") is True
     assert jobs.complete(db, job_id, runner) is False
     job = jobs.get(db, job_id)
-    assert job["status"] == "failed" and job["error_message"] == "crawl process was killed by SIGKILL"
+    assert (
+        job["status"] == "failed" and job["error_message"] == "crawl process was killed by SIGKILL"
+    )
     assert jobs.start(db, job_id) is None
 
     done = _job(db)

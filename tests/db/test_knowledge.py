@@ -14,9 +14,11 @@ from workers.search import search
 
 QUESTION = "Can I return an item after opening it?"
 ANSWER = "Yes. Opened items can be returned within 30 days with the receipt; we refund the card."
-CRAWLED = ("# Returns\n\nReturning an item is easy. Items can be returned within 14 days if "
-           "unopened. After opening an item, returns depend on the product: contact us. "
-           "Shipping costs of returns are paid by the customer. Refunds reach the card in 5 days.")
+CRAWLED = (
+    "# Returns\n\nReturning an item is easy. Items can be returned within 14 days if "
+    "unopened. After opening an item, returns depend on the product: contact us. "
+    "Shipping costs of returns are paid by the customer. Refunds reach the card in 5 days."
+)
 
 
 def _embed(db, job_id) -> dict:
@@ -47,11 +49,16 @@ def test_a_curated_answer_ranks_above_crawled_text_for_its_question(db, shop, hy
     assert stats["chunks_embedded"] == 1
     assert knowledge.get(db, row["id"])["status"] == "completed"
     found = search(db, query, "returns.example", k=5, hybrid=hybrid, settings=get_settings())
-    assert [r["url"] for r in found][:2] == [f"curated:{row['id']}", "https://returns.example/returns"]
+    assert [r["url"] for r in found][:2] == [
+        f"curated:{row['id']}",
+        "https://returns.example/returns",
+    ]
     assert ANSWER in found[0]["chunk"] and found[0]["title"] == QUESTION
 
 
-def test_editing_re_embeds_only_that_answer_and_deleting_removes_it_from_search(db, shop, openai_env):
+def test_editing_re_embeds_only_that_answer_and_deleting_removes_it_from_search(
+    db, shop, openai_env
+):
     row, job_id, _ = _add(db, shop)
     other, other_job, _ = _add(db, shop, "Do you ship to Norway?", "Yes, in 5 working days.")
     _embed(db, job_id)
@@ -62,13 +69,16 @@ def test_editing_re_embeds_only_that_answer_and_deleting_removes_it_from_search(
     with db.transaction():
         knowledge.edit(db, row["id"], None, "Yes, within 60 days now, opened or not.")
         job_id, result = knowledge.sync_job(db, shop["id"])
-    page = db.execute("SELECT id FROM scraped_pages WHERE url = %s",
-                      (f"curated:{row['id']}",)).fetchone()["id"]
-    assert result["page_ids"] == [str(page)]          # only the edited answer's page
+    page = db.execute(
+        "SELECT id FROM scraped_pages WHERE url = %s", (f"curated:{row['id']}",)
+    ).fetchone()["id"]
+    assert result["page_ids"] == [str(page)]  # only the edited answer's page
     stats = _embed(db, job_id)
     assert stats["chunks_embedded"] == 1 and stats["chunks_deleted"] == 1
     after = {r["id"]: r["page_id"] for r in db.execute("SELECT id, page_id FROM page_embeddings")}
-    assert {k: v for k, v in before.items() if v != page} == {k: v for k, v in after.items() if v != page}
+    assert {k: v for k, v in before.items() if v != page} == {
+        k: v for k, v in after.items() if v != page
+    }
     assert [r.body["input"] for r in openai_env.embedding_requests()] in ([[QUESTION]], [QUESTION])
     found = search(db, QUESTION, "returns.example", k=5, settings=get_settings())
     assert "60 days" in found[0]["chunk"]
@@ -80,16 +90,24 @@ def test_editing_re_embeds_only_that_answer_and_deleting_removes_it_from_search(
         knowledge.remove(db, row["id"])
     urls = [r["url"] for r in search(db, QUESTION, "returns.example", k=5, settings=get_settings())]
     assert f"curated:{row['id']}" not in urls and "https://returns.example/returns" in urls
-    assert db.execute("SELECT count(*) AS n FROM page_embeddings WHERE page_id = %s",
-                      (page,)).fetchone()["n"] == 0
+    assert (
+        db.execute(
+            "SELECT count(*) AS n FROM page_embeddings WHERE page_id = %s", (page,)
+        ).fetchone()["n"]
+        == 0
+    )
 
 
 def test_a_row_deleted_by_another_client_leaves_search_and_a_disabled_one_is_unsynced(db, shop):
     row, job_id, _ = _add(db, shop)
     _embed(db, job_id)
     db.execute("DELETE FROM training_data WHERE id = %s", (row["id"],))  # the chat app's delete
-    assert db.execute("SELECT count(*) AS n FROM scraped_pages WHERE url LIKE 'curated:%'"
-                      ).fetchone()["n"] == 0
+    assert (
+        db.execute("SELECT count(*) AS n FROM scraped_pages WHERE url LIKE 'curated:%'").fetchone()[
+            "n"
+        ]
+        == 0
+    )
     kept, job_id, _ = _add(db, shop, "Gift wrap?", "Yes, for 2 EUR.")
     _embed(db, job_id)
     db.execute("UPDATE training_data SET status = 'disabled' WHERE id = %s", (kept["id"],))
@@ -99,12 +117,15 @@ def test_a_row_deleted_by_another_client_leaves_search_and_a_disabled_one_is_uns
     assert [r["question"] for r in knowledge.list_answers(db)] == ["Gift wrap?"]
 
 
-@pytest.mark.parametrize("kind, question, answer, message", [
-    ("faq", "q", "a", "unknown type"),
-    ("qa", "  ", "a", "question"),
-    ("qa", "q", "", "answer"),
-    ("qa", "q", "x" * 20_001, "at most"),
-])
+@pytest.mark.parametrize(
+    "kind, question, answer, message",
+    [
+        ("faq", "q", "a", "unknown type"),
+        ("qa", "  ", "a", "question"),
+        ("qa", "q", "", "answer"),
+        ("qa", "q", "x" * 20_001, "at most"),
+    ],
+)
 def test_check_answer(kind, question, answer, message):
     with pytest.raises(ValueError, match=message):
         knowledge.check_answer(kind, question, answer)

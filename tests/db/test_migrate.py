@@ -29,14 +29,19 @@ def test_cli_migrate_twice_on_empty_database(omni_cli, scratch_database) -> None
     assert first.returncode == 0, first.stderr
     applied = [line for line in first.stdout.splitlines() if line.startswith("applied ")]
     # a fresh database runs the baseline in place of the chain it replaces, then the rest
-    assert applied == [f"applied {m.path.name}" for m in discover()
-                       if m.version not in BASELINE.replaces and not m.version < BASELINE.version]
+    assert applied == [
+        f"applied {m.path.name}"
+        for m in discover()
+        if m.version not in BASELINE.replaces and not m.version < BASELINE.version
+    ]
     second = omni_cli("db", "migrate", env=env)
     assert second.returncode == 0, second.stderr
     assert "up to date" in second.stdout and "applied" not in second.stdout
     with psycopg.connect(scratch_database) as conn:
-        n = conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' "
-                         "AND indexname LIKE 'idx\\_%'").fetchone()[0]
+        n = conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' "
+            "AND indexname LIKE 'idx\\_%'"
+        ).fetchone()[0]
     assert n >= 33
 
 
@@ -55,11 +60,20 @@ def test_cli_customer_and_domain_add(db, omni_cli) -> None:
     customer = omni_cli("customer", "add", "Owner@Example.test", "--company", "Example")
     assert customer.returncode == 0, customer.stderr
     assert "customer owner@example.test" in customer.stdout
-    added = omni_cli("domain", "add", "http://127.0.0.1:8931/x", "--max-pages", "5", "--render-js",
-                     "--customer", "owner@example.test")
+    added = omni_cli(
+        "domain",
+        "add",
+        "http://127.0.0.1:8931/x",
+        "--max-pages",
+        "5",
+        "--render-js",
+        "--customer",
+        "owner@example.test",
+    )
     assert added.returncode == 0, added.stderr
-    row = db.execute("SELECT d.*, c.customer_id FROM domains d "
-                     "JOIN customer_configs c ON c.domain = d.domain").fetchone()
+    row = db.execute(
+        "SELECT d.*, c.customer_id FROM domains d JOIN customer_configs c ON c.domain = d.domain"
+    ).fetchone()
     assert row["domain"] == "127.0.0.1:8931"
     assert (row["max_pages"], row["render_js"], row["scrape_frequency"]) == (5, True, "weekly")
     owner = db.execute("SELECT id, auth_user_id FROM customers").fetchone()
@@ -67,16 +81,28 @@ def test_cli_customer_and_domain_add(db, omni_cli) -> None:
     # idempotent: adding again updates instead of failing
     again = omni_cli("domain", "add", "127.0.0.1:8931", "--max-pages", "7")
     assert again.returncode == 0, again.stderr
-    assert db.execute("SELECT count(*) AS n, max(max_pages) AS m FROM domains").fetchone() == {"n": 1, "m": 7}
+    assert db.execute("SELECT count(*) AS n, max(max_pages) AS m FROM domains").fetchone() == {
+        "n": 1,
+        "m": 7,
+    }
 
 
-@pytest.mark.parametrize("args,message", [
-    (("domain", "add", "http://"), "not a domain or URL"),
-    (("domain", "add", "example.test", "--frequency", "fortnightly"), "frequency must be one of"),
-    (("domain", "add", "example.test", "--customer", "nobody@example.test"), "no customer"),
-    (("customer", "add", "not-an-email"), "not an email address"),
-    (("domain", "add", "example.test", "--exclude", "/" + "x" * 200), "a URL pattern must have"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("domain", "add", "http://"), "not a domain or URL"),
+        (
+            ("domain", "add", "example.test", "--frequency", "fortnightly"),
+            "frequency must be one of",
+        ),
+        (("domain", "add", "example.test", "--customer", "nobody@example.test"), "no customer"),
+        (("customer", "add", "not-an-email"), "not an email address"),
+        (
+            ("domain", "add", "example.test", "--exclude", "/" + "x" * 200),
+            "a URL pattern must have",
+        ),
+    ],
+)
 def test_cli_errors_are_one_line(db, omni_cli, args, message) -> None:
     result = omni_cli(*args)
     assert result.returncode != 0
@@ -102,14 +128,17 @@ def _m(version: str, *replaces: str) -> Migration:
 CHAIN = [_m("0001"), _m("0002"), _m("0003"), _m("0004", "0001", "0002", "0003"), _m("0005")]
 
 
-@pytest.mark.parametrize(("done", "steps"), [
-    (set(), [("0004", True), ("0005", True)]),                       # fresh: the baseline instead
-    ({"0001"}, [("0002", True), ("0003", True), ("0004", False), ("0005", True)]),  # part-way
-    ({"0001", "0002", "0003"}, [("0004", False), ("0005", True)]),  # the whole chain: recorded
-    ({"0004"}, [("0005", True)]),
-    ({"0001", "0002", "0003", "0004"}, [("0005", True)]),
-    ({"0001", "0002", "0003", "0004", "0005"}, []),
-])
+@pytest.mark.parametrize(
+    ("done", "steps"),
+    [
+        (set(), [("0004", True), ("0005", True)]),  # fresh: the baseline instead
+        ({"0001"}, [("0002", True), ("0003", True), ("0004", False), ("0005", True)]),  # part-way
+        ({"0001", "0002", "0003"}, [("0004", False), ("0005", True)]),  # the whole chain: recorded
+        ({"0004"}, [("0005", True)]),
+        ({"0001", "0002", "0003", "0004"}, [("0005", True)]),
+        ({"0001", "0002", "0003", "0004", "0005"}, []),
+    ],
+)
 def test_plan_puts_the_baseline_in_place_of_its_chain(done, steps) -> None:
     assert [(s.migration.version, s.run) for s in plan(done, CHAIN)] == steps
 
@@ -121,29 +150,52 @@ def _write(directory: Path, files: dict[str, str]) -> Path:
     return directory
 
 
-@pytest.mark.parametrize(("files", "message"), [
-    ({"0001_a.sql": "", "0002_b.sql": "-- replaces: 0001 0009\n"}, "replaces unknown versions: 0009"),
-    ({"0001_a.sql": "", "0002_b.sql": "", "0003_c.sql": "-- replaces: 0001 0003\n"},
-     "consecutive migrations older than itself"),
-    ({"0001_a.sql": "", "0002_b.sql": "-- replaces: 0003\n", "0003_c.sql": ""},
-     "consecutive migrations older than itself"),
-    ({"0001_a.sql": "", "0002_b.sql": "-- replaces: 0001\n", "0003_c.sql": "-- replaces: 0001 0002\n"},
-     "another baseline covers"),
-])
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            {"0001_a.sql": "", "0002_b.sql": "-- replaces: 0001 0009\n"},
+            "replaces unknown versions: 0009",
+        ),
+        (
+            {"0001_a.sql": "", "0002_b.sql": "", "0003_c.sql": "-- replaces: 0001 0003\n"},
+            "consecutive migrations older than itself",
+        ),
+        (
+            {"0001_a.sql": "", "0002_b.sql": "-- replaces: 0003\n", "0003_c.sql": ""},
+            "consecutive migrations older than itself",
+        ),
+        (
+            {
+                "0001_a.sql": "",
+                "0002_b.sql": "-- replaces: 0001\n",
+                "0003_c.sql": "-- replaces: 0001 0002\n",
+            },
+            "another baseline covers",
+        ),
+    ],
+)
 def test_discover_rejects_a_baseline_that_does_not_fit(tmp_path, files, message) -> None:
     with pytest.raises(MigrationError, match=message):
         discover(_write(tmp_path / "m", files))
 
 
-def test_runner_with_a_baseline_on_fresh_part_way_and_upgraded_databases(services_env, tmp_path) -> None:
+def test_runner_with_a_baseline_on_fresh_part_way_and_upgraded_databases(
+    services_env, tmp_path
+) -> None:
     admin = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
     chain = {"0001_a.sql": "CREATE TABLE a (id int);", "0002_b.sql": "CREATE TABLE b (id int);"}
-    baseline = {"0003_base.sql": "-- replaces: 0001 0002\nCREATE TABLE a (id int); CREATE TABLE b (id int);",
-                "0004_c.sql": "CREATE TABLE c (id int);"}
+    baseline = {
+        "0003_base.sql": "-- replaces: 0001 0002\nCREATE TABLE a (id int); CREATE TABLE b (id "
+        "int);",
+        "0004_c.sql": "CREATE TABLE c (id int);",
+    }
     old, new = _write(tmp_path / "old", chain), _write(tmp_path / "new", {**chain, **baseline})
 
     def versions(conn) -> list[str]:
-        return [r["version"] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+        return [
+            r["version"] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")
+        ]
 
     with fresh_database(admin, "omni_base") as url, connect(autocommit=True, dsn=url) as conn:
         assert [m.version for m in migrate(conn, new)] == ["0003", "0004"]
@@ -180,7 +232,11 @@ def test_baseline_is_the_chain_text_with_four_files_rewritten() -> None:
     replaced = [m for m in discover() if m.version in BASELINE.replaces]
     assert list(sections) == [m.path.name for m in replaced]
     assert sorted(n[:4] for n, (_, rewritten) in sections.items() if rewritten) == [
-        "0001", "0004", "0005", "0060"]
+        "0001",
+        "0004",
+        "0005",
+        "0060",
+    ]
     for m in replaced:
         body, rewritten = sections[m.path.name]
         if not rewritten:
@@ -199,12 +255,18 @@ def test_old_chain_upgraded_has_the_schema_of_a_fresh_baseline(services_env, tmp
     with fresh_database(admin, "omni_old") as old_url, fresh_database(admin, "omni_new") as new_url:
         with connect(autocommit=True, dsn=old_url) as old:
             migrate(old, old_chain)
-            assert old.execute("SELECT count(*) AS n FROM pg_event_trigger "
-                               "WHERE evtname = 'omni_public_table_ddl'").fetchone()["n"] == 1
+            assert (
+                old.execute(
+                    "SELECT count(*) AS n FROM pg_event_trigger "
+                    "WHERE evtname = 'omni_public_table_ddl'"
+                ).fetchone()["n"]
+                == 1
+            )
             upgraded = [m.version for m in migrate(old)]
             assert upgraded[0] == "0070" and BASELINE.version not in upgraded
-            assert old.execute("SELECT 1 FROM schema_migrations WHERE version = %s",
-                               (BASELINE.version,)).fetchone()
+            assert old.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = %s", (BASELINE.version,)
+            ).fetchone()
             before = schema_fingerprint(old)
         with connect(autocommit=True, dsn=new_url) as new:
             migrate(new)

@@ -11,6 +11,8 @@ public, migrated and acted on by supa_postgres, Supabase's non-superuser `postgr
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 from psycopg import errors, sql
@@ -36,25 +38,30 @@ def db(request):
 
 
 def _visible(conn, table: str, ids: list) -> set:
-    rows = conn.execute(sql.SQL("SELECT id FROM public.{} WHERE id = ANY(%s)").format(
-        sql.Identifier(table)), (ids,)).fetchall()
+    rows = conn.execute(
+        sql.SQL("SELECT id FROM public.{} WHERE id = ANY(%s)").format(sql.Identifier(table)), (ids,)
+    ).fetchall()
     return {r["id"] for r in rows}
 
 
 def _can(conn, table: str, privilege: str) -> bool:
-    return conn.execute("SELECT has_table_privilege('authenticated', %s, %s) AS ok",
-                        (f"public.{table}", privilege)).fetchone()["ok"]
+    return conn.execute(
+        "SELECT has_table_privilege('authenticated', %s, %s) AS ok", (f"public.{table}", privilege)
+    ).fetchone()["ok"]
 
 
 def test_tables_under_test_are_all_tables(db) -> None:
-    assert public_tables(db) - {"schema_migrations"} - SERVICE_ONLY_TABLES - OTHER_APP_TABLES == set(TABLES)
+    assert public_tables(db) - {
+        "schema_migrations"
+    } - SERVICE_ONLY_TABLES - OTHER_APP_TABLES == set(TABLES)
 
 
 def test_anon_has_no_table_privileges(db) -> None:
     rows = db.execute(
         "SELECT table_name, privilege_type FROM information_schema.role_table_grants "
         "WHERE grantee = 'anon' AND table_schema = 'public' AND NOT (table_name = ANY(%s))",
-        (list(OTHER_APP_TABLES),)).fetchall()
+        (list(OTHER_APP_TABLES),),
+    ).fetchall()
     assert rows == []
 
 
@@ -66,7 +73,8 @@ def test_tenants_cannot_truncate_reference_or_trigger(db) -> None:
         "SELECT table_name, grantee, privilege_type FROM information_schema.role_table_grants "
         "WHERE grantee IN ('anon', 'authenticated') AND table_schema = 'public' "
         "AND privilege_type IN ('TRUNCATE', 'REFERENCES', 'TRIGGER') AND table_name = ANY(%s)",
-        (TABLES + ["schema_migrations", *SERVICE_ONLY_TABLES],)).fetchall()
+        (TABLES + ["schema_migrations", *SERVICE_ONLY_TABLES],),
+    ).fetchall()
     assert rows == []
 
 
@@ -74,9 +82,12 @@ def test_tenants_cannot_truncate_reference_or_trigger(db) -> None:
 def test_every_table_has_rls_and_its_updated_at_trigger(db, table: str) -> None:
     row = db.execute(
         "SELECT c.relrowsecurity AS rls, "
-        "  EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = 'updated_at') AS has_col, "
+        "  EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = c.oid AND attname = 'updated_at') "
+        "AS has_col, "
         "  EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = c.oid AND tgname = %s) AS has_trigger "
-        "FROM pg_class c WHERE c.oid = %s::regclass", (f"trg_{table}_updated_at", f"public.{table}")).fetchone()
+        "FROM pg_class c WHERE c.oid = %s::regclass",
+        (f"trg_{table}_updated_at", f"public.{table}"),
+    ).fetchone()
     assert row["rls"] and row["has_col"] == row["has_trigger"]
 
 
@@ -93,8 +104,9 @@ def test_tenant_reads_only_its_own_rows(db, two_tenants, table: str) -> None:
     ids = [alice.rows[table], bob.rows[table]]
     with as_tenant(db, alice["user"]) as conn:
         assert _visible(conn, table, ids) == {alice.rows[table]}
-        total = conn.execute(sql.SQL("SELECT count(*) AS n FROM public.{}").format(
-            sql.Identifier(table))).fetchone()["n"]
+        total = conn.execute(
+            sql.SQL("SELECT count(*) AS n FROM public.{}").format(sql.Identifier(table))
+        ).fetchone()["n"]
         assert total == 1
     with as_tenant(db, bob["user"]) as conn:
         assert _visible(conn, table, ids) == {bob.rows[table]}
@@ -111,9 +123,11 @@ def test_unauthenticated_session_sees_nothing(db, two_tenants, table: str) -> No
 def test_tenant_cannot_insert_rows_pointing_at_another_tenant(db, two_tenants, table: str) -> None:
     alice, bob = two_tenants
     spec, _ = ROW_SPECS[table]
-    with pytest.raises(errors.InsufficientPrivilege):  # RLS violation or no INSERT privilege
-        with as_tenant(db, alice["user"]) as conn:
-            insert_row(conn, table, spec(bob))
+    with (
+        pytest.raises(errors.InsufficientPrivilege),
+        as_tenant(db, alice["user"]) as conn,
+    ):  # RLS violation or no INSERT privilege
+        insert_row(conn, table, spec(bob))
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -135,9 +149,8 @@ def test_tenant_can_insert_its_own_rows_where_granted(db, two_tenants, table: st
             assert insert_row(conn, table, {**spec(alice), "domain_id": other})
         return
     if not _can(db, table, "INSERT"):  # read-only for tenants (billing counters)
-        with pytest.raises(errors.InsufficientPrivilege):
-            with as_tenant(db, alice["user"]) as conn:
-                insert_row(conn, table, spec(alice))
+        with pytest.raises(errors.InsufficientPrivilege), as_tenant(db, alice["user"]) as conn:
+            insert_row(conn, table, spec(alice))
         return
     with as_tenant(db, alice["user"]) as conn:
         assert insert_row(conn, table, spec(alice))
@@ -147,43 +160,86 @@ def test_tenant_can_insert_its_own_rows_where_granted(db, two_tenants, table: st
 def test_tenant_cannot_update_or_delete_another_tenants_rows(db, two_tenants, table: str) -> None:
     alice, bob = two_tenants
     ident = sql.Identifier(table)
-    for statement, privilege in ((sql.SQL("UPDATE public.{} SET id = id WHERE id = %s"), "UPDATE"),
-                                 (sql.SQL("DELETE FROM public.{} WHERE id = %s"), "DELETE")):
+    for statement, privilege in (
+        (sql.SQL("UPDATE public.{} SET id = id WHERE id = %s"), "UPDATE"),
+        (sql.SQL("DELETE FROM public.{} WHERE id = %s"), "DELETE"),
+    ):
         if _can(db, table, privilege):
             with as_tenant(db, alice["user"]) as conn:
                 assert conn.execute(statement.format(ident), (bob.rows[table],)).rowcount == 0
                 # its own row is affected (then rolled back)
                 assert conn.execute(statement.format(ident), (alice.rows[table],)).rowcount == 1
         else:
-            with pytest.raises(errors.InsufficientPrivilege):
-                with as_tenant(db, alice["user"]) as conn:
-                    conn.execute(statement.format(ident), (bob.rows[table],))
+            with pytest.raises(errors.InsufficientPrivilege), as_tenant(db, alice["user"]) as conn:
+                conn.execute(statement.format(ident), (bob.rows[table],))
     assert _visible(db, table, [bob.rows[table]]) == {bob.rows[table]}
 
 
 # Reference columns per table: moving one's own row to point at the other tenant must fail.
 REFERENCES = {
-    table: [c for c in spec(Tenant("x", ids={k: k for k in (
-        "user", "customer", "domain", "business", "page", "content", "conversation", "session")}))
-        if c in ("user_id", "auth_user_id", "owner_user_id", "customer_id", "domain_id",
-                 "business_id", "page_id", "source_content_id", "conversation_id", "session_id")]
+    table: [
+        c
+        for c in spec(
+            Tenant(
+                "x",
+                ids={
+                    k: k
+                    for k in (
+                        "user",
+                        "customer",
+                        "domain",
+                        "business",
+                        "page",
+                        "content",
+                        "conversation",
+                        "session",
+                    )
+                },
+            )
+        )
+        if c
+        in (
+            "user_id",
+            "auth_user_id",
+            "owner_user_id",
+            "customer_id",
+            "domain_id",
+            "business_id",
+            "page_id",
+            "source_content_id",
+            "conversation_id",
+            "session_id",
+        )
+    ]
     for table, (spec, _) in ROW_SPECS.items()
 }
-_PARENT = {"user_id": "user", "auth_user_id": "user", "owner_user_id": "user",
-           "customer_id": "customer", "domain_id": "domain", "business_id": "business",
-           "page_id": "page", "source_content_id": "content", "conversation_id": "conversation",
-           "session_id": "session"}
+_PARENT = {
+    "user_id": "user",
+    "auth_user_id": "user",
+    "owner_user_id": "user",
+    "customer_id": "customer",
+    "domain_id": "domain",
+    "business_id": "business",
+    "page_id": "page",
+    "source_content_id": "content",
+    "conversation_id": "conversation",
+    "session_id": "session",
+}
 
 
 @pytest.mark.parametrize("table,column", [(t, c) for t in TABLES for c in REFERENCES[t]])
-def test_tenant_cannot_repoint_its_row_at_another_tenant(db, two_tenants, table: str,
-                                                         column: str) -> None:
+def test_tenant_cannot_repoint_its_row_at_another_tenant(
+    db, two_tenants, table: str, column: str
+) -> None:
     alice, bob = two_tenants
     # RLS WITH CHECK violation, or no UPDATE privilege at all (append-only/read-only tables)
     with pytest.raises(errors.InsufficientPrivilege), as_tenant(db, alice["user"]) as conn:
-        conn.execute(sql.SQL("UPDATE public.{} SET {} = %s WHERE id = %s").format(
-            sql.Identifier(table), sql.Identifier(column)),
-            (bob[_PARENT[column]], alice.rows[table]))
+        conn.execute(
+            sql.SQL("UPDATE public.{} SET {} = %s WHERE id = %s").format(
+                sql.Identifier(table), sql.Identifier(column)
+            ),
+            (bob[_PARENT[column]], alice.rows[table]),
+        )
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -191,7 +247,9 @@ def test_service_role_sees_all(db, two_tenants, table: str) -> None:
     alice, bob = two_tenants
     with as_role(db, "service_role") as conn:
         assert _visible(conn, table, [alice.rows[table], bob.rows[table]]) == {
-            alice.rows[table], bob.rows[table]}
+            alice.rows[table],
+            bob.rows[table],
+        }
 
 
 def test_search_functions_respect_rls(db, two_tenants) -> None:
@@ -199,11 +257,21 @@ def test_search_functions_respect_rls(db, two_tenants) -> None:
     bob_domain = db.execute("SELECT domain FROM domains WHERE id = %s", (bob["domain"],)).fetchone()
     db.execute("UPDATE scraped_pages SET scraped_at = NULL")
     with as_tenant(db, alice["user"]) as conn:
-        assert conn.execute("SELECT * FROM get_stale_content(%s, '1 day')",
-                            (bob_domain["domain"],)).fetchall() == []
+        assert (
+            conn.execute(
+                "SELECT * FROM get_stale_content(%s, '1 day')", (bob_domain["domain"],)
+            ).fetchall()
+            == []
+        )
     with as_role(db, "service_role") as conn:
-        assert len(conn.execute("SELECT * FROM get_stale_content(%s, '1 day')",
-                                (bob_domain["domain"],)).fetchall()) == 1
+        assert (
+            len(
+                conn.execute(
+                    "SELECT * FROM get_stale_content(%s, '1 day')", (bob_domain["domain"],)
+                ).fetchall()
+            )
+            == 1
+        )
 
 
 @pytest.mark.parametrize("function", ["search_embeddings", "hybrid_search"])
@@ -212,12 +280,21 @@ def test_vector_search_functions_respect_rls(db, two_tenants, function: str) -> 
     service_role gets the domain's chunk. Both functions, with and without a model filter."""
     alice, bob = two_tenants
     vector = "[" + ",".join(["0.1"] * 1536) + "]"
-    db.execute("UPDATE page_embeddings SET embedding = %s, chunk_text = 'refund policy', "
-               "metadata = '{\"model\": \"m1\"}'", (vector,))
-    domains = {t.name: db.execute("SELECT domain FROM domains WHERE id = %s",
-                                  (t["domain"],)).fetchone()["domain"] for t in (alice, bob)}
-    call = {"search_embeddings": "SELECT id FROM search_embeddings(%(v)s, %(d)s, 10, %(m)s)",
-            "hybrid_search": "SELECT id FROM hybrid_search('refund', %(v)s, %(d)s, 10, %(m)s)"}[function]
+    db.execute(
+        "UPDATE page_embeddings SET embedding = %s, chunk_text = 'refund policy', "
+        'metadata = \'{"model": "m1"}\'',
+        (vector,),
+    )
+    domains = {
+        t.name: db.execute("SELECT domain FROM domains WHERE id = %s", (t["domain"],)).fetchone()[
+            "domain"
+        ]
+        for t in (alice, bob)
+    }
+    call = {
+        "search_embeddings": "SELECT id FROM search_embeddings(%(v)s, %(d)s, 10, %(m)s)",
+        "hybrid_search": "SELECT id FROM hybrid_search('refund', %(v)s, %(d)s, 10, %(m)s)",
+    }[function]
 
     def ids(conn, domain: str, model: str | None) -> list:
         return [r["id"] for r in conn.execute(call, {"v": vector, "d": domain, "m": model})]
@@ -233,9 +310,11 @@ def test_vector_search_functions_respect_rls(db, two_tenants, function: str) -> 
 def test_monitoring_views_closed_to_tenants(db, two_tenants) -> None:
     alice, _ = two_tenants
     for relation in ("index_usage_stats", "unused_indexes", "domain_content_stats"):
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            with as_tenant(db, alice["user"]) as conn:
-                conn.execute(sql.SQL("SELECT * FROM public.{}").format(sql.Identifier(relation)))
+        with (
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+            as_tenant(db, alice["user"]) as conn,
+        ):
+            conn.execute(sql.SQL("SELECT * FROM public.{}").format(sql.Identifier(relation)))
 
 
 # The identities a request can arrive with (issue 14's matrix): A's claims as Supabase sends them
@@ -245,12 +324,13 @@ IDENTITIES = ("claims", "claim.sub", "none", "empty", "anon")
 
 
 def _as_identity(conn, identity: str, user_id) -> None:
-    import json
 
     conn.execute("SET LOCAL ROLE anon" if identity == "anon" else "SET LOCAL ROLE authenticated")
     if identity == "claims":
-        conn.execute("SELECT set_config('request.jwt.claims', %s, true)",
-                     (json.dumps({"sub": str(user_id), "role": "authenticated"}),))
+        conn.execute(
+            "SELECT set_config('request.jwt.claims', %s, true)",
+            (json.dumps({"sub": str(user_id), "role": "authenticated"}),),
+        )
     elif identity == "claim.sub":
         conn.execute("SELECT set_config('request.jwt.claim.sub', %s, true)", (str(user_id),))
     elif identity == "empty":
@@ -259,7 +339,9 @@ def _as_identity(conn, identity: str, user_id) -> None:
 
 @pytest.mark.parametrize("identity", IDENTITIES)
 @pytest.mark.parametrize("table", TABLES)
-def test_identity_matrix_never_sees_the_other_tenant(db, two_tenants, table: str, identity: str) -> None:
+def test_identity_matrix_never_sees_the_other_tenant(
+    db, two_tenants, table: str, identity: str
+) -> None:
     alice, bob = two_tenants
     with db.transaction(force_rollback=True):
         _as_identity(db, identity, alice["user"])

@@ -11,21 +11,40 @@ import pytest
 SEED = Path(__file__).resolve().parents[2] / "docs" / "seed" / "SUPABASE_SCHEMA.md"
 
 # Columns the seed does not list but docs/schema.md documents as extensions.
-DOCUMENTED_EXTENSIONS = {"domains": {"max_pages", "max_depth", "render_js", "config",
-                                     # docs/schema.md#the-chat-apps-read-path (0075)
-                                     "domain_name", "customer_config_id", "knowledge_rules"},
-                         # docs/security.md: pipeline-only job origin; a config's domain reference
-                         "content_refresh_jobs": {"origin"},
-                         "customer_configs": {"domain_id", "shopify_shop", "app_id"},
-                         "page_embeddings": {"domain_id", "chunk_tsv"}}
+DOCUMENTED_EXTENSIONS = {
+    "domains": {
+        "max_pages",
+        "max_depth",
+        "render_js",
+        "config",
+        # docs/schema.md#the-chat-apps-read-path (0075)
+        "domain_name",
+        "customer_config_id",
+        "knowledge_rules",
+    },
+    # docs/security.md: pipeline-only job origin; a config's domain reference
+    "content_refresh_jobs": {"origin"},
+    "customer_configs": {"domain_id", "shopify_shop", "app_id"},
+    "page_embeddings": {"domain_id", "chunk_tsv"},
+}
 # docs/security.md#uniqueness: unique per tenant rather than globally, so a value never leaks.
-UNIQUE_PER_TENANT = {("customers", "email"): ("auth_user_id", "email"),
-                     ("businesses", "slug"): ("owner_user_id", "slug")}
+UNIQUE_PER_TENANT = {
+    ("customers", "email"): ("auth_user_id", "email"),
+    ("businesses", "slug"): ("owner_user_id", "slug"),
+}
 
 _TYPES = {
-    "UUID": "uuid", "TEXT": "text", "TEXT[]": "text[]", "TIMESTAMPTZ": "timestamp with time zone",
-    "JSONB": "jsonb", "INTEGER": "integer", "BOOLEAN": "boolean", "FLOAT": "double precision",
-    "REAL": "real", "VECTOR(1536)": "vector(1536)", "DECIMAL(10,4)": "numeric(10,4)",
+    "UUID": "uuid",
+    "TEXT": "text",
+    "TEXT[]": "text[]",
+    "TIMESTAMPTZ": "timestamp with time zone",
+    "JSONB": "jsonb",
+    "INTEGER": "integer",
+    "BOOLEAN": "boolean",
+    "FLOAT": "double precision",
+    "REAL": "real",
+    "VECTOR(1536)": "vector(1536)",
+    "DECIMAL(10,4)": "numeric(10,4)",
 }
 _UUID_DEFAULTS = {"uuid_generate_v4()", "gen_random_uuid()"}
 
@@ -44,7 +63,9 @@ class SeedColumn:
 
 def parse_columns(text: str) -> dict[str, dict[str, SeedColumn]]:
     tables: dict[str, dict[str, SeedColumn]] = {}
-    for table, block in re.findall(r"^#### `(\w+)`\s*\n```sql\n(.*?)```", text, re.DOTALL | re.MULTILINE):
+    for table, block in re.findall(
+        r"^#### `(\w+)`\s*\n```sql\n(.*?)```", text, re.DOTALL | re.MULTILINE
+    ):
         columns = {}
         for line in block.splitlines():
             line = line.split("--", 1)[0].strip()
@@ -57,7 +78,9 @@ def parse_columns(text: str) -> dict[str, dict[str, SeedColumn]]:
             default = re.search(r"\bDEFAULT\s+(.+)$", tail)
             ref = re.search(r"REFERENCES\s+([\w.]+)\((\w+)\)", tail)
             columns[name] = SeedColumn(
-                table, name, _TYPES[col_type],
+                table,
+                name,
+                _TYPES[col_type],
                 not_null="NOT NULL" in tail or "PRIMARY KEY" in tail,
                 default=default.group(1).strip() if default else None,
                 unique="UNIQUE" in tail,
@@ -104,7 +127,8 @@ def _live_columns(db, table: str) -> dict[str, dict]:
     rows = db.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull, "
         "       pg_get_expr(d.adbin, d.adrelid) AS default "
-        "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = "
+        "a.attnum "
         "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
         (f"public.{table}",),
     ).fetchall()
@@ -112,8 +136,12 @@ def _live_columns(db, table: str) -> dict[str, dict]:
 
 
 def test_all_seed_tables_exist(db) -> None:
-    live = {r["tablename"] for r in db.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()}
+    live = {
+        r["tablename"]
+        for r in db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    }
     assert set(SEED_TABLES) <= live
 
 
@@ -132,7 +160,8 @@ def test_column_matches_seed(db, column: SeedColumn) -> None:
         # Compare values, not spellings ('{}' vs '{}'::text[]): evaluate both in Postgres.
         same = db.execute(
             f"SELECT ({column.default})::{column.type} IS NOT DISTINCT FROM "
-            f"({live['default']})::{column.type} AS same").fetchone()["same"]
+            f"({live['default']})::{column.type} AS same"
+        ).fetchone()["same"]
         assert same, f"default {live['default']!r} != seed {column.default!r}"
 
 
@@ -151,7 +180,8 @@ def _foreign_keys(db) -> set[tuple[str, str, str, str, str]]:
         "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
         "JOIN pg_class pc ON pc.oid = c.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace "
         "JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1] "
-        "WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace").fetchall()
+        "WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace"
+    ).fetchall()
     return {(r["child"], r["col"], r["parent"], r["pcol"], r["confdeltype"]) for r in rows}
 
 
@@ -184,27 +214,32 @@ def _unique_sets(db, table: str) -> set[tuple[str, ...]]:
         "CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord) "
         "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
         "WHERE c.conrelid = %s::regclass AND c.contype IN ('u', 'p') GROUP BY c.oid",
-        (f"public.{table}",)).fetchall()
+        (f"public.{table}",),
+    ).fetchall()
     return {tuple(r["cols"]) for r in rows}
 
 
-@pytest.mark.parametrize("table,columns", [
-    ("scraped_pages", ("domain_id", "url")),
-    ("website_content", ("domain_id", "url")),
-    ("content_hashes", ("domain_id", "content_hash")),
-    ("ai_optimized_content", ("domain_id", "url")),
-    ("page_content_references", ("domain_id", "source_url", "target_url")),
-    ("domain_patterns", ("domain_id", "pattern_type")),
-    ("business_usage", ("domain_id", "usage_date", "usage_type", "model")),
-    ("business_configs", ("business_id",)),
-    ("customer_data_cache", ("customer_id", "cache_key")),
-])
+@pytest.mark.parametrize(
+    "table,columns",
+    [
+        ("scraped_pages", ("domain_id", "url")),
+        ("website_content", ("domain_id", "url")),
+        ("content_hashes", ("domain_id", "content_hash")),
+        ("ai_optimized_content", ("domain_id", "url")),
+        ("page_content_references", ("domain_id", "source_url", "target_url")),
+        ("domain_patterns", ("domain_id", "pattern_type")),
+        ("business_usage", ("domain_id", "usage_date", "usage_type", "model")),
+        ("business_configs", ("business_id",)),
+        ("customer_data_cache", ("customer_id", "cache_key")),
+    ],
+)
 def test_upsert_unique_constraints(db, table: str, columns: tuple[str, ...]) -> None:
     assert columns in _unique_sets(db, table)
 
 
-@pytest.mark.parametrize("column", [c for c in ALL_SEED_COLUMNS if c.unique],
-                         ids=lambda c: f"{c.table}.{c.name}")
+@pytest.mark.parametrize(
+    "column", [c for c in ALL_SEED_COLUMNS if c.unique], ids=lambda c: f"{c.table}.{c.name}"
+)
 def test_seed_unique_columns(db, column: SeedColumn) -> None:
     expected = UNIQUE_PER_TENANT.get((column.table, column.name), (column.name,))
     assert expected in _unique_sets(db, column.table)

@@ -17,6 +17,7 @@ from db.vector_indexes import PREFIX, index_name, plan_indexes
 from tests.support.environment import patched_environ
 from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows
+from workers.search import sync_domain_index
 
 DIM = 1536
 # search_embedding_ids walks HNSW only for a domain with its own index; the tests build one for
@@ -34,13 +35,15 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def _domain(db, name: str, user: Any = None) -> Any:
-    return db.execute("INSERT INTO domains (domain, user_id) VALUES (%s, %s) RETURNING id",
-                      (name, user)).fetchone()["id"]
+    return db.execute(
+        "INSERT INTO domains (domain, user_id) VALUES (%s, %s) RETURNING id", (name, user)
+    ).fetchone()["id"]
 
 
 def _page(db, domain_id: Any, url: str) -> Any:
-    return db.execute("INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) RETURNING id",
-                      (domain_id, url)).fetchone()["id"]
+    return db.execute(
+        "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) RETURNING id", (domain_id, url)
+    ).fetchone()["id"]
 
 
 def _fill(db, domain_id: Any, vectors: np.ndarray, pages: int = 20) -> list[int]:
@@ -48,8 +51,13 @@ def _fill(db, domain_id: Any, vectors: np.ndarray, pages: int = 20) -> list[int]
     path); metadata n = the vector's row number."""
     page_ids = [_page(db, domain_id, f"https://{domain_id}/p{i}") for i in range(pages)]
     with db.transaction():
-        copy_rows(db, ((page_ids[i % pages], f"chunk {i}", v, {"model": "m1", "n": i})
-                       for i, v in enumerate(vectors)))
+        copy_rows(
+            db,
+            (
+                (page_ids[i % pages], f"chunk {i}", v, {"model": "m1", "n": i})
+                for i, v in enumerate(vectors)
+            ),
+        )
     return page_ids
 
 
@@ -64,23 +72,39 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture
 def two_pages(db) -> dict[str, Any]:
-    users = [db.execute("INSERT INTO auth.users (email) VALUES (%s) RETURNING id",
-                        (f"{n}@auth.test",)).fetchone()["id"] for n in ("alice", "bob")]
+    users = [
+        db.execute(
+            "INSERT INTO auth.users (email) VALUES (%s) RETURNING id", (f"{n}@auth.test",)
+        ).fetchone()["id"]
+        for n in ("alice", "bob")
+    ]
     a, b = _domain(db, "a.test", users[0]), _domain(db, "b.test", users[1])
     a2 = _domain(db, "a2.test", users[0])
-    return {"users": users, "a": a, "b": b, "a2": a2,
-            "pa": _page(db, a, "https://a.test/"), "pb": _page(db, b, "https://b.test/")}
+    return {
+        "users": users,
+        "a": a,
+        "b": b,
+        "a2": a2,
+        "pa": _page(db, a, "https://a.test/"),
+        "pb": _page(db, b, "https://b.test/"),
+    }
 
 
 def _domain_of(db, chunk: Any) -> Any:
-    return db.execute("SELECT domain_id FROM page_embeddings WHERE id = %s", (chunk,)).fetchone()["domain_id"]
+    return db.execute("SELECT domain_id FROM page_embeddings WHERE id = %s", (chunk,)).fetchone()[
+        "domain_id"
+    ]
 
 
 @pytest.mark.parametrize("claimed", [None, "a", "b"])
-def test_domain_id_is_derived_from_the_page_whatever_the_writer_claims(db, two_pages, claimed) -> None:
+def test_domain_id_is_derived_from_the_page_whatever_the_writer_claims(
+    db, two_pages, claimed
+) -> None:
     chunk = db.execute(
-        "INSERT INTO page_embeddings (page_id, chunk_text, domain_id) VALUES (%s, 'c', %s) RETURNING id",
-        (two_pages["pa"], two_pages.get(claimed))).fetchone()["id"]
+        "INSERT INTO page_embeddings (page_id, chunk_text, domain_id) VALUES (%s, 'c', %s) "
+        "RETURNING id",
+        (two_pages["pa"], two_pages.get(claimed)),
+    ).fetchone()["id"]
     assert _domain_of(db, chunk) == two_pages["a"]
 
 
@@ -89,25 +113,39 @@ def test_tenant_cannot_point_its_chunk_at_another_tenants_domain(db, two_pages) 
     with as_tenant(db, alice) as conn:
         chunk = conn.execute(
             "INSERT INTO page_embeddings (page_id, chunk_text, domain_id) VALUES (%s, 'c', %s) "
-            "RETURNING id", (two_pages["pa"], two_pages["b"])).fetchone()["id"]
-        conn.execute("UPDATE page_embeddings SET domain_id = %s WHERE id = %s", (two_pages["b"], chunk))
+            "RETURNING id",
+            (two_pages["pa"], two_pages["b"]),
+        ).fetchone()["id"]
+        conn.execute(
+            "UPDATE page_embeddings SET domain_id = %s WHERE id = %s", (two_pages["b"], chunk)
+        )
         assert _domain_of(conn, chunk) == two_pages["a"]
         # what service-role search of b.test would see: nothing of alice's
         conn.execute("RESET ROLE")
-        assert conn.execute("SELECT count(*) AS n FROM page_embeddings WHERE domain_id = %s",
-                            (two_pages["b"],)).fetchone()["n"] == 0
+        assert (
+            conn.execute(
+                "SELECT count(*) AS n FROM page_embeddings WHERE domain_id = %s", (two_pages["b"],)
+            ).fetchone()["n"]
+            == 0
+        )
 
 
 @pytest.mark.parametrize("change", ["chunk moves to a page of b", "page moves to domain a2"])
 def test_domain_id_follows_page_and_domain_changes(db, two_pages, change) -> None:
-    chunk = db.execute("INSERT INTO page_embeddings (page_id, chunk_text) VALUES (%s, 'c') RETURNING id",
-                       (two_pages["pa"],)).fetchone()["id"]
+    chunk = db.execute(
+        "INSERT INTO page_embeddings (page_id, chunk_text) VALUES (%s, 'c') RETURNING id",
+        (two_pages["pa"],),
+    ).fetchone()["id"]
     if change == "chunk moves to a page of b":
-        db.execute("UPDATE page_embeddings SET page_id = %s WHERE id = %s", (two_pages["pb"], chunk))
+        db.execute(
+            "UPDATE page_embeddings SET page_id = %s WHERE id = %s", (two_pages["pb"], chunk)
+        )
         assert _domain_of(db, chunk) == two_pages["b"]
     else:
-        db.execute("UPDATE scraped_pages SET domain_id = %s WHERE id = %s",
-                   (two_pages["a2"], two_pages["pa"]))
+        db.execute(
+            "UPDATE scraped_pages SET domain_id = %s WHERE id = %s",
+            (two_pages["a2"], two_pages["pa"]),
+        )
         assert _domain_of(db, chunk) == two_pages["a2"]
 
 
@@ -115,12 +153,18 @@ def test_domain_id_follows_page_and_domain_changes(db, two_pages, change) -> Non
 def big_and_small(db, rng) -> dict[str, Any]:
     """big.test: 300 random chunks; small.test: 60; crowd.test: 150 chunks tightly around
     `near`, a point far from big.test's chunks. No domain has its own index yet."""
-    users = [db.execute("INSERT INTO auth.users (email) VALUES (%s) RETURNING id",
-                        (f"{n}@auth.test",)).fetchone()["id"] for n in ("owner", "other")]
+    users = [
+        db.execute(
+            "INSERT INTO auth.users (email) VALUES (%s) RETURNING id", (f"{n}@auth.test",)
+        ).fetchone()["id"]
+        for n in ("owner", "other")
+    ]
     near = _unit(rng.standard_normal(DIM))
-    data = {"big": _unit(rng.standard_normal((300, DIM))),
-            "small": _unit(rng.standard_normal((60, DIM))),
-            "crowd": _unit(near + 0.02 * rng.standard_normal((150, DIM)))}
+    data = {
+        "big": _unit(rng.standard_normal((300, DIM))),
+        "small": _unit(rng.standard_normal((60, DIM))),
+        "crowd": _unit(near + 0.02 * rng.standard_normal((150, DIM))),
+    }
     ids = {name: _domain(db, f"{name}.test", users[0]) for name in data}
     for name, vectors in data.items():
         _fill(db, ids[name], vectors)
@@ -129,8 +173,12 @@ def big_and_small(db, rng) -> dict[str, Any]:
 
 
 def _search(conn, query: np.ndarray, domain: str, k: int = 10) -> list[int]:
-    return [r["metadata"]["n"] for r in conn.execute(
-        "SELECT metadata FROM search_embeddings(%s, %s, %s, 'm1')", (query, domain, k))]
+    return [
+        r["metadata"]["n"]
+        for r in conn.execute(
+            "SELECT metadata FROM search_embeddings(%s, %s, %s, 'm1')", (query, domain, k)
+        )
+    ]
 
 
 @pytest.fixture
@@ -141,8 +189,9 @@ def indexed(db, big_and_small) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("domain,own_index", [("big", True), ("big", False), ("small", False)])
-def test_plan_follows_the_domains_own_index(db, big_and_small, rng, domain: str,
-                                            own_index: bool) -> None:
+def test_plan_follows_the_domains_own_index(
+    db, big_and_small, rng, domain: str, own_index: bool
+) -> None:
     """The walk of the domain's own HNSW index when it has one; exact search otherwise, whatever
     the domain's size. The shared index is never walked."""
     if own_index:
@@ -168,26 +217,40 @@ def test_short_hnsw_walk_falls_back_to_exact(db, indexed, rng) -> None:
     (omni.search_max_scan_tuples) it comes back short of the 10 asked for; the function notices
     the short answer and searches exactly: all 5, best first."""
     rare = _unit(rng.standard_normal((5, DIM)))
-    page = db.execute("SELECT id FROM scraped_pages WHERE domain_id = %s LIMIT 1",
-                      (indexed["ids"]["big"],)).fetchone()["id"]
+    page = db.execute(
+        "SELECT id FROM scraped_pages WHERE domain_id = %s LIMIT 1", (indexed["ids"]["big"],)
+    ).fetchone()["id"]
     with db.transaction():
-        copy_rows(db, ((page, f"rare {i}", v, {"model": "rare", "n": i}) for i, v in enumerate(rare)))
+        copy_rows(
+            db, ((page, f"rare {i}", v, {"model": "rare", "n": i}) for i, v in enumerate(rare))
+        )
     near = indexed["near"]
-    with db.transaction(force_rollback=True):   # the walk alone, as the function pins it
-        for setting in ("hnsw.iterative_scan = relaxed_order", "hnsw.max_scan_tuples = 1",
-                        "enable_seqscan = off", "enable_bitmapscan = off", "enable_sort = off"):
+    with db.transaction(force_rollback=True):  # the walk alone, as the function pins it
+        for setting in (
+            "hnsw.iterative_scan = relaxed_order",
+            "hnsw.max_scan_tuples = 1",
+            "enable_seqscan = off",
+            "enable_bitmapscan = off",
+            "enable_sort = off",
+        ):
             db.execute(f"SET LOCAL {setting}")
         walked = db.execute(
             "SELECT count(*) AS n FROM (SELECT id FROM page_embeddings WHERE domain_id = %s "
-            "AND metadata->>'model' = 'rare' ORDER BY l2_normalize(embedding)::vector(1536) <#> l2_normalize(%s) "
+            "AND metadata->>'model' = 'rare' ORDER BY l2_normalize(embedding)::vector(1536) <#> "
+            "l2_normalize(%s) "
             "LIMIT 10) s",
-            (indexed["ids"]["big"], near)).fetchone()["n"]
+            (indexed["ids"]["big"], near),
+        ).fetchone()["n"]
     assert walked < 10
     with db.transaction():
         db.execute("SET LOCAL omni.search_max_scan_tuples = 1")
         before = db.execute(own_scans(indexed["ids"]["big"])).fetchone()["n"]
-        found = [r["metadata"]["n"] for r in db.execute(
-            "SELECT metadata FROM search_embeddings(%s, 'big.test', 10, 'rare')", (near,))]
+        found = [
+            r["metadata"]["n"]
+            for r in db.execute(
+                "SELECT metadata FROM search_embeddings(%s, 'big.test', 10, 'rare')", (near,)
+            )
+        ]
         assert db.execute(own_scans(indexed["ids"]["big"])).fetchone()["n"] > before
     assert found == _exact(rare, near, 5)
     # the caller's planner settings are untouched by the function's pinned plans
@@ -198,9 +261,10 @@ def test_short_hnsw_walk_falls_back_to_exact(db, indexed, rng) -> None:
 def test_tenants_see_only_their_rows_on_the_hnsw_path(db, indexed, function: str) -> None:
     owner, other = indexed["users"]
     query = indexed["data"]["big"][3]
-    call = {"search_embeddings": "SELECT id FROM search_embeddings(%s, 'big.test', 10, 'm1')",
-            "hybrid_search": "SELECT id FROM hybrid_search('chunk', %s, 'big.test', 10, 'm1')"
-            }[function]
+    call = {
+        "search_embeddings": "SELECT id FROM search_embeddings(%s, 'big.test', 10, 'm1')",
+        "hybrid_search": "SELECT id FROM hybrid_search('chunk', %s, 'big.test', 10, 'm1')",
+    }[function]
     with as_tenant(db, other) as conn:
         assert conn.execute(call, (query,)).fetchall() == []
     with as_tenant(db, owner) as conn:
@@ -211,35 +275,55 @@ def test_tenants_see_only_their_rows_on_the_hnsw_path(db, indexed, function: str
 
 
 def test_hybrid_keyword_side_reads_the_stored_tsvector(db, big_and_small) -> None:
-    page = db.execute("SELECT id FROM scraped_pages WHERE domain_id = %s LIMIT 1",
-                      (big_and_small["ids"]["small"],)).fetchone()["id"]
-    chunk = db.execute("INSERT INTO page_embeddings (page_id, chunk_text, metadata) VALUES "
-                       "(%s, 'Parcel delivery to Norway takes three days', %s) RETURNING id",
-                       (page, Jsonb({"model": "m1"}))).fetchone()["id"]
-    assert db.execute("SELECT chunk_tsv::text AS t FROM page_embeddings WHERE id = %s",
-                      (chunk,)).fetchone()["t"].startswith("'days':7")
-    rows = db.execute("SELECT id FROM hybrid_search('norway parcel', NULL, 'small.test', 3)").fetchall()
+    page = db.execute(
+        "SELECT id FROM scraped_pages WHERE domain_id = %s LIMIT 1",
+        (big_and_small["ids"]["small"],),
+    ).fetchone()["id"]
+    chunk = db.execute(
+        "INSERT INTO page_embeddings (page_id, chunk_text, metadata) VALUES "
+        "(%s, 'Parcel delivery to Norway takes three days', %s) RETURNING id",
+        (page, Jsonb({"model": "m1"})),
+    ).fetchone()["id"]
+    assert (
+        db.execute("SELECT chunk_tsv::text AS t FROM page_embeddings WHERE id = %s", (chunk,))
+        .fetchone()["t"]
+        .startswith("'days':7")
+    )
+    rows = db.execute(
+        "SELECT id FROM hybrid_search('norway parcel', NULL, 'small.test', 3)"
+    ).fetchall()
     assert [r["id"] for r in rows] == [chunk]
     with db.transaction(force_rollback=True):
         db.execute("SET LOCAL enable_seqscan = off")
-        plan = "\n".join(r["QUERY PLAN"] for r in db.execute(
-            "EXPLAIN SELECT id FROM page_embeddings WHERE chunk_tsv @@ 'norway'::tsquery"))
+        plan = "\n".join(
+            r["QUERY PLAN"]
+            for r in db.execute(
+                "EXPLAIN SELECT id FROM page_embeddings WHERE chunk_tsv @@ 'norway'::tsquery"
+            )
+        )
     assert "idx_page_embeddings_chunk_tsv" in plan
 
 
 A, B = UUID(int=1), UUID(int=2)
 
 
-@pytest.mark.parametrize("rows,existing,create,drop", [
-    ({A: 1000, B: 999}, {}, [A], []),                                  # at the threshold
-    ({A: 600}, {index_name(A): True}, [], []),                         # kept above half of it
-    ({A: 499}, {index_name(A): True}, [], [index_name(A)]),            # shrunk: dropped
-    ({}, {index_name(A): True}, [], [index_name(A)]),                  # domain gone
-    ({A: 5000}, {index_name(A): False}, [A], []),                      # invalid: _build redoes it
-    ({A: 10}, {index_name(A): False}, [], [index_name(A)]),            # invalid and not needed
-    ({A: 5000, B: 2000}, {index_name(B): True, "idx_page_embeddings_vector": True,
-                          PREFIX + "not-a-uuid": True}, [A], []),       # other indexes ignored
-])
+@pytest.mark.parametrize(
+    "rows,existing,create,drop",
+    [
+        ({A: 1000, B: 999}, {}, [A], []),  # at the threshold
+        ({A: 600}, {index_name(A): True}, [], []),  # kept above half of it
+        ({A: 499}, {index_name(A): True}, [], [index_name(A)]),  # shrunk: dropped
+        ({}, {index_name(A): True}, [], [index_name(A)]),  # domain gone
+        ({A: 5000}, {index_name(A): False}, [A], []),  # invalid: _build redoes it
+        ({A: 10}, {index_name(A): False}, [], [index_name(A)]),  # invalid and not needed
+        (
+            {A: 5000, B: 2000},
+            {index_name(B): True, "idx_page_embeddings_vector": True, PREFIX + "not-a-uuid": True},
+            [A],
+            [],
+        ),  # other indexes ignored
+    ],
+)
 def test_plan_indexes(rows, existing, create, drop) -> None:
     plan = plan_indexes(rows, existing, 1000)
     assert (plan.create, plan.drop) == (create, drop)
@@ -261,12 +345,14 @@ def test_domain_index_is_built_used_and_dropped(db, big_and_small, omni_cli) -> 
         assert db.execute(SCANS).fetchone()["n"] == before[1]
     assert found[0] == 5 and len(found) == 10
     # an interrupted build leaves an invalid index: the next sync builds it again
-    db.execute("UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass",
-               (index_name(big),))
+    db.execute(
+        "UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass", (index_name(big),)
+    )
     assert vector_indexes.sync(db, 250) == {"created": [index_name(big)], "dropped": []}
     assert vector_indexes.existing_indexes(db) == {index_name(big): True}
-    db.execute("DELETE FROM page_embeddings WHERE domain_id = %s AND (metadata->>'n')::int >= 100",
-               (big,))
+    db.execute(
+        "DELETE FROM page_embeddings WHERE domain_id = %s AND (metadata->>'n')::int >= 100", (big,)
+    )
     assert vector_indexes.sync(db, 250) == {"created": [], "dropped": [index_name(big)]}
     assert vector_indexes.existing_indexes(db) == {}
     with pytest.raises(ValueError, match="autocommit"):
@@ -279,7 +365,6 @@ def test_domain_index_is_built_used_and_dropped(db, big_and_small, omni_cli) -> 
 
 
 def test_embed_hook_builds_the_domain_index(db, big_and_small) -> None:
-    from workers.search import sync_domain_index
 
     big, small = big_and_small["ids"]["big"], big_and_small["ids"]["small"]
     with patched_environ({"OMNI_SEARCH_DOMAIN_INDEX_ROWS": "250"}):
@@ -291,8 +376,12 @@ def test_embed_hook_builds_the_domain_index(db, big_and_small) -> None:
 
 @pytest.mark.parametrize("count", [None, 0, -1])
 def test_search_ids_without_a_count_return_nothing(db, two_pages, count) -> None:
-    db.execute("INSERT INTO page_embeddings (page_id, chunk_text, embedding) VALUES (%s, 'c', %s)",
-               (two_pages["pa"], np.ones(DIM, dtype=np.float32)))
-    row = db.execute("SELECT search_embedding_ids(%s, %s, %s, NULL) AS ids",
-                     (np.ones(DIM, dtype=np.float32), two_pages["a"], count)).fetchone()
+    db.execute(
+        "INSERT INTO page_embeddings (page_id, chunk_text, embedding) VALUES (%s, 'c', %s)",
+        (two_pages["pa"], np.ones(DIM, dtype=np.float32)),
+    )
+    row = db.execute(
+        "SELECT search_embedding_ids(%s, %s, %s, NULL) AS ids",
+        (np.ones(DIM, dtype=np.float32), two_pages["a"], count),
+    ).fetchone()
     assert row["ids"] == []

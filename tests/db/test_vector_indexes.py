@@ -17,8 +17,14 @@ from workers.embed_job import copy_rows
 
 DIM, LATENT = 1536, 48
 MIN_ROWS = 500
-SIZES = {"t0.test": 900, "t1.test": 600, "t2.test": 300, "t3.test": 200, "t4.test": 120,
-         "t5.test": 80}
+SIZES = {
+    "t0.test": 900,
+    "t1.test": 600,
+    "t2.test": 300,
+    "t3.test": 200,
+    "t4.test": 120,
+    "t5.test": 80,
+}
 
 
 class Tenants:
@@ -28,13 +34,19 @@ class Tenants:
     def __init__(self) -> None:
         rng = np.random.default_rng(76)
         self.projection = (rng.standard_normal((LATENT, DIM)) / np.sqrt(LATENT)).astype(np.float32)
-        self.centres = {name: rng.standard_normal((max(3, n // 100), LATENT)) for name, n in SIZES.items()}
-        self.vectors: dict[str, np.ndarray] = {name: np.zeros((0, DIM), np.float32) for name in SIZES}
+        self.centres = {
+            name: rng.standard_normal((max(3, n // 100), LATENT)) for name, n in SIZES.items()
+        }
+        self.vectors: dict[str, np.ndarray] = {
+            name: np.zeros((0, DIM), np.float32) for name in SIZES
+        }
         self.rng = rng
 
     def draw(self, name: str, n: int) -> np.ndarray:
         centres = self.centres[name]
-        latent = centres[self.rng.integers(0, len(centres), n)] + 0.6 * self.rng.standard_normal((n, LATENT))
+        latent = centres[self.rng.integers(0, len(centres), n)] + 0.6 * self.rng.standard_normal(
+            (n, LATENT)
+        )
         v = latent.astype(np.float32) @ self.projection + 0.1 * self.rng.standard_normal((n, DIM))
         v = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
         self.vectors[name] = np.vstack([self.vectors[name], v])
@@ -51,8 +63,13 @@ class Tenants:
 def _copy(db, domain_id: Any, page_id: Any, vectors: np.ndarray, start: int) -> None:
     """Straight into page_embeddings by binary COPY, as a restore or another app would."""
     with db.transaction():
-        copy_rows(db, ((page_id, f"chunk {start + i}", v, {"model": "m1", "n": start + i})
-                       for i, v in enumerate(vectors)))
+        copy_rows(
+            db,
+            (
+                (page_id, f"chunk {start + i}", v, {"model": "m1", "n": start + i})
+                for i, v in enumerate(vectors)
+            ),
+        )
 
 
 @pytest.fixture
@@ -60,10 +77,13 @@ def loaded(db) -> dict[str, Any]:
     tenants = Tenants()
     ids, pages = {}, {}
     for name, n in SIZES.items():
-        ids[name] = db.execute("INSERT INTO domains (domain) VALUES (%s) RETURNING id",
-                               (name,)).fetchone()["id"]
-        pages[name] = db.execute("INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) "
-                                 "RETURNING id", (ids[name], f"https://{name}/")).fetchone()["id"]
+        ids[name] = db.execute(
+            "INSERT INTO domains (domain) VALUES (%s) RETURNING id", (name,)
+        ).fetchone()["id"]
+        pages[name] = db.execute(
+            "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) RETURNING id",
+            (ids[name], f"https://{name}/"),
+        ).fetchone()["id"]
         _copy(db, ids[name], pages[name], tenants.draw(name, n), 0)
     db.execute("ANALYZE page_embeddings")
     return {"tenants": tenants, "ids": ids, "pages": pages}
@@ -74,8 +94,12 @@ def _recall(db, tenants: Tenants, name: str) -> float:
     hits = []
     for query in tenants.queries(name):
         truth = set(np.argsort(-(tenants.vectors[name] @ query))[:10].tolist())
-        found = {r["metadata"]["n"] for r in db.execute(
-            "SELECT metadata FROM search_embeddings(%s, %s, 10, 'm1')", (query, name))}
+        found = {
+            r["metadata"]["n"]
+            for r in db.execute(
+                "SELECT metadata FROM search_embeddings(%s, %s, 10, 'm1')", (query, name)
+            )
+        }
         hits.append(len(found & truth) / 10)
     return float(np.mean(hits))
 
@@ -109,8 +133,10 @@ def test_an_index_of_the_old_definition_is_rebuilt(db, loaded) -> None:
     """An own index as built before migration 0076 (embedding vector_cosine_ops): search does
     not walk it, health calls it invalid, sync rebuilds it."""
     domain = loaded["ids"]["t0.test"]
-    db.execute(f'CREATE INDEX "{index_name(domain)}" ON page_embeddings USING hnsw '
-               f"(embedding vector_cosine_ops) WHERE domain_id = '{domain}'::uuid")
+    db.execute(
+        f'CREATE INDEX "{index_name(domain)}" ON page_embeddings USING hnsw '
+        f"(embedding vector_cosine_ops) WHERE domain_id = '{domain}'::uuid"
+    )
     assert vector_indexes.existing_indexes(db) == {index_name(domain): False}
     assert db.execute("SELECT has_own_vector_index(%s) AS h", (domain,)).fetchone()["h"] is False
     assert vector_indexes.health(db, MIN_ROWS).invalid == [domain]
@@ -122,16 +148,23 @@ def test_an_index_of_the_old_definition_is_rebuilt(db, loaded) -> None:
 A, B, C = UUID(int=1), UUID(int=2), UUID(int=3)
 
 
-@pytest.mark.parametrize("rows,existing,missing,invalid,unneeded,indexed", [
-    ({}, {}, {}, [], [], 0),
-    ({A: 1000, B: 10}, {index_name(A): True}, {}, [], [], 1),
-    ({A: 1000, B: 700}, {index_name(A): True}, {B: 700}, [], [], 1),        # bulk-loaded B
-    ({A: 1000}, {index_name(A): False}, {}, [A], [], 0),                    # interrupted build
-    ({A: 100}, {index_name(A): True}, {}, [], [index_name(A)], 0),          # shrunk
-    ({}, {index_name(C): True, "idx_page_embeddings_vector": True}, {}, [], [index_name(C)], 0),
-])
+@pytest.mark.parametrize(
+    "rows,existing,missing,invalid,unneeded,indexed",
+    [
+        ({}, {}, {}, [], [], 0),
+        ({A: 1000, B: 10}, {index_name(A): True}, {}, [], [], 1),
+        ({A: 1000, B: 700}, {index_name(A): True}, {B: 700}, [], [], 1),  # bulk-loaded B
+        ({A: 1000}, {index_name(A): False}, {}, [A], [], 0),  # interrupted build
+        ({A: 100}, {index_name(A): True}, {}, [], [index_name(A)], 0),  # shrunk
+        ({}, {index_name(C): True, "idx_page_embeddings_vector": True}, {}, [], [index_name(C)], 0),
+    ],
+)
 def test_judge_indexes(rows, existing, missing, invalid, unneeded, indexed) -> None:
     health = judge_indexes(rows, existing, MIN_ROWS)
     assert (health.missing, health.invalid, health.unneeded, health.indexed) == (
-        missing, invalid, unneeded, indexed)
+        missing,
+        invalid,
+        unneeded,
+        indexed,
+    )
     assert health.ok is not (missing or invalid or unneeded)

@@ -4,22 +4,25 @@ db/domain_schedule.py's (tests/db/test_domain_schedule.py)."""
 
 from __future__ import annotations
 
+from db import tenants
+from db.connection import connect
+from interfaces.scheduler import Scheduler
 from tests.support.worker_fixtures import queued_job_ids
+from workers.catalog.sources import add_source
 
 
 def test_the_scheduler_queues_one_sync_per_due_domain(db, broker, redis_client):
-    from db import tenants
-    from db.connection import connect
-    from interfaces.scheduler import Scheduler
-    from workers.catalog.sources import add_source
 
     due = tenants.add_domain(db, "due-shop.example", frequency="daily")
     fresh = tenants.add_domain(db, "fresh-shop.example", frequency="daily")
     tenants.add_domain(db, "no-catalogue.example", frequency="daily")
     for row, platform in ((due, "shopify"), (due, "woocommerce"), (fresh, "shopify")):
         add_source(db, row["id"], platform, f"https://{row['domain']}")
-    db.execute("UPDATE catalog_sources SET last_synced_at = now() - interval '1 hour' "
-               "WHERE domain_id = %s", (fresh["id"],))
+    db.execute(
+        "UPDATE catalog_sources SET last_synced_at = now() - interval '1 hour' "
+        "WHERE domain_id = %s",
+        (fresh["id"],),
+    )
     db.execute("UPDATE domains SET last_scraped_at = now()")  # no crawls due: only syncs
     with connect() as conn:
         first = Scheduler(conn).run_once()

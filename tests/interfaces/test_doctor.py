@@ -13,15 +13,17 @@ import pytest
 
 from core.config import Settings
 from core.crypto import Keyring, generate_key, key_id
-from db import migrate, vector_indexes
+from db import migrate, tenants, vector_indexes
 from db.vector_indexes import Health
 from interfaces import doctor
+from interfaces.services import EmbeddedRedis
+from tests.support import secrets
 from tests.support.local import free_port
 from tests.support.openai_server import OpenAIServer
 from tests.support.paths import TEST_DATA_DIR
+from workers.embed_job import copy_rows
 
 ALL_CHECKS = doctor.NAMES
-
 
 
 def _lines(output: str) -> dict[str, str]:
@@ -37,33 +39,49 @@ def _lines(output: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- pure
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("0.8.1", (0, 8, 1)), ("0.8", (0, 8)), ("16.4 (Debian 16.4-1.pgdg120+1)", (16, 4)),
-    ("18beta1", (18,)), ("", None), (None, None), ("dev", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0.8.1", (0, 8, 1)),
+        ("0.8", (0, 8)),
+        ("16.4 (Debian 16.4-1.pgdg120+1)", (16, 4)),
+        ("18beta1", (18,)),
+        ("", None),
+        (None, None),
+        ("dev", None),
+    ],
+)
 def test_parse_version(text, expected) -> None:
     assert doctor.parse_version(text) == expected
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("postgresql://postgres@127.0.0.1:5432/omni", "postgresql://postgres@127.0.0.1:5432/omni"),
-    ("postgresql://app:s3cret@db.example:6543/omni?sslmode=require",
-     "postgresql://app:***@db.example:6543/omni?sslmode=require"),
-    ("redis://:hunter2@cache:6379/0", "redis://:***@cache:6379/0"),
-    ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://postgres@127.0.0.1:5432/omni", "postgresql://postgres@127.0.0.1:5432/omni"),
+        (
+            "postgresql://app:s3cret@db.example:6543/omni?sslmode=require",
+            "postgresql://app:***@db.example:6543/omni?sslmode=require",
+        ),
+        ("redis://:hunter2@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
+    ],
+)
 def test_redact(url, expected) -> None:
     assert doctor.redact(url) == expected
 
 
-@pytest.mark.parametrize(("installed", "available", "status", "words"), [
-    ("0.8.6", "0.8.6", "ok", "vector 0.8.6"),
-    ("0.8.0", "0.8.0", "ok", "vector 0.8.0"),
-    ("0.7.4", "0.8.1", "fail", "0.7.4 is installed; 0.8 or newer"),
-    (None, "0.8.1", "ok", "available, not created yet"),
-    (None, "0.6.0", "fail", "0.6.0 is available; 0.8 or newer"),
-    (None, None, "fail", "not available on the server"),
-])
+@pytest.mark.parametrize(
+    ("installed", "available", "status", "words"),
+    [
+        ("0.8.6", "0.8.6", "ok", "vector 0.8.6"),
+        ("0.8.0", "0.8.0", "ok", "vector 0.8.0"),
+        ("0.7.4", "0.8.1", "fail", "0.7.4 is installed; 0.8 or newer"),
+        (None, "0.8.1", "ok", "available, not created yet"),
+        (None, "0.6.0", "fail", "0.6.0 is available; 0.8 or newer"),
+        (None, None, "fail", "not available on the server"),
+    ],
+)
 def test_judge_pgvector(installed, available, status, words) -> None:
     result = doctor.judge_extension("pgvector", "vector", installed, available, (0, 8))
     assert (result.name, result.status) == ("pgvector", status)
@@ -81,19 +99,34 @@ def test_judge_postgres(num, status) -> None:
     assert doctor.judge_postgres(num, "x", "somewhere").status == status
 
 
-KNOWN = {"0001": ("0001_a.sql", "c1"), "0002": ("0002_b.sql", "c2"), "0003": ("0003_base.sql", "c3")}
+KNOWN = {
+    "0001": ("0001_a.sql", "c1"),
+    "0002": ("0002_b.sql", "c2"),
+    "0003": ("0003_base.sql", "c3"),
+}
 
 
-@pytest.mark.parametrize(("applied", "status", "words", "fix"), [
-    ({"0003": "c3"}, "ok", "up to date (1 applied)", ""),  # the baseline stands for 0001, 0002
-    ({"0001": "c1", "0002": "c2", "0003": "c3"}, "ok", "up to date (3 applied)", ""),
-    ({"0001": "c1"}, "fail", "2 pending: 0002_b.sql, 0003_base.sql", "omni db migrate"),
-    ({}, "fail", "3 pending: 0001_a.sql, 0002_b.sql, 0003_base.sql", "omni db migrate"),
-    ({"0001": "edited", "0002": "c2", "0003": "c3"}, "fail", "edited afterwards: 0001_a.sql",
-     "new migration"),
-    ({"0001": "c1", "0002": "c2", "0003": "c3", "0099": "c9"}, "fail", "does not know: 0099",
-     "upgrade"),
-])
+@pytest.mark.parametrize(
+    ("applied", "status", "words", "fix"),
+    [
+        ({"0003": "c3"}, "ok", "up to date (1 applied)", ""),  # the baseline stands for 0001, 0002
+        ({"0001": "c1", "0002": "c2", "0003": "c3"}, "ok", "up to date (3 applied)", ""),
+        ({"0001": "c1"}, "fail", "2 pending: 0002_b.sql, 0003_base.sql", "omni db migrate"),
+        ({}, "fail", "3 pending: 0001_a.sql, 0002_b.sql, 0003_base.sql", "omni db migrate"),
+        (
+            {"0001": "edited", "0002": "c2", "0003": "c3"},
+            "fail",
+            "edited afterwards: 0001_a.sql",
+            "new migration",
+        ),
+        (
+            {"0001": "c1", "0002": "c2", "0003": "c3", "0099": "c9"},
+            "fail",
+            "does not know: 0099",
+            "upgrade",
+        ),
+    ],
+)
 def test_judge_migrations(applied, status, words, fix) -> None:
     replaced = frozenset({"0001", "0002"}) if "0003" in applied else frozenset()
     result = doctor.judge_migrations(KNOWN, applied, replaced)
@@ -102,13 +135,16 @@ def test_judge_migrations(applied, status, words, fix) -> None:
     assert fix in result.fix
 
 
-@pytest.mark.parametrize(("stored", "status", "words"), [
-    ({}, "ok", "decrypts all 0 stored"),
-    ({"aaaa1111": 3, "bbbb2222": 1}, "ok", "decrypts all 4 stored"),
-    (None, "ok", "not checked"),
-    ({"aaaa1111": 2, "cccc3333": 5}, "fail", "5 under cccc3333"),
-    ({"plaintext": 1}, "fail", "1 under plaintext"),
-])
+@pytest.mark.parametrize(
+    ("stored", "status", "words"),
+    [
+        ({}, "ok", "decrypts all 0 stored"),
+        ({"aaaa1111": 3, "bbbb2222": 1}, "ok", "decrypts all 4 stored"),
+        (None, "ok", "not checked"),
+        ({"aaaa1111": 2, "cccc3333": 5}, "fail", "5 under cccc3333"),
+        ({"plaintext": 1}, "fail", "1 under plaintext"),
+    ],
+)
 def test_judge_encryption(stored, status, words) -> None:
     result = doctor.judge_encryption(["aaaa1111", "bbbb2222"], stored)
     assert result.status == status
@@ -118,15 +154,27 @@ def test_judge_encryption(stored, status, words) -> None:
 _A, _B = UUID(int=1), UUID(int=2)
 
 
-@pytest.mark.parametrize(("health", "status", "words"), [
-    (Health(indexed=2), "ok", ["2 domain(s) with their own HNSW index"]),
-    (Health(missing={_A: 700, _B: 27000}), "fail",
-     ["missing for 2 domain(s) with >= 500 chunks: b.test (27,000 chunks), a.test (700 chunks)",
-      "searched exactly"]),
-    (Health(invalid=[_A]), "fail", ["invalid (a failed or interrupted build): a.test"]),
-    (Health(unneeded=["idx_page_embeddings_vector_d_00"]), "fail",
-     ["1 stale, no longer needed: idx_page_embeddings_vector_d_00"]),
-])
+@pytest.mark.parametrize(
+    ("health", "status", "words"),
+    [
+        (Health(indexed=2), "ok", ["2 domain(s) with their own HNSW index"]),
+        (
+            Health(missing={_A: 700, _B: 27000}),
+            "fail",
+            [
+                "missing for 2 domain(s) with >= 500 chunks: b.test (27,000 chunks), a.test (700 "
+                "chunks)",
+                "searched exactly",
+            ],
+        ),
+        (Health(invalid=[_A]), "fail", ["invalid (a failed or interrupted build): a.test"]),
+        (
+            Health(unneeded=["idx_page_embeddings_vector_d_00"]),
+            "fail",
+            ["1 stale, no longer needed: idx_page_embeddings_vector_d_00"],
+        ),
+    ],
+)
 def test_judge_vector_indexes(health, status, words) -> None:
     result = doctor.judge_vector_indexes(health, {_A: "a.test", _B: "b.test"}, 500)
     assert result.status == status
@@ -136,8 +184,11 @@ def test_judge_vector_indexes(health, status, words) -> None:
 
 
 def test_report_and_exit_code() -> None:
-    results = [doctor.ok("redis", "Redis 7"), doctor.skip("openai", "not configured"),
-               doctor.fail("postgres", "down", "start it")]
+    results = [
+        doctor.ok("redis", "Redis 7"),
+        doctor.skip("openai", "not configured"),
+        doctor.fail("postgres", "down", "start it"),
+    ]
     report = doctor.format_report(results)
     assert report.splitlines() == [
         "ok    redis            Redis 7",
@@ -165,8 +216,12 @@ def openai_server() -> Iterator[OpenAIServer]:
 
 
 def test_everything_ok_through_the_cli(omni_cli, services_env, openai_server) -> None:
-    env = {"OMNI_ENCRYPTION_KEY": generate_key(), "OPENAI_BASE_URL": openai_server.base_url,
-           "OPENAI_API_KEY": "sk-doctor-test-secret", "OMNI_EMBEDDING_BACKEND": "local"}
+    env = {
+        "OMNI_ENCRYPTION_KEY": generate_key(),
+        "OPENAI_BASE_URL": openai_server.base_url,
+        "OPENAI_API_KEY": "sk-doctor-test-secret",
+        "OMNI_EMBEDDING_BACKEND": "local",
+    }
     result = omni_cli("doctor", "--json", env=env, timeout=300)
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -207,7 +262,6 @@ def test_openai_endpoint_down(services_env) -> None:
 
 
 def test_stopped_redis(omni_cli, tmp_path) -> None:
-    from interfaces.services import EmbeddedRedis
 
     redis = EmbeddedRedis(tmp_path)
     url = redis.start()
@@ -224,12 +278,11 @@ def test_stopped_redis(omni_cli, tmp_path) -> None:
 
 
 def test_missing_key(db, omni_cli) -> None:
-    from db import tenants
-    from tests.support import secrets
 
     tenants.add_domain(db, "shop.example", frequency="daily")
-    secrets.set_credential(db, "shop.example", "api", "v",
-                               keyring=Keyring.from_string(generate_key()))
+    secrets.set_credential(
+        db, "shop.example", "api", "v", keyring=Keyring.from_string(generate_key())
+    )
     result = omni_cli("doctor", "--check", "encryption-key")
     assert result.returncode == 1, result.stdout + result.stderr
     line = _lines(result.stdout)["encryption-key"]
@@ -250,17 +303,30 @@ def test_no_key_on_a_fresh_install_is_not_a_failure(db, omni_cli) -> None:
 
 def test_wrong_database_url(omni_cli) -> None:
     url = f"postgresql://app:pw-not-shown@127.0.0.1:{free_port()}/omni"
-    result = omni_cli("doctor", "--check", "postgres", "--check", "migrations", "--json",
-                      env={"DATABASE_URL": url})
+    result = omni_cli(
+        "doctor",
+        "--check",
+        "postgres",
+        "--check",
+        "migrations",
+        "--json",
+        env={"DATABASE_URL": url},
+    )
 
     assert result.returncode == 1, result.stdout + result.stderr
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["postgres"]["status"] == "fail"
     assert checks["postgres"]["detail"].startswith(
-        f"cannot connect to postgresql://app:***@127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}/omni")
+        "cannot connect to "
+        f"postgresql://app:***@127.0.0.1:{url.rsplit(':', 1)[1].split('/')[0]}/omni"
+    )
     assert "check DATABASE_URL" in checks["postgres"]["fix"]
-    assert checks["migrations"] == {"name": "migrations", "status": "skip",
-                                    "detail": "Postgres is unreachable", "fix": ""}
+    assert checks["migrations"] == {
+        "name": "migrations",
+        "status": "skip",
+        "detail": "Postgres is unreachable",
+        "fix": "",
+    }
     assert "pw-not-shown" not in result.stdout + result.stderr
 
 
@@ -270,27 +336,35 @@ def test_unmigrated_database(scratch_database) -> None:
     assert by_name["postgres"].status == "ok"
     assert "not created yet" in by_name["pgvector"].detail
     assert by_name["migrations"].status == "fail"
-    steps = migrate.plan(set(), migrate.discover())  # a fresh database: the baseline and what follows
+    steps = migrate.plan(
+        set(), migrate.discover()
+    )  # a fresh database: the baseline and what follows
     assert by_name["migrations"].detail.startswith(
-        f"{len(steps)} pending: {steps[0].migration.path.name}")
+        f"{len(steps)} pending: {steps[0].migration.path.name}"
+    )
     assert steps[0].migration.replaces
 
 
 def test_vector_indexes_of_bulk_loaded_chunks(db) -> None:
     """Chunks copied straight into page_embeddings: doctor names the domain without its own
     index until the indexes are synced, then reports it indexed."""
-    from workers.embed_job import copy_rows
 
-    domain = db.execute("INSERT INTO domains (domain) VALUES ('bulk.test') RETURNING id").fetchone()["id"]
-    page = db.execute("INSERT INTO scraped_pages (domain_id, url) VALUES (%s, 'https://bulk.test/') "
-                      "RETURNING id", (domain,)).fetchone()["id"]
+    domain = db.execute(
+        "INSERT INTO domains (domain) VALUES ('bulk.test') RETURNING id"
+    ).fetchone()["id"]
+    page = db.execute(
+        "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, 'https://bulk.test/') RETURNING id",
+        (domain,),
+    ).fetchone()["id"]
     vectors = np.random.default_rng(3).standard_normal((30, 1536)).astype(np.float32)
     with db.transaction():
         copy_rows(db, ((page, "c", v, {"model": "m1"}) for v in vectors))
     settings = Settings(OMNI_SEARCH_DOMAIN_INDEX_ROWS=20)
     [result] = doctor.run_checks(settings, ["vector-indexes"])
     assert (result.status, result.detail.split(":")[0]) == (
-        "fail", "missing for 1 domain(s) with >= 20 chunks")
+        "fail",
+        "missing for 1 domain(s) with >= 20 chunks",
+    )
     assert "bulk.test (30 chunks)" in result.detail
     vector_indexes.sync(db, 20)
     [result] = doctor.run_checks(settings, ["vector-indexes"])
@@ -298,8 +372,6 @@ def test_vector_indexes_of_bulk_loaded_chunks(db) -> None:
 
 
 def test_stored_values_under_a_key_that_is_gone(db) -> None:
-    from db import tenants
-    from tests.support import secrets
 
     old, new = generate_key(), generate_key()
     tenants.add_domain(db, "shop.example", frequency="daily")

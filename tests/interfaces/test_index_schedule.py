@@ -20,16 +20,22 @@ def _maintenance_threads() -> list[threading.Thread]:
 
 
 def test_maintenance_builds_the_index_of_bulk_copied_chunks(db) -> None:
-    domain = db.execute("INSERT INTO domains (domain) VALUES ('bulk.test') RETURNING id").fetchone()["id"]
-    page = db.execute("INSERT INTO scraped_pages (domain_id, url) VALUES (%s, 'https://bulk.test/') "
-                      "RETURNING id", (domain,)).fetchone()["id"]
+    domain = db.execute(
+        "INSERT INTO domains (domain) VALUES ('bulk.test') RETURNING id"
+    ).fetchone()["id"]
+    page = db.execute(
+        "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, 'https://bulk.test/') RETURNING id",
+        (domain,),
+    ).fetchone()["id"]
     vectors = np.random.default_rng(4).standard_normal((40, 1536)).astype(np.float32)
     with db.transaction():
         copy_rows(db, ((page, "c", v, {"model": "m1"}) for v in vectors))
     maintenance = IndexMaintenance(interval=0.2, min_rows=30).start()
     try:
         deadline = time.monotonic() + 120
-        while vector_indexes.existing_indexes(db).get(vector_indexes.index_name(domain)) is not True:
+        while (
+            vector_indexes.existing_indexes(db).get(vector_indexes.index_name(domain)) is not True
+        ):
             assert time.monotonic() < deadline, "the maintenance thread built no index"
             time.sleep(0.2)
     finally:

@@ -1,4 +1,5 @@
-"""interfaces/pg_selftest.py: judging a single-user session (pure), a real run natively, the once-per-build
+"""interfaces/pg_selftest.py: judging a single-user session (pure), a real run natively, the
+once-per-build
 marker, and a build that dies with SIGILL stopping `services.up` before anything is written."""
 
 from __future__ import annotations
@@ -34,18 +35,27 @@ def _line(name: str, value: str) -> str:
     return f'\t 1: {name} = "{value}"\t(typeid = 701, len = 8, typmod = -1, byval = t)\n\t----\n'
 
 
-def _session(cosine: str = "0.0871290708247231", l2: str = "12", ip: str = "-480",
-             plan: str = "  ->  Index Scan using selftest_hnsw on selftest_items",
-             nearest: tuple[str, ...] = ("7", "2", "12")) -> str:
-    return ("backend> \t 1: cosine_distance\t(typeid = 701, len = 8, typmod = -1, byval = t)\n"
-            + _line("cosine_distance", cosine) + _line("l2_distance", l2)
-            + _line("negative_inner_product", ip) + _line("QUERY PLAN", "Limit")
-            + _line("QUERY PLAN", plan) + "".join(_line("nearest", n) for n in nearest))
+def _session(
+    cosine: str = "0.0871290708247231",
+    l2: str = "12",
+    ip: str = "-480",
+    plan: str = "  ->  Index Scan using selftest_hnsw on selftest_items",
+    nearest: tuple[str, ...] = ("7", "2", "12"),
+) -> str:
+    return (
+        "backend> \t 1: cosine_distance\t(typeid = 701, len = 8, typmod = -1, byval = t)\n"
+        + _line("cosine_distance", cosine)
+        + _line("l2_distance", l2)
+        + _line("negative_inner_product", ip)
+        + _line("QUERY PLAN", "Limit")
+        + _line("QUERY PLAN", plan)
+        + "".join(_line("nearest", n) for n in nearest)
+    )
 
 
 def test_expected_values_follow_from_the_vectors() -> None:
     want = pg_selftest.expected()
-    assert want["l2_distance"] == pytest.approx(12.0)            # sqrt(384 * 0.375)
+    assert want["l2_distance"] == pytest.approx(12.0)  # sqrt(384 * 0.375)
     assert want["negative_inner_product"] == pytest.approx(-480.0)
     assert want["cosine_distance"] == pytest.approx(1 - 480 / (19.5959 * 26.8328), abs=1e-5)
     assert want["nearest"][0] == pg_selftest.TARGET
@@ -54,24 +64,38 @@ def test_expected_values_follow_from_the_vectors() -> None:
 def test_parse_output_groups_values_by_column() -> None:
     values = pg_selftest.parse_output(_session())
     assert values["l2_distance"] == ["12"]
-    assert values["QUERY PLAN"] == ["Limit", "  ->  Index Scan using selftest_hnsw on selftest_items"]
+    assert values["QUERY PLAN"] == [
+        "Limit",
+        "  ->  Index Scan using selftest_hnsw on selftest_items",
+    ]
     assert values["nearest"] == ["7", "2", "12"]
 
 
-@pytest.mark.parametrize(("returncode", "stdout", "stderr", "problem"), [
-    (0, _session(), "", ""),
-    (-4, "", "", "crashed with SIGILL (illegal instruction)"),
-    (132, "", "qemu: uncaught target signal 4 (Illegal instruction) - core dumped",
-     "crashed with SIGILL"),
-    (-11, "", "", "killed by SIGSEGV"),
-    (1, "", '2026-11-29 UTC [1] FATAL:  could not access file "vector": No such file',
-     'exited with status 1: could not access file "vector": No such file'),
-    (0, _session(cosine="0.5"), "", "cosine_distance is 0.5, expected 0.0871291"),
-    (0, _session(ip="480"), "", "negative_inner_product is 480, expected -480"),
-    (0, _session(plan="  ->  Seq Scan on selftest_items"), "", "did not use the HNSW index"),
-    (0, _session(nearest=("2", "7", "12")), "", "returned [2, 7, 12], expected [7, 2, 12]"),
-    (0, "backend> ", "", "no cosine_distance in the self-test output"),
-])
+@pytest.mark.parametrize(
+    ("returncode", "stdout", "stderr", "problem"),
+    [
+        (0, _session(), "", ""),
+        (-4, "", "", "crashed with SIGILL (illegal instruction)"),
+        (
+            132,
+            "",
+            "qemu: uncaught target signal 4 (Illegal instruction) - core dumped",
+            "crashed with SIGILL",
+        ),
+        (-11, "", "", "killed by SIGSEGV"),
+        (
+            1,
+            "",
+            '2026-11-29 UTC [1] FATAL:  could not access file "vector": No such file',
+            'exited with status 1: could not access file "vector": No such file',
+        ),
+        (0, _session(cosine="0.5"), "", "cosine_distance is 0.5, expected 0.0871291"),
+        (0, _session(ip="480"), "", "negative_inner_product is 480, expected -480"),
+        (0, _session(plan="  ->  Seq Scan on selftest_items"), "", "did not use the HNSW index"),
+        (0, _session(nearest=("2", "7", "12")), "", "returned [2, 7, 12], expected [7, 2, 12]"),
+        (0, "backend> ", "", "no cosine_distance in the self-test output"),
+    ],
+)
 def test_judge(returncode: int, stdout: str, stderr: str, problem: str) -> None:
     found = pg_selftest.judge(returncode, stdout, stderr)
     if problem:
@@ -119,7 +143,9 @@ def test_ensure_fails_in_one_line_for_a_sigill_build(open_tmp) -> None:
     assert not (state / "selftest").exists()
 
 
-def test_services_up_stops_before_writing_anything_with_a_sigill_build(open_tmp, monkeypatch) -> None:
+def test_services_up_stops_before_writing_anything_with_a_sigill_build(
+    open_tmp, monkeypatch
+) -> None:
     bad = _sigill_build(open_tmp / "bad")
     monkeypatch.setattr(services, "postgres_bin", lambda: bad)
     data_dir = open_tmp / "data"
@@ -136,14 +162,28 @@ def test_services_up_runs_it_once_per_data_dir(open_tmp) -> None:
         env.pop(key, None)
     marker = open_tmp / "data" / "postgres" / "selftest"
     try:
-        first = subprocess.run([str(OMNI), "services", "up"], env=env, capture_output=True,
-                               text=True, timeout=300, check=False)
+        first = subprocess.run(
+            [str(OMNI), "services", "up"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert first.returncode == 0, first.stdout + first.stderr
         assert marker.read_text() == pg_selftest.build_key(postgres_bin())
         stamp = marker.stat().st_mtime_ns
-        again = subprocess.run([str(OMNI), "services", "up"], env=env, capture_output=True,
-                               text=True, timeout=300, check=False)
+        again = subprocess.run(
+            [str(OMNI), "services", "up"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert again.returncode == 0, again.stdout + again.stderr
         assert marker.stat().st_mtime_ns == stamp
     finally:
-        subprocess.run([str(OMNI), "services", "down"], env=env, capture_output=True, timeout=120, check=False)
+        subprocess.run(
+            [str(OMNI), "services", "down"], env=env, capture_output=True, timeout=120, check=False
+        )

@@ -9,12 +9,15 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import jsonschema
 import pytest
+import typer.main
 import yaml
 
+from interfaces.cli.main import app
 from tests.support.paths import REPO
 
 COMPOSE = REPO / "compose.yaml"
@@ -29,19 +32,32 @@ def compose() -> dict:
 
 def _errors(document: dict) -> list[str]:
     validator = jsonschema.Draft202012Validator(SCHEMA)
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(document)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(document)
+    ]
 
 
 def test_compose_file_matches_the_specification(compose) -> None:
     assert _errors(compose) == []
 
 
-@pytest.mark.parametrize("mutate, where", [
-    (lambda c: c["services"]["worker"].update(replicas_please=4), "services/worker"),
-    (lambda c: c["services"]["postgres"]["healthcheck"].update(interval=5), "services/postgres/healthcheck/interval"),
-    (lambda c: c["services"]["migrate"].update(depends_on={"postgres": {"condition": "whenever"}}),
-     "services/migrate/depends_on"),
-])
+@pytest.mark.parametrize(
+    "mutate, where",
+    [
+        (lambda c: c["services"]["worker"].update(replicas_please=4), "services/worker"),
+        (
+            lambda c: c["services"]["postgres"]["healthcheck"].update(interval=5),
+            "services/postgres/healthcheck/interval",
+        ),
+        (
+            lambda c: c["services"]["migrate"].update(
+                depends_on={"postgres": {"condition": "whenever"}}
+            ),
+            "services/migrate/depends_on",
+        ),
+    ],
+)
 def test_the_schema_catches_mistakes(compose, mutate, where) -> None:
     broken = copy.deepcopy(compose)
     mutate(broken)
@@ -64,13 +80,16 @@ def test_services_and_their_contract(compose) -> None:
         assert deps["postgres"]["condition"] == "service_healthy", name
     for name in OMNI_SERVICES:
         env = services[name]["environment"]
-        assert env["DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in env["DATABASE_URL"]
+        assert (
+            env["DATABASE_URL"].startswith("postgresql://")
+            and "@postgres:5432/" in env["DATABASE_URL"]
+        )
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         assert "OPENAI_API_KEY" in env and "OPENAI_BASE_URL" in env
     worker = services["worker"]
-    assert "container_name" not in worker and "ports" not in worker    # --scale worker=N
+    assert "container_name" not in worker and "ports" not in worker  # --scale worker=N
     assert worker["environment"]["OMNI_WORKER_METRICS"] == "1"
-    assert ":?" in services["dashboard"]["environment"]["OMNI_DASHBOARD_TOKEN"]   # required
+    assert ":?" in services["dashboard"]["environment"]["OMNI_DASHBOARD_TOKEN"]  # required
 
 
 def _interpolate(value: str) -> str:
@@ -80,9 +99,6 @@ def _interpolate(value: str) -> str:
 
 @pytest.mark.parametrize("service", OMNI_SERVICES)
 def test_service_commands_are_real_omni_commands(compose, service) -> None:
-    import typer.main
-
-    from interfaces.cli.main import app
 
     argv = [_interpolate(a) for a in compose["services"][service]["command"]]
     assert argv[0] == "omni"
@@ -93,14 +109,15 @@ def test_service_commands_are_real_omni_commands(compose, service) -> None:
         if words[0] not in command.commands:
             pytest.skip(f"`omni {' '.join(argv[1:])}`: {words[0]!r} is not registered yet")
         command, words = command.commands[words[0]], words[1:]
-    command.make_context(argv[-1], list(words), parent=ctx_group)   # raises on a bad option
+    command.make_context(argv[-1], list(words), parent=ctx_group)  # raises on a bad option
 
 
 def test_dockerfile_copies_every_package(compose) -> None:
-    import tomllib
 
     dockerfile = (REPO / "Dockerfile").read_text()
-    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
     for pattern in packages:
         name = pattern.rstrip("*")
         assert f"COPY {name} ./{name}" in dockerfile, name
@@ -113,6 +130,11 @@ def test_docker_compose_config(tmp_path) -> None:
     if not docker or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
         pytest.skip("the docker CLI's compose plugin is not installed")
     env = {**os.environ, "OMNI_DASHBOARD_TOKEN": "x"}
-    result = subprocess.run([docker, "compose", "-f", str(COMPOSE), "config", "-q"],
-                            capture_output=True, text=True, env=env, cwd=REPO)
+    result = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stderr

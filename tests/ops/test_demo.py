@@ -18,6 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from db.job_kinds import QUEUES
 from tests.support.local import CHROMIUM_ARGS, free_port
 from tests.support.paths import OMNI
 
@@ -30,8 +31,9 @@ def demo_env(services_env) -> Iterator[dict[str, str]]:
     (stopped and removed afterwards)."""
     data_dir = tempfile.mkdtemp(prefix="omni-demo-test-")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(OMNI_DATA_DIR=data_dir, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               PYTHONUNBUFFERED="1")
+    env.update(
+        OMNI_DATA_DIR=data_dir, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1"
+    )
     try:
         yield env
     finally:
@@ -46,8 +48,13 @@ def _number(output: str, label: str) -> int:
 
 
 def test_demo_no_dashboard(demo_env) -> None:
-    result = subprocess.run([str(OMNI), "demo", "--no-dashboard"], env=demo_env,
-                            capture_output=True, text=True, timeout=400)
+    result = subprocess.run(
+        [str(OMNI), "demo", "--no-dashboard"],
+        env=demo_env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert _number(out, "pages") >= 15
@@ -58,7 +65,7 @@ def test_demo_no_dashboard(demo_env) -> None:
     assert re.search(r"extractions: \d+ \(.*faq \d+.*product \d+", out)
     assert re.search(r"top result: http://127\.0\.0\.1:\d+/(shipping|faq)\.html", out), out
     assert "Dashboard:" not in out
-    assert "/private/" not in out          # robots.txt is respected (nothing from there)
+    assert "/private/" not in out  # robots.txt is respected (nothing from there)
 
 
 def _reader(proc: subprocess.Popen, lines: queue.Queue[str], log: list[str]) -> None:
@@ -82,17 +89,23 @@ def _wait_line(lines: queue.Queue[str], pattern: str, proc, log, timeout: float)
 
 
 def test_dashboard_during_a_demo_run(demo_env) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - heavy, loaded only where it is used
 
     port = free_port()
-    proc = subprocess.Popen([str(OMNI), "demo", "--port", str(port)], env=demo_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(OMNI), "demo", "--port", str(port)],
+        env=demo_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     log: list[str] = []
     threading.Thread(target=_reader, args=(proc, lines, log), daemon=True).start()
     try:
-        url = _wait_line(lines, r"==> dashboard \(live while the demo runs\): (\S+)", proc, log,
-                         180).group(1)
+        url = _wait_line(
+            lines, r"==> dashboard \(live while the demo runs\): (\S+)", proc, log, 180
+        ).group(1)
         assert url == f"http://127.0.0.1:{port}/"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -110,7 +123,9 @@ def test_dashboard_during_a_demo_run(demo_env) -> None:
                 if any("Summary for" in line for line in log):
                     break
                 time.sleep(0.4)
-            assert seen_worker and "busy" in seen_worker, "no worker seen on the dashboard:\n" + "".join(log)
+            assert seen_worker and "busy" in seen_worker, (
+                "no worker seen on the dashboard:\n" + "".join(log)
+            )
 
             _wait_line(lines, r"^Dashboard: ", proc, log, 300)
             output = "".join(log)
@@ -118,7 +133,6 @@ def test_dashboard_during_a_demo_run(demo_env) -> None:
             pages, chunks = _number(output, "pages"), _number(output, "chunks")
 
             page.goto(url)
-            from db.job_kinds import QUEUES
 
             assert page.locator("#queues tbody tr").count() == len(QUEUES)
             assert page.locator("#total-pages").inner_text() == str(pages)
@@ -139,8 +153,11 @@ def test_dashboard_during_a_demo_run(demo_env) -> None:
 
         metrics = httpx.get(url + "metrics", timeout=30)
         assert metrics.status_code == 200
-        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-                   for f in text_string_to_metric_families(metrics.text) for s in f.samples}
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(metrics.text)
+            for s in f.samples
+        }
         assert samples[("omni_pages", (("status", "scraped"),))] == by_status["scraped"]
         assert samples[("omni_chunks", ())] == chunks
         assert samples[("omni_queue_messages", (("queue", "embed"), ("state", "ready")))] == 0

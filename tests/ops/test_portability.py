@@ -36,9 +36,11 @@ QEMU = shutil.which("qemu-x86_64")
 EMULATION = [QEMU or "qemu-x86_64", "-cpu", "Haswell"]
 
 pytestmark = [
-    pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"),
-                       reason="not an x86-64 machine: its embedded build is not x86-64 code for "
-                              "qemu-x86_64 to emulate"),
+    pytest.mark.skipif(
+        platform.machine().lower() not in ("x86_64", "amd64"),
+        reason="not an x86-64 machine: its embedded build is not x86-64 code for "
+        "qemu-x86_64 to emulate",
+    ),
     pytest.mark.skipif(QEMU is None, reason="qemu-x86_64 is missing (apt-get install qemu-user)"),
 ]
 
@@ -54,4 +56,3 @@ def test_pgvector_runs_on_a_cpu_without_avx512() -> None:
     assert float(values["negative_inner_product"][0]) == pytest.approx(-480.0, abs=1e-6)
     assert any("Index Scan using selftest_hnsw" in line for line in values["QUERY PLAN"])
     assert values["nearest"] == ["7", "2", "12"]
-

@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psutil
 import pytest
 
+from db import tenants
+from db.connection import connect
 from tests.ops.test_demo import _reader, _wait_line, demo_env  # noqa: F401 - fixture
-from tests.support.paths import OMNI
+from tests.support.paths import OMNI, REPO
+from workers.refresh import queue_refresh
 
 pytestmark = pytest.mark.slow
 GONE_WITHIN_S = 10.0
@@ -36,10 +42,12 @@ class _EndlessSlowSite(BaseHTTPRequestHandler):
         else:
             time.sleep(0.3)
             n = int(self.path.rsplit("/", 1)[-1]) if self.path.startswith("/p/") else 0
-            body = (f"<!doctype html><html><head><title>Page {n}</title></head><body>"
-                    f"<div id=root></div><a href='/p/{n + 1}'>next</a><script>"
-                    f"document.getElementById('root').innerHTML = '<h1>Page {n}</h1><p>' + "
-                    f"'Rendered by script. '.repeat(40) + '</p>';</script></body></html>").encode()
+            body = (
+                f"<!doctype html><html><head><title>Page {n}</title></head><body>"
+                f"<div id=root></div><a href='/p/{n + 1}'>next</a><script>"
+                f"document.getElementById('root').innerHTML = '<h1>Page {n}</h1><p>' + "
+                f"'Rendered by script. '.repeat(40) + '</p>';</script></body></html>"
+            ).encode()
             kind = "text/html; charset=utf-8"
         self.send_response(200)
         self.send_header("Content-Type", kind)
@@ -54,7 +62,6 @@ def slow_site(db) -> Iterator[str]:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     domain = f"127.0.0.1:{server.server_address[1]}"
-    from db import tenants
 
     tenants.add_domain(db, domain, render_js=True, max_pages=10_000)
     yield domain
@@ -78,8 +85,9 @@ def _cmdline(proc: psutil.Process) -> str:
         return ""
 
 
-def _wait_for_descendant(pid: int, name: str, timeout: float = 120,
-                         count: int = 1) -> list[psutil.Process]:
+def _wait_for_descendant(
+    pid: int, name: str, timeout: float = 120, count: int = 1
+) -> list[psutil.Process]:
     """Wait until `count` processes whose name or command line contains `name` run below `pid`;
     return all of `pid`'s descendants at that moment."""
     deadline = time.monotonic() + timeout
@@ -94,8 +102,9 @@ def _wait_for_descendant(pid: int, name: str, timeout: float = 120,
         if matching >= count:
             return found
         time.sleep(0.3)
-    raise AssertionError(f"no {name!r} process below {pid}: "
-                         f"{[_cmdline(p)[:80] for p in _descendants(pid)]}")
+    raise AssertionError(
+        f"no {name!r} process below {pid}: {[_cmdline(p)[:80] for p in _descendants(pid)]}"
+    )
 
 
 def _assert_all_gone(processes: list[psutil.Process]) -> None:
@@ -115,16 +124,18 @@ def _sigkill(proc: subprocess.Popen) -> None:
     proc.wait(timeout=10)
 
 
-def test_sigkilled_worker_takes_dramatiq_the_crawl_and_chromium_along(services_env, slow_site,
-                                                                      redis_client) -> None:
-    from db.connection import connect
-    from workers.refresh import queue_refresh
+def test_sigkilled_worker_takes_dramatiq_the_crawl_and_chromium_along(
+    services_env, slow_site, redis_client
+) -> None:
 
     with connect(autocommit=True) as conn:
         queue_refresh(conn, slow_site, "crawl", False)
-    worker = subprocess.Popen([str(OMNI), "worker", "-Q", "crawl", "--processes", "1",
-                               "--threads", "1"], env=os.environ.copy(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [str(OMNI), "worker", "-Q", "crawl", "--processes", "1", "--threads", "1"],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         below = _wait_for_descendant(worker.pid, "chromium")
         commands = " ".join(_cmdline(p) for p in below)
@@ -136,10 +147,15 @@ def test_sigkilled_worker_takes_dramatiq_the_crawl_and_chromium_along(services_e
             worker.kill()
 
 
-def test_sigkilled_omni_crawl_takes_the_crawl_child_and_chromium_along(services_env,
-                                                                       slow_site) -> None:
-    crawl = subprocess.Popen([str(OMNI), "crawl", slow_site, "--json"], env=os.environ.copy(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def test_sigkilled_omni_crawl_takes_the_crawl_child_and_chromium_along(
+    services_env, slow_site
+) -> None:
+    crawl = subprocess.Popen(
+        [str(OMNI), "crawl", slow_site, "--json"],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         below = _wait_for_descendant(crawl.pid, "chromium")
         _sigkill(crawl)
@@ -150,8 +166,13 @@ def test_sigkilled_omni_crawl_takes_the_crawl_child_and_chromium_along(services_
 
 
 def test_sigkilled_demo_takes_its_workers_along(demo_env) -> None:  # noqa: F811 - fixture
-    demo = subprocess.Popen([str(OMNI), "demo", "--no-dashboard"], env=demo_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    demo = subprocess.Popen(
+        [str(OMNI), "demo", "--no-dashboard"],
+        env=demo_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     log: list[str] = []
     threading.Thread(target=_reader, args=(demo, lines, log), daemon=True).start()
@@ -169,11 +190,6 @@ def test_sigkilled_demo_takes_its_workers_along(demo_env) -> None:  # noqa: F811
 def test_the_test_suite_stops_the_servers_it_started(tmp_path) -> None:
     """A pytest run on its own data dir starts its embedded Postgres and Redis; once it has
     exited, no process of either is left (tests/conftest.py: the last session stops them)."""
-    import shutil
-    import sys
-    import uuid
-
-    from tests.support.paths import REPO
 
     # Beside the suite's own (the embedded Postgres runs as a system user that cannot enter
     # pytest's private tmp dirs)
@@ -181,15 +197,33 @@ def test_the_test_suite_stops_the_servers_it_started(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(OMNI_TEST_DATA_DIR=str(data_dir), PYTEST_ADDOPTS="")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
-         f"--basetemp={data_dir / 'tmp'}",   # its Redis lives there
-         "tests/db/test_jobs.py::test_release_then_retry_counts_each_attempt_once"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=280, check=False)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "0",
+            "-p",
+            "no:cacheprovider",
+            f"--basetemp={data_dir / 'tmp'}",  # its Redis lives there
+            "tests/db/test_jobs.py::test_release_then_retry_counts_each_attempt_once",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
     try:
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-        assert (data_dir / "postgres" / "data" / "PG_VERSION").exists()   # it ran its own server
-        left = [p for p in psutil.process_iter(["pid", "cmdline"])
-                if str(data_dir) in " ".join(p.info["cmdline"] or [])]
+        assert (data_dir / "postgres" / "data" / "PG_VERSION").exists()  # it ran its own server
+        left = [
+            p
+            for p in psutil.process_iter(["pid", "cmdline"])
+            if str(data_dir) in " ".join(p.info["cmdline"] or [])
+        ]
         _assert_all_gone(left)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)

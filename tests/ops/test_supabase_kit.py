@@ -40,9 +40,14 @@ PG_CTL = Path("/usr/lib/postgresql/15/bin/pg_ctl")
 
 
 def _kit() -> Path | None:
-    candidates = [os.environ.get("OMNI_SUPABASE_KIT"), REPO.parent / "shared" / "supabase-kit",
-                  REPO.parent.parent / "shared" / "supabase-kit"]
-    return next((Path(c) for c in candidates if c and (Path(c) / "make_supabase_pg.sh").is_file()), None)
+    candidates = [
+        os.environ.get("OMNI_SUPABASE_KIT"),
+        REPO.parent / "shared" / "supabase-kit",
+        REPO.parent.parent / "shared" / "supabase-kit",
+    ]
+    return next(
+        (Path(c) for c in candidates if c and (Path(c) / "make_supabase_pg.sh").is_file()), None
+    )
 
 
 def _target(mark: str) -> Path:
@@ -56,15 +61,27 @@ def kit_database(request) -> Iterator[tuple[str, str]]:
     if kit is None:
         pytest.skip("the Supabase kit (../shared/supabase-kit) is not on this machine")
     if os.geteuid() != 0:
-        pytest.skip("the Supabase kit needs root (it installs extensions and runs Postgres as postgres)")
+        pytest.skip(
+            "the Supabase kit needs root (it installs extensions and runs Postgres as postgres)"
+        )
     mark = request.param
     profile, env, port = PROFILES[mark]
     target = _target(mark)
-    if not (target / ".supabase-initialised").exists() and os.environ.get("OMNI_SUPABASE_KIT_BUILD") != "1":
-        pytest.skip(f"kit profile {mark} is not built in {target}; set OMNI_SUPABASE_KIT_BUILD=1 "
-                    "(takes minutes) or run make_supabase_pg.sh there")
-    built = subprocess.run([str(kit / "make_supabase_pg.sh"), str(target), str(port), profile],
-                           env={**os.environ, **env}, capture_output=True, text=True, timeout=1800)
+    if (
+        not (target / ".supabase-initialised").exists()
+        and os.environ.get("OMNI_SUPABASE_KIT_BUILD") != "1"
+    ):
+        pytest.skip(
+            f"kit profile {mark} is not built in {target}; set OMNI_SUPABASE_KIT_BUILD=1 "
+            "(takes minutes) or run make_supabase_pg.sh there"
+        )
+    built = subprocess.run(
+        [str(kit / "make_supabase_pg.sh"), str(target), str(port), profile],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     server = f"postgresql://%s:{PASSWORD}@127.0.0.1:{port}/%s"
     name = f"omni_kit_{uuid.uuid4().hex[:8]}"
@@ -74,11 +91,27 @@ def kit_database(request) -> Iterator[tuple[str, str]]:
         try:
             yield mark, server % ("postgres", name)
         finally:
-            with psycopg.connect(server % ("supabase_admin", "template1"), autocommit=True) as admin:
+            with psycopg.connect(
+                server % ("supabase_admin", "template1"), autocommit=True
+            ) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_CTL), "-D", str(target / "data"),
-                        "-m", "fast", "stop"], capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(PG_CTL),
+                "-D",
+                str(target / "data"),
+                "-m",
+                "fast",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=120,
+        )
 
 
 def _supabase_objects(url: str) -> set[str]:
@@ -90,8 +123,14 @@ def _supabase_objects(url: str) -> set[str]:
 
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(OMNI), *args], capture_output=True, text=True, timeout=300, cwd=REPO,
-                          env={**os.environ, "DATABASE_URL": url})
+    return subprocess.run(
+        [str(OMNI), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "DATABASE_URL": url},
+    )
 
 
 def _checks(url: str, mark: str) -> None:
@@ -99,20 +138,43 @@ def _checks(url: str, mark: str) -> None:
     through authenticator (as PostgREST), a tenant sees only its own row of each table."""
     tables = sorted(ROW_SPECS)
     with connect(autocommit=True, dsn=url) as conn:
-        assert conn.execute(
-            "SELECT count(*) AS n FROM information_schema.role_table_grants WHERE table_schema = 'public' "
-            "AND table_name = ANY(%s) AND (grantee = 'anon' OR (grantee = 'authenticated' AND "
-            "privilege_type IN ('TRUNCATE', 'REFERENCES', 'TRIGGER')))", (tables,)).fetchone()["n"] == 0
-        assert conn.execute("SELECT count(*) AS n FROM pg_class WHERE oid = ANY(%s::regclass[]) "
-                            "AND NOT relrowsecurity", ([f"public.{t}" for t in tables],)).fetchone()["n"] == 0
-        assert conn.execute("SELECT count(*) AS n FROM pg_event_trigger WHERE evtname LIKE 'omni%'"
-                            ).fetchone()["n"] == 0
+        assert (
+            conn.execute(
+                "SELECT count(*) AS n FROM information_schema.role_table_grants WHERE "
+                "table_schema = 'public' "
+                "AND table_name = ANY(%s) AND (grantee = 'anon' OR (grantee = 'authenticated' AND "
+                "privilege_type IN ('TRUNCATE', 'REFERENCES', 'TRIGGER')))",
+                (tables,),
+            ).fetchone()["n"]
+            == 0
+        )
+        assert (
+            conn.execute(
+                "SELECT count(*) AS n FROM pg_class WHERE oid = ANY(%s::regclass[]) "
+                "AND NOT relrowsecurity",
+                ([f"public.{t}" for t in tables],),
+            ).fetchone()["n"]
+            == 0
+        )
+        assert (
+            conn.execute(
+                "SELECT count(*) AS n FROM pg_event_trigger WHERE evtname LIKE 'omni%'"
+            ).fetchone()["n"]
+            == 0
+        )
         alice, bob = build_world(conn, f"alice{mark}"), build_world(conn, f"bob{mark}")
     with psycopg.connect(url.replace("//postgres:", "//authenticator:"), autocommit=True) as api:
         for table in tables:
-            with api_request(api, "authenticated", {"sub": str(alice["user"]), "role": "authenticated"}):
-                seen = {r[0] for r in api.execute(f"SELECT id FROM public.{table} WHERE id = ANY(%s)",
-                                                  ([alice.rows[table], bob.rows[table]],))}
+            with api_request(
+                api, "authenticated", {"sub": str(alice["user"]), "role": "authenticated"}
+            ):
+                seen = {
+                    r[0]
+                    for r in api.execute(
+                        f"SELECT id FROM public.{table} WHERE id = ANY(%s)",
+                        ([alice.rows[table], bob.rows[table]],),
+                    )
+                }
             assert seen == {alice.rows[table]}, table
 
 
@@ -120,16 +182,22 @@ def _customer_add(url: str) -> None:
     missing = _cli(url, "customer", "add", "owner@kit.test")
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
     assert "no Supabase Auth user has the email owner@kit.test" in missing.stderr
-    with psycopg.connect(url.replace("//postgres:", "//supabase_auth_admin:"), autocommit=True) as auth:
+    with psycopg.connect(
+        url.replace("//postgres:", "//supabase_auth_admin:"), autocommit=True
+    ) as auth:
         user_id = auth.execute(
-            "INSERT INTO auth.users (instance_id, id, aud, role, email, created_at, updated_at) VALUES "
-            "('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', 'authenticated', "
-            "'owner@kit.test', now(), now()) RETURNING id").fetchone()[0]
+            "INSERT INTO auth.users (instance_id, id, aud, role, email, created_at, updated_at) "
+            "VALUES "
+            "('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated', "
+            "'authenticated', "
+            "'owner@kit.test', now(), now()) RETURNING id"
+        ).fetchone()[0]
     linked = _cli(url, "customer", "add", "owner@kit.test")
     assert linked.returncode == 0, linked.stderr
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT auth_user_id FROM customers WHERE email = 'owner@kit.test'"
-                            ).fetchone() == (user_id,)
+        assert conn.execute(
+            "SELECT auth_user_id FROM customers WHERE email = 'owner@kit.test'"
+        ).fetchone() == (user_id,)
 
 
 def test_fresh_install_on_the_supabase_kit(kit_database) -> None:
@@ -140,8 +208,9 @@ def test_fresh_install_on_the_supabase_kit(kit_database) -> None:
     after = _supabase_objects(url)
     # the only change to Supabase's objects: the two extensions, in `extensions`
     assert sorted(before - after) == []
-    assert sorted(line.split("|")[1] + " " + line.split("|")[2].split()[0] for line in after - before) == [
-        "pg_trgm schema=extensions", "vector schema=extensions"]
+    assert sorted(
+        line.split("|")[1] + " " + line.split("|")[2].split()[0] for line in after - before
+    ) == ["pg_trgm schema=extensions", "vector schema=extensions"]
     _checks(url, mark)
     _customer_add(url)
     doctor = _cli(url, "doctor")
@@ -161,9 +230,11 @@ def test_old_chain_then_upgrade_on_the_supabase_kit(kit_database, tmp_path) -> N
                 migrate(conn, tmp_path)
             return
         migrate(conn, tmp_path)
-        grants = conn.execute("SELECT count(*) AS n FROM information_schema.role_table_grants "
-                              "WHERE table_name = 'domain_claims' AND grantee = 'authenticated' "
-                              "AND privilege_type = 'TRUNCATE'").fetchone()["n"]
+        grants = conn.execute(
+            "SELECT count(*) AS n FROM information_schema.role_table_grants "
+            "WHERE table_name = 'domain_claims' AND grantee = 'authenticated' "
+            "AND privilege_type = 'TRUNCATE'"
+        ).fetchone()["n"]
         assert grants == 1  # the hole 0070 closes
         upgraded = [m.version for m in migrate(conn)]
         assert upgraded[0] == "0070"

@@ -45,8 +45,18 @@ def run_pipelines(crawler: Any, classes: list[type], items: list[dict[str, Any]]
 
 
 def page_item(path: str, body: str, **extra: Any) -> dict[str, Any]:
-    return {"kind": "page", "url": SITE + path, "requested_url": SITE + path, "depth": 0,
-            "http_status": 200, "etag": None, "last_modified": None, "render_mode": "static",
-            "bytes": len(body), "download_s": 0.01, "links": [],
-            "html": f"<html><head><title>{path}</title></head><body><main>{body}</main>"
-                    "</body></html>", **extra}
+    return {
+        "kind": "page",
+        "url": SITE + path,
+        "requested_url": SITE + path,
+        "depth": 0,
+        "http_status": 200,
+        "etag": None,
+        "last_modified": None,
+        "render_mode": "static",
+        "bytes": len(body),
+        "download_s": 0.01,
+        "links": [],
+        "html": f"<html><head><title>{path}</title></head><body><main>{body}</main></body></html>",
+        **extra,
+    }

@@ -5,6 +5,8 @@ pipeline from 127.0.0.1, and each page's `website_content` text is the main-cont
 output for the page as served (`content.main_content.page_content`, the function `omni
 extract` reports), less only the site's template lines. Scored against each page's own text,
 the stored text is never worse than `omni extract`'s on the same page."""
+# ruff: noqa: E501 - its page fixtures are written as a site serves them; a line break
+# inside one would change the page under test
 
 from __future__ import annotations
 
@@ -24,28 +26,77 @@ from tests.support.crawl_fixtures import crawl
 
 ARTICLES, PRODUCTS = 8, 6
 VOCABULARY = [
-    "glaze", "kiln", "clay", "wheel", "stoneware", "porcelain", "slip", "trim", "bisque",
-    "firing", "cone", "studio", "potter", "bowl", "mug", "jug", "vase", "handle", "rim",
-    "foot", "throw", "centre", "wedge", "reclaim", "oxide", "ash", "celadon", "tenmoku",
-    "shino", "raku", "saggar", "pinch", "coil", "slab", "mould", "plaster", "sponge", "rib",
-    "needle", "wire", "bat", "banding", "wax", "resist",
+    "glaze",
+    "kiln",
+    "clay",
+    "wheel",
+    "stoneware",
+    "porcelain",
+    "slip",
+    "trim",
+    "bisque",
+    "firing",
+    "cone",
+    "studio",
+    "potter",
+    "bowl",
+    "mug",
+    "jug",
+    "vase",
+    "handle",
+    "rim",
+    "foot",
+    "throw",
+    "centre",
+    "wedge",
+    "reclaim",
+    "oxide",
+    "ash",
+    "celadon",
+    "tenmoku",
+    "shino",
+    "raku",
+    "saggar",
+    "pinch",
+    "coil",
+    "slab",
+    "mould",
+    "plaster",
+    "sponge",
+    "rib",
+    "needle",
+    "wire",
+    "bat",
+    "banding",
+    "wax",
+    "resist",
 ]
-POPULAR = ["How to centre clay on the wheel without tears",
-           "Five glazes that behave well in an electric kiln",
-           "Why your mug handles crack and how to stop it"]
+POPULAR = [
+    "How to centre clay on the wheel without tears",
+    "Five glazes that behave well in an electric kiln",
+    "Why your mug handles crack and how to stop it",
+]
 NEWSLETTER = "Join the studio letter for firing notes, open days and seconds sales every month."
 
 
 def prose(seed: int, sentences: int = 4) -> list[str]:
     rng = random.Random(seed)
-    return [" ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(18, 30))).capitalize() + "."
-            for _ in range(sentences)]
+    return [
+        " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(18, 30))).capitalize() + "."
+        for _ in range(sentences)
+    ]
 
 
 def shell(title: str, main: str, *, head: str = "") -> bytes:
-    menu = "".join(f'<li><a href="{href}">{name}</a></li>' for href, name in
-                   [("/", "Home"), ("/collections/mugs", "Shop"), ("/blog/0", "Blog"),
-                    ("/services/workshops", "Workshops")])
+    menu = "".join(
+        f'<li><a href="{href}">{name}</a></li>'
+        for href, name in [
+            ("/", "Home"),
+            ("/collections/mugs", "Shop"),
+            ("/blog/0", "Blog"),
+            ("/services/workshops", "Workshops"),
+        ]
+    )
     popular = "".join(f'<li><a href="/blog/{i}">{name}</a></li>' for i, name in enumerate(POPULAR))
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} | Kiln Lane</title>
 {head}</head><body>
@@ -60,47 +111,82 @@ def shell(title: str, main: str, *, head: str = "") -> bytes:
 def article(i: int) -> tuple[bytes, str]:
     title = f"Studio note {i}: {VOCABULARY[i]} and {VOCABULARY[i + 9]}"
     body = prose(i)
-    main = (f"<article><h1>{title}</h1><p class='byline'>By Ada Potter</p>"
-            + "".join(f"<p>{p}</p>" for p in body) + "</article>")
-    return shell(title, main, head='<meta property="og:type" content="article">'), \
-        "\n".join([title, "By Ada Potter", *body])
+    main = (
+        f"<article><h1>{title}</h1><p class='byline'>By Ada Potter</p>"
+        + "".join(f"<p>{p}</p>" for p in body)
+        + "</article>"
+    )
+    return shell(title, main, head='<meta property="og:type" content="article">'), "\n".join(
+        [title, "By Ada Potter", *body]
+    )
 
 
 def product(i: int) -> tuple[bytes, str]:
     name = f"Stoneware {VOCABULARY[i + 20]} mug {i}"
     description = prose(100 + i, 2)
-    ld = {"@context": "https://schema.org", "@type": "Product", "name": name, "sku": f"KL-{i:03d}",
-          "offers": {"@type": "Offer", "price": f"{18 + i}.00", "priceCurrency": "GBP",
-                     "availability": "https://schema.org/InStock"}}
-    specs = [("Capacity", f"{300 + 10 * i} ml"), ("Glaze", VOCABULARY[i + 24]), ("Dishwasher safe", "Yes")]
-    main = (f"<div class='product'><h1>{name}</h1><p class='price'>£{18 + i}.00</p><p>In stock</p>"
-            + "".join(f"<p>{p}</p>" for p in description)
-            + "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in specs) + "</table>"
-            "<button class='add-to-cart'>Add to cart</button></div>")
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": name,
+        "sku": f"KL-{i:03d}",
+        "offers": {
+            "@type": "Offer",
+            "price": f"{18 + i}.00",
+            "priceCurrency": "GBP",
+            "availability": "https://schema.org/InStock",
+        },
+    }
+    specs = [
+        ("Capacity", f"{300 + 10 * i} ml"),
+        ("Glaze", VOCABULARY[i + 24]),
+        ("Dishwasher safe", "Yes"),
+    ]
+    main = (
+        f"<div class='product'><h1>{name}</h1><p class='price'>£{18 + i}.00</p><p>In stock</p>"
+        + "".join(f"<p>{p}</p>" for p in description)
+        + "<table>"
+        + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in specs)
+        + "</table>"
+        "<button class='add-to-cart'>Add to cart</button></div>"
+    )
     head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
-    return shell(name, main, head=head), \
-        "\n".join([name, f"£{18 + i}.00", "In stock", *description, *(f"{k} {v}" for k, v in specs)])
+    return shell(name, main, head=head), "\n".join(
+        [name, f"£{18 + i}.00", "In stock", *description, *(f"{k} {v}" for k, v in specs)]
+    )
 
 
 def collection() -> tuple[bytes, str]:
-    cards = [(f"/products/{i}", f"Stoneware {VOCABULARY[i + 20]} mug {i}", f"£{18 + i}.00")
-             for i in range(PRODUCTS)]
-    main = ("<h1>Mugs</h1><p>Every mug is thrown, trimmed and glazed by hand in the studio.</p>"
-            "<ul class='products'>" + "".join(
-                f"<li class='product-card'><a href='{href}'><h2>{name}</h2></a>"
-                f"<span class='price'>{price}</span></li>" for href, name, price in cards)
-            + "</ul>")
-    gold = ["Mugs", "Every mug is thrown, trimmed and glazed by hand in the studio.",
-            *(f"{name} {price}" for _, name, price in cards)]
+    cards = [
+        (f"/products/{i}", f"Stoneware {VOCABULARY[i + 20]} mug {i}", f"£{18 + i}.00")
+        for i in range(PRODUCTS)
+    ]
+    main = (
+        "<h1>Mugs</h1><p>Every mug is thrown, trimmed and glazed by hand in the studio.</p>"
+        "<ul class='products'>"
+        + "".join(
+            f"<li class='product-card'><a href='{href}'><h2>{name}</h2></a>"
+            f"<span class='price'>{price}</span></li>"
+            for href, name, price in cards
+        )
+        + "</ul>"
+    )
+    gold = [
+        "Mugs",
+        "Every mug is thrown, trimmed and glazed by hand in the studio.",
+        *(f"{name} {price}" for _, name, price in cards),
+    ]
     return shell("Mugs", main), "\n".join(gold)
 
 
 def service(slug: str, seed: int) -> tuple[bytes, str]:
-    sections = [(f"{slug.capitalize()} {part}", prose(seed + k, 2))
-                for k, part in enumerate(["for beginners", "for groups", "prices and booking"])]
+    sections = [
+        (f"{slug.capitalize()} {part}", prose(seed + k, 2))
+        for k, part in enumerate(["for beginners", "for groups", "prices and booking"])
+    ]
     main = f"<h1>{slug.capitalize()} at Kiln Lane</h1>" + "".join(
         f"<section><h2>{h}</h2>" + "".join(f"<p>{p}</p>" for p in ps) + "</section>"
-        for h, ps in sections)
+        for h, ps in sections
+    )
     gold = [f"{slug.capitalize()} at Kiln Lane"] + [line for h, ps in sections for line in (h, *ps)]
     return shell(f"{slug.capitalize()}", main), "\n".join(gold)
 
@@ -129,8 +215,9 @@ def word_f1(gold: str, text: str) -> float:
 @pytest.fixture
 def pottery(db, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("OMNI_LOG_LEVEL", "INFO")
-    served = testsite.start(testsite.TestSite(
-        pages={path: body for path, (body, _) in site().items()}))
+    served = testsite.start(
+        testsite.TestSite(pages={path: body for path, (body, _) in site().items()})
+    )
     yield served
     served.server.shutdown()
     served.server.server_close()
@@ -139,8 +226,12 @@ def pottery(db, monkeypatch: pytest.MonkeyPatch):
 def test_each_stored_page_is_the_extractors_text_less_the_template(pottery, db):
     stats = crawl(pottery.domain)
     assert stats["status"] == "completed", stats
-    stored = {r["url"]: r for r in db.execute(
-        "SELECT w.url, w.content, w.content_type, w.domain_id FROM website_content w")}
+    stored = {
+        r["url"]: r
+        for r in db.execute(
+            "SELECT w.url, w.content, w.content_type, w.domain_id FROM website_content w"
+        )
+    }
     pages = {path: gold for path, (_, gold) in site().items() if gold}
     assert {pottery.url(path) for path in pages} <= set(stored)
     template = site_templates.load(db, str(next(iter(stored.values()))["domain_id"]))

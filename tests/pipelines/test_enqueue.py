@@ -44,10 +44,11 @@ def test_nothing_is_enqueued_when_the_crawl_could_not_store_everything(enqueue, 
     state = crawler.spider.state
     state.to_enqueue, state.errors = [str(uuid.uuid4())], ["scraped_pages: boom"]
     pipeline.spider_closed(crawler.spider)
-    assert SENT == [] and db.execute("SELECT count(*) AS n FROM content_refresh_jobs"
-                                     ).fetchone()["n"] == 0
+    assert (
+        SENT == []
+        and db.execute("SELECT count(*) AS n FROM content_refresh_jobs").fetchone()["n"] == 0
+    )
     assert "jobs_enqueued" not in job_stats(crawler.stats.get_stats(), 0.0, 0.0)
-
 
 
 def flaky_send(job_id: str, job_type: str) -> None:

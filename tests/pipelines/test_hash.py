@@ -9,18 +9,28 @@ TEXT = "<h1>Delivery</h1><p>We deliver every order within three working days.</p
 
 
 def test_hash_pipeline_classifies_pages_and_records_their_hashes(crawler, db):
-    items = [page_item("/delivery", TEXT), page_item("/delivery-print", TEXT),
-             page_item("/returns", "<h1>Returns</h1><p>Send it back within thirty days.</p>"),
-             {"kind": "unchanged", "url": SITE + "/old", "status": "scraped"}]
+    items = [
+        page_item("/delivery", TEXT),
+        page_item("/delivery-print", TEXT),
+        page_item("/returns", "<h1>Returns</h1><p>Send it back within thirty days.</p>"),
+        {"kind": "unchanged", "url": SITE + "/old", "status": "scraped"},
+    ]
     out = run_pipelines(crawler, [ExtractPipeline, HashPipeline], items)
     assert [(item.get("change"), item.get("duplicate_of")) for item in out] == [
-        ("new", None), ("duplicate", SITE + "/delivery"), ("new", None), (None, None)]
+        ("new", None),
+        ("duplicate", SITE + "/delivery"),
+        ("new", None),
+        (None, None),
+    ]
     assert out[0]["content_hash"] == out[1]["content_hash"] != out[2]["content_hash"]
-    rows = db.execute("SELECT content_hash, canonical_url, urls, occurrence_count "
-                      "FROM content_hashes ORDER BY canonical_url").fetchall()
+    rows = db.execute(
+        "SELECT content_hash, canonical_url, urls, occurrence_count "
+        "FROM content_hashes ORDER BY canonical_url"
+    ).fetchall()
     assert [(r["canonical_url"], r["urls"], r["occurrence_count"]) for r in rows] == [
         (SITE + "/delivery", [SITE + "/delivery", SITE + "/delivery-print"], 2),
-        (SITE + "/returns", [SITE + "/returns"], 1)]
+        (SITE + "/returns", [SITE + "/returns"], 1),
+    ]
 
 
 def test_a_forced_crawl_treats_unchanged_text_as_changed(crawler, db):

@@ -17,16 +17,20 @@ WALKER_TEXT = "Home Shop Blog Contact We use cookies Forge Anvil 50 kg"
 
 
 def page_row(db, page_id):
-    return db.execute("SELECT p.content, p.metadata, w.content AS wc_content, w.content_type, "
-                      "w.metadata AS wc_metadata, w.updated_at "
-                      "FROM scraped_pages p JOIN website_content w USING (domain_id, url) "
-                      "WHERE p.id = %s", (page_id,)).fetchone()
+    return db.execute(
+        "SELECT p.content, p.metadata, w.content AS wc_content, w.content_type, "
+        "w.metadata AS wc_metadata, w.updated_at "
+        "FROM scraped_pages p JOIN website_content w USING (domain_id, url) "
+        "WHERE p.id = %s",
+        (page_id,),
+    ).fetchone()
 
 
 def test_main_content_is_stored_once_per_version(db, domain, add_html_page, make_job):
     digest = xxhash.xxh3_128_hexdigest(WALKER_TEXT.encode())
-    page_id = add_html_page("product/anvil", SHOP, content=WALKER_TEXT,
-                            metadata={"content_hash": digest})
+    page_id = add_html_page(
+        "product/anvil", SHOP, content=WALKER_TEXT, metadata={"content_hash": digest}
+    )
     # the crawl learned that this FAQ question is on most of the site's pages
     template = site_template.SiteTemplate()
     for i in range(10):
@@ -58,29 +62,38 @@ def test_a_new_version_with_the_same_knowledge_rewrites_nothing(db, domain, add_
     assert store_main_content(db, domain["id"], [page_id]).changed == [page_id]
     before = page_row(db, page_id)
     # the crawl stored a new version (new fingerprint) whose main content is the same
-    db.execute("UPDATE scraped_pages SET content = 'walker text', metadata = "
-               "jsonb_build_object('content_hash', 'b' || repeat('0', 31)) WHERE id = %s",
-               (page_id,))
+    db.execute(
+        "UPDATE scraped_pages SET content = 'walker text', metadata = "
+        "jsonb_build_object('content_hash', 'b' || repeat('0', 31)) WHERE id = %s",
+        (page_id,),
+    )
     result = store_main_content(db, domain["id"], [page_id])
     assert result.unchanged == [page_id] and result.changed == []
     after = page_row(db, page_id)
-    assert after["updated_at"] == before["updated_at"] and after["wc_content"] == before["wc_content"]
+    assert (
+        after["updated_at"] == before["updated_at"] and after["wc_content"] == before["wc_content"]
+    )
     assert after["content"] == before["content"]  # the fast pass's text replaced again
     assert after["metadata"]["main_content"] == "b" + "0" * 31
 
 
 def test_pages_without_a_fingerprint_or_html_are_left_alone(db, domain, add_html_page):
     no_hash = add_html_page("plain", SHOP, content="kept as is")
-    no_html = add_html_page("nohtml", None, content="text only",
-                            metadata={"content_hash": "0" * 32})
+    no_html = add_html_page(
+        "nohtml", None, content="text only", metadata={"content_hash": "0" * 32}
+    )
     result = store_main_content(db, domain["id"], [no_hash, no_html])
     assert result.changed == result.unchanged == []
     assert page_row(db, no_hash)["content"] == "kept as is"
 
 
 def test_a_page_without_main_content_keeps_its_text_and_records_why(db, domain, add_html_page):
-    page_id = add_html_page("empty", "<html><body></body></html>", content="fast pass text",
-                            metadata={"content_hash": "1" * 32})
+    page_id = add_html_page(
+        "empty",
+        "<html><body></body></html>",
+        content="fast pass text",
+        metadata={"content_hash": "1" * 32},
+    )
     result = store_main_content(db, domain["id"], [page_id])
     assert result.failed == 1
     row = page_row(db, page_id)
@@ -97,7 +110,8 @@ def record_send(job_id: str, job_type: str) -> None:
 
 
 def test_a_crawl_killed_after_the_stage_has_its_pages_queued_by_the_next_crawl(
-        db, domain, add_html_page):
+    db, domain, add_html_page
+):
     """The stage stored a page's new knowledge, then the crawl died before its jobs were
     created: the page is marked, and the next crawl's enqueue queues it (and only once)."""
     from scrapy.utils.misc import build_from_crawler  # noqa: PLC0415 - only this test builds one
@@ -114,9 +128,13 @@ def test_a_crawl_killed_after_the_stage_has_its_pages_queued_by_the_next_crawl(
     for _ in range(2):  # the next crawl (nothing changed on the site), then one more
         crawler = site_crawler(domain["domain"], OMNI_JOB_SENDER=f"{__name__}.record_send")
         build_from_crawler(EnqueuePipeline, crawler).spider_closed(crawler.spider)
-    rows = db.execute("SELECT job_type, metadata->'page_ids' AS ids FROM content_refresh_jobs "
-                      "WHERE domain_id = %s ORDER BY job_type", (domain["id"],)).fetchall()
+    rows = db.execute(
+        "SELECT job_type, metadata->'page_ids' AS ids FROM content_refresh_jobs "
+        "WHERE domain_id = %s ORDER BY job_type",
+        (domain["id"],),
+    ).fetchall()
     assert [(r["job_type"], r["ids"]) for r in rows] == [
-        (kind, [page_id]) for kind in sorted(("extract", "optimize", "embed"))]
+        (kind, [page_id]) for kind in sorted(("extract", "optimize", "embed"))
+    ]
     assert len(SENT) == 3
     assert "jobs_pending" not in page_row(db, page_id)["metadata"]

@@ -11,16 +11,19 @@ from pipelines.enqueue import batches
 from pipelines.store import http_date, to_row
 
 
-@pytest.mark.parametrize("url, known, first, before, expected", [
-    ("/a", None, None, None, ("new", None)),
-    ("/a", "h0", None, None, ("changed", None)),
-    ("/a", "h1", None, None, ("unchanged", None)),
-    ("/a", "h1", "/b", "/b", ("unchanged", None)),
-    ("/a", None, "/b", None, ("duplicate", "/b")),
-    ("/a", None, "/a", None, ("new", None)),
-    ("/a", "h0", None, "/c", ("duplicate", "/c")),
-    ("/a", None, None, "/a", ("new", None)),
-])
+@pytest.mark.parametrize(
+    "url, known, first, before, expected",
+    [
+        ("/a", None, None, None, ("new", None)),
+        ("/a", "h0", None, None, ("changed", None)),
+        ("/a", "h1", None, None, ("unchanged", None)),
+        ("/a", "h1", "/b", "/b", ("unchanged", None)),
+        ("/a", None, "/b", None, ("duplicate", "/b")),
+        ("/a", None, "/a", None, ("new", None)),
+        ("/a", "h0", None, "/c", ("duplicate", "/c")),
+        ("/a", None, None, "/a", ("new", None)),
+    ],
+)
 def test_classify(url, known, first, before, expected):
     assert classify(url, "h1", known, first, before) == expected
 
@@ -44,19 +47,36 @@ def test_extract_drops_boilerplate_and_keeps_structure():
     assert e.headings == [{"level": 1, "text": "Head"}]
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("Tue, 14 Nov 2023 22:13:20 GMT", "2023-11-14T22:13:20+00:00"),
-    ("garbage", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("Tue, 14 Nov 2023 22:13:20 GMT", "2023-11-14T22:13:20+00:00"),
+        ("garbage", None),
+        (None, None),
+    ],
+)
 def test_http_date(value, expected):
     assert http_date(value) == expected
 
 
-@pytest.mark.parametrize("item, op, status, write_content", [
-    ({"kind": "failed", "url": "u", "error": "HTTP 500", "http_status": 500}, "fail", "failed", False),
-    ({"kind": "gone", "url": "u", "error": "HTTP 410", "http_status": 410}, "fail", "gone", False),
-    ({"kind": "unchanged", "url": "u", "http_status": 304}, "light", "scraped", False),
-])
+@pytest.mark.parametrize(
+    "item, op, status, write_content",
+    [
+        (
+            {"kind": "failed", "url": "u", "error": "HTTP 500", "http_status": 500},
+            "fail",
+            "failed",
+            False,
+        ),
+        (
+            {"kind": "gone", "url": "u", "error": "HTTP 410", "http_status": 410},
+            "fail",
+            "gone",
+            False,
+        ),
+        ({"kind": "unchanged", "url": "u", "http_status": 304}, "light", "scraped", False),
+    ],
+)
 def test_store_rows(item, op, status, write_content):
     row = to_row(item)
     assert (row["op"], row["status"], row["write_content"]) == (op, status, write_content)

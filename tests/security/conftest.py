@@ -13,6 +13,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from db import tenants
+from db.connection import connect
+
 
 @dataclass
 class Side:
@@ -30,7 +33,6 @@ class Tenants:
 
 @pytest.fixture
 def tenants_ab(db) -> Tenants:
-    from db import tenants
 
     sides = []
     for name in ("a", "b"):
@@ -43,12 +45,13 @@ def tenants_ab(db) -> Tenants:
 @contextmanager
 def as_attacker(user_id: Any) -> Iterator[psycopg.Connection]:
     """A separate autocommit connection as tenant `user_id` (RLS applies; writes persist)."""
-    from db.connection import connect
 
     with connect(autocommit=True) as conn:
         conn.execute("SET ROLE authenticated")
-        conn.execute("SELECT set_config('request.jwt.claims', %s, false)",
-                     (json.dumps({"sub": str(user_id), "role": "authenticated"}),))
+        conn.execute(
+            "SELECT set_config('request.jwt.claims', %s, false)",
+            (json.dumps({"sub": str(user_id), "role": "authenticated"}),),
+        )
         yield conn
 
 

@@ -19,21 +19,38 @@ from tests.security.conftest import as_attacker
 from tests.support.tenants import OMNI, REPO
 
 
-@pytest.mark.parametrize("domain, expected", [
-    ("shop.example", [Target("https", "shop.example", 443), Target("http", "shop.example", 80)]),
-    ("shop.example:8443", [Target("https", "shop.example", 8443), Target("http", "shop.example", 8443)]),
-    ("127.0.0.1:8931", [Target("http", "127.0.0.1", 8931)]),
-    ("localhost", [Target("http", "localhost", 80)]),
-    ("[::1]:81", [Target("http", "::1", 81)]),
-])
+@pytest.mark.parametrize(
+    "domain, expected",
+    [
+        (
+            "shop.example",
+            [Target("https", "shop.example", 443), Target("http", "shop.example", 80)],
+        ),
+        (
+            "shop.example:8443",
+            [Target("https", "shop.example", 8443), Target("http", "shop.example", 8443)],
+        ),
+        ("127.0.0.1:8931", [Target("http", "127.0.0.1", 8931)]),
+        ("localhost", [Target("http", "localhost", 80)]),
+        ("[::1]:81", [Target("http", "::1", 81)]),
+    ],
+)
 def test_targets(domain, expected) -> None:
     assert targets(domain) == expected
 
 
-@pytest.mark.parametrize("body, found", [
-    ("tok123\n", True), ("  tok123  \r\n", True), ("other\ntok123\n", True),
-    ("tok1234\n", False), ("xtok123", False), ("", False), ("tok12", False),
-])
+@pytest.mark.parametrize(
+    "body, found",
+    [
+        ("tok123\n", True),
+        ("  tok123  \r\n", True),
+        ("other\ntok123\n", True),
+        ("tok1234\n", False),
+        ("xtok123", False),
+        ("", False),
+        ("tok12", False),
+    ],
+)
 def test_token_found(body, found) -> None:
     assert token_found(body, "tok123") is found
 
@@ -76,14 +93,23 @@ def site() -> Iterator[Site]:
 
 
 def _verify(domain: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(OMNI), "domain", "verify", domain], check=False, capture_output=True,
-                          text=True, env={**os.environ, **env}, cwd=REPO, timeout=120)
+    return subprocess.run(
+        [str(OMNI), "domain", "verify", domain],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=REPO,
+        timeout=120,
+    )
 
 
 def _claim(user, domain: str) -> dict:
     with as_attacker(user) as conn:
-        return conn.execute("INSERT INTO domain_claims (user_id, domain) VALUES (%s, %s) "
-                            "RETURNING id, token", (user, domain)).fetchone()
+        return conn.execute(
+            "INSERT INTO domain_claims (user_id, domain) VALUES (%s, %s) RETURNING id, token",
+            (user, domain),
+        ).fetchone()
 
 
 def test_a_claim_without_proof_changes_nothing(db, tenants_ab, site) -> None:
@@ -93,8 +119,16 @@ def test_a_claim_without_proof_changes_nothing(db, tenants_ab, site) -> None:
     site.proof = "somebody-else's-token\n"
     result = _verify(site.domain)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == f"error: {site.domain} serves no pending claim's token"
-    assert db.execute("SELECT user_id FROM domains WHERE domain = %s", (site.domain,)).fetchone()["user_id"] == t.b.user
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"error: {site.domain} serves no pending claim's token"
+    )
+    assert (
+        db.execute("SELECT user_id FROM domains WHERE domain = %s", (site.domain,)).fetchone()[
+            "user_id"
+        ]
+        == t.b.user
+    )
     claim = db.execute("SELECT status, error_message FROM domain_claims").fetchone()
     assert claim["status"] == "failed" and claim["error_message"] == "token not served by the site"
 
@@ -110,7 +144,9 @@ def test_a_proven_claim_registers_a_new_domain(db, tenants_ab, site) -> None:
     assert row["user_id"] == t.a.user
 
 
-def test_a_proven_claim_transfers_a_held_domain_without_its_credentials(db, tenants_ab, site) -> None:
+def test_a_proven_claim_transfers_a_held_domain_without_its_credentials(
+    db, tenants_ab, site
+) -> None:
     t = tenants_ab
     db.execute("UPDATE domains SET domain = %s WHERE id = %s", (site.domain, t.b.domain_id))
     ring = Keyring.from_string(generate_key())
@@ -120,12 +156,20 @@ def test_a_proven_claim_transfers_a_held_domain_without_its_credentials(db, tena
     result = _verify(site.domain)
     assert result.returncode == 0, result.stderr
     assert "transferred from its previous owner" in result.stdout
-    assert db.execute("SELECT user_id FROM domains WHERE id = %s", (t.b.domain_id,)).fetchone()["user_id"] == t.a.user
+    assert (
+        db.execute("SELECT user_id FROM domains WHERE id = %s", (t.b.domain_id,)).fetchone()[
+            "user_id"
+        ]
+        == t.a.user
+    )
     # B's credentials did not come along: they wait in quarantine for the operator
     assert credentials.get_woocommerce(db, site.domain, keyring=ring) is None
-    parked = db.execute("SELECT reason, customer_id FROM omni_quarantine.customer_configs").fetchall()
+    parked = db.execute(
+        "SELECT reason, customer_id FROM omni_quarantine.customer_configs"
+    ).fetchall()
     assert [(p["reason"], p["customer_id"]) for p in parked] == [
-        ("domain transferred to a verified claimant", t.b.customer)]
+        ("domain transferred to a verified claimant", t.b.customer)
+    ]
 
 
 def test_verification_fetch_is_under_the_ssrf_rule(db, tenants_ab, site) -> None:
@@ -139,16 +183,22 @@ def test_verification_fetch_is_under_the_ssrf_rule(db, tenants_ab, site) -> None
     assert refused.returncode == 1
     assert "blocked: 127.0.0.1 resolves to non-public address 127.0.0.1" in refused.stderr
     db.execute("UPDATE domain_claims SET status = 'pending'")
-    allowed = _verify(site.domain, OMNI_ALLOW_PRIVATE_NETWORKS="0", OMNI_ALLOWED_PRIVATE_HOSTS=site.domain)
+    allowed = _verify(
+        site.domain, OMNI_ALLOW_PRIVATE_NETWORKS="0", OMNI_ALLOWED_PRIVATE_HOSTS=site.domain
+    )
     assert allowed.returncode == 0, allowed.stderr
 
 
 def test_claims_are_stored_lower_case_without_spaces_or_trailing_dot(db, tenants_ab) -> None:
     t = tenants_ab
     with as_attacker(t.a.user) as conn:
-        row = conn.execute("INSERT INTO domain_claims (user_id, domain) VALUES (%s, ' Shop.EXAMPLE. ') "
-                           "RETURNING domain", (t.a.user,)).fetchone()
+        row = conn.execute(
+            "INSERT INTO domain_claims (user_id, domain) VALUES (%s, ' Shop.EXAMPLE. ') "
+            "RETURNING domain",
+            (t.a.user,),
+        ).fetchone()
         assert row["domain"] == "shop.example"
         with pytest.raises(Exception, match="domain_claims_domain_check"):
-            conn.execute("INSERT INTO domain_claims (user_id, domain) VALUES (%s, 'a\tb.test')",
-                         (t.a.user,))
+            conn.execute(
+                "INSERT INTO domain_claims (user_id, domain) VALUES (%s, 'a\tb.test')", (t.a.user,)
+            )

@@ -4,7 +4,9 @@ data files are 0600. A data dir made before (trust, no password) gets one on its
 
 from __future__ import annotations
 
+import shutil
 import stat
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,7 +14,9 @@ import psycopg
 import pytest
 import redis
 
+from interfaces.cli.services_cmd import redact
 from interfaces.services import EmbeddedPostgres, EmbeddedRedis
+from tests.support.paths import TEST_DATA_DIR
 
 
 def _mode(path: Path) -> int:
@@ -35,10 +39,6 @@ def postgres():
     """A fresh cluster under this worktree's .omni-test (not pytest's tmp dir: when run as root,
     Postgres runs as another user, and every pytest run on the machine resets the shared
     pytest-of-root directory to 0700)."""
-    import shutil
-    import uuid
-
-    from tests.support.paths import TEST_DATA_DIR
 
     root = TEST_DATA_DIR / f"scratch-{uuid.uuid4().hex[:8]}"
     pg = EmbeddedPostgres(root)
@@ -59,8 +59,11 @@ def test_postgres_wants_its_generated_password(postgres: EmbeddedPostgres) -> No
         assert conn.execute("SELECT current_user").fetchone()[0] == "postgres"
     assert "password" in _refused(_without_password(url))
     assert "password authentication failed" in _refused(url.replace(password, "guess" * 8))
-    rules = [line.split() for line in (postgres.pgdata / "pg_hba.conf").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    rules = [
+        line.split()
+        for line in (postgres.pgdata / "pg_hba.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert rules and {rule[-1] for rule in rules} == {"scram-sha-256"}
 
 
@@ -69,7 +72,8 @@ def test_an_old_trust_data_dir_gets_a_password_on_next_start(postgres: EmbeddedP
     postgres.stop()
     # what an older version left: trust for everyone, no password file
     (postgres.pgdata / "pg_hba.conf").write_text(
-        "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n")
+        "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
+    )
     postgres.password_file.unlink()
     url = postgres.start()
     password = urlsplit(url).password
@@ -103,13 +107,18 @@ def test_redis_wants_its_password_in_protected_mode_with_0600_files(tmp_path: Pa
         server.stop()
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("postgresql://postgres:pw123@127.0.0.1:5432/omni", "postgresql://postgres:***@127.0.0.1:5432/omni"),
-    ("redis://:pw123@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
-    ("postgresql://postgres@127.0.0.1:5432/omni", "postgresql://postgres@127.0.0.1:5432/omni"),
-    (None, "-"),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        (
+            "postgresql://postgres:pw123@127.0.0.1:5432/omni",
+            "postgresql://postgres:***@127.0.0.1:5432/omni",
+        ),
+        ("redis://:pw123@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+        ("postgresql://postgres@127.0.0.1:5432/omni", "postgresql://postgres@127.0.0.1:5432/omni"),
+        (None, "-"),
+    ],
+)
 def test_status_table_hides_passwords(url, shown) -> None:
-    from interfaces.cli.services_cmd import redact
 
     assert redact(url) == shown

@@ -7,8 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.config import get_settings
+from core.crypto import generate_key
+from db import jobs
+from db.connection import connect
 from tests.support.environment import patched_environ
 from tests.support.shop_apis import ShopApi, start, stop
+from workers.catalog_sync_job import run_catalog_sync
+from workers.job_runner import run_job
 
 
 @pytest.fixture
@@ -20,7 +26,6 @@ def shop(db) -> Iterator[ShopApi]:
 
 @pytest.fixture
 def encryption_key(services_env) -> Iterator[str]:
-    from core.crypto import generate_key
 
     key = generate_key()
     with patched_environ({"OMNI_ENCRYPTION_KEY": key}):
@@ -29,11 +34,6 @@ def encryption_key(services_env) -> Iterator[str]:
 
 def run_sync(domain_id, platform: str | None = None) -> dict:
     """A catalog job through the real job runner (job row: running -> completed | failed)."""
-    from core.config import get_settings
-    from db import jobs
-    from db.connection import connect
-    from workers.catalog_sync_job import run_catalog_sync
-    from workers.job_runner import run_job
 
     with connect(autocommit=True) as conn:
         job_id = jobs.create(conn, domain_id, "catalog", {"platform": platform} if platform else {})

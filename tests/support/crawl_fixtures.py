@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from crawlers.run import create_crawl_job, run_crawl_subprocess
 from tests.support.shop_site import Site, serve, stop
 from tests.support.testsite import TestSite, default_pages, start
 
@@ -35,7 +36,6 @@ def site(db, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestSite]:
 
 
 def crawl(domain: str) -> dict:
-    from crawlers.run import create_crawl_job, run_crawl_subprocess
 
     _, job_id = create_crawl_job(domain)
     return run_crawl_subprocess(job_id, timeout=240)

@@ -10,10 +10,12 @@ from scrapy.spiders import Spider
 from scrapy.utils.reactor import is_reactor_installed
 from scrapy.utils.test import get_reactor_settings
 
+from crawlers.run import crawler_settings
+from crawlers.spiders.site import SiteSpider
+
 
 def make_crawler(spidercls: type[Spider] | None = None, **cmdline: Any) -> Crawler:
     """A crawler whose settings are final (add-ons applied), as `get_crawler` makes one."""
-    from crawlers.run import crawler_settings
 
     # The reactor (or none) this test process has, as scrapy.utils.test.get_crawler does.
     reactor = {**get_reactor_settings(), "ASYNCIO_EVENT_LOOP": None}
@@ -26,7 +28,6 @@ def make_crawler(spidercls: type[Spider] | None = None, **cmdline: Any) -> Crawl
 
 def site_crawler(domain: str, **cmdline: Any) -> Crawler:
     """A crawler with its `site` spider for `domain` (registered if new: needs the database)."""
-    from crawlers.spiders.site import SiteSpider
 
     crawler = make_crawler(SiteSpider, **cmdline)
     crawler.spider = SiteSpider.from_crawler(crawler, domain=domain)

@@ -11,9 +11,11 @@ from tests.support import documents as make
 from tests.support.testsite import Handler, TestSite, page, para, start
 
 PDF = "application/pdf"
-FACTS = {1: "The Alpine tent weighs 2.4 kg packed and sleeps two people.",
-         2: "To repair a torn mesh door, use the adhesive patch kit stored in the side pocket.",
-         3: "The warranty covers seam failures and broken poles for five years."}
+FACTS = {
+    1: "The Alpine tent weighs 2.4 kg packed and sleeps two people.",
+    2: "To repair a torn mesh door, use the adhesive patch kit stored in the side pocket.",
+    3: "The warranty covers seam failures and broken poles for five years.",
+}
 
 
 def documents() -> dict[str, tuple[bytes, str]]:
@@ -25,22 +27,34 @@ def documents() -> dict[str, tuple[bytes, str]]:
         "/docs/partial.pdf": (make.truncated_pdf(), PDF),
         "/docs/scan.pdf": (make.scanned_pdf(2), PDF),
         "/docs/price-list.pdf": (make.html_as_pdf(), "text/html; charset=utf-8"),
-        "/docs/sizes.docx": (make.docx([("Title", "Size chart"), ("Heading1", "Jackets"),
-                                        (None, "Size M fits a 96 cm chest.")]),
-                             "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-        "/docs/warranty.odt": (make.odt([(1, "Warranty terms"), (0, "Two years on stoves.")]),
-                               "application/vnd.oasis.opendocument.text"),
+        "/docs/sizes.docx": (
+            make.docx(
+                [
+                    ("Title", "Size chart"),
+                    ("Heading1", "Jackets"),
+                    (None, "Size M fits a 96 cm chest."),
+                ]
+            ),
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        "/docs/warranty.odt": (
+            make.odt([(1, "Warranty terms"), (0, "Two years on stoves.")]),
+            "application/vnd.oasis.opendocument.text",
+        ),
         "/docs/opening-hours.txt": (b"Opening hours\n\nMonday to Friday, 9 to 17.", "text/plain"),
-        "/download": (make.manual_pdf(1, title="Returns form"), PDF),   # no .pdf in the URL
-        "/private/staff.pdf": (make.manual_pdf(1), PDF),                 # robots.txt: Disallow
+        "/download": (make.manual_pdf(1, title="Returns form"), PDF),  # no .pdf in the URL
+        "/private/staff.pdf": (make.manual_pdf(1), PDF),  # robots.txt: Disallow
     }
 
 
 def home() -> bytes:
-    links = "".join(f'<li><a href="{path}">{path}</a></li>'
-                    for path in [*documents(), "/docs/prices.xlsx"])
-    return page("Outdoor shop", "<h1>Outdoor shop</h1>" + para("Tents, stoves and advice.")
-                + f"<ul>{links}</ul>")
+    links = "".join(
+        f'<li><a href="{path}">{path}</a></li>' for path in [*documents(), "/docs/prices.xlsx"]
+    )
+    return page(
+        "Outdoor shop",
+        "<h1>Outdoor shop</h1>" + para("Tents, stoves and advice.") + f"<ul>{links}</ul>",
+    )
 
 
 class DocumentHandler(Handler):

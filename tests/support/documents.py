@@ -9,14 +9,20 @@ import zipfile
 from functools import lru_cache
 
 from fpdf import FPDF
+from PIL import Image, ImageDraw
 
 
 def page_fact(page: int) -> str:
     return f"Fact {page}: the guy line number {page} is tightened to {page * 7} newtons."
 
 
-def manual_pdf(pages: int = 3, title: str = "Tent care guide", outline: bool = False,
-               facts: dict[int, str] | None = None, user_password: str | None = None) -> bytes:
+def manual_pdf(
+    pages: int = 3,
+    title: str = "Tent care guide",
+    outline: bool = False,
+    facts: dict[int, str] | None = None,
+    user_password: str | None = None,
+) -> bytes:
     """A manual: per page an 18 pt chapter heading, 11 pt body text with `page_fact(page)` (or
     the text in `facts`), and a 14 pt sub-heading."""
     pdf = FPDF()
@@ -29,8 +35,12 @@ def manual_pdf(pages: int = 3, title: str = "Tent care guide", outline: bool = F
         pdf.cell(0, 10, f"Chapter {page}: Caring for part {page}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 11)
         body = (facts or {}).get(page, page_fact(page))
-        pdf.multi_cell(0, 6, f"{body} Wash the fly by hand in lukewarm water with a mild soap "
-                             f"and never put it in a machine. " * 3)
+        pdf.multi_cell(
+            0,
+            6,
+            f"{body} Wash the fly by hand in lukewarm water with a mild soap "
+            f"and never put it in a machine. " * 3,
+        )
         pdf.set_font("Helvetica", "B", 14)
         pdf.cell(0, 10, f"Storage tips {page}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 11)
@@ -48,12 +58,13 @@ def long_manual(pages: int) -> bytes:
 
 def scanned_pdf(pages: int = 2) -> bytes:
     """Pages holding only an image of text (no text layer), like a scan."""
-    from PIL import Image, ImageDraw
 
     pdf = FPDF()
     for page in range(pages):
         image = Image.new("RGB", (600, 200), "white")
-        ImageDraw.Draw(image).text((20, 80), f"Scanned warranty terms page {page + 1}", fill="black")
+        ImageDraw.Draw(image).text(
+            (20, 80), f"Scanned warranty terms page {page + 1}", fill="black"
+        )
         pdf.add_page()
         pdf.image(image, x=10, y=10, w=180)
     return bytes(pdf.output())
@@ -69,19 +80,24 @@ def truncated_pdf(pages: int = 4) -> bytes:
 
 
 def html_as_pdf() -> bytes:
-    return (b"<!doctype html><html><head><title>Please log in</title></head>"
-            b"<body><h1>Log in to download the price list</h1></body></html>")
+    return (
+        b"<!doctype html><html><head><title>Please log in</title></head>"
+        b"<body><h1>Log in to download the price list</h1></body></html>"
+    )
 
 
 def docx(blocks: list[tuple[str | None, str]]) -> bytes:
     """A DOCX with (style, text) paragraphs, e.g. ("Heading1", "Sizes")."""
     ns = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
     def para(style: str | None, text: str) -> str:
         props = f'<w:pPr><w:pStyle w:val="{style}"/></w:pPr>' if style else ""
         return f"<w:p>{props}<w:r><w:t>{text}</w:t></w:r></w:p>"
 
     paras = "".join(para(style, text) for style, text in blocks)
-    document = f'<?xml version="1.0"?><w:document xmlns:w="{ns}"><w:body>{paras}</w:body></w:document>'
+    document = (
+        f'<?xml version="1.0"?><w:document xmlns:w="{ns}"><w:body>{paras}</w:body></w:document>'
+    )
     return _zip({"[Content_Types].xml": "<Types/>", "word/document.xml": document})
 
 
@@ -89,11 +105,17 @@ def odt(blocks: list[tuple[int, str]]) -> bytes:
     """An ODT with (heading level or 0, text) blocks."""
     ns = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
     office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
-    body = "".join(f'<text:h text:outline-level="{level}">{text}</text:h>' if level
-                   else f"<text:p>{text}</text:p>" for level, text in blocks)
-    content = (f'<?xml version="1.0"?><office:document-content xmlns:office="{office}" '
-               f'xmlns:text="{ns}"><office:body><office:text>{body}</office:text></office:body>'
-               "</office:document-content>")
+    body = "".join(
+        f'<text:h text:outline-level="{level}">{text}</text:h>'
+        if level
+        else f"<text:p>{text}</text:p>"
+        for level, text in blocks
+    )
+    content = (
+        f'<?xml version="1.0"?><office:document-content xmlns:office="{office}" '
+        f'xmlns:text="{ns}"><office:body><office:text>{body}</office:text></office:body>'
+        "</office:document-content>"
+    )
     return _zip({"mimetype": "application/vnd.oasis.opendocument.text", "content.xml": content})
 
 

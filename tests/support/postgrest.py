@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 
 class PostgrestError(Exception):
@@ -35,8 +36,8 @@ class PostgrestError(Exception):
 class Routine:
     oid: int
     name: str
-    params: tuple[tuple[str, str, bool], ...]   # (name, declared type, required) of IN params
-    unnamed: bool                               # an input parameter has no name
+    params: tuple[tuple[str, str, bool], ...]  # (name, declared type, required) of IN params
+    unnamed: bool  # an input parameter has no name
 
     @property
     def signature(self) -> str:
@@ -50,17 +51,24 @@ def routines(conn: psycopg.Connection, name: str, schema: str = "public") -> lis
         "SELECT p.oid, p.proname, p.pronargs, p.pronargdefaults, p.proargnames, p.proargmodes, "
         "       ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) t) AS in_types "
         "FROM pg_proc p WHERE p.proname = %s AND p.pronamespace = %s::regnamespace "
-        "AND p.prokind = 'f' ORDER BY p.oid", (name, schema)).fetchall()
+        "AND p.prokind = 'f' ORDER BY p.oid",
+        (name, schema),
+    ).fetchall()
     found = []
     for r in rows:
         names, modes = r["proargnames"] or [], r["proargmodes"]
         # proargnames covers all arguments (OUT/TABLE ones too) when modes are present.
-        in_names = [n for i, n in enumerate(names)
-                    if modes is None or modes[i] in ("i", "b", "v")] if names else []
+        in_names = (
+            [n for i, n in enumerate(names) if modes is None or modes[i] in ("i", "b", "v")]
+            if names
+            else []
+        )
         in_names += [""] * (r["pronargs"] - len(in_names))
         first_optional = r["pronargs"] - r["pronargdefaults"]
-        params = tuple((n, t, i < first_optional)
-                       for i, (n, t) in enumerate(zip(in_names, r["in_types"], strict=True)))
+        params = tuple(
+            (n, t, i < first_optional)
+            for i, (n, t) in enumerate(zip(in_names, r["in_types"], strict=True))
+        )
         found.append(Routine(r["oid"], r["proname"], params, any(not n for n in in_names)))
     return found
 
@@ -81,11 +89,17 @@ def matches(routine: Routine, keys: set[str]) -> bool:
 def find_routine(candidates: Sequence[Routine], keys: set[str], name: str) -> Routine:
     chosen = [r for r in candidates if matches(r, keys)]
     if not chosen:
-        raise PostgrestError("PGRST202", f"Could not find the function public.{name}"
-                             f"({', '.join(sorted(keys))}) in the schema cache")
+        raise PostgrestError(
+            "PGRST202",
+            f"Could not find the function public.{name}"
+            f"({', '.join(sorted(keys))}) in the schema cache",
+        )
     if len(chosen) > 1:
-        raise PostgrestError("PGRST203", "Could not choose the best candidate function between: "
-                             + ", ".join(r.signature for r in chosen))
+        raise PostgrestError(
+            "PGRST203",
+            "Could not choose the best candidate function between: "
+            + ", ".join(r.signature for r in chosen),
+        )
     return chosen[0]
 
 
@@ -94,8 +108,13 @@ def rpc(conn: psycopg.Connection, name: str, args: Mapping[str, Any]) -> list[di
     types = {n: t for n, t, _ in routine.params}
     call = sql.SQL("SELECT * FROM public.{}({})").format(
         sql.Identifier(name),
-        sql.SQL(", ").join(sql.SQL("{} => {}::{}").format(
-            sql.Identifier(key), sql.Placeholder(), sql.SQL(types[key])) for key in args))
+        sql.SQL(", ").join(
+            sql.SQL("{} => {}::{}").format(
+                sql.Identifier(key), sql.Placeholder(), sql.SQL(types[key])
+            )
+            for key in args
+        ),
+    )
     return conn.execute(call, [_arg(v) for v in args.values()]).fetchall()
 
 
@@ -109,7 +128,7 @@ def _arg(value: Any) -> Any:
 @dataclass(frozen=True)
 class Filter:
     column: str
-    op: str          # eq, ilike, or: a list of (column, op, value) OR-ed
+    op: str  # eq, ilike, or: a list of (column, op, value) OR-ed
     value: Any
 
 
@@ -133,18 +152,29 @@ def _where(filters: Sequence[Filter]) -> tuple[sql.Composable, list[Any]]:
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(parts), params
 
 
-def select(conn: psycopg.Connection, table: str, columns: str, filters: Sequence[Filter] = (),
-           order: tuple[str, bool] | None = None, limit: int | None = None,
-           single: bool = False) -> list[dict[str, Any]] | dict[str, Any]:
+def select(
+    conn: psycopg.Connection,
+    table: str,
+    columns: str,
+    filters: Sequence[Filter] = (),
+    order: tuple[str, bool] | None = None,
+    limit: int | None = None,
+    single: bool = False,
+) -> list[dict[str, Any]] | dict[str, Any]:
     """`.from(table).select(columns)...`; `single` is `.single()`: exactly one row or PGRST116."""
     cols = [c.strip() for c in columns.split(",") if c.strip()]
     where, params = _where(filters)
-    query = sql.SQL("SELECT {} FROM public.{}").format(
-        sql.SQL("*") if cols == ["*"] else sql.SQL(", ").join(map(sql.Identifier, cols)),
-        sql.Identifier(table)) + where
+    query = (
+        sql.SQL("SELECT {} FROM public.{}").format(
+            sql.SQL("*") if cols == ["*"] else sql.SQL(", ").join(map(sql.Identifier, cols)),
+            sql.Identifier(table),
+        )
+        + where
+    )
     if order:
-        query += sql.SQL(" ORDER BY {} {}").format(sql.Identifier(order[0]),
-                                                   sql.SQL("ASC" if order[1] else "DESC"))
+        query += sql.SQL(" ORDER BY {} {}").format(
+            sql.Identifier(order[0]), sql.SQL("ASC" if order[1] else "DESC")
+        )
     if limit is not None:
         query += sql.SQL(" LIMIT {}").format(sql.Literal(limit))
     rows = conn.execute(query, params).fetchall()
@@ -155,27 +185,35 @@ def select(conn: psycopg.Connection, table: str, columns: str, filters: Sequence
     return rows
 
 
-def insert(conn: psycopg.Connection, table: str, values: Mapping[str, Any],
-           returning: str = "*") -> dict[str, Any]:
+def insert(
+    conn: psycopg.Connection, table: str, values: Mapping[str, Any], returning: str = "*"
+) -> dict[str, Any]:
     query = sql.SQL("INSERT INTO public.{} ({}) VALUES ({}) RETURNING {}").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, values)),
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, values)),
         sql.SQL(", ").join(sql.Placeholder() * len(values)),
-        sql.SQL("*") if returning == "*" else sql.SQL(", ").join(
-            sql.Identifier(c.strip()) for c in returning.split(",")))
+        sql.SQL("*")
+        if returning == "*"
+        else sql.SQL(", ").join(sql.Identifier(c.strip()) for c in returning.split(",")),
+    )
     return conn.execute(query, [_json(v) for v in values.values()]).fetchone()
 
 
-def update(conn: psycopg.Connection, table: str, values: Mapping[str, Any],
-           filters: Sequence[Filter]) -> int:
+def update(
+    conn: psycopg.Connection, table: str, values: Mapping[str, Any], filters: Sequence[Filter]
+) -> int:
     where, params = _where(filters)
-    query = sql.SQL("UPDATE public.{} SET {}").format(
-        sql.Identifier(table), sql.SQL(", ").join(
-            sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values)) + where
+    query = (
+        sql.SQL("UPDATE public.{} SET {}").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in values),
+        )
+        + where
+    )
     return conn.execute(query, [_json(v) for v in values.values()] + params).rowcount
 
 
 def _json(value: Any) -> Any:
-    from psycopg.types.json import Jsonb
 
     return Jsonb(value) if isinstance(value, (dict, list)) else value
 

@@ -54,22 +54,37 @@ class ShopApi:
         self.clock += timedelta(minutes=5)
         return gmt(self.clock)
 
-    def woo_product(self, pid: int, name: str, sku: str, price: str, stock: int | None,
-                    **extra: Any) -> None:
+    def woo_product(
+        self, pid: int, name: str, sku: str, price: str, stock: int | None, **extra: Any
+    ) -> None:
         self.woo_products[pid] = {
-            "id": pid, "name": name, "sku": sku, "price": price, "regular_price": price,
-            "sale_price": "", "permalink": f"{self.base_url}/product/{name.lower().replace(' ', '-')}/",
-            "type": "simple", "status": "publish",
-            "stock_status": "outofstock" if stock == 0 else "instock", "stock_quantity": stock,
+            "id": pid,
+            "name": name,
+            "sku": sku,
+            "price": price,
+            "regular_price": price,
+            "sale_price": "",
+            "permalink": f"{self.base_url}/product/{name.lower().replace(' ', '-')}/",
+            "type": "simple",
+            "status": "publish",
+            "stock_status": "outofstock" if stock == 0 else "instock",
+            "stock_quantity": stock,
             "categories": [{"id": 9, "name": "Tents", "slug": "tents"}],
             "short_description": f"<p>{name} for every season.</p>",
-            "date_modified_gmt": self.tick(), **extra}
+            "date_modified_gmt": self.tick(),
+            **extra,
+        }
 
     def shopify_product(self, pid: int, title: str, variants: list[dict[str, Any]]) -> None:
         self.shopify_products[pid] = {
-            "id": pid, "title": title, "handle": title.lower().replace(" ", "-"),
-            "body_html": f"<p>{title}, made to last.</p>", "product_type": "Stoves",
-            "updated_at": self.tick() + "Z", "variants": variants}
+            "id": pid,
+            "title": title,
+            "handle": title.lower().replace(" ", "-"),
+            "body_html": f"<p>{title}, made to last.</p>",
+            "product_type": "Stoves",
+            "updated_at": self.tick() + "Z",
+            "variants": variants,
+        }
 
     def seen(self, prefix: str) -> list[Seen]:
         return [r for r in self.requests if r.path.startswith(prefix)]
@@ -102,9 +117,15 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/wp-json/wc/v3/"):
             expected = "Basic " + base64.b64encode(f"{api.key}:{api.secret}".encode()).decode()
             if self.headers.get("Authorization") != expected:
-                return 401, {"code": "woocommerce_rest_authentication_error",
-                             "message": "Invalid signature - provided signature does not match.",
-                             "data": {"status": 401}}, {}
+                return (
+                    401,
+                    {
+                        "code": "woocommerce_rest_authentication_error",
+                        "message": "Invalid signature - provided signature does not match.",
+                        "data": {"status": 401},
+                    },
+                    {},
+                )
             if path == "/wp-json/wc/v3/products":
                 return self.woo_products(api, query)
             pid = path.removeprefix("/wp-json/wc/v3/products/").removesuffix("/variations")
@@ -131,8 +152,11 @@ class Handler(BaseHTTPRequestHandler):
         size = int(query.get(size_key, 10))
         page = int(query.get("page", 1))
         total_pages = max(1, -(-len(items) // size))
-        return 200, items[(page - 1) * size: page * size], {
-            "X-WP-Total": str(len(items)), "X-WP-TotalPages": str(total_pages)}
+        return (
+            200,
+            items[(page - 1) * size : page * size],
+            {"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(total_pages)},
+        )
 
 
 class QuietServer(ThreadingHTTPServer):

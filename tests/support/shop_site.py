@@ -26,17 +26,82 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
-ADJECTIVES = ["sturdy", "compact", "deluxe", "classic", "rugged", "silent", "bright", "slim",
-              "heavy", "portable", "modular", "vintage", "smart", "foldable", "tiny", "giant",
-              "quick", "gentle", "robust", "elegant", "humble", "brave", "golden", "frosty", "sunny"]
-MATERIALS = ["oak", "steel", "copper", "bamboo", "linen", "granite", "walnut", "cotton", "glass",
-             "leather", "ceramic", "wool", "marble", "cedar", "brass", "silk", "cork", "slate",
-             "pine", "velvet"]
-NOUNS = ["kettle", "lamp", "chair", "table", "shelf", "clock", "mirror", "basket", "stool", "vase",
-         "blanket", "teapot", "desk", "bench", "crate", "ladder", "bucket", "rack", "tray", "bowl"]
-FILLER = ("Delivery takes two to four working days and returns are free for thirty days. "
-          "Every item is checked by hand before it leaves our workshop, and spare parts are "
-          "available for ten years after purchase. ")
+ADJECTIVES = [
+    "sturdy",
+    "compact",
+    "deluxe",
+    "classic",
+    "rugged",
+    "silent",
+    "bright",
+    "slim",
+    "heavy",
+    "portable",
+    "modular",
+    "vintage",
+    "smart",
+    "foldable",
+    "tiny",
+    "giant",
+    "quick",
+    "gentle",
+    "robust",
+    "elegant",
+    "humble",
+    "brave",
+    "golden",
+    "frosty",
+    "sunny",
+]
+MATERIALS = [
+    "oak",
+    "steel",
+    "copper",
+    "bamboo",
+    "linen",
+    "granite",
+    "walnut",
+    "cotton",
+    "glass",
+    "leather",
+    "ceramic",
+    "wool",
+    "marble",
+    "cedar",
+    "brass",
+    "silk",
+    "cork",
+    "slate",
+    "pine",
+    "velvet",
+]
+NOUNS = [
+    "kettle",
+    "lamp",
+    "chair",
+    "table",
+    "shelf",
+    "clock",
+    "mirror",
+    "basket",
+    "stool",
+    "vase",
+    "blanket",
+    "teapot",
+    "desk",
+    "bench",
+    "crate",
+    "ladder",
+    "bucket",
+    "rack",
+    "tray",
+    "bowl",
+]
+FILLER = (
+    "Delivery takes two to four working days and returns are free for thirty days. "
+    "Every item is checked by hand before it leaves our workshop, and spare parts are "
+    "available for ten years after purchase. "
+)
 
 
 def names() -> list[str]:
@@ -45,21 +110,28 @@ def names() -> list[str]:
 
 # What every page of a real shop carries besides its content: inline theme CSS and script
 # (~12 KB) and a menu.
-THEME = ("<style>" + "".join(f".c{i}{{margin:{i % 7}px;padding:{i % 5}px;color:#{i:06x}}}"
-                             for i in range(260)) + "</style>"
-         "<script>window.theme=" + "{" + ",".join(f'"k{i}":"v{i}"' for i in range(400)) + "}"
-         + "</script>")
+THEME = (
+    "<style>"
+    + "".join(f".c{i}{{margin:{i % 7}px;padding:{i % 5}px;color:#{i:06x}}}" for i in range(260))
+    + "</style>"
+    "<script>window.theme="
+    + "{"
+    + ",".join(f'"k{i}":"v{i}"' for i in range(400))
+    + "}"
+    + "</script>"
+)
 MENU = "".join(f"<a href='/shop/page/1?utm_content=menu{i}'>{n}</a>" for i, n in enumerate(NOUNS))
 
 
 def html(title: str, body: str, canonical: str | None = None) -> bytes:
     head = f'<link rel="canonical" href="{canonical}">' if canonical else ""
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-            f"<meta name='description' content='{title}'>{head}{THEME}</head><body>"
-            "<header class='site-header'><a href='/'>Home</a><nav><a href='/shop/page/1'>Shop</a>"
-            f"<a href='/about'>About</a>{MENU}</nav></header>"
-            f"<main>{body}</main><footer>Footer <a href='/about'>About us</a></footer></body></html>"
-            ).encode()
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"<meta name='description' content='{title}'>{head}{THEME}</head><body>"
+        "<header class='site-header'><a href='/'>Home</a><nav><a href='/shop/page/1'>Shop</a>"
+        f"<a href='/about'>About</a>{MENU}</nav></header>"
+        f"<main>{body}</main><footer>Footer <a href='/about'>About us</a></footer></body></html>"
+    ).encode()
 
 
 @dataclass
@@ -73,11 +145,11 @@ class Recorded:
 @dataclass
 class Site:
     pages: dict[str, bytes] = field(default_factory=dict)
-    sitemap: list[tuple[str, str | None]] | None = None   # (path, lastmod)
+    sitemap: list[tuple[str, str | None]] | None = None  # (path, lastmod)
     traps: bool = False
-    delay: float = 0.0                                     # seconds before every page answer
+    delay: float = 0.0  # seconds before every page answer
     redirects: dict[str, str] = field(default_factory=dict)  # path -> Location (301)
-    errors: dict[str, int] = field(default_factory=dict)     # path -> status (5xx...)
+    errors: dict[str, int] = field(default_factory=dict)  # path -> status (5xx...)
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # path -> (body, type)
     host: str = "127.0.0.1"
     port: int = 0
@@ -104,19 +176,39 @@ class Site:
         if path == "/sitemap.xml" and self.sitemap is not None:
             entries = "".join(
                 f"<url><loc>{self.url(p)}</loc>{f'<lastmod>{m}</lastmod>' if m else ''}</url>"
-                for p, m in self.sitemap)
-            return 200, ("<?xml version='1.0' encoding='UTF-8'?><urlset xmlns="
-                         "'http://www.sitemaps.org/schemas/sitemap/0.9'>" + entries
-                         + "</urlset>").encode(), "application/xml"
+                for p, m in self.sitemap
+            )
+            return (
+                200,
+                (
+                    "<?xml version='1.0' encoding='UTF-8'?><urlset xmlns="
+                    "'http://www.sitemaps.org/schemas/sitemap/0.9'>" + entries + "</urlset>"
+                ).encode(),
+                "application/xml",
+            )
         if self.traps and path.startswith("/events/"):
             day = date.fromisoformat(path.removeprefix("/events/").replace("/", "-"))
             nxt = day + timedelta(days=1)
-            return 200, html(f"Events on {day}", f"<h1>Events on {day}</h1><p>No events on {day}.</p>"
-                             f"<a href='/events/{nxt:%Y/%m/%d}'>Next day</a>"), "text/html"
+            return (
+                200,
+                html(
+                    f"Events on {day}",
+                    f"<h1>Events on {day}</h1><p>No events on {day}.</p>"
+                    f"<a href='/events/{nxt:%Y/%m/%d}'>Next day</a>",
+                ),
+                "text/html",
+            )
         if self.traps and path == "/cart":
             token = secrets.token_hex(8)
-            return 200, html("Your cart", "<h1>Your cart</h1><p>Your cart is empty.</p>"
-                             f"<a href='/cart?token={token}'>Refresh cart</a>"), "text/html"
+            return (
+                200,
+                html(
+                    "Your cart",
+                    "<h1>Your cart</h1><p>Your cart is empty.</p>"
+                    f"<a href='/cart?token={token}'>Refresh cart</a>",
+                ),
+                "text/html",
+            )
         if path in self.errors:
             return self.errors[path], html("Error", "<h1>Server error</h1>"), "text/html"
         if path in self.redirects:
@@ -128,9 +220,16 @@ class Site:
         return 404, html("Not found", "<h1>Not found</h1>"), "text/html"
 
 
-def shop(products: int = 500, *, per_listing: int = 20, print_views: float = 0.4,
-         dead_every: int = 13, sitemap: bool = True, lastmod: str | None = "2026-01-01",
-         traps: bool = False) -> Site:
+def shop(
+    products: int = 500,
+    *,
+    per_listing: int = 20,
+    print_views: float = 0.4,
+    dead_every: int = 13,
+    sitemap: bool = True,
+    lastmod: str | None = "2026-01-01",
+    traps: bool = False,
+) -> Site:
     """A shop of `products` products at `/p/<1000+i>`. A share `print_views` of products link a
     print view (`/p/<id>/print`, rel=canonical to the product); every listing page links its
     `?sort=price` order (rel=canonical to the listing); every `dead_every`-th product links a
@@ -144,28 +243,41 @@ def shop(products: int = 500, *, per_listing: int = 20, print_views: float = 0.4
         extra = ""
         if (i % 10) < int(print_views * 10):
             extra += f"<a href='/p/{pid}/print'>Print this page</a>"
-            pages[f"/p/{pid}/print"] = html(f"{name} (print)", f"<h1>{name}</h1><p>{FILLER * 8}</p>",
-                                            canonical=f"/p/{pid}")
+            pages[f"/p/{pid}/print"] = html(
+                f"{name} (print)", f"<h1>{name}</h1><p>{FILLER * 8}</p>", canonical=f"/p/{pid}"
+            )
         if dead_every and i % dead_every == 0:
             extra += f"<a href='/p/{pid}/older-model'>Previous model</a>"
         related = ids[(i + 1) % products]
         pages[f"/p/{pid}"] = html(
-            name, f"<h1>{name.title()}</h1><p>The {name} is made to last. {FILLER * 8}</p>"
+            name,
+            f"<h1>{name.title()}</h1><p>The {name} is made to last. {FILLER * 8}</p>"
             f"<p>Item number {pid}.</p>{extra}"
-            f"<a href='/p/{related}?utm_source=related'>You may also like</a>")
+            f"<a href='/p/{related}?utm_source=related'>You may also like</a>",
+        )
     for k in range(1, listings + 1):
-        chunk = ids[(k - 1) * per_listing:k * per_listing]
-        items = "".join(f"<li><a href='/p/{pid}'>{catalogue[((pid - 1000) * 37) % len(catalogue)]}</a></li>"
-                        for pid in chunk)
+        chunk = ids[(k - 1) * per_listing : k * per_listing]
+        items = "".join(
+            f"<li><a href='/p/{pid}'>{catalogue[((pid - 1000) * 37) % len(catalogue)]}</a></li>"
+            for pid in chunk
+        )
         nav = f"<a href='/shop/page/{k + 1}'>Next page</a>" if k < listings else ""
-        body = f"<h1>Shop, page {k}</h1><ul>{items}</ul>{nav}<a href='/shop/page/{k}?sort=price'>By price</a>"
+        by_price = f"<a href='/shop/page/{k}?sort=price'>By price</a>"
+        body = f"<h1>Shop, page {k}</h1><ul>{items}</ul>{nav}{by_price}"
         pages[f"/shop/page/{k}"] = html(f"Shop page {k}", body)
-        pages[f"/shop/page/{k}?sort=price"] = html(f"Shop page {k} by price", body,
-                                                   canonical=f"/shop/page/{k}")
-    pages["/"] = html("Home", "<h1>Welcome</h1><p>Things for the home, made to last.</p>"
-                      "<a href='/shop/page/1'>Shop</a><a href='/about?utm_campaign=home'>About</a>"
-                      + ("<a href='/events/2024/01/01'>Events</a><a href='/cart?token=start'>Cart</a>"
-                         if traps else ""))
+        pages[f"/shop/page/{k}?sort=price"] = html(
+            f"Shop page {k} by price", body, canonical=f"/shop/page/{k}"
+        )
+    pages["/"] = html(
+        "Home",
+        "<h1>Welcome</h1><p>Things for the home, made to last.</p>"
+        "<a href='/shop/page/1'>Shop</a><a href='/about?utm_campaign=home'>About</a>"
+        + (
+            "<a href='/events/2024/01/01'>Events</a><a href='/cart?token=start'>Cart</a>"
+            if traps
+            else ""
+        ),
+    )
     pages["/about"] = html("About", "<h1>About us</h1><p>A family workshop since 1921.</p>")
     listed = None
     if sitemap:
@@ -173,22 +285,28 @@ def shop(products: int = 500, *, per_listing: int = 20, print_views: float = 0.4
     return Site(pages=pages, sitemap=listed, traps=traps)
 
 
-def listing_pages(prefix: str, entries: list[tuple[str, str]], per_page: int, heading: str,
-                  next_text: str) -> dict[str, bytes]:
+def listing_pages(
+    prefix: str, entries: list[tuple[str, str]], per_page: int, heading: str, next_text: str
+) -> dict[str, bytes]:
     """A paginated listing (`<prefix>/1`, `<prefix>/2`, ...) of (path, link text) entries, each
     page linking the next."""
     count = max(1, -(-len(entries) // per_page))
     pages = {}
     for k in range(1, count + 1):
-        items = "".join(f"<li><a href='{path}'>{text}</a></li>"
-                        for path, text in entries[(k - 1) * per_page:k * per_page])
+        items = "".join(
+            f"<li><a href='{path}'>{text}</a></li>"
+            for path, text in entries[(k - 1) * per_page : k * per_page]
+        )
         nav = f"<a href='{prefix}/{k + 1}'>{next_text}</a>" if k < count else ""
-        pages[f"{prefix}/{k}"] = html(f"{heading} page {k}", f"<h1>{heading}, page {k}</h1><ul>{items}</ul>{nav}")
+        pages[f"{prefix}/{k}"] = html(
+            f"{heading} page {k}", f"<h1>{heading}, page {k}</h1><ul>{items}</ul>{nav}"
+        )
     return pages
 
 
-def numbered_shop(products: int = 500, *, per_listing: int = 25,
-                  sitemap_share: float = 0.5) -> Site:
+def numbered_shop(
+    products: int = 500, *, per_listing: int = 25, sitemap_share: float = 0.5
+) -> Site:
     """A shop whose products differ only in their numbers ("Item 10403 is a tent with serial
     SER00403, weighing 503 grams and priced at 423 euros."), at `/p/<10000+i>`. Product pages
     are leaves (they link nothing but the menu). The first `sitemap_share` of them are in the
@@ -198,15 +316,27 @@ def numbered_shop(products: int = 500, *, per_listing: int = 25,
     ids = [10000 + i for i in range(products)]
     for i, pid in enumerate(ids):
         pages[f"/p/{pid}"] = html(
-            f"Item {pid}", f"<h1>Item {pid}</h1><p>Item {pid} is a tent with serial SER{i:05d}, "
-            f"weighing {100 + i * 3} grams and priced at {20 + i} euros.</p>")
-    pages.update(listing_pages("/shop/page", [(f"/p/{pid}", f"Item {pid}") for pid in ids],
-                               per_listing, "Tents", "Next page"))
+            f"Item {pid}",
+            f"<h1>Item {pid}</h1><p>Item {pid} is a tent with serial SER{i:05d}, "
+            f"weighing {100 + i * 3} grams and priced at {20 + i} euros.</p>",
+        )
+    pages.update(
+        listing_pages(
+            "/shop/page",
+            [(f"/p/{pid}", f"Item {pid}") for pid in ids],
+            per_listing,
+            "Tents",
+            "Next page",
+        )
+    )
     pages["/"] = html("Home", "<h1>Tents</h1><a href='/shop/page/1'>All tents</a>")
     pages["/about"] = html("About", "<h1>About us</h1><p>Tents since 1921.</p>")
     listed = None
     if sitemap_share > 0:
-        listed = [("/", None), *((f"/p/{pid}", None) for pid in ids[:int(products * sitemap_share)])]
+        listed = [
+            ("/", None),
+            *((f"/p/{pid}", None) for pid in ids[: int(products * sitemap_share)]),
+        ]
     return Site(pages=pages, sitemap=listed)
 
 
@@ -222,10 +352,15 @@ def blog(posts: int = 120, per_page: int = 10) -> Site:
         topic = catalogue[(i * 53) % len(catalogue)]
         path = f"/article/{day:%Y/%m/%d}/caring-for-your-{topic.replace(' ', '-')}"
         paths.append(path)
-        pages[path] = html(f"Caring for your {topic}",
-                           f"<h1>Caring for your {topic}</h1><p>Our tips for the {topic}. {FILLER * 4}</p>")
-    pages.update(listing_pages("/blog/page", [(p, p.rsplit("/", 1)[1]) for p in paths], per_page,
-                               "Blog", "Older posts"))
+        pages[path] = html(
+            f"Caring for your {topic}",
+            f"<h1>Caring for your {topic}</h1><p>Our tips for the {topic}. {FILLER * 4}</p>",
+        )
+    pages.update(
+        listing_pages(
+            "/blog/page", [(p, p.rsplit("/", 1)[1]) for p in paths], per_page, "Blog", "Older posts"
+        )
+    )
     pages["/"] = html("Home", "<h1>Journal</h1><a href='/blog/page/1'>Blog</a>")
     return Site(pages=pages, sitemap=None)
 
@@ -246,7 +381,9 @@ class Handler(BaseHTTPRequestHandler):
         headers = {"Content-Type": ctype}
         if status == 301:
             headers["Location"] = self.site.redirects[key]
-        conditional = bool(self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"))
+        conditional = bool(
+            self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since")
+        )
         if status == 200 and (key in self.site.pages or key in self.site.files):
             etag = '"' + hashlib.md5(body).hexdigest() + '"'
             headers.update(ETag=etag, **{"Last-Modified": LAST_MODIFIED})

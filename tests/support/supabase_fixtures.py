@@ -9,7 +9,10 @@ from contextlib import ExitStack
 import psycopg
 import pytest
 
+from db.connection import connect
+from db.migrate import migrate
 from tests.support.supabase import SupabaseDatabase, supabase_database
+from tests.support.tenants import truncate_all
 
 VARIANTS = ("secure-by-default", "expose-new-tables")
 
@@ -17,16 +20,16 @@ VARIANTS = ("secure-by-default", "expose-new-tables")
 @pytest.fixture(scope="session")
 def supabase_databases(services_env) -> Iterator[Callable[[str], SupabaseDatabase]]:
     """variant -> a Supabase-shaped database migrated as supa_postgres (Supabase's `postgres`)."""
-    from db.connection import connect
-    from db.migrate import migrate
 
     admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
     built: dict[str, SupabaseDatabase] = {}
     with ExitStack() as stack:
+
         def get(variant: str) -> SupabaseDatabase:
             if variant not in built:
-                database = stack.enter_context(supabase_database(
-                    admin_url, expose_new_tables=variant == "expose-new-tables"))
+                database = stack.enter_context(
+                    supabase_database(admin_url, expose_new_tables=variant == "expose-new-tables")
+                )
                 with connect(autocommit=True, dsn=database.url) as conn:
                     migrate(conn)
                 built[variant] = database
@@ -45,8 +48,6 @@ def supabase(supabase_databases, request) -> SupabaseDatabase:
 @pytest.fixture
 def supabase_db(supabase_databases) -> Iterator[psycopg.Connection]:
     """Like `db`, on the secure-by-default Supabase database, connected as supa_postgres."""
-    from db.connection import connect
-    from tests.support.tenants import truncate_all
 
     with connect(autocommit=True, dsn=supabase_databases("secure-by-default").url) as conn:
         truncate_all(conn)

@@ -10,6 +10,7 @@ suite puts one in front of the workers' Redis and Postgres).
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
@@ -107,8 +108,6 @@ class TcpProxy:
 
 
 def _close(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()

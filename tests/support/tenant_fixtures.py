@@ -23,11 +23,22 @@ def two_tenants(db) -> tuple[Tenant, Tenant]:
 def omni_cli(services_env) -> Callable[..., subprocess.CompletedProcess]:
     """Run the real `omni` entry point in a subprocess with the test environment."""
 
-    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:
+    def run(
+        *args: str,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess:
         full_env = {**os.environ, **(env or {})}
-        return subprocess.run([str(OMNI), *args], capture_output=True, text=True, env=full_env,
-                              input=input, timeout=timeout, cwd=REPO)
+        return subprocess.run(
+            [str(OMNI), *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            input=input,
+            timeout=timeout,
+            cwd=REPO,
+        )
 
     return run
 

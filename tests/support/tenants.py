@@ -39,55 +39,151 @@ class Tenant:
 # Service-only tables: no tenant row in them, closed to tenants (test_rls checks that too).
 SERVICE_ONLY_TABLES = frozenset({"schema_migrations", "worker_heartbeats", "embedding_checkpoints"})
 ROW_SPECS: dict[str, tuple[Callable[[Tenant], dict[str, Any]], str | None]] = {
-    "customers": (lambda t: {"auth_user_id": t["user"], "email": f"{t.name}-{_u()}@example.test"},
-                  "customer"),
-    "domains": (lambda t: {"user_id": t["user"], "domain": f"{t.name}-{_u()}.example.test"}, "domain"),
-    "businesses": (lambda t: {"owner_user_id": t["user"], "customer_id": t["customer"],
-                              "name": f"{t.name} inc"}, "business"),
+    "customers": (
+        lambda t: {"auth_user_id": t["user"], "email": f"{t.name}-{_u()}@example.test"},
+        "customer",
+    ),
+    "domains": (
+        lambda t: {"user_id": t["user"], "domain": f"{t.name}-{_u()}.example.test"},
+        "domain",
+    ),
+    "businesses": (
+        lambda t: {
+            "owner_user_id": t["user"],
+            "customer_id": t["customer"],
+            "name": f"{t.name} inc",
+        },
+        "business",
+    ),
     "customer_configs": (lambda t: {"customer_id": t["customer"], "domain_id": t["domain"]}, None),
-    "domain_claims": (lambda t: {"user_id": t["user"], "domain": f"{t.name}-{_u()}.claim.test"}, None),
-    "scraped_pages": (lambda t: {"domain_id": t["domain"], "url": f"https://x.test/{_u()}"}, "page"),
-    "website_content": (lambda t: {"domain_id": t["domain"], "url": f"https://x.test/{_u()}"},
-                        "content"),
-    "structured_extractions": (lambda t: {"domain_id": t["domain"], "url": "https://x.test/p",
-                                          "extract_type": "faq", "extracted_data": Jsonb({})}, None),
+    "domain_claims": (
+        lambda t: {"user_id": t["user"], "domain": f"{t.name}-{_u()}.claim.test"},
+        None,
+    ),
+    "scraped_pages": (
+        lambda t: {"domain_id": t["domain"], "url": f"https://x.test/{_u()}"},
+        "page",
+    ),
+    "website_content": (
+        lambda t: {"domain_id": t["domain"], "url": f"https://x.test/{_u()}"},
+        "content",
+    ),
+    "structured_extractions": (
+        lambda t: {
+            "domain_id": t["domain"],
+            "url": "https://x.test/p",
+            "extract_type": "faq",
+            "extracted_data": Jsonb({}),
+        },
+        None,
+    ),
     "content_refresh_jobs": (lambda t: {"domain_id": t["domain"], "job_type": "crawl"}, None),
     "content_hashes": (lambda t: {"domain_id": t["domain"], "content_hash": _u()}, None),
-    "page_content_references": (lambda t: {"domain_id": t["domain"], "source_url": f"https://x.test/{_u()}",
-                                           "target_url": "https://x.test/t"}, None),
+    "page_content_references": (
+        lambda t: {
+            "domain_id": t["domain"],
+            "source_url": f"https://x.test/{_u()}",
+            "target_url": "https://x.test/t",
+        },
+        None,
+    ),
     "domain_patterns": (lambda t: {"domain_id": t["domain"], "pattern_type": _u()}, None),
     "page_embeddings": (lambda t: {"page_id": t["page"], "chunk_text": "chunk"}, None),
-    "ai_optimized_content": (lambda t: {"domain_id": t["domain"], "source_content_id": t["content"],
-                                        "url": f"https://x.test/{_u()}", "content_type": "page"}, None),
-    "training_data": (lambda t: {"user_id": t["user"], "domain_id": t["domain"], "type": "qa",
-                                 "input_text": "q", "output_text": "a"}, None),
-    "conversations": (lambda t: {"customer_id": t["customer"], "domain_id": t["domain"]},
-                      "conversation"),
-    "messages": (lambda t: {"conversation_id": t["conversation"], "role": "user", "content": "hi"}, None),
-    "chat_sessions": (lambda t: {"customer_id": t["customer"], "domain_id": t["domain"]}, "session"),
-    "chat_messages": (lambda t: {"session_id": t["session"], "role": "user", "content": "hi"}, None),
-    "customer_verifications": (lambda t: {"customer_id": t["customer"], "domain_id": t["domain"],
-                                          "verification_type": "email", "identifier": "e@x.test"}, None),
-    "customer_access_logs": (lambda t: {"customer_id": t["customer"], "domain_id": t["domain"],
-                                        "actor": "service", "action": "read"}, None),
-    "customer_data_cache": (lambda t: {"customer_id": t["customer"], "domain_id": t["domain"],
-                                       "cache_key": _u(), "data": Jsonb({})}, None),
-    "privacy_requests": (lambda t: {"customer_id": t["customer"], "domain_id": t["domain"],
-                                    "request_type": "access", "requester_email": "e@x.test"}, None),
+    "ai_optimized_content": (
+        lambda t: {
+            "domain_id": t["domain"],
+            "source_content_id": t["content"],
+            "url": f"https://x.test/{_u()}",
+            "content_type": "page",
+        },
+        None,
+    ),
+    "training_data": (
+        lambda t: {
+            "user_id": t["user"],
+            "domain_id": t["domain"],
+            "type": "qa",
+            "input_text": "q",
+            "output_text": "a",
+        },
+        None,
+    ),
+    "conversations": (
+        lambda t: {"customer_id": t["customer"], "domain_id": t["domain"]},
+        "conversation",
+    ),
+    "messages": (
+        lambda t: {"conversation_id": t["conversation"], "role": "user", "content": "hi"},
+        None,
+    ),
+    "chat_sessions": (
+        lambda t: {"customer_id": t["customer"], "domain_id": t["domain"]},
+        "session",
+    ),
+    "chat_messages": (
+        lambda t: {"session_id": t["session"], "role": "user", "content": "hi"},
+        None,
+    ),
+    "customer_verifications": (
+        lambda t: {
+            "customer_id": t["customer"],
+            "domain_id": t["domain"],
+            "verification_type": "email",
+            "identifier": "e@x.test",
+        },
+        None,
+    ),
+    "customer_access_logs": (
+        lambda t: {
+            "customer_id": t["customer"],
+            "domain_id": t["domain"],
+            "actor": "service",
+            "action": "read",
+        },
+        None,
+    ),
+    "customer_data_cache": (
+        lambda t: {
+            "customer_id": t["customer"],
+            "domain_id": t["domain"],
+            "cache_key": _u(),
+            "data": Jsonb({}),
+        },
+        None,
+    ),
+    "privacy_requests": (
+        lambda t: {
+            "customer_id": t["customer"],
+            "domain_id": t["domain"],
+            "request_type": "access",
+            "requester_email": "e@x.test",
+        },
+        None,
+    ),
     "business_configs": (lambda t: {"business_id": t["business"]}, None),
-    "business_usage": (lambda t: {"business_id": t["business"], "domain_id": t["domain"],
-                                  "usage_type": _u()}, None),
+    "business_usage": (
+        lambda t: {"business_id": t["business"], "domain_id": t["domain"], "usage_type": _u()},
+        None,
+    ),
     "catalog_sources": (lambda t: {"domain_id": t["domain"], "platform": "shopify"}, None),
-    "api_keys": (lambda t: {"customer_id": t["customer"], "key_id": uuid.uuid4().hex[:16],
-                            "key_hash": uuid.uuid4().hex * 2}, None),
+    "api_keys": (
+        lambda t: {
+            "customer_id": t["customer"],
+            "key_id": uuid.uuid4().hex[:16],
+            "key_hash": uuid.uuid4().hex * 2,
+        },
+        None,
+    ),
 }
 
 
 def insert_row(conn: psycopg.Connection, table: str, values: dict[str, Any]) -> Any:
     cols = list(values)
     query = sql.SQL("INSERT INTO public.{} ({}) VALUES ({}) RETURNING id").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, cols)),
-        sql.SQL(", ").join(sql.Placeholder() * len(cols)))
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, cols)),
+        sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+    )
     row = conn.execute(query, [values[c] for c in cols]).fetchone()
     return row["id"] if isinstance(row, dict) else row[0]
 
@@ -98,7 +194,7 @@ def build_world(conn: psycopg.Connection, name: str) -> Tenant:
     tenant.ids["user"] = conn.execute(
         # an id of its own: Supabase's auth.users has no default (Supabase Auth chooses it)
         "INSERT INTO auth.users (id, email) VALUES (gen_random_uuid(), %s) RETURNING id",
-        (f"{name}-{_u()}@auth.test",)
+        (f"{name}-{_u()}@auth.test",),
     ).fetchone()["id"]
     for table, (spec, provides) in ROW_SPECS.items():
         row_id = insert_row(conn, table, spec(tenant))
@@ -113,8 +209,10 @@ def as_tenant(conn: psycopg.Connection, user_id: Any) -> Iterator[psycopg.Connec
     """One transaction as role `authenticated` with auth.uid() = user_id (rolled back after)."""
     with conn.transaction(force_rollback=True):
         conn.execute("SET LOCAL ROLE authenticated")
-        conn.execute("SELECT set_config('request.jwt.claims', %s, true)",
-                     (json.dumps({"sub": str(user_id), "role": "authenticated"}),))
+        conn.execute(
+            "SELECT set_config('request.jwt.claims', %s, true)",
+            (json.dumps({"sub": str(user_id), "role": "authenticated"}),),
+        )
         yield conn
 
 
@@ -127,30 +225,40 @@ def as_role(conn: psycopg.Connection, role: str) -> Iterator[psycopg.Connection]
 
 def truncate_all(conn: psycopg.Connection) -> None:
     """Empty every public table but the migrations' bookkeeping, and auth.users."""
-    tables = [r["tablename"] if isinstance(r, dict) else r[0] for r in conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
-    ).fetchall()]
+    tables = [
+        r["tablename"] if isinstance(r, dict) else r[0]
+        for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> "
+            "'schema_migrations'"
+        ).fetchall()
+    ]
     if tables:
         conn.execute("TRUNCATE " + ", ".join(f'public."{t}"' for t in tables) + " CASCADE")
     conn.execute("DELETE FROM auth.users")
     # Per-domain vector indexes follow the data (db/vector_indexes.py): the emptied table has none.
     for r in conn.execute(
-            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE i.indrelid = to_regclass('public.page_embeddings') "
-            "AND c.relname LIKE 'idx\\_page\\_embeddings\\_vector\\_d\\_%'").fetchall():
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = to_regclass('public.page_embeddings') "
+        "AND c.relname LIKE 'idx\\_page\\_embeddings\\_vector\\_d\\_%'"
+    ).fetchall():
         name = r["relname"] if isinstance(r, dict) else r[0]
         conn.execute(f'DROP INDEX public."{name}"')
 
 
 def public_tables(conn: psycopg.Connection) -> set[str]:
-    return {r["relname"] for r in conn.execute(
-        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
-        "AND relkind IN ('r', 'p')").fetchall()}
+    return {
+        r["relname"]
+        for r in conn.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+            "AND relkind IN ('r', 'p')"
+        ).fetchall()
+    }
 
 
 _FINGERPRINT = """
 WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname IN ('public', 'auth', 'omni_quarantine'))
-SELECT 'column ' || c.oid::regclass || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+SELECT 'column ' || c.oid::regclass || '.' || a.attname || ' '
+    || format_type(a.atttypid, a.atttypmod)
        || ' #' || a.attnum || ' notnull=' || a.attnotnull || ' default='
        || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
   FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -160,16 +268,19 @@ UNION ALL
 SELECT 'relation ' || c.oid::regclass || ' kind=' || c.relkind::text || ' rls=' || c.relrowsecurity
   FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ns) AND c.relkind IN ('r', 'p', 'v', 'm')
 UNION ALL
-SELECT 'grant ' || c.oid::regclass || ' ' || coalesce(g.rolname, 'PUBLIC') || ' ' || x.privilege_type
+SELECT 'grant ' || c.oid::regclass || ' ' || coalesce(g.rolname, 'PUBLIC') || ' '
+    || x.privilege_type
   FROM pg_class c, aclexplode(c.relacl) x LEFT JOIN pg_roles g ON g.oid = x.grantee
  WHERE c.relnamespace IN (SELECT oid FROM ns) AND c.relkind IN ('r', 'p', 'v', 'm')
    AND x.grantee <> c.relowner
 UNION ALL
-SELECT 'constraint ' || co.conrelid::regclass || ' ' || co.conname || ' ' || pg_get_constraintdef(co.oid)
+SELECT 'constraint ' || co.conrelid::regclass || ' ' || co.conname || ' '
+    || pg_get_constraintdef(co.oid)
   FROM pg_constraint co WHERE co.connamespace IN (SELECT oid FROM ns)
 UNION ALL
 SELECT 'index ' || pg_get_indexdef(i.indexrelid)
-  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace IN (SELECT oid FROM ns)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE c.relnamespace IN (SELECT oid FROM ns)
 UNION ALL
 SELECT 'trigger ' || pg_get_triggerdef(t.oid)
   FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
@@ -178,7 +289,8 @@ UNION ALL
 SELECT 'policy ' || p.polrelid::regclass || ' ' || p.polname || ' ' || p.polcmd::text || ' '
        || coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' / '
        || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
-  FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace IN (SELECT oid FROM ns)
+  FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+      WHERE c.relnamespace IN (SELECT oid FROM ns)
 UNION ALL
 SELECT 'function ' || p.oid::regprocedure || ' secdef=' || p.prosecdef || ' config='
        || coalesce(array_to_string(p.proconfig, ','), '') || ' body=' || md5(p.prosrc)
@@ -197,5 +309,7 @@ SELECT 'extension ' || extname FROM pg_extension
 def schema_fingerprint(conn: psycopg.Connection) -> set[str]:
     """One line per column, relation, grant, constraint, index, trigger, policy and function of the
     project's schemas: two databases with the same set have the same schema (order-free)."""
-    return {next(iter(r.values())) if isinstance(r, dict) else r[0]
-            for r in conn.execute(_FINGERPRINT).fetchall()}
+    return {
+        next(iter(r.values())) if isinstance(r, dict) else r[0]
+        for r in conn.execute(_FINGERPRINT).fetchall()
+    }

@@ -17,6 +17,7 @@ from tests.support.worker_fixtures import (
     running_worker,
 )
 from workers.dispatch import send_job
+from workers.refresh import retry_job
 
 
 def wait_for_job(conn, job_id, statuses=("completed", "failed"), timeout=60.0) -> dict:
@@ -31,14 +32,21 @@ def wait_for_job(conn, job_id, statuses=("completed", "failed"), timeout=60.0) -
 
 def _embed_job(conn, pages=2, **meta):
     domain = make_domain(conn)
-    ids = [add_page(conn, domain["id"], f"https://shop.example/{i}", f"P{i}", long_page(f"topic{i}"))
-           for i in range(pages)]
+    ids = [
+        add_page(conn, domain["id"], f"https://shop.example/{i}", f"P{i}", long_page(f"topic{i}"))
+        for i in range(pages)
+    ]
     return jobs.create(conn, domain["id"], "embed", {"page_ids": [str(i) for i in ids], **meta})
 
 
 def _send(broker, job_id, **options):
-    message = dramatiq.Message(queue_name="embed", actor_name="embed_pages", args=(str(job_id),),
-                               kwargs={}, options=options)
+    message = dramatiq.Message(
+        queue_name="embed",
+        actor_name="embed_pages",
+        args=(str(job_id),),
+        kwargs={},
+        options=options,
+    )
     return broker.enqueue(message)
 
 
@@ -60,8 +68,10 @@ def test_job_completes_and_a_second_delivery_duplicates_nothing(db, broker, open
     meta = jobs.get(db, job_id)["metadata"]
     assert meta["chunks_embedded"] == rows and meta["tokens"] > 0 and meta["attempts"] == 1
     assert job["started_at"] <= job["completed_at"] and job["error_message"] is None
-    dupes = db.execute("SELECT page_id, metadata->>'chunk_hash', count(*) FROM page_embeddings "
-                       "GROUP BY 1, 2 HAVING count(*) > 1").fetchall()
+    dupes = db.execute(
+        "SELECT page_id, metadata->>'chunk_hash', count(*) FROM page_embeddings "
+        "GROUP BY 1, 2 HAVING count(*) > 1"
+    ).fetchall()
     assert dupes == []
 
 
@@ -81,8 +91,9 @@ def test_rate_limit_storm_through_the_worker_ends_in_success(db, broker, openai_
 
 def test_permanent_error_fails_the_job_once_with_its_message(db, broker, openai_env, redis_client):
     job_id = _embed_job(db, pages=1)
-    openai_env.script(Reply.bad_request("Invalid 'model': no such embedding model"),
-                      path="/v1/embeddings")
+    openai_env.script(
+        Reply.bad_request("Invalid 'model': no such embedding model"), path="/v1/embeddings"
+    )
     send_job(job_id, "embed")
     with running_worker(broker):
         job = wait_for_job(db, job_id)
@@ -90,15 +101,16 @@ def test_permanent_error_fails_the_job_once_with_its_message(db, broker, openai_
     assert job["status"] == "failed"
     assert "no such embedding model" in job["error_message"]
     assert job["completed_at"] is not None and job["metadata"]["attempts"] == 1
-    assert len(openai_env.embedding_requests()) == 1          # not retried
+    assert len(openai_env.embedding_requests()) == 1  # not retried
     assert _dead_letters(redis_client) == 1
     assert embedding_rows(db) == []
 
 
-def test_transient_errors_out_of_retries_dead_letter_and_fail_the_job(db, broker, openai_env,
-                                                                     redis_client):
+def test_transient_errors_out_of_retries_dead_letter_and_fail_the_job(
+    db, broker, openai_env, redis_client
+):
     job_id = _embed_job(db, pages=1)
-    openai_env.script(lambda request: Reply.server_error(502))   # one 502 ...
+    openai_env.script(lambda request: Reply.server_error(502))  # one 502 ...
     openai_env.handler = lambda request: Reply.server_error(502)  # ... and every answer after
     _send(broker, job_id, max_retries=1, min_backoff=50, max_backoff=100)
     with running_worker(broker):
@@ -124,7 +136,6 @@ def test_unknown_or_mistyped_job_is_permanent(db, broker, redis_client):
 
 
 def test_retry_command_requeues_a_failed_job(db, broker, openai_env):
-    from workers.refresh import retry_job
 
     job_id = _embed_job(db, pages=1)
     openai_env.script(Reply.bad_request("temporary misconfiguration"), path="/v1/embeddings")
@@ -143,8 +154,16 @@ def test_pending_embed_jobs_of_a_domain_share_requests(db, broker, openai_env):
     domain = make_domain(db)
     ids = []
     for j in range(3):
-        pages = [add_page(db, domain["id"], f"https://shop.example/{j}/{i}", f"P{j}{i}",
-                          long_page(f"topic{j}x{i}", paragraphs=2)) for i in range(3)]
+        pages = [
+            add_page(
+                db,
+                domain["id"],
+                f"https://shop.example/{j}/{i}",
+                f"P{j}{i}",
+                long_page(f"topic{j}x{i}", paragraphs=2),
+            )
+            for i in range(3)
+        ]
         ids.append(jobs.create(db, domain["id"], "embed", {"page_ids": [str(p) for p in pages]}))
     for job_id in ids:
         send_job(job_id, "embed")
@@ -152,10 +171,11 @@ def test_pending_embed_jobs_of_a_domain_share_requests(db, broker, openai_env):
         done = [wait_for_job(db, job_id) for job_id in ids]
         broker.join("embed", timeout=20_000)
     assert [j["status"] for j in done] == ["completed"] * 3
-    assert len(openai_env.embedding_requests()) == 1            # one full request, not three
+    assert len(openai_env.embedding_requests()) == 1  # one full request, not three
     merged = [j for j in done if "merged_jobs" in jobs.get(db, j["id"])["metadata"]]
-    assert len(merged) == 1 and sorted(jobs.get(db, merged[0]["id"])["metadata"]["merged_jobs"]) \
-        == sorted(str(i) for i in ids if i != merged[0]["id"])
+    assert len(merged) == 1 and sorted(
+        jobs.get(db, merged[0]["id"])["metadata"]["merged_jobs"]
+    ) == sorted(str(i) for i in ids if i != merged[0]["id"])
     rows = embedding_rows(db)
     assert len({(r["page_id"], r["metadata"]["chunk_hash"]) for r in rows}) == len(rows)
     assert len({r["page_id"] for r in rows}) == 9
@@ -165,15 +185,20 @@ def test_jobs_taken_along_by_a_failing_job_are_requeued_and_complete(db, broker,
     domain = make_domain(db)
     ids = []
     for j in range(3):
-        page = add_page(db, domain["id"], f"https://shop.example/{j}", f"P{j}", long_page(f"t{j}", 2))
+        page = add_page(
+            db, domain["id"], f"https://shop.example/{j}", f"P{j}", long_page(f"t{j}", 2)
+        )
         ids.append(jobs.create(db, domain["id"], "embed", {"page_ids": [str(page)]}))
     openai_env.script(Reply.bad_request("quota exceeded for this key"), path="/v1/embeddings")
-    send_job(ids[0], "embed")          # only the first is sent: it takes the other two along
+    send_job(ids[0], "embed")  # only the first is sent: it takes the other two along
     with running_worker(broker):
         done = [wait_for_job(db, job_id) for job_id in ids]
         broker.join("embed", timeout=20_000)
     assert done[0]["status"] == "failed" and "quota exceeded" in done[0]["error_message"]
     assert [j["status"] for j in done[1:]] == ["completed", "completed"]
-    assert all("merged_into" not in jobs.get(db, j)["metadata"] or
-               jobs.get(db, j)["metadata"]["merged_into"] != str(ids[0]) for j in ids[1:])
+    assert all(
+        "merged_into" not in jobs.get(db, j)["metadata"]
+        or jobs.get(db, j)["metadata"]["merged_into"] != str(ids[0])
+        for j in ids[1:]
+    )
     assert len({r["page_id"] for r in embedding_rows(db)}) == 2

@@ -22,8 +22,11 @@ from workers.dispatch import send_job
 from workers.errors import PermanentError, TransientError
 
 MAX_RETRIES = 2
-SETTINGS = {"worker_max_retries": MAX_RETRIES, "worker_min_backoff_ms": 10,
-            "worker_max_backoff_ms": 20}
+SETTINGS = {
+    "worker_max_retries": MAX_RETRIES,
+    "worker_min_backoff_ms": 10,
+    "worker_max_backoff_ms": 20,
+}
 
 # job type -> the function its actor's work calls (module, name)
 ROUTES = [
@@ -45,9 +48,9 @@ class Recorder:
         self.calls: list[tuple[str, Settings | None]] = []
 
     def __call__(self, *args: Any) -> dict[str, Any]:
-        if isinstance(args[0], str):            # crawl_child(job_id, runner)
+        if isinstance(args[0], str):  # crawl_child(job_id, runner)
             job_id, settings = args[0], None
-        else:                                   # run_x(conn, job[, settings])
+        else:  # run_x(conn, job[, settings])
             job_id, settings = str(args[1]["id"]), (args[2] if len(args) > 2 else None)
         self.calls.append((job_id, settings))
         outcome = self.outcomes[min(len(self.calls), len(self.outcomes)) - 1]
@@ -72,8 +75,12 @@ def stub_broker(db, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubBroker]:
     broker.close()
 
 
-def _replace(monkeypatch: pytest.MonkeyPatch, module: str, name: str,
-             outcomes: list[BaseException | None] | None = None) -> Recorder:
+def _replace(
+    monkeypatch: pytest.MonkeyPatch,
+    module: str,
+    name: str,
+    outcomes: list[BaseException | None] | None = None,
+) -> Recorder:
     recorder = Recorder(name, outcomes)
     monkeypatch.setattr(f"{module}.{name}", recorder)
     return recorder
@@ -88,7 +95,8 @@ def _run(broker: StubBroker, db, job_type: str, send: Callable[[Any], Any] | Non
 
 @pytest.mark.parametrize("job_type, module, name", ROUTES)
 def test_a_message_reaches_its_job_function_and_completes_the_job(
-        stub_broker, db, monkeypatch, job_type: str, module: str, name: str) -> None:
+    stub_broker, db, monkeypatch, job_type: str, module: str, name: str
+) -> None:
     recorder = _replace(monkeypatch, module, name)
     job_id, message, job = _run(stub_broker, db, job_type)
 
@@ -108,8 +116,9 @@ def test_a_message_reaches_its_job_function_and_completes_the_job(
 
 
 def test_a_transient_error_is_retried(stub_broker, db, monkeypatch) -> None:
-    recorder = _replace(monkeypatch, "workers.extract_job", "run_extract",
-                        [TransientError("the API is busy"), None])
+    recorder = _replace(
+        monkeypatch, "workers.extract_job", "run_extract", [TransientError("the API is busy"), None]
+    )
     _, _, job = _run(stub_broker, db, "extract")
     assert len(recorder.calls) == 2
     assert job["status"] == "completed" and job["metadata"]["attempts"] == 2
@@ -118,8 +127,9 @@ def test_a_transient_error_is_retried(stub_broker, db, monkeypatch) -> None:
 
 
 def test_a_transient_error_out_of_retries_fails_the_job(stub_broker, db, monkeypatch) -> None:
-    recorder = _replace(monkeypatch, "workers.extract_job", "run_extract",
-                        [TransientError("still busy")])
+    recorder = _replace(
+        monkeypatch, "workers.extract_job", "run_extract", [TransientError("still busy")]
+    )
     _, _, job = _run(stub_broker, db, "extract")
     assert len(recorder.calls) == MAX_RETRIES + 1
     assert job["status"] == "failed" and job["metadata"]["dead_lettered"] is True
@@ -128,8 +138,12 @@ def test_a_transient_error_out_of_retries_fails_the_job(stub_broker, db, monkeyp
 
 
 def test_a_permanent_error_fails_the_job_without_a_retry(stub_broker, db, monkeypatch) -> None:
-    recorder = _replace(monkeypatch, "workers.optimize_job", "run_optimize",
-                        [PermanentError("the page is not HTML")])
+    recorder = _replace(
+        monkeypatch,
+        "workers.optimize_job",
+        "run_optimize",
+        [PermanentError("the page is not HTML")],
+    )
     _, _, job = _run(stub_broker, db, "optimize")
     assert len(recorder.calls) == 1
     assert job["status"] == "failed" and job["error_message"] == "the page is not HTML"
@@ -138,8 +152,7 @@ def test_a_permanent_error_fails_the_job_without_a_retry(stub_broker, db, monkey
 
 
 def test_an_unexpected_error_is_permanent(stub_broker, db, monkeypatch) -> None:
-    recorder = _replace(monkeypatch, "workers.optimize_job", "run_optimize",
-                        [KeyError("title")])
+    recorder = _replace(monkeypatch, "workers.optimize_job", "run_optimize", [KeyError("title")])
     _, _, job = _run(stub_broker, db, "optimize")
     assert len(recorder.calls) == 1
     assert job["status"] == "failed" and job["error_message"] == "KeyError: 'title'"
@@ -155,15 +168,24 @@ def test_a_job_sent_to_the_wrong_actor_fails_without_running(stub_broker, db, mo
 
 @pytest.mark.parametrize("kind", ACTORS, ids=lambda kind: kind.actor)
 def test_actor_options_come_from_the_settings(kind) -> None:
-    settings = Settings(worker_max_retries=3, worker_min_backoff_ms=7, worker_max_backoff_ms=70,
-                        worker_time_limit_s=11, crawl_time_limit_s=22)
+    settings = Settings(
+        worker_max_retries=3,
+        worker_min_backoff_ms=7,
+        worker_max_backoff_ms=70,
+        worker_time_limit_s=11,
+        crawl_time_limit_s=22,
+    )
     broker = StubBroker()
     configure(broker, settings)
     declare_actors(broker, settings)
     actor = broker.get_actor(kind.actor)
     limit = 22_000 if kind.actor == "crawl_domain" else 11_000
     assert actor.queue_name == kind.queue == actor_options(kind, settings)["queue_name"]
-    assert actor.options == {"time_limit": limit, "max_retries": 3, "min_backoff": 7,
-                             "max_backoff": 70, "throws": (PermanentError,)}
+    assert actor.options == {
+        "time_limit": limit,
+        "max_retries": 3,
+        "min_backoff": 7,
+        "max_backoff": 70,
+        "throws": (PermanentError,),
+    }
     broker.close()
-

@@ -28,21 +28,24 @@ def _inputs(server) -> list[str]:
 
 def _embedded(row, title: str) -> str:
     """The text the row's vector was made from: the context line, then the stored text."""
-    return embedding_text(context_line(title, tuple(row["metadata"]["heading_path"])),
-                          row["chunk_text"])
+    return embedding_text(
+        context_line(title, tuple(row["metadata"]["heading_path"])), row["chunk_text"]
+    )
 
 
 def test_first_embed_writes_every_chunk_with_its_model_and_usage(db, openai_env):
     domain = make_domain(db)
-    pages = [add_page(db, domain["id"], f"https://shop.example/{t}", t.title(), long_page(t))
-             for t in ("shipping", "returns")]
+    pages = [
+        add_page(db, domain["id"], f"https://shop.example/{t}", t.title(), long_page(t))
+        for t in ("shipping", "returns")
+    ]
     stats = run_embed(db, _job(db, domain["id"], pages), get_settings())
     rows = embedding_rows(db)
     assert stats["chunks_embedded"] == len(rows) == stats["chunks"] > 4
     assert {r["metadata"]["model"] for r in rows} == {"text-embedding-3-small"}
     assert all(len(r["embedding"].to_numpy()) == 1536 for r in rows)
     assert all(r["metadata"]["token_count"] <= 120 + 15 + 2 for r in rows)
-    titles = dict(zip(pages, ("Shipping", "Returns")))
+    titles = dict(zip(pages, ("Shipping", "Returns"), strict=False))
     assert all(r["metadata"]["heading_path"][0] == titles[r["page_id"]] for r in rows)
     # every text was sent once, in one request (well under the limits)
     assert len(openai_env.embedding_requests()) == 1 == stats["requests"]
@@ -51,13 +54,16 @@ def test_first_embed_writes_every_chunk_with_its_model_and_usage(db, openai_env)
     assert stats["tokens"] > 0 and stats["cost"] > 0
     usage = db.execute("SELECT * FROM business_usage").fetchall()
     assert [(u["usage_type"], u["model"], u["tokens"], u["requests"]) for u in usage] == [
-        ("embedding", "text-embedding-3-small", stats["tokens"], 1)]
+        ("embedding", "text-embedding-3-small", stats["tokens"], 1)
+    ]
 
 
 def test_unchanged_site_costs_zero_tokens(db, openai_env):
     domain = make_domain(db)
-    pages = [add_page(db, domain["id"], f"https://shop.example/{t}", t, long_page(t))
-             for t in ("shipping", "returns", "sizes")]
+    pages = [
+        add_page(db, domain["id"], f"https://shop.example/{t}", t, long_page(t))
+        for t in ("shipping", "returns", "sizes")
+    ]
     run_embed(db, _job(db, domain["id"], pages), get_settings())
     before = {r["id"] for r in embedding_rows(db)}
     openai_env.clear()
@@ -74,10 +80,13 @@ def test_changed_page_re_embeds_only_changed_chunks(db, openai_env):
     run_embed(db, _job(db, domain["id"], [page]), get_settings())
     before = {r["metadata"]["chunk_hash"]: r for r in embedding_rows(db, page)}
 
-    changed = text.replace("Paragraph 1.3 about shipping", "Paragraph 1.3 (NEW: free express "
-                           "delivery) about shipping").replace(
+    changed = text.replace(
+        "Paragraph 1.3 about shipping", "Paragraph 1.3 (NEW: free express delivery) about shipping"
+    ).replace(
         "Paragraph 2.7 about shipping: the shipping service handles item 7 carefully, with details "
-        "number 207 that customers often ask about when they contact support.", "")
+        "number 207 that customers often ask about when they contact support.",
+        "",
+    )
     add_page(db, domain["id"], "https://shop.example/shipping", "Shipping", changed)
     openai_env.clear()
     stats = run_embed(db, _job(db, domain["id"], [page]), get_settings())
@@ -85,12 +94,13 @@ def test_changed_page_re_embeds_only_changed_chunks(db, openai_env):
 
     new_hashes = set(after) - set(before)
     assert new_hashes and len(new_hashes) < len(after) / 2
-    assert sorted(_inputs(openai_env)) == sorted(_embedded(after[h], "Shipping")
-                                                 for h in new_hashes)
+    assert sorted(_inputs(openai_env)) == sorted(
+        _embedded(after[h], "Shipping") for h in new_hashes
+    )
     assert stats["chunks_embedded"] == len(new_hashes)
     assert stats["chunks_unchanged"] == len(set(after) & set(before))
     assert stats["chunks_deleted"] == len(set(before) - set(after)) > 0
-    for h in set(after) & set(before):       # kept rows are the very same rows
+    for h in set(after) & set(before):  # kept rows are the very same rows
         assert after[h]["id"] == before[h]["id"]
     assert any("free express" in after[h]["chunk_text"] for h in new_hashes)
     indexes = sorted(r["metadata"]["chunk_index"] for r in after.values())
@@ -100,8 +110,9 @@ def test_changed_page_re_embeds_only_changed_chunks(db, openai_env):
 def test_identical_texts_are_embedded_once(db, openai_env):
     domain = make_domain(db)
     same = long_page("warranty", paragraphs=2)
-    pages = [add_page(db, domain["id"], f"https://shop.example/w{i}", "Warranty", same)
-             for i in range(3)]
+    pages = [
+        add_page(db, domain["id"], f"https://shop.example/w{i}", "Warranty", same) for i in range(3)
+    ]
     stats = run_embed(db, _job(db, domain["id"], pages), get_settings())
     rows = embedding_rows(db)
     per_page = len(rows) // 3
@@ -143,23 +154,27 @@ def test_pages_that_are_not_knowledge_are_not_embedded_and_lose_their_rows(db, o
     run_embed(db, _job(db, domain["id"], [index, answer]), get_settings())
     assert embedding_rows(db, index) and embedding_rows(db, answer)
     sent = len(_inputs(openai_env))
-    db.execute("UPDATE scraped_pages SET metadata = metadata || jsonb_build_object('page_kind', %s::text) "
-               "WHERE id = %s", (kind, index))
+    db.execute(
+        "UPDATE scraped_pages SET metadata = metadata || jsonb_build_object('page_kind', %s::text) "
+        "WHERE id = %s",
+        (kind, index),
+    )
     stats = run_embed(db, _job(db, domain["id"], [index, answer]), get_settings())
     assert embedding_rows(db, index) == [] and embedding_rows(db, answer)
-    assert stats["chunks_deleted"] > 0 and len(_inputs(openai_env)) == sent   # nothing sent
+    assert stats["chunks_deleted"] > 0 and len(_inputs(openai_env)) == sent  # nothing sent
 
 
 def test_rate_limit_storm_ends_in_success(db, openai_env):
     domain = make_domain(db)
     page = add_page(db, domain["id"], "https://shop.example/a", "A", long_page("sizes"))
-    openai_env.script(*[Reply.rate_limited(retry_after=0.05)] * 3, Reply.server_error(503),
-                      path="/v1/embeddings")
+    openai_env.script(
+        *[Reply.rate_limited(retry_after=0.05)] * 3, Reply.server_error(503), path="/v1/embeddings"
+    )
     stats = run_embed(db, _job(db, domain["id"], [page]), get_settings())
     requests = openai_env.embedding_requests()
     assert len(requests) == 5 and stats["request_attempts"] == 5 and stats["requests"] == 1
-    gaps = [b.time - a.time for a, b in zip(requests, requests[1:])]
-    assert min(gaps[:3]) >= 0.05            # Retry-After honoured
+    gaps = [b.time - a.time for a, b in zip(requests, requests[1:], strict=False)]
+    assert min(gaps[:3]) >= 0.05  # Retry-After honoured
     assert len(embedding_rows(db)) == stats["chunks_embedded"] > 0
 
 
@@ -193,11 +208,16 @@ def test_a_page_is_chunked_from_its_markdown_not_its_flat_text(db, openai_env):
     the chunks follow the Markdown's headings, code stays whole, pilcrows are gone."""
     domain = make_domain(db)
     flat = "Install\nRun the installer.\npip install omni\nUpgrade\nRun it again."
-    markdown = ("# Install¶\n\nRun the installer.\n\n```\npip install omni\n```\n\n"
-                "## Upgrade[¶](#upgrade)\n\n" + "Run it again, then restart. " * 40)
+    markdown = (
+        "# Install¶\n\nRun the installer.\n\n```\npip install omni\n```\n\n"
+        "## Upgrade[¶](#upgrade)\n\n" + "Run it again, then restart. " * 40
+    )
     page = add_page(db, domain["id"], "https://shop.example/install", "Install", flat)
-    db.execute("UPDATE scraped_pages SET metadata = jsonb_build_object('markdown', %s::text) "
-               "WHERE id = %s", (markdown, page))
+    db.execute(
+        "UPDATE scraped_pages SET metadata = jsonb_build_object('markdown', %s::text) "
+        "WHERE id = %s",
+        (markdown, page),
+    )
     run_embed(db, _job(db, domain["id"], [page]), get_settings())
     rows = embedding_rows(db, page)
     assert {tuple(r["metadata"]["heading_path"]) for r in rows} >= {("Install", "Upgrade")}
@@ -208,10 +228,14 @@ def test_a_page_is_chunked_from_its_markdown_not_its_flat_text(db, openai_env):
 def test_chunks_carry_their_pages_language_for_the_keyword_side(db, openai_env):
     domain = make_domain(db)
     page = add_page(db, domain["id"], "https://shop.example/en", "Leaving", long_page("exits"))
-    db.execute("UPDATE scraped_pages SET metadata = '{\"language\": \"en-gb\"}' WHERE id = %s",
-               (page,))
+    db.execute(
+        'UPDATE scraped_pages SET metadata = \'{"language": "en-gb"}\' WHERE id = %s', (page,)
+    )
     run_embed(db, _job(db, domain["id"], [page]), get_settings())
-    rows = db.execute("SELECT metadata->>'language' AS language, chunk_tsv::text AS tsv "
-                      "FROM page_embeddings WHERE page_id = %s", (page,)).fetchall()
+    rows = db.execute(
+        "SELECT metadata->>'language' AS language, chunk_tsv::text AS tsv "
+        "FROM page_embeddings WHERE page_id = %s",
+        (page,),
+    ).fetchall()
     assert rows and all(r["language"] == "en-gb" for r in rows)
-    assert any("'exit'" in r["tsv"] for r in rows)       # stemmed: "exits" -> exit
+    assert any("'exit'" in r["tsv"] for r in rows)  # stemmed: "exits" -> exit

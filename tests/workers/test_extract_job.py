@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import pytest
 
+from db import jobs
+from db.connection import connect
+from db.tenants import add_domain
 from tests.support.extract_fixtures import page_html
 from workers.errors import PermanentError
 from workers.extract_job import run_extract
 
-SITE = ["woo_product.html", "shopify_product.html", "jsonld_product.html", "microdata_product.html",
-        "rdfa_og_product.html", "faq_jsonld.html", "faq_headings.html", "contact.html"]
+SITE = [
+    "woo_product.html",
+    "shopify_product.html",
+    "jsonld_product.html",
+    "microdata_product.html",
+    "rdfa_og_product.html",
+    "faq_jsonld.html",
+    "faq_headings.html",
+    "contact.html",
+]
 
 
 def _rows(db, extract_type=None):
-    sql = "SELECT url, extract_type, extracted_data, schema_used, confidence_score FROM structured_extractions"
+    sql = (
+        "SELECT url, extract_type, extracted_data, schema_used, confidence_score "
+        "FROM structured_extractions"
+    )
     rows = db.execute(sql + " ORDER BY url, extract_type, extracted_data->>'position'").fetchall()
     return [r for r in rows if extract_type in (None, r["extract_type"])]
 
@@ -25,8 +39,12 @@ def test_extracts_products_prices_faqs_and_contacts_from_the_site(db, add_html_p
     assert stats["extract_pages"] == len(SITE)
     products = {r["extracted_data"]["sku"]: r["extracted_data"] for r in _rows(db, "product")}
     assert {sku: (p["price"], p["currency"]) for sku, p in products.items()} == {
-        "BL-DRIP-02": ("24.50", "GBP"), "NK-BEANIE-GRY": ("29.00", "CAD"), "SO-TR3-BLK-M": ("149.95", "EUR"),
-        "HH-SKL-26": ("39.99", "USD"), "LT-APRON-1": ("34.00", "GBP")}
+        "BL-DRIP-02": ("24.50", "GBP"),
+        "NK-BEANIE-GRY": ("29.00", "CAD"),
+        "SO-TR3-BLK-M": ("149.95", "EUR"),
+        "HH-SKL-26": ("39.99", "USD"),
+        "LT-APRON-1": ("34.00", "GBP"),
+    }
     faqs = [r["extracted_data"]["question"] for r in _rows(db, "faq")]
     assert "Do you ship internationally?" in faqs and "How do I track my order?" in faqs
     assert len(faqs) == 3 + 4
@@ -57,7 +75,9 @@ def test_changed_page_replaces_its_rows(db, add_html_page, make_job):
     assert [r["extracted_data"]["question"] for r in _rows(db, "faq")] == ["How do I pay?"]
 
 
-def test_domain_learns_its_platform_and_the_next_page_reuses_the_selectors(db, add_html_page, make_job):
+def test_domain_learns_its_platform_and_the_next_page_reuses_the_selectors(
+    db, add_html_page, make_job
+):
     first = add_html_page("product/dripper", page_html("woo_product.html"))
     run_extract(db, make_job("extract", [first]))
     pattern = db.execute("SELECT * FROM domain_patterns WHERE pattern_type = 'platform'").fetchone()
@@ -69,7 +89,10 @@ def test_domain_learns_its_platform_and_the_next_page_reuses_the_selectors(db, a
     second = add_html_page("product/grinder", page_html("woo_product2.html"))
     stats = run_extract(db, make_job("extract", [second]))
     row = next(r for r in _rows(db, "product") if r["url"].endswith("grinder"))
-    assert row["extracted_data"]["sku"] == "BL-GRIND-01" and row["extracted_data"]["price"] == "1049.00"
+    assert (
+        row["extracted_data"]["sku"] == "BL-GRIND-01"
+        and row["extracted_data"]["price"] == "1049.00"
+    )
     assert row["schema_used"]["learned"] is True
     assert stats["platform"] == "woocommerce"
     pattern = db.execute("SELECT * FROM domain_patterns WHERE pattern_type = 'platform'").fetchone()
@@ -78,9 +101,16 @@ def test_domain_learns_its_platform_and_the_next_page_reuses_the_selectors(db, a
 
 def test_learned_platform_survives_a_page_without_signals(db, add_html_page, make_job):
     run_extract(db, make_job("extract", [add_html_page("p1", page_html("woo_product.html"))]))
-    run_extract(db, make_job("extract", [add_html_page("about", "<html><body><p>About us</p></body></html>")]))
-    assert db.execute("SELECT platform FROM domain_patterns WHERE pattern_type = 'platform'"
-                      ).fetchone()["platform"] == "woocommerce"
+    run_extract(
+        db,
+        make_job("extract", [add_html_page("about", "<html><body><p>About us</p></body></html>")]),
+    )
+    assert (
+        db.execute(
+            "SELECT platform FROM domain_patterns WHERE pattern_type = 'platform'"
+        ).fetchone()["platform"]
+        == "woocommerce"
+    )
 
 
 def test_pages_without_html_are_counted_and_skipped(db, add_html_page, make_job):
@@ -90,11 +120,17 @@ def test_pages_without_html_are_counted_and_skipped(db, add_html_page, make_job)
     assert (stats["extract_pages"], stats["extract_skipped_no_html"]) == (1, 1)
 
 
-@pytest.mark.parametrize("metadata", [{}, {"page_ids": "abc"}, {"page_ids": [1, 2]},
-                                      {"page_ids": ["not-a-uuid"]},
-                                      {"page_ids": ["00000000-0000-0000-0000-000000000000"]}])
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {},
+        {"page_ids": "abc"},
+        {"page_ids": [1, 2]},
+        {"page_ids": ["not-a-uuid"]},
+        {"page_ids": ["00000000-0000-0000-0000-000000000000"]},
+    ],
+)
 def test_bad_or_missing_pages_are_permanent_errors(db, domain, metadata):
-    from db import jobs
 
     job = jobs.start(db, jobs.create(db, domain["id"], "extract", metadata))
     with pytest.raises(PermanentError):
@@ -102,11 +138,13 @@ def test_bad_or_missing_pages_are_permanent_errors(db, domain, metadata):
 
 
 def test_a_page_of_another_domain_fails_the_job_and_touches_nothing(db, add_html_page, make_job):
-    from db.tenants import add_domain
 
     other = add_domain(db, "other.test")
-    page = db.execute("INSERT INTO scraped_pages (domain_id, url, html) VALUES (%s, 'https://other.test/', %s) "
-                      "RETURNING id::text AS id", (other["id"], page_html("faq_jsonld.html"))).fetchone()["id"]
+    page = db.execute(
+        "INSERT INTO scraped_pages (domain_id, url, html) VALUES (%s, 'https://other.test/', %s) "
+        "RETURNING id::text AS id",
+        (other["id"], page_html("faq_jsonld.html")),
+    ).fetchone()["id"]
     mine = add_html_page("faq", page_html("faq_jsonld.html"))
     with pytest.raises(PermanentError, match="names 1 page\\(s\\) of another domain"):
         run_extract(db, make_job("extract", [page, mine]))
@@ -121,12 +159,11 @@ def test_a_deleted_page_is_skipped_and_counted(db, add_html_page, make_job):
 
 
 def test_with_a_pooled_style_connection_rows_are_committed(db, add_html_page, make_job):
-    from db.connection import connect
 
     ids = [add_html_page(name, page_html(name)) for name in ("woo_product.html", "faq_jsonld.html")]
     job = make_job("extract", ids)
     with connect() as conn:
         run_extract(conn, job)
-        conn.rollback()          # nothing left uncommitted: each page was committed as it was done
+        conn.rollback()  # nothing left uncommitted: each page was committed as it was done
     # a product and 3 FAQs (the footer address is at beanleaf.test, reserved and not this site's)
     assert len(_rows(db)) == 1 + 3

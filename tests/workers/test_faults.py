@@ -19,14 +19,19 @@ from tests.support.worker_fixtures import FAST_RECOVERY
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 PAGES = 120
-WORKER_ENV = {**FAST_RECOVERY, "OMNI_WORKER_MIN_BACKOFF_MS": "300",
-              "OMNI_WORKER_MAX_BACKOFF_MS": "2000", "OMNI_LOG_LEVEL": "INFO"}
+WORKER_ENV = {
+    **FAST_RECOVERY,
+    "OMNI_WORKER_MIN_BACKOFF_MS": "300",
+    "OMNI_WORKER_MAX_BACKOFF_MS": "2000",
+    "OMNI_LOG_LEVEL": "INFO",
+}
 
 
 @pytest.fixture
 def fault_rig(db, services_env, redis_client, tmp_path):
-    with rig(db, services_env["DATABASE_URL"], services_env["REDIS_URL"], tmp_path,
-             WORKER_ENV) as the_rig:
+    with rig(
+        db, services_env["DATABASE_URL"], services_env["REDIS_URL"], tmp_path, WORKER_ENV
+    ) as the_rig:
         the_rig.seed(PAGES)
         yield the_rig
 
@@ -51,16 +56,21 @@ def test_a_worker_killed_mid_request_and_an_api_error_burst(fault_rig) -> None:
     fault_rig.enqueue()
     # killed once every answered request is checkpointed: only the hanging one is in flight
     # (a kill between an answer and its checkpoint's commit is the window no design closes)
-    fault_rig.wait_until(lambda: fault_rig.server.billed_requests >= 2 and
-                         fault_rig.report()["recorded_tokens"] == fault_rig.server.billed_tokens,
-                         90, "the answered requests' checkpoints")
+    fault_rig.wait_until(
+        lambda: (
+            fault_rig.server.billed_requests >= 2
+            and fault_rig.report()["recorded_tokens"] == fault_rig.server.billed_tokens
+        ),
+        90,
+        "the answered requests' checkpoints",
+    )
     fault_rig.signal(first, signal.SIGKILL)
     fault_rig.server.fail_with(500, seconds=2)
     fault_rig.start_worker()
     fault_rig.wait_until(fault_rig.done, 150, "every job after the kill")
     report = fault_rig.report()
     assert_clean(report)
-    assert report["billed_tokens"] == fault_rig.site_tokens()    # each text paid for once
+    assert report["billed_tokens"] == fault_rig.site_tokens()  # each text paid for once
 
 
 def test_postgres_cut_then_stalled_under_a_running_worker(fault_rig) -> None:
@@ -69,8 +79,9 @@ def test_postgres_cut_then_stalled_under_a_running_worker(fault_rig) -> None:
     fault_rig.server.delay = 0.3
     fault_rig.start_worker(threads=2)
     fault_rig.enqueue()
-    fault_rig.wait_until(lambda: len(fault_rig.server.embedding_requests()) >= 3, 90,
-                         "embedding to start")
+    fault_rig.wait_until(
+        lambda: len(fault_rig.server.embedding_requests()) >= 3, 90, "embedding to start"
+    )
     fault_rig.pg_proxy.cut()
     time.sleep(3)
     fault_rig.pg_proxy.stall()

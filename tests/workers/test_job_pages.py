@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from core.config import get_settings
+from db.tenants import add_domain
 from workers.embed_job import run_embed
 from workers.errors import PermanentError
 from workers.extract_job import run_extract
@@ -21,11 +22,14 @@ JOBS = {
 }
 
 
-@pytest.mark.parametrize(("ids", "reason"), [
-    ("not a list", "must be a list of page ids"),
-    ([1, 2], "must be a list of page ids"),
-    (["x' OR 1=1 --"], "is not a page id"),
-])
+@pytest.mark.parametrize(
+    ("ids", "reason"),
+    [
+        ("not a list", "must be a list of page ids"),
+        ([1, 2], "must be a list of page ids"),
+        (["x' OR 1=1 --"], "is not a page id"),
+    ],
+)
 def test_malformed_ids_are_refused_before_any_query(ids, reason):
     with pytest.raises(PermanentError, match=reason):
         requested_ids({"id": "j", "metadata": {"page_ids": ids}})
@@ -38,12 +42,13 @@ def test_ids_are_canonical_and_each_once():
 
 @pytest.mark.parametrize("job_type", list(JOBS))
 def test_a_page_of_another_domain_fails_every_page_job(db, add_html_page, make_job, job_type):
-    from db.tenants import add_domain
 
     other = add_domain(db, "other.test")
-    theirs = db.execute("INSERT INTO scraped_pages (domain_id, url, content) VALUES "
-                        "(%s, 'https://other.test/', 'secret') RETURNING id::text AS id",
-                        (other["id"],)).fetchone()["id"]
+    theirs = db.execute(
+        "INSERT INTO scraped_pages (domain_id, url, content) VALUES "
+        "(%s, 'https://other.test/', 'secret') RETURNING id::text AS id",
+        (other["id"],),
+    ).fetchone()["id"]
     mine = add_html_page("faq", "<html><body><p>Our own page.</p></body></html>")
     with pytest.raises(PermanentError, match="names 1 page\\(s\\) of another domain"):
         JOBS[job_type](db, make_job(job_type, [mine, theirs]))

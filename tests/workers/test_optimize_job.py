@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from core.config import get_settings, reload_settings
+from db.connection import connect
 from tests.support.extract_fixtures import page_html
 from tests.support.openai_server import OpenAIServer, Reply
 from workers.errors import PermanentError, TransientError
@@ -22,13 +23,19 @@ def chat_answer(request: dict[str, Any]) -> str:
     """A schema-conforming answer built from the page in the request (so each page differs)."""
     user = request["messages"][-1]["content"]
     url = user.splitlines()[0].removeprefix("URL: ")
-    return json.dumps({
-        "title": f"Optimised {url}", "summary": "A short summary of the page for customers.",
-        "content": "Clean content.\n\nWith two paragraphs that keep every fact.",
-        "key_points": ["First point", "Second point", "first point"], "topics": ["Coffee", "Brewing"],
-        "meta_title": "A meta title that is much too long for search results, so it gets trimmed by us",
-        "meta_description": "Buy coffee gear.", "keywords": ["coffee", "dripper"],
-    })
+    return json.dumps(
+        {
+            "title": f"Optimised {url}",
+            "summary": "A short summary of the page for customers.",
+            "content": "Clean content.\n\nWith two paragraphs that keep every fact.",
+            "key_points": ["First point", "Second point", "first point"],
+            "topics": ["Coffee", "Brewing"],
+            "meta_title": "A meta title that is much too long for search results, so it gets "
+            "trimmed by us",
+            "meta_description": "Buy coffee gear.",
+            "keywords": ["coffee", "dripper"],
+        }
+    )
 
 
 @pytest.fixture
@@ -53,14 +60,23 @@ def _optimized(db):
 
 
 def _usage(db):
-    return db.execute("SELECT usage_type, model, requests, tokens, cost FROM business_usage").fetchall()
+    return db.execute(
+        "SELECT usage_type, model, requests, tokens, cost FROM business_usage"
+    ).fetchall()
 
 
-def test_openai_one_json_schema_request_per_page_results_and_usage_recorded(db, add_html_page, make_job,
-                                                                           openai_server):
-    ids = [add_html_page("woo", page_html("woo_product.html"), title="Ceramic Dripper",
-                    metadata={"headings": ["Ceramic Dripper", "Description"], "description": "A dripper."}),
-           add_html_page("faq", page_html("faq_jsonld.html"), title="Shipping FAQ")]
+def test_openai_one_json_schema_request_per_page_results_and_usage_recorded(
+    db, add_html_page, make_job, openai_server
+):
+    ids = [
+        add_html_page(
+            "woo",
+            page_html("woo_product.html"),
+            title="Ceramic Dripper",
+            metadata={"headings": ["Ceramic Dripper", "Description"], "description": "A dripper."},
+        ),
+        add_html_page("faq", page_html("faq_jsonld.html"), title="Shipping FAQ"),
+    ]
     run_extract(db, make_job("extract", ids))
     stats = run_optimize(db, make_job("optimize", ids), get_settings())
 
@@ -77,11 +93,13 @@ def test_openai_one_json_schema_request_per_page_results_and_usage_recorded(db, 
     rows = {r["url"]: r for r in _optimized(db)}
     woo = rows["https://shop.test/woo"]
     assert woo["optimized_title"] == "Optimised https://shop.test/woo"
-    assert woo["key_points"] == ["First point", "Second point"]       # de-duplicated
+    assert woo["key_points"] == ["First point", "Second point"]  # de-duplicated
     assert woo["keywords"] == ["coffee", "dripper"] and woo["topics"] == ["Coffee", "Brewing"]
     assert len(woo["meta_title"]) <= 60
     assert woo["ai_model_used"] == "gpt-4o-mini" and woo["processing_tokens"] > 0
-    assert woo["content_type"] == "product" and rows["https://shop.test/faq"]["content_type"] == "faq"
+    assert (
+        woo["content_type"] == "product" and rows["https://shop.test/faq"]["content_type"] == "faq"
+    )
     assert woo["structured_data"]["extractions"]["products"][0]["sku"] == "BL-DRIP-02"
     assert woo["source_content_id"] is not None
     for score in ("readability_score", "content_quality_score", "seo_score"):
@@ -89,24 +107,38 @@ def test_openai_one_json_schema_request_per_page_results_and_usage_recorded(db, 
 
     tokens = sum(r["processing_tokens"] for r in rows.values())
     assert stats["optimize_tokens"] == tokens and stats["optimize_requests"] == 2
-    expected_cost = (Decimal(stats["optimize_prompt_tokens"]) * Decimal("0.15")
-                     + Decimal(stats["optimize_completion_tokens"]) * Decimal("0.60")) / 1_000_000
+    expected_cost = (
+        Decimal(stats["optimize_prompt_tokens"]) * Decimal("0.15")
+        + Decimal(stats["optimize_completion_tokens"]) * Decimal("0.60")
+    ) / 1_000_000
     assert Decimal(stats["optimize_cost"]) == expected_cost.quantize(Decimal("0.000001"))
     [usage] = _usage(db)
     assert (usage["usage_type"], usage["model"], usage["requests"], usage["tokens"]) == (
-        "optimization", "gpt-4o-mini", 2, tokens)
+        "optimization",
+        "gpt-4o-mini",
+        2,
+        tokens,
+    )
     assert usage["cost"] == expected_cost.quantize(Decimal("0.000001"))
 
 
-def test_unchanged_site_costs_nothing_the_second_time_and_force_reoptimises(db, add_html_page, make_job,
-                                                                            openai_server):
-    ids = [add_html_page("a", page_html("jsonld_product.html")), add_html_page("b", page_html("contact.html"))]
+def test_unchanged_site_costs_nothing_the_second_time_and_force_reoptimises(
+    db, add_html_page, make_job, openai_server
+):
+    ids = [
+        add_html_page("a", page_html("jsonld_product.html")),
+        add_html_page("b", page_html("contact.html")),
+    ]
     run_optimize(db, make_job("optimize", ids), get_settings())
     again = run_optimize(db, make_job("optimize", ids), get_settings())
-    assert (again["optimize_requests"], again["optimize_tokens"], again["optimize_skipped_unchanged"]) == (0, 0, 2)
+    assert (
+        again["optimize_requests"],
+        again["optimize_tokens"],
+        again["optimize_skipped_unchanged"],
+    ) == (0, 0, 2)
     assert len(_chat_requests(openai_server)) == 2 and len(_optimized(db)) == 2
 
-    add_html_page("b", "<html><body><p>We moved. New address soon.</p></body></html>")   # b changed
+    add_html_page("b", "<html><body><p>We moved. New address soon.</p></body></html>")  # b changed
     changed = run_optimize(db, make_job("optimize", ids), get_settings())
     assert (changed["optimize_requests"], changed["optimize_skipped_unchanged"]) == (1, 1)
 
@@ -115,65 +147,108 @@ def test_unchanged_site_costs_nothing_the_second_time_and_force_reoptimises(db, 
     assert _usage(db)[0]["requests"] == 5
 
 
-@pytest.mark.parametrize("reply, retry_after", [
-    (Reply.rate_limited(retry_after=7), 7.0),
-    (Reply.rate_limited(retry_after=None), None),
-    (Reply.server_error(500), None),
-    (Reply.server_error(503), None),
-])
-def test_rate_limits_and_server_errors_are_transient(db, add_html_page, make_job, openai_server, reply, retry_after):
+@pytest.mark.parametrize(
+    "reply, retry_after",
+    [
+        (Reply.rate_limited(retry_after=7), 7.0),
+        (Reply.rate_limited(retry_after=None), None),
+        (Reply.server_error(500), None),
+        (Reply.server_error(503), None),
+    ],
+)
+def test_rate_limits_and_server_errors_are_transient(
+    db, add_html_page, make_job, openai_server, reply, retry_after
+):
     page = add_html_page("a", page_html("jsonld_product.html"))
     openai_server.script(reply)
     with pytest.raises(TransientError) as caught:
         run_optimize(db, make_job("optimize", [page]), get_settings())
     assert caught.value.retry_after == retry_after
-    assert len(_chat_requests(openai_server)) == 1          # no hidden client retries
+    assert len(_chat_requests(openai_server)) == 1  # no hidden client retries
     assert _optimized(db) == [] and _usage(db) == []
     # the retry (the worker's job) succeeds and records the page once
     stats = run_optimize(db, make_job("optimize", [page]), get_settings())
     assert stats["optimize_pages"] == 1 and len(_optimized(db)) == 1
 
 
-def test_slow_endpoint_times_out_as_transient(db, add_html_page, make_job, openai_server, monkeypatch):
+def test_slow_endpoint_times_out_as_transient(
+    db, add_html_page, make_job, openai_server, monkeypatch
+):
     monkeypatch.setenv("OMNI_OPENAI_TIMEOUT", "0.3")
     reload_settings()
     openai_server.script(Reply.slow(1.5))
     with pytest.raises(TransientError):
-        run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]), get_settings())
+        run_optimize(
+            db,
+            make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]),
+            get_settings(),
+        )
 
 
-@pytest.mark.parametrize("reply", [Reply.bad_request("context too long"), Reply(401, {"error": {
-    "message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}})])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply.bad_request("context too long"),
+        Reply(
+            401,
+            {
+                "error": {
+                    "message": "bad key",
+                    "type": "invalid_request_error",
+                    "code": "invalid_api_key",
+                }
+            },
+        ),
+    ],
+)
 def test_client_errors_are_permanent(db, add_html_page, make_job, openai_server, reply):
     openai_server.script(reply)
     with pytest.raises(PermanentError, match="context too long|bad key"):
-        run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]), get_settings())
+        run_optimize(
+            db,
+            make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]),
+            get_settings(),
+        )
 
 
 def test_an_answer_that_breaks_the_schema_is_permanent(db, add_html_page, make_job, openai_server):
     openai_server.chat_handler = lambda request: '{"title": "only a title"}'
     with pytest.raises(PermanentError, match="schema"):
-        run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]), get_settings())
+        run_optimize(
+            db,
+            make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]),
+            get_settings(),
+        )
     assert _optimized(db) == []
 
 
 def test_unreachable_endpoint_is_transient(db, add_html_page, make_job, monkeypatch):
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")     # discard port: refused
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # discard port: refused
     reload_settings()
     try:
         with pytest.raises(TransientError):
-            run_optimize(db, make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]), get_settings())
+            run_optimize(
+                db,
+                make_job("optimize", [add_html_page("a", page_html("jsonld_product.html"))]),
+                get_settings(),
+            )
     finally:
         monkeypatch.undo()
         reload_settings()
 
 
 def test_offline_optimiser_without_an_endpoint(db, add_html_page, make_job):
-    ids = [add_html_page(name, page_html(name)) for name in ("woo_product.html", "faq_headings.html")]
+    ids = [
+        add_html_page(name, page_html(name)) for name in ("woo_product.html", "faq_headings.html")
+    ]
     ids.append(add_html_page("empty", "<html></html>", content=""))
     stats = run_optimize(db, make_job("optimize", ids), get_settings())
     assert stats["optimizer"] == "offline"
-    assert (stats["optimize_pages"], stats["optimize_skipped_empty"], stats["optimize_tokens"]) == (2, 1, 0)
+    assert (stats["optimize_pages"], stats["optimize_skipped_empty"], stats["optimize_tokens"]) == (
+        2,
+        1,
+        0,
+    )
     rows = _optimized(db)
     assert len(rows) == 2
     for row in rows:
@@ -181,9 +256,16 @@ def test_offline_optimiser_without_an_endpoint(db, add_html_page, make_job):
         assert row["processing_cost"] == 0
         assert row["optimized_summary"] and row["keywords"] and row["key_points"]
         assert 0 < len(row["meta_description"]) <= 155 and 0 < len(row["meta_title"]) <= 60
-        assert row["readability_score"] > 0 and row["seo_score"] > 0 and row["content_quality_score"] > 0
-    assert _usage(db) == []                                  # nothing to bill
-    assert run_optimize(db, make_job("optimize", ids), get_settings())["optimize_skipped_unchanged"] == 2
+        assert (
+            row["readability_score"] > 0
+            and row["seo_score"] > 0
+            and row["content_quality_score"] > 0
+        )
+    assert _usage(db) == []  # nothing to bill
+    assert (
+        run_optimize(db, make_job("optimize", ids), get_settings())["optimize_skipped_unchanged"]
+        == 2
+    )
 
 
 def test_switching_to_the_api_reoptimises_offline_results(db, add_html_page, make_job, monkeypatch):
@@ -193,7 +275,10 @@ def test_switching_to_the_api_reoptimises_offline_results(db, add_html_page, mak
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         reload_settings()
         try:
-            assert run_optimize(db, make_job("optimize", [page]), get_settings())["optimize_requests"] == 1
+            assert (
+                run_optimize(db, make_job("optimize", [page]), get_settings())["optimize_requests"]
+                == 1
+            )
         finally:
             monkeypatch.undo()
             reload_settings()
@@ -202,18 +287,23 @@ def test_switching_to_the_api_reoptimises_offline_results(db, add_html_page, mak
 
 def test_missing_pages_are_permanent(db, domain, make_job):
     with pytest.raises(PermanentError):
-        run_optimize(db, make_job("optimize", ["00000000-0000-0000-0000-000000000000"]), get_settings())
+        run_optimize(
+            db, make_job("optimize", ["00000000-0000-0000-0000-000000000000"]), get_settings()
+        )
 
 
-def test_with_a_pooled_style_connection_pages_done_survive_a_later_failure(db, add_html_page, make_job,
-                                                                           openai_server):
+def test_with_a_pooled_style_connection_pages_done_survive_a_later_failure(
+    db, add_html_page, make_job, openai_server
+):
     """The workers core hands over a non-autocommit connection and rolls back on error: a page
     already optimised (and paid for) stays recorded, so the retry does not pay for it again."""
-    from db.connection import connect
 
-    ids = [add_html_page("a", page_html("jsonld_product.html")), add_html_page("b", page_html("contact.html"))]
+    ids = [
+        add_html_page("a", page_html("jsonld_product.html")),
+        add_html_page("b", page_html("contact.html")),
+    ]
     job = make_job("optimize", ids)
-    openai_server.script(Reply(), Reply.server_error(502))      # page a answers, page b fails
+    openai_server.script(Reply(), Reply.server_error(502))  # page a answers, page b fails
     with connect() as conn:
         assert not conn.autocommit
         with pytest.raises(TransientError):

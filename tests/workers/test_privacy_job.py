@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db import privacy
+from db import jobs, privacy
 from tests.support.privacy_fixtures import (
     BYSTANDER,
     BYSTANDER_SESSION,
@@ -28,12 +28,19 @@ def file_request(db, world, request_type: str, **subject) -> dict:
 def test_erasure_leaves_the_subject_nowhere_in_the_database(db, subject_world):
     world = subject_world
     assert set(database_hits(db, [EMAIL, SESSION])) >= {
-        "public.customers.email", "public.messages.content", "public.conversations.session_id",
-        "public.chat_sessions.session_token", "public.customer_data_cache.data",
-        "public.customer_verifications.identifier", "public.customer_access_logs.resource",
-        "public.privacy_requests.requester_email", "public.training_data.output_text",
-        "public.scraped_pages.content", "public.page_embeddings.chunk_text",
-        "public.page_embeddings.chunk_tsv"}
+        "public.customers.email",
+        "public.messages.content",
+        "public.conversations.session_id",
+        "public.chat_sessions.session_token",
+        "public.customer_data_cache.data",
+        "public.customer_verifications.identifier",
+        "public.customer_access_logs.resource",
+        "public.privacy_requests.requester_email",
+        "public.training_data.output_text",
+        "public.scraped_pages.content",
+        "public.page_embeddings.chunk_text",
+        "public.page_embeddings.chunk_tsv",
+    }
     request = file_request(db, world, "deletion", email=EMAIL, session_id=SESSION)
     job = run_privacy_job(request["job_id"])
     assert job["status"] == "completed", job["error_message"]
@@ -46,12 +53,15 @@ def test_erasure_leaves_the_subject_nowhere_in_the_database(db, subject_world):
     assert done["details"]["summary"]["rows"]["customer_access_logs_anonymised"] == 1
     # the bystander's rows, and the crawled page, are all still there
     for table, ids in world.bystander.items():
-        left = db.execute(f"SELECT count(*) AS n FROM {table} WHERE id = ANY(%s)", (ids,)).fetchone()
+        left = db.execute(
+            f"SELECT count(*) AS n FROM {table} WHERE id = ANY(%s)", (ids,)
+        ).fetchone()
         assert left["n"] == len(ids), table
     assert set(database_hits(db, [BYSTANDER, BYSTANDER_SESSION])) >= {"public.customers.email"}
     # the audit trail: the old access row stays, anonymised, and the erasure is recorded
-    kept = db.execute("SELECT * FROM customer_access_logs WHERE id = %s",
-                      (world.ids["customer_access_logs"][0],)).fetchone()
+    kept = db.execute(
+        "SELECT * FROM customer_access_logs WHERE id = %s", (world.ids["customer_access_logs"][0],)
+    ).fetchone()
     assert kept["customer_id"] is None and kept["ip_address"] is None and kept["action"] == "read"
     [erased] = db.execute("SELECT * FROM customer_access_logs WHERE action = 'erase'").fetchall()
     assert erased["resource"] == f"privacy_requests:{request['id']}"
@@ -72,7 +82,8 @@ def _fk_walk(db, roots: dict[str, set]) -> dict[str, set]:
         "a.attname AS col FROM pg_constraint c "
         "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
         "WHERE c.contype = 'f' AND cardinality(c.conkey) = 1 "
-        "AND c.connamespace = 'public'::regnamespace").fetchall()
+        "AND c.connamespace = 'public'::regnamespace"
+    ).fetchall()
     reached = {t: set(ids) for t, ids in roots.items()}
     changed = True
     while changed:
@@ -82,9 +93,13 @@ def _fk_walk(db, roots: dict[str, set]) -> dict[str, set]:
             child = fk["child"].removeprefix("public.")
             if not reached.get(parent):
                 continue
-            rows = {r["id"] for r in db.execute(
-                f'SELECT id FROM public."{child}" WHERE "{fk["col"]}" = ANY(%s)',
-                (list(reached[parent]),))}
+            rows = {
+                r["id"]
+                for r in db.execute(
+                    f'SELECT id FROM public."{child}" WHERE "{fk["col"]}" = ANY(%s)',
+                    (list(reached[parent]),),
+                )
+            }
             if not rows <= reached.get(child, set()):
                 reached.setdefault(child, set()).update(rows)
                 changed = True
@@ -94,15 +109,28 @@ def _fk_walk(db, roots: dict[str, set]) -> dict[str, set]:
 def test_export_holds_every_row_the_foreign_keys_lead_to(db, subject_world):
     world = subject_world
     request = file_request(db, world, "access", email=EMAIL, session_id=SESSION)
-    roots = {"customers": {r["id"] for r in db.execute(
-                 "SELECT id FROM customers WHERE email = %s", (EMAIL,))},
-             "conversations": {r["id"] for r in db.execute(
-                 "SELECT id FROM conversations WHERE session_id = %s", (SESSION,))},
-             "chat_sessions": {r["id"] for r in db.execute(
-                 "SELECT id FROM chat_sessions WHERE session_token = %s", (SESSION,))}}
+    roots = {
+        "customers": {
+            r["id"] for r in db.execute("SELECT id FROM customers WHERE email = %s", (EMAIL,))
+        },
+        "conversations": {
+            r["id"]
+            for r in db.execute("SELECT id FROM conversations WHERE session_id = %s", (SESSION,))
+        },
+        "chat_sessions": {
+            r["id"]
+            for r in db.execute("SELECT id FROM chat_sessions WHERE session_token = %s", (SESSION,))
+        },
+    }
     expected = _fk_walk(db, roots)
-    assert {"messages", "chat_messages", "customer_data_cache", "customer_verifications",
-            "customer_access_logs", "privacy_requests"} <= set(expected)
+    assert {
+        "messages",
+        "chat_messages",
+        "customer_data_cache",
+        "customer_verifications",
+        "customer_access_logs",
+        "privacy_requests",
+    } <= set(expected)
 
     job = run_privacy_job(request["job_id"])
     assert job["status"] == "completed", job["error_message"]
@@ -113,8 +141,8 @@ def test_export_holds_every_row_the_foreign_keys_lead_to(db, subject_world):
         missing = {str(i) for i in ids} - exported.get(table, set())
         assert not missing, f"{table}: {len(missing)} row(s) about the subject not exported"
     # what only the subject's email or session names, beyond the keys: also in it
-    assert len(exported["customer_verifications"]) == 2   # one without a customer_id
-    assert len(exported["conversations"]) == 2            # one anonymous, by session id
+    assert len(exported["customer_verifications"]) == 2  # one without a customer_id
+    assert len(exported["conversations"]) == 2  # one anonymous, by session id
     assert exported["training_data"] == {str(i) for i in world.ids["training_data"]}
     # nothing of the bystander's
     everything = {i for ids in world.bystander.values() for i in ids}
@@ -128,22 +156,29 @@ def test_export_holds_every_row_the_foreign_keys_lead_to(db, subject_world):
 
 def test_an_account_holder_is_not_erased_and_the_request_is_rejected(db, subject_world):
     customer = subject_world.ids["customers"][0]
-    db.execute("INSERT INTO customer_configs (customer_id, domain_id) VALUES (%s, %s)",
-               (customer, subject_world.domain_id))
+    db.execute(
+        "INSERT INTO customer_configs (customer_id, domain_id) VALUES (%s, %s)",
+        (customer, subject_world.domain_id),
+    )
     request = file_request(db, subject_world, "deletion", email=EMAIL)
     job = run_privacy_job(request["job_id"])
     assert job["status"] == "completed"
     done = privacy.get(db, request["id"])
     assert done["status"] == "rejected" and "account holder" in done["details"]["summary"]["reason"]
-    assert db.execute("SELECT count(*) AS n FROM customers WHERE id = %s", (customer,)).fetchone()["n"] == 1
+    assert (
+        db.execute("SELECT count(*) AS n FROM customers WHERE id = %s", (customer,)).fetchone()["n"]
+        == 1
+    )
 
 
 def test_a_request_open_past_its_deadline_is_overdue(db, subject_world):
     old = file_request(db, subject_world, "rectification", email=EMAIL, regulation="gdpr")
     fresh = file_request(db, subject_world, "access", email=BYSTANDER)
     received = datetime.now(UTC) - timedelta(days=31)
-    db.execute("UPDATE privacy_requests SET created_at = %s, due_at = %s WHERE id = %s",
-               (received, privacy.deadline("gdpr", received), old["id"]))
+    db.execute(
+        "UPDATE privacy_requests SET created_at = %s, due_at = %s WHERE id = %s",
+        (received, privacy.deadline("gdpr", received), old["id"]),
+    )
     listed = {r["id"]: r for r in privacy.list_requests(db, open_only=True)}
     assert listed[old["id"]]["overdue"] is True
     assert listed[fresh["id"]]["overdue"] is False
@@ -158,7 +193,6 @@ def test_a_request_open_past_its_deadline_is_overdue(db, subject_world):
 
 
 def test_a_job_of_another_domain_cannot_steer_the_request(db, subject_world):
-    from db import jobs
 
     request = file_request(db, subject_world, "deletion", email=EMAIL)
     other = db.execute("INSERT INTO domains (domain) VALUES ('other.test') RETURNING id").fetchone()
@@ -172,14 +206,17 @@ def test_a_job_of_another_domain_cannot_steer_the_request(db, subject_world):
 NOW = datetime(2026, 1, 31, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("status, due, overdue", [
-    ("pending", NOW - timedelta(seconds=1), True),
-    ("in_progress", NOW - timedelta(days=3), True),
-    ("pending", NOW + timedelta(days=1), False),
-    ("completed", NOW - timedelta(days=3), False),
-    ("rejected", NOW - timedelta(days=3), False),
-    ("pending", None, False),
-])
+@pytest.mark.parametrize(
+    "status, due, overdue",
+    [
+        ("pending", NOW - timedelta(seconds=1), True),
+        ("in_progress", NOW - timedelta(days=3), True),
+        ("pending", NOW + timedelta(days=1), False),
+        ("completed", NOW - timedelta(days=3), False),
+        ("rejected", NOW - timedelta(days=3), False),
+        ("pending", None, False),
+    ],
+)
 def test_is_overdue(status, due, overdue):
     assert privacy.is_overdue(status, due, NOW) is overdue
 
@@ -189,12 +226,15 @@ def test_deadline(regulation, days):
     assert privacy.deadline(regulation, NOW) == NOW + timedelta(days=days)
 
 
-@pytest.mark.parametrize("args, message", [
-    (("erase", "gdpr", EMAIL, None), "unknown request type"),
-    (("access", "hipaa", EMAIL, None), "unknown regulation"),
-    (("access", "gdpr", None, " "), "--email or --session"),
-    (("access", "gdpr", "not-an-email", None), "not an email"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("erase", "gdpr", EMAIL, None), "unknown request type"),
+        (("access", "hipaa", EMAIL, None), "unknown regulation"),
+        (("access", "gdpr", None, " "), "--email or --session"),
+        (("access", "gdpr", "not-an-email", None), "not an email"),
+    ],
+)
 def test_check_request(args, message):
     with pytest.raises(ValueError, match=message):
         privacy.check_request(*args)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from db import jobs
+from db.connection import connect
+from db.migrate import migrate
+from interfaces.services import EmbeddedPostgres
 from tests.support.openai_server import Reply
+from tests.support.paths import TEST_DATA_DIR
 from tests.support.worker_fixtures import add_page, make_domain, wait_until, worker_process
 from workers.dispatch import send_job
 from workers.embed_job import PAGE_GROUP
@@ -18,8 +25,10 @@ pytestmark = pytest.mark.slow
 
 
 def _page_text(i: int) -> str:
-    return (f"## Item {i}\n\nProduct number {i} is a sturdy widget in colour {i % 7} for "
-            f"customers who need {i} parts.\n\nIt ships within {i % 5 + 1} days.")
+    return (
+        f"## Item {i}\n\nProduct number {i} is a sturdy widget in colour {i % 7} for "
+        f"customers who need {i} parts.\n\nIt ships within {i % 5 + 1} days."
+    )
 
 
 def _status(conn, job_id):
@@ -29,21 +38,25 @@ def _status(conn, job_id):
 def _assert_complete_set(conn, page_ids):
     rows = conn.execute(
         "SELECT page_id, (metadata->>'chunk_index')::int AS idx, metadata->>'chunk_hash' AS h "
-        "FROM page_embeddings").fetchall()
+        "FROM page_embeddings"
+    ).fetchall()
     by_page: dict = {}
     for r in rows:
         by_page.setdefault(r["page_id"], []).append(r["idx"])
     assert set(by_page) == set(page_ids)
-    for indexes in by_page.values():            # every chunk once: 0..n-1, no duplicates
+    for indexes in by_page.values():  # every chunk once: 0..n-1, no duplicates
         assert sorted(indexes) == list(range(len(indexes)))
     assert len({(r["page_id"], r["h"], r["idx"]) for r in rows}) == len(rows)
 
 
 def test_worker_killed_mid_batch_leaves_no_duplicates_and_the_job_completes(
-        db, broker, openai_env, tmp_path):
+    db, broker, openai_env, tmp_path
+):
     domain = make_domain(db)
-    pages = [add_page(db, domain["id"], f"https://shop.example/item/{i}", f"Item {i}", _page_text(i))
-             for i in range(PAGE_GROUP + 6)]                     # two write groups
+    pages = [
+        add_page(db, domain["id"], f"https://shop.example/item/{i}", f"Item {i}", _page_text(i))
+        for i in range(PAGE_GROUP + 6)
+    ]  # two write groups
     job_id = jobs.create(db, domain["id"], "embed", {"page_ids": [str(p) for p in pages]})
     # 16 inputs per request, one in flight: the first group (64 one-chunk pages) is a wave of
     # 4 requests and is committed; the second group's request hangs until the worker is killed.
@@ -53,7 +66,9 @@ def test_worker_killed_mid_batch_leaves_no_duplicates_and_the_job_completes(
 
     with worker_process(tmp_path / "worker1.log", **limits) as first:
         wait_until(lambda: len(openai_env.embedding_requests()) >= 5, 90, what="the fifth batch")
-        committed = db.execute("SELECT count(DISTINCT page_id) AS n FROM page_embeddings").fetchone()
+        committed = db.execute(
+            "SELECT count(DISTINCT page_id) AS n FROM page_embeddings"
+        ).fetchone()
         assert committed["n"] == PAGE_GROUP and _status(db, job_id) == "running"
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
@@ -78,13 +93,6 @@ def private_postgres(services_env):
 
     Under .omni-test rather than /tmp/pytest-of-root: Postgres runs as an unprivileged user
     that must be able to reach its data directory."""
-    import shutil
-    import tempfile
-
-    from db.connection import connect
-    from db.migrate import migrate
-    from interfaces.services import EmbeddedPostgres
-    from tests.support.paths import TEST_DATA_DIR
 
     TEST_DATA_DIR.mkdir(exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="pg-restart-", dir=TEST_DATA_DIR))
@@ -103,28 +111,45 @@ def _start_on_same_port(pg, url: str) -> None:
     # EmbeddedPostgres.start() would pick another port if the old one is still in TIME_WAIT;
     # the workers' DATABASE_URL names the old port, as a real deployment's would.
     port = url.rsplit(":", 1)[1].split("/")[0]
-    pg._run([str(pg.bin / "pg_ctl"), "-D", str(pg.pgdata), "-w", "-t", "60", "-l", str(pg.log),
-             "-o", f"-h 127.0.0.1 -p {port} -c unix_socket_directories=''", "start"], timeout=90)
+    pg._run(
+        [
+            str(pg.bin / "pg_ctl"),
+            "-D",
+            str(pg.pgdata),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(pg.log),
+            "-o",
+            f"-h 127.0.0.1 -p {port} -c unix_socket_directories=''",
+            "start",
+        ],
+        timeout=90,
+    )
 
 
 def test_postgres_restarted_under_a_running_worker_does_not_lose_the_job(
-        private_postgres, broker, openai_env, tmp_path):
-    from db.connection import connect
+    private_postgres, broker, openai_env, tmp_path
+):
 
     pg, url = private_postgres
     with connect(autocommit=True, dsn=url) as conn:
         domain = make_domain(conn)
-        pages = [add_page(conn, domain["id"], f"https://shop.example/item/{i}", f"Item {i}",
-                          _page_text(i)) for i in range(5)]
+        pages = [
+            add_page(
+                conn, domain["id"], f"https://shop.example/item/{i}", f"Item {i}", _page_text(i)
+            )
+            for i in range(5)
+        ]
         job_id = jobs.create(conn, domain["id"], "embed", {"page_ids": [str(p) for p in pages]})
-    openai_env.script(Reply.slow(4), path="/v1/embeddings")   # the worker is mid-job ...
+    openai_env.script(Reply.slow(4), path="/v1/embeddings")  # the worker is mid-job ...
     send_job(job_id, "embed")
 
     with worker_process(tmp_path / "worker.log", DATABASE_URL=url):
         wait_until(lambda: openai_env.embedding_requests(), 90, what="the embedding request")
-        pg.stop()                                               # ... when Postgres goes away
+        pg.stop()  # ... when Postgres goes away
         wait_until(lambda: len(openai_env.embedding_requests()) == 1 and not pg.running(), 10)
-        import time
         time.sleep(4)
         _start_on_same_port(pg, url)
 
@@ -134,12 +159,15 @@ def test_postgres_restarted_under_a_running_worker_does_not_lose_the_job(
                     return _status(conn, job_id) in ("completed", "failed")
             except Exception:  # noqa: BLE001 - still starting
                 return False
+
         wait_until(finished, 120, interval=0.5, what="the job after the restart")
 
     with connect(autocommit=True, dsn=url) as conn:
         job = jobs.get(conn, job_id)
         assert job["status"] == "completed", job["error_message"]
         assert job["metadata"]["attempts"] >= 2
-        assert "OperationalError" in job["metadata"]["last_error"] or \
-            "connection" in job["metadata"]["last_error"].lower()
+        assert (
+            "OperationalError" in job["metadata"]["last_error"]
+            or "connection" in job["metadata"]["last_error"].lower()
+        )
         _assert_complete_set(conn, pages)

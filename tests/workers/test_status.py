@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import threading
 import time
+from uuid import uuid4
 
 import dramatiq
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.local import free_port
+from tests.support.paths import OMNI
+from workers.broker import setup_broker
+from workers.dispatch import send_job
 from workers.status import INDEX_KEY, WorkerStatus, read_workers
 
 
@@ -37,14 +45,22 @@ def test_a_busy_worker_is_visible_then_gone(broker, redis_client) -> None:
     try:
         slow_step.send("job-123")
         assert started.wait(10)
-        [me] = _wait(lambda: [w for w in read_workers(redis_client)
-                              if w["pid"] == os.getpid() and w["current"]])
+        [me] = _wait(
+            lambda: [
+                w for w in read_workers(redis_client) if w["pid"] == os.getpid() and w["current"]
+            ]
+        )
         assert me["threads"] == 3 and me["queues"] == ["ops_status_test"]
         assert me["current"][0]["actor"] == "slow_step"
         assert me["current"][0]["job_id"] == "job-123"
         release.set()
-        _wait(lambda: [w for w in read_workers(redis_client)
-                       if w["pid"] == os.getpid() and not w["current"] and w["processed"] == 1])
+        _wait(
+            lambda: [
+                w
+                for w in read_workers(redis_client)
+                if w["pid"] == os.getpid() and not w["current"] and w["processed"] == 1
+            ]
+        )
     finally:
         release.set()
         worker.stop()
@@ -58,32 +74,32 @@ def test_an_expired_worker_is_pruned(redis_client) -> None:
     assert redis_client.zcard(INDEX_KEY) == 0
 
 
-def test_omni_worker_publishes_status_and_prometheus_metrics(services_env, redis_client, db,
-                                                            tmp_path) -> None:
+def test_omni_worker_publishes_status_and_prometheus_metrics(
+    services_env, redis_client, db, tmp_path
+) -> None:
     """A real `omni worker` (dramatiq CLI, forked processes) with OMNI_WORKER_METRICS=1."""
-    import signal
-    import subprocess
-
-    import httpx
-
-    from tests.support.local import free_port
-    from tests.support.paths import OMNI
 
     port = free_port()
-    env = {**os.environ, "OMNI_WORKER_METRICS": "1", "dramatiq_prom_host": "127.0.0.1",
-           "dramatiq_prom_port": str(port), "dramatiq_prom_db": str(tmp_path)}
-    proc = subprocess.Popen([str(OMNI), "worker", "--processes", "1", "--threads", "2",
-                             "--queues", "embed"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    env = {
+        **os.environ,
+        "OMNI_WORKER_METRICS": "1",
+        "dramatiq_prom_host": "127.0.0.1",
+        "dramatiq_prom_port": str(port),
+        "dramatiq_prom_db": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [str(OMNI), "worker", "--processes", "1", "--threads", "2", "--queues", "embed"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         [worker] = _wait(lambda: read_workers(redis_client), timeout=90)
         assert worker["threads"] == 2 and worker["queues"] == ["embed"] and worker["current"] == []
 
         # a message for a job that does not exist: processed (and dropped) by the real actor
-        from uuid import uuid4
-
-        from workers.broker import setup_broker
-        from workers.dispatch import send_job
 
         setup_broker(services_env["REDIS_URL"])
         send_job(uuid4(), "embed")
@@ -97,8 +113,11 @@ def test_omni_worker_publishes_status_and_prometheus_metrics(services_env, redis
             return text if 'dramatiq_messages_total{actor_name="embed_pages"' in text else None
 
         body = _wait(scrape, timeout=60)
-        samples = {(s.name, s.labels.get("actor_name")): s.value
-                   for f in text_string_to_metric_families(body) for s in f.samples}
+        samples = {
+            (s.name, s.labels.get("actor_name")): s.value
+            for f in text_string_to_metric_families(body)
+            for s in f.samples
+        }
         assert samples[("dramatiq_messages_total", "embed_pages")] == 1
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

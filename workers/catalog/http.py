@@ -17,9 +17,9 @@ from workers.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5          # per request, for 429 / 5xx / connection errors
-MAX_WAIT_S = 30.0         # a longer Retry-After ends the job for a later retry instead
-MAX_PAGES = 1000          # a pagination loop bound (100,000+ products)
+MAX_ATTEMPTS = 5  # per request, for 429 / 5xx / connection errors
+MAX_WAIT_S = 30.0  # a longer Retry-After ends the job for a later retry instead
+MAX_PAGES = 1000  # a pagination loop bound (100,000+ products)
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -37,23 +37,34 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def backoff(attempt: int, retry_after: float | None) -> float:
-    """Seconds to wait before attempt `attempt + 1` (pure): the server's word, else 0.5 s doubling."""
-    return retry_after if retry_after is not None else min(8.0, 0.5 * 2 ** attempt)
+    """Seconds to wait before attempt `attempt + 1` (pure): the server's word, else 0.5 s
+    doubling."""
+    return retry_after if retry_after is not None else min(8.0, 0.5 * 2**attempt)
 
 
 class ApiClient:
-    def __init__(self, base_url: str, platform: str, auth: tuple[str, str] | None = None,
-                 timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep,
-                 user_agent: str = "OmniIngestBot") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        platform: str,
+        auth: tuple[str, str] | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        user_agent: str = "OmniIngestBot",
+    ) -> None:
         self.platform = platform
         self.base_url = base_url.rstrip("/")
         self.sleep = sleep
         self.requests = 0
         self.retries = 0
         self.waited_s = 0.0
-        self._client = httpx.Client(base_url=self.base_url, auth=auth, timeout=timeout,
-                                    follow_redirects=False,
-                                    headers={"User-Agent": user_agent, "Accept": "application/json"})
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            auth=auth,
+            timeout=timeout,
+            follow_redirects=False,
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -71,26 +82,33 @@ class ApiClient:
                 response = self._client.get(path, params=params)
             except httpx.TransportError as exc:
                 if attempt + 1 == MAX_ATTEMPTS:
-                    raise TransientError(f"{self.platform} API unreachable: "
-                                         f"{type(exc).__name__}") from None
+                    raise TransientError(
+                        f"{self.platform} API unreachable: {type(exc).__name__}"
+                    ) from None
                 self._wait(backoff(attempt, None))
                 continue
             status = response.status_code
             if status == 429 or status >= 500:
                 wait = backoff(attempt, retry_after_seconds(response.headers.get("Retry-After")))
                 if attempt + 1 == MAX_ATTEMPTS or wait > MAX_WAIT_S:
-                    raise TransientError(f"{self.platform} API answered HTTP {status} "
-                                         f"{MAX_ATTEMPTS if wait <= MAX_WAIT_S else attempt + 1} "
-                                         "time(s)", retry_after=wait)
+                    raise TransientError(
+                        f"{self.platform} API answered HTTP {status} "
+                        f"{MAX_ATTEMPTS if wait <= MAX_WAIT_S else attempt + 1} "
+                        "time(s)",
+                        retry_after=wait,
+                    )
                 log.info("%s API: HTTP %d, waiting %.1f s", self.platform, status, wait)
                 self._wait(wait)
                 continue
             if status in (401, 403):
-                raise PermanentError(f"{self.platform} API refused the credentials (HTTP {status}"
-                                     f"{_code(response)})")
+                raise PermanentError(
+                    f"{self.platform} API refused the credentials (HTTP {status}{_code(response)})"
+                )
             if status >= 300:
-                raise PermanentError(f"{self.platform} API answered HTTP {status} for "
-                                     f"{urlsplit(str(response.url)).path}{_code(response)}")
+                raise PermanentError(
+                    f"{self.platform} API answered HTTP {status} for "
+                    f"{urlsplit(str(response.url)).path}{_code(response)}"
+                )
             return response
         raise AssertionError("unreachable")
 
@@ -99,8 +117,9 @@ class ApiClient:
         self.waited_s += seconds
         self.sleep(seconds)
 
-    def paged(self, path: str, params: dict[str, Any], per_page: int,
-              key: str | None = None) -> Iterator[dict[str, Any]]:
+    def paged(
+        self, path: str, params: dict[str, Any], per_page: int, key: str | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every item of a paged list: `page=1, 2, ...` until the last page (WooCommerce's
         X-WP-TotalPages, or a short / empty page)."""
         size_param = "per_page" if key is None else "limit"
@@ -113,8 +132,9 @@ class ApiClient:
                 raise PermanentError(f"{self.platform} API: {path} did not answer with a list")
             yield from (i for i in items if isinstance(i, dict) and "id" in i)
             total = response.headers.get("X-WP-TotalPages")
-            if (total is not None and total.isdigit() and page >= int(total)) \
-                    or len(items) < per_page:
+            if (total is not None and total.isdigit() and page >= int(total)) or len(
+                items
+            ) < per_page:
                 return
         raise PermanentError(f"{self.platform} API: more than {MAX_PAGES} pages of {path}")
 
@@ -123,8 +143,10 @@ def _json(response: httpx.Response, platform: str) -> Any:
     try:
         return response.json()
     except ValueError:
-        raise PermanentError(f"{platform} API answered with something that is not JSON "
-                             f"({response.headers.get('Content-Type', 'no Content-Type')})") from None
+        raise PermanentError(
+            f"{platform} API answered with something that is not JSON "
+            f"({response.headers.get('Content-Type', 'no Content-Type')})"
+        ) from None
 
 
 def _code(response: httpx.Response) -> str:

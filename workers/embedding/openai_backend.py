@@ -33,8 +33,11 @@ from workers.request_plan import MAX_INPUTS, MAX_TOKENS, MAX_TOKENS_PER_INPUT, p
 log = logging.getLogger(__name__)
 
 # US dollars per million input tokens.
-PRICES = {"text-embedding-3-small": 0.02, "text-embedding-3-large": 0.13,
-          "text-embedding-ada-002": 0.10}
+PRICES = {
+    "text-embedding-3-small": 0.02,
+    "text-embedding-3-large": 0.13,
+    "text-embedding-ada-002": 0.10,
+}
 ATTEMPTS = 6
 MAX_SLEEP = 30.0
 
@@ -59,9 +62,15 @@ def retry_after_seconds(exc: Exception) -> float | None:
 
 
 def is_transient(exc: Exception) -> bool:
-    return isinstance(exc, (openai.APIConnectionError, openai.RateLimitError,
-                            openai.InternalServerError, openai.APITimeoutError)) or (
-        isinstance(exc, openai.APIStatusError) and exc.status_code >= 500)
+    return isinstance(
+        exc,
+        (
+            openai.APIConnectionError,
+            openai.RateLimitError,
+            openai.InternalServerError,
+            openai.APITimeoutError,
+        ),
+    ) or (isinstance(exc, openai.APIStatusError) and exc.status_code >= 500)
 
 
 class OpenAIBackend:
@@ -81,12 +90,14 @@ class OpenAIBackend:
             max_retries=0,  # retried below, where Retry-After and request counts are visible
         )
         # text-embedding-3 models shorten natively; others must fit or are zero-padded.
-        self.request_dimensions = (COLUMN_DIMENSIONS if model.startswith("text-embedding-3")
-                                   else None)
+        self.request_dimensions = (
+            COLUMN_DIMENSIONS if model.startswith("text-embedding-3") else None
+        )
         # Some compatible servers accept less per request than OpenAI does.
         self.max_inputs = max(1, min(settings.embedding_max_inputs, MAX_INPUTS))
-        self.max_tokens = max(MAX_TOKENS_PER_INPUT, min(settings.embedding_max_request_tokens,
-                                                        MAX_TOKENS))
+        self.max_tokens = max(
+            MAX_TOKENS_PER_INPUT, min(settings.embedding_max_request_tokens, MAX_TOKENS)
+        )
 
     def embed(self, texts: list[str], on_batch: OnBatch | None = None) -> EmbeddingResult:
         """Embed `texts`; `on_batch(indexes, vectors, result)` is called (in this thread) as each
@@ -111,14 +122,17 @@ class OpenAIBackend:
                 except Exception as exc:  # noqa: BLE001 - raised below, with what succeeded
                     failure = failure or exc
                     continue
-                for index, vector in zip(batch, data):
+                for index, vector in zip(batch, data, strict=False):
                     vectors[index] = vector
                 result.tokens += used
                 result.requests += 1
                 result.attempts += attempts
                 if on_batch is not None:
-                    on_batch(batch, data, EmbeddingResult([], used, 1, attempts,
-                                                          cost_of(self.model, used)))
+                    on_batch(
+                        batch,
+                        data,
+                        EmbeddingResult([], used, 1, attempts, cost_of(self.model, used)),
+                    )
         result.cost = cost_of(self.model, result.tokens)
         if failure is not None:
             # The requests that succeeded were paid for: their vectors and tokens go with the
@@ -139,11 +153,13 @@ class OpenAIBackend:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 response = self.client.embeddings.create(
-                    model=self.model, input=inputs, encoding_format="base64", **kwargs)
+                    model=self.model, input=inputs, encoding_format="base64", **kwargs
+                )
             except openai.APIStatusError as exc:
                 if not is_transient(exc):
-                    raise PermanentError(f"embedding request rejected ({exc.status_code}): "
-                                         f"{_message(exc)}") from exc
+                    raise PermanentError(
+                        f"embedding request rejected ({exc.status_code}): {_message(exc)}"
+                    ) from exc
                 last_error, retry_after = exc, retry_after_seconds(exc)
             except (openai.APIConnectionError, openai.APITimeoutError) as exc:
                 last_error, retry_after = exc, None
@@ -152,9 +168,11 @@ class OpenAIBackend:
             if attempt < ATTEMPTS:
                 time.sleep(_delay(attempt, retry_after, self.backoff))
         assert last_error is not None
-        raise TransientError(f"embedding API still failing after {ATTEMPTS} attempts: "
-                             f"{type(last_error).__name__}: {_message(last_error)}",
-                             retry_after=retry_after) from last_error
+        raise TransientError(
+            f"embedding API still failing after {ATTEMPTS} attempts: "
+            f"{type(last_error).__name__}: {_message(last_error)}",
+            retry_after=retry_after,
+        ) from last_error
 
     def _parse(self, response, expected: int) -> list[np.ndarray]:
         items = sorted(response.data, key=lambda d: d.index)
@@ -163,8 +181,11 @@ class OpenAIBackend:
         out = []
         for item in items:
             raw = item.embedding
-            vector = (np.frombuffer(base64.b64decode(raw), dtype="<f4") if isinstance(raw, str)
-                      else np.asarray(raw, dtype=np.float32))
+            vector = (
+                np.frombuffer(base64.b64decode(raw), dtype="<f4")
+                if isinstance(raw, str)
+                else np.asarray(raw, dtype=np.float32)
+            )
             norm = float(np.linalg.norm(vector))
             out.append(fit_dimensions(vector / norm if norm else vector))
         return out

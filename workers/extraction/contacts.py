@@ -19,21 +19,34 @@ from workers.extraction.page import (
 )
 from workers.extraction.scope import Place, contact_email_allowed, is_contact_page, places
 
-_EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24})\b")
+_EMAIL = re.compile(
+    r"(?<![\w.+-])([A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24})\b"
+)
 _ASSET_SUFFIX = re.compile(r"\.(png|jpe?g|gif|svg|webp|css|js)$", re.IGNORECASE)
 # +44 20 7946 0958, (555) 123-4567, 555.123.4567, 020 7946 0958, +1-800-555-0199
 _PHONE = re.compile(r"(?<![\w/.-])(\+?\(?\d{1,4}\)?(?:[\s.\-]?\(?\d{1,5}\)?){1,5}\d)(?![\w/-])")
 _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
-_DAY = (r"(?:mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?"
-        r"|sun(?:day)?|mo|tu|we|th|fr|sa|su)")
+_DAY = (
+    r"(?:mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?"
+    r"|sun(?:day)?|mo|tu|we|th|fr|sa|su)"
+)
 _TIME = r"\d{1,2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?"
 _HOURS = re.compile(
     rf"\b({_DAY}(?:\s*(?:-|–|—|to|through|&|and|,)\s*{_DAY})*)\.?\s*:?\s*"
     rf"({_TIME}\s*(?:-|–|—|to|until)\s*{_TIME}|closed)",
     re.IGNORECASE,
 )
-SCHEMA_BUSINESS = ("LocalBusiness", "Organization", "Store", "Restaurant", "Corporation",
-                   "ProfessionalService", "AutoDealer", "MedicalBusiness", "Place")
+SCHEMA_BUSINESS = (
+    "LocalBusiness",
+    "Organization",
+    "Store",
+    "Restaurant",
+    "Corporation",
+    "ProfessionalService",
+    "AutoDealer",
+    "MedicalBusiness",
+    "Place",
+)
 
 
 @dataclass
@@ -49,8 +62,12 @@ class Contacts:
         return bool(self.emails or self.phones or self.addresses or self.opening_hours)
 
     def as_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"emails": self.emails, "phones": self.phones,
-                                "addresses": self.addresses, "opening_hours": self.opening_hours}
+        data: dict[str, Any] = {
+            "emails": self.emails,
+            "phones": self.phones,
+            "addresses": self.addresses,
+            "opening_hours": self.opening_hours,
+        }
         if self.name:
             data["name"] = self.name
         return data
@@ -71,7 +88,12 @@ class Contacts:
 def _same_contact(a: Any, b: Any) -> bool:
     if a == b:
         return True
-    if isinstance(a, str) and isinstance(b, str) and a.lstrip("+").isdigit() and b.lstrip("+").isdigit():
+    if (
+        isinstance(a, str)
+        and isinstance(b, str)
+        and a.lstrip("+").isdigit()
+        and b.lstrip("+").isdigit()
+    ):
         # 0161 496 0000 and +44 161 496 0000 are one number: compare the subscriber part
         return min(len(a), len(b)) >= 9 and a[-9:] == b[-9:]
     if isinstance(a, dict) and isinstance(b, dict) and ("street" in a) != ("street" in b):
@@ -140,8 +162,11 @@ def extract_contacts(page: Page) -> Contacts:
 
 
 # "write to hello@...", "email us at ...": an address the text invites you to use.
-_INVITATION = re.compile(r"\b(write to|e-?mail(?: us)?|contact(?: us)?|reach us|mail us|send (?:us )?an? "
-                         r"(?:e-?mail|message|note)|get in touch)\b", re.IGNORECASE)
+_INVITATION = re.compile(
+    r"\b(write to|e-?mail(?: us)?|contact(?: us)?|reach us|mail us|send (?:us )?an? "
+    r"(?:e-?mail|message|note)|get in touch)\b",
+    re.IGNORECASE,
+)
 
 
 def _add_email(found: Contacts, email: str, source: str, page_url: str) -> None:
@@ -189,8 +214,9 @@ def postal_address(node: dict[str, Any]) -> dict[str, Any] | None:
     parts = {k: v for k, v in parts.items() if v}
     if not parts:
         return None
-    parts["formatted"] = ", ".join(parts[k] for k in ("street", "locality", "region", "postal_code", "country")
-                                   if k in parts)
+    parts["formatted"] = ", ".join(
+        parts[k] for k in ("street", "locality", "region", "postal_code", "country") if k in parts
+    )
     return parts
 
 
@@ -215,8 +241,31 @@ def _multiline_text(el: Any) -> str:
     return ", ".join(line for line in lines if line)
 
 
-_BLOCK = {"p", "div", "li", "br", "tr", "address", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6",
-          "section", "footer", "header", "article", "ul", "ol", "table", "td", "th"}
+_BLOCK = {
+    "p",
+    "div",
+    "li",
+    "br",
+    "tr",
+    "address",
+    "dd",
+    "dt",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "footer",
+    "header",
+    "article",
+    "ul",
+    "ol",
+    "table",
+    "td",
+    "th",
+}
 _HIDDEN = {"script", "style", "noscript", "template", "head"}
 
 

@@ -17,7 +17,7 @@ MARKUP_SOURCES = ("json-ld", "microdata", "rdfa")
 
 @dataclass
 class ExtractionRow:
-    extract_type: str                 # 'product' | 'faq' | 'contact'
+    extract_type: str  # 'product' | 'faq' | 'contact'
     extracted_data: dict[str, Any]
     confidence_score: float
     schema_used: dict[str, Any]
@@ -25,10 +25,10 @@ class ExtractionRow:
 
 @dataclass
 class PatternUpdate:
-    pattern_type: str                 # 'platform' | 'product' | 'faq' | 'contact'
+    pattern_type: str  # 'platform' | 'product' | 'faq' | 'contact'
     platform: str | None
     selectors: dict[str, Any]
-    success: bool | None              # None: this page says nothing either way
+    success: bool | None  # None: this page says nothing either way
 
 
 @dataclass
@@ -41,7 +41,9 @@ class PageExtraction:
         return sum(1 for r in self.rows if r.extract_type == extract_type)
 
 
-def extract_page(html: str, url: str, learned: dict[str, dict[str, Any]] | None = None) -> PageExtraction:
+def extract_page(
+    html: str, url: str, learned: dict[str, dict[str, Any]] | None = None
+) -> PageExtraction:
     """`learned` maps pattern_type to the domain's domain_patterns row (as a dict)."""
     learned = learned or {}
     page = Page.parse(html, url)
@@ -50,8 +52,16 @@ def extract_page(html: str, url: str, learned: dict[str, dict[str, Any]] | None 
     result.rows.extend(product_rows)
     result.patterns.append(platform_update)
     if product_rows:
-        sources = sorted({s for r in product_rows for s in [r.schema_used["source"], *r.schema_used.get("also", [])]})
-        result.patterns.append(PatternUpdate("product", result.platform, {"sources": sources}, True))
+        sources = sorted(
+            {
+                s
+                for r in product_rows
+                for s in [r.schema_used["source"], *r.schema_used.get("also", [])]
+            }
+        )
+        result.patterns.append(
+            PatternUpdate("product", result.platform, {"sources": sources}, True)
+        )
 
     faq_rows, faq_update = _faqs(page, learned.get("faq"))
     result.rows.extend(faq_rows)
@@ -60,24 +70,35 @@ def extract_page(html: str, url: str, learned: dict[str, dict[str, Any]] | None 
 
     contacts = extract_contacts(page)
     if contacts.found():
-        result.rows.append(ExtractionRow("contact", contacts.as_data(), contacts.confidence,
-                                         {"sources": contacts.sources}))
+        result.rows.append(
+            ExtractionRow(
+                "contact", contacts.as_data(), contacts.confidence, {"sources": contacts.sources}
+            )
+        )
         result.patterns.append(PatternUpdate("contact", None, {"sources": contacts.sources}, True))
     return result
 
 
-def _products(page: Page, learned: dict[str, Any] | None) -> tuple[list[ExtractionRow], PatternUpdate]:
+def _products(
+    page: Page, learned: dict[str, Any] | None
+) -> tuple[list[ExtractionRow], PatternUpdate]:
     detection = detect_platform(page)
     learned_fields: dict[str, str] = {}
     platform = detection.platform
     if learned and learned.get("platform"):
-        if platform == "generic":   # this page shows no platform signal: trust what the domain taught us
+        if (
+            platform == "generic"
+        ):  # this page shows no platform signal: trust what the domain taught us
             platform = learned["platform"]
         if platform == learned["platform"]:
             learned_fields = dict((learned.get("selectors") or {}).get("fields") or {})
     found = platform_products(page, platform, learned_fields)
     candidates = markup_products(page)
-    platform_schema = {"source": found.platform, "selectors": found.selectors, "learned": found.learned_used}
+    platform_schema = {
+        "source": found.platform,
+        "selectors": found.selectors,
+        "learned": found.learned_used,
+    }
     candidates += [(p, dict(platform_schema), found.confidence) for p in found.products]
 
     rows = []
@@ -88,16 +109,23 @@ def _products(page: Page, learned: dict[str, Any] | None) -> tuple[list[Extracti
 
     if found.products:
         success: bool | None = True
-    elif learned_fields and any(s in MARKUP_SOURCES for _, sch, _ in candidates for s in [sch["source"]]):
-        success = False             # a product page the learned selectors could not read
+    elif learned_fields and any(
+        s in MARKUP_SOURCES for _, sch, _ in candidates for s in [sch["source"]]
+    ):
+        success = False  # a product page the learned selectors could not read
     else:
         success = None
-    selectors = {"signals": detection.signals, "detected_confidence": detection.confidence,
-                 "fields": {**learned_fields, **found.selectors}}
+    selectors = {
+        "signals": detection.signals,
+        "detected_confidence": detection.confidence,
+        "fields": {**learned_fields, **found.selectors},
+    }
     return rows, PatternUpdate("platform", found.platform, selectors, success)
 
 
-def _faqs(page: Page, learned: dict[str, Any] | None) -> tuple[list[ExtractionRow], PatternUpdate | None]:
+def _faqs(
+    page: Page, learned: dict[str, Any] | None
+) -> tuple[list[ExtractionRow], PatternUpdate | None]:
     learned_sel = (learned or {}).get("selectors") or {}
     pairs = extract_faqs(page, learned_sel)
     rows = []
@@ -107,11 +135,17 @@ def _faqs(page: Page, learned: dict[str, Any] | None) -> tuple[list[ExtractionRo
             schema["type"] = "FAQPage/Question"
         else:
             schema["selector"] = pair.selector
-            schema["learned"] = (pair.method == learned_sel.get("method")
-                                 and pair.selector == learned_sel.get("selector"))
-        rows.append(ExtractionRow("faq", {"question": pair.question, "answer": pair.answer,
-                                          "position": position},
-                                  round(pair.confidence, 3), schema))
+            schema["learned"] = pair.method == learned_sel.get(
+                "method"
+            ) and pair.selector == learned_sel.get("selector")
+        rows.append(
+            ExtractionRow(
+                "faq",
+                {"question": pair.question, "answer": pair.answer, "position": position},
+                round(pair.confidence, 3),
+                schema,
+            )
+        )
     if not pairs:
         return rows, None
     method, selector = Counter((p.method, p.selector) for p in pairs).most_common(1)[0][0]

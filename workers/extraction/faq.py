@@ -13,14 +13,43 @@ from workers.extraction.page import Page, clean, css, node_text, text_of
 from workers.extraction.scope import Place, is_faq_page, places
 
 QUESTION_WORDS = (
-    "how", "what", "why", "when", "where", "which", "who", "whom", "whose", "can", "could", "do",
-    "does", "did", "is", "are", "was", "will", "would", "should", "shall", "may", "have", "has",
+    "how",
+    "what",
+    "why",
+    "when",
+    "where",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "can",
+    "could",
+    "do",
+    "does",
+    "did",
+    "is",
+    "are",
+    "was",
+    "will",
+    "would",
+    "should",
+    "shall",
+    "may",
+    "have",
+    "has",
 )
 _QUESTION_START = re.compile(rf"^(?:q\s*[:.]\s*)?(?:{'|'.join(QUESTION_WORDS)})\b", re.IGNORECASE)
 _HEADING = re.compile(r"^h[1-6]$")
 MAX_ANSWER = 2000
 # method -> confidence; markup is authoritative, layout heuristics less so.
-CONFIDENCE = {"json-ld": 0.95, "microdata": 0.9, "rdfa": 0.85, "details": 0.7, "dl": 0.65, "headings": 0.6}
+CONFIDENCE = {
+    "json-ld": 0.95,
+    "microdata": 0.9,
+    "rdfa": 0.85,
+    "details": 0.7,
+    "dl": 0.65,
+    "headings": 0.6,
+}
 HEADING_TAGS = ("h2", "h3", "h4")
 
 
@@ -28,14 +57,17 @@ HEADING_TAGS = ("h2", "h3", "h4")
 class FaqPair:
     question: str
     answer: str
-    method: str          # 'json-ld', 'microdata', 'rdfa', 'details', 'dl', 'headings'
+    method: str  # 'json-ld', 'microdata', 'rdfa', 'details', 'dl', 'headings'
     selector: str | None = None
 
     @property
     def confidence(self) -> float:
         # "How it works" is less surely a question than "How do I return an item?"
-        return CONFIDENCE[self.method] - (0 if self.question.endswith("?") or self.method in
-                                          ("json-ld", "microdata", "rdfa") else 0.15)
+        return CONFIDENCE[self.method] - (
+            0
+            if self.question.endswith("?") or self.method in ("json-ld", "microdata", "rdfa")
+            else 0.15
+        )
 
 
 def is_question(text: str) -> bool:
@@ -52,8 +84,11 @@ def extract_faqs(page: Page, learned: dict[str, Any] | None = None) -> list[FaqP
     seen: set[str] = set()
     where = places(page.tree)
     faq_page = is_faq_page(page.tree, page.url) or any(page.of_type("FAQPage"))
-    context = FaqContext(learned or {}, lambda el: _faq_place(where.get(el, Place()), faq_page),
-                         lambda el: where.get(el, Place()).code)
+    context = FaqContext(
+        learned or {},
+        lambda el: _faq_place(where.get(el, Place()), faq_page),
+        lambda el: where.get(el, Place()).code,
+    )
     for method in order:
         for pair in METHODS[method](page, context):
             key = _key(pair.question)
@@ -66,8 +101,8 @@ def extract_faqs(page: Page, learned: dict[str, Any] | None = None) -> list[FaqP
 @dataclass(frozen=True)
 class FaqContext:
     learned: dict[str, Any]
-    in_faq_place: Any      # element -> bool
-    in_code: Any           # element -> bool
+    in_faq_place: Any  # element -> bool
+    in_code: Any  # element -> bool
 
 
 def _faq_place(place: Place, faq_page: bool) -> bool:
@@ -89,7 +124,11 @@ def from_markup(page: Page, _context: FaqContext) -> Iterator[FaqPair]:
         answer_node = item.data.get("acceptedAnswer") or item.data.get("suggestedAnswer")
         if isinstance(answer_node, list):
             answer_node = answer_node[0] if answer_node else None
-        answer = text_of(answer_node.get("text")) if isinstance(answer_node, dict) else text_of(answer_node)
+        answer = (
+            text_of(answer_node.get("text"))
+            if isinstance(answer_node, dict)
+            else text_of(answer_node)
+        )
         if question and answer:
             yield FaqPair(question, answer[:MAX_ANSWER], item.source)
 
@@ -148,7 +187,12 @@ def _following_text(heading: Any) -> str:
     for _ in range(2):
         sibling = node.getnext()
         while sibling is not None and not _is_heading(sibling) and not _contains_heading(sibling):
-            if isinstance(sibling.tag, str) and sibling.tag not in ("script", "style", "nav", "form"):
+            if isinstance(sibling.tag, str) and sibling.tag not in (
+                "script",
+                "style",
+                "nav",
+                "form",
+            ):
                 parts.append(node_text(sibling))
             sibling = sibling.getnext()
         if any(parts) or node.getparent() is None:
@@ -179,5 +223,9 @@ def _key(question: str) -> str:
     return "".join(ch for ch in question.lower() if ch.isalnum())
 
 
-METHODS = {"markup": from_markup, "details": from_details, "dl": from_definition_lists,
-           "headings": from_headings}
+METHODS = {
+    "markup": from_markup,
+    "details": from_details,
+    "dl": from_definition_lists,
+    "headings": from_headings,
+}

@@ -10,20 +10,46 @@ from urllib.parse import urljoin
 from workers.extraction.page import clean, first
 
 CURRENCY_SYMBOLS = {
-    "$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "A$": "AUD",
-    "C$": "CAD", "CA$": "CAD", "NZ$": "NZD", "CHF": "CHF", "kr": "SEK", "zł": "PLN", "R$": "BRL",
+    "$": "USD",
+    "US$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+    "₹": "INR",
+    "A$": "AUD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "NZ$": "NZD",
+    "CHF": "CHF",
+    "kr": "SEK",
+    "zł": "PLN",
+    "R$": "BRL",
 }
 _ISO = re.compile(r"\b([A-Z]{3})\b")
 _NUMBER = re.compile(r"\d[\d.,\s\u00a0']*")
 
 AVAILABILITY = {
-    "instock": "InStock", "in stock": "InStock", "in_stock": "InStock", "available": "InStock",
-    "true": "InStock", "outofstock": "OutOfStock", "out of stock": "OutOfStock",
-    "out_of_stock": "OutOfStock", "sold out": "OutOfStock", "soldout": "OutOfStock",
-    "false": "OutOfStock", "unavailable": "OutOfStock", "preorder": "PreOrder",
-    "pre-order": "PreOrder", "backorder": "BackOrder", "onbackorder": "BackOrder",
-    "on backorder": "BackOrder", "discontinued": "Discontinued", "limitedavailability":
-    "LimitedAvailability", "instoreonly": "InStoreOnly", "onlineonly": "OnlineOnly",
+    "instock": "InStock",
+    "in stock": "InStock",
+    "in_stock": "InStock",
+    "available": "InStock",
+    "true": "InStock",
+    "outofstock": "OutOfStock",
+    "out of stock": "OutOfStock",
+    "out_of_stock": "OutOfStock",
+    "sold out": "OutOfStock",
+    "soldout": "OutOfStock",
+    "false": "OutOfStock",
+    "unavailable": "OutOfStock",
+    "preorder": "PreOrder",
+    "pre-order": "PreOrder",
+    "backorder": "BackOrder",
+    "onbackorder": "BackOrder",
+    "on backorder": "BackOrder",
+    "discontinued": "Discontinued",
+    "limitedavailability": "LimitedAvailability",
+    "instoreonly": "InStoreOnly",
+    "onlineonly": "OnlineOnly",
 }
 
 

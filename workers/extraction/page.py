@@ -21,8 +21,10 @@ _WS = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class MarkupItem:
-    source: str            # 'json-ld' | 'microdata' | 'rdfa' | 'opengraph'
-    data: dict[str, Any]   # schema.org keys without the vocabulary prefix, '@type' a list of short names
+    source: str  # 'json-ld' | 'microdata' | 'rdfa' | 'opengraph'
+    data: dict[
+        str, Any
+    ]  # schema.org keys without the vocabulary prefix, '@type' a list of short names
 
 
 @dataclass
@@ -56,7 +58,9 @@ def parse_html(html: str) -> Any:
 def markup_items(html: str, url: str) -> list[MarkupItem]:
     """JSON-LD, microdata, RDFa and OpenGraph items, normalised to short schema.org names."""
     try:
-        raw = extruct.extract(html, base_url=url, syntaxes=list(SYNTAXES), uniform=True, errors="log")
+        raw = extruct.extract(
+            html, base_url=url, syntaxes=list(SYNTAXES), uniform=True, errors="log"
+        )
     except Exception as exc:  # noqa: BLE001 - extruct raises parser-specific errors on broken markup
         log.warning("markup extraction failed for %s: %s", url, exc)
         return []
@@ -92,7 +96,9 @@ def _short_keys(value: Any) -> Any:
     out: dict[str, Any] = {}
     for key, val in value.items():
         if key == "@type":
-            out[key] = [_short(t) for t in (val if isinstance(val, list) else [val]) if isinstance(t, str)]
+            out[key] = [
+                _short(t) for t in (val if isinstance(val, list) else [val]) if isinstance(t, str)
+            ]
         else:
             out[_short(key)] = _short_keys(val)
     return out
@@ -122,7 +128,9 @@ def _rdfa_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out[_short(key)] = converted[0] if len(converted) == 1 else converted
         return out
 
-    converted = [(n.get("@id"), convert(n)) for n in nodes if isinstance(n, dict) and n.get("@type")]
+    converted = [
+        (n.get("@id"), convert(n)) for n in nodes if isinstance(n, dict) and n.get("@type")
+    ]
     return [node for node_id, node in converted if node_id not in referenced]
 
 
@@ -152,7 +160,8 @@ def first(value: Any) -> Any:
 
 
 def text_of(value: Any) -> str | None:
-    """A clean string from a markup value (strings, {'name': ..}, {'@value': ..}, HTML fragments)."""
+    """A clean string from a markup value (strings, {'name': ..}, {'@value': ..}, HTML
+    fragments)."""
     value = first(value)
     if isinstance(value, dict):
         value = value.get("name") or value.get("@value") or value.get("text")

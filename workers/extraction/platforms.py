@@ -21,69 +21,114 @@ FIELDS = ("name", "price", "currency", "sku", "availability", "images")
 @dataclass(frozen=True)
 class PlatformSpec:
     name: str
-    html_signals: tuple[str, ...] = ()     # substrings of the raw HTML
-    css_signals: tuple[str, ...] = ()      # selectors that only this platform produces
-    product_gate: tuple[str, ...] = ()     # a product page has one of these (empty: always)
+    html_signals: tuple[str, ...] = ()  # substrings of the raw HTML
+    css_signals: tuple[str, ...] = ()  # selectors that only this platform produces
+    product_gate: tuple[str, ...] = ()  # a product page has one of these (empty: always)
     fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     confidence: float = 0.8
 
 
 WOOCOMMERCE = PlatformSpec(
     name="woocommerce",
-    html_signals=("wp-content/plugins/woocommerce", "woocommerce-Price-amount", "content=\"WooCommerce"),
+    html_signals=(
+        "wp-content/plugins/woocommerce",
+        "woocommerce-Price-amount",
+        'content="WooCommerce',
+    ),
     css_signals=("body.woocommerce", "body.woocommerce-page", "body.single-product"),
     product_gate=("div.product .summary", "form.cart", ".product_title", "div.type-product"),
     fields={
         "name": (".product_title", ".summary h1", "h1.entry-title"),
-        "price": (".summary p.price ins .woocommerce-Price-amount", "p.price ins .woocommerce-Price-amount",
-                  ".summary p.price .woocommerce-Price-amount", "p.price .woocommerce-Price-amount",
-                  ".price .amount"),
-        "currency": (".summary .woocommerce-Price-currencySymbol", ".woocommerce-Price-currencySymbol"),
+        "price": (
+            ".summary p.price ins .woocommerce-Price-amount",
+            "p.price ins .woocommerce-Price-amount",
+            ".summary p.price .woocommerce-Price-amount",
+            "p.price .woocommerce-Price-amount",
+            ".price .amount",
+        ),
+        "currency": (
+            ".summary .woocommerce-Price-currencySymbol",
+            ".woocommerce-Price-currencySymbol",
+        ),
         "sku": (".sku_wrapper .sku", ".product_meta .sku", ".sku"),
         "availability": (".summary .stock", "p.stock", ".stock"),
-        "images": (".woocommerce-product-gallery__image a@href",
-                   ".woocommerce-product-gallery__image img@data-large_image",
-                   "img.wp-post-image@src"),
+        "images": (
+            ".woocommerce-product-gallery__image a@href",
+            ".woocommerce-product-gallery__image img@data-large_image",
+            "img.wp-post-image@src",
+        ),
     },
 )
 
 SHOPIFY = PlatformSpec(
     name="shopify",
     html_signals=("cdn.shopify.com", "Shopify.theme", ".myshopify.com", "Shopify.shop"),
-    css_signals=("meta[name=shopify-checkout-api-token]", "meta[name=shopify-digital-wallet]",
-                 "link[href*='cdn.shopify.com']"),
-    product_gate=("script[data-product-json]", "script[id^=ProductJson]", "form[action*='/cart/add']"),
+    css_signals=(
+        "meta[name=shopify-checkout-api-token]",
+        "meta[name=shopify-digital-wallet]",
+        "link[href*='cdn.shopify.com']",
+    ),
+    product_gate=(
+        "script[data-product-json]",
+        "script[id^=ProductJson]",
+        "form[action*='/cart/add']",
+    ),
     fields={
-        "name": (".product-single__title", "h1.product__title", ".product__title h1", "h1[itemprop=name]"),
-        "price": ("[data-product-price]", ".price-item--sale", ".price-item--regular",
-                  ".product-single__price", ".product__price"),
+        "name": (
+            ".product-single__title",
+            "h1.product__title",
+            ".product__title h1",
+            "h1[itemprop=name]",
+        ),
+        "price": (
+            "[data-product-price]",
+            ".price-item--sale",
+            ".price-item--regular",
+            ".product-single__price",
+            ".product__price",
+        ),
         "currency": ("meta[property='og:price:currency']@content", "[data-currency]@data-currency"),
         "sku": ("[data-sku]", ".product-single__sku", ".product__sku"),
         "availability": ("[data-add-to-cart-text]", "button[name=add]", ".product-form__submit"),
-        "images": (".product__media img@src", ".product-single__photo img@src",
-                   "[data-product-featured-image]@src"),
+        "images": (
+            ".product__media img@src",
+            ".product-single__photo img@src",
+            "[data-product-featured-image]@src",
+        ),
     },
     confidence=0.8,
 )
 
 GENERIC = PlatformSpec(
     name="generic",
-    product_gate=("form[action*=cart]", "button[name=add-to-cart]", "[class*=add-to-cart]",
-                  "[class*=add_to_cart]", "[id*=add-to-cart]"),
+    product_gate=(
+        "form[action*=cart]",
+        "button[name=add-to-cart]",
+        "[class*=add-to-cart]",
+        "[class*=add_to_cart]",
+        "[id*=add-to-cart]",
+    ),
     fields={
         "name": ("h1[itemprop=name]", ".product-name", ".product-title", "h1"),
         "price": ("[itemprop=price]@content", "[itemprop=price]", ".product-price", ".price"),
         "currency": ("[itemprop=priceCurrency]@content", ".currency"),
         "sku": ("[itemprop=sku]", ".sku", "[data-sku]@data-sku"),
         "availability": ("[itemprop=availability]@href", ".availability", ".stock"),
-        "images": (".product img@src", ".product-image img@src", "meta[property='og:image']@content"),
+        "images": (
+            ".product img@src",
+            ".product-image img@src",
+            "meta[property='og:image']@content",
+        ),
     },
     confidence=0.5,
 )
 
 PLATFORMS = {p.name: p for p in (WOOCOMMERCE, SHOPIFY, GENERIC)}
-SHOPIFY_JSON = ("script[data-product-json]", "script[id^=ProductJson]",
-                "script[type='application/json'][data-product]")
+SHOPIFY_JSON = (
+    "script[data-product-json]",
+    "script[id^=ProductJson]",
+    "script[type='application/json'][data-product]",
+)
 _SHOPIFY_CURRENCY = re.compile(r'Shopify\.currency\s*=\s*\{[^}]*"active"\s*:\s*"([A-Z]{3})"')
 
 
@@ -98,8 +143,8 @@ class Detection:
 class PlatformResult:
     platform: str
     products: list[dict[str, Any]]
-    selectors: dict[str, str]        # field -> the selector that gave its value
-    learned_used: bool               # a selector learned on an earlier page gave a value
+    selectors: dict[str, str]  # field -> the selector that gave its value
+    learned_used: bool  # a selector learned on an earlier page gave a value
     confidence: float
 
 
@@ -113,8 +158,9 @@ def detect_platform(page: Page) -> Detection:
     return best
 
 
-def platform_products(page: Page, platform: str,
-                      learned: dict[str, str] | None = None) -> PlatformResult:
+def platform_products(
+    page: Page, platform: str, learned: dict[str, str] | None = None
+) -> PlatformResult:
     """The product on this page read with `platform`'s selectors, `learned` ones tried first."""
     spec = PLATFORMS.get(platform, GENERIC)
     learned = learned or {}
@@ -193,8 +239,13 @@ def _shopify_json(page: Page, learned_selector: str | None) -> PlatformResult | 
             product = shopify_product(data, page) if isinstance(data, dict) else None
             if product:
                 learned_used = selector == learned_selector
-                return PlatformResult("shopify", [product], {"product_json": selector}, learned_used,
-                                      0.9 if learned_used else 0.85)
+                return PlatformResult(
+                    "shopify",
+                    [product],
+                    {"product_json": selector},
+                    learned_used,
+                    0.9 if learned_used else 0.85,
+                )
     return None
 
 
@@ -217,7 +268,9 @@ def shopify_product(data: dict[str, Any], page: Page) -> dict[str, Any] | None:
         "currency": currency,
         "availability": None if available is None else ("InStock" if available else "OutOfStock"),
         "images": image_urls(images, page.url)[:10],
-        "url": image_urls([f"/products/{data['handle']}"], page.url)[0] if data.get("handle") else page.url,
+        "url": image_urls([f"/products/{data['handle']}"], page.url)[0]
+        if data.get("handle")
+        else page.url,
         "brand": clean(str(data.get("vendor") or "")) or None,
     }
     if len(variants) > 1:
@@ -233,6 +286,8 @@ def _shopify_price(value: Any) -> str | None:
 
 
 def _currency_from_meta(page: Page) -> str | None:
-    for el in css(page.tree, "meta[property='og:price:currency'], meta[property='product:price:currency']"):
+    for el in css(
+        page.tree, "meta[property='og:price:currency'], meta[property='product:price:currency']"
+    ):
         return parse_currency(el.get("content"))
     return None

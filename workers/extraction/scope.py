@@ -17,32 +17,97 @@ CODE_TAGS = frozenset({"pre", "code", "kbd", "samp", "var", "tt", "xmp", "listin
 RESERVED_DOMAINS = ("example.com", "example.org", "example.net")
 RESERVED_TLDS = ("example", "test", "invalid", "localhost")
 # Documentation placeholders: user@host, name@domain, you@yourcompany.com ...
-PLACEHOLDER_LOCALS = frozenset({
-    "user", "username", "name", "yourname", "your.name", "your_name", "your-name", "you", "your",
-    "youremail", "your.email", "your-email", "email", "someone", "somebody", "nobody", "foo", "bar",
-    "baz", "john.doe", "jane.doe", "johndoe", "janedoe", "john", "jane", "firstname.lastname",
-    "first.last", "firstname", "xxx", "xyz", "me", "address", "login", "joe", "alice", "bob",
-})
-PLACEHOLDER_DOMAIN_LABELS = frozenset({
-    "host", "domain", "yourdomain", "mydomain", "yoursite", "mysite", "yourcompany", "company",
-    "server", "mailserver", "mailhost", "somewhere", "somehost", "foo", "bar", "baz", "email",
-    "localhost", "site", "website", "provider",
-})
+PLACEHOLDER_LOCALS = frozenset(
+    {
+        "user",
+        "username",
+        "name",
+        "yourname",
+        "your.name",
+        "your_name",
+        "your-name",
+        "you",
+        "your",
+        "youremail",
+        "your.email",
+        "your-email",
+        "email",
+        "someone",
+        "somebody",
+        "nobody",
+        "foo",
+        "bar",
+        "baz",
+        "john.doe",
+        "jane.doe",
+        "johndoe",
+        "janedoe",
+        "john",
+        "jane",
+        "firstname.lastname",
+        "first.last",
+        "firstname",
+        "xxx",
+        "xyz",
+        "me",
+        "address",
+        "login",
+        "joe",
+        "alice",
+        "bob",
+    }
+)
+PLACEHOLDER_DOMAIN_LABELS = frozenset(
+    {
+        "host",
+        "domain",
+        "yourdomain",
+        "mydomain",
+        "yoursite",
+        "mysite",
+        "yourcompany",
+        "company",
+        "server",
+        "mailserver",
+        "mailhost",
+        "somewhere",
+        "somehost",
+        "foo",
+        "bar",
+        "baz",
+        "email",
+        "localhost",
+        "site",
+        "website",
+        "provider",
+    }
+)
 
-CONTACT_WORDS = re.compile(r"\b(contact|get in touch|reach us|find us|visit us|customer (?:service|care)"
-                           r"|kontakt|impressum|imprint)\b", re.IGNORECASE)
-FAQ_WORDS = re.compile(r"\b(faqs?|frequently asked|(?:common |your )?questions(?: and answers)?|q\s*&\s*a"
-                       r"|help(?: cent(?:er|re)| desk)|^\s*help\s*$)", re.IGNORECASE)
-_FAQ_PATH = re.compile(r"(?:^|[/_.-])(faqs?|help|questions|support|hilfe|aide)(?:$|[/_.-])", re.IGNORECASE)
-_CONTACT_PATH = re.compile(r"(?:^|[/_.-])(contact(?:-us|us)?|kontakt|impressum|imprint)(?:$|[/_.-])",
-                           re.IGNORECASE)
+CONTACT_WORDS = re.compile(
+    r"\b(contact|get in touch|reach us|find us|visit us|customer (?:service|care)"
+    r"|kontakt|impressum|imprint)\b",
+    re.IGNORECASE,
+)
+FAQ_WORDS = re.compile(
+    r"\b(faqs?|frequently asked|(?:common |your )?questions(?: and answers)?|q\s*&\s*a"
+    r"|help(?: cent(?:er|re)| desk)|^\s*help\s*$)",
+    re.IGNORECASE,
+)
+_FAQ_PATH = re.compile(
+    r"(?:^|[/_.-])(faqs?|help|questions|support|hilfe|aide)(?:$|[/_.-])", re.IGNORECASE
+)
+_CONTACT_PATH = re.compile(
+    r"(?:^|[/_.-])(contact(?:-us|us)?|kontakt|impressum|imprint)(?:$|[/_.-])", re.IGNORECASE
+)
 _HEADING = re.compile(r"^h([1-6])$")
 
 
 def is_reserved_domain(domain: str) -> bool:
     domain = domain.lower().rstrip(".")
-    return (any(domain == d or domain.endswith("." + d) for d in RESERVED_DOMAINS)
-            or domain.rsplit(".", 1)[-1] in RESERVED_TLDS)
+    return (
+        any(domain == d or domain.endswith("." + d) for d in RESERVED_DOMAINS)
+        or domain.rsplit(".", 1)[-1] in RESERVED_TLDS
+    )
 
 
 def is_placeholder_email(email: str) -> bool:
@@ -54,8 +119,11 @@ def own_domain(email_domain: str, page_url: str) -> bool:
     """The page's own site (beanleaf.test's addresses on beanleaf.test are its real ones)."""
     host = (urlsplit(page_url).hostname or "").lower().removeprefix("www.")
     email_domain = email_domain.lower()
-    return bool(host) and (host == email_domain or host.endswith("." + email_domain)
-                           or email_domain.endswith("." + host))
+    return bool(host) and (
+        host == email_domain
+        or host.endswith("." + email_domain)
+        or email_domain.endswith("." + host)
+    )
 
 
 def contact_email_allowed(email: str, page_url: str) -> bool:
@@ -89,15 +157,17 @@ def is_contact_page(tree: Any, url: str) -> bool:
 
 
 def _marked(el: Any, words: re.Pattern[str]) -> bool:
-    marks = f"{el.get('id', '')} {el.get('class', '')} {el.get('role', '')} {el.get('aria-label', '')}"
+    marks = (
+        f"{el.get('id', '')} {el.get('class', '')} {el.get('role', '')} {el.get('aria-label', '')}"
+    )
     return bool(words.search(marks.replace("-", " ").replace("_", " ")))
 
 
 @dataclass(frozen=True)
 class Place:
-    code: bool = False      # inside a code sample
-    contact: bool = False   # in a contact section, the footer or an <address>
-    faq: bool = False       # in an FAQ or help section
+    code: bool = False  # inside a code sample
+    contact: bool = False  # in a contact section, the footer or an <address>
+    faq: bool = False  # in an FAQ or help section
 
 
 def places(tree: Any) -> dict[Any, Place]:
@@ -105,7 +175,7 @@ def places(tree: Any) -> dict[Any, Place]:
     ancestor is marked for it (footer, address, id/class/role/aria-label words) or when the
     nearest heading above it of each higher level names it ("Contact us", "FAQ")."""
     found: dict[Any, Place] = {}
-    headings: list[tuple[int, bool, bool]] = []   # the open sections: (level, contact, faq)
+    headings: list[tuple[int, bool, bool]] = []  # the open sections: (level, contact, faq)
 
     def visit(el: Any, inherited: Place, depth: int) -> None:
         if not isinstance(el.tag, str) or depth > 200:
@@ -118,16 +188,30 @@ def places(tree: Any) -> dict[Any, Place]:
             headings.append((level, bool(CONTACT_WORDS.search(text)), bool(FAQ_WORDS.search(text))))
         place = Place(
             code=inherited.code or el.tag in CODE_TAGS,
-            contact=(inherited.contact or el.tag in ("footer", "address") or _marked(el, CONTACT_WORDS)
-                     or any(h[1] for h in headings)),
-            faq=inherited.faq or _marked(el, FAQ_WORDS) or any(h[2] for h in headings[:-1] if level)
+            contact=(
+                inherited.contact
+                or el.tag in ("footer", "address")
+                or _marked(el, CONTACT_WORDS)
+                or any(h[1] for h in headings)
+            ),
+            faq=inherited.faq
+            or _marked(el, FAQ_WORDS)
+            or any(h[2] for h in headings[:-1] if level)
             or (not level and any(h[2] for h in headings)),
         )
         found[el] = place
         for child in el:
-            visit(child, Place(place.code, inherited.contact or el.tag in ("footer", "address")
-                               or _marked(el, CONTACT_WORDS), inherited.faq or _marked(el, FAQ_WORDS)),
-                  depth + 1)
+            visit(
+                child,
+                Place(
+                    place.code,
+                    inherited.contact
+                    or el.tag in ("footer", "address")
+                    or _marked(el, CONTACT_WORDS),
+                    inherited.faq or _marked(el, FAQ_WORDS),
+                ),
+                depth + 1,
+            )
 
     visit(tree, Place(), 0)
     return found

@@ -26,7 +26,13 @@ def markup_products(page: Page) -> list[tuple[dict[str, Any], dict[str, Any], fl
         if item.source == "opengraph":
             product = opengraph_product(item.data, page.url)
             if product:
-                found.append((product, {"source": "opengraph", "type": "og:product"}, CONFIDENCE["opengraph"]))
+                found.append(
+                    (
+                        product,
+                        {"source": "opengraph", "type": "og:product"},
+                        CONFIDENCE["opengraph"],
+                    )
+                )
     return found
 
 
@@ -35,13 +41,19 @@ def schema_product(node: dict[str, Any], base_url: str) -> dict[str, Any] | None
     if not name:
         return None
     offer = _best_offer(node.get("offers"))
-    price = parse_price(offer.get("price") or offer.get("lowPrice")
-                        or _spec(offer.get("priceSpecification"), "price"))
-    currency = parse_currency(offer.get("priceCurrency")
-                              or _spec(offer.get("priceSpecification"), "priceCurrency"))
+    price = parse_price(
+        offer.get("price")
+        or offer.get("lowPrice")
+        or _spec(offer.get("priceSpecification"), "price")
+    )
+    currency = parse_currency(
+        offer.get("priceCurrency") or _spec(offer.get("priceSpecification"), "priceCurrency")
+    )
     product = {
         "name": name,
-        "sku": text_of(node.get("sku") or node.get("mpn") or node.get("productID") or offer.get("sku")),
+        "sku": text_of(
+            node.get("sku") or node.get("mpn") or node.get("productID") or offer.get("sku")
+        ),
         "price": price,
         "currency": currency,
         "availability": parse_availability(offer.get("availability")),
@@ -63,27 +75,39 @@ def opengraph_product(og: dict[str, Any], base_url: str) -> dict[str, Any] | Non
     name = text_of(og.get("og:title"))
     if not name:
         return None
-    return compact({
-        "name": name,
-        "sku": text_of(og.get("product:retailer_item_id")),
-        "price": parse_price(amount),
-        "currency": parse_currency(og.get("product:price:currency") or og.get("og:price:currency")),
-        "availability": parse_availability(og.get("product:availability") or og.get("og:availability")),
-        "images": image_urls(og.get("og:image"), base_url),
-        "url": _url(og.get("og:url"), base_url),
-        "brand": text_of(og.get("product:brand")),
-    })
+    return compact(
+        {
+            "name": name,
+            "sku": text_of(og.get("product:retailer_item_id")),
+            "price": parse_price(amount),
+            "currency": parse_currency(
+                og.get("product:price:currency") or og.get("og:price:currency")
+            ),
+            "availability": parse_availability(
+                og.get("product:availability") or og.get("og:availability")
+            ),
+            "images": image_urls(og.get("og:image"), base_url),
+            "url": _url(og.get("og:url"), base_url),
+            "brand": text_of(og.get("product:brand")),
+        }
+    )
 
 
 def _best_offer(offers: Any) -> dict[str, Any]:
-    candidates = [o for o in (offers if isinstance(offers, list) else [offers]) if isinstance(o, dict)]
+    candidates = [
+        o for o in (offers if isinstance(offers, list) else [offers]) if isinstance(o, dict)
+    ]
     # An AggregateOffer may wrap the real offers.
     expanded = []
     for o in candidates:
         inner = o.get("offers")
-        expanded.extend(i for i in (inner if isinstance(inner, list) else [inner]) if isinstance(i, dict))
+        expanded.extend(
+            i for i in (inner if isinstance(inner, list) else [inner]) if isinstance(i, dict)
+        )
         expanded.append(o)
-    with_price = [o for o in expanded if o.get("price") or o.get("lowPrice") or o.get("priceSpecification")]
+    with_price = [
+        o for o in expanded if o.get("price") or o.get("lowPrice") or o.get("priceSpecification")
+    ]
     return (with_price or expanded or [{}])[0]
 
 
@@ -105,8 +129,9 @@ def compact(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v not in (None, "", [])}
 
 
-def merge_products(found: list[tuple[dict[str, Any], dict[str, Any], float]]
-                   ) -> list[tuple[dict[str, Any], dict[str, Any], float]]:
+def merge_products(
+    found: list[tuple[dict[str, Any], dict[str, Any], float]],
+) -> list[tuple[dict[str, Any], dict[str, Any], float]]:
     """One entry per product: the same product seen in several markups (same SKU, or same name)
     keeps the most trusted source and takes missing fields from the others."""
     merged: list[tuple[dict[str, Any], dict[str, Any], float]] = []
@@ -118,7 +143,11 @@ def merge_products(found: list[tuple[dict[str, Any], dict[str, Any], float]]
             if _same(kept, product) or (page_level and len(merged) == 1):
                 extra = {k: v for k, v in product.items() if k not in kept}
                 also = kept_schema.get("also", []) + [schema["source"]]
-                merged[i] = ({**kept, **extra}, {**kept_schema, "also": sorted(set(also))}, kept_conf)
+                merged[i] = (
+                    {**kept, **extra},
+                    {**kept_schema, "also": sorted(set(also))},
+                    kept_conf,
+                )
                 break
         else:
             merged.append((product, schema, conf))

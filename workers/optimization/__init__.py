@@ -18,7 +18,8 @@ def optimizer_name(settings: Settings) -> str:
 
 def optimize(page: PageInput, settings: Settings) -> Optimization:
     if optimizer_name(settings) == "openai":
-        from workers.optimization import openai_optimizer  # the openai client: only when used
+        # the openai client: only when used
+        from workers.optimization import openai_optimizer  # noqa: PLC0415 - see the reason above
 
         return openai_optimizer.optimize(page, settings)
     return offline.optimize(page)

@@ -21,11 +21,11 @@ class PageInput:
 @dataclass(frozen=True)
 class Optimization:
     content: OptimizedContent
-    model: str                      # ai_model_used
+    model: str  # ai_model_used
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: Decimal = Decimal(0)
-    requests: int = 0               # API calls made (0 offline)
+    requests: int = 0  # API calls made (0 offline)
 
     @property
     def tokens(self) -> int:

@@ -32,8 +32,11 @@ def optimize(page: PageInput) -> Optimization:
     ranked = rank_sentences(text)
     summary_sentences = _in_page_order(ranked[:3], text)
     summary = trim_at_word(" ".join(summary_sentences), 600) or trim_at_word(text, 300)
-    title = clean_title(page.title) or (page.headings[0] if page.headings else "") or \
-        (keywords[0].title() if keywords else trim_at_word(text, 60))
+    title = (
+        clean_title(page.title)
+        or (page.headings[0] if page.headings else "")
+        or (keywords[0].title() if keywords else trim_at_word(text, 60))
+    )
     description = page.description or trim_to_sentences(summary_sentences, META_DESCRIPTION_MAX)
     content = OptimizedContent(
         title=title or page.url,
@@ -70,7 +73,7 @@ def extract_keywords(text: str, n: int = 10) -> list[str]:
                 current.append(word)
         if current:
             phrases.append(current)
-    phrases = [p[i:i + 3] for p in phrases for i in range(0, len(p), 3)]
+    phrases = [p[i : i + 3] for p in phrases for i in range(0, len(p), 3)]
     freq: Counter[str] = Counter()
     degree: defaultdict[str, int] = defaultdict(int)
     for phrase in phrases:
@@ -83,8 +86,10 @@ def extract_keywords(text: str, n: int = 10) -> list[str]:
         for phrase, count in phrase_count.items()
     }
     # a phrase must recur or contain a recurring word: one-off phrases are noise
-    ranked = sorted((p for p in scores if phrase_count[p] > 1 or any(freq[w] > 1 for w in p.split())),
-                    key=lambda p: (-scores[p], p))
+    ranked = sorted(
+        (p for p in scores if phrase_count[p] > 1 or any(freq[w] > 1 for w in p.split())),
+        key=lambda p: (-scores[p], p),
+    )
     out: list[str] = []
     for phrase in ranked:
         if not any(phrase in kept for kept in out):
@@ -97,7 +102,11 @@ def extract_keywords(text: str, n: int = 10) -> list[str]:
 def rank_sentences(text: str) -> list[str]:
     """Sentences best first: mean TF of their content words, early sentences slightly favoured."""
     # Real sentences (end punctuation, a few words); headings, menus and prices are lines without.
-    sents = [s for s in sentences(text) if len(words(s)) >= 5 and s.rstrip("\"')”").endswith((".", "!", "?"))]
+    sents = [
+        s
+        for s in sentences(text)
+        if len(words(s)) >= 5 and s.rstrip("\"')”").endswith((".", "!", "?"))
+    ]
     sents = sents or [s for s in sentences(text) if len(words(s)) >= 4] or sentences(text)[:5]
     tf = Counter(content_words(text))
     top = max(tf.values(), default=1)

@@ -39,7 +39,7 @@ PRICES_PER_MILLION: dict[str, tuple[Decimal, Decimal]] = {
     "gpt-5-mini": (Decimal("0.25"), Decimal("2.00")),
     "gpt-5-nano": (Decimal("0.05"), Decimal("0.40")),
 }
-MAX_INPUT_CHARS = 24_000   # ~6k tokens of page text: enough for a page, bounded cost
+MAX_INPUT_CHARS = 24_000  # ~6k tokens of page text: enough for a page, bounded cost
 RETRYABLE_STATUS = {408, 409, 429}
 
 SYSTEM_PROMPT = (
@@ -54,7 +54,9 @@ def cost_of(model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
     prices = PRICES_PER_MILLION.get(model)
     if prices is None:
         # dated snapshots ("gpt-4o-mini-2024-07-18") cost what their family costs
-        family = max((m for m in PRICES_PER_MILLION if model.startswith(m + "-")), key=len, default=None)
+        family = max(
+            (m for m in PRICES_PER_MILLION if model.startswith(m + "-")), key=len, default=None
+        )
         prices = PRICES_PER_MILLION.get(family or "")
     if prices is None:
         return Decimal(0)
@@ -70,7 +72,7 @@ def make_client(settings: Settings) -> openai.OpenAI:
 def _client(base_url: str | None, api_key: str, timeout: float) -> openai.OpenAI:
     """One client (and connection pool) per endpoint and key, reused across pages."""
     return openai.OpenAI(
-        api_key=api_key or "not-needed",   # local OpenAI-compatible servers accept any key
+        api_key=api_key or "not-needed",  # local OpenAI-compatible servers accept any key
         base_url=base_url,
         timeout=timeout,
         max_retries=0,
@@ -86,20 +88,26 @@ def build_messages(page: PageInput) -> list[dict[str, str]]:
     if page.headings:
         parts.append("Headings: " + " | ".join(page.headings[:30]))
     parts.append("Content:\n" + page.content[:MAX_INPUT_CHARS])
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(parts)}]
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": "\n".join(parts)},
+    ]
 
 
-def optimize(page: PageInput, settings: Settings,
-             client: openai.OpenAI | None = None) -> Optimization:
+def optimize(
+    page: PageInput, settings: Settings, client: openai.OpenAI | None = None
+) -> Optimization:
     model = settings.chat_model
     client = client or make_client(settings)
     try:
         response = client.chat.completions.create(
-            model=model, messages=build_messages(page), response_format=response_format(),
+            model=model,
+            messages=build_messages(page),
+            response_format=response_format(),
         )
     except openai.APIStatusError as exc:
         raise _status_error(exc) from exc
-    except openai.APIConnectionError as exc:   # includes APITimeoutError
+    except openai.APIConnectionError as exc:  # includes APITimeoutError
         raise TransientError(f"chat endpoint unreachable: {type(exc).__name__}") from exc
 
     if not response.choices:
@@ -115,9 +123,12 @@ def optimize(page: PageInput, settings: Settings,
     prompt_tokens = usage.prompt_tokens if usage else 0
     completion_tokens = usage.completion_tokens if usage else 0
     return Optimization(
-        content=content, model=response.model or model, prompt_tokens=prompt_tokens,
+        content=content,
+        model=response.model or model,
+        prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        cost=cost_of(model, prompt_tokens, completion_tokens), requests=1,
+        cost=cost_of(model, prompt_tokens, completion_tokens),
+        requests=1,
     )
 
 
@@ -126,12 +137,16 @@ def parse_content(raw: str) -> OptimizedContent:
         data = json.loads(raw)
         content = OptimizedContent.model_validate(data)
     except (ValueError, ValidationError) as exc:
-        raise PermanentError(f"the model's answer does not match the schema: {str(exc)[:300]}") from exc
+        raise PermanentError(
+            f"the model's answer does not match the schema: {str(exc)[:300]}"
+        ) from exc
     # the limits are asked for in the prompt; enforce them here
-    return content.model_copy(update={
-        "meta_title": trim_at_word(content.meta_title, META_TITLE_MAX),
-        "meta_description": trim_at_word(content.meta_description, META_DESCRIPTION_MAX),
-    })
+    return content.model_copy(
+        update={
+            "meta_title": trim_at_word(content.meta_title, META_TITLE_MAX),
+            "meta_description": trim_at_word(content.meta_description, META_DESCRIPTION_MAX),
+        }
+    )
 
 
 def _status_error(exc: openai.APIStatusError) -> Exception:

@@ -57,12 +57,19 @@ def content_quality_score(text: str, headings: list[str] | None = None) -> float
     diversity = min(len(set(cws)) / max(len(cws), 1) / 0.5, 1.0) if cws else 0.0
     avg_sentence = len(ws) / max(len(sents), 1)
     sentence_len = _band(avg_sentence, 3, 10, 25, 60)
-    score = 100 * (0.3 * length + 0.2 * structure + 0.2 * unique + 0.15 * diversity + 0.15 * sentence_len)
+    score = 100 * (
+        0.3 * length + 0.2 * structure + 0.2 * unique + 0.15 * diversity + 0.15 * sentence_len
+    )
     return round(score, 1)
 
 
-def seo_score(title: str | None, meta_description: str | None, text: str,
-              headings: list[str] | None = None, keywords: list[str] | None = None) -> float:
+def seo_score(
+    title: str | None,
+    meta_description: str | None,
+    text: str,
+    headings: list[str] | None = None,
+    keywords: list[str] | None = None,
+) -> float:
     """On-page SEO checks: title 30-60 chars, description 70-155, headings, length, keyword use."""
     title, meta_description = (title or "").strip(), (meta_description or "").strip()
     ws = words(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+from db import tenants
 from tests.support.paths import OMNI
 from tests.support.worker_fixtures import queued_job_ids
 
@@ -14,12 +15,13 @@ def omni(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_add_sync_and_list(db, redis_client):
-    from db import tenants
 
     tenants.add_domain(db, "cli-shop.example")
     added = omni("catalog", "add", "cli-shop.example", "--platform", "shopify")
     assert added.returncode == 0, added.stderr
-    assert "catalogue source shopify for cli-shop.example url=https://cli-shop.example" in added.stdout
+    assert (
+        "catalogue source shopify for cli-shop.example url=https://cli-shop.example" in added.stdout
+    )
     queued = omni("catalog", "sync", "https://www.cli-shop.example/")
     assert queued.returncode == 0, queued.stderr
     [job] = db.execute("SELECT * FROM content_refresh_jobs WHERE job_type = 'catalog'").fetchall()
@@ -27,15 +29,21 @@ def test_add_sync_and_list(db, redis_client):
     assert queued_job_ids(redis_client, "catalog") == [str(job["id"])]
     [row] = json.loads(omni("catalog", "list", "--json").stdout)
     assert (row["domain"], row["platform"], row["products"], row["last_synced_at"]) == (
-        "cli-shop.example", "shopify", 0, None)
+        "cli-shop.example",
+        "shopify",
+        0,
+        None,
+    )
 
 
 def test_errors_are_one_line(db):
-    from db import tenants
 
     tenants.add_domain(db, "cli-shop.example")
     for args, message in [
-        (("catalog", "add", "cli-shop.example", "--platform", "magento"), "platform must be one of"),
+        (
+            ("catalog", "add", "cli-shop.example", "--platform", "magento"),
+            "platform must be one of",
+        ),
         (("catalog", "add", "nowhere.example", "--platform", "shopify"), "unknown domain"),
         (("catalog", "sync", "nowhere.example"), "unknown domain"),
     ]:

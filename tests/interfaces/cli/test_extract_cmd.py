@@ -16,8 +16,9 @@ PAGES = Path(__file__).resolve().parents[2] / "support" / "pages"
 
 
 def omni_extract(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(OMNI), "extract", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [str(OMNI), "extract", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_files_print_type_text_facts_and_chunks_with_heading_paths(tmp_path):

@@ -9,51 +9,92 @@ import re
 
 def test_knowledge_add_list_remove(db, omni_cli) -> None:
     assert omni_cli("domain", "add", "https://cli-kb.example").returncode == 0
-    added = omni_cli("knowledge", "add", "--domain", "cli-kb.example",
-                     "--question", "Do you ship to Norway?", "--answer", "Yes, in 3 days.")
+    added = omni_cli(
+        "knowledge",
+        "add",
+        "--domain",
+        "cli-kb.example",
+        "--question",
+        "Do you ship to Norway?",
+        "--answer",
+        "Yes, in 3 days.",
+    )
     assert added.returncode == 0, added.stderr
     answer_id = re.search(r"curated answer ([0-9a-f-]{36})", added.stdout).group(1)
-    row = db.execute("SELECT type, input_text, output_text FROM training_data WHERE id = %s",
-                     (answer_id,)).fetchone()
+    row = db.execute(
+        "SELECT type, input_text, output_text FROM training_data WHERE id = %s", (answer_id,)
+    ).fetchone()
     assert (row["type"], row["input_text"], row["output_text"]) == (
-        "qa", "Do you ship to Norway?", "Yes, in 3 days.")
+        "qa",
+        "Do you ship to Norway?",
+        "Yes, in 3 days.",
+    )
 
-    [listed] = json.loads(omni_cli("knowledge", "list", "--domain", "cli-kb.example",
-                                   "--json").stdout)
+    [listed] = json.loads(
+        omni_cli("knowledge", "list", "--domain", "cli-kb.example", "--json").stdout
+    )
     assert (listed["id"], listed["question"], listed["answer"]) == (
-        answer_id, "Do you ship to Norway?", "Yes, in 3 days.")
+        answer_id,
+        "Do you ship to Norway?",
+        "Yes, in 3 days.",
+    )
 
     removed = omni_cli("knowledge", "remove", answer_id)
     assert removed.returncode == 0 and f"curated answer {answer_id} removed" in removed.stdout
-    assert json.loads(omni_cli("knowledge", "list", "--domain", "cli-kb.example",
-                               "--json").stdout) == []
+    assert (
+        json.loads(omni_cli("knowledge", "list", "--domain", "cli-kb.example", "--json").stdout)
+        == []
+    )
     assert db.execute("SELECT count(*) AS n FROM training_data").fetchone()["n"] == 0
 
-    unknown = omni_cli("knowledge", "add", "--domain", "nowhere.example", "--question", "Q",
-                       "--answer", "A")
+    unknown = omni_cli(
+        "knowledge", "add", "--domain", "nowhere.example", "--question", "Q", "--answer", "A"
+    )
     assert unknown.returncode == 1 and unknown.stderr.startswith("error: ")
     assert len(unknown.stderr.strip().splitlines()) == 1 and "Traceback" not in unknown.stderr
 
 
 def test_privacy_request_list_show(db, omni_cli) -> None:
     assert omni_cli("domain", "add", "https://cli-privacy.example").returncode == 0
-    made = omni_cli("privacy", "request", "cli-privacy.example", "--type", "deletion",
-                    "--email", "shopper@cli-privacy.example")
+    made = omni_cli(
+        "privacy",
+        "request",
+        "cli-privacy.example",
+        "--type",
+        "deletion",
+        "--email",
+        "shopper@cli-privacy.example",
+    )
     assert made.returncode == 0, made.stderr
     request_id = re.search(r"privacy request ([0-9a-f-]{36}) deletion due ", made.stdout).group(1)
-    row = db.execute("SELECT request_type, requester_email, status, due_at FROM privacy_requests "
-                     "WHERE id = %s", (request_id,)).fetchone()
+    row = db.execute(
+        "SELECT request_type, requester_email, status, due_at FROM privacy_requests WHERE id = %s",
+        (request_id,),
+    ).fetchone()
     assert (row["request_type"], row["requester_email"], row["status"]) == (
-        "deletion", "shopper@cli-privacy.example", "pending")
+        "deletion",
+        "shopper@cli-privacy.example",
+        "pending",
+    )
     assert row["due_at"] is not None
 
     [listed] = json.loads(omni_cli("privacy", "list", "--open", "--json").stdout)
     assert listed["id"] == request_id
     shown = json.loads(omni_cli("privacy", "show", request_id).stdout)
     assert (shown["id"], shown["request_type"], shown["domain"]) == (
-        request_id, "deletion", "cli-privacy.example")
+        request_id,
+        "deletion",
+        "cli-privacy.example",
+    )
 
-    bad = omni_cli("privacy", "request", "cli-privacy.example", "--type", "nonsense",
-                   "--email", "x@cli-privacy.example")
+    bad = omni_cli(
+        "privacy",
+        "request",
+        "cli-privacy.example",
+        "--type",
+        "nonsense",
+        "--email",
+        "x@cli-privacy.example",
+    )
     assert bad.returncode in (1, 2) and "Traceback" not in bad.stderr
     assert db.execute("SELECT count(*) AS n FROM privacy_requests").fetchone()["n"] == 1

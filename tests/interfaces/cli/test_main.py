@@ -3,6 +3,7 @@ a bug keeps its traceback; `--debug` shows the traceback of a user error too."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,44 +18,62 @@ from core.crypto import MissingKey
 from core.domains import InvalidDomain
 from core.endpoints import ServiceError
 from core.errors import InvalidValue, NotFound, OmniError
+from db import jobs, tenants
 from db.migrate import MigrationError
 from interfaces.cli.main import is_user_error
+from tests.support.environment import fresh_database
 from tests.support.paths import REPO
 
 OMNI = Path(sys.executable).parent / "omni"
 
 
-@pytest.mark.parametrize("exc,expected", [
-    (OmniError("x"), True),
-    (NotFound("no such job"), True),
-    (InvalidValue("--interval must be positive"), True),
-    (InvalidDomain("not a domain"), True),
-    (InvalidSettings("invalid setting(s)"), True),
-    (ServiceError("Postgres is not running"), True),
-    (MigrationError("checksum changed"), True),
-    (MissingKey("OMNI_ENCRYPTION_KEY is not set"), True),
-    (psycopg.OperationalError("connection refused"), True),
-    (ValueError("a bug"), False),
-    (FileNotFoundError("a bug"), False),
-    (KeyError("a bug"), False),
-    (psycopg.errors.UndefinedTable("relation does not exist"), True),   # not migrated yet
-    (psycopg.errors.UndefinedFunction("function does not exist"), True),
-    (psycopg.errors.UndefinedColumn("column does not exist"), False),
-    (psycopg.DataError("invalid input syntax"), False),
-    (psycopg.ProgrammingError("a bug"), False),
-])
+@pytest.mark.parametrize(
+    "exc,expected",
+    [
+        (OmniError("x"), True),
+        (NotFound("no such job"), True),
+        (InvalidValue("--interval must be positive"), True),
+        (InvalidDomain("not a domain"), True),
+        (InvalidSettings("invalid setting(s)"), True),
+        (ServiceError("Postgres is not running"), True),
+        (MigrationError("checksum changed"), True),
+        (MissingKey("OMNI_ENCRYPTION_KEY is not set"), True),
+        (psycopg.OperationalError("connection refused"), True),
+        (ValueError("a bug"), False),
+        (FileNotFoundError("a bug"), False),
+        (KeyError("a bug"), False),
+        (psycopg.errors.UndefinedTable("relation does not exist"), True),  # not migrated yet
+        (psycopg.errors.UndefinedFunction("function does not exist"), True),
+        (psycopg.errors.UndefinedColumn("column does not exist"), False),
+        (psycopg.DataError("invalid input syntax"), False),
+        (psycopg.ProgrammingError("a bug"), False),
+    ],
+)
 def test_which_errors_are_the_users(exc: BaseException, expected: bool) -> None:
     assert is_user_error(exc) is expected
 
 
-@pytest.mark.parametrize("values,expected", [
-    ({"OMNI_CRAWL_MAX_PAGES": "lots"},
-     ("invalid setting(s): OMNI_CRAWL_MAX_PAGES: Input should be a valid integer, unable to parse "
-      "string as an integer")),
-    ({"OMNI_OPTIMIZER": "magic", "OMNI_WORKER_METRICS": "maybe"},
-     ("invalid setting(s): OMNI_OPTIMIZER: Input should be 'auto', 'openai' or 'offline'; "
-      "OMNI_WORKER_METRICS: Input should be a valid boolean, unable to interpret input")),
-])
+@pytest.mark.parametrize(
+    "values,expected",
+    [
+        (
+            {"OMNI_CRAWL_MAX_PAGES": "lots"},
+            (
+                "invalid setting(s): OMNI_CRAWL_MAX_PAGES: Input should be a valid integer, "
+                "unable to parse "
+                "string as an integer"
+            ),
+        ),
+        (
+            {"OMNI_OPTIMIZER": "magic", "OMNI_WORKER_METRICS": "maybe"},
+            (
+                "invalid setting(s): OMNI_OPTIMIZER: Input should be 'auto', 'openai' or "
+                "'offline'; "
+                "OMNI_WORKER_METRICS: Input should be a valid boolean, unable to interpret input"
+            ),
+        ),
+    ],
+)
 def test_invalid_settings_name_each_variable(values: dict[str, str], expected: str) -> None:
     with pytest.raises(ValidationError) as info:
         Settings(**values)
@@ -63,16 +82,23 @@ def test_invalid_settings_name_each_variable(values: dict[str, str], expected: s
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "OMNI_LOG_LEVEL": "INFO", **(env or {})}
-    return subprocess.run(args, cwd=REPO, env=full_env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        args, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 # `omni doctor` starts no services, so these need neither Postgres nor Redis.
-@pytest.mark.parametrize("env,args,message", [
-    ({}, ("doctor", "--check", "bogus"), "error: unknown check(s): bogus; known: postgres"),
-    ({"OMNI_CRAWL_MAX_PAGES": "lots"}, ("doctor",),
-     "error: invalid setting(s): OMNI_CRAWL_MAX_PAGES: Input should be a valid integer"),
-])
+@pytest.mark.parametrize(
+    "env,args,message",
+    [
+        ({}, ("doctor", "--check", "bogus"), "error: unknown check(s): bogus; known: postgres"),
+        (
+            {"OMNI_CRAWL_MAX_PAGES": "lots"},
+            ("doctor",),
+            "error: invalid setting(s): OMNI_CRAWL_MAX_PAGES: Input should be a valid integer",
+        ),
+    ],
+)
 def test_a_user_error_is_one_line(env: dict[str, str], args: tuple[str, ...], message: str) -> None:
     result = _run(str(OMNI), *args, env=env)
     assert result.returncode == 1
@@ -81,8 +107,9 @@ def test_a_user_error_is_one_line(env: dict[str, str], args: tuple[str, ...], me
 
 
 @pytest.mark.parametrize("how,env", [(("--debug",), {}), ((), {"OMNI_LOG_LEVEL": "DEBUG"})])
-def test_debug_shows_the_traceback_of_a_user_error(how: tuple[str, ...],
-                                                   env: dict[str, str]) -> None:
+def test_debug_shows_the_traceback_of_a_user_error(
+    how: tuple[str, ...], env: dict[str, str]
+) -> None:
     result = _run(str(OMNI), *how, "doctor", "--check", "bogus", env=env)
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "interfaces/doctor.py" in result.stderr
@@ -103,8 +130,9 @@ main()
 """
 
 
-@pytest.mark.parametrize("error", ["ValueError", "FileNotFoundError",
-                                   "__import__('psycopg').ProgrammingError"])
+@pytest.mark.parametrize(
+    "error", ["ValueError", "FileNotFoundError", "__import__('psycopg').ProgrammingError"]
+)
 def test_a_bug_keeps_its_traceback(error: str) -> None:
     result = _run(sys.executable, "-c", _BUG.format(error=error))
     assert result.returncode == 1
@@ -115,7 +143,6 @@ def test_a_bug_keeps_its_traceback(error: str) -> None:
 
 def test_omni_jobs_on_a_database_never_migrated_is_one_line(services_env) -> None:
     """A brand-new data dir or DATABASE_URL: a one-line error naming the fix, no traceback."""
-    from tests.support.environment import fresh_database
 
     admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
     with fresh_database(admin_url, "omni_unmigrated") as url:
@@ -129,18 +156,20 @@ def test_omni_jobs_on_a_database_never_migrated_is_one_line(services_env) -> Non
 def test_omni_jobs_marks_stuck_jobs(db, services_env) -> None:
     """`omni jobs` tells a running job whose lease expired and a pending job no message
     carries from normal work (the sweeper's rule, workers.sweeper.orphan_reason)."""
-    import json
-
-    from db import jobs, tenants
 
     domain = tenants.add_domain(db, "stuck-cli.example")["id"]
     expired = jobs.create(db, domain, "embed", {"page_ids": []})
     jobs.start(db, expired)
-    db.execute("UPDATE content_refresh_jobs SET metadata = metadata || "
-               "'{\"lease_expires_at\": \"2000-01-01T00:00:00+00:00\"}' WHERE id = %s", (expired,))
+    db.execute(
+        "UPDATE content_refresh_jobs SET metadata = metadata || "
+        '\'{"lease_expires_at": "2000-01-01T00:00:00+00:00"}\' WHERE id = %s',
+        (expired,),
+    )
     orphan = jobs.create(db, domain, "extract", {"page_ids": []})
     env = {**services_env, "OMNI_JOB_RESEND_AFTER_S": "0"}
     table = _run(str(OMNI), "jobs", env=env)
     assert "running (lease expired)" in table.stdout and "pending (no message)" in table.stdout
-    rows = {r["id"]: r["flag"] for r in json.loads(_run(str(OMNI), "jobs", "--json", env=env).stdout)}
+    rows = {
+        r["id"]: r["flag"] for r in json.loads(_run(str(OMNI), "jobs", "--json", env=env).stdout)
+    }
     assert rows == {str(expired): "lease expired", str(orphan): "no message"}

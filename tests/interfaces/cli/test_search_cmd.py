@@ -10,23 +10,44 @@ import pytest
 from core.config import get_settings
 from db import jobs
 from tests.support.worker_fixtures import REPO, VENV_BIN, add_page, make_domain, settings_env
+from workers.embed_job import run_embed
+from workers.refresh import queue_refresh
+from workers.search import search
 
 PAGES = {
-    "returns": ("Returns policy", "You can send back any product within 30 days of delivery. "
-                "Pack the item in its original box, print the prepaid return label and drop the "
-                "parcel at a post office. We refund the purchase price to your card."),
-    "shipping": ("Shipping and delivery", "Orders are dispatched the same working day. Standard "
-                 "delivery takes two to four days; express courier delivery arrives the next "
-                 "morning. You receive a tracking link by email when the parcel leaves."),
-    "sizes": ("Size guide", "Our trousers and shirts follow European sizing. Measure your waist "
-              "and chest and compare them with the chart: if you are between two sizes, choose "
-              "the larger one for a relaxed fit."),
-    "payment": ("Payment methods", "We accept Visa, Mastercard and American Express credit "
-                "cards, PayPal and bank transfer. Your card is charged when the order ships."),
-    "contact": ("Contact us", "Our customer service team answers the telephone on weekdays from "
-                "9am to 5pm at +44 20 7946 0000, or write to help@shop.example."),
-    "care": ("Garment care", "Wash wool jumpers by hand in cold water and dry them flat. Cotton "
-             "shirts can go in the washing machine at 40 degrees and be ironed while damp."),
+    "returns": (
+        "Returns policy",
+        "You can send back any product within 30 days of delivery. "
+        "Pack the item in its original box, print the prepaid return label and drop the "
+        "parcel at a post office. We refund the purchase price to your card.",
+    ),
+    "shipping": (
+        "Shipping and delivery",
+        "Orders are dispatched the same working day. Standard "
+        "delivery takes two to four days; express courier delivery arrives the next "
+        "morning. You receive a tracking link by email when the parcel leaves.",
+    ),
+    "sizes": (
+        "Size guide",
+        "Our trousers and shirts follow European sizing. Measure your waist "
+        "and chest and compare them with the chart: if you are between two sizes, choose "
+        "the larger one for a relaxed fit.",
+    ),
+    "payment": (
+        "Payment methods",
+        "We accept Visa, Mastercard and American Express credit "
+        "cards, PayPal and bank transfer. Your card is charged when the order ships.",
+    ),
+    "contact": (
+        "Contact us",
+        "Our customer service team answers the telephone on weekdays from "
+        "9am to 5pm at +44 20 7946 0000, or write to help@shop.example.",
+    ),
+    "care": (
+        "Garment care",
+        "Wash wool jumpers by hand in cold water and dry them flat. Cotton "
+        "shirts can go in the washing machine at 40 degrees and be ironed while damp.",
+    ),
 }
 QUERIES = [
     ("how do I send an item back and get my money refunded", "returns"),
@@ -39,11 +60,13 @@ QUERIES = [
 
 
 def omni(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(VENV_BIN / "omni"), *args], cwd=REPO, capture_output=True,
-                            text=True, timeout=timeout)
+    result = subprocess.run(
+        [str(VENV_BIN / "omni"), *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"omni {' '.join(args)} exited {result.returncode}:\n"
-                             f"{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"omni {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -59,8 +82,9 @@ def site(db, redis_client):
 def test_refresh_worker_until_idle_search_and_jobs(db, site):
     out = omni("refresh", "shop.example", "--type", "embed").stdout
     assert out.count("queued embed job") == 1
-    worker = omni("worker", "-p", "1", "-t", "2", "-Q", "embed", "--until-idle",
-                  "--idle-check", "0.5")
+    worker = omni(
+        "worker", "-p", "1", "-t", "2", "-Q", "embed", "--until-idle", "--idle-check", "0.5"
+    )
     assert worker.returncode == 0
     done = db.execute("SELECT * FROM content_refresh_jobs").fetchall()
     assert [j["status"] for j in done] == ["completed"], done
@@ -70,11 +94,11 @@ def test_refresh_worker_until_idle_search_and_jobs(db, site):
 
     # One query through the CLI (each `omni search` loads the model: seconds), the rest through
     # the function behind it, which gives the CLI's --json output.
-    from workers.search import search
 
     first_query, first_slug = QUERIES[0]
-    via_cli = json.loads(omni("search", first_query, "--domain", "shop.example", "--json",
-                              "-k", "3").stdout)
+    via_cli = json.loads(
+        omni("search", first_query, "--domain", "shop.example", "--json", "-k", "3").stdout
+    )
     in_process = search(db, first_query, "shop.example", 3, False, settings=get_settings())
     assert [(r["url"], r["chunk"]) for r in via_cli] == [(r["url"], r["chunk"]) for r in in_process]
     for query, slug in QUERIES:
@@ -82,8 +106,11 @@ def test_refresh_worker_until_idle_search_and_jobs(db, site):
         assert results[0]["url"] == f"https://shop.example/{slug}", (query, results)
         assert {"url", "title", "similarity", "chunk"} <= set(results[0])
         assert results[0]["similarity"] >= results[-1]["similarity"]
-    hybrid = json.loads(omni("search", "paypal credit cards", "--domain", "shop.example",
-                             "--hybrid", "--json").stdout)
+    hybrid = json.loads(
+        omni(
+            "search", "paypal credit cards", "--domain", "shop.example", "--hybrid", "--json"
+        ).stdout
+    )
     assert hybrid[0]["url"] == "https://shop.example/payment" and "score" in hybrid[0]
     text = omni("search", "wash wool", "--domain", "shop.example").stdout
     assert "https://shop.example/care" in text.splitlines()[0] and "similarity=" in text
@@ -91,8 +118,9 @@ def test_refresh_worker_until_idle_search_and_jobs(db, site):
     # an unchanged site re-embeds for 0 tokens
     omni("refresh", "shop.example", "--type", "embed")
     omni("worker", "-p", "1", "-t", "1", "-Q", "embed", "--until-idle", "--idle-check", "0.5")
-    second = db.execute("SELECT metadata FROM content_refresh_jobs ORDER BY created_at DESC "
-                        "LIMIT 1").fetchone()["metadata"]
+    second = db.execute(
+        "SELECT metadata FROM content_refresh_jobs ORDER BY created_at DESC LIMIT 1"
+    ).fetchone()["metadata"]
     assert second["tokens"] == 0 and second["chunks_embedded"] == 0
 
     listing = omni("jobs", "--status", "completed", "--domain", "shop.example").stdout
@@ -118,7 +146,6 @@ def test_cli_errors_are_one_line(db, site):
 
 
 def test_refresh_queues_batched_page_jobs_and_crawls(db, site, redis_client):
-    from workers.refresh import queue_refresh
 
     ids = queue_refresh(db, "https://www.shop.example/", "extract", force=True, pages_per_job=4)
     rows = [jobs.get(db, i) for i in ids]
@@ -130,8 +157,6 @@ def test_refresh_queues_batched_page_jobs_and_crawls(db, site, redis_client):
 
 
 def test_search_uses_the_domain_model_not_the_configured_one(db, openai_env):
-    from workers.embed_job import run_embed
-    from workers.search import search
 
     domain = make_domain(db)
     for slug, (title, text) in PAGES.items():
@@ -141,8 +166,11 @@ def test_search_uses_the_domain_model_not_the_configured_one(db, openai_env):
     openai_env.clear()
     # configured for the local model now, but this domain's rows are text-embedding-3-small
     with settings_env(OMNI_EMBEDDING_BACKEND="local", OMNI_EMBEDDING_MODEL="all-MiniLM-L6-v2"):
-        results = search(db, "PayPal credit cards accepted", "shop.example", k=3, settings=get_settings())
+        results = search(
+            db, "PayPal credit cards accepted", "shop.example", k=3, settings=get_settings()
+        )
     assert results[0]["url"] == "https://shop.example/payment"
     assert {r["model"] for r in results} == {"text-embedding-3-small"}
     assert [r.body["input"] for r in openai_env.embedding_requests()] == [
-        ["PayPal credit cards accepted"]]
+        ["PayPal credit cards accepted"]
+    ]

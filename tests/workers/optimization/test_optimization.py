@@ -1,6 +1,9 @@
 """Scores, text helpers and the offline optimiser (pure; no database, no network)."""
+# ruff: noqa: E501 - its page text is written as the page holds it; a line break would change it
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pytest
 
@@ -33,21 +36,41 @@ Rinse the dripper after each use. Ceramic drippers can go in the dishwasher.
 """
 
 
-@pytest.mark.parametrize("word, expected", [
-    ("cat", 1), ("coffee", 2), ("make", 1), ("table", 2), ("beautiful", 3), ("the", 1), ("see", 1),
-    ("dripper", 2), ("a", 1),
-])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("cat", 1),
+        ("coffee", 2),
+        ("make", 1),
+        ("table", 2),
+        ("beautiful", 3),
+        ("the", 1),
+        ("see", 1),
+        ("dripper", 2),
+        ("a", 1),
+    ],
+)
 def test_syllables(word, expected):
     assert syllables(word) == expected
 
 
-@pytest.mark.parametrize("text, low, high", [
-    ("The cat sat on the mat. The dog ran.", 90, 100),
-    (ARTICLE, 60, 95),
-    (("Notwithstanding institutional considerations, organisational interdependencies necessitate "
-      "comprehensive reconceptualisation of administrative responsibilities."), 0, 10),
-    ("", 0, 0),
-])
+@pytest.mark.parametrize(
+    "text, low, high",
+    [
+        ("The cat sat on the mat. The dog ran.", 90, 100),
+        (ARTICLE, 60, 95),
+        (
+            (
+                "Notwithstanding institutional considerations, organisational interdependencies "
+                "necessitate "
+                "comprehensive reconceptualisation of administrative responsibilities."
+            ),
+            0,
+            10,
+        ),
+        ("", 0, 0),
+    ],
+)
 def test_flesch_reading_ease(text, low, high):
     assert low <= flesch_reading_ease(text) <= high
 
@@ -60,33 +83,60 @@ def test_content_quality_prefers_structured_unique_text():
     assert 0 <= tiny <= 100 and 0 <= good <= 100 and content_quality_score("") == 0
 
 
-@pytest.mark.parametrize("title, description, headings, keywords, expected_min, expected_max", [
-    ("Pour-over coffee: a brewing guide",
-     ("Learn to brew pour-over coffee at home with a dripper, a filter and three minutes: grind size, "
-      "bloom and pouring."), ["Brewing"], ["pour-over coffee"], 70, 100),
-    ("", "", [], [], 0, 20),
-    ("Coffee", "Short.", [], ["tea"], 0, 40),
-])
+@pytest.mark.parametrize(
+    "title, description, headings, keywords, expected_min, expected_max",
+    [
+        (
+            "Pour-over coffee: a brewing guide",
+            (
+                "Learn to brew pour-over coffee at home with a dripper, a filter and three "
+                "minutes: grind size, "
+                "bloom and pouring."
+            ),
+            ["Brewing"],
+            ["pour-over coffee"],
+            70,
+            100,
+        ),
+        ("", "", [], [], 0, 20),
+        ("Coffee", "Short.", [], ["tea"], 0, 40),
+    ],
+)
 def test_seo_score(title, description, headings, keywords, expected_min, expected_max):
-    assert expected_min <= seo_score(title, description, ARTICLE, headings, keywords) <= expected_max
+    assert (
+        expected_min <= seo_score(title, description, ARTICLE, headings, keywords) <= expected_max
+    )
 
 
-@pytest.mark.parametrize("text, limit, expected", [
-    ("short", 60, "short"), ("one two three four", 9, "one two"), ("abcdefghij", 4, "abcd"),
-    ("Beans, grinders | Shop", 16, "Beans, grinders"),
-])
+@pytest.mark.parametrize(
+    "text, limit, expected",
+    [
+        ("short", 60, "short"),
+        ("one two three four", 9, "one two"),
+        ("abcdefghij", 4, "abcd"),
+        ("Beans, grinders | Shop", 16, "Beans, grinders"),
+    ],
+)
 def test_trim_at_word(text, limit, expected):
     assert trim_at_word(text, limit) == expected
 
 
 def test_sentences_split_on_punctuation_and_lines():
     assert sentences("Hello there. It is 3 p.m. now!\nA heading\nLast one?") == [
-        "Hello there.", "It is 3 p.m. now!", "A heading", "Last one?"]
+        "Hello there.",
+        "It is 3 p.m. now!",
+        "A heading",
+        "Last one?",
+    ]
 
 
 def test_offline_optimiser_fills_every_field():
-    page = PageInput(url="https://x.test/brew", title="How to brew pour-over coffee | Bean & Leaf",
-                     content=ARTICLE, headings=["How to brew pour-over coffee", "Brewing", "Cleaning"])
+    page = PageInput(
+        url="https://x.test/brew",
+        title="How to brew pour-over coffee | Bean & Leaf",
+        content=ARTICLE,
+        headings=["How to brew pour-over coffee", "Brewing", "Cleaning"],
+    )
     result = offline.optimize(page)
     c = result.content
     assert result.model == offline.MODEL_NAME and result.tokens == 0 and result.requests == 0
@@ -105,7 +155,9 @@ def test_offline_optimiser_is_deterministic_and_handles_tiny_pages():
 
 
 def test_keywords_recur_and_skip_stopwords():
-    keywords = offline.extract_keywords("The dripper is great. Our dripper is ceramic. The filter fits the dripper.")
+    keywords = offline.extract_keywords(
+        "The dripper is great. Our dripper is ceramic. The filter fits the dripper."
+    )
     assert keywords[0] == "dripper" or "dripper" in keywords[0]
     assert all(w not in ("the", "is", "our") for k in keywords for w in k.split())
 
@@ -113,34 +165,57 @@ def test_keywords_recur_and_skip_stopwords():
 def test_json_schema_is_strict():
     schema = json_schema()
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == set(OptimizedContent.model_fields) == set(schema["properties"])
+    assert (
+        set(schema["required"]) == set(OptimizedContent.model_fields) == set(schema["properties"])
+    )
     assert response_format()["json_schema"]["strict"] is True
     assert all("title" not in p for p in schema["properties"].values())
 
 
-@pytest.mark.parametrize("raw", ["not json", "{}", '{"title": ""}', "[1,2]",
-                                 ('{"title":"t","summary":"s","content":"c","key_points":[],"topics":[],'
-                                  '"meta_title":"m","meta_description":"d","keywords":[],"extra":1}')])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        "{}",
+        '{"title": ""}',
+        "[1,2]",
+        (
+            '{"title":"t","summary":"s","content":"c","key_points":[],"topics":[],'
+            '"meta_title":"m","meta_description":"d","keywords":[],"extra":1}'
+        ),
+    ],
+)
 def test_answers_that_do_not_match_the_schema_are_permanent(raw):
     with pytest.raises(PermanentError):
         parse_content(raw)
 
 
-@pytest.mark.parametrize("model, prompt, completion, expected", [
-    ("gpt-4o-mini", 1_000_000, 0, "0.15"), ("gpt-4o-mini", 0, 1_000_000, "0.60"),
-    ("gpt-4o-mini-2024-07-18", 1000, 1000, "0.00075"), ("gpt-4o", 1000, 500, "0.0075"),
-    ("my-local-llama", 5000, 5000, "0"),
-])
+@pytest.mark.parametrize(
+    "model, prompt, completion, expected",
+    [
+        ("gpt-4o-mini", 1_000_000, 0, "0.15"),
+        ("gpt-4o-mini", 0, 1_000_000, "0.60"),
+        ("gpt-4o-mini-2024-07-18", 1000, 1000, "0.00075"),
+        ("gpt-4o", 1000, 500, "0.0075"),
+        ("my-local-llama", 5000, 5000, "0"),
+    ],
+)
 def test_cost_of(model, prompt, completion, expected):
-    from decimal import Decimal
 
     assert cost_of(model, prompt, completion) == Decimal(expected)
 
 
-@pytest.mark.parametrize("headers, expected", [
-    ({"retry-after": "3"}, 3.0), ({"retry-after": "0.5"}, 0.5), ({"retry-after-ms": "1500"}, 1.5),
-    ({}, None), ({"retry-after": "soon"}, None), (None, None),
-    ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),
-])
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after": "0.5"}, 0.5),
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({}, None),
+        ({"retry-after": "soon"}, None),
+        (None, None),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),
+    ],
+)
 def test_retry_after(headers, expected):
     assert retry_after(headers) == expected
