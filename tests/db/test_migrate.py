@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import psycopg
@@ -11,9 +10,7 @@ import pytest
 from db.connection import connect
 from db.migrate import Migration, MigrationError, discover, migrate, pending, plan
 from tests.support.environment import fresh_database
-from tests.support.tenants import schema_fingerprint
-
-BASELINE = next(m for m in discover() if m.replaces)
+from tests.support.migrations import BASELINE, assert_old_chain_upgrades_to_fresh_schema
 
 
 def test_second_migrate_applies_nothing(db) -> None:
@@ -244,33 +241,5 @@ def test_baseline_is_the_chain_text_with_four_files_rewritten() -> None:
 
 
 def test_old_chain_upgraded_has_the_schema_of_a_fresh_baseline(services_env, tmp_path) -> None:
-    """A database migrated by the old chain (0001..0060, as installs before the baseline were), then
-    upgraded, ends in the same schema as a fresh one; only the baseline is recorded as new."""
     admin = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
-    old_chain = tmp_path / "old"
-    old_chain.mkdir()
-    for m in discover():
-        if m.version <= "0060":
-            shutil.copy(m.path, old_chain)
-    with fresh_database(admin, "omni_old") as old_url, fresh_database(admin, "omni_new") as new_url:
-        with connect(autocommit=True, dsn=old_url) as old:
-            migrate(old, old_chain)
-            assert (
-                old.execute(
-                    "SELECT count(*) AS n FROM pg_event_trigger "
-                    "WHERE evtname = 'omni_public_table_ddl'"
-                ).fetchone()["n"]
-                == 1
-            )
-            upgraded = [m.version for m in migrate(old)]
-            assert upgraded[0] == "0070" and BASELINE.version not in upgraded
-            assert old.execute(
-                "SELECT 1 FROM schema_migrations WHERE version = %s", (BASELINE.version,)
-            ).fetchone()
-            before = schema_fingerprint(old)
-        with connect(autocommit=True, dsn=new_url) as new:
-            migrate(new)
-            after = schema_fingerprint(new)
-            assert new.execute("SELECT count(*) AS n FROM pg_default_acl").fetchone()["n"] == 0
-    assert (sorted(before - after), sorted(after - before)) == ([], [])
-    assert not any(line.startswith("event trigger") for line in after)
+    assert_old_chain_upgrades_to_fresh_schema(admin, tmp_path)

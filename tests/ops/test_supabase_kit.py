@@ -12,125 +12,48 @@ untouched `postgres` database for each test, and stopped again afterwards.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from db.connection import connect
-from db.migrate import MigrationError, discover, migrate
-from tests.support.paths import OMNI, REPO, TEST_DATA_DIR
+from db.migrate import MigrationError, migrate
+from tests.support.servers import KIT_PROFILES, old_chain, omni, start_kit, stop_kit, supabase_kit
 from tests.support.supabase import api_request
 from tests.support.tenants import ROW_SPECS, build_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("supabase-kit")]
 
-PROFILES = {  # mark -> (kit profile, environment, port)
-    "current": ("current", {}, 55421),
-    "current-exposed": ("current", {"SUPABASE_EXPOSE_NEW_TABLES": "1"}, 55423),
-    "2024-10": ("2024-10", {}, 55422),
-}
 PASSWORD = "postgres"  # the kit's default SUPABASE_DB_PASSWORD
-PG_CTL = Path("/usr/lib/postgresql/15/bin/pg_ctl")
 
 
-def _kit() -> Path | None:
-    candidates = [
-        os.environ.get("OMNI_SUPABASE_KIT"),
-        REPO.parent / "shared" / "supabase-kit",
-        REPO.parent.parent / "shared" / "supabase-kit",
-    ]
-    return next(
-        (Path(c) for c in candidates if c and (Path(c) / "make_supabase_pg.sh").is_file()), None
-    )
-
-
-def _target(mark: str) -> Path:
-    return Path(os.environ.get("OMNI_SUPABASE_KIT_TARGETS", TEST_DATA_DIR / "supabase-kit")) / mark
-
-
-@pytest.fixture(params=list(PROFILES))
+@pytest.fixture(params=list(KIT_PROFILES))
 def kit_database(request) -> Iterator[tuple[str, str]]:
     """(mark, url as postgres) of a fresh copy of a kit cluster's never-migrated database."""
-    kit = _kit()
-    if kit is None:
-        pytest.skip("the Supabase kit (../shared/supabase-kit) is not on this machine")
-    if os.geteuid() != 0:
-        pytest.skip(
-            "the Supabase kit needs root (it installs extensions and runs Postgres as postgres)"
-        )
     mark = request.param
-    profile, env, port = PROFILES[mark]
-    target = _target(mark)
-    if (
-        not (target / ".supabase-initialised").exists()
-        and os.environ.get("OMNI_SUPABASE_KIT_BUILD") != "1"
-    ):
-        pytest.skip(
-            f"kit profile {mark} is not built in {target}; set OMNI_SUPABASE_KIT_BUILD=1 "
-            "(takes minutes) or run make_supabase_pg.sh there"
-        )
-    built = subprocess.run(
-        [str(kit / "make_supabase_pg.sh"), str(target), str(port), profile],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert built.returncode == 0, built.stderr[-2000:]
-    server = f"postgresql://%s:{PASSWORD}@127.0.0.1:{port}/%s"
+    server = f"postgresql://%s:{PASSWORD}@127.0.0.1:{start_kit(mark)}/%s"
     name = f"omni_kit_{uuid.uuid4().hex[:8]}"
+    admin_url = server % ("supabase_admin", "template1")
     try:
-        with psycopg.connect(server % ("supabase_admin", "template1"), autocommit=True) as admin:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE postgres OWNER postgres')
         try:
             yield mark, server % ("postgres", name)
         finally:
-            with psycopg.connect(
-                server % ("supabase_admin", "template1"), autocommit=True
-            ) as admin:
+            with psycopg.connect(admin_url, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                str(PG_CTL),
-                "-D",
-                str(target / "data"),
-                "-m",
-                "fast",
-                "stop",
-            ],
-            capture_output=True,
-            timeout=120,
-        )
+        stop_kit(mark)
 
 
 def _supabase_objects(url: str) -> set[str]:
     """The kit's own snapshot of Supabase-owned objects (its supabase_objects.sql)."""
-    query = (_kit() / "supabase_objects.sql").read_text()
+    query = (supabase_kit() / "supabase_objects.sql").read_text()
     with psycopg.connect(url.replace("//postgres:", "//supabase_admin:"), autocommit=True) as conn:
         conn.execute("SET search_path = pg_catalog")
         return {r[0] for r in conn.execute(query)}
-
-
-def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(OMNI), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env={**os.environ, "DATABASE_URL": url},
-    )
 
 
 def _checks(url: str, mark: str) -> None:
@@ -179,7 +102,7 @@ def _checks(url: str, mark: str) -> None:
 
 
 def _customer_add(url: str) -> None:
-    missing = _cli(url, "customer", "add", "owner@kit.test")
+    missing = omni(url, "customer", "add", "owner@kit.test")
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
     assert "no Supabase Auth user has the email owner@kit.test" in missing.stderr
     with psycopg.connect(
@@ -192,7 +115,7 @@ def _customer_add(url: str) -> None:
             "'authenticated', "
             "'owner@kit.test', now(), now()) RETURNING id"
         ).fetchone()[0]
-    linked = _cli(url, "customer", "add", "owner@kit.test")
+    linked = omni(url, "customer", "add", "owner@kit.test")
     assert linked.returncode == 0, linked.stderr
     with psycopg.connect(url) as conn:
         assert conn.execute(
@@ -203,7 +126,7 @@ def _customer_add(url: str) -> None:
 def test_fresh_install_on_the_supabase_kit(kit_database) -> None:
     mark, url = kit_database
     before = _supabase_objects(url)
-    result = _cli(url, "db", "migrate")
+    result = omni(url, "db", "migrate")
     assert result.returncode == 0, result.stderr
     after = _supabase_objects(url)
     # the only change to Supabase's objects: the two extensions, in `extensions`
@@ -213,7 +136,7 @@ def test_fresh_install_on_the_supabase_kit(kit_database) -> None:
     ) == ["pg_trgm schema=extensions", "vector schema=extensions"]
     _checks(url, mark)
     _customer_add(url)
-    doctor = _cli(url, "doctor")
+    doctor = omni(url, "doctor")
     assert "migrations" in doctor.stdout and "up to date" in doctor.stdout
 
 
@@ -221,9 +144,7 @@ def test_old_chain_then_upgrade_on_the_supabase_kit(kit_database, tmp_path) -> N
     """Installs made before the baseline: the chain 0001..0060 as it was (on a `current` project it
     fails at 0001, as reported), then today's migrations upgrade it."""
     mark, url = kit_database
-    for m in discover():
-        if m.version <= "0060":
-            shutil.copy(m.path, tmp_path)
+    old_chain(tmp_path)
     with connect(autocommit=True, dsn=url) as conn:
         if mark != "2024-10":
             with pytest.raises(MigrationError, match="permission denied for schema auth"):
