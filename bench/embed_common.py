@@ -13,14 +13,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
 @contextmanager
-def bench_env(redis: bool = True) -> Iterator[dict[str, str]]:
-    """A fresh migrated database (dropped afterwards) and a private Redis, exported to
-    os.environ."""
+def kept_database(admin_url: str, name: str) -> Iterator[str]:
+    """The database `name` on the server of `admin_url`, created if missing and never dropped
+    (a benchmark re-run on data it already ingested)."""
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}"')
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def bench_env(redis: bool = True, database: str | None = None) -> Iterator[dict[str, str]]:
+    """A fresh migrated database (dropped afterwards; or the kept `database`) and a private
+    Redis, exported to os.environ."""
     from core.config import Settings
     from interfaces import services
     from tests.support.environment import fresh_database, migrated_environ
@@ -31,10 +43,10 @@ def bench_env(redis: bool = True) -> Iterator[dict[str, str]]:
         else Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
     )
     admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
-    with (
-        fresh_database(admin_url, "omni_bench") as database_url,
-        tempfile.TemporaryDirectory(prefix="omni-bench-") as tmp,
-    ):
+    chosen = (
+        kept_database(admin_url, database) if database else fresh_database(admin_url, "omni_bench")
+    )
+    with chosen as database_url, tempfile.TemporaryDirectory(prefix="omni-bench-") as tmp:
         env = {
             "DATABASE_URL": database_url,
             "HF_HUB_OFFLINE": "1",

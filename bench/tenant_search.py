@@ -184,7 +184,7 @@ def load(conn, world: World) -> dict[str, float]:
             )
     loaded = time.perf_counter() - started
     started = time.perf_counter()
-    conn.execute("SET statement_timeout = 0")   # index builds take minutes on a loaded machine
+    conn.execute("SET statement_timeout = 0")  # index builds take minutes on a loaded machine
     conn.execute("SET maintenance_work_mem = '2GB'")
     conn.execute("SET max_parallel_maintenance_workers = 2")
     for definition in indexes:

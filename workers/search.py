@@ -35,6 +35,14 @@ def domain_model(conn: psycopg.Connection, domain_id: Any, settings: Settings) -
     return row["model"] if row else None
 
 
+def query_vectors(
+    conn: psycopg.Connection, queries: list[str], domain: str, *, settings: Settings
+) -> list[list[float]] | None:
+    """The queries embedded with the domain's model (None: the domain has no chunks)."""
+    model = domain_model(conn, find_domain(conn, domain)["id"], settings)
+    return None if model is None else backend_for_model(model, settings).embed(queries).vectors
+
+
 def search(
     conn: psycopg.Connection,
     query: str,
@@ -43,7 +51,12 @@ def search(
     hybrid: bool = False,
     *,
     settings: Settings,
+    vector: list[float] | None = None,
+    **fusion: float,
 ) -> list[dict[str, Any]]:
+    """The k best chunks for `query`; `vector` is the query already embedded with the domain's
+    model (query_vectors), when the caller asks the same question more than once. `fusion`
+    overrides the hybrid settings (vector_weight, keyword_weight, candidates, rrf_k)."""
     if not query.strip():
         raise InvalidValue("the query is empty")
     if k < 1:
@@ -52,12 +65,16 @@ def search(
     model = domain_model(conn, row["id"], settings)
     if model is None:
         return []
-    vector = backend_for_model(model, settings).embed([query]).vectors[0]
+    if vector is None:
+        vector = backend_for_model(model, settings).embed([query]).vectors[0]
     if hybrid:
+        tuning = {**hybrid_fusion(settings), **fusion}
         rows = conn.execute(
             "SELECT url, title, similarity, chunk_text, metadata, score "
-            "FROM hybrid_search(%s, %s, %s, %s, %s)",
-            (query, vector, row["domain"], k, model),
+            "FROM hybrid_search(%(q)s, %(v)s, %(d)s, %(k)s, %(m)s, rrf_k => %(rrf_k)s, "
+            "vector_weight => %(vector_weight)s, keyword_weight => %(keyword_weight)s, "
+            "candidates => %(candidates)s)",
+            {"q": query, "v": vector, "d": row["domain"], "k": k, "m": model, **tuning},
         ).fetchall()
     else:
         rows = conn.execute(
@@ -66,6 +83,16 @@ def search(
             (vector, row["domain"], k, model),
         ).fetchall()
     return [_result(r) for r in rows]
+
+
+def hybrid_fusion(settings: Settings) -> dict[str, float]:
+    """hybrid_search's fusion parameters from the settings."""
+    return {
+        "vector_weight": settings.hybrid_vector_weight,
+        "keyword_weight": settings.hybrid_keyword_weight,
+        "candidates": settings.hybrid_candidates,
+        "rrf_k": settings.hybrid_rrf_k,
+    }
 
 
 def page_facts(

@@ -18,13 +18,9 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        if path in TEMPLATED:
-            body = (
-                (Path(self.directory) / path.lstrip("/"))
-                .read_text()
-                .replace("__BASE_URL__", self.base_url)
-                .encode()
-            )
+        template = Path(self.directory) / path.lstrip("/")
+        if path in TEMPLATED and template.is_file():
+            body = template.read_text().replace("__BASE_URL__", self.base_url).encode()
             self.send_response(200)
             self.send_header("Content-Type", TEMPLATED[path])
             self.send_header("Content-Length", str(len(body)))

@@ -1,0 +1,193 @@
+"""Migration 0112: navigation pages rank below content in every search function, and
+hybrid_search's fusion weights and candidate depth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from psycopg.types.json import Jsonb
+
+DIM = 1536
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+@pytest.fixture
+def site(db):
+    """shop.test: a navigation page (an index) whose one chunk is the query's own vector and
+    whose title and text hold every keyword, and a content page that answers a little less
+    closely; an excluded page likewise; filler content pages around them."""
+    rng = np.random.default_rng(25)
+    query = _unit(rng.standard_normal(DIM))
+    domain = db.execute(
+        "INSERT INTO domains (domain) VALUES ('shop.test') RETURNING id"
+    ).fetchone()["id"]
+
+    def page(path: str, kind: str, title: str, text: str, vector: np.ndarray) -> object:
+        url = f"https://shop.test{path}"
+        pid = db.execute(
+            "INSERT INTO scraped_pages (domain_id, url, title, metadata) VALUES (%s, %s, %s, %s) "
+            "RETURNING id",
+            (domain, url, title, Jsonb({"page_kind": kind})),
+        ).fetchone()["id"]
+        db.execute(
+            "INSERT INTO website_content (domain_id, url, title, content) VALUES (%s, %s, %s, %s)",
+            (domain, url, title, text),
+        )
+        return db.execute(
+            "INSERT INTO page_embeddings (page_id, chunk_text, embedding, metadata) "
+            "VALUES (%s, %s, %s, %s) RETURNING id",
+            (pid, text, vector, Jsonb({"model": "m1", "language": "en"})),
+        ).fetchone()["id"]
+
+    near = _unit(query + (0.3 / np.sqrt(DIM)) * rng.standard_normal(DIM))
+    ids = {
+        "index": page(
+            "/index",
+            "navigation",
+            "Refund policy, returns, shipping: all topics",
+            "refund policy returns shipping refund policy",
+            query,
+        ),
+        "excluded": page(
+            "/old",
+            "excluded",
+            "Refund policy (old)",
+            "refund policy returns old refund policy",
+            query,
+        ),
+        "answer": page(
+            "/refunds",
+            "content",
+            "Returns",
+            "Our refund policy: you get your money back within 14 days.",
+            near,
+        ),
+    }
+    for i in range(20):
+        page(
+            f"/p{i}",
+            "content",
+            f"Page {i}",
+            f"unrelated text about lanterns {i}",
+            _unit(rng.standard_normal(DIM)),
+        )
+    db.execute("ANALYZE page_embeddings, scraped_pages, website_content")
+    return {"domain_id": domain, "query": query, "ids": ids}
+
+
+def test_vector_search_ranks_navigation_below_content(db, site) -> None:
+    rows = db.execute(
+        "SELECT id FROM search_embeddings(%s, 'shop.test', 3, 'm1')", (site["query"],)
+    ).fetchall()
+    assert rows[0]["id"] == site["ids"]["answer"]
+    assert {r["id"] for r in rows[1:]} == {site["ids"]["index"], site["ids"]["excluded"]}
+
+
+def test_the_chat_apps_vector_search_ranks_navigation_below_content(db, site) -> None:
+    rows = db.execute(
+        "SELECT id, similarity FROM search_embeddings(p_domain_id => %s, query_embedding => %s, "
+        "match_threshold => 0.5, match_count => 3)",
+        (site["domain_id"], site["query"]),
+    ).fetchall()
+    assert rows[0]["id"] == site["ids"]["answer"]
+    assert {r["id"] for r in rows[1:]} == {site["ids"]["index"], site["ids"]["excluded"]}
+
+
+def test_hybrid_search_ranks_navigation_below_content(db, site) -> None:
+    rows = db.execute(
+        "SELECT id FROM hybrid_search('refund policy', %s, 'shop.test', 3, 'm1')", (site["query"],)
+    ).fetchall()
+    # the filler pages are content candidates too: navigation comes only after all of them
+    assert rows[0]["id"] == site["ids"]["answer"]
+    assert not {r["id"] for r in rows} & {site["ids"]["index"], site["ids"]["excluded"]}
+    everything = db.execute(
+        "SELECT id FROM hybrid_search('refund policy', %s, 'shop.test', 30, 'm1')", (site["query"],)
+    ).fetchall()
+    assert {r["id"] for r in everything[-2:]} == {site["ids"]["index"], site["ids"]["excluded"]}
+
+
+def test_keyword_search_lists_content_pages_first(db, site) -> None:
+    rows = db.execute(
+        "SELECT url FROM search_pages_by_keyword(%s, 'refund', 10)", (site["domain_id"],)
+    ).fetchall()
+    assert [r["url"] for r in rows] == [
+        "https://shop.test/refunds",
+        "https://shop.test/index",
+        "https://shop.test/old",
+    ]
+
+
+def test_a_page_without_a_kind_counts_as_content(db, site) -> None:
+    db.execute("UPDATE scraped_pages SET metadata = '{}' WHERE url = 'https://shop.test/index'")
+    rows = db.execute(
+        "SELECT url FROM search_pages_by_keyword(%s, 'refund', 10)", (site["domain_id"],)
+    ).fetchall()
+    # both content now; the title match decides, as before 0112
+    assert [r["url"] for r in rows][:2] == ["https://shop.test/index", "https://shop.test/refunds"]
+
+
+@pytest.mark.parametrize(
+    "weights,first",
+    [
+        ({"vector_weight": 1.0, "keyword_weight": 0.0}, "near"),  # the vector side alone
+        ({"vector_weight": 0.0, "keyword_weight": 1.0}, "words"),  # the keyword side alone
+        ({"vector_weight": 3.0, "keyword_weight": 1.0}, "near"),
+        ({"vector_weight": 1.0, "keyword_weight": 3.0}, "words"),
+    ],
+)
+def test_hybrid_fusion_weights(db, weights, first) -> None:
+    """Two content chunks: one the nearest vector without the words, one holding the words and
+    the farthest vector (outside the vector side's two candidates); the heavier side decides
+    which comes first."""
+    rng = np.random.default_rng(3)
+    query = _unit(rng.standard_normal(DIM))
+    domain = db.execute(
+        "INSERT INTO domains (domain) VALUES ('fuse.test') RETURNING id"
+    ).fetchone()["id"]
+    pid = db.execute(
+        "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, 'https://fuse.test/') RETURNING id",
+        (domain,),
+    ).fetchone()["id"]
+    chunks = {
+        "near": ("lanterns and stoves", query),
+        "words": ("warranty claims for kettles", -query),
+    }
+    meta = Jsonb({"model": "m1", "language": "en"})
+    ids = {
+        name: db.execute(
+            "INSERT INTO page_embeddings (page_id, chunk_text, embedding, "
+            "metadata) VALUES (%s, %s, %s, %s) RETURNING id",
+            (pid, text, vec, meta),
+        ).fetchone()["id"]
+        for name, (text, vec) in chunks.items()
+    }
+    for i in range(10):
+        db.execute(
+            "INSERT INTO page_embeddings (page_id, chunk_text, embedding, metadata) "
+            "VALUES (%s, %s, %s, %s)",
+            (
+                pid,
+                f"filler {i}",
+                _unit(rng.standard_normal(DIM)),
+                Jsonb({"model": "m1", "language": "en"}),
+            ),
+        )
+    rows = db.execute(
+        "SELECT id FROM hybrid_search('kettle warranty', %(v)s, 'fuse.test', 2, 'm1', "
+        "vector_weight => %(vw)s, keyword_weight => %(kw)s, candidates => 2)",
+        {"v": query, "vw": weights["vector_weight"], "kw": weights["keyword_weight"]},
+    ).fetchall()
+    assert rows[0]["id"] == ids[first]
+
+
+def test_hybrid_candidates_never_fewer_than_asked(db, site) -> None:
+    """A candidate depth below match_count still fills the answer: each side brings at least
+    match_count chunks."""
+    rows = db.execute(
+        "SELECT id FROM hybrid_search('lanterns', %s, 'shop.test', 10, 'm1', candidates => 1)",
+        (site["query"],),
+    ).fetchall()
+    assert len(rows) == 10
