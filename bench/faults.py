@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.support.faults import Rig, assert_clean, rig
 from tests.support.openai_server import Reply
+from tests.support.servers import start_on_same_port
 from tests.support.worker_fixtures import FAST_RECOVERY
 
 TIMEOUT_S = 900
@@ -170,25 +171,10 @@ class PrivatePostgres:
         self.url = self.pg.start()
 
     def restart(self) -> None:
-        pg, port = self.pg, self.url.rsplit(":", 1)[1].split("/")[0]
+        pg = self.pg
         pg.stop()
         time.sleep(5)
-        pg._run(
-            [
-                str(pg.bin / "pg_ctl"),
-                "-D",
-                str(pg.pgdata),
-                "-w",
-                "-t",
-                "60",
-                "-l",
-                str(pg.log),
-                "-o",
-                f"-h 127.0.0.1 -p {port} -c unix_socket_directories=''",
-                "start",
-            ],
-            timeout=90,
-        )
+        start_on_same_port(pg, self.url)
 
     def close(self) -> None:
         self.pg.stop()

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -31,6 +32,10 @@ KIT_PROFILES = {
     "current-exposed": ("current", {"SUPABASE_EXPOSE_NEW_TABLES": "1"}, 55423),
     "2024-10": ("2024-10", {}, 55422),
 }
+
+
+if TYPE_CHECKING:
+    from interfaces.services import EmbeddedPostgres
 
 
 def pg_bin(major: int) -> Path:
@@ -198,3 +203,26 @@ def old_chain(directory: Path) -> Path:
         if m.version <= "0060":
             shutil.copy(m.path, directory)
     return directory
+
+
+def start_on_same_port(pg: EmbeddedPostgres, url: str) -> None:
+    """Start a stopped embedded Postgres again on the port of `url`."""
+    # EmbeddedPostgres.start() would pick another port if the old one is still in TIME_WAIT;
+    # the workers' DATABASE_URL names the old port, as a real deployment's would.
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    pg._run(
+        [
+            str(pg.bin / "pg_ctl"),
+            "-D",
+            str(pg.pgdata),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(pg.log),
+            "-o",
+            f"-h 127.0.0.1 -p {port} -c unix_socket_directories=''",
+            "start",
+        ],
+        timeout=90,
+    )

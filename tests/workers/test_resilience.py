@@ -17,6 +17,7 @@ from db.migrate import migrate
 from interfaces.services import EmbeddedPostgres
 from tests.support.openai_server import Reply
 from tests.support.paths import TEST_DATA_DIR
+from tests.support.servers import start_on_same_port
 from tests.support.worker_fixtures import add_page, make_domain, wait_until, worker_process
 from workers.dispatch import send_job
 from workers.embed_job import PAGE_GROUP
@@ -107,28 +108,6 @@ def private_postgres(services_env):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _start_on_same_port(pg, url: str) -> None:
-    # EmbeddedPostgres.start() would pick another port if the old one is still in TIME_WAIT;
-    # the workers' DATABASE_URL names the old port, as a real deployment's would.
-    port = url.rsplit(":", 1)[1].split("/")[0]
-    pg._run(
-        [
-            str(pg.bin / "pg_ctl"),
-            "-D",
-            str(pg.pgdata),
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            str(pg.log),
-            "-o",
-            f"-h 127.0.0.1 -p {port} -c unix_socket_directories=''",
-            "start",
-        ],
-        timeout=90,
-    )
-
-
 def test_postgres_restarted_under_a_running_worker_does_not_lose_the_job(
     private_postgres, broker, openai_env, tmp_path
 ):
@@ -151,7 +130,7 @@ def test_postgres_restarted_under_a_running_worker_does_not_lose_the_job(
         pg.stop()  # ... when Postgres goes away
         wait_until(lambda: len(openai_env.embedding_requests()) == 1 and not pg.running(), 10)
         time.sleep(4)
-        _start_on_same_port(pg, url)
+        start_on_same_port(pg, url)
 
         def finished():
             try:
