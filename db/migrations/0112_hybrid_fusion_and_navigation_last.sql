@@ -1,8 +1,10 @@
 -- Hybrid that never hurts, and navigation below content (issue 25, items 3;
 -- docs/workers.md#retrieval-quality).
 --
--- hybrid_search gains three parameters, each with the default bench/retrieval_quality.py chose
--- on its tuning site (the Apache manual; checked on PostgreSQL's, never tuned there):
+-- hybrid_search gains three parameters, settable per call (OMNI_HYBRID_* settings); their
+-- defaults are today's behaviour (equal weights, greatest(4 * match_count, 20) candidates) until
+-- bench/retrieval_quality.py's sweep on its tuning site (PostgreSQL's manual; Apache's is held
+-- out) chooses others:
 --   vector_weight, keyword_weight  weighted reciprocal rank fusion:
 --                                  score = vector_weight / (rrf_k + vector rank)
 --                                        + keyword_weight / (rrf_k + keyword rank)
