@@ -117,6 +117,58 @@ def test_a_row_deleted_by_another_client_leaves_search_and_a_disabled_one_is_uns
     assert [r["question"] for r in knowledge.list_answers(db)] == ["Gift wrap?"]
 
 
+def test_a_text_row_is_chunked_and_embedded_like_a_page(db, shop, openai_env):
+    text = "We are open from 9 to 17, Monday to Saturday. On Sundays the shop is closed."
+    with db.transaction():
+        row = knowledge.add(db, shop, "Store hours", text, kind="text")
+        job_id, _ = knowledge.sync_job(db, shop["id"])
+    openai_env.clear()
+    assert _embed(db, job_id)["chunks_embedded"] == 1
+    # embedded by its own text, as a page is (a qa row is embedded by its question)
+    inputs = [i for r in openai_env.embedding_requests() for i in _inputs(r.body["input"])]
+    assert len(inputs) == 1 and "Sundays" in inputs[0]
+    assert knowledge.get(db, row["id"])["status"] == "completed"
+    found = search(
+        db, "is the shop closed on sundays", "returns.example", k=5, settings=get_settings()
+    )
+    assert found[0]["url"] == f"curated:{row['id']}" and text in found[0]["chunk"]
+
+
+def _inputs(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _keyword(db, domain, keyword: str) -> list[str]:
+    return [
+        r["url"]
+        for r in db.execute(
+            "SELECT url FROM search_pages_by_keyword(%s, %s, 10)", (domain["id"], keyword)
+        )
+    ]
+
+
+def test_the_chat_apps_keyword_search_lists_a_curated_answer_before_crawled_pages(db, shop):
+    """search_pages_by_keyword (0121): the crawled page matches in its title, the curated answer
+    only in its text, and the curated answer still comes first."""
+    crawled = "https://returns.example/returns"
+    db.execute(
+        "INSERT INTO website_content (domain_id, url, title, content) VALUES (%s, %s, %s, %s)",
+        (shop["id"], crawled, "Refunds and returns", CRAWLED),
+    )
+    assert _keyword(db, shop, "refund") == [crawled]
+    row, _, _ = _add(db, shop)
+    curated = f"curated:{row['id']}"
+    assert _keyword(db, shop, "REFUND") == [curated, crawled]
+    assert _keyword(db, shop, "after opening") == [curated, crawled]  # its question
+    assert _keyword(db, shop, "curated") == []  # not by its made-up URL
+    db.execute("UPDATE training_data SET status = 'disabled' WHERE id = %s", (row["id"],))
+    assert _keyword(db, shop, "refund") == [crawled]  # before the next sync removes its page
+    db.execute("UPDATE training_data SET status = 'completed' WHERE id = %s", (row["id"],))
+    with db.transaction():
+        knowledge.remove(db, row["id"])
+    assert _keyword(db, shop, "refund") == [crawled]
+
+
 @pytest.mark.parametrize(
     "kind, question, answer, message",
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 
 def test_knowledge_add_list_remove(db, omni_cli) -> None:
@@ -39,6 +40,20 @@ def test_knowledge_add_list_remove(db, omni_cli) -> None:
         "Yes, in 3 days.",
     )
 
+    edited = omni_cli("knowledge", "edit", answer_id, "--answer", "Yes, in 2 days now.")
+    assert edited.returncode == 0 and f"curated answer {answer_id} changed" in edited.stdout
+    [listed] = json.loads(
+        omni_cli("knowledge", "list", "--domain", "cli-kb.example", "--json").stdout
+    )
+    assert (listed["question"], listed["answer"]) == (
+        "Do you ship to Norway?",
+        "Yes, in 2 days now.",
+    )
+    page = db.execute(
+        "SELECT content FROM scraped_pages WHERE url = %s", (f"curated:{answer_id}",)
+    ).fetchone()
+    assert page["content"] == "Yes, in 2 days now."  # synced: the embed job gets only this page
+
     removed = omni_cli("knowledge", "remove", answer_id)
     assert removed.returncode == 0 and f"curated answer {answer_id} removed" in removed.stdout
     assert (
@@ -46,6 +61,12 @@ def test_knowledge_add_list_remove(db, omni_cli) -> None:
         == []
     )
     assert db.execute("SELECT count(*) AS n FROM training_data").fetchone()["n"] == 0
+    assert (
+        db.execute("SELECT count(*) AS n FROM scraped_pages WHERE url LIKE 'curated:%'").fetchone()[
+            "n"
+        ]
+        == 0
+    )
 
     unknown = omni_cli(
         "knowledge", "add", "--domain", "nowhere.example", "--question", "Q", "--answer", "A"
@@ -98,3 +119,41 @@ def test_privacy_request_list_show(db, omni_cli) -> None:
     )
     assert bad.returncode in (1, 2) and "Traceback" not in bad.stderr
     assert db.execute("SELECT count(*) AS n FROM privacy_requests").fetchone()["n"] == 1
+
+
+def test_privacy_list_and_show_mark_a_request_open_past_its_deadline_as_overdue(
+    db, omni_cli
+) -> None:
+    assert omni_cli("domain", "add", "https://cli-late.example").returncode == 0
+    ids = {}
+    for kind, email in (("rectification", "late@cli-late.example"), ("access", "new@x.test")):
+        made = omni_cli("privacy", "request", "cli-late.example", "--type", kind, "--email", email)
+        assert made.returncode == 0, made.stderr
+        ids[kind] = re.search(r"privacy request ([0-9a-f-]{36})", made.stdout).group(1)
+    received = datetime.now(UTC) - timedelta(days=31)
+    db.execute(
+        "UPDATE privacy_requests SET created_at = %s, due_at = %s WHERE id = %s",
+        (received, received + timedelta(days=30), ids["rectification"]),
+    )
+
+    listed = json.loads(omni_cli("privacy", "list", "--json").stdout)
+    assert [(r["id"], r["overdue"]) for r in listed] == [
+        (ids["rectification"], True),  # overdue first
+        (ids["access"], False),
+    ]
+    table = omni_cli("privacy", "list", "--open", env={"COLUMNS": "200"}).stdout
+    [late_line] = [line for line in table.splitlines() if ids["rectification"] in line]
+    [fresh_line] = [line for line in table.splitlines() if ids["access"] in line]
+    assert "OVERDUE" in late_line and "OVERDUE" not in fresh_line
+    assert json.loads(omni_cli("privacy", "show", ids["rectification"]).stdout)["overdue"] is True
+
+    closed = omni_cli(
+        "privacy", "close", ids["rectification"], "--summary", "address corrected by hand"
+    )
+    assert closed.returncode == 0, closed.stderr
+    shown = json.loads(omni_cli("privacy", "show", ids["rectification"]).stdout)
+    assert shown["overdue"] is False and shown["status"] == "completed"
+    assert shown["completed_at"] and shown["details"]["summary"] == {
+        "operator": "address corrected by hand"
+    }
+    assert "OVERDUE" not in omni_cli("privacy", "list", env={"COLUMNS": "200"}).stdout
