@@ -10,7 +10,7 @@ from core.config import get_settings
 from db import jobs, knowledge
 from tests.support.worker_fixtures import add_page, make_domain
 from workers.embed_job import run_embed
-from workers.search import search
+from workers.search import query_vectors, search
 
 QUESTION = "Can I return an item after opening it?"
 ANSWER = "Yes. Opened items can be returned within 30 days with the receipt; we refund the card."
@@ -40,15 +40,33 @@ def _add(db, domain, question=QUESTION, answer=ANSWER):
     return row, job_id, result
 
 
-@pytest.mark.parametrize("hybrid", [False, True])
+def _chat_app_search(db, domain, query: str) -> list[dict]:
+    """The chat app's signature (0075): by domain id, with a similarity threshold."""
+    [vector] = query_vectors(db, [query], domain["domain"], settings=get_settings())
+    return [
+        {"url": r["url"], "title": r["title"], "chunk": r["chunk_text"]}
+        for r in db.execute(
+            "SELECT url, title, chunk_text FROM search_embeddings(p_domain_id => %s, "
+            "query_embedding => %s::vector, match_threshold => 0.0, match_count => 5)",
+            (domain["id"], vector),
+        )
+    ]
+
+
+@pytest.mark.parametrize("how", ["vector", "hybrid", "chat_app"])
 @pytest.mark.parametrize("query", [QUESTION, "can i return an item i opened"])
-def test_a_curated_answer_ranks_above_crawled_text_for_its_question(db, shop, hybrid, query):
+def test_a_curated_answer_ranks_above_crawled_text_for_its_question(db, shop, how, query):
     row, job_id, result = _add(db, shop)
     assert len(result["page_ids"]) == 1
     stats = _embed(db, job_id)
     assert stats["chunks_embedded"] == 1
     assert knowledge.get(db, row["id"])["status"] == "completed"
-    found = search(db, query, "returns.example", k=5, hybrid=hybrid, settings=get_settings())
+    if how == "chat_app":
+        found = _chat_app_search(db, shop, query)
+    else:
+        found = search(
+            db, query, "returns.example", k=5, hybrid=how == "hybrid", settings=get_settings()
+        )
     assert [r["url"] for r in found][:2] == [
         f"curated:{row['id']}",
         "https://returns.example/returns",

@@ -73,6 +73,25 @@ def test_erasure_leaves_the_subject_nowhere_in_the_database(db, subject_world):
     assert again["status"] == "completed" and again["metadata"]["already"] == "completed"
 
 
+def test_an_erasure_by_session_id_alone_leaves_that_session_id_nowhere(db, subject_world):
+    """The subject known only by a chat session id (an anonymous shopper): every row naming it
+    goes, the audit trail's read of that session included (it has no customer id to follow);
+    what only the email names, which the request did not give, stays."""
+    request = file_request(db, subject_world, "deletion", session_id=SESSION)
+    job = run_privacy_job(request["job_id"])
+    assert job["status"] == "completed", job["error_message"]
+    assert database_hits(db, [SESSION]) == []
+    assert "public.customers.email" in database_hits(db, [EMAIL])
+    rows = privacy.get(db, request["id"])["details"]["summary"]["rows"]
+    assert rows["conversations"] == 2 and rows["customer_access_logs_anonymised"] == 1
+    assert "customers" not in rows
+    for table, ids in subject_world.bystander.items():
+        left = db.execute(
+            f"SELECT count(*) AS n FROM {table} WHERE id = ANY(%s)", (ids,)
+        ).fetchone()
+        assert left["n"] == len(ids), table
+
+
 def test_an_erasure_interrupted_late_changes_nothing(db, subject_world):
     """One transaction: the erasure fails late, when it removes the derived knowledge (a
     curated answer's page, after the conversations, messages, cache and verifications are
