@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from datetime import UTC, datetime, timedelta
+
+from tests.support.privacy_fixtures import BYSTANDER, EMAIL, run_privacy_job
 
 
 def test_knowledge_add_list_remove(db, omni_cli) -> None:
@@ -157,3 +160,39 @@ def test_privacy_list_and_show_mark_a_request_open_past_its_deadline_as_overdue(
         "operator": "address corrected by hand"
     }
     assert "OVERDUE" not in omni_cli("privacy", "list", env={"COLUMNS": "200"}).stdout
+
+
+def test_privacy_show_writes_the_export_document_to_a_private_file(
+    db, omni_cli, subject_world, tmp_path
+) -> None:
+    made = omni_cli(
+        "privacy", "request", subject_world.domain, "--type", "access", "--email", EMAIL.upper()
+    )
+    assert made.returncode == 0, made.stderr
+    request_id, job_id = re.search(
+        r"privacy request ([0-9a-f-]{36}) access due \S+ job ([0-9a-f-]{36})", made.stdout
+    ).groups()
+    assert run_privacy_job(job_id)["status"] == "completed"
+
+    target = tmp_path / "export.json"
+    shown = omni_cli("privacy", "show", request_id, "--export", str(target))
+    assert shown.returncode == 0, shown.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert document["privacy_request"] == request_id and document["subject"]["email"] == EMAIL
+    assert [c["email"] for c in document["tables"]["customers"]] == [EMAIL]
+    # by email: the customer's conversation (the anonymous one needs the session id too)
+    assert len(document["tables"]["messages"]) == 2 and BYSTANDER not in target.read_text()
+    # the command's own output names the document, never prints it
+    summary = json.loads(shown.stdout)
+    assert summary["status"] == "completed" and summary["completed_at"]
+    assert summary["details"]["export"].endswith("(show --export FILE)")
+    assert EMAIL not in json.dumps(summary["details"]["summary"])
+
+    pending = omni_cli(
+        "privacy", "request", subject_world.domain, "--type", "rectification", "--email", EMAIL
+    )
+    other = re.search(r"privacy request ([0-9a-f-]{36})", pending.stdout).group(1)
+    missing = omni_cli("privacy", "show", other, "--export", str(tmp_path / "none.json"))
+    assert missing.returncode == 1 and "has no export document" in missing.stderr
+    assert not (tmp_path / "none.json").exists()
