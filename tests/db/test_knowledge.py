@@ -8,7 +8,7 @@ import pytest
 
 from core.config import get_settings
 from db import jobs, knowledge
-from tests.support.worker_fixtures import add_page, make_domain
+from tests.support.worker_fixtures import add_page, long_page, make_domain
 from workers.embed_job import run_embed
 from workers.search import query_vectors, search
 
@@ -136,20 +136,20 @@ def test_a_row_deleted_by_another_client_leaves_search_and_a_disabled_one_is_uns
 
 
 def test_a_text_row_is_chunked_and_embedded_like_a_page(db, shop, openai_env):
-    text = "We are open from 9 to 17, Monday to Saturday. On Sundays the shop is closed."
+    text = "On Sundays the shop is closed.\n\n" + long_page("warranty", paragraphs=12)
     with db.transaction():
-        row = knowledge.add(db, shop, "Store hours", text, kind="text")
+        row = knowledge.add(db, shop, "Store hours and warranty", text, kind="text")
         job_id, _ = knowledge.sync_job(db, shop["id"])
     openai_env.clear()
-    assert _embed(db, job_id)["chunks_embedded"] == 1
-    # embedded by its own text, as a page is (a qa row is embedded by its question)
+    chunks = _embed(db, job_id)["chunks_embedded"]
+    assert chunks > 1  # chunked like a long page
+    # each chunk embedded by its own text, as a page's are (a qa row's by its question)
     inputs = [i for r in openai_env.embedding_requests() for i in _inputs(r.body["input"])]
-    assert len(inputs) == 1 and "Sundays" in inputs[0]
+    assert len(inputs) == len(set(inputs)) == chunks
+    assert any("Sundays" in i for i in inputs) and "Store hours and warranty" not in inputs
     assert knowledge.get(db, row["id"])["status"] == "completed"
-    found = search(
-        db, "is the shop closed on sundays", "returns.example", k=5, settings=get_settings()
-    )
-    assert found[0]["url"] == f"curated:{row['id']}" and text in found[0]["chunk"]
+    found = search(db, "warranty service details", "returns.example", k=3, settings=get_settings())
+    assert found[0]["url"] == f"curated:{row['id']}" and "warranty" in found[0]["chunk"]
 
 
 def _inputs(value) -> list[str]:
