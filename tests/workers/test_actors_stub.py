@@ -194,6 +194,32 @@ def test_a_job_out_of_attempts_is_failed_not_run_again(stub_broker, db, monkeypa
     assert len(stub_broker.dead_letters) == 1
 
 
+def test_a_runner_whose_job_was_taken_over_writes_nothing(stub_broker, db, monkeypatch) -> None:
+    """Its lease expired mid-work and another runner started the job: the first one's next
+    write transaction raises LeaseLost before writing, and it records no outcome (no release,
+    no retry, no failure); the job stays the new runner's."""
+    written = []
+
+    def taken_over_mid_work(conn, job):
+        db.execute(
+            "UPDATE content_refresh_jobs SET metadata = metadata || "
+            '\'{"lease_expires_at": "2000-01-01T00:00:00+00:00"}\' WHERE id = %s',
+            (job["id"],),
+        )
+        written.append(jobs.start(db, job["id"])["runner"])  # the takeover
+        conn.commit()
+        with jobs.held(conn, job):
+            written.append("the first runner's write")
+        raise TransientError("unreachable: LeaseLost was raised")
+
+    monkeypatch.setattr("workers.extract_job.run_extract", taken_over_mid_work)
+    job_id, _, job = _run(stub_broker, db, "extract")
+    [new_runner] = written
+    assert job["status"] == "running" and job["metadata"]["runner"] == new_runner
+    assert job["metadata"]["attempts"] == 2 and job["error_message"] is None
+    assert "last_error" not in job["metadata"] and stub_broker.dead_letters == []
+
+
 def _run_message(broker: StubBroker, message) -> None:
     broker.join(message.queue_name, fail_fast=False)
 
