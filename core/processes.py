@@ -78,6 +78,13 @@ def die_with_parent() -> None:
     _die_with(parent)
 
 
+def die_with(parent: int, signum: int = signal.SIGKILL) -> None:
+    """Ask for `signum` when `parent` (this process's parent now) dies: a process that was not
+    started by `spawn()` but must not outlive its parent either (the test suite's xdist workers
+    take SIGTERM, so they stop what they started)."""
+    _die_with(parent, signum)
+
+
 def die_with_parent_after_fork() -> None:
     """Make every process forked from this one die with it (dramatiq's worker and fork processes,
     which run no code of ours before their broker boots)."""
@@ -89,20 +96,20 @@ def die_with_parent_after_fork() -> None:
     )
 
 
-def _die_with(parent: int) -> None:
+def _die_with(parent: int, signum: int = signal.SIGKILL) -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
     else:
         threading.Thread(
-            target=_watch_parent, args=(parent,), name="parent-watch", daemon=True
+            target=_watch_parent, args=(parent, signum), name="parent-watch", daemon=True
         ).start()
     # The parent may have died before the signal was armed: then it will never come.
     if os.getppid() != parent:
         os._exit(1)
 
 
-def _watch_parent(parent: int) -> None:
+def _watch_parent(parent: int, signum: int) -> None:
     while os.getppid() == parent:
         time.sleep(1.0)
-    os._exit(1)
+    os.kill(os.getpid(), signum)

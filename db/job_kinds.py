@@ -66,6 +66,12 @@ def job_types_of(actor: str) -> tuple[str, ...]:
     return tuple(t.value for t, k in KINDS.items() if k.actor == actor)
 
 
+def max_attempts(kind: JobKind, settings: Any) -> int:
+    """A job's retry budget: its first attempt and `max_retries` more, counted on its row
+    (`db.jobs.start`), whichever message or takeover started each."""
+    return getattr(settings, kind.retry.max_retries) + 1
+
+
 def actor_options(kind: JobKind, settings: Any) -> dict[str, Any]:
     """Dramatiq's options for the kind's actor, from the settings (`throws` is the workers')."""
     return {

@@ -11,12 +11,14 @@ Lifecycle (`TRANSITIONS`, a pure table; each SQL update is guarded by the states
     running --start--> running      (taken over: its lease had expired)
     running --expire--> pending     (its lease expired: the sweeper re-sends it)
 
-- `start` counts the attempt (once per start) and hands out a fresh runner token and a lease;
-  only the holder of that token may `complete`, `fail` or `release` the job, and the runner
-  renews the lease while it works (`renew`). A running job is taken over (`start`) or released
-  (`release_expired`) only once its lease has expired. A runner whose job was taken over, or
-  already failed, changes nothing: `hold` (inside each of its write transactions) raises
-  `LeaseLost`, and its row lock keeps a takeover out until that transaction ends.
+- `start` counts the attempt (once per start, on the row: a job's retry budget is spent by
+  every attempt, whichever message or takeover started it; `give_up` fails it once spent) and
+  hands out a fresh runner token and a lease; only the holder of that token may `complete`,
+  `fail` or `release` the job, and the runner renews the lease while it works (`renew`). A
+  running job is taken over (`start`) or released (`release_expired`) only once its lease has
+  expired. A runner whose job was taken over, or already failed, changes nothing: `hold`
+  (inside each of its write transactions) raises `LeaseLost`, and its row lock keeps a
+  takeover out until that transaction ends.
 - The merged embed job: the leader claims the domain's other pending embed jobs
   (`claim_siblings`); they share its runner token and lease, and it completes or releases them
   with its own outcome.
@@ -170,12 +172,31 @@ class LeaseLost(Exception):
     over): it must write nothing more and stop."""
 
 
+# Attempts count on the row, whoever started them (a redelivered message, one the sweeper
+# re-sent, a takeover after an expired lease): the retry budget is the row's, not a message's.
+# An operator's retry starts a new budget (`attempts_at_reset`).
+_ATTEMPTS_USED = (
+    "(COALESCE((metadata->>'attempts')::int, 0) "
+    "- COALESCE((metadata->>'attempts_at_reset')::int, 0))"
+)
+
+
+def attempts_used(job: dict[str, Any]) -> int:
+    """The attempts counted against the job's retry budget (since an operator's last retry)."""
+    meta = job.get("metadata") or {}
+    return int(meta.get("attempts") or 0) - int(meta.get("attempts_at_reset") or 0)
+
+
 def start(
-    conn: psycopg.Connection, job_id: UUID | str, lease_s: float = DEFAULT_LEASE_S
+    conn: psycopg.Connection,
+    job_id: UUID | str,
+    lease_s: float = DEFAULT_LEASE_S,
+    max_attempts: int | None = None,
 ) -> dict[str, Any] | None:
     """Mark a job running, count the attempt and return it with its new `runner` token and
     lease; None if it does not exist, is completed / failed (a redelivered message is then a
-    no-op) or is running under a live lease (its runner is alive: a duplicate message)."""
+    no-op), is running under a live lease (its runner is alive: a duplicate message) or has
+    used `max_attempts` already (`give_up` then fails it)."""
     runner = uuid.uuid4().hex
     row = conn.execute(
         "UPDATE content_refresh_jobs SET status = 'running', started_at = NOW(), "
@@ -184,13 +205,38 @@ def start(
         f"{_LEASE}) "
         "WHERE id = %(id)s AND COALESCE(status, 'pending') = ANY(%(from)s) "
         f"AND (COALESCE(status, 'pending') <> 'running' OR NOT COALESCE({LEASE_LIVE}, false)) "
+        f"AND (%(max)s::int IS NULL OR {_ATTEMPTS_USED} < %(max)s::int) "
         "RETURNING *",
-        {"runner": runner, "id": job_id, "from": allowed_from(Event.START), "lease": lease_s},
+        {
+            "runner": runner,
+            "id": job_id,
+            "from": allowed_from(Event.START),
+            "lease": lease_s,
+            "max": max_attempts,
+        },
     ).fetchone()
     if row is not None:
         row = dict(row)
         row["runner"] = runner
     return row
+
+
+def give_up(
+    conn: psycopg.Connection, job_id: UUID | str, max_attempts: int
+) -> dict[str, Any] | None:
+    """Fail a job that has used `max_attempts` and that no runner holds (pending, or running
+    under an expired lease: its last attempt's runner died), with its last error and "(gave up
+    after N attempts)"; the row, or None if it is not such a job."""
+    return conn.execute(
+        "UPDATE content_refresh_jobs SET status = 'failed', completed_at = NOW(), "
+        "error_message = left(COALESCE(error_message, metadata->>'last_error', 'no error recorded')"
+        f" || ' (gave up after ' || {_ATTEMPTS_USED} || ' attempts)', 4000), "
+        "metadata = (metadata - 'merged_into') || jsonb_build_object('dead_lettered', true) "
+        "WHERE id = %(id)s AND COALESCE(status, 'pending') = ANY(%(from)s) "
+        f"AND (COALESCE(status, 'pending') <> 'running' OR NOT COALESCE({LEASE_LIVE}, false)) "
+        f"AND {_ATTEMPTS_USED} >= %(max)s::int RETURNING *",
+        {"id": job_id, "from": allowed_from(Event.FAIL), "max": max_attempts},
+    ).fetchone()
 
 
 def renew(
@@ -465,11 +511,13 @@ def release(
 
 
 def reset_for_retry(conn: psycopg.Connection, job_id: UUID | str) -> dict[str, Any] | None:
-    """A failed job back to pending (the caller re-sends its message). None if it is not failed."""
+    """A failed job back to pending (the caller re-sends its message), with a new retry
+    budget. None if it is not failed."""
     return conn.execute(
         "UPDATE content_refresh_jobs SET status = 'pending', started_at = NULL, completed_at = "
         "NULL, "
-        "error_message = NULL, metadata = metadata - 'dead_lettered' "
+        "error_message = NULL, metadata = (metadata - 'dead_lettered') || jsonb_build_object("
+        "'attempts_at_reset', COALESCE((metadata->>'attempts')::int, 0)) "
         "WHERE id = %s AND status = ANY(%s) RETURNING *",
         (job_id, allowed_from(Event.RESET)),
     ).fetchone()

@@ -2,6 +2,9 @@
 run, so concurrent runs never collide) and a private embedded Redis per run. Nothing outlives
 the suite: the last session using the embedded Postgres stops it when it ends (sessions hold a
 shared lock on it while they use it; xdist workers and concurrent runs are sessions each).
+SIGTERM ends a session the way Ctrl-C does (its fixtures are torn down), an xdist worker gets
+SIGTERM when the pytest process that started it dies, and a watchdog stops what a session
+started if it dies before its teardown, SIGKILLed say (tests/support/watchdog.py).
 
 DATABASE_URL and REDIS_URL are exported, so subprocesses (workers, crawls, the CLI) that the
 tests start use the same database and Redis.
@@ -10,6 +13,9 @@ tests start use the same database and Redis.
 from __future__ import annotations
 
 import fcntl
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -18,12 +24,14 @@ import psycopg
 import pytest
 import redis
 
+from core import processes
 from core.config import Settings
 from db.connection import connect
 from interfaces import services
 from tests.support.environment import fresh_database, migrated_environ
 from tests.support.paths import TEST_DATA_DIR
 from tests.support.tenants import truncate_all
+from tests.support.watchdog import stop_on_exit
 
 # Fixtures shared across the test tree (the tree mirrors the source; fixtures do not).
 pytest_plugins = [
@@ -38,12 +46,29 @@ pytest_plugins = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+    if hasattr(config, "workerinput"):  # an xdist worker: its parent is the pytest process
+        processes.die_with(os.getppid(), signal.SIGTERM)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: pytest stops and tears its fixtures down (the servers they started).
+    A second SIGTERM ends the process at once (its watchdog then stops the servers)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def services_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
     base = Settings(OMNI_DATA_DIR=TEST_DATA_DIR, DATABASE_URL=None, REDIS_URL=None)
     with ExitStack() as session:
         session.enter_context(_postgres_user(TEST_DATA_DIR, lambda: services.down(base)))
+        stop_on_exit(
+            services.EmbeddedPostgres(TEST_DATA_DIR), users_lock=TEST_DATA_DIR / USERS_LOCK
+        )
         admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
         _throwaway_durability(admin_url)
         database_url = session.enter_context(fresh_database(admin_url, "omni_test"))
@@ -70,6 +95,7 @@ def _session_env(
 ) -> Iterator[dict[str, str]]:
 
     redis = services.EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    stop_on_exit(redis)
     env = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis.start(),
@@ -90,12 +116,15 @@ def _session_env(
         redis.stop()
 
 
+USERS_LOCK = ".postgres-users.lock"
+
+
 @contextmanager
 def _postgres_user(data_dir: Path, stop: Callable[[], object]) -> Iterator[None]:
     """A shared lock on the data dir's server while this session uses it; at the end, if no
     other session holds one (the exclusive lock is granted), the server is stopped under it."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / ".postgres-users.lock", "a") as handle:
+    with open(data_dir / USERS_LOCK, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_SH)
         try:
             yield

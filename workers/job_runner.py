@@ -27,6 +27,7 @@ import psycopg
 from core.config import Settings
 from db import jobs
 from db.connection import Dedicated, get_pool, transaction
+from db.job_kinds import kind_of, max_attempts
 from workers.errors import PermanentError
 from workers.outcomes import describe, is_transient
 
@@ -108,9 +109,12 @@ def run_job(
     needs_conn: bool = True,
 ) -> None:
     started = time.perf_counter()
+    budget = max_attempts(kind_of(job_types[0]), settings)
     with transaction() as conn:
-        job = jobs.start(conn, job_id, settings.job_lease_s)
+        job = jobs.start(conn, job_id, settings.job_lease_s, max_attempts=budget)
         if job is None:
+            # its retry budget spent by earlier attempts (this message may be a re-sent one)
+            gave_up = jobs.give_up(conn, job_id, budget)
             exists = conn.execute(
                 "SELECT status, metadata->>'merged_into' AS merged_into "
                 "FROM content_refresh_jobs WHERE id = %s",
@@ -119,15 +123,19 @@ def run_job(
     if job is None:
         if exists is None:
             raise PermanentError(f"job {job_id} does not exist")
+        if gave_up is not None:
+            log.error("job %s is out of attempts: %s", job_id, gave_up["error_message"])
+            raise PermanentError(gave_up["error_message"])
         # running: its runner (or, merged, the embed job it joined) holds a live lease and
         # completes it; if that runner dies, the lease expires and the sweeper re-sends it.
         by = f" by job {exists['merged_into']}" if exists["merged_into"] else ""
         log.info("job %s is already %s%s; nothing to do", job_id, exists["status"], by)
         return
     runner = job["runner"]
+    last = jobs.attempts_used(job) >= budget
     try:
         with _leases.hold(job_id, runner, settings.job_lease_s):
-            _work(job, job_types, work, settings, needs_conn, started)
+            _work(job, job_types, work, settings, needs_conn, started, last)
     except jobs.LeaseLost as exc:
         log.warning("job %s: %s; it is another runner's now, nothing more is written", job_id, exc)
 
@@ -139,6 +147,7 @@ def _work(
     settings: Settings,
     needs_conn: bool,
     started: float,
+    last_attempt: bool,
 ) -> None:
     job_id, runner = str(job["id"]), job["runner"]
     try:
@@ -167,12 +176,19 @@ def _work(
     except jobs.LeaseLost:
         raise
     except BaseException as exc:
-        _handle_failure(job_id, runner, exc, started)
+        _handle_failure(job, exc, started, last_attempt)
         raise AssertionError("unreachable") from exc  # _handle_failure always raises
 
 
-def _handle_failure(job_id: str, runner: str, exc: BaseException, started: float) -> None:
+def _handle_failure(job: Job, exc: BaseException, started: float, last_attempt: bool) -> None:
+    job_id, runner = str(job["id"]), job["runner"]
     message = describe(exc)
+    if is_transient(exc) and last_attempt:
+        # the retry budget is the row's: a message re-sent or redelivered does not renew it
+        message = f"{message} (gave up after {jobs.attempts_used(job)} attempts)"
+        log.error("job %s failed: %s", job_id, message)
+        _record(job_id, runner, jobs.Event.FAIL, message, started, dead_lettered=True)
+        raise PermanentError(message) from exc
     if not is_transient(exc):
         log.error("job %s failed permanently: %s", job_id, message)
         _record(job_id, runner, jobs.Event.FAIL, message, started)
@@ -201,9 +217,12 @@ def _record(
     message: str,
     started: float,
     delays: tuple[float, ...] = RECORD_RETRY_DELAYS_S,
+    dead_lettered: bool = False,
 ) -> bool:
     """Write the attempt's outcome; False if it could not be written (logged)."""
-    meta = {"last_error": message[:1000], "duration_seconds": _since(started)}
+    meta: dict[str, Any] = {"last_error": message[:1000], "duration_seconds": _since(started)}
+    if dead_lettered:
+        meta["dead_lettered"] = True
     for delay in (*delays, None):
         try:
             with transaction() as conn:

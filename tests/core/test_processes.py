@@ -79,3 +79,31 @@ def test_a_child_whose_parent_is_already_gone_exits(monkeypatch) -> None:
         [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 1 and "survived" not in result.stdout
+
+
+def test_die_with_delivers_the_chosen_signal_when_the_parent_dies(tmp_path) -> None:
+    """`die_with(parent, SIGTERM)`: the child's own SIGTERM handler runs (it can clean up)."""
+    marker = tmp_path / "cleaned-up"
+    child_code = (
+        "import os, signal, sys, time\n"
+        "from core import processes\n"
+        "def handler(signum, frame):\n"
+        f"    open({str(marker)!r}, 'w').write(str(signum)); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, handler)\n"
+        "processes.die_with(os.getppid(), signal.SIGTERM)\n"
+        "print(os.getpid(), flush=True); time.sleep(120)\n"
+    )
+    parent_code = (
+        "import subprocess, sys, time\n"
+        f"c = subprocess.Popen([sys.executable, '-c', {child_code!r}], stdout=subprocess.PIPE,"
+        " text=True)\n"
+        "print(c.stdout.readline().strip(), flush=True); time.sleep(120)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True
+    )
+    child_pid = int(parent.stdout.readline())  # type: ignore[union-attr]
+    parent.kill()
+    parent.wait()
+    assert _gone([child_pid])
+    assert marker.read_text() == str(int(signal.SIGTERM))

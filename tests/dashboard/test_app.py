@@ -289,6 +289,38 @@ def test_healthz_and_the_jobs_page_tell_what_the_workers_see(db, broker, redis_c
     assert page.count("lease expired") == 1 and page.count("no message") == 1
 
 
+def _in_redis(*names: str) -> list[dict]:
+    return [{"hostname": n.split(":")[0], "pid": int(n.split(":")[1])} for n in names]
+
+
+def _in_pg(**redis_ok: bool | None) -> list[dict]:
+    return [{"worker": n.replace("_", ":"), "redis_ok": ok} for n, ok in redis_ok.items()]
+
+
+@pytest.mark.parametrize(
+    "redis_workers, pg_workers, expected",
+    [
+        (_in_redis("a:1"), _in_pg(a_1=True), (1, 1, [], [])),
+        # beats in Postgres saying it cannot reach Redis (and so is absent there)
+        ([], _in_pg(a_1=False), (0, 1, ["a:1"], [])),
+        # beats in Redis, none in Postgres: cut off from Postgres
+        (_in_redis("a:1", "b:2"), _in_pg(a_1=True), (2, 1, [], ["b:2"])),
+        # Redis unreachable from the dashboard: counted by Postgres alone
+        (None, _in_pg(a_1=True, b_2=False), (None, 2, ["b:2"], [])),
+        # Postgres unreachable from the dashboard: nobody is called cut off from it
+        (_in_redis("a:1"), None, (1, None, [], [])),
+    ],
+)
+def test_workers_are_counted_in_redis_and_postgres(redis_workers, pg_workers, expected) -> None:
+    view = dashboard_app.worker_view(redis_workers, pg_workers)
+    assert (
+        view["redis"],
+        view["postgres"],
+        view["cut_off_from_redis"],
+        view["cut_off_from_postgres"],
+    ) == expected
+
+
 def test_healthz_reports_a_dead_redis(services_env) -> None:
 
     class NoRedis(Backend):

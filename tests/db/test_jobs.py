@@ -229,6 +229,24 @@ def test_release_then_retry_counts_each_attempt_once(db):
     assert job["metadata"]["attempts"] == 2 and job["error_message"] is None
 
 
+def test_attempts_count_on_the_row_and_an_operator_retry_renews_the_budget(db):
+    job_id = _job(db)
+    for _ in range(2):  # two attempts, each by another message or a takeover
+        runner = jobs.start(db, job_id, max_attempts=2)["runner"]
+        assert jobs.release(db, job_id, runner, "timeout") is True
+    assert jobs.start(db, job_id, max_attempts=2) is None  # the budget is spent
+    assert jobs.give_up(db, job_id, 3) is None  # not by a budget of 3
+    failed = jobs.give_up(db, job_id, 2)
+    assert failed["status"] == "failed" and failed["metadata"]["dead_lettered"] is True
+    assert failed["error_message"] == "timeout (gave up after 2 attempts)"
+    assert jobs.give_up(db, job_id, 2) is None  # already failed
+
+    jobs.reset_for_retry(db, job_id)
+    job = jobs.start(db, job_id, max_attempts=2)
+    assert job is not None and jobs.attempts_used(job) == 1
+    assert job["metadata"]["attempts"] == 3
+
+
 def test_operator_retry_resets_a_failed_job_and_sends_it_once(db):
     job_id = _job(db)
     sent = []

@@ -4,6 +4,7 @@ Chromium, the demo's workers) must be gone within a few seconds (core/processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
@@ -15,12 +16,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import psutil
 import pytest
 
 from db import tenants
 from db.connection import connect
+from interfaces.services import EmbeddedPostgres
 from tests.ops.test_demo import _reader, _wait_line, demo_env  # noqa: F401 - fixture
 from tests.support.paths import OMNI, REPO
 from workers.refresh import queue_refresh
@@ -107,8 +110,8 @@ def _wait_for_descendant(
     )
 
 
-def _assert_all_gone(processes: list[psutil.Process]) -> None:
-    _, alive = psutil.wait_procs(processes, timeout=GONE_WITHIN_S)
+def _assert_all_gone(processes: list[psutil.Process], within: float = GONE_WITHIN_S) -> None:
+    _, alive = psutil.wait_procs(processes, timeout=within)
     survivors = []
     for proc in alive:
         try:
@@ -187,15 +190,44 @@ def test_sigkilled_demo_takes_its_workers_along(demo_env) -> None:  # noqa: F811
             demo.kill()
 
 
+def _child_data_dir() -> Path:
+    # Beside the suite's own (the embedded Postgres runs as a system user that cannot enter
+    # pytest's private tmp dirs)
+    return REPO / f".omni-test-child-{uuid.uuid4().hex[:8]}"
+
+
+def _child_env(data_dir: Path) -> dict[str, str]:
+    """A pytest run of its own: its own data dir (so its own embedded Postgres), no services of
+    this run, nothing of this run's xdist worker."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("PYTEST_")
+    }
+    env.update(OMNI_TEST_DATA_DIR=str(data_dir), PYTEST_ADDOPTS="")
+    return env
+
+
+def _started_by(data_dir: Path, pids: list[int]) -> list[psutil.Process]:
+    """The processes below `pids` and the servers of `data_dir` (its embedded Postgres, whose
+    command line names it, and every Redis whose pid file is under it) with their children."""
+    found = {p.pid: p for pid in pids for p in _descendants(pid)}
+    servers = [p for p in psutil.process_iter(["cmdline"]) if str(data_dir) in _cmdline(p)]
+    for pid_file in data_dir.rglob("redis.pid"):
+        with contextlib.suppress(psutil.NoSuchProcess, ValueError):
+            servers.append(psutil.Process(int(pid_file.read_text())))
+    for proc in servers:
+        found[proc.pid] = proc
+        found.update({c.pid: c for c in _descendants(proc.pid)})
+    return list(found.values())
+
+
 def test_the_test_suite_stops_the_servers_it_started(tmp_path) -> None:
     """A pytest run on its own data dir starts its embedded Postgres and Redis; once it has
     exited, no process of either is left (tests/conftest.py: the last session stops them)."""
 
-    # Beside the suite's own (the embedded Postgres runs as a system user that cannot enter
-    # pytest's private tmp dirs)
-    data_dir = REPO / f".omni-test-child-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(OMNI_TEST_DATA_DIR=str(data_dir), PYTEST_ADDOPTS="")
+    data_dir = _child_data_dir()
+    env = _child_env(data_dir)
     result = subprocess.run(
         [
             sys.executable,
@@ -227,3 +259,90 @@ def test_the_test_suite_stops_the_servers_it_started(tmp_path) -> None:
         _assert_all_gone(left)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# Two tests, one per xdist worker: one stops when interrupted (its session tears down), the
+# other ignores SIGINT and SIGTERM (a test stuck in a slow teardown, say), so its worker dies
+# with its fixtures still up when execnet gives up on it.
+_WAITING_TESTS = """
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.parametrize("stubborn", [False, True])
+def test_waits(services_env, db, stubborn):
+    if stubborn:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ready = Path(os.environ["OMNI_CHILD_READY"]) / str(os.getpid())
+    ready.write_text(services_env["REDIS_URL"])
+    time.sleep(600)
+"""
+
+
+@pytest.fixture(scope="module")
+def child_data_dir() -> Iterator[Path]:
+    """One data dir for the interrupted runs (its Postgres is initialised once)."""
+    data_dir = _child_data_dir()
+    data_dir.mkdir()
+    (data_dir / "test_waits.py").write_text(_WAITING_TESTS)
+    yield data_dir
+    with contextlib.suppress(subprocess.CalledProcessError):  # killed by a failure
+        EmbeddedPostgres(data_dir).stop()  # left by a failure; not to be orphaned by the rmtree
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_an_interrupted_test_suite_stops_every_server_it_started(child_data_dir, signum) -> None:
+    """A pytest run with two xdist workers (each with its embedded Redis, sharing the data
+    dir's embedded Postgres), stopped mid-test by SIGTERM (a CI timeout, `pkill -TERM -f
+    pytest`) or SIGKILL sent to the pytest process: nothing it started is left, the servers
+    included, also those of the worker that ignored the signals (tests/conftest.py,
+    tests/support/watchdog.py). (Ctrl-C was checked by hand the same way: without the
+    watchdog, SIGINT to the pytest process alone left both workers' Redis running.)"""
+
+    ready = child_data_dir / f"ready-{signum.name}"
+    ready.mkdir()
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "2",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.conftest",
+            f"--basetemp={child_data_dir / 'tmp'}",  # the Redis servers live there
+            str(child_data_dir / "test_waits.py"),
+        ],
+        cwd=REPO,
+        env={**_child_env(child_data_dir), "OMNI_CHILD_READY": str(ready)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while len(list(ready.iterdir())) < 2 and run.poll() is None:
+            assert time.monotonic() < deadline, "the child's tests did not start"
+            time.sleep(0.2)
+        assert run.poll() is None, run.communicate()[0][-3000:]
+        redis_urls = {path.read_text() for path in ready.iterdir()}
+        assert len(redis_urls) == 2  # a Redis per worker
+        started = _started_by(child_data_dir, [run.pid])
+        commands = [_cmdline(p) for p in started]
+        assert sum("redis-server" in c for c in commands) == 2, commands
+        assert sum(str(child_data_dir / "postgres") in c for c in commands) == 1, commands
+        run.send_signal(signum)
+        run.communicate(timeout=120)
+        _assert_all_gone(started, within=60)
+    finally:
+        if run.poll() is None:
+            run.kill()

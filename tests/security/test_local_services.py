@@ -17,6 +17,7 @@ import redis
 from interfaces.cli.services_cmd import redact
 from interfaces.services import EmbeddedPostgres, EmbeddedRedis
 from tests.support.paths import TEST_DATA_DIR
+from tests.support.watchdog import stop_on_exit
 
 
 def _mode(path: Path) -> int:
@@ -42,6 +43,7 @@ def postgres():
 
     root = TEST_DATA_DIR / f"scratch-{uuid.uuid4().hex[:8]}"
     pg = EmbeddedPostgres(root)
+    stop_on_exit(pg)
     try:
         yield pg
     finally:
@@ -85,6 +87,7 @@ def test_an_old_trust_data_dir_gets_a_password_on_next_start(postgres: EmbeddedP
 
 def test_redis_wants_its_password_in_protected_mode_with_0600_files(tmp_path: Path) -> None:
     server = EmbeddedRedis(tmp_path)
+    stop_on_exit(server)
     url = server.start()
     try:
         password = urlsplit(url).password

@@ -15,6 +15,7 @@ from dramatiq.brokers.stub import StubBroker
 from core.config import Settings, get_settings
 from db import jobs
 from db.job_kinds import ACTORS, KINDS, actor_options
+from tests.support.environment import patched_environ
 from tests.support.worker_fixtures import make_domain
 from workers.actors import declare_actors
 from workers.broker import configure
@@ -62,6 +63,13 @@ class Recorder:
 
 @pytest.fixture
 def stub_broker(db, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubBroker]:
+    # the runner's settings (the row's retry budget) agree with the actors' options
+    environ = {f"OMNI_{name.upper()}": str(value) for name, value in SETTINGS.items()}
+    with patched_environ(environ):
+        yield from _stub_broker(monkeypatch)
+
+
+def _stub_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubBroker]:
     broker = StubBroker()
     broker.emit_after("process_boot")
     configure(broker, Settings(**SETTINGS))
@@ -140,6 +148,85 @@ def test_a_transient_error_out_of_retries_fails_the_job(stub_broker, db, monkeyp
     assert job["status"] == "failed" and job["metadata"]["dead_lettered"] is True
     assert job["error_message"] == f"still busy (gave up after {MAX_RETRIES + 1} attempts)"
     assert len(stub_broker.dead_letters) == 1
+
+
+# A job's earlier attempts, made by messages before this one (the sweeper re-sent it, or a
+# takeover after its runner died): (status, lease) as they left it.
+EARLIER = {
+    "released": ("pending", None),
+    "runner died": ("running", "2000-01-01T00:00:00+00:00"),
+}
+
+
+def _earlier_attempts(db, job_type: str, attempts: int, left: str):
+    status, lease = EARLIER[left]
+    job_id = jobs.create(db, make_domain(db)["id"], job_type)
+    db.execute(
+        "UPDATE content_refresh_jobs SET status = %s, error_message = 'TimeLimitExceeded', "
+        "metadata = jsonb_build_object('attempts', %s::int, 'runner', 'dead', "
+        "'lease_expires_at', %s::text) WHERE id = %s",
+        (status, attempts, lease, job_id),
+    )
+    return job_id
+
+
+@pytest.mark.parametrize("left", EARLIER)
+def test_a_new_message_does_not_renew_the_retry_budget(stub_broker, db, monkeypatch, left) -> None:
+    """The budget is counted on the job's row: a message the sweeper re-sent (retries 0)
+    gets only the attempts the job has left, here one."""
+    recorder = _replace(
+        monkeypatch, "workers.extract_job", "run_extract", [TransientError("still busy")]
+    )
+    job_id = _earlier_attempts(db, "extract", MAX_RETRIES, left)
+    _run_message(stub_broker, send_job(job_id, "extract"))
+    job = jobs.get(db, job_id)
+    assert len(recorder.calls) == 1 and job["metadata"]["attempts"] == MAX_RETRIES + 1
+    assert job["status"] == "failed" and job["metadata"]["dead_lettered"] is True
+    assert job["error_message"] == f"still busy (gave up after {MAX_RETRIES + 1} attempts)"
+
+
+@pytest.mark.parametrize("left", EARLIER)
+def test_a_job_out_of_attempts_is_failed_not_run_again(stub_broker, db, monkeypatch, left) -> None:
+    """Its last attempt's runner died (or its release was the last): the next message
+    fails the job with its last error instead of starting an attempt beyond the budget."""
+    recorder = _replace(monkeypatch, "workers.extract_job", "run_extract")
+    job_id = _earlier_attempts(db, "extract", MAX_RETRIES + 1, left)
+    _run_message(stub_broker, send_job(job_id, "extract"))
+    job = jobs.get(db, job_id)
+    assert recorder.calls == [] and job["metadata"]["attempts"] == MAX_RETRIES + 1
+    assert job["status"] == "failed" and job["metadata"]["dead_lettered"] is True
+    assert job["error_message"] == f"TimeLimitExceeded (gave up after {MAX_RETRIES + 1} attempts)"
+    assert len(stub_broker.dead_letters) == 1
+
+
+def test_a_runner_whose_job_was_taken_over_writes_nothing(stub_broker, db, monkeypatch) -> None:
+    """Its lease expired mid-work and another runner started the job: the first one's next
+    write transaction raises LeaseLost before writing, and it records no outcome (no release,
+    no retry, no failure); the job stays the new runner's."""
+    written = []
+
+    def taken_over_mid_work(conn, job):
+        db.execute(
+            "UPDATE content_refresh_jobs SET metadata = metadata || "
+            '\'{"lease_expires_at": "2000-01-01T00:00:00+00:00"}\' WHERE id = %s',
+            (job["id"],),
+        )
+        written.append(jobs.start(db, job["id"])["runner"])  # the takeover
+        conn.commit()
+        with jobs.held(conn, job):
+            written.append("the first runner's write")
+        raise TransientError("unreachable: LeaseLost was raised")
+
+    monkeypatch.setattr("workers.extract_job.run_extract", taken_over_mid_work)
+    job_id, _, job = _run(stub_broker, db, "extract")
+    [new_runner] = written
+    assert job["status"] == "running" and job["metadata"]["runner"] == new_runner
+    assert job["metadata"]["attempts"] == 2 and job["error_message"] is None
+    assert "last_error" not in job["metadata"] and stub_broker.dead_letters == []
+
+
+def _run_message(broker: StubBroker, message) -> None:
+    broker.join(message.queue_name, fail_fast=False)
 
 
 def test_a_permanent_error_fails_the_job_without_a_retry(stub_broker, db, monkeypatch) -> None:

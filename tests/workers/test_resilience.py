@@ -18,6 +18,7 @@ from interfaces.services import EmbeddedPostgres
 from tests.support.openai_server import Reply
 from tests.support.paths import TEST_DATA_DIR
 from tests.support.servers import start_on_same_port
+from tests.support.watchdog import stop_on_exit
 from tests.support.worker_fixtures import add_page, make_domain, wait_until, worker_process
 from workers.dispatch import send_job
 from workers.embed_job import PAGE_GROUP
@@ -98,6 +99,7 @@ def private_postgres(services_env):
     TEST_DATA_DIR.mkdir(exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="pg-restart-", dir=TEST_DATA_DIR))
     pg = EmbeddedPostgres(root)
+    stop_on_exit(pg)
     try:
         url = pg.start()
         with connect(autocommit=True, dsn=url) as conn:

@@ -17,7 +17,7 @@ from tests.support.local import free_port
 from tests.support.paths import OMNI
 from workers.broker import setup_broker
 from workers.dispatch import send_job
-from workers.status import INDEX_KEY, WorkerStatus, read_workers
+from workers.status import INDEX_KEY, WorkerStatus, read_pg_workers, read_workers
 
 
 def _wait(predicate, timeout=15.0):
@@ -30,7 +30,9 @@ def _wait(predicate, timeout=15.0):
     raise AssertionError("condition not reached")
 
 
-def test_a_busy_worker_is_visible_then_gone(broker, redis_client) -> None:
+def test_a_busy_worker_is_visible_then_gone(broker, redis_client, db) -> None:
+    """In Redis (every beat) and in Postgres (`worker_heartbeats`, every sweep interval: so
+    a worker cut off from Redis is still counted); both gone at its shutdown."""
     [status] = [m for m in broker.middleware if isinstance(m, WorkerStatus)]
     status.beat_seconds = 0.1
     release, started = threading.Event(), threading.Event()
@@ -53,6 +55,10 @@ def test_a_busy_worker_is_visible_then_gone(broker, redis_client) -> None:
         assert me["threads"] == 3 and me["queues"] == ["ops_status_test"]
         assert me["current"][0]["actor"] == "slow_step"
         assert me["current"][0]["job_id"] == "job-123"
+        [in_pg] = _wait(lambda: [w for w in read_pg_workers(db, 45) if w["pid"] == os.getpid()])
+        assert in_pg["worker"] == f"{me['hostname']}:{os.getpid()}"
+        assert in_pg["queues"] == ["ops_status_test"] and in_pg["threads"] == 3
+        assert in_pg["redis_ok"] is True
         release.set()
         _wait(
             lambda: [
@@ -66,6 +72,7 @@ def test_a_busy_worker_is_visible_then_gone(broker, redis_client) -> None:
         worker.stop()
     assert [w for w in read_workers(redis_client) if w["pid"] == os.getpid()] == []
     assert redis_client.zcard(INDEX_KEY) == 0
+    assert [w for w in read_pg_workers(db, 45) if w["pid"] == os.getpid()] == []
 
 
 def test_an_expired_worker_is_pruned(redis_client) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -21,8 +23,10 @@ from core.errors import InvalidValue, NotFound, OmniError
 from db import jobs, tenants
 from db.migrate import MigrationError
 from interfaces.cli.main import is_user_error
+from interfaces.services import EmbeddedPostgres, EmbeddedRedis
 from tests.support.environment import fresh_database
-from tests.support.paths import REPO
+from tests.support.paths import REPO, TEST_DATA_DIR
+from tests.support.watchdog import stop_on_exit
 
 OMNI = Path(sys.executable).parent / "omni"
 
@@ -151,6 +155,36 @@ def test_omni_jobs_on_a_database_never_migrated_is_one_line(services_env) -> Non
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith('error: relation "content_refresh_jobs" does not exist')
     assert "run `omni db migrate`" in result.stderr
+
+
+def test_omni_jobs_with_no_data_dir_set_and_no_services_is_one_line() -> None:
+    """Run as on a new machine (no OMNI_DATA_DIR, DATABASE_URL nor REDIS_URL; a home of its
+    own): it starts the embedded servers in the default data dir, then says in one line that
+    the schema is missing (issue 27: this was an `UndefinedTable` traceback)."""
+
+    # under the suite's data dir: the embedded Postgres's OS user must reach it
+    home = TEST_DATA_DIR / f"home-{uuid.uuid4().hex[:8]}"
+    data_dir = home / ".local" / "share" / "omni-ingest"  # platformdirs' default on Linux
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OMNI_DATA_DIR", "DATABASE_URL", "REDIS_URL", "XDG_DATA_HOME")
+    }
+    env["HOME"] = str(home)
+    stop_on_exit(EmbeddedPostgres(data_dir))
+    stop_on_exit(EmbeddedRedis(data_dir))
+    try:
+        result = subprocess.run(
+            [str(OMNI), "jobs"], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+        assert result.stderr.startswith('error: relation "content_refresh_jobs" does not exist')
+        assert "run `omni db migrate`" in result.stderr
+        assert (data_dir / "postgres" / "data" / "PG_VERSION").exists()  # its own, by default
+    finally:
+        subprocess.run([str(OMNI), "services", "down"], cwd=REPO, env=env, timeout=120)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def test_omni_jobs_marks_stuck_jobs(db, services_env) -> None:
