@@ -68,18 +68,16 @@ def run_optimize(
             call_started = time.monotonic()
             result = optimize(source["input"], settings)
             stats["optimize_api_seconds"] += time.monotonic() - call_started
-            with jobs.held(conn, job):  # written only while this runner holds the job
-                _upsert(conn, domain_id, page["url"], source, result, extractions, identity)
-                if result.requests:
-                    add_usage(
-                        conn,
-                        domain_id,
-                        "optimization",
-                        requested_model,
-                        tokens=result.tokens,
-                        requests=result.requests,
-                        cost=result.cost,
-                    )
+            try:
+                with jobs.held(conn, job):  # written only while this runner holds the job
+                    _upsert(conn, domain_id, page["url"], source, result, extractions, identity)
+                    _record_usage(conn, domain_id, requested_model, result)
+            except jobs.LeaseLost:
+                # Taken over while the API answered: the result is not written (a newer run
+                # owns the page now), but what was paid for is recorded whoever holds the job.
+                with conn.transaction():
+                    _record_usage(conn, domain_id, requested_model, result)
+                raise
             checkpoint(conn)
             stats["optimize_pages"] += 1
             stats["optimize_requests"] += result.requests
@@ -93,6 +91,21 @@ def run_optimize(
     stats["optimize_api_seconds"] = round(stats["optimize_api_seconds"], 3)
     stats["optimize_seconds"] = round(time.monotonic() - started, 3)
     return stats
+
+
+def _record_usage(
+    conn: psycopg.Connection, domain_id: Any, model: str, result: Optimization
+) -> None:
+    if result.requests:
+        add_usage(
+            conn,
+            domain_id,
+            "optimization",
+            model,
+            tokens=result.tokens,
+            requests=result.requests,
+            cost=result.cost,
+        )
 
 
 def _source(conn: psycopg.Connection, domain_id: Any, page: dict[str, Any]) -> dict[str, Any]:

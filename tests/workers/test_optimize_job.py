@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from core.config import get_settings, reload_settings
+from db import jobs
 from db.connection import connect
 from tests.support.extract_fixtures import page_html
 from tests.support.openai_server import OpenAIServer, Reply
@@ -316,3 +317,37 @@ def test_with_a_pooled_style_connection_pages_done_survive_a_later_failure(
         conn.commit()
     assert (stats["optimize_requests"], stats["optimize_skipped_unchanged"]) == (1, 1)
     assert len(_chat_requests(openai_server)) == 3 and len(_optimized(db)) == 2
+
+
+def test_a_run_taken_over_while_the_api_answered_writes_nothing_but_records_what_it_paid(
+    db, add_html_page, make_job, monkeypatch
+):
+    ids = [add_html_page("faq", page_html("faq_jsonld.html"), title="Shipping FAQ")]
+    job = make_job("optimize", ids)
+
+    def answer_after_a_takeover(request: dict[str, Any]) -> str:
+        # another worker takes the job over while this one waits for the API's answer
+        with connect(autocommit=True) as other:
+            other.execute(
+                "UPDATE content_refresh_jobs SET metadata = metadata || jsonb_build_object("
+                "'lease_expires_at', (now() - interval '1 second')::text) WHERE id = %s",
+                (job["id"],),
+            )
+            assert jobs.start(other, job["id"]) is not None
+        return chat_answer(request)
+
+    with OpenAIServer(chat_handler=answer_after_a_takeover) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OMNI_CHAT_MODEL", "gpt-4o-mini")
+        reload_settings()
+        try:
+            with pytest.raises(jobs.LeaseLost):
+                run_optimize(db, job, get_settings())
+        finally:
+            monkeypatch.undo()
+            reload_settings()
+        billed = server.billed_tokens
+    assert _optimized(db) == []  # the page belongs to the run that took over
+    [usage] = _usage(db)
+    assert usage["requests"] == 1 and usage["tokens"] == billed > 0
