@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from core.errors import InvalidValue, NotFound
 from core.frequency import validate_frequency
 from core.knowledge import valid_patterns
+from db.connection import Conn
 from db.source_counts import SOURCE_COUNT_COLUMNS
 
 
 def add_customer(
-    conn: psycopg.Connection,
+    conn: Conn,
     email: str,
     name: str | None = None,
     company_name: str | None = None,
@@ -39,12 +39,12 @@ def add_customer(
     ).fetchone()
 
 
-def on_supabase(conn: psycopg.Connection) -> bool:
+def on_supabase(conn: Conn) -> bool:
     """Whether auth.users is Supabase Auth's (migration 0070 defines the test)."""
     return conn.execute("SELECT public.omni_on_supabase() AS yes").fetchone()["yes"]
 
 
-def auth_user(conn: psycopg.Connection, email: str, auth_user_id: str | None = None) -> Any:
+def auth_user(conn: Conn, email: str, auth_user_id: str | None = None) -> Any:
     """The id of the auth user a customer with this email belongs to (see add_customer)."""
     if auth_user_id is not None:
         try:
@@ -82,7 +82,7 @@ def auth_user(conn: psycopg.Connection, email: str, auth_user_id: str | None = N
     )
 
 
-def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
+def get_customer(conn: Conn, email: str) -> dict[str, Any] | None:
     """The operator's customer for this email: its auth user has the email too (emails are unique
     per tenant only, so a tenant's own customers row with someone else's email never matches)."""
     email = email.strip().lower()
@@ -94,7 +94,7 @@ def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
 
 
 def add_domain(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain: str,
     *,
     frequency: str | None = None,
@@ -146,11 +146,11 @@ def add_domain(
     return row
 
 
-def get_domain(conn: psycopg.Connection, domain: str) -> dict[str, Any] | None:
+def get_domain(conn: Conn, domain: str) -> dict[str, Any] | None:
     return conn.execute("SELECT * FROM domains WHERE domain = %s", (domain,)).fetchone()
 
 
-def owned_domains(conn: psycopg.Connection, domain: str) -> list[str]:
+def owned_domains(conn: Conn, domain: str) -> list[str]:
     """The other hosts that belong to this site (customer_configs.owned_domains)."""
     row = conn.execute(
         "SELECT owned_domains FROM customer_configs WHERE domain = %s", (domain,)
@@ -158,7 +158,7 @@ def owned_domains(conn: psycopg.Connection, domain: str) -> list[str]:
     return list(row["owned_domains"] or []) if row else []
 
 
-def list_domains(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def list_domains(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT d.*, c.email AS customer_email, "
         "  (SELECT count(*) FROM scraped_pages p WHERE p.domain_id = d.id) AS pages, "

@@ -31,10 +31,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from db import site_templates
+from db.connection import Conn
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,7 @@ class StageResult:
     failed: int = 0  # the fast pass's text kept
 
 
-def store_main_content(
-    conn: psycopg.Connection, domain_id: Any, page_ids: list[str]
-) -> StageResult:
+def store_main_content(conn: Conn, domain_id: Any, page_ids: list[str]) -> StageResult:
     """Computes and stores the main content of the domain's pages that lack it for their current
     version (`page_ids` and any left over by an earlier crawl); commits after each page."""
     result = StageResult()
@@ -114,7 +112,7 @@ def store_main_content(
 
 
 def _store(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain_id: Any,
     page_id: str,
     page: dict[str, Any],

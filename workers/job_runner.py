@@ -26,7 +26,7 @@ import psycopg
 
 from core.config import Settings
 from db import jobs
-from db.connection import Dedicated, get_pool, transaction
+from db.connection import Conn, Dedicated, get_pool, transaction
 from workers.errors import PermanentError
 from workers.outcomes import describe, is_transient
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 Job = dict[str, Any]
 Stats = dict[str, Any]
 # A step's work: the job's row and the settings its actor read for this message.
-Work = Callable[[psycopg.Connection | None, Job, Settings], Stats | None]
+Work = Callable[[Conn | None, Job, Settings], Stats | None]
 
 
 class LeaseRenewer:

@@ -26,7 +26,7 @@ from dramatiq.middleware import Middleware
 from psycopg.types.json import Jsonb
 
 from core.config import Settings
-from db.connection import Dedicated
+from db.connection import Conn, Dedicated
 from workers.messages import send_on
 from workers.sweeper import sweep
 
@@ -251,7 +251,7 @@ def read_workers(client: Any) -> list[dict[str, Any]]:
     return sorted(workers, key=lambda w: (w.get("hostname", ""), w.get("started_at", 0)))
 
 
-def read_pg_workers(conn: psycopg.Connection, within_s: float) -> list[dict[str, Any]]:
+def read_pg_workers(conn: Conn, within_s: float) -> list[dict[str, Any]]:
     """Worker processes whose Postgres heartbeat is younger than `within_s` seconds."""
     return conn.execute(
         "SELECT worker, hostname, pid, queues, threads, current, redis_ok, started_at, last_seen "
