@@ -167,14 +167,16 @@ def crawl_child(
     )
     stderr_tail: list[str] = []
     result: dict[str, Any] = {}
+    assert proc.stdout is not None and proc.stderr is not None, "spawned with both piped"
+    child_out, child_err = proc.stdout, proc.stderr
 
     def drain_stderr() -> None:
-        for line in proc.stderr:  # type: ignore[union-attr]
+        for line in child_err:
             stderr_tail.append(line)
             del stderr_tail[:-40]
 
     def drain_stdout() -> None:
-        for line in proc.stdout:  # type: ignore[union-attr]
+        for line in child_out:
             kind, _, payload = line.partition(" ")
             try:
                 if kind == "PROGRESS" and progress is not None:

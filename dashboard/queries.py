@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from db.connection import Conn
+from db.connection import Conn, one
 from db.domain_schedule import CRAWLS, domain_states, next_run_at
 from db.jobs import CRAWL_TYPES, JOB_TYPES, STATUSES, health_columns
 from db.source_counts import SOURCE_COUNT_COLUMNS
@@ -144,14 +144,16 @@ def usage_by_type(conn: Conn, domain_id: Any) -> list[dict[str, Any]]:
 
 
 def totals(conn: Conn) -> dict[str, Any]:
-    return conn.execute(
-        "SELECT (SELECT count(*) FROM domains) AS domains, "
-        "       (SELECT count(*) FROM scraped_pages) AS pages, "
-        "       (SELECT count(*) FROM page_embeddings) AS chunks, "
-        "       (SELECT count(*) FROM structured_extractions) AS extractions, "
-        "       (SELECT COALESCE(sum(tokens), 0) FROM business_usage) AS tokens, "
-        "       (SELECT COALESCE(sum(cost), 0) FROM business_usage) AS cost"
-    ).fetchone()
+    return one(
+        conn.execute(
+            "SELECT (SELECT count(*) FROM domains) AS domains, "
+            "       (SELECT count(*) FROM scraped_pages) AS pages, "
+            "       (SELECT count(*) FROM page_embeddings) AS chunks, "
+            "       (SELECT count(*) FROM structured_extractions) AS extractions, "
+            "       (SELECT COALESCE(sum(tokens), 0) FROM business_usage) AS tokens, "
+            "       (SELECT COALESCE(sum(cost), 0) FROM business_usage) AS cost"
+        )
+    )
 
 
 def pages_by_status(conn: Conn) -> list[dict[str, Any]]:

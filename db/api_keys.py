@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InvalidValue, NotFound
-from db.connection import Conn
+from db.connection import Conn, one
 from db.tenants import get_customer
 
 PREFIX = "omni_"
@@ -49,11 +49,13 @@ def create(conn: Conn, customer_email: str, label: str | None = None) -> tuple[d
     if customer is None:
         raise NotFound(f"unknown customer {customer_email!r} (add it with `omni customer add`)")
     key_id, key = new_key()
-    row = conn.execute(
-        "INSERT INTO api_keys (customer_id, key_id, key_hash, label) VALUES (%s, %s, %s, %s) "
-        "RETURNING id, key_id, customer_id, label, created_at",
-        (customer["id"], key_id, key_hash(key), label),
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "INSERT INTO api_keys (customer_id, key_id, key_hash, label) VALUES (%s, %s, %s, %s) "
+            "RETURNING id, key_id, customer_id, label, created_at",
+            (customer["id"], key_id, key_hash(key), label),
+        )
+    )
     return row, key
 
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
-from db.connection import Conn
+from db.connection import Conn, one
 
 
 class Action(StrEnum):
@@ -33,7 +33,7 @@ def process_name() -> str:
 
 
 def actor(conn: Conn) -> str:
-    role = conn.execute("SELECT current_user AS role").fetchone()
+    role = one(conn.execute("SELECT current_user AS role"))
     return f"{process_name()} as {role['role'] if isinstance(role, dict) else role[0]}"
 
 
@@ -48,19 +48,21 @@ def record(
     metadata: dict[str, Any] | None = None,
 ) -> UUID:
     """One audit row, in the caller's transaction (so it commits with what it records)."""
-    row = conn.execute(
-        "INSERT INTO customer_access_logs (customer_id, domain_id, actor, action, resource, "
-        "metadata) "
-        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-        (
-            customer_id,
-            domain_id,
-            actor(conn),
-            str(action),
-            resource,
-            Jsonb({**(metadata or {}), "reason": reason}),
-        ),
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "INSERT INTO customer_access_logs (customer_id, domain_id, actor, action, resource, "
+            "metadata) "
+            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            (
+                customer_id,
+                domain_id,
+                actor(conn),
+                str(action),
+                resource,
+                Jsonb({**(metadata or {}), "reason": reason}),
+            ),
+        )
+    )
     return row["id"] if isinstance(row, dict) else row[0]
 
 

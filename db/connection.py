@@ -32,6 +32,15 @@ from core.endpoints import database_url
 Conn = psycopg.Connection[DictRow]
 
 
+def one(cursor: psycopg.Cursor[DictRow]) -> DictRow:
+    """The row a statement always returns (`INSERT ... RETURNING`, an aggregate, a lock try);
+    none is a bug, said so."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row
+
+
 class Work(StrEnum):
     JOB = "job"  # the workers' and the crawl's writes
     INTERACTIVE = "interactive"  # the CLI, the scheduler, the dashboard
@@ -51,7 +60,7 @@ SEARCH_PATH = "public,extensions"
 
 def with_search_path(dsn: str) -> str:
     """`dsn` with `-c search_path=public,extensions` added to its options, unless they set one."""
-    options = conninfo_to_dict(dsn).get("options") or ""
+    options = str(conninfo_to_dict(dsn).get("options") or "")
     if "search_path" in options:
         return dsn
     return make_conninfo(dsn, options=f"{options} -c search_path={SEARCH_PATH}".strip())

@@ -26,6 +26,7 @@ removes the pages it matches now.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +35,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from core.url_patterns import check_pattern, matches
-from db.connection import Conn
+from db.connection import Conn, one
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def forget_pages(conn: Conn, domain_id: Any, urls: list[str], reason: str) -> Fo
         "catalog_source": CATALOG_SOURCE,
     }
     with conn.transaction():
-        row = conn.execute(FORGET_SQL, params).fetchone()
+        row = one(conn.execute(FORGET_SQL, params))
         conn.execute(HASHES_SQL, params)
     return Forgotten(
         row["pages"],
@@ -147,7 +148,7 @@ CONFIG_KEY = "forget"
 
 
 def remove_pages(
-    conn: Conn, domain_id: UUID | str, page_ids: list[UUID | str], reason: str
+    conn: Conn, domain_id: UUID | str, page_ids: Sequence[UUID | str], reason: str
 ) -> dict[str, int]:
     """Take the domain's pages `page_ids` out of search by the one path (`forget_pages`), then
     delete their rows too: nothing of them is kept, not even the crawl's memory of the URL.
@@ -191,9 +192,9 @@ def forget(conn: Conn, domain_id: UUID | str, pattern: str, reason: str) -> dict
     """Record the pattern (once) and remove its pages, in the caller's transaction."""
     pattern = check_pattern(pattern)
     config = (
-        conn.execute(
-            "SELECT config FROM domains WHERE id = %s FOR UPDATE", (domain_id,)
-        ).fetchone()["config"]
+        one(conn.execute("SELECT config FROM domains WHERE id = %s FOR UPDATE", (domain_id,)))[
+            "config"
+        ]
         or {}
     )
     removed = remove_pages(

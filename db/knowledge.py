@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 
 from core.errors import InvalidValue, NotFound
 from db import jobs
-from db.connection import Conn
+from db.connection import Conn, one
 from db.forget import remove_pages
 
 URL_PREFIX = "curated:"
@@ -61,18 +61,21 @@ def add(
     conn: Conn, domain: dict[str, Any], question: str, answer: str, kind: str = "qa"
 ) -> dict[str, Any]:
     question, answer = check_answer(kind, question, answer)
-    return conn.execute(
-        "INSERT INTO training_data (user_id, domain_id, type, input_text, output_text, metadata, "
-        "status) VALUES (%s, %s, %s, %s, %s, %s, 'pending') RETURNING *",
-        (
-            domain.get("user_id"),
-            domain["id"],
-            kind,
-            question,
-            answer,
-            Jsonb({"source": "omni knowledge"}),
-        ),
-    ).fetchone()
+    return one(
+        conn.execute(
+            "INSERT INTO training_data (user_id, domain_id, type, input_text, output_text, "
+            "metadata, "
+            "status) VALUES (%s, %s, %s, %s, %s, %s, 'pending') RETURNING *",
+            (
+                domain.get("user_id"),
+                domain["id"],
+                kind,
+                question,
+                answer,
+                Jsonb({"source": "omni knowledge"}),
+            ),
+        )
+    )
 
 
 def edit(
@@ -82,11 +85,13 @@ def edit(
     question, answer = check_answer(
         row["type"], question or row["input_text"], answer or row["output_text"]
     )
-    return conn.execute(
-        "UPDATE training_data SET input_text = %s, output_text = %s, status = 'pending' "
-        "WHERE id = %s RETURNING *",
-        (question, answer, row["id"]),
-    ).fetchone()
+    return one(
+        conn.execute(
+            "UPDATE training_data SET input_text = %s, output_text = %s, status = 'pending' "
+            "WHERE id = %s RETURNING *",
+            (question, answer, row["id"]),
+        )
+    )
 
 
 def remove(conn: Conn, training_id: UUID | str) -> dict[str, Any]:
@@ -151,14 +156,18 @@ def sync(conn: Conn, domain_id: UUID | str) -> dict[str, Any]:
             "content_type": "curated_answer",
             "curated": {"training_id": str(row["id"]), "type": row["type"], "fingerprint": mark},
         }
-        page = conn.execute(
-            "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, "
-            "scraped_at) "
-            "VALUES (%s, %s, %s, %s, %s, 'scraped', now()) ON CONFLICT (domain_id, url) DO UPDATE "
-            "SET title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata, "
-            "status = 'scraped', scraped_at = now() RETURNING id",
-            (domain_id, url, row["input_text"], row["output_text"], Jsonb(metadata)),
-        ).fetchone()
+        page = one(
+            conn.execute(
+                "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, "
+                "scraped_at) "
+                "VALUES (%s, %s, %s, %s, %s, 'scraped', now()) ON CONFLICT (domain_id, url) DO "
+                "UPDATE "
+                "SET title = EXCLUDED.title, content = EXCLUDED.content, metadata = "
+                "EXCLUDED.metadata, "
+                "status = 'scraped', scraped_at = now() RETURNING id",
+                (domain_id, url, row["input_text"], row["output_text"], Jsonb(metadata)),
+            )
+        )
         conn.execute(
             "UPDATE training_data SET status = 'pending' WHERE id = %s "
             "AND status IS DISTINCT FROM 'pending'",

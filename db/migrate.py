@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -136,22 +138,22 @@ ALTER TABLE public.schema_migrations ENABLE ROW LEVEL SECURITY;
 """
 
 
-def applied(conn: Conn) -> dict[str, dict]:
+def applied(conn: Conn) -> dict[str, dict[str, Any]]:
     exists = conn.execute("SELECT to_regclass('public.schema_migrations') AS t").fetchone()
     if not exists or not _first(exists):
         return {}
     rows = conn.execute(
         "SELECT version, name, checksum, applied_at FROM schema_migrations"
     ).fetchall()
-    return {_get(r, "version", 0): r for r in rows}
+    return {str(_get(r, "version", 0)): r for r in rows}
 
 
-def _first(row) -> object:
-    return row["t"] if isinstance(row, dict) else row[0]
+def _first(row: Mapping[str, Any] | Sequence[Any]) -> object:
+    return row["t"] if isinstance(row, Mapping) else row[0]
 
 
-def _get(row, key: str, index: int) -> object:
-    return row[key] if isinstance(row, dict) else row[index]
+def _get(row: Mapping[str, Any] | Sequence[Any], key: str, index: int) -> object:
+    return row[key] if isinstance(row, Mapping) else row[index]
 
 
 def pending(conn: Conn) -> list[Migration]:

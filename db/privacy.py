@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 
 from core.errors import InvalidValue
 from db import jobs
-from db.connection import Conn
+from db.connection import Conn, one
 
 
 class Work(StrEnum):
@@ -106,12 +106,22 @@ def create(
     if note:
         details["note"] = note
     row = dict(
-        conn.execute(
-            "INSERT INTO privacy_requests (domain_id, request_type, regulation, requester_email, "
-            "details, due_at) VALUES (%s, %s, %s, %s, %s, now() + make_interval(days => %s)) "
-            "RETURNING *",
-            (domain_id, request_type, regulation, email, Jsonb(details), DEADLINE_DAYS[regulation]),
-        ).fetchone()
+        one(
+            conn.execute(
+                "INSERT INTO privacy_requests (domain_id, request_type, regulation, "
+                "requester_email, "
+                "details, due_at) VALUES (%s, %s, %s, %s, %s, now() + make_interval(days => %s)) "
+                "RETURNING *",
+                (
+                    domain_id,
+                    request_type,
+                    regulation,
+                    email,
+                    Jsonb(details),
+                    DEADLINE_DAYS[regulation],
+                ),
+            )
+        )
     )
     row["job_id"] = None
     if WORK_FOR_TYPE[request_type] != Work.MANUAL:
@@ -208,10 +218,12 @@ def list_requests(
 
 
 def counts(conn: Conn) -> dict[str, int]:
-    row = conn.execute(
-        "SELECT count(*) FILTER (WHERE status = ANY(%(open)s)) AS open, "
-        "count(*) FILTER (WHERE status = ANY(%(open)s) AND due_at < now()) AS overdue "
-        "FROM privacy_requests",
-        {"open": list(OPEN)},
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "SELECT count(*) FILTER (WHERE status = ANY(%(open)s)) AS open, "
+            "count(*) FILTER (WHERE status = ANY(%(open)s) AND due_at < now()) AS overdue "
+            "FROM privacy_requests",
+            {"open": list(OPEN)},
+        )
+    )
     return {"open": row["open"], "overdue": row["overdue"]}

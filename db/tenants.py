@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 from core.errors import InvalidValue, NotFound
 from core.frequency import validate_frequency
 from core.knowledge import valid_patterns
-from db.connection import Conn
+from db.connection import Conn, one
 from db.source_counts import SOURCE_COUNT_COLUMNS
 
 
@@ -30,18 +30,21 @@ def add_customer(
     if "@" not in email:
         raise InvalidValue(f"not an email address: {email!r}")
     user_id = auth_user(conn, email, auth_user_id)
-    return conn.execute(
-        "INSERT INTO customers (auth_user_id, email, name, company_name) VALUES (%s, %s, %s, %s) "
-        "ON CONFLICT (auth_user_id, email) DO UPDATE SET name = COALESCE(EXCLUDED.name, "
-        "customers.name), "
-        "company_name = COALESCE(EXCLUDED.company_name, customers.company_name) RETURNING *",
-        (user_id, email, name, company_name),
-    ).fetchone()
+    return one(
+        conn.execute(
+            "INSERT INTO customers (auth_user_id, email, name, company_name) VALUES (%s, %s, %s, "
+            "%s) "
+            "ON CONFLICT (auth_user_id, email) DO UPDATE SET name = COALESCE(EXCLUDED.name, "
+            "customers.name), "
+            "company_name = COALESCE(EXCLUDED.company_name, customers.company_name) RETURNING *",
+            (user_id, email, name, company_name),
+        )
+    )
 
 
 def on_supabase(conn: Conn) -> bool:
     """Whether auth.users is Supabase Auth's (migration 0070 defines the test)."""
-    return conn.execute("SELECT public.omni_on_supabase() AS yes").fetchone()["yes"]
+    return one(conn.execute("SELECT public.omni_on_supabase() AS yes"))["yes"]
 
 
 def auth_user(conn: Conn, email: str, auth_user_id: str | None = None) -> Any:
@@ -56,11 +59,13 @@ def auth_user(conn: Conn, email: str, auth_user_id: str | None = None) -> Any:
             raise NotFound(f"no auth user with id {wanted}")
         return row["id"]
     if not on_supabase(conn):
-        return conn.execute(
-            "INSERT INTO auth.users (email) VALUES (%s) "
-            "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
-            (email,),
-        ).fetchone()["id"]
+        return one(
+            conn.execute(
+                "INSERT INTO auth.users (email) VALUES (%s) "
+                "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
+                (email,),
+            )
+        )["id"]
     # Supabase Auth keeps emails lower-case; only non-SSO users have unique emails
     # (users_email_partial_key ... WHERE is_sso_user = false).
     rows = conn.execute(
@@ -114,29 +119,31 @@ def add_domain(
         for key, value in (("include", include), ("exclude", exclude))
         if value is not None
     }
-    row = conn.execute(
-        "INSERT INTO domains (domain, name, scrape_frequency, max_pages, render_js, user_id, "
-        "                     knowledge_rules) "
-        "VALUES (%(domain)s, %(name)s, COALESCE(%(frequency)s, 'weekly'), %(max_pages)s, "
-        "        COALESCE(%(render_js)s, false), %(user_id)s, %(rules)s) "
-        "ON CONFLICT (domain) DO UPDATE SET "
-        "  name = COALESCE(EXCLUDED.name, domains.name), "
-        "  scrape_frequency = COALESCE(%(frequency)s, domains.scrape_frequency), "
-        "  max_pages = COALESCE(%(max_pages)s, domains.max_pages), "
-        "  render_js = COALESCE(%(render_js)s, domains.render_js), "
-        "  knowledge_rules = domains.knowledge_rules || %(rules)s, "
-        "  user_id = COALESCE(EXCLUDED.user_id, domains.user_id) "
-        "RETURNING *",
-        {
-            "domain": domain,
-            "name": name,
-            "frequency": frequency,
-            "max_pages": max_pages,
-            "render_js": render_js,
-            "user_id": customer["auth_user_id"] if customer else None,
-            "rules": Jsonb(rules),
-        },
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "INSERT INTO domains (domain, name, scrape_frequency, max_pages, render_js, user_id, "
+            "                     knowledge_rules) "
+            "VALUES (%(domain)s, %(name)s, COALESCE(%(frequency)s, 'weekly'), %(max_pages)s, "
+            "        COALESCE(%(render_js)s, false), %(user_id)s, %(rules)s) "
+            "ON CONFLICT (domain) DO UPDATE SET "
+            "  name = COALESCE(EXCLUDED.name, domains.name), "
+            "  scrape_frequency = COALESCE(%(frequency)s, domains.scrape_frequency), "
+            "  max_pages = COALESCE(%(max_pages)s, domains.max_pages), "
+            "  render_js = COALESCE(%(render_js)s, domains.render_js), "
+            "  knowledge_rules = domains.knowledge_rules || %(rules)s, "
+            "  user_id = COALESCE(EXCLUDED.user_id, domains.user_id) "
+            "RETURNING *",
+            {
+                "domain": domain,
+                "name": name,
+                "frequency": frequency,
+                "max_pages": max_pages,
+                "render_js": render_js,
+                "user_id": customer["auth_user_id"] if customer else None,
+                "rules": Jsonb(rules),
+            },
+        )
+    )
     if customer:
         conn.execute(
             "INSERT INTO customer_configs (customer_id, domain, business_name) VALUES (%s, %s, %s) "

@@ -36,7 +36,7 @@ from typing import Any
 from uuid import UUID
 
 from core.config import get_settings
-from db.connection import Conn
+from db.connection import Conn, one
 
 PREFIX = "idx_page_embeddings_vector_d_"
 LOCK_KEY = 0x6F6D6E69  # 'omni': advisory lock class for index builds
@@ -140,13 +140,16 @@ def existing_indexes(conn: Conn) -> dict[str, bool]:
 
 def _vector_schema(conn: Conn) -> str:
     """Where pgvector lives (public on plain Postgres, extensions on Supabase)."""
-    return conn.execute(
-        "SELECT n.nspname AS s FROM pg_extension e JOIN pg_namespace n "
-        "ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
-    ).fetchone()["s"]
+    return one(
+        conn.execute(
+            "SELECT n.nspname AS s FROM pg_extension e JOIN pg_namespace n "
+            "ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
+        )
+    )["s"]
 
 
 def domain_rows(conn: Conn, domain_ids: Iterable[UUID] | None = None) -> dict[UUID, int]:
+    args: tuple[Any, ...]
     if domain_ids is None:
         query, args = (
             (
@@ -169,9 +172,7 @@ def domain_rows(conn: Conn, domain_ids: Iterable[UUID] | None = None) -> dict[UU
 def _build(conn: Conn, domain_id: UUID) -> bool:
     """CREATE INDEX CONCURRENTLY for one domain; False when another session is building it."""
     key = domain_id.int & 0x7FFFFFFF
-    if not conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS ok", (LOCK_KEY, key)).fetchone()[
-        "ok"
-    ]:
+    if not one(conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS ok", (LOCK_KEY, key)))["ok"]:
         return False
     try:
         name = index_name(domain_id)

@@ -23,7 +23,7 @@ import psycopg
 
 from core.config import get_settings
 from db import jobs
-from db.connection import Conn, connect
+from db.connection import Conn, connect, one
 from db.domain_schedule import CRAWLS, domain_states, is_due_now
 from interfaces.catalog_schedule import queue_catalog_syncs
 from interfaces.housekeeping import housekeeping
@@ -68,10 +68,12 @@ def _domain_state(conn: Conn, domain_id: Any = None) -> list[dict[str, Any]]:
 
 
 def _lock(conn: Conn, domain_id: Any) -> bool:
-    row = conn.execute(
-        "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s::text)) AS locked",
-        (LOCK_NAMESPACE, str(domain_id)),
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s::text)) AS locked",
+            (LOCK_NAMESPACE, str(domain_id)),
+        )
+    )
     return bool(row["locked"])
 
 

@@ -103,12 +103,11 @@ def declare_actors(broker: dramatiq.Broker, settings: Settings) -> dict[str, dra
     """Every actor of the registry on `broker`, with its options from the settings."""
     return {
         kind.actor: dramatiq.actor(
-            BODIES[kind.actor],
             broker=broker,
             actor_name=kind.actor,
             throws=(PermanentError,),
             **actor_options(kind, settings),
-        )
+        )(BODIES[kind.actor])
         for kind in ACTORS
     }
 

@@ -43,7 +43,7 @@ def checkpoint(conn: Conn) -> None:
 def run_extract(conn: Conn, job: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     domain_id = job["domain_id"]
-    stats = {
+    stats: dict[str, Any] = {
         "extract_pages": 0,
         "extract_skipped_no_html": 0,
         "extract_missing_pages": 0,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import redis
 
-from db.connection import Conn
+from db.connection import Conn, one
 from db.job_kinds import job_types_on
 from workers.queues import queue_stats
 
@@ -17,9 +17,11 @@ def broker_backlog(client: redis.Redis, queues: Iterable[str]) -> int:
 
 
 def unfinished_jobs(conn: Conn, queues: Iterable[str]) -> int:
-    row = conn.execute(
-        "SELECT count(*) AS n FROM content_refresh_jobs "
-        "WHERE status IN ('pending', 'running') AND job_type = ANY(%s)",
-        (job_types_on(queues),),
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "SELECT count(*) AS n FROM content_refresh_jobs "
+            "WHERE status IN ('pending', 'running') AND job_type = ANY(%s)",
+            (job_types_on(queues),),
+        )
+    )
     return int(row["n"] if isinstance(row, dict) else row[0])

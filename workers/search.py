@@ -4,7 +4,7 @@ made with (vectors of different models are never compared), then the SQL search 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -14,6 +14,9 @@ from db.connection import Conn, Work, connect
 from db.vector_indexes import sync
 from workers.embedding import backend_for_model
 from workers.refresh import find_domain
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ def domain_model(conn: Conn, domain_id: Any, settings: Settings) -> str | None:
 
 def query_vectors(
     conn: Conn, queries: list[str], domain: str, *, settings: Settings
-) -> list[list[float]] | None:
+) -> list[np.ndarray] | None:
     """The queries embedded with the domain's model (None: the domain has no chunks)."""
     model = domain_model(conn, find_domain(conn, domain)["id"], settings)
     return None if model is None else backend_for_model(model, settings).embed(queries).vectors
@@ -51,7 +54,7 @@ def search(
     hybrid: bool = False,
     *,
     settings: Settings,
-    vector: list[float] | None = None,
+    vector: np.ndarray | None = None,
     **fusion: float,
 ) -> list[dict[str, Any]]:
     """The k best chunks for `query`; `vector` is the query already embedded with the domain's

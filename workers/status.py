@@ -18,7 +18,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import psycopg
@@ -29,6 +29,10 @@ from core.config import Settings
 from db.connection import Conn, Dedicated
 from workers.messages import send_on
 from workers.sweeper import sweep
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.typing import EncodableT, FieldT
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +62,7 @@ class WorkerStatus(Middleware):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._static: dict[str, Any] = {}
-        self._client = None
+        self._client: Redis | None = None
 
     @property
     def key(self) -> str:
@@ -147,9 +151,11 @@ class WorkerStatus(Middleware):
         }
 
     def beat(self) -> None:
+        assert self._client is not None, "set at worker boot, before the beat starts"
         pipe = self._client.pipeline()
         pipe.delete(self.key)
-        pipe.hset(self.key, mapping=self.snapshot())
+        fields: dict[FieldT, EncodableT] = {k: v for k, v in self.snapshot().items()}
+        pipe.hset(self.key, mapping=fields)
         pipe.expire(self.key, self.ttl_seconds)
         pipe.zadd(INDEX_KEY, {self.key: time.time()})
         pipe.execute()

@@ -32,7 +32,7 @@ from typing import Any
 
 from core.config import Settings
 from db import jobs
-from db.connection import Conn
+from db.connection import Conn, one
 from db.job_kinds import QUEUES
 from workers.queues import LiveMessages, live_messages
 
@@ -101,7 +101,7 @@ def sweep(conn: Conn, client: Any, send: Sender, settings: Settings) -> SweepRes
     """One pass. `conn` is a non-autocommit connection the caller owns; `client` the broker's
     Redis client; `send(job_id, job_type)` sends a message."""
     result = SweepResult()
-    got = conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got", (SWEEP_LOCK,)).fetchone()
+    got = one(conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got", (SWEEP_LOCK,)))
     if not got["got"]:
         conn.rollback()
         result.skipped = True

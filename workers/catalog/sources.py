@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from core.errors import InvalidValue
 from crawlers.urls import host_of, in_site, is_ip_or_local
-from db.connection import Conn
+from db.connection import Conn, one
 from workers.errors import PermanentError
 
 PLATFORMS = ("woocommerce", "shopify")
@@ -81,12 +81,14 @@ def next_cursor(cursor: datetime | None, modified: list[str | None]) -> datetime
 def add_source(conn: Conn, domain_id: Any, platform: str, base_url: str | None) -> dict[str, Any]:
     if platform not in PLATFORMS:
         raise InvalidValue(f"platform must be one of {', '.join(PLATFORMS)}, not {platform!r}")
-    return conn.execute(
-        "INSERT INTO catalog_sources (domain_id, platform, base_url) VALUES (%s, %s, %s) "
-        "ON CONFLICT (domain_id, platform) DO UPDATE SET base_url = EXCLUDED.base_url, "
-        "active = true RETURNING *",
-        (domain_id, platform, base_url),
-    ).fetchone()
+    return one(
+        conn.execute(
+            "INSERT INTO catalog_sources (domain_id, platform, base_url) VALUES (%s, %s, %s) "
+            "ON CONFLICT (domain_id, platform) DO UPDATE SET base_url = EXCLUDED.base_url, "
+            "active = true RETURNING *",
+            (domain_id, platform, base_url),
+        )
+    )
 
 
 def sources_of(conn: Conn, domain_id: Any, platform: str | None = None) -> list[dict[str, Any]]:

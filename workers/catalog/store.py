@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from db.connection import Conn
+from db.connection import Conn, one
 from workers.catalog.model import API_SOURCE, CONFIDENCE, Product
 
 CATALOG_SKUS_SQL = """
@@ -107,15 +107,18 @@ def apply(
                 "modified": product.modified,
             },
         }
-        row = conn.execute(
-            "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, "
-            "scraped_at) "
-            "VALUES (%s, %s, %s, %s, %s, 'scraped', NOW()) ON CONFLICT (domain_id, url) DO UPDATE "
-            "SET "
-            "title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata, "
-            "status = 'scraped', error_message = NULL, scraped_at = NOW() RETURNING id",
-            (domain_id, product.page_url, product.name, product.facts(), Jsonb(metadata)),
-        ).fetchone()
+        row = one(
+            conn.execute(
+                "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, "
+                "scraped_at) "
+                "VALUES (%s, %s, %s, %s, %s, 'scraped', NOW()) ON CONFLICT (domain_id, url) DO "
+                "UPDATE "
+                "SET "
+                "title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata, "
+                "status = 'scraped', error_message = NULL, scraped_at = NOW() RETURNING id",
+                (domain_id, product.page_url, product.name, product.facts(), Jsonb(metadata)),
+            )
+        )
         out.page_ids.append(str(row["id"]))
         if before is None:
             out.added += 1
