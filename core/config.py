@@ -56,11 +56,13 @@ class Settings(BaseSettings):
     search_domain_index_rows: int = Field(default=500, ge=1, alias="OMNI_SEARCH_DOMAIN_INDEX_ROWS")
     # Hybrid search's fusion (hybrid_search, migration 0112): weighted reciprocal rank fusion of
     # the vector and keyword rankings, each contributing `candidates` chunks. The defaults were
-    # chosen on bench/retrieval_quality.py's tuning site (docs/workers.md#retrieval-quality).
-    hybrid_vector_weight: float = Field(default=1.0, ge=0, alias="OMNI_HYBRID_VECTOR_WEIGHT")
+    # chosen on bench/retrieval_quality.py's tuning site, PostgreSQL's manual, and checked on the
+    # held-out Apache manual (docs/workers.md#retrieval-quality): the keyword side breaks near-ties
+    # of the vector side instead of outvoting it.
+    hybrid_vector_weight: float = Field(default=4.0, ge=0, alias="OMNI_HYBRID_VECTOR_WEIGHT")
     hybrid_keyword_weight: float = Field(default=1.0, ge=0, alias="OMNI_HYBRID_KEYWORD_WEIGHT")
-    hybrid_candidates: int = Field(default=100, ge=1, alias="OMNI_HYBRID_CANDIDATES")
-    hybrid_rrf_k: int = Field(default=60, ge=1, alias="OMNI_HYBRID_RRF_K")
+    hybrid_candidates: int = Field(default=50, ge=1, alias="OMNI_HYBRID_CANDIDATES")
+    hybrid_rrf_k: int = Field(default=5, ge=1, alias="OMNI_HYBRID_RRF_K")
     # Per-request limits of the embedding API (OpenAI's are the defaults and the maximum).
     embedding_max_inputs: int = Field(default=2048, alias="OMNI_EMBEDDING_MAX_INPUTS")
     embedding_max_request_tokens: int = Field(

@@ -36,6 +36,7 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
+from db import embed_sizing
 from db.connection import Conn
 
 
@@ -233,38 +234,84 @@ def claim_siblings(
     *,
     force: bool,
     room: int,
+    room_tokens: int | None = None,
     lease_s: float = DEFAULT_LEASE_S,
     limit: int = 20,
 ) -> list[dict[str, Any]]:
     """The merged embed job: the domain's other pending pipeline embed jobs with page ids (and
     those already merged into `leader` by a run that died) join it: running, under the leader's
     runner token and lease, `merged_into` the leader. SKIP LOCKED: a job another leader is
-    claiming is left to it."""
+    claiming is left to it. Together they hold at most `room` pages and, when given,
+    `room_tokens` estimated tokens (db/embed_sizing.py); a job that does not fit is left."""
+    params = {
+        "id": leader["id"],
+        "runner": leader["runner"],
+        "domain": leader["domain_id"],
+        "force": force,
+        "limit": limit,
+        "lease": lease_s,
+    }
+    candidates = conn.execute(
+        "SELECT s.id, s.metadata->'page_ids' AS page_ids FROM content_refresh_jobs s "
+        "WHERE s.job_type = 'embed' AND s.origin = 'pipeline' "
+        "  AND (s.status = 'pending' OR (s.status = 'running' "
+        "       AND s.metadata->>'merged_into' = %(id)s::text)) "
+        "  AND s.domain_id = %(domain)s AND s.id <> %(id)s "
+        "  AND jsonb_typeof(s.metadata->'page_ids') = 'array' "
+        "  AND COALESCE((s.metadata->>'force')::boolean, false) = %(force)s "
+        "ORDER BY s.created_at, s.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED",
+        params,
+    ).fetchall()
+    groups = [(c["id"], [str(p) for p in c["page_ids"]]) for c in candidates]
+    tokens = (
+        embed_sizing.page_tokens(conn, leader["domain_id"], [p for _, ids in groups for p in ids])
+        if room_tokens is not None
+        else {}
+    )
+    chosen = embed_sizing.take_within(
+        groups, max(0, room), room_tokens if room_tokens is not None else 1 << 62, tokens
+    )
+    if not chosen:
+        return []
     return conn.execute(
         "UPDATE content_refresh_jobs j SET status = 'running', started_at = now(), "
         "error_message = NULL, metadata = j.metadata || jsonb_build_object("
         f"'merged_into', %(id)s::text, 'runner', %(runner)s::text, {_LEASE}) "
-        "WHERE j.id IN (SELECT s.id FROM content_refresh_jobs s WHERE s.job_type = 'embed' "
-        "  AND s.origin = 'pipeline' "
-        "  AND (s.status = 'pending' OR (s.status = 'running' "
-        "       AND s.metadata->>'merged_into' = %(id)s::text)) "
-        "  AND s.domain_id = %(domain)s AND s.id <> %(id)s AND s.metadata ? 'page_ids' "
-        "  AND COALESCE((s.metadata->>'force')::boolean, false) = %(force)s "
-        "  AND jsonb_array_length(s.metadata->'page_ids') <= %(room)s "
-        "  ORDER BY s.created_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+        "WHERE j.id = ANY(%(chosen)s) "
         "AND EXISTS (SELECT 1 FROM content_refresh_jobs l WHERE l.id = %(id)s "
         "  AND l.status = 'running' AND l.metadata->>'runner' = %(runner)s) "
         "RETURNING j.id, j.metadata",
-        {
-            "id": leader["id"],
-            "runner": leader["runner"],
-            "domain": leader["domain_id"],
-            "force": force,
-            "room": max(0, room),
-            "limit": limit,
-            "lease": lease_s,
-        },
+        {**params, "chosen": chosen},
     ).fetchall()
+
+
+def split_off(
+    conn: Conn, job: dict[str, Any], keep: list[str], rest: list[list[str]]
+) -> list[UUID]:
+    """A running job too big for its time limit (db/embed_sizing.py) keeps the pages `keep`
+    and hands each batch of `rest` to a new pending job of its kind, in one transaction and
+    only while its runner holds it. The new jobs keep what the job was for (its crawl, force)
+    and say where they came from; the caller sends their messages after the commit (or the
+    sweeper does). A run of the job after this one finds only `keep` to do."""
+    carried = {k: v for k, v in (job.get("metadata") or {}).items() if k in _CARRIED}
+    with held(conn, job):
+        ids = [
+            create(
+                conn,
+                job["domain_id"],
+                job["job_type"],
+                {**carried, "page_ids": batch, "split_from": str(job["id"])},
+            )
+            for batch in rest
+        ]
+        conn.execute(
+            "UPDATE content_refresh_jobs SET metadata = metadata || %s WHERE id = %s",
+            (Jsonb({"page_ids": keep, "split_into": [str(i) for i in ids]}), job["id"]),
+        )
+    return ids
+
+
+_CARRIED = ("crawl_job_id", "force", "requested_by")
 
 
 def complete_siblings(conn: Conn, ids: list[Any], runner: str) -> int:

@@ -31,8 +31,9 @@ import psycopg
 from content.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from core.config import Settings
 from core.knowledge import NOT_KNOWLEDGE
-from db import jobs, knowledge
+from db import embed_sizing, jobs, knowledge
 from db.connection import Conn, transaction
+from db.job_kinds import kind_of
 from db.usage import add_usage
 from workers.chunk_pages import with_pages
 from workers.dispatch import send_job
@@ -606,6 +607,10 @@ def run_embed_merged(conn: Conn, job: dict[str, Any], settings: Settings) -> dic
     """run_embed over this job and the domain's other pending embed jobs (`jobs.claim_siblings`,
     SKIP LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
 
+    Sized from measured throughput (db/embed_sizing.py): a job whose pages would take more
+    than the budget keeps the first part and hands the rest to new jobs, and siblings join only
+    while the whole stays within it.
+
     The siblings run under this job's runner token and lease: their own messages find them
     running under a live lease and are acknowledged without work; this run completes them, or
     on failure puts them back to pending (on a fresh connection: this one may be what failed)
@@ -615,15 +620,16 @@ def run_embed_merged(conn: Conn, job: dict[str, Any], settings: Settings) -> dic
     meta = job.get("metadata") or {}
     if meta.get("page_ids") is None:
         return run_embed(conn, job, settings)
+    page_ids, room_tokens = _sized(conn, job, settings)
     siblings = jobs.claim_siblings(
         conn,
         job,
         force=bool(meta.get("force")),
-        room=MERGE_MAX_PAGES - len(meta["page_ids"]),
+        room=MERGE_MAX_PAGES - len(page_ids),
+        room_tokens=room_tokens,
         lease_s=settings.job_lease_s,
     )
     conn.commit()
-    page_ids = list(meta["page_ids"])
     for sibling in siblings:
         page_ids.extend(sibling["metadata"]["page_ids"])
     ids = [s["id"] for s in siblings]
@@ -638,6 +644,41 @@ def run_embed_merged(conn: Conn, job: dict[str, Any], settings: Settings) -> dic
             jobs.complete_siblings(conn, ids, job["runner"])
         stats["merged_jobs"] = [str(i) for i in ids]
     return stats
+
+
+def _sized(conn: Conn, job: dict[str, Any], settings: Settings) -> tuple[list[str], int]:
+    """The job's pages that fit the budget (the rest split off into new jobs, sent), and the
+    estimated tokens still free for siblings."""
+    model = settings.resolved_embedding_model
+    rate = embed_sizing.measured_rate(conn, model) or embed_sizing.prior_rate(
+        settings.resolved_embedding_backend
+    )
+    budget = embed_sizing.token_budget(
+        rate, getattr(settings, kind_of(jobs.JobType.EMBED).time_limit_s)
+    )
+    job_page_ids(conn, job)  # a forged page id fails the job here, before anything is split
+    requested = [str(p) for p in job["metadata"]["page_ids"]]
+    tokens = embed_sizing.page_tokens(conn, job["domain_id"], requested)
+    conn.commit()
+    keep, *rest = embed_sizing.split_by_tokens(requested, tokens, budget, MERGE_MAX_PAGES) or [[]]
+    if rest:  # committed by split_off before any message is sent
+        new_ids = jobs.split_off(conn, job, keep, rest)
+        log.info(
+            "embed job %s: %d pages over its budget of %d tokens (%.0f tokens/s) moved to %d "
+            "new jobs",
+            job["id"],
+            sum(len(r) for r in rest),
+            budget,
+            rate,
+            len(new_ids),
+        )
+        for new_id in new_ids:
+            try:
+                send_job(new_id, jobs.JobType.EMBED)
+            except Exception:  # noqa: BLE001 - the rows are committed: the sweeper sends
+                log.warning("embed job %s: not sent; the sweeper will", new_id, exc_info=True)
+                break
+    return keep, budget - sum(tokens.get(p, 0) for p in keep)
 
 
 def _hand_back(ids: list[Any], runner: str, exc: BaseException) -> None:

@@ -64,8 +64,14 @@ SUBJECT_TABLES: tuple[tuple[str, str], ...] = (
         "OR (domain_id = %(domain)s AND %(email)s <> '' AND lower(identifier) = %(email)s)",
     ),
     (
+        # also the domain's rows naming the subject without its customer id (a session's reads)
         "customer_access_logs",
-        "SELECT * FROM customer_access_logs WHERE customer_id = ANY(%(customers)s)",
+        "SELECT * FROM customer_access_logs WHERE customer_id = ANY(%(customers)s) "
+        "OR (domain_id = %(domain)s AND ("
+        "(%(email)s <> '' AND strpos(lower(coalesce(resource, '') || ' ' || "
+        "  coalesce(metadata::text, '')), %(email)s) > 0) "
+        "OR (%(session)s <> '' AND strpos(coalesce(resource, '') || ' ' || "
+        "  coalesce(metadata::text, ''), %(session)s) > 0)))",
     ),
     (
         "privacy_requests",

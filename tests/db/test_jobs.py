@@ -249,3 +249,37 @@ def test_operator_retry_resets_a_failed_job_and_sends_it_once(db):
         jobs.retry(db, job_id, broken)
     job = jobs.get(db, job_id)
     assert job["status"] == "failed" and "redis down" in job["error_message"]
+
+
+def test_merged_siblings_fit_the_room_together_not_each(db):
+    domain = tenants_domain(db)
+    leader_id = jobs.create(db, domain, "embed", {"page_ids": ["l"]})
+    big = [
+        jobs.create(db, domain, "embed", {"page_ids": [f"b{i}-{n}" for n in range(60)]})
+        for i in range(2)
+    ]
+    small = jobs.create(db, domain, "embed", {"page_ids": ["s"]})
+    leader = jobs.start(db, leader_id)
+    claimed = jobs.claim_siblings(db, leader, force=False, room=100)
+    # 60 + 60 pages do not fit in 100: the first joins, the second is left, the small one joins
+    assert sorted(r["id"] for r in claimed) == sorted([big[0], small])
+    assert _status(db, big[1]) == "pending"
+
+
+def test_split_off_moves_the_rest_to_new_jobs_under_the_runner_only(db):
+    domain = tenants_domain(db)
+    job_id = jobs.create(db, domain, "embed", {"page_ids": ["a", "b", "c"], "crawl_job_id": "c1"})
+    job = jobs.start(db, job_id)
+    new = jobs.split_off(db, job, ["a"], [["b"], ["c"]])
+    kept = jobs.get(db, job_id)
+    assert kept["metadata"]["page_ids"] == ["a"] and kept["status"] == "running"
+    assert kept["metadata"]["split_into"] == [str(i) for i in new]
+    rows = [jobs.get(db, i) for i in new]
+    assert [r["metadata"]["page_ids"] for r in rows] == [["b"], ["c"]]
+    assert {(r["status"], r["origin"], r["metadata"]["crawl_job_id"]) for r in rows} == {
+        ("pending", "pipeline", "c1")
+    }
+    assert all(r["metadata"]["split_from"] == str(job_id) for r in rows)
+    with pytest.raises(jobs.LeaseLost):  # a runner that lost its job splits nothing
+        jobs.split_off(db, {**job, "runner": "someone else"}, [], [["a"]])
+    assert jobs.get(db, job_id)["metadata"]["page_ids"] == ["a"]

@@ -8,9 +8,9 @@ import pytest
 
 from core.config import get_settings
 from db import jobs, knowledge
-from tests.support.worker_fixtures import add_page, make_domain
+from tests.support.worker_fixtures import add_page, long_page, make_domain
 from workers.embed_job import run_embed
-from workers.search import search
+from workers.search import query_vectors, search
 
 QUESTION = "Can I return an item after opening it?"
 ANSWER = "Yes. Opened items can be returned within 30 days with the receipt; we refund the card."
@@ -40,15 +40,33 @@ def _add(db, domain, question=QUESTION, answer=ANSWER):
     return row, job_id, result
 
 
-@pytest.mark.parametrize("hybrid", [False, True])
+def _chat_app_search(db, domain, query: str) -> list[dict]:
+    """The chat app's signature (0075): by domain id, with a similarity threshold."""
+    [vector] = query_vectors(db, [query], domain["domain"], settings=get_settings())
+    return [
+        {"url": r["url"], "title": r["title"], "chunk": r["chunk_text"]}
+        for r in db.execute(
+            "SELECT url, title, chunk_text FROM search_embeddings(p_domain_id => %s, "
+            "query_embedding => %s::vector, match_threshold => 0.0, match_count => 5)",
+            (domain["id"], vector),
+        )
+    ]
+
+
+@pytest.mark.parametrize("how", ["vector", "hybrid", "chat_app"])
 @pytest.mark.parametrize("query", [QUESTION, "can i return an item i opened"])
-def test_a_curated_answer_ranks_above_crawled_text_for_its_question(db, shop, hybrid, query):
+def test_a_curated_answer_ranks_above_crawled_text_for_its_question(db, shop, how, query):
     row, job_id, result = _add(db, shop)
     assert len(result["page_ids"]) == 1
     stats = _embed(db, job_id)
     assert stats["chunks_embedded"] == 1
     assert knowledge.get(db, row["id"])["status"] == "completed"
-    found = search(db, query, "returns.example", k=5, hybrid=hybrid, settings=get_settings())
+    if how == "chat_app":
+        found = _chat_app_search(db, shop, query)
+    else:
+        found = search(
+            db, query, "returns.example", k=5, hybrid=how == "hybrid", settings=get_settings()
+        )
     assert [r["url"] for r in found][:2] == [
         f"curated:{row['id']}",
         "https://returns.example/returns",
@@ -115,6 +133,58 @@ def test_a_row_deleted_by_another_client_leaves_search_and_a_disabled_one_is_uns
         _, result = knowledge.sync_job(db, shop["id"])
     assert result["removed"] == 1
     assert [r["question"] for r in knowledge.list_answers(db)] == ["Gift wrap?"]
+
+
+def test_a_text_row_is_chunked_and_embedded_like_a_page(db, shop, openai_env):
+    text = "On Sundays the shop is closed.\n\n" + long_page("warranty", paragraphs=12)
+    with db.transaction():
+        row = knowledge.add(db, shop, "Store hours and warranty", text, kind="text")
+        job_id, _ = knowledge.sync_job(db, shop["id"])
+    openai_env.clear()
+    chunks = _embed(db, job_id)["chunks_embedded"]
+    assert chunks > 1  # chunked like a long page
+    # each chunk embedded by its own text, as a page's are (a qa row's by its question)
+    inputs = [i for r in openai_env.embedding_requests() for i in _inputs(r.body["input"])]
+    assert len(inputs) == len(set(inputs)) == chunks
+    assert any("Sundays" in i for i in inputs) and "Store hours and warranty" not in inputs
+    assert knowledge.get(db, row["id"])["status"] == "completed"
+    found = search(db, "warranty service details", "returns.example", k=3, settings=get_settings())
+    assert found[0]["url"] == f"curated:{row['id']}" and "warranty" in found[0]["chunk"]
+
+
+def _inputs(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _keyword(db, domain, keyword: str) -> list[str]:
+    return [
+        r["url"]
+        for r in db.execute(
+            "SELECT url FROM search_pages_by_keyword(%s, %s, 10)", (domain["id"], keyword)
+        )
+    ]
+
+
+def test_the_chat_apps_keyword_search_lists_a_curated_answer_before_crawled_pages(db, shop):
+    """search_pages_by_keyword (0121): the crawled page matches in its title, the curated answer
+    only in its text, and the curated answer still comes first."""
+    crawled = "https://returns.example/returns"
+    db.execute(
+        "INSERT INTO website_content (domain_id, url, title, content) VALUES (%s, %s, %s, %s)",
+        (shop["id"], crawled, "Refunds and returns", CRAWLED),
+    )
+    assert _keyword(db, shop, "refund") == [crawled]
+    row, _, _ = _add(db, shop)
+    curated = f"curated:{row['id']}"
+    assert _keyword(db, shop, "REFUND") == [curated, crawled]
+    assert _keyword(db, shop, "after opening") == [curated, crawled]  # its question
+    assert _keyword(db, shop, "curated") == []  # not by its made-up URL
+    db.execute("UPDATE training_data SET status = 'disabled' WHERE id = %s", (row["id"],))
+    assert _keyword(db, shop, "refund") == [crawled]  # before the next sync removes its page
+    db.execute("UPDATE training_data SET status = 'completed' WHERE id = %s", (row["id"],))
+    with db.transaction():
+        knowledge.remove(db, row["id"])
+    assert _keyword(db, shop, "refund") == [crawled]
 
 
 @pytest.mark.parametrize(

@@ -175,6 +175,38 @@ def test_tenant_cannot_update_or_delete_another_tenants_rows(db, two_tenants, ta
     assert _visible(db, table, [bob.rows[table]]) == {bob.rows[table]}
 
 
+# Tables tenants read (their own rows) and cannot write: the audit trail (issue 26: 0120 revoked
+# the INSERT 0005 had granted, so a tenant could forge entries). Pinned here, not inferred from
+# the grants as the tests above do, so a migration granting a write again fails on both databases.
+READ_ONLY_FOR_TENANTS = ("customer_access_logs",)
+
+
+@pytest.mark.parametrize("table", READ_ONLY_FOR_TENANTS)
+def test_tenants_read_but_cannot_write_the_audit_trail(db, two_tenants, table: str) -> None:
+    alice, _ = two_tenants
+    assert _can(db, table, "SELECT")
+    assert [p for p in ("INSERT", "UPDATE", "DELETE", "TRUNCATE") if _can(db, table, p)] == []
+    ident = sql.Identifier(table)
+    own = alice.rows[table]
+    with as_tenant(db, alice["user"]) as conn:
+        assert _visible(conn, table, [own]) == {own}
+    for statement in (
+        sql.SQL("UPDATE public.{} SET action = 'edited' WHERE id = %s"),
+        sql.SQL("DELETE FROM public.{} WHERE id = %s"),
+    ):
+        with pytest.raises(errors.InsufficientPrivilege), as_tenant(db, alice["user"]) as conn:
+            conn.execute(statement.format(ident), (own,))
+    spec, _ = ROW_SPECS[table]
+    with pytest.raises(errors.InsufficientPrivilege), as_tenant(db, alice["user"]) as conn:
+        insert_row(conn, table, spec(alice))
+    assert (
+        db.execute(
+            sql.SQL("SELECT action FROM public.{} WHERE id = %s").format(ident), (own,)
+        ).fetchone()["action"]
+        == "read"
+    )
+
+
 # Reference columns per table: moving one's own row to point at the other tenant must fail.
 REFERENCES = {
     table: [

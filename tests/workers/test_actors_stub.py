@@ -36,6 +36,7 @@ ROUTES = [
     ("optimize", "workers.optimize_job", "run_optimize"),
     ("embed", "workers.embed_job", "run_embed_merged"),
     ("catalog", "workers.catalog_sync_job", "run_catalog_sync"),
+    ("privacy", "workers.privacy_job", "run_privacy"),
 ]
 
 
@@ -91,6 +92,10 @@ def _run(broker: StubBroker, db, job_type: str, send: Callable[[Any], Any] | Non
     message = (send or (lambda j: send_job(j, job_type)))(job_id)
     broker.join(message.queue_name, fail_fast=False)
     return job_id, message, jobs.get(db, job_id)
+
+
+def test_every_job_type_is_routed_above() -> None:
+    assert sorted(job_type for job_type, _, _ in ROUTES) == sorted(jobs.JobType)
 
 
 @pytest.mark.parametrize("job_type, module, name", ROUTES)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
+from psycopg.types.json import Jsonb
 
 from content.chunking import context_line, embedding_text
 from core.config import get_settings
-from db import jobs
+from db import embed_sizing, jobs
 from tests.support.openai_server import Reply
 from tests.support.worker_fixtures import add_page, embedding_rows, long_page, make_domain
-from workers.embed_job import run_embed
+from workers.embed_job import run_embed, run_embed_merged
 from workers.errors import PermanentError, TransientError
 
 
@@ -239,3 +242,44 @@ def test_chunks_carry_their_pages_language_for_the_keyword_side(db, openai_env):
     ).fetchall()
     assert rows and all(r["language"] == "en-gb" for r in rows)
     assert any("'exit'" in r["tsv"] for r in rows)  # stemmed: "exits" -> exit
+
+
+def test_a_job_over_its_budget_splits_and_every_page_is_embedded_once(db, openai_env):
+    """Sized from measured throughput (db/embed_sizing.py): the job keeps what fits in a
+    quarter of the time limit at the measured rate and hands the rest to new jobs."""
+    domain = make_domain(db)
+    pages = [
+        str(add_page(db, domain["id"], f"https://shop.example/{t}", t.title(), long_page(t)))
+        for t in ("shipping", "returns", "payment", "warranty", "sizes")
+    ]
+    cost = embed_sizing.page_tokens(db, domain["id"], pages)
+    budget = cost[pages[0]] + cost[pages[1]] + 1  # two pages fit
+    limit = get_settings().worker_time_limit_s
+    seconds = limit * embed_sizing.TIME_SHARE
+    db.execute(  # one earlier run measured at budget / (a quarter of the limit) tokens/s
+        "INSERT INTO content_refresh_jobs (domain_id, job_type, status, metadata) "
+        "VALUES (%s, 'embed', 'completed', %s)",
+        (
+            domain["id"],
+            Jsonb(
+                {
+                    "embedding_model": "text-embedding-3-small",
+                    "tokens": budget,
+                    "duration_seconds": seconds,
+                }
+            ),
+        ),
+    )
+    job = jobs.start(db, _job(db, domain["id"], pages)["id"])
+    stats = run_embed_merged(db, job, get_settings())
+    assert stats["pages"] == 2 and "merged_jobs" not in stats
+    kept = jobs.get(db, job["id"])["metadata"]
+    assert kept["page_ids"] == pages[:2]
+    split = [jobs.get(db, i) for i in kept["split_into"]]
+    assert [s["metadata"]["page_ids"] for s in split] == [pages[2:4], pages[4:]]
+    assert all(s["status"] == "pending" for s in split)
+    for s in split:
+        run_embed_merged(db, jobs.start(db, s["id"]), get_settings())
+    rows = embedding_rows(db)
+    assert {r["page_id"] for r in rows} == {UUID(p) for p in pages}
+    assert len(_inputs(openai_env)) == len(rows)  # every chunk paid for once

@@ -73,6 +73,74 @@ def test_erasure_leaves_the_subject_nowhere_in_the_database(db, subject_world):
     assert again["status"] == "completed" and again["metadata"]["already"] == "completed"
 
 
+def test_an_erasure_by_session_id_alone_leaves_that_session_id_nowhere(db, subject_world):
+    """The subject known only by a chat session id (an anonymous shopper): every row naming it
+    goes, the audit trail's read of that session included (it has no customer id to follow);
+    what only the email names, which the request did not give, stays."""
+    request = file_request(db, subject_world, "deletion", session_id=SESSION)
+    job = run_privacy_job(request["job_id"])
+    assert job["status"] == "completed", job["error_message"]
+    assert database_hits(db, [SESSION]) == []
+    assert "public.customers.email" in database_hits(db, [EMAIL])
+    rows = privacy.get(db, request["id"])["details"]["summary"]["rows"]
+    assert rows["conversations"] == 2 and rows["customer_access_logs_anonymised"] == 1
+    assert "customers" not in rows
+    for table, ids in subject_world.bystander.items():
+        left = db.execute(
+            f"SELECT count(*) AS n FROM {table} WHERE id = ANY(%s)", (ids,)
+        ).fetchone()
+        assert left["n"] == len(ids), table
+
+
+def test_an_erasure_interrupted_late_changes_nothing(db, subject_world):
+    """One transaction: the erasure fails late, when it removes the derived knowledge (a
+    curated answer's page, after the conversations, messages, cache and verifications are
+    deleted and the audit rows anonymised), and every row of the subject is still there as it
+    was, no audit row claims an erasure; run again, it completes."""
+    before = sorted(database_hits(db, [EMAIL, SESSION]))
+    request = file_request(db, subject_world, "deletion", email=EMAIL, session_id=SESSION)
+    db.execute(
+        "CREATE FUNCTION public.test_refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'erasure interrupted'; END $$"
+    )
+    db.execute(
+        "CREATE TRIGGER test_interrupt_erasure BEFORE DELETE ON scraped_pages FOR EACH ROW "
+        "WHEN (OLD.url LIKE 'curated:%') EXECUTE FUNCTION public.test_refuse_delete()"
+    )
+    try:
+        with pytest.raises(Exception, match="erasure interrupted"):
+            run_privacy_job(request["job_id"])
+    finally:
+        db.execute("DROP TRIGGER test_interrupt_erasure ON scraped_pages")
+        db.execute("DROP FUNCTION public.test_refuse_delete()")
+    assert sorted(database_hits(db, [EMAIL, SESSION])) == before
+    for table, ids in subject_world.ids.items():
+        left = db.execute(
+            f"SELECT count(*) AS n FROM {table} WHERE id = ANY(%s)", (ids,)
+        ).fetchone()
+        assert left["n"] == len(ids), table
+    kept = db.execute(
+        "SELECT customer_id FROM customer_access_logs WHERE id = %s",
+        (subject_world.ids["customer_access_logs"][0],),
+    ).fetchone()
+    assert kept["customer_id"] is not None  # not anonymised either
+    assert (
+        db.execute(
+            "SELECT count(*) AS n FROM customer_access_logs WHERE action = 'erase'"
+        ).fetchone()["n"]
+        == 0
+    )
+    failed = privacy.get(db, request["id"])
+    assert failed["status"] == "in_progress" and failed["completed_at"] is None  # still open
+
+    db.execute(
+        "UPDATE content_refresh_jobs SET status = 'pending' WHERE id = %s", (request["job_id"],)
+    )
+    assert run_privacy_job(request["job_id"])["status"] == "completed"
+    assert database_hits(db, [EMAIL, SESSION]) == []
+    assert privacy.get(db, request["id"])["status"] == "completed"
+
+
 def _fk_walk(db, roots: dict[str, set]) -> dict[str, set]:
     """Every row reachable from `roots` by following the schema's foreign keys to the rows that
     reference them (read from pg_constraint, so a new table referencing a subject's row is

@@ -13,7 +13,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from core.config import get_settings
-from db import api_keys, jobs, tenants
+from db import api_keys, jobs, knowledge, tenants
 from tests.support.worker_fixtures import REPO, VENV_BIN, add_page
 from workers.embed_job import run_embed
 
@@ -149,3 +149,35 @@ def test_search_cors_auth_isolation_and_rate_limit(server):
     assert cli.returncode == 0, cli.stderr
     assert "through omni serve" in cli.stderr
     assert json.loads(cli.stdout)[0]["url"] == "https://alice-shop.co.uk/returns"
+
+
+def test_a_curated_answer_is_found_through_the_api_before_crawled_text(db, server):
+    """A curated answer (db/knowledge.py) reaches the retrieval API as the tenant reads it (its
+    RLS), above the crawled page on the same subject, and leaves it when removed."""
+    url, key, _ = server
+    shop = tenants.get_domain(db, "alice-shop.co.uk")
+    question = "Can I get a refund after 30 days?"
+    with db.transaction():
+        row = knowledge.add(db, shop, question, "Yes: within 60 days for members, with receipt.")
+        job_id, _ = knowledge.sync_job(db, shop["id"])
+    run_embed(db, jobs.get(db, job_id), get_settings())
+
+    def ask() -> list[dict]:
+        answer = httpx.post(
+            f"{url}/v1/search",
+            json={"domain": "alice-shop.co.uk", "query": question, "k": 3},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["results"]
+
+    found = ask()
+    assert [r["url"] for r in found][:2] == [
+        f"curated:{row['id']}",
+        "https://alice-shop.co.uk/returns",
+    ]
+    assert found[0]["title"] == question and "60 days" in found[0]["chunk"]
+    with db.transaction():
+        knowledge.remove(db, row["id"])
+    assert [r["url"] for r in ask()] == ["https://alice-shop.co.uk/returns"]
