@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from scrapy.spiders import Spider
+    from scrapy_playwright.handler import BrowserContextWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
 
     async def _create_browser_context(
         self, name: str, context_kwargs: dict[str, Any] | None, spider: Spider | None = None
-    ) -> Any:
+    ) -> BrowserContextWrapper:
         context_kwargs = {"service_workers": "block", **(context_kwargs or {})}
         wrapper = await super()._create_browser_context(
             name=name, context_kwargs=context_kwargs, spider=spider

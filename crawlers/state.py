@@ -1,7 +1,10 @@
 """What one crawl knows: the domain's settings, what earlier crawls stored (loaded once, in three
-queries, at spider open) and what this crawl has seen so far. Shared by the spider, its
-middlewares and the pipelines through `spider.state`. Its counters are not here: they are in
-Scrapy's stats collector (`crawlers.crawl_stats`)."""
+queries, at spider open) and what this crawl has seen so far. Written by the spider and its
+middlewares (what they met: statuses, traps, pages to forget, moves), read by the pipelines
+through `state_of(crawler)`; `errors` is the crawl's record of what could not be stored, which
+fails its job. The pipelines hand each other work through the item (crawlers/items.py), never
+through this. Its counters are not here: they are in Scrapy's stats collector
+(`crawlers.crawl_stats`)."""
 
 from __future__ import annotations
 
@@ -87,7 +90,6 @@ class CrawlState:
     sitemap_urls: set[str] = field(default_factory=set)  # never bounded as traps
     traps: TrapGuard = field(default_factory=lambda: TrapGuard(50))
     trap_skipped: dict[str, tuple[str, int]] = field(default_factory=dict)  # url -> (why, depth)
-    hash_first_url: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
     forget: dict[str, str] = field(default_factory=dict)  # URL confirmed gone -> why
     moved: dict[str, str] = field(default_factory=dict)  # URL -> the page that replaces it

@@ -16,10 +16,11 @@ from db import site_templates
 from db.connection import get_pool
 
 if TYPE_CHECKING:
+    from lxml.html import HtmlElement
     from scrapy.crawler import Crawler
 
 
-def parse_html(html: str) -> object:
+def parse_html(html: str) -> HtmlElement:
     """The page's tree, parsed as Scrapy parses a response's (`response.selector.root`): the
     spider's own tree is not handed on in the item."""
     return Selector(text=html, type="html").root

@@ -40,6 +40,7 @@ class HashPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.writer: BatchWriter[tuple[str, str, int | None]] | None = None
+        self.first_url: dict[str, str] = {}  # this crawl's first URL of each hash
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HashPipeline:
@@ -71,7 +72,7 @@ class HashPipeline:
             url,
             digest,
             known.content_hash if known else None,
-            state.hash_first_url.get(digest),
+            self.first_url.get(digest),
             state.known_hashes.get(digest),
         )
         if (
@@ -83,7 +84,7 @@ class HashPipeline:
             change, duplicate_of = "duplicate", known.canonical_of  # still the copy it was
         elif state.force and change == "unchanged":
             change = "changed"  # `omni refresh --force`: re-extract every page
-        state.hash_first_url.setdefault(digest, url)
+        self.first_url.setdefault(digest, url)
         item["content_hash"] = digest
         item["change"] = change
         item["duplicate_of"] = duplicate_of

@@ -48,6 +48,7 @@ from db import tenants
 from db.connection import connect
 
 if TYPE_CHECKING:
+    from lxml.html import HtmlElement
     from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
 
@@ -469,7 +470,7 @@ class SiteSpider(scrapy.Spider):
     def _follow_links(
         self,
         links: list[Link],
-        root: Any,
+        root: HtmlElement,
         response: Response,
         depth: int,
         meta: dict[str, Any],
@@ -530,19 +531,19 @@ class SiteSpider(scrapy.Spider):
             "download_s": response.meta.get("download_latency"),
         }
 
-    def _canonical_of(self, root: Any, response: Response) -> str | None:
+    def _canonical_of(self, root: HtmlElement, response: Response) -> str | None:
         """`<link rel=canonical>` if it points inside the site."""
         for link in root.iter("link"):
             rel = (link.get("rel") or "").lower().split()
-            if "canonical" in rel and link.get("href"):
-                target = canonicalize(link.get("href"), response.url)
+            if "canonical" in rel and (href := link.get("href")):
+                target = canonicalize(href, response.url)
                 if target and in_site(target, self.state.site_hosts):
                     return target
                 return None
         return None
 
 
-def extract_links(root: Any, base_url: str, site_hosts: tuple[str, ...]) -> list[Link]:
+def extract_links(root: HtmlElement, base_url: str, site_hosts: tuple[str, ...]) -> list[Link]:
     """Every http(s) `<a href>` of a page, canonicalised, once per target."""
     links: dict[str, Link] = {}
     for anchor in root.iter("a"):
@@ -564,7 +565,7 @@ def extract_links(root: Any, base_url: str, site_hosts: tuple[str, ...]) -> list
     return list(links.values())
 
 
-def _meta_nofollow(root: Any) -> bool:
+def _meta_nofollow(root: HtmlElement) -> bool:
     for meta in root.iter("meta"):
         if (meta.get("name") or "").lower() == "robots":
             return "nofollow" in (meta.get("content") or "").lower()
