@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-# The tree's own cache (next to the test servers' data): a warm run takes seconds; a cold one
-# (CI) about a minute and a half on a quiet core (docs/contributing.md).
-CACHE = REPO / ".omni-test" / "mypy-cache"
+from tests.support.paths import REPO, TEST_DATA_DIR
+from tests.support.tools import run_tool
+
+# The tree's own cache, next to the test servers' data: a warm run takes seconds, a cold one
+# (CI) longer (docs/contributing.md).
+CACHE = TEST_DATA_DIR / "mypy-cache"
 
 # `# type: ignore[code, ...]  # why`: the codes, then a comment that says why.
 IGNORE = re.compile(r"#\s*type:\s*ignore\b")
@@ -32,14 +32,7 @@ def unexplained_ignores(text: str) -> list[int]:
 
 @pytest.mark.timeout(900)
 def test_mypy_finds_no_error_in_the_packages() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--cache-dir", str(CACHE)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=880,
-        check=False,
-    )
+    result = run_tool("mypy", "--cache-dir", str(CACHE), timeout=880)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
