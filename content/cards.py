@@ -92,7 +92,7 @@ def card_runs(card: lxml.html.HtmlElement) -> list[str]:
     return out
 
 
-def _inside_skipped(el: lxml.html.HtmlElement, card: lxml.html.HtmlElement) -> bool:
+def _inside_skipped(el: lxml.html.HtmlElement | None, card: lxml.html.HtmlElement) -> bool:
     while el is not None and el is not card:
         if el.tag in _SKIP or el.get("hidden") is not None or el.get("aria-hidden") == "true":
             return True

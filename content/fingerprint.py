@@ -4,6 +4,7 @@ fetched page new / changed / unchanged / duplicate (pure; pipelines/hash.py appl
 from __future__ import annotations
 
 import unicodedata
+from typing import Literal
 
 import xxhash
 
@@ -25,13 +26,17 @@ def content_hash(text: str) -> str:
     return fingerprint([mask_volatile(text)])
 
 
+# what a fetched page is, against what is stored and what this crawl has seen
+Change = Literal["new", "changed", "unchanged", "duplicate"]
+
+
 def classify(
     url: str,
     digest: str,
     known_hash: str | None,
     first_url_this_crawl: str | None,
     canonical_url_before: str | None,
-) -> tuple[str, str | None]:
+) -> tuple[Change, str | None]:
     """(change, duplicate_of). Same hash as this URL had before -> unchanged; the same text
     already under another URL (this crawl, or before) -> duplicate; else new or changed."""
     if known_hash == digest:

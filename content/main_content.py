@@ -229,15 +229,18 @@ def headline(tree: HTMLTree) -> str | None:
     """The page's name: the <title>'s longest part (site names are the short parts) when a
     heading of the page shows it, else the first <h1> (blogs put the site's name in the <h1>,
     or none, and the post's title in an <h2>)."""
-    node = tree.document.query_selector("h1")
-    h1 = " ".join(node.text.split()) if node is not None else ""
+    document = tree.document
+    if document is None:  # nothing parsed
+        return None
+    node = document.query_selector("h1")
+    h1 = " ".join((node.text or "").split()) if node is not None else ""
     parts = [part.strip() for part in _TITLE_SEPARATOR.split(tree.title or "") if part.strip()]
     longest = max(parts, key=len, default="")
     if h1 and _phrase(h1) == _phrase(longest):
         return h1
     # values(): iterating the collection itself re-walks it for every item (520 headings: 0.9 s)
-    headings = tree.document.query_selector_all("h1, h2, h3, h4, h5, h6").values()
-    if longest and _phrase(longest) in {_phrase(heading.text) for heading in headings}:
+    headings = document.query_selector_all("h1, h2, h3, h4, h5, h6").values()
+    if longest and _phrase(longest) in {_phrase(heading.text or "") for heading in headings}:
         return longest
     return h1 or None
 
@@ -334,7 +337,7 @@ def product_facts(ld: Sequence[dict[str, Any]]) -> dict[str, Any]:
         offer = offer["offers"][0]  # AggregateOffer
     offer = offer if isinstance(offer, dict) else {}
     brand = product.get("brand")
-    facts = {
+    facts: dict[str, Any] = {
         "name": _ld_text(product.get("name")),
         "brand": _ld_text(brand.get("name") if isinstance(brand, dict) else brand),
         "sku": _ld_text(product.get("sku")),

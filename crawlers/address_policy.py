@@ -39,7 +39,7 @@ def resolve(host: str) -> list[str]:
     except ValueError:
         pass
     infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def host_port(host: str, port: int) -> str:

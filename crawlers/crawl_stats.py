@@ -5,7 +5,10 @@ as `content_refresh_jobs.metadata.stats` and `progress` have always stored them.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scrapy.statscollectors import StatsCollector
 
 PREFIX = "omni/"
 # Reported even when nothing counted them (the dashboard and the tests read them).
@@ -32,11 +35,11 @@ ALWAYS = (
 )
 
 
-def count(stats: Any, name: str, n: int = 1) -> None:
+def count(stats: StatsCollector, name: str, n: int = 1) -> None:
     stats.inc_value(PREFIX + name, n)
 
 
-def record(stats: Any, name: str, value: int) -> None:
+def record(stats: StatsCollector, name: str, value: int) -> None:
     stats.set_value(PREFIX + name, value)
 
 

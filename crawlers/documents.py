@@ -6,10 +6,10 @@ Pure: the spider calls these; tested in tests/content/test_doctext.py.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from content.doctext.model import extension_format, sniff_format
+from crawlers.items import PageItem
 
 
 def fetchable_document(url: str) -> bool:
@@ -38,20 +38,20 @@ def document_outcome(url: str, content_type: str, body: bytes, expected: bool) -
 
 
 def document_item(
-    base: dict[str, Any],
+    base: PageItem,
     url: str,
     requested_url: str,
     content_type: str,
     body: bytes,
     expected: bool,
-) -> dict[str, Any]:
+) -> PageItem:
     kind, detail = document_outcome(url, content_type, body, expected)
     if kind == "failed":
-        item = {**base, "kind": "failed", "error": detail}
+        item: PageItem = {**base, "kind": "failed", "error": detail}
         if expected:
             item["document"] = {"content_type": _expected_type(url)}
         return item
-    return {
+    document: PageItem = {
         **base,
         "kind": "document",
         "url": url,
@@ -60,6 +60,7 @@ def document_item(
         "body": body,
         "media_type": content_type or None,
     }
+    return document
 
 
 def _expected_type(url: str) -> str | None:

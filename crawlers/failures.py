@@ -17,7 +17,7 @@ from twisted.internet import error as twisted_errors
 NOT_STORED_MARKERS = ("robots.txt", "crawler trap", "answered 304")
 
 
-def describe_failure(exc: BaseException, max_bytes: int) -> str | None:
+def describe_failure(exc: BaseException | None, max_bytes: int) -> str | None:
     text = " ".join(str(exc).split())
     if isinstance(exc, IgnoreRequest):
         if any(marker in text for marker in NOT_STORED_MARKERS):

@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import logging
 import resource
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 
 from crawlers.crawl_stats import job_stats
+from crawlers.state import CrawlState, state_of
 from db import jobs
 from db.connection import connect
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.spiders import Spider
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +38,7 @@ def last_result() -> dict[str, Any] | None:
 
 
 class CrawlJobExtension:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.reason: str | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -42,11 +47,11 @@ class CrawlJobExtension:
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> CrawlJobExtension:
+    def from_crawler(cls, crawler: Crawler) -> CrawlJobExtension:
         return cls(crawler)
 
-    def spider_opened(self, spider: Any) -> None:
-        state = spider.state
+    def spider_opened(self, spider: Spider) -> None:
+        state = state_of(spider)
         if state.runner is None:  # on its own: this process owns the job
             with connect(autocommit=True) as conn:
                 if not state.job_id:
@@ -60,7 +65,7 @@ class CrawlJobExtension:
             state.owns_job = True
         logger.info("crawl job %s for %s", state.job_id, state.domain)
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
+    def spider_closed(self, spider: Spider, reason: str) -> None:
         self.reason = reason
 
     def engine_stopped(self) -> None:
@@ -80,7 +85,7 @@ def outcome(errors: list[str], reason: str) -> str | None:
     return None
 
 
-def finish(state: Any, collected: dict[str, Any], reason: str) -> dict[str, Any]:
+def finish(state: CrawlState, collected: dict[str, Any], reason: str) -> dict[str, Any]:
     """Record the crawl's outcome; `collected` is the stats collector's dict."""
     global _last_result
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -91,18 +96,21 @@ def finish(state: Any, collected: dict[str, Any], reason: str) -> dict[str, Any]
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
     }
     error = outcome(state.errors, reason)
+    job_id = state.job_id
+    if job_id is None:
+        raise ValueError("a crawl without a job has no outcome to record")
     with connect(autocommit=True) as conn:
         if state.runner:
-            jobs.update_metadata(conn, state.job_id, {"stats": stats}, runner=state.runner)
+            jobs.update_metadata(conn, job_id, {"stats": stats}, runner=state.runner)
         if error is None:
             conn.execute(
                 "UPDATE domains SET last_scraped_at = NOW(), updated_at = NOW() WHERE id = %s",
                 (state.domain_id,),
             )
-        if getattr(state, "owns_job", False) and state.runner:
+        if state.owns_job and state.runner:
             if error is None:
-                jobs.complete(conn, state.job_id, state.runner, {"stats": stats})
+                jobs.complete(conn, job_id, state.runner, {"stats": stats})
             else:
-                jobs.fail(conn, state.job_id, error, {"stats": stats}, runner=state.runner)
+                jobs.fail(conn, job_id, error, {"stats": stats}, runner=state.runner)
     _last_result = {"ok": error is None, "error": error, "stats": stats}
     return stats

@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from scrapy.exceptions import IgnoreRequest
@@ -29,6 +29,16 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from crawlers import pinned_http
 from crawlers.address_policy import AddressPolicy, Blocked
 from crawlers.crawl_stats import count
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from playwright.async_api import Request as PlaywrightRequest
+    from playwright.async_api import Route, WebSocketRoute
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+    from scrapy.spiders import Spider
+    from scrapy_playwright.handler import BrowserContextWrapper
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +68,7 @@ def _joined(headers: list[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-def _is_main_frame_navigation(request: Any) -> bool:
+def _is_main_frame_navigation(request: PlaywrightRequest) -> bool:
     try:
         return bool(request.is_navigation_request() and request.frame.parent_frame is None)
     except Exception:  # noqa: BLE001 - a request of a closed page has no frame
@@ -68,7 +78,7 @@ def _is_main_frame_navigation(request: Any) -> bool:
 class _CheckedRoute:
     """A Playwright Route whose continue_() sends the request through the redirect check."""
 
-    def __init__(self, route: Any, handler: LazyPlaywrightHandler, page_url: str | None) -> None:
+    def __init__(self, route: Route, handler: LazyPlaywrightHandler, page_url: str | None) -> None:
         self._route, self._handler, self._page_url = route, handler, page_url
 
     def __getattr__(self, name: str) -> Any:
@@ -97,13 +107,13 @@ def launch_options(chromium_path: str | None) -> dict[str, Any]:
     return options
 
 
-async def abort_heavy_resources(request: Any) -> bool:
+async def abort_heavy_resources(request: PlaywrightRequest) -> bool:
     """Images, media and fonts never change a page's text: do not download them."""
     return request.resource_type in _HEAVY
 
 
 class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._launched = False
         self._launch_lock = asyncio.Lock()
@@ -119,7 +129,12 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         return await asyncio.to_thread(self.policy.check_url, url)
 
     def _record(
-        self, kind: str, url: str, page_url: str | None, reason: str, request: Any = None
+        self,
+        kind: str,
+        url: str,
+        page_url: str | None,
+        reason: str,
+        request: PlaywrightRequest | None = None,
     ) -> None:
         if page_url and request is not None and _is_main_frame_navigation(request):
             self._main_frame_blocked[page_url] = f"{reason} (the page navigated to {url[:200]})"
@@ -127,7 +142,7 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         count(self.stats, "browser_blocked")
         count(self.stats, f"browser_blocked_{kind}")
 
-    async def _send_checked(self, route: Any, page_url: str | None, **overrides: Any) -> None:
+    async def _send_checked(self, route: Route, page_url: str | None, **overrides: Any) -> None:
         """Send an allowed request ourselves, to the checked address, and hand Chromium the answer.
 
         The connection goes to the address the check resolved (`crawlers.pinned_http`: no second
@@ -177,12 +192,14 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
                 method, body = "GET", None
         await route.abort("failed")  # a redirect loop
 
-    def _make_request_handler(self, **kwargs: Any) -> Any:
+    def _make_request_handler(
+        self, **kwargs: Any
+    ) -> Callable[[Route, PlaywrightRequest], Awaitable[None]]:
         """scrapy-playwright's per-page route handler, behind the address check."""
         inner = super()._make_request_handler(**kwargs)
         page_url = kwargs.get("url")
 
-        async def guarded(route: Any, request: Any) -> None:
+        async def guarded(route: Route, request: PlaywrightRequest) -> None:
             if reason := await self._reason(request.url):
                 self._record(request.resource_type, request.url, page_url, reason, request)
                 await route.abort("blockedbyclient")
@@ -191,7 +208,7 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
 
         return guarded
 
-    async def _context_guard(self, route: Any, request: Any) -> None:
+    async def _context_guard(self, route: Route, request: PlaywrightRequest) -> None:
         """Pages scrapy-playwright does not route itself (popups) still pass the check."""
         if reason := await self._reason(request.url):
             self._record(request.resource_type, request.url, None, reason)
@@ -199,7 +216,7 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
             return
         await self._send_checked(route, None)
 
-    async def _websocket_guard(self, ws: Any) -> None:
+    async def _websocket_guard(self, ws: WebSocketRoute) -> None:
         if reason := await self._reason(ws.url):
             self._record("websocket", ws.url, None, reason)
             await ws.close(code=1008, reason="blocked")
@@ -207,8 +224,8 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         ws.connect_to_server()
 
     async def _create_browser_context(
-        self, name: str, context_kwargs: dict | None, spider: Any = None
-    ) -> Any:
+        self, name: str, context_kwargs: dict[str, Any] | None, spider: Spider | None = None
+    ) -> BrowserContextWrapper:
         context_kwargs = {"service_workers": "block", **(context_kwargs or {})}
         wrapper = await super()._create_browser_context(
             name=name, context_kwargs=context_kwargs, spider=spider
@@ -220,7 +237,7 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
     async def _maybe_launch_in_thread(self) -> None:  # engine_started: do nothing yet
         return None
 
-    async def _download_request(self, request: Any, spider: Any = None) -> Any:
+    async def _download_request(self, request: Request, spider: Spider | None = None) -> Response:
         if not self._launched:
             async with self._launch_lock:
                 if not self._launched:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Sized
+from typing import TYPE_CHECKING
 
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
@@ -18,39 +19,46 @@ from crawlers.crawl_stats import job_stats
 from db import jobs
 from db.connection import Work, connect
 
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.spiders import Spider
+    from twisted.internet.defer import Deferred
+
 logger = logging.getLogger(__name__)
 
 JOB_UPDATE_EVERY_S = 2.0
 
 
 class ProgressExtension:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.callback = crawler.settings.get("OMNI_PROGRESS_CALLBACK")
         # Each progress write renews the job's lease (db/jobs.py), whichever process started it.
         self.lease_s = get_settings().job_lease_s
         self.task: LoopingCall | None = None
         self.last_job_update = 0.0
-        self.closing: Any = None  # the Deferred of a close this extension asked for
+        self.closing: Deferred[None] | None = (
+            None  # the Deferred of a close this extension asked for
+        )
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> ProgressExtension:
+    def from_crawler(cls, crawler: Crawler) -> ProgressExtension:
         return cls(crawler)
 
-    def opened(self, spider: Any) -> None:
+    def opened(self, spider: Spider) -> None:
         self.task = LoopingCall(self.tick)
         self.task.start(1.0, now=False)
 
-    def closed(self, spider: Any) -> None:
+    def closed(self, spider: Spider) -> None:
         if self.task and self.task.running:
             self.task.stop()
 
     def _queued(self) -> int:
         scheduler = self.crawler.engine.scheduler
         try:
-            return len(scheduler) if scheduler is not None else 0
+            return len(scheduler) if isinstance(scheduler, Sized) else 0
         except TypeError:
             return 0
 

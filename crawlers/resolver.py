@@ -11,12 +11,19 @@ default caching resolver.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet.error import DNSLookupError
 
 from crawlers.address_policy import AddressPolicy, blocked_address
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from scrapy.crawler import Crawler
+    from twisted.internet.base import ReactorBase
+    from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +33,7 @@ class PublicAddressResolver(CachingThreadedResolver):
     allowed_names: frozenset[str] = frozenset()  # hosts of OMNI_ALLOWED_PRIVATE_HOSTS
 
     @classmethod
-    def from_crawler(cls, crawler: Any, reactor: Any) -> PublicAddressResolver:
+    def from_crawler(cls, crawler: Crawler, reactor: ReactorBase) -> PublicAddressResolver:
         resolver = super().from_crawler(crawler, reactor)
         policy = AddressPolicy.from_crawler_settings(crawler.settings)
         resolver.allow_private = policy.allow_private
@@ -36,7 +43,7 @@ class PublicAddressResolver(CachingThreadedResolver):
         )
         return resolver
 
-    def getHostByName(self, name: str, timeout: Any = ()) -> Any:
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
         deferred = super().getHostByName(name, timeout)
         if not self.allow_private and name.lower() not in self.allowed_names:
             deferred.addCallback(self._refuse_non_public, name)

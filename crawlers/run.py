@@ -26,13 +26,16 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from core import processes
 from core.domains import normalize_domain
 from db import jobs, tenants
 from db.connection import connect
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -45,7 +48,7 @@ class CrawlFailed(Exception):
     """The crawl child did not finish its crawl (the actor retries it while retries remain)."""
 
 
-def crawler_settings(progress: ProgressFn | None = None, **overrides: Any) -> Any:
+def crawler_settings(progress: ProgressFn | None = None, **overrides: Any) -> Settings:
     # Scrapy loads in the process that crawls: a worker or `omni crawl` only spawns that child.
     from scrapy.settings import Settings  # noqa: PLC0415 - see the comment above
 
@@ -111,6 +114,8 @@ def run_crawl(
 def final_stats(job_id: str) -> dict[str, Any]:
     with connect(autocommit=True) as conn:
         job = jobs.get(conn, job_id)
+    if job is None:
+        raise CrawlFailed(f"crawl job {job_id} does not exist")
     stats = dict((job["metadata"] or {}).get("stats") or {})
     stats.update(
         job_id=job_id,
@@ -162,14 +167,16 @@ def crawl_child(
     )
     stderr_tail: list[str] = []
     result: dict[str, Any] = {}
+    assert proc.stdout is not None and proc.stderr is not None, "spawned with both piped"
+    child_out, child_err = proc.stdout, proc.stderr
 
     def drain_stderr() -> None:
-        for line in proc.stderr:  # type: ignore[union-attr]
+        for line in child_err:
             stderr_tail.append(line)
             del stderr_tail[:-40]
 
     def drain_stdout() -> None:
-        for line in proc.stdout:  # type: ignore[union-attr]
+        for line in child_out:
             kind, _, payload = line.partition(" ")
             try:
                 if kind == "PROGRESS" and progress is not None:

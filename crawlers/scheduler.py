@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.core.scheduler import Scheduler
 from scrapy.dupefilters import BaseDupeFilter
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawlers.crawl_stats import count
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request
+    from twisted.internet.defer import Deferred
 
 
 class SpillingScheduler(Scheduler):
@@ -30,7 +35,7 @@ class SpillingScheduler(Scheduler):
         self.memory_bound = max(1, memory_bound)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> SpillingScheduler:
+    def from_crawler(cls, crawler: Crawler) -> SpillingScheduler:
         settings = crawler.settings
         return cls(
             build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler),
@@ -43,15 +48,15 @@ class SpillingScheduler(Scheduler):
             crawler=crawler,
         )
 
-    def _dqpush(self, request: Any) -> bool:
+    def _dqpush(self, request: Request) -> bool:
         if len(self.mqs) < self.memory_bound:
             return False  # in memory
         spilled = super()._dqpush(request)
-        if spilled:
+        if spilled and self.stats is not None:
             count(self.stats, "frontier_spilled")
         return spilled
 
-    def close(self, reason: str) -> Any:
+    def close(self, reason: str) -> Deferred[None] | None:
         try:
             return super().close(reason)
         finally:

@@ -9,11 +9,15 @@ signature, so an upgrade breaks there and not in the middle of a crawl.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.utils.misc import build_from_crawler
+
+if TYPE_CHECKING:
+    from scrapy.core.downloader import Slot
+    from scrapy.http import Response
 
 # scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler methods that
 # crawlers.playwright_handler.LazyPlaywrightHandler overrides or calls, with their parameters
@@ -56,8 +60,8 @@ class AutoThrottleWithResponseHook(AutoThrottle):
     response. Scrapy's only place to change the policy is the private
     `_adjust_delay(slot, latency, response)`."""
 
-    def response_for_delay(self, response: Any) -> Any:
+    def response_for_delay(self, response: Response) -> Response:
         return response
 
-    def _adjust_delay(self, slot: Any, latency: float, response: Any) -> None:
+    def _adjust_delay(self, slot: Slot, latency: float, response: Response) -> None:
         super()._adjust_delay(slot, latency, self.response_for_delay(response))

@@ -1,7 +1,10 @@
 """What one crawl knows: the domain's settings, what earlier crawls stored (loaded once, in three
-queries, at spider open) and what this crawl has seen so far. Shared by the spider, its
-middlewares and the pipelines through `spider.state`. Its counters are not here: they are in
-Scrapy's stats collector (`crawlers.crawl_stats`)."""
+queries, at spider open) and what this crawl has seen so far. Written by the spider and its
+middlewares (what they met: statuses, traps, pages to forget, moves), read by the pipelines
+through `state_of(crawler)`; `errors` is the crawl's record of what could not be stored, which
+fails its job. The pipelines hand each other work through the item (crawlers/items.py), never
+through this. Its counters are not here: they are in Scrapy's stats collector
+(`crawlers.crawl_stats`)."""
 
 from __future__ import annotations
 
@@ -9,10 +12,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import psycopg
 from scrapy.settings import BaseSettings
 
 from core.knowledge import rules_of
@@ -20,7 +22,12 @@ from core.url_patterns import matches_any
 from crawlers.recheck import parse_time
 from crawlers.traps import TrapGuard
 from db import tenants
+from db.connection import Conn
 from db.forget import patterns as forget_patterns
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.spiders import Spider
 
 
 @dataclass(slots=True)
@@ -83,9 +90,7 @@ class CrawlState:
     sitemap_urls: set[str] = field(default_factory=set)  # never bounded as traps
     traps: TrapGuard = field(default_factory=lambda: TrapGuard(50))
     trap_skipped: dict[str, tuple[str, int]] = field(default_factory=dict)  # url -> (why, depth)
-    hash_first_url: dict[str, str] = field(default_factory=dict)
     statuses: dict[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
-    to_enqueue: list[str] = field(default_factory=list)  # scraped_pages ids (new / changed)
     forget: dict[str, str] = field(default_factory=dict)  # URL confirmed gone -> why
     moved: dict[str, str] = field(default_factory=dict)  # URL -> the page that replaces it
     errors: list[str] = field(default_factory=list)  # storage errors: the crawl fails with them
@@ -97,7 +102,7 @@ class CrawlState:
     @classmethod
     def load(
         cls,
-        conn: psycopg.Connection,
+        conn: Conn,
         domain_row: dict[str, Any],
         limits: CrawlLimits,
         job_id: UUID | str | None = None,
@@ -129,7 +134,7 @@ class CrawlState:
             "SELECT id, url, status, scraped_at, metadata->>'etag' AS etag, "
             "metadata->>'last_modified_header' AS lm, metadata->>'content_hash' AS h, "
             "COALESCE((metadata->>'depth')::int, 0) AS depth, "
-            "metadata->>'crawl_job_id' AS job, metadata->>'change' AS change, "
+            "metadata->>'crawl_job_id' AS job, "
             "metadata->>'next_check_at' AS next_check, "
             "COALESCE((metadata->>'dead_count')::int, 0) AS dead_count, "
             "metadata->>'canonical_of' AS canonical_of, "
@@ -151,14 +156,6 @@ class CrawlState:
                 row["canonical_of"],
                 bool(row["not_html"]),
             )
-            if (
-                state.job_id
-                and row["job"] == state.job_id
-                and row["status"] == "scraped"
-                and row["change"] in ("new", "changed")
-            ):
-                # stored by a killed attempt of this job before it could enqueue them
-                state.to_enqueue.append(str(row["id"]))
         for row in conn.execute(
             "SELECT content_hash, canonical_url FROM content_hashes WHERE domain_id = %s",
             (state.domain_id,),
@@ -176,3 +173,14 @@ class CrawlState:
                 sys.intern(t) for t in row["targets"]
             ]
         return state
+
+
+def state_of(crawler: Crawler | Spider | None) -> CrawlState:
+    """The crawl's state: the `site` spider's (crawlers/spiders/site.py), loaded when it is
+    built, given its crawler or the spider itself. Components of another spider's crawl have
+    none: a programming error."""
+    spider = getattr(crawler, "spider", crawler)
+    state = getattr(spider, "state", None)
+    if not isinstance(state, CrawlState):
+        raise TypeError(f"{type(spider).__name__} is not the site spider: no crawl state")
+    return state

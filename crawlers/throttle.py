@@ -7,18 +7,15 @@ stuck at whatever delay an early slow response had set.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crawlers.scrapy_compat import AutoThrottleWithResponseHook
 
-
-class _As200:
-    status = 200
-
-    def __init__(self, response: Any) -> None:
-        self.body = response.body
+if TYPE_CHECKING:
+    from scrapy.http import Response
 
 
 class ConditionalAutoThrottle(AutoThrottleWithResponseHook):
-    def response_for_delay(self, response: Any) -> Any:
-        return _As200(response) if response.status == 304 else response
+    def response_for_delay(self, response: Response) -> Response:
+        # the policy reads the status and the body: a 304 is judged as the 200 it stands for
+        return response.replace(status=200) if response.status == 304 else response

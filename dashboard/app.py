@@ -45,7 +45,7 @@ class Backend:
     """Where the dashboard reads from: the process's Postgres pool and Redis."""
 
     def __init__(self) -> None:
-        self._redis = None
+        self._redis: redis.Redis | None = None
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
@@ -150,7 +150,12 @@ def create_app(
         filters = {k: params.get(k) or None for k in ("status", "job_type", "domain")}
         try:
             with backend.connection() as conn:
-                rows = queries.jobs_list(conn, **filters)
+                rows = queries.jobs_list(
+                    conn,
+                    status=filters["status"],
+                    job_type=filters["job_type"],
+                    domain=filters["domain"],
+                )
                 flag_jobs(rows, backend.redis(), get_settings())
                 domains = [d["domain"] for d in queries.domain_overview(conn)]
         except ValueError as exc:
@@ -284,7 +289,8 @@ def create_app(
             status_code=200 if healthy else 503,
         )
 
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException), "registered for HTTPException only"
         return PlainTextResponse(f"{exc.status_code}: {exc.detail}", status_code=exc.status_code)
 
     app = Starlette(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-
+from db.connection import Conn, one
 from db.domain_schedule import CRAWLS, domain_states, next_run_at
 from db.jobs import CRAWL_TYPES, JOB_TYPES, STATUSES, health_columns
 from db.source_counts import SOURCE_COUNT_COLUMNS
@@ -15,7 +14,7 @@ JOB_LIMIT = 100
 
 
 def jobs_list(
-    conn: psycopg.Connection,
+    conn: Conn,
     *,
     status: str | None = None,
     job_type: str | None = None,
@@ -46,7 +45,7 @@ def jobs_list(
     ).fetchall()
 
 
-def running_crawls(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def running_crawls(conn: Conn) -> list[dict[str, Any]]:
     """Crawls now running with their latest progress (the crawl writes it every few seconds):
     pages fetched, queued, per second, errors."""
     rows = conn.execute(
@@ -70,14 +69,14 @@ def running_crawls(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return rows
 
 
-def jobs_by_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def jobs_by_status(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT job_type, COALESCE(status, 'pending') AS status, count(*) AS n "
         "FROM content_refresh_jobs GROUP BY 1, 2 ORDER BY 1, 2"
     ).fetchall()
 
 
-def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def domain_overview(conn: Conn) -> list[dict[str, Any]]:
     """One row per domain: pages by status, last crawl, extractions, chunks, tokens, cost, and
     the scheduler's view of it (`busy`, `next_crawl_at`: db/domain_schedule.py)."""
     rows = conn.execute(
@@ -117,9 +116,7 @@ def domain_overview(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return rows
 
 
-def last_crawl(
-    conn: psycopg.Connection, domain_id: Any, status: str = "completed"
-) -> dict[str, Any] | None:
+def last_crawl(conn: Conn, domain_id: Any, status: str = "completed") -> dict[str, Any] | None:
     """The latest crawl job that ended with `status` (a completed one's metadata holds what
     changed)."""
     return conn.execute(
@@ -130,7 +127,7 @@ def last_crawl(
     ).fetchone()
 
 
-def extraction_counts(conn: psycopg.Connection, domain_id: Any) -> list[dict[str, Any]]:
+def extraction_counts(conn: Conn, domain_id: Any) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT extract_type, count(*) AS n FROM structured_extractions WHERE domain_id = %s "
         "GROUP BY 1 ORDER BY 2 DESC, 1",
@@ -138,7 +135,7 @@ def extraction_counts(conn: psycopg.Connection, domain_id: Any) -> list[dict[str
     ).fetchall()
 
 
-def usage_by_type(conn: psycopg.Connection, domain_id: Any) -> list[dict[str, Any]]:
+def usage_by_type(conn: Conn, domain_id: Any) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT usage_type, model, sum(requests) AS requests, sum(tokens) AS tokens, "
         "sum(cost) AS cost FROM business_usage WHERE domain_id = %s GROUP BY 1, 2 ORDER BY 1, 2",
@@ -146,25 +143,27 @@ def usage_by_type(conn: psycopg.Connection, domain_id: Any) -> list[dict[str, An
     ).fetchall()
 
 
-def totals(conn: psycopg.Connection) -> dict[str, Any]:
-    return conn.execute(
-        "SELECT (SELECT count(*) FROM domains) AS domains, "
-        "       (SELECT count(*) FROM scraped_pages) AS pages, "
-        "       (SELECT count(*) FROM page_embeddings) AS chunks, "
-        "       (SELECT count(*) FROM structured_extractions) AS extractions, "
-        "       (SELECT COALESCE(sum(tokens), 0) FROM business_usage) AS tokens, "
-        "       (SELECT COALESCE(sum(cost), 0) FROM business_usage) AS cost"
-    ).fetchone()
+def totals(conn: Conn) -> dict[str, Any]:
+    return one(
+        conn.execute(
+            "SELECT (SELECT count(*) FROM domains) AS domains, "
+            "       (SELECT count(*) FROM scraped_pages) AS pages, "
+            "       (SELECT count(*) FROM page_embeddings) AS chunks, "
+            "       (SELECT count(*) FROM structured_extractions) AS extractions, "
+            "       (SELECT COALESCE(sum(tokens), 0) FROM business_usage) AS tokens, "
+            "       (SELECT COALESCE(sum(cost), 0) FROM business_usage) AS cost"
+        )
+    )
 
 
-def pages_by_status(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def pages_by_status(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT COALESCE(status, 'pending') AS status, count(*) AS n "
         "FROM scraped_pages GROUP BY 1 ORDER BY 1"
     ).fetchall()
 
 
-def tokens_by_type(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def tokens_by_type(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT usage_type, COALESCE(sum(tokens), 0) AS tokens, "
         "COALESCE(sum(cost), 0) AS cost FROM business_usage GROUP BY 1 "
@@ -173,7 +172,7 @@ def tokens_by_type(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 def _per_minute(
-    conn: psycopg.Connection, sql_from: str, column: str, minutes: int, domain_id: Any = None
+    conn: Conn, sql_from: str, column: str, minutes: int, domain_id: Any = None
 ) -> list[list[Any]]:
     rows = conn.execute(
         f"SELECT m.t, COALESCE(c.n, 0) AS n FROM generate_series("
@@ -188,7 +187,7 @@ def _per_minute(
 
 
 def charts(
-    conn: psycopg.Connection, domain_id: Any = None, minutes: int = 60, days: int = 14
+    conn: Conn, domain_id: Any = None, minutes: int = 60, days: int = 14
 ) -> dict[str, list[list[Any]]]:
     """Series for the charts: pages/min and chunks/min (last hour), tokens/day (last days)."""
     pages_from = (

@@ -13,9 +13,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
 from core.errors import InvalidValue, NotFound
+from db.connection import Conn, one
 from db.tenants import get_customer
 
 PREFIX = "omni_"
@@ -44,23 +43,23 @@ def new_key() -> tuple[str, str]:
     return key_id, f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
 
 
-def create(
-    conn: psycopg.Connection, customer_email: str, label: str | None = None
-) -> tuple[dict[str, Any], str]:
+def create(conn: Conn, customer_email: str, label: str | None = None) -> tuple[dict[str, Any], str]:
     """A new key for the customer: (its row, the key). The key is in no row and no log."""
     customer = get_customer(conn, customer_email)
     if customer is None:
         raise NotFound(f"unknown customer {customer_email!r} (add it with `omni customer add`)")
     key_id, key = new_key()
-    row = conn.execute(
-        "INSERT INTO api_keys (customer_id, key_id, key_hash, label) VALUES (%s, %s, %s, %s) "
-        "RETURNING id, key_id, customer_id, label, created_at",
-        (customer["id"], key_id, key_hash(key), label),
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "INSERT INTO api_keys (customer_id, key_id, key_hash, label) VALUES (%s, %s, %s, %s) "
+            "RETURNING id, key_id, customer_id, label, created_at",
+            (customer["id"], key_id, key_hash(key), label),
+        )
+    )
     return row, key
 
 
-def revoke(conn: psycopg.Connection, key_id: str) -> None:
+def revoke(conn: Conn, key_id: str) -> None:
     row = conn.execute(
         "UPDATE api_keys SET revoked_at = NOW() WHERE key_id = %s AND revoked_at IS NULL "
         "RETURNING id",
@@ -70,7 +69,7 @@ def revoke(conn: psycopg.Connection, key_id: str) -> None:
         raise NotFound(f"no active key {key_id!r}")
 
 
-def list_keys(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def list_keys(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT k.key_id, c.email, k.label, k.created_at, k.last_used_at, k.revoked_at "
         "FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY k.created_at"
@@ -85,7 +84,7 @@ def parse(key: str) -> str:
     return match.group(1)
 
 
-def owner(conn: psycopg.Connection, key: str) -> KeyOwner | None:
+def owner(conn: Conn, key: str) -> KeyOwner | None:
     """The owner of an active key, or None (unknown, revoked, malformed or wrong). Read with the
     service's own connection: the key is what establishes the tenant."""
     try:
@@ -115,7 +114,7 @@ def owner(conn: psycopg.Connection, key: str) -> KeyOwner | None:
     )
 
 
-def known_origins(conn: psycopg.Connection) -> set[str]:
+def known_origins(conn: Conn) -> set[str]:
     """Every origin some customer allows ('*' among them if any allows all): what a preflight,
     which carries no key, is answered for."""
     return {
@@ -126,7 +125,7 @@ def known_origins(conn: psycopg.Connection) -> set[str]:
     }
 
 
-def touch(conn: psycopg.Connection, key_id: str) -> None:
+def touch(conn: Conn, key_id: str) -> None:
     conn.execute(
         "UPDATE api_keys SET last_used_at = NOW() WHERE key_id = %s "
         "AND (last_used_at IS NULL OR last_used_at < NOW() - interval '1 minute')",

@@ -14,8 +14,9 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
+
+from db.connection import Conn, one
 
 
 class Action(StrEnum):
@@ -31,13 +32,13 @@ def process_name() -> str:
     return f"{' '.join(a for a in argv if not a.startswith('-'))}[{os.getpid()}]"
 
 
-def actor(conn: psycopg.Connection) -> str:
-    role = conn.execute("SELECT current_user AS role").fetchone()
+def actor(conn: Conn) -> str:
+    role = one(conn.execute("SELECT current_user AS role"))
     return f"{process_name()} as {role['role'] if isinstance(role, dict) else role[0]}"
 
 
 def record(
-    conn: psycopg.Connection,
+    conn: Conn,
     action: Action,
     resource: str,
     reason: str,
@@ -47,25 +48,25 @@ def record(
     metadata: dict[str, Any] | None = None,
 ) -> UUID:
     """One audit row, in the caller's transaction (so it commits with what it records)."""
-    row = conn.execute(
-        "INSERT INTO customer_access_logs (customer_id, domain_id, actor, action, resource, "
-        "metadata) "
-        "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-        (
-            customer_id,
-            domain_id,
-            actor(conn),
-            str(action),
-            resource,
-            Jsonb({**(metadata or {}), "reason": reason}),
-        ),
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "INSERT INTO customer_access_logs (customer_id, domain_id, actor, action, resource, "
+            "metadata) "
+            "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            (
+                customer_id,
+                domain_id,
+                actor(conn),
+                str(action),
+                resource,
+                Jsonb({**(metadata or {}), "reason": reason}),
+            ),
+        )
+    )
     return row["id"] if isinstance(row, dict) else row[0]
 
 
-def recent(
-    conn: psycopg.Connection, limit: int = 50, action: str | None = None
-) -> list[dict[str, Any]]:
+def recent(conn: Conn, limit: int = 50, action: str | None = None) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT l.*, d.domain FROM customer_access_logs l LEFT JOIN domains d ON d.id = "
         "l.domain_id "

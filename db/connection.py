@@ -17,15 +17,28 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from typing import cast
 
 import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from core.config import Settings, get_settings
 from core.endpoints import database_url
+
+# A connection of this project: its rows are dicts (`connect`, the pools).
+Conn = psycopg.Connection[DictRow]
+
+
+def one(cursor: psycopg.Cursor[DictRow]) -> DictRow:
+    """The row a statement always returns (`INSERT ... RETURNING`, an aggregate, a lock try);
+    none is a bug, said so."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row
 
 
 class Work(StrEnum):
@@ -34,7 +47,7 @@ class Work(StrEnum):
     MAINTENANCE = "maintenance"  # migrations, index builds
 
 
-_pools: dict[Work, ConnectionPool] = {}
+_pools: dict[Work, ConnectionPool[Conn]] = {}
 _pool_pid: int | None = None
 _pool_lock = threading.Lock()
 
@@ -47,7 +60,7 @@ SEARCH_PATH = "public,extensions"
 
 def with_search_path(dsn: str) -> str:
     """`dsn` with `-c search_path=public,extensions` added to its options, unless they set one."""
-    options = conninfo_to_dict(dsn).get("options") or ""
+    options = str(conninfo_to_dict(dsn).get("options") or "")
     if "search_path" in options:
         return dsn
     return make_conninfo(dsn, options=f"{options} -c search_path={SEARCH_PATH}".strip())
@@ -74,7 +87,7 @@ def _options(dsn: str, work: Work, settings: Settings) -> str:
     return f"{given} {ours}".strip()
 
 
-def _configure(conn: psycopg.Connection) -> None:
+def _configure(conn: Conn) -> None:
     # the vector extension is not installed yet before the first migration
     with contextlib.suppress(psycopg.ProgrammingError):
         register_vector(conn)
@@ -82,7 +95,7 @@ def _configure(conn: psycopg.Connection) -> None:
 
 def connect(
     autocommit: bool = False, dsn: str | None = None, work: Work = Work.INTERACTIVE
-) -> psycopg.Connection:
+) -> Conn:
     """A new connection with dict rows, pgvector types registered and the limits of `work`."""
     settings = get_settings()
     dsn = with_search_path(dsn or database_url(settings))
@@ -93,7 +106,7 @@ def connect(
     return conn
 
 
-def get_pool(work: Work = Work.JOB) -> ConnectionPool:
+def get_pool(work: Work = Work.JOB) -> ConnectionPool[Conn]:
     """This process's pool for `work` (created on first use, recreated after a fork)."""
     global _pool_pid
     with _pool_lock:
@@ -105,6 +118,7 @@ def get_pool(work: Work = Work.JOB) -> ConnectionPool:
             dsn = with_search_path(database_url(settings))
             _pools[work] = ConnectionPool(
                 dsn,
+                connection_class=cast("type[Conn]", psycopg.Connection),  # its rows: dict_row
                 min_size=1,
                 max_size=settings.db_pool_size,
                 kwargs={"row_factory": dict_row, "options": _options(dsn, work, settings)},
@@ -117,7 +131,7 @@ def get_pool(work: Work = Work.JOB) -> ConnectionPool:
 
 
 @contextmanager
-def transaction() -> Iterator[psycopg.Connection]:
+def transaction() -> Iterator[Conn]:
     """A pooled connection inside one transaction (committed on success, rolled back on error)."""
     with get_pool().connection() as conn:
         yield conn
@@ -130,10 +144,10 @@ class Dedicated:
 
     def __init__(self, work: Work = Work.JOB, autocommit: bool = True) -> None:
         self.work, self.autocommit = work, autocommit
-        self._conn: psycopg.Connection | None = None
+        self._conn: Conn | None = None
 
     @contextmanager
-    def use(self) -> Iterator[psycopg.Connection]:
+    def use(self) -> Iterator[Conn]:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = connect(autocommit=self.autocommit, work=self.work)
         try:

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from core.crypto import CryptoError, Keyring, dumps, load_envelope
 from core.errors import InvalidValue, NotFound
 from db import audit
-from db.connection import transaction
+from db.connection import Conn, transaction
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ _OWN_CONFIG = (
 )
 
 
-def config_id(conn: psycopg.Connection, domain: str) -> UUID:
+def config_id(conn: Conn, domain: str) -> UUID:
     """customer_configs row of a registered domain (created if the domain has none yet)."""
     found = conn.execute("SELECT id FROM domains WHERE domain = %s", (domain,)).fetchone()
     if found is None:
@@ -77,7 +76,7 @@ class WooCommerceCredentials:
 
 
 def set_woocommerce(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain: str,
     consumer_key: str,
     consumer_secret: str,
@@ -105,7 +104,7 @@ def set_woocommerce(
 
 
 def get_woocommerce(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain: str,
     keyring: Keyring | None = None,
     *,
@@ -181,7 +180,7 @@ def _rotate_map(
 
 
 def rotate(
-    conn: psycopg.Connection, keyring: Keyring | None = None, *, reason: str = "key rotation"
+    conn: Conn, keyring: Keyring | None = None, *, reason: str = "key rotation"
 ) -> RotationResult:
     """Re-encrypt every stored value not under the current key, in one transaction.
 
@@ -280,7 +279,7 @@ def rotate(
     return result
 
 
-def stored_key_ids(conn: psycopg.Connection) -> dict[str, int]:
+def stored_key_ids(conn: Conn) -> dict[str, int]:
     """How many stored values each key id encrypted (read-only; nothing is decrypted). A value
     that is not an envelope counts under "plaintext"."""
     values: list[Any] = []

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
+from db.connection import Conn
 
 
-def pending(conn: psycopg.Connection, domain: str) -> list[dict[str, Any]]:
+def pending(conn: Conn, domain: str) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT * FROM domain_claims WHERE domain = %s AND status = 'pending' ORDER BY "
         "created_at, id",
@@ -16,7 +16,7 @@ def pending(conn: psycopg.Connection, domain: str) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-def mark_failed(conn: psycopg.Connection, claim_id: Any, reason: str) -> None:
+def mark_failed(conn: Conn, claim_id: Any, reason: str) -> None:
     conn.execute(
         "UPDATE domain_claims SET status = 'failed', checked_at = now(), "
         "error_message = %s WHERE id = %s",
@@ -24,7 +24,7 @@ def mark_failed(conn: psycopg.Connection, claim_id: Any, reason: str) -> None:
     )
 
 
-def grant(conn: psycopg.Connection, claim: dict[str, Any]) -> dict[str, Any]:
+def grant(conn: Conn, claim: dict[str, Any]) -> dict[str, Any]:
     """In one transaction: the domain belongs to the claimant from now on. Configs of the
     previous owner's customers for this domain are moved to omni_quarantine (its credentials
     must not become the new owner's); pages and content stay with the domain."""

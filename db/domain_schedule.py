@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
-
 from core.frequency import is_due, next_crawl_at
+from db.connection import Conn
 from db.jobs import ACTIVE, CRAWL_TYPES, JobType
 
 
@@ -51,7 +50,7 @@ SELECT d.id, d.domain, d.scrape_frequency, {last_done} AS last_done_at,
 
 
 def domain_states(
-    conn: psycopg.Connection, schedule: Schedule, domain_id: Any = None, *, active_only: bool = True
+    conn: Conn, schedule: Schedule, domain_id: Any = None, *, active_only: bool = True
 ) -> list[dict[str, Any]]:
     """One row per active domain of the schedule (or just `domain_id`; every domain with
     `active_only=False`): id, domain, scrape_frequency, last_done_at, last_job_at, busy."""

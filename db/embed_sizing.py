@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-import psycopg
+from db.connection import Conn
 
 # cl100k tokens per character of English text are ~1/4; the chunks' overlap and the title and
 # section path embedded with each chunk add about a quarter (workers/embed_job.py).
@@ -101,15 +101,13 @@ def take_within(
     return taken
 
 
-def measured_rate(conn: psycopg.Connection, model: str) -> float | None:
+def measured_rate(conn: Conn, model: str) -> float | None:
     """Tokens per second of the last completed embed runs of `model`, or None if none."""
     row = conn.execute(MEASURED_RATE_SQL, (model, RECENT_RUNS)).fetchone()
     return float(row["rate"]) if row and row["rate"] else None
 
 
-def page_tokens(
-    conn: psycopg.Connection, domain_id: Any, page_ids: Iterable[str]
-) -> dict[str, int]:
+def page_tokens(conn: Conn, domain_id: Any, page_ids: Iterable[str]) -> dict[str, int]:
     """Estimated tokens of each of the domain's pages (pages not found, or ids that are not
     page ids, cost nothing: the embed job skips them)."""
     valid = []

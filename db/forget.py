@@ -26,15 +26,16 @@ removes the pages it matches now.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from core.url_patterns import check_pattern, matches
+from db.connection import Conn, one
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +118,7 @@ FROM kept k WHERE h.id = k.id AND cardinality(k.urls) > 0
 """
 
 
-def forget_pages(
-    conn: psycopg.Connection, domain_id: Any, urls: list[str], reason: str
-) -> Forgotten:
+def forget_pages(conn: Conn, domain_id: Any, urls: list[str], reason: str) -> Forgotten:
     """Take the pages at `urls` of the domain out of search (see the module's docstring), in one
     transaction of the caller's connection. Idempotent: forgetting twice deletes nothing more.
     URLs the domain does not have are ignored."""
@@ -134,7 +133,7 @@ def forget_pages(
         "catalog_source": CATALOG_SOURCE,
     }
     with conn.transaction():
-        row = conn.execute(FORGET_SQL, params).fetchone()
+        row = one(conn.execute(FORGET_SQL, params))
         conn.execute(HASHES_SQL, params)
     return Forgotten(
         row["pages"],
@@ -149,7 +148,7 @@ CONFIG_KEY = "forget"
 
 
 def remove_pages(
-    conn: psycopg.Connection, domain_id: UUID | str, page_ids: list[UUID | str], reason: str
+    conn: Conn, domain_id: UUID | str, page_ids: Sequence[UUID | str], reason: str
 ) -> dict[str, int]:
     """Take the domain's pages `page_ids` out of search by the one path (`forget_pages`), then
     delete their rows too: nothing of them is kept, not even the crawl's memory of the URL.
@@ -181,7 +180,7 @@ def patterns(config: dict[str, Any] | None) -> tuple[str, ...]:
     return tuple(e["pattern"] for e in entries if isinstance(e, dict) and e.get("pattern"))
 
 
-def matching_pages(conn: psycopg.Connection, domain_id: UUID | str, pattern: str) -> list[UUID]:
+def matching_pages(conn: Conn, domain_id: UUID | str, pattern: str) -> list[UUID]:
     rows = conn.execute(
         "SELECT id, url FROM scraped_pages WHERE domain_id = %s AND url ~ '^https?://'",
         (domain_id,),
@@ -189,15 +188,13 @@ def matching_pages(conn: psycopg.Connection, domain_id: UUID | str, pattern: str
     return [r["id"] for r in rows if matches(r["url"], pattern)]
 
 
-def forget(
-    conn: psycopg.Connection, domain_id: UUID | str, pattern: str, reason: str
-) -> dict[str, Any]:
+def forget(conn: Conn, domain_id: UUID | str, pattern: str, reason: str) -> dict[str, Any]:
     """Record the pattern (once) and remove its pages, in the caller's transaction."""
     pattern = check_pattern(pattern)
     config = (
-        conn.execute(
-            "SELECT config FROM domains WHERE id = %s FOR UPDATE", (domain_id,)
-        ).fetchone()["config"]
+        one(conn.execute("SELECT config FROM domains WHERE id = %s FOR UPDATE", (domain_id,)))[
+            "config"
+        ]
         or {}
     )
     removed = remove_pages(

@@ -36,10 +36,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from db import embed_sizing
+from db.connection import Conn
 
 
 class JobType(StrEnum):
@@ -114,7 +114,7 @@ def is_crawl(job_type: str) -> bool:
 
 
 def create(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain_id: UUID | str,
     job_type: str,
     metadata: dict[str, Any] | None = None,
@@ -129,7 +129,7 @@ def create(
     return _value(row, "id")
 
 
-def get(conn: psycopg.Connection, job_id: UUID | str) -> dict[str, Any] | None:
+def get(conn: Conn, job_id: UUID | str) -> dict[str, Any] | None:
     return conn.execute(
         "SELECT j.*, d.domain FROM content_refresh_jobs j LEFT JOIN domains d ON d.id = "
         "j.domain_id "
@@ -188,7 +188,7 @@ def attempts_used(job: dict[str, Any]) -> int:
 
 
 def start(
-    conn: psycopg.Connection,
+    conn: Conn,
     job_id: UUID | str,
     lease_s: float = DEFAULT_LEASE_S,
     max_attempts: int | None = None,
@@ -221,9 +221,7 @@ def start(
     return row
 
 
-def give_up(
-    conn: psycopg.Connection, job_id: UUID | str, max_attempts: int
-) -> dict[str, Any] | None:
+def give_up(conn: Conn, job_id: UUID | str, max_attempts: int) -> dict[str, Any] | None:
     """Fail a job that has used `max_attempts` and that no runner holds (pending, or running
     under an expired lease: its last attempt's runner died), with its last error and "(gave up
     after N attempts)"; the row, or None if it is not such a job."""
@@ -239,9 +237,7 @@ def give_up(
     ).fetchone()
 
 
-def renew(
-    conn: psycopg.Connection, job_id: UUID | str, runner: str, lease_s: float = DEFAULT_LEASE_S
-) -> bool:
+def renew(conn: Conn, job_id: UUID | str, runner: str, lease_s: float = DEFAULT_LEASE_S) -> bool:
     """Extend the lease of the job (and of the siblings it merged) while `runner` holds it.
     False: the job is no longer this runner's."""
     cur = conn.execute(
@@ -253,7 +249,7 @@ def renew(
     return any(r["own"] if isinstance(r, dict) else r[0] for r in cur.fetchall())
 
 
-def hold(conn: psycopg.Connection, job_id: UUID | str, runner: str) -> None:
+def hold(conn: Conn, job_id: UUID | str, runner: str) -> None:
     """Inside a write transaction: LeaseLost unless `runner` still holds the job. The row lock
     (FOR SHARE) keeps a takeover out until the transaction ends, so nothing is written by a
     runner whose job was taken over."""
@@ -267,7 +263,7 @@ def hold(conn: psycopg.Connection, job_id: UUID | str, runner: str) -> None:
 
 
 @contextmanager
-def held(conn: psycopg.Connection, job: dict[str, Any]) -> Iterator[psycopg.Connection]:
+def held(conn: Conn, job: dict[str, Any]) -> Iterator[Conn]:
     """`with held(conn, job):` a transaction that writes only while the job's runner holds it
     (the job modules' write transactions)."""
     with conn.transaction():
@@ -277,7 +273,7 @@ def held(conn: psycopg.Connection, job: dict[str, Any]) -> Iterator[psycopg.Conn
 
 
 def claim_siblings(
-    conn: psycopg.Connection,
+    conn: Conn,
     leader: dict[str, Any],
     *,
     force: bool,
@@ -334,7 +330,7 @@ def claim_siblings(
 
 
 def split_off(
-    conn: psycopg.Connection, job: dict[str, Any], keep: list[str], rest: list[list[str]]
+    conn: Conn, job: dict[str, Any], keep: list[str], rest: list[list[str]]
 ) -> list[UUID]:
     """A running job too big for its time limit (db/embed_sizing.py) keeps the pages `keep`
     and hands each batch of `rest` to a new pending job of its kind, in one transaction and
@@ -362,7 +358,7 @@ def split_off(
 _CARRIED = ("crawl_job_id", "force", "requested_by")
 
 
-def complete_siblings(conn: psycopg.Connection, ids: list[Any], runner: str) -> int:
+def complete_siblings(conn: Conn, ids: list[Any], runner: str) -> int:
     """The merged jobs done with their leader (running -> completed, under its runner)."""
     if not ids:
         return 0
@@ -375,9 +371,7 @@ def complete_siblings(conn: psycopg.Connection, ids: list[Any], runner: str) -> 
     return cur.rowcount
 
 
-def release_siblings(
-    conn: psycopg.Connection, ids: list[Any], runner: str, error: str
-) -> list[dict[str, Any]]:
+def release_siblings(conn: Conn, ids: list[Any], runner: str, error: str) -> list[dict[str, Any]]:
     """The leader failed: its merged jobs back to pending, each to be retried on its own."""
     if not ids:
         return []
@@ -389,7 +383,7 @@ def release_siblings(
     ).fetchall()
 
 
-def release_expired(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def release_expired(conn: Conn) -> list[dict[str, Any]]:
     """Running pipeline jobs whose lease expired (a killed, paused or cut-off runner) back to
     pending; the caller re-sends their messages if they are gone. Any process may call it: the
     first to notice wins, the others find nothing."""
@@ -404,7 +398,7 @@ def release_expired(conn: psycopg.Connection) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-def pending_since(conn: psycopg.Connection, seconds: float) -> list[dict[str, Any]]:
+def pending_since(conn: Conn, seconds: float) -> list[dict[str, Any]]:
     """Pipeline jobs untouched and pending for at least `seconds` (candidates for a re-send),
     with how long (`age_s`)."""
     return conn.execute(
@@ -416,7 +410,7 @@ def pending_since(conn: psycopg.Connection, seconds: float) -> list[dict[str, An
     ).fetchall()
 
 
-def note_resent(conn: psycopg.Connection, job_id: UUID | str) -> None:
+def note_resent(conn: Conn, job_id: UUID | str) -> None:
     """A pending job's message was sent again (its `updated_at` moves: the next re-send waits)."""
     conn.execute(
         "UPDATE content_refresh_jobs SET metadata = metadata || jsonb_build_object("
@@ -427,7 +421,7 @@ def note_resent(conn: psycopg.Connection, job_id: UUID | str) -> None:
 
 
 def update_metadata(
-    conn: psycopg.Connection,
+    conn: Conn,
     job_id: UUID | str,
     metadata: dict[str, Any],
     runner: str | None = None,
@@ -446,7 +440,7 @@ def update_metadata(
 
 
 def complete(
-    conn: psycopg.Connection,
+    conn: Conn,
     job_id: UUID | str,
     runner: str,
     metadata: dict[str, Any] | None = None,
@@ -463,7 +457,7 @@ def complete(
 
 
 def fail(
-    conn: psycopg.Connection,
+    conn: Conn,
     job_id: UUID | str,
     error: str,
     metadata: dict[str, Any] | None = None,
@@ -494,7 +488,7 @@ def fail(
 
 
 def release(
-    conn: psycopg.Connection,
+    conn: Conn,
     job_id: UUID | str,
     runner: str,
     error: str,
@@ -510,7 +504,7 @@ def release(
     return cur.rowcount > 0
 
 
-def reset_for_retry(conn: psycopg.Connection, job_id: UUID | str) -> dict[str, Any] | None:
+def reset_for_retry(conn: Conn, job_id: UUID | str) -> dict[str, Any] | None:
     """A failed job back to pending (the caller re-sends its message), with a new retry
     budget. None if it is not failed."""
     return conn.execute(
@@ -542,7 +536,7 @@ class RetryNotSent(Exception):
 Sender = Callable[[Any, str], Any]
 
 
-def retry(conn: psycopg.Connection, job_id: UUID | str, send: Sender) -> dict[str, Any]:
+def retry(conn: Conn, job_id: UUID | str, send: Sender) -> dict[str, Any]:
     """An operator's retry (CLI, dashboard): a failed job back to pending, committed, then its
     message sent. If the send fails, the job is failed again with that reason (it must not look
     queued) and RetryNotSent is raised. `conn` must commit each statement (autocommit) or be
@@ -562,7 +556,7 @@ def retry(conn: psycopg.Connection, job_id: UUID | str, send: Sender) -> dict[st
     return row
 
 
-def _commit(conn: psycopg.Connection) -> None:
+def _commit(conn: Conn) -> None:
     if not conn.autocommit:
         conn.commit()
 

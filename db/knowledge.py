@@ -21,12 +21,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import xxhash
 from psycopg.types.json import Jsonb
 
 from core.errors import InvalidValue, NotFound
 from db import jobs
+from db.connection import Conn, one
 from db.forget import remove_pages
 
 URL_PREFIX = "curated:"
@@ -58,44 +58,49 @@ def check_answer(kind: str, question: str, answer: str) -> tuple[str, str]:
 
 
 def add(
-    conn: psycopg.Connection, domain: dict[str, Any], question: str, answer: str, kind: str = "qa"
+    conn: Conn, domain: dict[str, Any], question: str, answer: str, kind: str = "qa"
 ) -> dict[str, Any]:
     question, answer = check_answer(kind, question, answer)
-    return conn.execute(
-        "INSERT INTO training_data (user_id, domain_id, type, input_text, output_text, metadata, "
-        "status) VALUES (%s, %s, %s, %s, %s, %s, 'pending') RETURNING *",
-        (
-            domain.get("user_id"),
-            domain["id"],
-            kind,
-            question,
-            answer,
-            Jsonb({"source": "omni knowledge"}),
-        ),
-    ).fetchone()
+    return one(
+        conn.execute(
+            "INSERT INTO training_data (user_id, domain_id, type, input_text, output_text, "
+            "metadata, "
+            "status) VALUES (%s, %s, %s, %s, %s, %s, 'pending') RETURNING *",
+            (
+                domain.get("user_id"),
+                domain["id"],
+                kind,
+                question,
+                answer,
+                Jsonb({"source": "omni knowledge"}),
+            ),
+        )
+    )
 
 
 def edit(
-    conn: psycopg.Connection, training_id: UUID | str, question: str | None, answer: str | None
+    conn: Conn, training_id: UUID | str, question: str | None, answer: str | None
 ) -> dict[str, Any]:
     row = get(conn, training_id)
     question, answer = check_answer(
         row["type"], question or row["input_text"], answer or row["output_text"]
     )
-    return conn.execute(
-        "UPDATE training_data SET input_text = %s, output_text = %s, status = 'pending' "
-        "WHERE id = %s RETURNING *",
-        (question, answer, row["id"]),
-    ).fetchone()
+    return one(
+        conn.execute(
+            "UPDATE training_data SET input_text = %s, output_text = %s, status = 'pending' "
+            "WHERE id = %s RETURNING *",
+            (question, answer, row["id"]),
+        )
+    )
 
 
-def remove(conn: psycopg.Connection, training_id: UUID | str) -> dict[str, Any]:
+def remove(conn: Conn, training_id: UUID | str) -> dict[str, Any]:
     row = get(conn, training_id)
     conn.execute("DELETE FROM training_data WHERE id = %s", (row["id"],))
     return row
 
 
-def get(conn: psycopg.Connection, training_id: UUID | str) -> dict[str, Any]:
+def get(conn: Conn, training_id: UUID | str) -> dict[str, Any]:
     try:
         UUID(str(training_id))
     except ValueError:
@@ -109,9 +114,7 @@ def get(conn: psycopg.Connection, training_id: UUID | str) -> dict[str, Any]:
     return row
 
 
-def list_answers(
-    conn: psycopg.Connection, domain_id: UUID | str | None = None
-) -> list[dict[str, Any]]:
+def list_answers(conn: Conn, domain_id: UUID | str | None = None) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT t.id, t.domain_id, d.domain, t.type, t.input_text AS question, "
         "t.output_text AS answer, t.status, t.created_at, t.updated_at, "
@@ -124,7 +127,7 @@ def list_answers(
     ).fetchall()
 
 
-def sync(conn: psycopg.Connection, domain_id: UUID | str) -> dict[str, Any]:
+def sync(conn: Conn, domain_id: UUID | str) -> dict[str, Any]:
     """Make the domain's curated pages match its training_data rows, in the caller's
     transaction. Returns the ids of pages to (re-)embed and how many were removed."""
     rows = conn.execute(
@@ -153,14 +156,18 @@ def sync(conn: psycopg.Connection, domain_id: UUID | str) -> dict[str, Any]:
             "content_type": "curated_answer",
             "curated": {"training_id": str(row["id"]), "type": row["type"], "fingerprint": mark},
         }
-        page = conn.execute(
-            "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, "
-            "scraped_at) "
-            "VALUES (%s, %s, %s, %s, %s, 'scraped', now()) ON CONFLICT (domain_id, url) DO UPDATE "
-            "SET title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata, "
-            "status = 'scraped', scraped_at = now() RETURNING id",
-            (domain_id, url, row["input_text"], row["output_text"], Jsonb(metadata)),
-        ).fetchone()
+        page = one(
+            conn.execute(
+                "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, "
+                "scraped_at) "
+                "VALUES (%s, %s, %s, %s, %s, 'scraped', now()) ON CONFLICT (domain_id, url) DO "
+                "UPDATE "
+                "SET title = EXCLUDED.title, content = EXCLUDED.content, metadata = "
+                "EXCLUDED.metadata, "
+                "status = 'scraped', scraped_at = now() RETURNING id",
+                (domain_id, url, row["input_text"], row["output_text"], Jsonb(metadata)),
+            )
+        )
         conn.execute(
             "UPDATE training_data SET status = 'pending' WHERE id = %s "
             "AND status IS DISTINCT FROM 'pending'",
@@ -178,7 +185,7 @@ def sync(conn: psycopg.Connection, domain_id: UUID | str) -> dict[str, Any]:
     return {"page_ids": changed, "removed": removed["scraped_pages"]}
 
 
-def mark_embedded(conn: psycopg.Connection, page_ids: list[Any]) -> None:
+def mark_embedded(conn: Conn, page_ids: list[Any]) -> None:
     """The curated answers among `page_ids` are searchable now (the embed job's transaction)."""
     conn.execute(
         "UPDATE training_data t SET status = 'completed' FROM scraped_pages p "
@@ -188,7 +195,7 @@ def mark_embedded(conn: psycopg.Connection, page_ids: list[Any]) -> None:
     )
 
 
-def sync_job(conn: psycopg.Connection, domain_id: UUID | str) -> tuple[Any, dict[str, Any]]:
+def sync_job(conn: Conn, domain_id: UUID | str) -> tuple[Any, dict[str, Any]]:
     """`sync`, then an embed job for the pages it changed (None when none did), in the caller's
     transaction: commit, then send the job's message."""
     result = sync(conn, domain_id)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from core.knowledge import CONTENT, NOT_KNOWLEDGE, page_kind, rules_of
+from db.connection import Conn
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Reclassified:
     chunks_removed: int = 0
 
 
-def apply_knowledge_rules(conn: psycopg.Connection, domain_row: dict[str, Any]) -> Reclassified:
+def apply_knowledge_rules(conn: Conn, domain_row: dict[str, Any]) -> Reclassified:
     include, exclude = rules_of(domain_row)
     changes: list[tuple[Any, str, str | None]] = []
     excluded = included = 0

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 from core.errors import OmniError
+from db.connection import Conn
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _LOCK_KEY = 0x0_6D_6E_69  # "omni"
@@ -135,25 +138,25 @@ ALTER TABLE public.schema_migrations ENABLE ROW LEVEL SECURITY;
 """
 
 
-def applied(conn: psycopg.Connection) -> dict[str, dict]:
+def applied(conn: Conn) -> dict[str, dict[str, Any]]:
     exists = conn.execute("SELECT to_regclass('public.schema_migrations') AS t").fetchone()
     if not exists or not _first(exists):
         return {}
     rows = conn.execute(
         "SELECT version, name, checksum, applied_at FROM schema_migrations"
     ).fetchall()
-    return {_get(r, "version", 0): r for r in rows}
+    return {str(_get(r, "version", 0)): r for r in rows}
 
 
-def _first(row) -> object:
-    return row["t"] if isinstance(row, dict) else row[0]
+def _first(row: Mapping[str, Any] | Sequence[Any]) -> object:
+    return row["t"] if isinstance(row, Mapping) else row[0]
 
 
-def _get(row, key: str, index: int) -> object:
-    return row[key] if isinstance(row, dict) else row[index]
+def _get(row: Mapping[str, Any] | Sequence[Any], key: str, index: int) -> object:
+    return row[key] if isinstance(row, Mapping) else row[index]
 
 
-def pending(conn: psycopg.Connection) -> list[Migration]:
+def pending(conn: Conn) -> list[Migration]:
     """The migrations the next migrate() runs (a baseline only recorded is not among them)."""
     return [s.migration for s in plan(set(applied(conn)), discover()) if s.run]
 
@@ -164,7 +167,7 @@ def satisfied(done: set[str], migrations: list[Migration]) -> set[str]:
     return set(done) | {v for m in migrations if m.version in done for v in m.replaces}
 
 
-def migrate(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+def migrate(conn: Conn, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     """Apply pending migrations; returns those run. `conn` must be in autocommit mode."""
     if not conn.autocommit:
         raise MigrationError("migrate() needs an autocommit connection")

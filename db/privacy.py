@@ -20,11 +20,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from core.errors import InvalidValue
 from db import jobs
+from db.connection import Conn, one
 
 
 class Work(StrEnum):
@@ -88,7 +88,7 @@ def check_request(
 
 
 def create(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain_id: UUID | str,
     request_type: str,
     *,
@@ -106,12 +106,22 @@ def create(
     if note:
         details["note"] = note
     row = dict(
-        conn.execute(
-            "INSERT INTO privacy_requests (domain_id, request_type, regulation, requester_email, "
-            "details, due_at) VALUES (%s, %s, %s, %s, %s, now() + make_interval(days => %s)) "
-            "RETURNING *",
-            (domain_id, request_type, regulation, email, Jsonb(details), DEADLINE_DAYS[regulation]),
-        ).fetchone()
+        one(
+            conn.execute(
+                "INSERT INTO privacy_requests (domain_id, request_type, regulation, "
+                "requester_email, "
+                "details, due_at) VALUES (%s, %s, %s, %s, %s, now() + make_interval(days => %s)) "
+                "RETURNING *",
+                (
+                    domain_id,
+                    request_type,
+                    regulation,
+                    email,
+                    Jsonb(details),
+                    DEADLINE_DAYS[regulation],
+                ),
+            )
+        )
     )
     row["job_id"] = None
     if WORK_FOR_TYPE[request_type] != Work.MANUAL:
@@ -124,9 +134,7 @@ def create(
     return row
 
 
-def begin(
-    conn: psycopg.Connection, request_id: UUID | str, domain_id: UUID | str
-) -> dict[str, Any] | None:
+def begin(conn: Conn, request_id: UUID | str, domain_id: UUID | str) -> dict[str, Any] | None:
     """pending | in_progress -> in_progress, locked for the caller's transaction; None when it
     is closed already (a message delivered twice) or not of this domain."""
     return conn.execute(
@@ -137,7 +145,7 @@ def begin(
 
 
 def finish(
-    conn: psycopg.Connection,
+    conn: Conn,
     request_id: UUID | str,
     status: RequestStatus,
     summary: dict[str, Any],
@@ -154,7 +162,7 @@ def finish(
 
 
 def close(
-    conn: psycopg.Connection, request_id: UUID | str, status: RequestStatus, summary: str
+    conn: Conn, request_id: UUID | str, status: RequestStatus, summary: str
 ) -> dict[str, Any]:
     """An operator closes a request (a manual type, or one it rejects)."""
     if status not in (RequestStatus.COMPLETED, RequestStatus.REJECTED):
@@ -181,7 +189,7 @@ _SELECT = (
 )
 
 
-def get(conn: psycopg.Connection, request_id: UUID | str) -> dict[str, Any] | None:
+def get(conn: Conn, request_id: UUID | str) -> dict[str, Any] | None:
     try:
         UUID(str(request_id))
     except ValueError:
@@ -192,7 +200,7 @@ def get(conn: psycopg.Connection, request_id: UUID | str) -> dict[str, Any] | No
 
 
 def list_requests(
-    conn: psycopg.Connection,
+    conn: Conn,
     *,
     domain_id: UUID | str | None = None,
     open_only: bool = False,
@@ -209,11 +217,13 @@ def list_requests(
     ).fetchall()
 
 
-def counts(conn: psycopg.Connection) -> dict[str, int]:
-    row = conn.execute(
-        "SELECT count(*) FILTER (WHERE status = ANY(%(open)s)) AS open, "
-        "count(*) FILTER (WHERE status = ANY(%(open)s) AND due_at < now()) AS overdue "
-        "FROM privacy_requests",
-        {"open": list(OPEN)},
-    ).fetchone()
+def counts(conn: Conn) -> dict[str, int]:
+    row = one(
+        conn.execute(
+            "SELECT count(*) FILTER (WHERE status = ANY(%(open)s)) AS open, "
+            "count(*) FILTER (WHERE status = ANY(%(open)s) AND due_at < now()) AS overdue "
+            "FROM privacy_requests",
+            {"open": list(OPEN)},
+        )
+    )
     return {"open": row["open"], "overdue": row["overdue"]}

@@ -3,13 +3,13 @@ per domain (`pattern_type` = the template's)."""
 
 from __future__ import annotations
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from content.template import PATTERN_TYPE, SiteTemplate
+from db.connection import Conn
 
 
-def load(conn: psycopg.Connection, domain_id: str) -> SiteTemplate:
+def load(conn: Conn, domain_id: str) -> SiteTemplate:
     row = conn.execute(
         "SELECT selectors FROM domain_patterns WHERE domain_id = %s AND pattern_type = %s",
         (domain_id, PATTERN_TYPE),
@@ -17,7 +17,7 @@ def load(conn: psycopg.Connection, domain_id: str) -> SiteTemplate:
     return SiteTemplate.from_json(row["selectors"] if row else None)
 
 
-def save(conn: psycopg.Connection, domain_id: str, template: SiteTemplate) -> None:
+def save(conn: Conn, domain_id: str, template: SiteTemplate) -> None:
     """Upsert; success_count = pages observed, confidence = share of blocks that are template."""
     data = template.to_json()
     share = (

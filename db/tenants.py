@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from core.errors import InvalidValue, NotFound
 from core.frequency import validate_frequency
 from core.knowledge import valid_patterns
+from db.connection import Conn, one
 from db.source_counts import SOURCE_COUNT_COLUMNS
 
 
 def add_customer(
-    conn: psycopg.Connection,
+    conn: Conn,
     email: str,
     name: str | None = None,
     company_name: str | None = None,
@@ -30,21 +30,24 @@ def add_customer(
     if "@" not in email:
         raise InvalidValue(f"not an email address: {email!r}")
     user_id = auth_user(conn, email, auth_user_id)
-    return conn.execute(
-        "INSERT INTO customers (auth_user_id, email, name, company_name) VALUES (%s, %s, %s, %s) "
-        "ON CONFLICT (auth_user_id, email) DO UPDATE SET name = COALESCE(EXCLUDED.name, "
-        "customers.name), "
-        "company_name = COALESCE(EXCLUDED.company_name, customers.company_name) RETURNING *",
-        (user_id, email, name, company_name),
-    ).fetchone()
+    return one(
+        conn.execute(
+            "INSERT INTO customers (auth_user_id, email, name, company_name) VALUES (%s, %s, %s, "
+            "%s) "
+            "ON CONFLICT (auth_user_id, email) DO UPDATE SET name = COALESCE(EXCLUDED.name, "
+            "customers.name), "
+            "company_name = COALESCE(EXCLUDED.company_name, customers.company_name) RETURNING *",
+            (user_id, email, name, company_name),
+        )
+    )
 
 
-def on_supabase(conn: psycopg.Connection) -> bool:
+def on_supabase(conn: Conn) -> bool:
     """Whether auth.users is Supabase Auth's (migration 0070 defines the test)."""
-    return conn.execute("SELECT public.omni_on_supabase() AS yes").fetchone()["yes"]
+    return one(conn.execute("SELECT public.omni_on_supabase() AS yes"))["yes"]
 
 
-def auth_user(conn: psycopg.Connection, email: str, auth_user_id: str | None = None) -> Any:
+def auth_user(conn: Conn, email: str, auth_user_id: str | None = None) -> Any:
     """The id of the auth user a customer with this email belongs to (see add_customer)."""
     if auth_user_id is not None:
         try:
@@ -56,11 +59,13 @@ def auth_user(conn: psycopg.Connection, email: str, auth_user_id: str | None = N
             raise NotFound(f"no auth user with id {wanted}")
         return row["id"]
     if not on_supabase(conn):
-        return conn.execute(
-            "INSERT INTO auth.users (email) VALUES (%s) "
-            "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
-            (email,),
-        ).fetchone()["id"]
+        return one(
+            conn.execute(
+                "INSERT INTO auth.users (email) VALUES (%s) "
+                "ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
+                (email,),
+            )
+        )["id"]
     # Supabase Auth keeps emails lower-case; only non-SSO users have unique emails
     # (users_email_partial_key ... WHERE is_sso_user = false).
     rows = conn.execute(
@@ -82,7 +87,7 @@ def auth_user(conn: psycopg.Connection, email: str, auth_user_id: str | None = N
     )
 
 
-def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
+def get_customer(conn: Conn, email: str) -> dict[str, Any] | None:
     """The operator's customer for this email: its auth user has the email too (emails are unique
     per tenant only, so a tenant's own customers row with someone else's email never matches)."""
     email = email.strip().lower()
@@ -94,7 +99,7 @@ def get_customer(conn: psycopg.Connection, email: str) -> dict[str, Any] | None:
 
 
 def add_domain(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain: str,
     *,
     frequency: str | None = None,
@@ -114,29 +119,31 @@ def add_domain(
         for key, value in (("include", include), ("exclude", exclude))
         if value is not None
     }
-    row = conn.execute(
-        "INSERT INTO domains (domain, name, scrape_frequency, max_pages, render_js, user_id, "
-        "                     knowledge_rules) "
-        "VALUES (%(domain)s, %(name)s, COALESCE(%(frequency)s, 'weekly'), %(max_pages)s, "
-        "        COALESCE(%(render_js)s, false), %(user_id)s, %(rules)s) "
-        "ON CONFLICT (domain) DO UPDATE SET "
-        "  name = COALESCE(EXCLUDED.name, domains.name), "
-        "  scrape_frequency = COALESCE(%(frequency)s, domains.scrape_frequency), "
-        "  max_pages = COALESCE(%(max_pages)s, domains.max_pages), "
-        "  render_js = COALESCE(%(render_js)s, domains.render_js), "
-        "  knowledge_rules = domains.knowledge_rules || %(rules)s, "
-        "  user_id = COALESCE(EXCLUDED.user_id, domains.user_id) "
-        "RETURNING *",
-        {
-            "domain": domain,
-            "name": name,
-            "frequency": frequency,
-            "max_pages": max_pages,
-            "render_js": render_js,
-            "user_id": customer["auth_user_id"] if customer else None,
-            "rules": Jsonb(rules),
-        },
-    ).fetchone()
+    row = one(
+        conn.execute(
+            "INSERT INTO domains (domain, name, scrape_frequency, max_pages, render_js, user_id, "
+            "                     knowledge_rules) "
+            "VALUES (%(domain)s, %(name)s, COALESCE(%(frequency)s, 'weekly'), %(max_pages)s, "
+            "        COALESCE(%(render_js)s, false), %(user_id)s, %(rules)s) "
+            "ON CONFLICT (domain) DO UPDATE SET "
+            "  name = COALESCE(EXCLUDED.name, domains.name), "
+            "  scrape_frequency = COALESCE(%(frequency)s, domains.scrape_frequency), "
+            "  max_pages = COALESCE(%(max_pages)s, domains.max_pages), "
+            "  render_js = COALESCE(%(render_js)s, domains.render_js), "
+            "  knowledge_rules = domains.knowledge_rules || %(rules)s, "
+            "  user_id = COALESCE(EXCLUDED.user_id, domains.user_id) "
+            "RETURNING *",
+            {
+                "domain": domain,
+                "name": name,
+                "frequency": frequency,
+                "max_pages": max_pages,
+                "render_js": render_js,
+                "user_id": customer["auth_user_id"] if customer else None,
+                "rules": Jsonb(rules),
+            },
+        )
+    )
     if customer:
         conn.execute(
             "INSERT INTO customer_configs (customer_id, domain, business_name) VALUES (%s, %s, %s) "
@@ -146,11 +153,11 @@ def add_domain(
     return row
 
 
-def get_domain(conn: psycopg.Connection, domain: str) -> dict[str, Any] | None:
+def get_domain(conn: Conn, domain: str) -> dict[str, Any] | None:
     return conn.execute("SELECT * FROM domains WHERE domain = %s", (domain,)).fetchone()
 
 
-def owned_domains(conn: psycopg.Connection, domain: str) -> list[str]:
+def owned_domains(conn: Conn, domain: str) -> list[str]:
     """The other hosts that belong to this site (customer_configs.owned_domains)."""
     row = conn.execute(
         "SELECT owned_domains FROM customer_configs WHERE domain = %s", (domain,)
@@ -158,7 +165,7 @@ def owned_domains(conn: psycopg.Connection, domain: str) -> list[str]:
     return list(row["owned_domains"] or []) if row else []
 
 
-def list_domains(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def list_domains(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT d.*, c.email AS customer_email, "
         "  (SELECT count(*) FROM scraped_pages p WHERE p.domain_id = d.id) AS pages, "

@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
-import psycopg
+from db.connection import Conn
 
 
 def add_usage(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain_id: UUID | str,
     usage_type: str,
     model: str,

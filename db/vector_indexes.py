@@ -35,9 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
 from core.config import get_settings
+from db.connection import Conn, one
 
 PREFIX = "idx_page_embeddings_vector_d_"
 LOCK_KEY = 0x6F6D6E69  # 'omni': advisory lock class for index builds
@@ -119,11 +118,11 @@ def judge_indexes(rows: Mapping[UUID, int], existing: Mapping[str, bool], min_ro
     return health
 
 
-def health(conn: psycopg.Connection, min_rows: int) -> Health:
+def health(conn: Conn, min_rows: int) -> Health:
     return judge_indexes(domain_rows(conn), existing_indexes(conn), min_rows)
 
 
-def existing_indexes(conn: psycopg.Connection) -> dict[str, bool]:
+def existing_indexes(conn: Conn) -> dict[str, bool]:
     """Index name -> usable by search_embedding_ids (the same test as its
     has_own_vector_index(): valid, ready, on l2_normalize(embedding) with vector_ip_ops)."""
     return {
@@ -139,17 +138,18 @@ def existing_indexes(conn: psycopg.Connection) -> dict[str, bool]:
     }
 
 
-def _vector_schema(conn: psycopg.Connection) -> str:
+def _vector_schema(conn: Conn) -> str:
     """Where pgvector lives (public on plain Postgres, extensions on Supabase)."""
-    return conn.execute(
-        "SELECT n.nspname AS s FROM pg_extension e JOIN pg_namespace n "
-        "ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
-    ).fetchone()["s"]
+    return one(
+        conn.execute(
+            "SELECT n.nspname AS s FROM pg_extension e JOIN pg_namespace n "
+            "ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
+        )
+    )["s"]
 
 
-def domain_rows(
-    conn: psycopg.Connection, domain_ids: Iterable[UUID] | None = None
-) -> dict[UUID, int]:
+def domain_rows(conn: Conn, domain_ids: Iterable[UUID] | None = None) -> dict[UUID, int]:
+    args: tuple[Any, ...]
     if domain_ids is None:
         query, args = (
             (
@@ -169,12 +169,10 @@ def domain_rows(
     return {r["domain_id"]: r["n"] for r in conn.execute(query, args)}
 
 
-def _build(conn: psycopg.Connection, domain_id: UUID) -> bool:
+def _build(conn: Conn, domain_id: UUID) -> bool:
     """CREATE INDEX CONCURRENTLY for one domain; False when another session is building it."""
     key = domain_id.int & 0x7FFFFFFF
-    if not conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS ok", (LOCK_KEY, key)).fetchone()[
-        "ok"
-    ]:
+    if not one(conn.execute("SELECT pg_try_advisory_lock(%s, %s) AS ok", (LOCK_KEY, key)))["ok"]:
         return False
     try:
         name = index_name(domain_id)
@@ -195,7 +193,7 @@ def _build(conn: psycopg.Connection, domain_id: UUID) -> bool:
 
 
 def sync(
-    conn: psycopg.Connection, min_rows: int | None = None, domain_ids: Iterable[UUID] | None = None
+    conn: Conn, min_rows: int | None = None, domain_ids: Iterable[UUID] | None = None
 ) -> dict[str, Any]:
     """Build missing and drop unneeded per-domain indexes (all domains, or only `domain_ids`).
     `conn` must be in autocommit mode (CONCURRENTLY cannot run in a transaction)."""

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-
 from db import jobs
+from db.connection import Conn
 from db.domain_schedule import CATALOG_SYNCS, domain_states, is_due_now
 
 
-def catalog_state(conn: psycopg.Connection, domain_id: Any = None) -> list[dict[str, Any]]:
+def catalog_state(conn: Conn, domain_id: Any = None) -> list[dict[str, Any]]:
     return domain_states(conn, CATALOG_SYNCS, domain_id)
 
 

@@ -27,6 +27,7 @@ from core.crypto import Keyring
 from core.endpoints import redact_url as redact
 from core.errors import InvalidValue
 from db import migrate, vector_indexes
+from db.connection import one
 from db.credentials import stored_key_ids as count_stored_key_ids
 from interfaces import pg_selftest
 from interfaces.pg_build import postgres_bin, system_user
@@ -250,8 +251,8 @@ def check_postgres(settings: Settings) -> list[Result]:
         )
         return [down, *(skip(n, "Postgres is unreachable") for n in PG_CHECKS[1:])]
     with conn:
-        version_num = int(conn.execute("SHOW server_version_num").fetchone()["server_version_num"])
-        version = conn.execute("SHOW server_version").fetchone()["server_version"]
+        version_num = int(one(conn.execute("SHOW server_version_num"))["server_version_num"])
+        version = one(conn.execute("SHOW server_version"))["server_version"]
         extensions = {
             r["name"]: r
             for r in conn.execute(
@@ -288,10 +289,7 @@ def check_vector_indexes(settings: Settings) -> Result:
         autocommit=True,
         row_factory=dict_row,
     ) as conn:
-        if (
-            conn.execute("SELECT to_regclass('public.page_embeddings') AS t").fetchone()["t"]
-            is None
-        ):
+        if one(conn.execute("SELECT to_regclass('public.page_embeddings') AS t"))["t"] is None:
             return skip("vector-indexes", "the schema is not migrated yet")
         min_rows = settings.search_domain_index_rows
         found = vector_indexes.health(conn, min_rows)

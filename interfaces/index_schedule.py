@@ -20,7 +20,7 @@ import threading
 import psycopg
 
 from db import vector_indexes
-from db.connection import connect
+from db.connection import Conn, connect
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class IndexMaintenance:
     def __init__(self, interval: float, min_rows: int) -> None:
         self.interval, self.min_rows = interval, min_rows
         self.stopping = threading.Event()
-        self._conn: psycopg.Connection | None = None
+        self._conn: Conn | None = None
         self._thread = threading.Thread(
             target=self._run, name="vector-index-maintenance", daemon=True
         )

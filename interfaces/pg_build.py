@@ -70,6 +70,8 @@ def grant_to_system_user(run_as: str, bin_dir: Path, root: Path) -> None:
         )
 
     entry = ensure_user_exists(run_as)
+    if entry is None:
+        raise ServiceError(f"no system user {run_as!r} to run Postgres as")
     ensure_prefix_permissions(root)
     ensure_prefix_permissions(bin_dir)
     read = stat.S_IRGRP | stat.S_IROTH

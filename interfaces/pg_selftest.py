@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from core.endpoints import ServiceError
 from interfaces.pg_build import grant_to_system_user, run_postgres_tool
@@ -160,8 +161,9 @@ def judge(returncode: int, stdout: str, stderr: str) -> str:
         got = values.get(name)
         if not got:
             return f"no {name} in the self-test output"
-        if not math.isclose(float(got[0]), want[name], rel_tol=_TOLERANCE, abs_tol=_TOLERANCE):
-            return f"{name} is {got[0]}, expected {want[name]:.6g}"
+        wanted = cast(float, want[name])  # the three distances are numbers, the rest id lists
+        if not math.isclose(float(got[0]), wanted, rel_tol=_TOLERANCE, abs_tol=_TOLERANCE):
+            return f"{name} is {got[0]}, expected {wanted:.6g}"
     plan = " ".join(values.get("QUERY PLAN", []))
     if "Index Scan using selftest_hnsw" not in plan:
         return f"the search did not use the HNSW index (plan: {plan or 'none'})"

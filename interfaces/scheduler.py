@@ -23,7 +23,7 @@ import psycopg
 
 from core.config import get_settings
 from db import jobs
-from db.connection import connect
+from db.connection import Conn, connect, one
 from db.domain_schedule import CRAWLS, domain_states, is_due_now
 from interfaces.catalog_schedule import queue_catalog_syncs
 from interfaces.housekeeping import housekeeping
@@ -63,19 +63,21 @@ class PassResult:
         )
 
 
-def _domain_state(conn: psycopg.Connection, domain_id: Any = None) -> list[dict[str, Any]]:
+def _domain_state(conn: Conn, domain_id: Any = None) -> list[dict[str, Any]]:
     return domain_states(conn, CRAWLS, domain_id)
 
 
-def _lock(conn: psycopg.Connection, domain_id: Any) -> bool:
-    row = conn.execute(
-        "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s::text)) AS locked",
-        (LOCK_NAMESPACE, str(domain_id)),
-    ).fetchone()
+def _lock(conn: Conn, domain_id: Any) -> bool:
+    row = one(
+        conn.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s::text)) AS locked",
+            (LOCK_NAMESPACE, str(domain_id)),
+        )
+    )
     return bool(row["locked"])
 
 
-def _stale_urls(conn: psycopg.Connection, domain: str, older_than: str) -> list[str] | None:
+def _stale_urls(conn: Conn, domain: str, older_than: str) -> list[str] | None:
     """URLs get_stale_content() reports for a domain; None if the function is not installed."""
     try:
         with conn.transaction():
@@ -87,7 +89,7 @@ def _stale_urls(conn: psycopg.Connection, domain: str, older_than: str) -> list[
     return [r["url"] for r in rows if r.get("url")]
 
 
-def _recent_refresh(conn: psycopg.Connection, domain_id: Any, window: str) -> bool:
+def _recent_refresh(conn: Conn, domain_id: Any, window: str) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM content_refresh_jobs WHERE domain_id = %s AND job_type = %s "
@@ -108,7 +110,7 @@ def _default_sender(job_id: Any, job_type: str) -> Any:
     return send_job(job_id, job_type)
 
 
-def _default_sweep(conn: psycopg.Connection, send: Sender) -> Any:
+def _default_sweep(conn: Conn, send: Sender) -> Any:
     # As above: the broker and the sweeper load on the first pass.
     from workers.broker import get_broker  # noqa: PLC0415 - see the comment above
     from workers.sweeper import sweep  # noqa: PLC0415 - see the comment above
@@ -119,12 +121,12 @@ def _default_sweep(conn: psycopg.Connection, send: Sender) -> Any:
 class Scheduler:
     def __init__(
         self,
-        conn: psycopg.Connection,
+        conn: Conn,
         *,
         stale_after: str | None = None,
         sender: Sender | None = None,
         now: Callable[[], datetime] | None = None,
-        sweeper: Callable[[psycopg.Connection, Sender], Any] | None = None,
+        sweeper: Callable[[Conn, Sender], Any] | None = None,
     ) -> None:
         """`conn` must be a non-autocommit connection owned by the scheduler."""
         self.conn = conn
@@ -197,7 +199,7 @@ class Scheduler:
         job_type: str,
         metadata: dict[str, Any],
         still_wanted: Callable[[dict[str, Any]], bool],
-        state: Callable[[psycopg.Connection, Any], list[dict[str, Any]]] = _domain_state,
+        state: Callable[[Conn, Any], list[dict[str, Any]]] = _domain_state,
     ) -> Any:
         """Create the job under the domain's advisory lock, commit, then send its message.
         `state(conn, domain_id)` re-reads the domain under the lock (its `busy` and what
@@ -262,7 +264,7 @@ def run_forever(
 def _passes(
     interval: float, stop: threading.Event, on_pass: Callable[[PassResult], None] | None
 ) -> None:
-    conn: psycopg.Connection | None = None
+    conn: Conn | None = None
     scheduler: Scheduler | None = None
     while not stop.is_set():
         try:

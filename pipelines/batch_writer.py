@@ -5,32 +5,43 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from crawlers.state import CrawlState
 
 logger = logging.getLogger(__name__)
 
+Row = TypeVar("Row")
 
-class BatchWriter:
+
+class BatchWriter(Generic[Row]):
     """Buffers rows and writes them in one statement per batch on a background thread (one at a
     time, in order), so the crawl does not wait for the database. A batch is also written once
     its oldest row is `max_age_s` old, so a crawl that is killed loses at most that much work
     (its retry resumes from what was stored)."""
 
     def __init__(
-        self, name: str, batch_size: int, write: Any, state: Any, max_age_s: float = 1.0
+        self,
+        name: str,
+        batch_size: int,
+        write: Callable[[list[Row]], None],
+        state: CrawlState,
+        max_age_s: float = 1.0,
     ) -> None:
         self.name = name
         self.batch_size = batch_size
         self.write = write
         self.state = state
-        self.rows: list[Any] = []
+        self.rows: list[Row] = []
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"omni-{name}")
-        self.futures: list[Future[Any]] = []
+        self.futures: list[Future[None]] = []
         self.max_age_s = max_age_s
         self.oldest = 0.0
 
-    def add(self, row: Any) -> None:
+    def add(self, row: Row) -> None:
         if not self.rows:
             self.oldest = time.monotonic()
         self.rows.append(row)
@@ -42,7 +53,7 @@ class BatchWriter:
             rows, self.rows = self.rows, []
             self.futures.append(self.executor.submit(self._run, rows))
 
-    def _run(self, rows: list[Any]) -> None:
+    def _run(self, rows: list[Row]) -> None:
         try:
             self.write(rows)
         except Exception as exc:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from content.doctext import DocumentError, DocumentText, extract_document
 from content.page_text import Extracted
 from crawlers.crawl_stats import count
 from crawlers.documents import file_name
+from crawlers.items import PageItem
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -38,29 +42,26 @@ def document_metadata(doc: DocumentText) -> dict[str, Any]:
     return data
 
 
-def to_page(item: dict[str, Any], doc: DocumentText) -> dict[str, Any]:
+def to_page(item: PageItem, doc: DocumentText) -> PageItem:
     """The page item for an extracted document (pure)."""
     item.pop("body", None)
     title = doc.title or file_name(item["url"])
-    item.update(
-        kind="page",
-        html=None,
-        links=[],
-        document=document_metadata(doc),
-        extracted=Extracted(
-            title=title,
-            language=doc.language,
-            headings=doc.headings,
-            text=doc.text,
-            markdown=doc.text,
-        ),
+    item["kind"], item["html"], item["links"] = "page", None, []
+    item["document"] = document_metadata(doc)
+    item["extracted"] = Extracted(
+        title=title,
+        language=doc.language,
+        headings=doc.headings,
+        text=doc.text,
+        markdown=doc.text,
     )
     return item
 
 
-def to_failure(item: dict[str, Any], reason: str) -> dict[str, Any]:
+def to_failure(item: PageItem, reason: str) -> PageItem:
     item.pop("body", None)
-    item.update(kind="failed", error=reason, document={"content_type": item.get("format")})
+    item["kind"], item["error"] = "failed", reason
+    item["document"] = {"content_type": item.get("format")}
     return item
 
 
@@ -76,16 +77,16 @@ def read_document(body: bytes, fmt: str, max_pages: int) -> DocumentText | str:
 
 
 class DocumentPipeline:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.max_pages = crawler.settings.getint("OMNI_DOCUMENT_MAX_PAGES")
         self.executor: ThreadPoolExecutor | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> DocumentPipeline:
+    def from_crawler(cls, crawler: Crawler) -> DocumentPipeline:
         return cls(crawler)
 
-    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    async def process_item(self, item: PageItem) -> PageItem:
         if item.get("kind") != "document":
             return item
         if self.executor is None:

@@ -13,12 +13,14 @@ nothing."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.utils.misc import load_object
 
 from crawlers.crawl_stats import record
+from crawlers.items import PageItem
+from crawlers.state import state_of
 from db import jobs
 from db.connection import get_pool
 from db.job_kinds import PAGE_STAGES
@@ -28,9 +30,26 @@ from pipelines.main_content_stage import (
     store_main_content,
 )
 
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.spiders import Spider
+
 logger = logging.getLogger(__name__)
 
 PAGES_PER_JOB = 100
+
+# stored as new or changed by a killed attempt of this crawl job, before it could enqueue them
+RESUMED_SQL = """
+SELECT id::text AS id FROM scraped_pages
+WHERE domain_id = %s AND metadata->>'crawl_job_id' = %s AND status = 'scraped'
+  AND metadata->>'change' IN ('new', 'changed')
+"""
+
+# the stored pages' ids, in the order of their URLs
+IDS_SQL = """
+SELECT p.id::text AS id FROM unnest(%s::text[]) WITH ORDINALITY AS u(url, n)
+JOIN scraped_pages p ON p.domain_id = %s AND p.url = u.url ORDER BY u.n
+"""
 
 
 def batches(ids: list[str], size: int = PAGES_PER_JOB) -> list[list[str]]:
@@ -39,21 +58,32 @@ def batches(ids: list[str], size: int = PAGES_PER_JOB) -> list[list[str]]:
 
 
 class EnqueuePipeline:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.sender_path: str = crawler.settings.get("OMNI_JOB_SENDER")
+        self.resumed: list[str] = []  # page ids
+        self.stored: list[str] = []  # URLs
         # After every pipeline's close_spider (which flush the batches): spider_closed.
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> EnqueuePipeline:
+    def from_crawler(cls, crawler: Crawler) -> EnqueuePipeline:
         return cls(crawler)
 
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    def open_spider(self) -> None:
+        state = state_of(self.crawler)
+        if state.job_id:
+            with get_pool().connection() as conn:
+                rows = conn.execute(RESUMED_SQL, (state.domain_id, state.job_id))
+                self.resumed = [r["id"] for r in rows]
+
+    def process_item(self, item: PageItem) -> PageItem:
+        if item.get("awaits_jobs"):
+            self.stored.append(item["url"])
         return item
 
-    def spider_closed(self, spider: Any) -> None:
-        state = spider.state
+    def spider_closed(self, spider: Spider) -> None:
+        state = state_of(spider)
         if state.errors:
             logger.error("not enqueueing: the crawl could not store everything")
             return
@@ -64,7 +94,9 @@ class EnqueuePipeline:
         to_enqueue: list[str] = []
         try:
             with get_pool().connection() as conn:
-                stage = store_main_content(conn, state.domain_id, state.to_enqueue)
+                stored = [r["id"] for r in conn.execute(IDS_SQL, (self.stored, state.domain_id))]
+                stored = list(dict.fromkeys([*self.resumed, *stored]))
+                stage = store_main_content(conn, state.domain_id, stored)
                 # this crawl's changed pages, and any an earlier crawl died before queueing
                 awaiting = [
                     r["id"] for r in conn.execute(PAGES_AWAITING_JOBS_SQL, (state.domain_id,))
@@ -73,16 +105,17 @@ class EnqueuePipeline:
             record(stats, "main_content_unchanged", len(stage.unchanged))
             # the same knowledge as stored: nothing to do, unless the crawl was forced
             skip = set() if state.force else set(stage.unchanged)
-            to_enqueue = [
-                pid for pid in dict.fromkeys([*state.to_enqueue, *awaiting]) if pid not in skip
-            ]
+            to_enqueue = [pid for pid in dict.fromkeys([*stored, *awaiting]) if pid not in skip]
             if not to_enqueue:  # a re-crawl of an unchanged site: no job, no broker
                 return
             with get_pool().connection() as conn:  # one transaction: the job rows, the markers
                 conn.execute(JOBS_CREATED_SQL, (to_enqueue,))
                 for page_ids in batches(to_enqueue):
                     for job_type in PAGE_STAGES:
-                        metadata = {"page_ids": page_ids, "crawl_job_id": state.job_id}
+                        metadata: dict[str, Any] = {
+                            "page_ids": page_ids,
+                            "crawl_job_id": state.job_id,
+                        }
                         if state.force:
                             metadata["force"] = True
                         job_id = jobs.create(conn, state.domain_id, job_type, metadata)

@@ -2,18 +2,22 @@
 (dates, times, "N views", "3 hours ago", long tokens); each page classified new / changed /
 unchanged / duplicate; `content_hashes` upserted in batches (first/last seen, URLs, occurrence
 count). A page is also unchanged when its blocks equal the stored version's once the site's
-template blocks are left out (content/template.py): a change in the template or in volatile
-parts only keeps the stored version."""
+template blocks are left out (judged by the extract step, pipelines/extract.py, which holds the
+template): a change in the template or in volatile parts only keeps the stored version."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from content.fingerprint import classify, content_hash
-from content.template import same_content
+from crawlers.items import PageItem
+from crawlers.state import state_of
 from db.connection import get_pool
 from pipelines.batch_writer import BatchWriter
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 BATCH_SIZE = 200
 
@@ -33,31 +37,20 @@ ON CONFLICT (domain_id, content_hash) DO UPDATE SET
 
 
 class HashPipeline:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.writer: BatchWriter | None = None
+        self.writer: BatchWriter[tuple[str, str, int | None]] | None = None
+        self.first_url: dict[str, str] = {}  # this crawl's first URL of each hash
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> HashPipeline:
+    def from_crawler(cls, crawler: Crawler) -> HashPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.state = self.crawler.spider.state
+        self.state = state_of(self.crawler)
         self.writer = BatchWriter("content_hashes", BATCH_SIZE, self._write, self.state)
 
-    def stored_blocks(self, url: str) -> list[str] | None:
-        """The stored version's block keys (content/template.py), asked only for a page whose
-        hash changed: they are not held for every page of the site (a 100k-page site's keys
-        were tens of MB, and a re-crawl of 304s needs none of them)."""
-        with get_pool().connection() as conn:
-            row = conn.execute(
-                "SELECT metadata->'blocks' AS blocks FROM scraped_pages WHERE domain_id = %s "
-                "AND url = %s AND jsonb_typeof(metadata->'blocks') = 'array'",
-                (self.state.domain_id, url),
-            ).fetchone()
-        return row["blocks"] if row else None
-
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    def process_item(self, item: PageItem) -> PageItem:
         state = self.state
         kind = item.get("kind")
         if kind == "unchanged":
@@ -65,7 +58,7 @@ class HashPipeline:
             if known and known.content_hash:
                 item["content_hash"] = known.content_hash
                 item["change"] = "unchanged"
-                self.writer.add((known.content_hash, item["url"], None))
+                self._writer().add((known.content_hash, item["url"], None))
             return item
         if kind != "page":
             return item
@@ -73,33 +66,34 @@ class HashPipeline:
         text = item["extracted"].text
         digest = item.pop("fingerprint", None) or content_hash(text)
         known = state.known.get(url)
-        template = item.pop("site_template", None)
-        if (
-            known
-            and known.content_hash
-            and known.content_hash != digest
-            and template is not None
-            and (before := self.stored_blocks(url)) is not None
-            and same_content(before, item.get("block_keys") or [], template)
-        ):
+        if known and known.content_hash and item.pop("template_only_change", False):
             digest = known.content_hash  # only template blocks differ: the stored version stands
         change, duplicate_of = classify(
             url,
             digest,
             known.content_hash if known else None,
-            state.hash_first_url.get(digest),
+            self.first_url.get(digest),
             state.known_hashes.get(digest),
         )
-        if change == "unchanged" and known.status == "duplicate" and known.canonical_of:
+        if (
+            change == "unchanged"
+            and known is not None
+            and known.status == "duplicate"
+            and known.canonical_of
+        ):
             change, duplicate_of = "duplicate", known.canonical_of  # still the copy it was
         elif state.force and change == "unchanged":
             change = "changed"  # `omni refresh --force`: re-extract every page
-        state.hash_first_url.setdefault(digest, url)
+        self.first_url.setdefault(digest, url)
         item["content_hash"] = digest
         item["change"] = change
         item["duplicate_of"] = duplicate_of
-        self.writer.add((digest, url, len(text)))
+        self._writer().add((digest, url, len(text)))
         return item
+
+    def _writer(self) -> BatchWriter[tuple[str, str, int | None]]:
+        assert self.writer is not None, "opened by open_spider"
+        return self.writer
 
     def _write(self, rows: list[tuple[str, str, int | None]]) -> None:
         grouped: dict[str, dict[str, Any]] = {}

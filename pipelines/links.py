@@ -6,10 +6,15 @@ flagged broken."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
+from crawlers.items import Link, PageItem
+from crawlers.state import state_of
 from db.connection import get_pool
 from pipelines.batch_writer import BatchWriter
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 BATCH_SIZE = 100  # pages per statement
 
@@ -45,26 +50,27 @@ WHERE p.domain_id = %(domain_id)s AND p.is_internal AND p.target_url = s.url
 
 
 class LinksPipeline:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.writer: BatchWriter | None = None
+        self.writer: BatchWriter[tuple[str, list[Link]]] | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> LinksPipeline:
+    def from_crawler(cls, crawler: Crawler) -> LinksPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.state = self.crawler.spider.state
+        self.state = state_of(self.crawler)
         self.writer = BatchWriter("page_content_references", BATCH_SIZE, self._write, self.state)
 
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    def process_item(self, item: PageItem) -> PageItem:
         if item.get("kind") == "page" and item.get("change") != "unchanged":
+            assert self.writer is not None, "opened by open_spider"
             self.writer.add((item["url"], item.pop("links", [])))
         else:
             item.pop("links", None)
         return item
 
-    def _write(self, pages: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    def _write(self, pages: list[tuple[str, list[Link]]]) -> None:
         rows = [{"source_url": source, **link} for source, links in pages for link in links]
         with get_pool().connection() as conn:
             conn.execute(

@@ -29,12 +29,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from db import site_templates
+from db.connection import Conn
+
+if TYPE_CHECKING:
+    from content.main_content import PageContent
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +80,7 @@ class StageResult:
     failed: int = 0  # the fast pass's text kept
 
 
-def store_main_content(
-    conn: psycopg.Connection, domain_id: Any, page_ids: list[str]
-) -> StageResult:
+def store_main_content(conn: Conn, domain_id: UUID | str, page_ids: list[str]) -> StageResult:
     """Computes and stores the main content of the domain's pages that lack it for their current
     version (`page_ids` and any left over by an earlier crawl); commits after each page."""
     result = StageResult()
@@ -114,17 +116,17 @@ def store_main_content(
 
 
 def _store(
-    conn: psycopg.Connection,
-    domain_id: Any,
+    conn: Conn,
+    domain_id: UUID | str,
     page_id: str,
     page: dict[str, Any],
-    found: Any,
+    found: PageContent | None,
     failure: str | None,
 ) -> bool:
     """Writes one page's stage output; returns whether its website_content changed."""
     meta = page["metadata"]
     marker: dict[str, Any] = {"main_content": meta["content_hash"]}
-    if failure is None:
+    if found is not None and failure is None:
         text, markdown, kind, title = found.text, found.markdown, found.page_type, found.title
         facts = found.facts
         marker["markdown"] = markdown

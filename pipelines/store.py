@@ -19,14 +19,19 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.knowledge import page_kind
 from crawlers.crawl_stats import count
+from crawlers.items import PageItem
 from crawlers.recheck import TRAP_RECHECK_DAYS
+from crawlers.state import state_of
 from db.connection import get_pool
 from db.forget import Forgotten, forget_pages
 from pipelines.batch_writer import BatchWriter
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 BATCH_SIZE = 100
 
@@ -87,7 +92,7 @@ def http_date(value: str | None) -> str | None:
         return None
 
 
-def _http_metadata(item: dict[str, Any]) -> dict[str, Any]:
+def _http_metadata(item: PageItem) -> dict[str, Any]:
     data = {
         "http_status": item.get("http_status"),
         "etag": item.get("etag"),
@@ -104,7 +109,7 @@ def _http_metadata(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def to_row(item: dict[str, Any]) -> dict[str, Any]:
+def to_row(item: PageItem) -> dict[str, Any]:
     """The batch row for an item (pure: tested without a database)."""
     kind = item["kind"]
     row: dict[str, Any] = {
@@ -215,19 +220,19 @@ def skipped_rows(skipped: dict[str, tuple[str, int]], job_id: str | None) -> lis
 
 
 class StorePipeline:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.writer: BatchWriter | None = None
+        self.writer: BatchWriter[dict[str, Any]] | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> StorePipeline:
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.state = self.crawler.spider.state
+        self.state = state_of(self.crawler)
         self.writer = BatchWriter("scraped_pages", BATCH_SIZE, self._write, self.state)
 
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    def process_item(self, item: PageItem) -> PageItem:
         item["crawl_job_id"] = self.state.job_id
         if item.get("extracted") is not None:
             item["page_kind"], item["excluded_by"] = page_kind(
@@ -235,8 +240,11 @@ class StorePipeline:
             )
         row = to_row(item)
         outcome = {"fail": row.get("status"), "light": "unchanged"}.get(row["op"], row["change"])
-        count(self.crawler.stats, outcome)
+        count(self.crawler.stats, str(outcome))
+        assert self.writer is not None, "opened by open_spider"
         self.writer.add(row)
+        # a new or changed version written in full: the enqueue step queues its jobs
+        item["awaits_jobs"] = row["op"] == "full" and row["change"] in ("new", "changed")
         # What the item still carries is for logs and feeds: drop the heavy parts.
         item.pop("html", None)
         return item
@@ -244,12 +252,10 @@ class StorePipeline:
     def _write(self, rows: list[dict[str, Any]]) -> None:
         by_url = {row["url"]: row for row in rows}  # one row per URL and statement
         with get_pool().connection() as conn:
-            result = conn.execute(
+            conn.execute(
                 UPSERT_SQL,
                 {"domain_id": self.state.domain_id, "rows": json.dumps(list(by_url.values()))},
             )
-            ids = [str(r["id"]) for r in result if r["change"] in ("new", "changed")]
-        self.state.to_enqueue.extend(ids)
 
     async def close_spider(self) -> None:
         if self.writer:

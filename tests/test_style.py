@@ -3,23 +3,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.tools import run_tool
 
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
 def test_ruff(command: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", *command, "."],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_tool("ruff", *command, ".", timeout=120)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

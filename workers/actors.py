@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import dramatiq
-import psycopg
 
 from core.config import Settings, get_settings
 from crawlers import run as crawl_run
+from db.connection import Conn
 from db.job_kinds import ACTORS, actor_options, job_types_of
 
 # Modules, not functions: each step is looked up when it runs (the StubBroker tests replace it).
@@ -27,7 +27,7 @@ from workers.errors import PermanentError, TransientError
 from workers.job_runner import Job, Stats, run_job
 
 
-def _crawl(conn: psycopg.Connection | None, job: Job, settings: Settings) -> Stats:
+def _crawl(conn: Conn | None, job: Job, settings: Settings) -> Stats:
     # The child's process group is killed however this returns (a time limit included); a
     # child that did not finish its crawl is a transient failure: the message is retried.
     try:
@@ -36,15 +36,15 @@ def _crawl(conn: psycopg.Connection | None, job: Job, settings: Settings) -> Sta
         raise TransientError(str(exc)) from exc
 
 
-def _extract(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
+def _extract(conn: Conn, job: Job, settings: Settings) -> Stats:
     return extract_job.run_extract(conn, job)
 
 
-def _optimize(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
+def _optimize(conn: Conn, job: Job, settings: Settings) -> Stats:
     return optimize_job.run_optimize(conn, job, settings)
 
 
-def _embed(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
+def _embed(conn: Conn, job: Job, settings: Settings) -> Stats:
     stats = embed_job.run_embed_merged(conn, job, settings)
     # Nothing of this job's may stay open: CREATE INDEX CONCURRENTLY waits for older transactions.
     conn.commit()
@@ -52,11 +52,11 @@ def _embed(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
     return stats
 
 
-def _catalog(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
+def _catalog(conn: Conn, job: Job, settings: Settings) -> Stats:
     return catalog_sync_job.run_catalog_sync(conn, job, settings)
 
 
-def _privacy(conn: psycopg.Connection, job: Job, settings: Settings) -> Stats:
+def _privacy(conn: Conn, job: Job, settings: Settings) -> Stats:
     return privacy_job.run_privacy(conn, job, settings)
 
 
@@ -103,12 +103,11 @@ def declare_actors(broker: dramatiq.Broker, settings: Settings) -> dict[str, dra
     """Every actor of the registry on `broker`, with its options from the settings."""
     return {
         kind.actor: dramatiq.actor(
-            BODIES[kind.actor],
             broker=broker,
             actor_name=kind.actor,
             throws=(PermanentError,),
             **actor_options(kind, settings),
-        )
+        )(BODIES[kind.actor])
         for kind in ACTORS
     }
 

@@ -15,11 +15,10 @@ import logging
 import time
 from typing import Any
 
-import psycopg
-
 from core.config import Settings
 from core.crypto import CryptoError
 from db import jobs, tenants
+from db.connection import Conn
 from db.credentials import get_woocommerce
 from workers.catalog import shopify, woocommerce
 from workers.catalog.http import ApiClient
@@ -38,9 +37,7 @@ from workers.errors import PermanentError, TransientError
 log = logging.getLogger(__name__)
 
 
-def run_catalog_sync(
-    conn: psycopg.Connection, job: dict[str, Any], settings: Settings
-) -> dict[str, Any]:
+def run_catalog_sync(conn: Conn, job: dict[str, Any], settings: Settings) -> dict[str, Any]:
     metadata = job.get("metadata") or {}
     domain = conn.execute(
         "SELECT id, domain FROM domains WHERE id = %s", (job["domain_id"],)
@@ -85,7 +82,7 @@ def run_catalog_sync(
 
 
 def sync_source(
-    conn: psycopg.Connection, domain: dict[str, Any], source: dict[str, Any], settings: Settings
+    conn: Conn, domain: dict[str, Any], source: dict[str, Any], settings: Settings
 ) -> tuple[dict[str, Any], list[str]]:
     platform = source["platform"]
     site_hosts = tuple(
@@ -142,7 +139,7 @@ def sync_source(
     return result, applied.page_ids
 
 
-def _woocommerce_credentials(conn: psycopg.Connection, domain: str) -> Any:
+def _woocommerce_credentials(conn: Conn, domain: str) -> Any:
     try:
         creds = get_woocommerce(conn, domain, reason="catalogue sync: WooCommerce API")
     except CryptoError as exc:

@@ -32,7 +32,7 @@ from content.chunking import Chunk, chunk_document, chunk_hash, effective_sizes
 from core.config import Settings
 from core.knowledge import NOT_KNOWLEDGE
 from db import embed_sizing, jobs, knowledge
-from db.connection import transaction
+from db.connection import Conn, transaction
 from db.job_kinds import kind_of
 from db.usage import add_usage
 from workers.chunk_pages import with_pages
@@ -143,7 +143,7 @@ class EmbedStats:
 
 
 def run_embed(
-    conn: psycopg.Connection,
+    conn: Conn,
     job: dict[str, Any],
     settings: Settings,
     backend: EmbeddingBackend | None = None,
@@ -204,7 +204,7 @@ SAVE_RETRY_S = 60.0  # how long checkpoints are retried when Postgres is away
 class _Run:
     def __init__(
         self,
-        conn: psycopg.Connection,
+        conn: Conn,
         job: dict[str, Any],
         backend: EmbeddingBackend,
         sizes: tuple[int, int],
@@ -435,9 +435,7 @@ def _write(run: _Run, page_ids: list[UUID]) -> list[UUID]:
     return deferred
 
 
-def copy_rows(
-    conn: psycopg.Connection, rows: Iterable[tuple[UUID, str, np.ndarray, dict[str, Any]]]
-) -> int:
+def copy_rows(conn: Conn, rows: Iterable[tuple[UUID, str, np.ndarray, dict[str, Any]]]) -> int:
     """Binary COPY into page_embeddings (pgvector's psycopg dumpers write the vectors)."""
     written = 0
     with (
@@ -454,9 +452,7 @@ def copy_rows(
     return written
 
 
-def _load_pages(
-    conn: psycopg.Connection, domain_id: Any, page_ids: list[UUID]
-) -> dict[UUID, dict[str, Any]]:
+def _load_pages(conn: Conn, domain_id: Any, page_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
     rows = conn.execute(
         "SELECT id, title, content, metadata->>'markdown' AS markdown, "
         "metadata->>'language' AS language, "
@@ -468,7 +464,7 @@ def _load_pages(
     return {r["id"]: r for r in rows}
 
 
-def _load_rows(conn: psycopg.Connection, page_ids: list[UUID]) -> dict[UUID, list[ExistingRow]]:
+def _load_rows(conn: Conn, page_ids: list[UUID]) -> dict[UUID, list[ExistingRow]]:
     out: dict[UUID, list[ExistingRow]] = {pid: [] for pid in page_ids}
     for r in conn.execute(
         "SELECT id, page_id, metadata->>'chunk_hash' AS chunk_hash, metadata->>'model' AS model, "
@@ -489,7 +485,7 @@ def _load_rows(conn: psycopg.Connection, page_ids: list[UUID]) -> dict[UUID, lis
 
 
 def _save_checkpoint(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain_id: Any,
     model: str,
     hashes: list[str],
@@ -514,7 +510,7 @@ def _save_checkpoint(
 
 
 def _reuse_vectors(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain_id: Any,
     hashes: list[str],
     model: str,
@@ -607,9 +603,7 @@ def _chunks(
 MERGE_MAX_PAGES = 1000
 
 
-def run_embed_merged(
-    conn: psycopg.Connection, job: dict[str, Any], settings: Settings
-) -> dict[str, Any]:
+def run_embed_merged(conn: Conn, job: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """run_embed over this job and the domain's other pending embed jobs (`jobs.claim_siblings`,
     SKIP LOCKED), so small jobs share full requests instead of each ending in a half-empty one.
 
@@ -652,9 +646,7 @@ def run_embed_merged(
     return stats
 
 
-def _sized(
-    conn: psycopg.Connection, job: dict[str, Any], settings: Settings
-) -> tuple[list[str], int]:
+def _sized(conn: Conn, job: dict[str, Any], settings: Settings) -> tuple[list[str], int]:
     """The job's pages that fit the budget (the rest split off into new jobs, sent), and the
     estimated tokens still free for siblings."""
     model = settings.resolved_embedding_model

@@ -18,6 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from db import jobs
+from db.connection import Conn
 from workers.catalog.model import API_SOURCE
 from workers.catalog.store import catalog_skus, superseded
 from workers.errors import TransientError
@@ -28,7 +29,7 @@ from workers.job_pages import load_pages, requested_ids
 log = logging.getLogger(__name__)
 
 
-def checkpoint(conn: psycopg.Connection) -> None:
+def checkpoint(conn: Conn) -> None:
     """Commit the work so far when the caller handed us a connection with an open implicit
     transaction (the pool's default): a page done stays done if a later page fails, and no
     transaction stays open across a slow API call. Inside a caller's `conn.transaction()` block
@@ -39,10 +40,10 @@ def checkpoint(conn: psycopg.Connection) -> None:
         conn.commit()
 
 
-def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]:
+def run_extract(conn: Conn, job: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     domain_id = job["domain_id"]
-    stats = {
+    stats: dict[str, Any] = {
         "extract_pages": 0,
         "extract_skipped_no_html": 0,
         "extract_missing_pages": 0,
@@ -86,7 +87,7 @@ def run_extract(conn: psycopg.Connection, job: dict[str, Any]) -> dict[str, Any]
     return stats
 
 
-def replace_rows(conn: psycopg.Connection, domain_id: Any, url: str, rows: list[Any]) -> None:
+def replace_rows(conn: Conn, domain_id: Any, url: str, rows: list[Any]) -> None:
     # Two deliveries of the same page at once must not both insert: serialise per page.
     conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"extract:{domain_id}:{url}",)

@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
+from db.connection import Conn
 from workers.errors import PermanentError
 
 
@@ -34,7 +33,7 @@ def requested_ids(job: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def job_page_ids(conn: psycopg.Connection, job: dict[str, Any]) -> list[str]:
+def job_page_ids(conn: Conn, job: dict[str, Any]) -> list[str]:
     """The job's page ids that exist for its domain, in the job's order; raises PermanentError
     for a forged id (see the module's docstring)."""
     ids = requested_ids(job)
@@ -53,7 +52,7 @@ def job_page_ids(conn: psycopg.Connection, job: dict[str, Any]) -> list[str]:
     return [pid for pid in ids if pid in found]
 
 
-def load_pages(conn: psycopg.Connection, job: dict[str, Any], columns: str) -> list[dict[str, Any]]:
+def load_pages(conn: Conn, job: dict[str, Any], columns: str) -> list[dict[str, Any]]:
     """The job's pages (`columns` of `scraped_pages`), in the job's order; a job none of whose
     pages exist any more is a PermanentError."""
     ids = job_page_ids(conn, job)

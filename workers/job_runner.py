@@ -19,14 +19,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import dramatiq
 import psycopg
 
 from core.config import Settings
 from db import jobs
-from db.connection import Dedicated, get_pool, transaction
+from db.connection import Conn, Dedicated, get_pool, transaction
 from db.job_kinds import kind_of, max_attempts
 from workers.errors import PermanentError
 from workers.outcomes import describe, is_transient
@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 Job = dict[str, Any]
 Stats = dict[str, Any]
 # A step's work: the job's row and the settings its actor read for this message.
-Work = Callable[[psycopg.Connection | None, Job, Settings], Stats | None]
+Work = Callable[[Conn, Job, Settings], Stats | None]
+# A work run with `needs_conn=False` (the crawl: hours in a child process) is given no connection.
+ConnlessWork = Callable[[Conn | None, Job, Settings], Stats | None]
 
 
 class LeaseRenewer:
@@ -164,7 +166,7 @@ def _work(
             with get_pool().connection() as conn:
                 stats = work(conn, job, settings) or {}
         else:
-            stats = work(None, job, settings) or {}
+            stats = cast(ConnlessWork, work)(None, job, settings) or {}
         with transaction() as conn:
             done = jobs.complete(
                 conn, job_id, runner, {**stats, "duration_seconds": _since(started)}

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from core.config import Settings
 from db import jobs
+from db.connection import Conn
 from db.usage import add_usage
 from workers.errors import TransientError
 from workers.extract_job import checkpoint
@@ -28,9 +29,7 @@ from workers.optimization.base import Optimization
 from workers.optimization.scores import content_quality_score, flesch_reading_ease, seo_score
 
 
-def run_optimize(
-    conn: psycopg.Connection, job: dict[str, Any], settings: Settings
-) -> dict[str, Any]:
+def run_optimize(conn: Conn, job: dict[str, Any], settings: Settings) -> dict[str, Any]:
     started = time.monotonic()
     force = bool((job.get("metadata") or {}).get("force"))
     optimizer = optimizer_name(settings)
@@ -93,9 +92,7 @@ def run_optimize(
     return stats
 
 
-def _record_usage(
-    conn: psycopg.Connection, domain_id: Any, model: str, result: Optimization
-) -> None:
+def _record_usage(conn: Conn, domain_id: Any, model: str, result: Optimization) -> None:
     if result.requests:
         add_usage(
             conn,
@@ -108,7 +105,7 @@ def _record_usage(
         )
 
 
-def _source(conn: psycopg.Connection, domain_id: Any, page: dict[str, Any]) -> dict[str, Any]:
+def _source(conn: Conn, domain_id: Any, page: dict[str, Any]) -> dict[str, Any]:
     """The page's text: website_content (the crawler's cleaned copy) when there is one."""
     wc = conn.execute(
         "SELECT id, title, content, content_hash, content_type FROM website_content "
@@ -137,9 +134,7 @@ def _source(conn: psycopg.Connection, domain_id: Any, page: dict[str, Any]) -> d
     }
 
 
-def _unchanged(
-    conn: psycopg.Connection, domain_id: Any, url: str, identity: dict[str, str]
-) -> bool:
+def _unchanged(conn: Conn, domain_id: Any, url: str, identity: dict[str, str]) -> bool:
     row = conn.execute(
         "SELECT structured_data, processing_version FROM ai_optimized_content "
         "WHERE domain_id = %s AND url = %s",
@@ -151,7 +146,7 @@ def _unchanged(
     return all(data.get(k) == v for k, v in identity.items())
 
 
-def extraction_summary(conn: psycopg.Connection, domain_id: Any, url: str) -> dict[str, Any]:
+def extraction_summary(conn: Conn, domain_id: Any, url: str) -> dict[str, Any]:
     """What extraction found on the page: counts per type and the products' key fields."""
     rows = conn.execute(
         "SELECT extract_type, extracted_data FROM structured_extractions "
@@ -186,7 +181,7 @@ def content_type_of(explicit: str | None, extractions: dict[str, Any]) -> str:
 
 
 def _upsert(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain_id: Any,
     url: str,
     source: dict[str, Any],

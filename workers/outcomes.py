@@ -68,7 +68,14 @@ def describe(exc: BaseException) -> str:
 
 
 class JobOutcomes(Middleware):
-    def after_process_message(self, broker, message, *, result=None, exception=None):
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.MessageProxy,
+        *,
+        result: object = None,
+        exception: BaseException | None = None,
+    ) -> None:
         if exception is None or not message.failed or isinstance(exception, PermanentError):
             return
         if not message.args:

@@ -23,10 +23,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
 from core.config import Settings
 from db import audit, privacy
+from db.connection import Conn
 from db.forget import remove_pages
 from workers.errors import PermanentError
 
@@ -114,9 +113,7 @@ def subject(request: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def subject_rows(
-    conn: psycopg.Connection, request: dict[str, Any]
-) -> dict[str, list[dict[str, Any]]]:
+def subject_rows(conn: Conn, request: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Every row about the request's subject, by table (one function for export and erasure)."""
     params: dict[str, Any] = {
         "domain": request["domain_id"],
@@ -164,9 +161,7 @@ def export_document(
     }
 
 
-def run_privacy(
-    conn: psycopg.Connection, job: dict[str, Any], settings: Settings
-) -> dict[str, Any]:
+def run_privacy(conn: Conn, job: dict[str, Any], settings: Settings) -> dict[str, Any]:
     request_id = (job.get("metadata") or {}).get("privacy_request_id")
     try:
         request_id = str(UUID(str(request_id)))
@@ -238,7 +233,7 @@ def run_privacy(
     return {"privacy_request": request_id, "action": "erase", "rows": removed}
 
 
-def _account_holder(conn: psycopg.Connection, customer_ids: list[Any]) -> list[str]:
+def _account_holder(conn: Conn, customer_ids: list[Any]) -> list[str]:
     return [
         table
         for table in ACCOUNT_TABLES
@@ -250,7 +245,7 @@ def _account_holder(conn: psycopg.Connection, customer_ids: list[Any]) -> list[s
 
 
 def erase(
-    conn: psycopg.Connection, request: dict[str, Any], rows: dict[str, list[dict[str, Any]]]
+    conn: Conn, request: dict[str, Any], rows: dict[str, list[dict[str, Any]]]
 ) -> dict[str, int]:
     """Delete the subject's rows, anonymise what must stay (in the caller's transaction)."""
     ids = {table: [r["id"] for r in found] for table, found in rows.items()}

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
 from core.domains import normalize_domain
 from core.errors import NotFound, OmniError
 from db import jobs, tenants
+from db.connection import Conn
 from workers.dispatch import send_job
 
 PAGES_PER_JOB = 200
 
 
-def find_domain(conn: psycopg.Connection, domain: str) -> dict[str, Any]:
+def find_domain(conn: Conn, domain: str) -> dict[str, Any]:
     name = normalize_domain(domain)
     twin = name[4:] if name.startswith("www.") else f"www.{name}"  # www. is the same site
     row = tenants.get_domain(conn, name) or tenants.get_domain(conn, twin)
@@ -25,7 +24,7 @@ def find_domain(conn: psycopg.Connection, domain: str) -> dict[str, Any]:
 
 
 def queue_refresh(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain: str,
     job_type: str = jobs.JobType.FULL,
     force: bool = False,
@@ -71,7 +70,7 @@ def queue_refresh(
 
 
 def list_jobs(
-    conn: psycopg.Connection, status: str | None = None, domain: str | None = None, limit: int = 50
+    conn: Conn, status: str | None = None, domain: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     if status is not None and status not in jobs.STATUSES:
         raise OmniError(f"unknown status {status!r}; expected one of {', '.join(jobs.STATUSES)}")
@@ -92,7 +91,7 @@ def list_jobs(
     ).fetchall()
 
 
-def retry_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
+def retry_job(conn: Conn, job_id: str) -> dict[str, Any]:
     try:
         UUID(job_id)
     except ValueError:

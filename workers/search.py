@@ -4,21 +4,24 @@ made with (vectors of different models are never compared), then the SQL search 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from core.config import Settings
 from core.errors import InvalidValue
-from db.connection import Work, connect
+from db.connection import Conn, Work, connect
 from db.vector_indexes import sync
 from workers.embedding import backend_for_model
 from workers.refresh import find_domain
 
+if TYPE_CHECKING:
+    import numpy as np
+
 log = logging.getLogger(__name__)
 
 
-def domain_model(conn: psycopg.Connection, domain_id: Any, settings: Settings) -> str | None:
+def domain_model(conn: Conn, domain_id: Any, settings: Settings) -> str | None:
     """The configured model if the domain has rows of it, else its most common model."""
     configured = settings.resolved_embedding_model
     if conn.execute(
@@ -36,22 +39,22 @@ def domain_model(conn: psycopg.Connection, domain_id: Any, settings: Settings) -
 
 
 def query_vectors(
-    conn: psycopg.Connection, queries: list[str], domain: str, *, settings: Settings
-) -> list[list[float]] | None:
+    conn: Conn, queries: list[str], domain: str, *, settings: Settings
+) -> list[np.ndarray] | None:
     """The queries embedded with the domain's model (None: the domain has no chunks)."""
     model = domain_model(conn, find_domain(conn, domain)["id"], settings)
     return None if model is None else backend_for_model(model, settings).embed(queries).vectors
 
 
 def search(
-    conn: psycopg.Connection,
+    conn: Conn,
     query: str,
     domain: str,
     k: int = 10,
     hybrid: bool = False,
     *,
     settings: Settings,
-    vector: list[float] | None = None,
+    vector: np.ndarray | None = None,
     **fusion: float,
 ) -> list[dict[str, Any]]:
     """The k best chunks for `query`; `vector` is the query already embedded with the domain's
@@ -95,9 +98,7 @@ def hybrid_fusion(settings: Settings) -> dict[str, float]:
     }
 
 
-def page_facts(
-    conn: psycopg.Connection, domain: str, urls: list[str]
-) -> dict[str, list[dict[str, Any]]]:
+def page_facts(conn: Conn, domain: str, urls: list[str]) -> dict[str, list[dict[str, Any]]]:
     """The structured facts (products, FAQs, contacts) of each page, by URL, best first."""
     if not urls:
         return {}

@@ -18,7 +18,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import psycopg
@@ -26,9 +26,13 @@ from dramatiq.middleware import Middleware
 from psycopg.types.json import Jsonb
 
 from core.config import Settings
-from db.connection import Dedicated
+from db.connection import Conn, Dedicated
 from workers.messages import send_on
 from workers.sweeper import sweep
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.typing import EncodableT, FieldT
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +62,7 @@ class WorkerStatus(Middleware):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._static: dict[str, Any] = {}
-        self._client = None
+        self._client: Redis | None = None
 
     @property
     def key(self) -> str:
@@ -147,9 +151,11 @@ class WorkerStatus(Middleware):
         }
 
     def beat(self) -> None:
+        assert self._client is not None, "set at worker boot, before the beat starts"
         pipe = self._client.pipeline()
         pipe.delete(self.key)
-        pipe.hset(self.key, mapping=self.snapshot())
+        fields: dict[FieldT, EncodableT] = {k: v for k, v in self.snapshot().items()}
+        pipe.hset(self.key, mapping=fields)
         pipe.expire(self.key, self.ttl_seconds)
         pipe.zadd(INDEX_KEY, {self.key: time.time()})
         pipe.execute()
@@ -251,7 +257,7 @@ def read_workers(client: Any) -> list[dict[str, Any]]:
     return sorted(workers, key=lambda w: (w.get("hostname", ""), w.get("started_at", 0)))
 
 
-def read_pg_workers(conn: psycopg.Connection, within_s: float) -> list[dict[str, Any]]:
+def read_pg_workers(conn: Conn, within_s: float) -> list[dict[str, Any]]:
     """Worker processes whose Postgres heartbeat is younger than `within_s` seconds."""
     return conn.execute(
         "SELECT worker, hostname, pid, queues, threads, current, redis_ok, started_at, last_seen "

@@ -30,10 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
-
 from core.config import Settings
 from db import jobs
+from db.connection import Conn, one
 from db.job_kinds import QUEUES
 from workers.queues import LiveMessages, live_messages
 
@@ -98,11 +97,11 @@ def flag_jobs(rows: list[dict[str, Any]], client: Any, settings: Settings) -> No
         )
 
 
-def sweep(conn: psycopg.Connection, client: Any, send: Sender, settings: Settings) -> SweepResult:
+def sweep(conn: Conn, client: Any, send: Sender, settings: Settings) -> SweepResult:
     """One pass. `conn` is a non-autocommit connection the caller owns; `client` the broker's
     Redis client; `send(job_id, job_type)` sends a message."""
     result = SweepResult()
-    got = conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got", (SWEEP_LOCK,)).fetchone()
+    got = one(conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS got", (SWEEP_LOCK,)))
     if not got["got"]:
         conn.rollback()
         result.skipped = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 
 from lxml import etree
 
@@ -53,13 +54,13 @@ def from_blocks(fmt: str, blocks: list[tuple[int, str]]) -> DocumentText:
             parts.append(text)
     if not parts:
         raise DocumentError(f"empty: the {fmt.upper()} file has no text")
-    title = headings[0]["text"] if headings else None
+    title = str(headings[0]["text"]) if headings else None
     return DocumentText(
         format=fmt, text="\n\n".join(parts), title=title, headings=headings, page_starts=[0]
     )
 
 
-def _docx_blocks(root: etree._Element):
+def _docx_blocks(root: etree._Element) -> Iterator[tuple[int, str]]:
     for para in root.iter(f"{_W}p"):
         style = para.find(f"{_W}pPr/{_W}pStyle")
         name = (style.get(f"{_W}val") or "") if style is not None else ""
@@ -72,12 +73,12 @@ def _docx_blocks(root: etree._Element):
         yield level, text
 
 
-def _odt_blocks(root: etree._Element):
+def _odt_blocks(root: etree._Element) -> Iterator[tuple[int, str]]:
     for el in root.iter(f"{_TEXT}h", f"{_TEXT}p"):
         if (
             el.tag == f"{_TEXT}p"
-            and el.getparent() is not None
-            and el.getparent().tag == f"{_TEXT}h"
+            and (parent := el.getparent()) is not None
+            and parent.tag == f"{_TEXT}h"
         ):
             continue
         level = int(el.get(f"{_TEXT}outline-level") or 1) if el.tag == f"{_TEXT}h" else 0

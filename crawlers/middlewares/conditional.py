@@ -6,30 +6,35 @@ canonical page answered 304 in this crawl is not asked at all (re-checked monthl
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest
 
 from crawlers.crawl_stats import count
 from crawlers.recheck import duplicate_skippable
+from crawlers.state import state_of
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request
 
 DUPLICATE_SKIPPED = "duplicate of a page that answered 304"
 
 
 class ConditionalRequestMiddleware:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> ConditionalRequestMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
         return cls(crawler)
 
-    def process_request(self, request: Any) -> None:
+    def process_request(self, request: Request) -> None:
         meta = request.meta
         # A browser render must get the full page, never a 304.
         if not meta.get("omni_page") or meta.get("playwright"):
             return
-        state = self.crawler.spider.state
+        state = state_of(self.crawler)
         known = state.known.get(meta["omni_url"])
         # `omni refresh --force`: every page downloaded and re-extracted.
         if (
@@ -39,7 +44,7 @@ class ConditionalRequestMiddleware:
         ):
             return
         if known.status == "duplicate" and duplicate_skippable(
-            state.statuses.get(known.canonical_of), known.scraped_at, datetime.now(UTC)
+            state.statuses.get(known.canonical_of or ""), known.scraped_at, datetime.now(UTC)
         ):
             count(self.crawler.stats, "duplicate_skipped")
             raise IgnoreRequest(DUPLICATE_SKIPPED)

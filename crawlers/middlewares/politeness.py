@@ -6,21 +6,25 @@ The spider reads the delay from robots.txt in `start()`; this raises the downloa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.extensions.throttle import AutoThrottle
 
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request
+
 
 class CrawlDelayMiddleware:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self._throttle_floor_set = False
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> CrawlDelayMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
         return cls(crawler)
 
-    def process_request(self, request: Any) -> None:
+    def process_request(self, request: Request) -> None:
         delay = getattr(self.crawler.spider, "crawl_delay", None)
         if not delay:
             return

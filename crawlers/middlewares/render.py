@@ -4,9 +4,13 @@ through Chromium (scrapy-playwright); the item records `render_mode`."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.http import HtmlResponse
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
 
 MIN_TEXT_CHARS = 200
 _STRIP = re.compile(rb"<(script|style|noscript|template)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
@@ -28,14 +32,14 @@ def looks_like_app_shell(body: bytes) -> bool:
 
 
 class AppShellFallbackMiddleware:
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> AppShellFallbackMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> AppShellFallbackMiddleware:
         return cls(crawler)
 
-    def process_response(self, request: Any, response: Any) -> Any:
+    def process_response(self, request: Request, response: Response) -> Request | Response:
         meta = request.meta
         if (
             not meta.get("omni_page")

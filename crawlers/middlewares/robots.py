@@ -4,12 +4,15 @@ Scrapy's robots middleware, which would otherwise download it a second time."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 
 from crawlers.scrapy_compat import seed_robots
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
@@ -18,6 +21,6 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         seed_robots(self, urlsplit(url).netloc, body)
 
 
-def share_robots(crawler: Any, url: str, body: bytes | None) -> None:
+def share_robots(crawler: Crawler, url: str, body: bytes | None) -> None:
     if (middleware := crawler.get_downloader_middleware(SharedRobotsTxtMiddleware)) is not None:
         middleware.seed(url, body)

@@ -11,12 +11,16 @@ uses. The browser's own requests go through the same rule in `crawlers.playwrigh
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawlers.address_policy import AddressPolicy, blocked_address, resolve  # noqa: F401 - API
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request
 
 
 class SsrfGuardMiddleware:
@@ -25,13 +29,13 @@ class SsrfGuardMiddleware:
         self._verdicts: dict[tuple[str, int], str | None] = {}
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> SsrfGuardMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> SsrfGuardMiddleware:
         policy = AddressPolicy.from_crawler_settings(crawler.settings)
         if policy.allow_private:
             raise NotConfigured("OMNI_ALLOW_PRIVATE_NETWORKS is set")
         return cls(policy)
 
-    async def process_request(self, request: Any) -> None:
+    async def process_request(self, request: Request) -> None:
         parts = urlparse_cached(request)
         host = (parts.hostname or "").strip("[]")
         port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -4,20 +4,24 @@ Sitemap URLs are never bounded."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from crawlers.crawl_stats import count
+from crawlers.state import state_of
 from crawlers.urls import pattern_key
+
+if TYPE_CHECKING:
+    from scrapy.http import Request, Response
 
 
 class TrapLimiterMiddleware(BaseSpiderMiddleware):
-    def get_processed_request(self, request: Any, response: Any) -> Any:
+    def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
         meta = request.meta
         if not meta.get("omni_page"):
             return request
-        state = self.crawler.spider.state
+        state = state_of(self.crawler)
         reason = state.traps.verdict(
             meta["omni_url"],
             pattern_key(meta["omni_url"]),

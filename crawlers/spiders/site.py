@@ -4,8 +4,9 @@
 
 Discovery: robots.txt `Sitemap:` lines, `/sitemap.xml` (indexes, gzipped children), links, and the
 pages earlier crawls stored (so a re-crawl revisits them conditionally and notices pages that
-are gone). Items are plain dicts with `kind` = page | unchanged | failed | gone; the pipelines
-in `pipelines/` turn them into rows.
+are gone). Items are `crawlers.items.PageItem` typed dicts (`kind` = page | document |
+unchanged | failed | gone | duplicate | redirect); the pipelines in `pipelines/` turn them into
+rows.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urljoin
 
 import scrapy
 from protego import Protego
 from scrapy.http import HtmlResponse, Request, Response
+from scrapy.settings import BaseSettings
 from scrapy.utils.response import get_base_url
 
 from content.charset import as_utf8_when_it_is
@@ -26,6 +28,7 @@ from core.domains import normalize_domain
 from crawlers import crawl_stats
 from crawlers.documents import document_item, fetchable_document
 from crawlers.failures import describe_failure
+from crawlers.items import Link, PageItem
 from crawlers.middlewares.robots import share_robots
 from crawlers.recheck import (
     NEW,
@@ -43,6 +46,11 @@ from crawlers.traps import fingerprint
 from crawlers.urls import canonicalize, host_of, in_site, pattern_key, resource_kind, start_url
 from db import tenants
 from db.connection import connect
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +83,7 @@ class SiteSpider(scrapy.Spider):
         self._state: CrawlState | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         # Scrapy filters by level in its root log handler and leaves the loggers at NOTSET, so
         # every request built DEBUG records ("Crawled (200) ...") only to drop them. Set here,
@@ -101,7 +109,7 @@ class SiteSpider(scrapy.Spider):
             for name, value in self._state.traps.counts.items():
                 crawl_stats.record(self.crawler.stats, f"trap_guard_{name}", value)
 
-    def _load_state(self, settings: Any) -> CrawlState:
+    def _load_state(self, settings: BaseSettings) -> CrawlState:
         self.robots_user_agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT")
         self.max_bytes = settings.getint("DOWNLOAD_MAXSIZE")
         domain = normalize_domain(self.domain_arg)
@@ -116,7 +124,7 @@ class SiteSpider(scrapy.Spider):
         return state
 
     # ------------------------------------------------------------------ discovery
-    async def start(self) -> AsyncIterator[Any]:
+    async def start(self) -> AsyncIterator[Request]:
         robots_body = await self._fetch_robots()
         sitemaps = [urljoin(self.start_url, "/sitemap.xml")]
         if robots_body is not None:
@@ -140,8 +148,8 @@ class SiteSpider(scrapy.Spider):
         for planned in crawl_order(listed, known, duplicates):
             resumed = state.known.get(planned.url)
             if resumed is not None and self._resumable(planned.url, resumed):
-                for request in self._follow_known(planned.url, planned.depth):
-                    yield request
+                for known_request in self._follow_known(planned.url, planned.depth):
+                    yield known_request
                 continue
             if request := self.page_request(
                 planned.url,
@@ -321,7 +329,7 @@ class SiteSpider(scrapy.Spider):
         )
 
     # ------------------------------------------------------------------ pages
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    def parse_page(self, response: Response) -> Iterator[Request | PageItem]:
         state = self.state
         meta = response.meta
         url, depth = meta["omni_url"], meta["omni_depth"]
@@ -341,14 +349,15 @@ class SiteSpider(scrapy.Spider):
                 if known and (known.status in ALIAS_STATUSES or known.not_html)
                 else "scraped"
             )
-            yield {**base, "kind": "unchanged", "status": keep}
+            unchanged: PageItem = {**base, "kind": "unchanged", "status": keep}
+            yield unchanged
             return
         if status >= 300:
             state.statuses[url] = status
-            item = {**base, "kind": "failed", "error": f"HTTP {status}"}
+            item: PageItem = {**base, "kind": "failed", "error": f"HTTP {status}"}
             if status in GONE_STATUSES:
                 count, when = dead_schedule(known.dead_count if known else 0, datetime.now(UTC))
-                item.update(dead_count=count, next_check_at=when.isoformat())
+                item["dead_count"], item["next_check_at"] = count, when.isoformat()
                 if known is not None and (
                     known.status in ("scraped", "gone") or known.content_hash
                 ):
@@ -358,7 +367,12 @@ class SiteSpider(scrapy.Spider):
             return
         final = canonicalize(response.url) or url
         if not in_site(final, state.site_hosts):
-            yield {**base, "kind": "failed", "error": f"redirected off-site to {response.url}"}
+            off_site: PageItem = {
+                **base,
+                "kind": "failed",
+                "error": f"redirected off-site to {response.url}",
+            }
+            yield off_site
             return
         if meta.get("omni_document") or not isinstance(response, HtmlResponse):
             yield from self._document(base, final, url, response)
@@ -379,34 +393,38 @@ class SiteSpider(scrapy.Spider):
             # (and stored) in its own right.
             if request := self.page_request(canonical, depth):
                 yield request
-            yield {**base, "url": final, "kind": "duplicate", "canonical_of": canonical}
+            duplicate: PageItem = {
+                **base,
+                "url": final,
+                "kind": "duplicate",
+                "canonical_of": canonical,
+            }
+            yield duplicate
             return
         if final in state.stored:
             return  # reached again through a redirect: already stored
         state.stored.add(final)
         if meta.get("render_mode") == "playwright":
             self.count("rendered")
-        if final != url:
-            base.update(url=final)
-        yield {
+        page: PageItem = {
             **base,
             "kind": "page",
             "url": final,
             "requested_url": url,
             "html": response.text,
-            "root": root,
             "links": links,
         }
+        yield page
 
     def _redirect_item(
-        self, base: dict[str, Any], url: str, final: str, known: KnownPage | None
-    ) -> dict[str, Any]:
+        self, base: PageItem, url: str, final: str, known: KnownPage | None
+    ) -> PageItem:
         """A redirect, remembered. A stored page that now redirects to its replacement leaves
         search once the replacement is stored with its own content; one that redirects to a page
         that does not replace it (the home page, a page above it) is a dead page: asked again
         after the dead-link back-off, and forgotten when that is confirmed."""
         now = datetime.now(UTC)
-        item = {
+        item: PageItem = {
             **base,
             "kind": "redirect",
             "canonical_of": final,
@@ -420,7 +438,7 @@ class SiteSpider(scrapy.Spider):
             self.state.moved[url] = final
             return item
         count, when = dead_schedule(known.dead_count, now)
-        item.update(dead_count=count, next_check_at=when.isoformat())
+        item["dead_count"], item["next_check_at"] = count, when.isoformat()
         self._forget_if_confirmed(url, known, count, f"redirected to {final}")
         return item
 
@@ -433,8 +451,8 @@ class SiteSpider(scrapy.Spider):
             self.state.forget[url] = f"{answer} on {dead_count} checks in a row"
 
     def _document(
-        self, base: dict[str, Any], final: str, url: str, response: Response
-    ) -> Iterator[dict[str, Any]]:
+        self, base: PageItem, final: str, url: str, response: Response
+    ) -> Iterator[PageItem]:
         """A document (pipelines/documents.py extracts it) or a failure with its reason."""
         state = self.state
         if final in state.stored:
@@ -442,17 +460,17 @@ class SiteSpider(scrapy.Spider):
         state.stored.add(final)
         state.seen.add(final)
         state.statuses[url] = state.statuses[final] = response.status
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         if final != url:
-            base.update(etag=None, last_modified=None)
+            base["etag"] = base["last_modified"] = None
         yield document_item(
             base, final, url, content_type, response.body, bool(response.meta.get("omni_document"))
         )
 
     def _follow_links(
         self,
-        links: list[dict[str, Any]],
-        root: Any,
+        links: list[Link],
+        root: HtmlElement,
         response: Response,
         depth: int,
         meta: dict[str, Any],
@@ -479,8 +497,8 @@ class SiteSpider(scrapy.Spider):
             if request := self.page_request(target, depth + 1, chain=chain if same else 0):
                 yield request
 
-    def on_page_error(self, failure: Any) -> Iterator[dict[str, Any]]:
-        request = failure.request
+    def on_page_error(self, failure: Failure) -> Iterator[PageItem]:
+        request: Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy
         reason = describe_failure(failure.value, self.max_bytes)
         if reason is None:
             return
@@ -498,7 +516,7 @@ class SiteSpider(scrapy.Spider):
             "download_s": None,
         }
 
-    def _item(self, url: str, depth: int, response: Response) -> dict[str, Any]:
+    def _item(self, url: str, depth: int, response: Response) -> PageItem:
         headers = response.headers
         etag = headers.get(b"ETag")
         last_modified = headers.get(b"Last-Modified")
@@ -513,21 +531,21 @@ class SiteSpider(scrapy.Spider):
             "download_s": response.meta.get("download_latency"),
         }
 
-    def _canonical_of(self, root: Any, response: Response) -> str | None:
+    def _canonical_of(self, root: HtmlElement, response: Response) -> str | None:
         """`<link rel=canonical>` if it points inside the site."""
         for link in root.iter("link"):
             rel = (link.get("rel") or "").lower().split()
-            if "canonical" in rel and link.get("href"):
-                target = canonicalize(link.get("href"), response.url)
+            if "canonical" in rel and (href := link.get("href")):
+                target = canonicalize(href, response.url)
                 if target and in_site(target, self.state.site_hosts):
                     return target
                 return None
         return None
 
 
-def extract_links(root: Any, base_url: str, site_hosts: tuple[str, ...]) -> list[dict[str, Any]]:
+def extract_links(root: HtmlElement, base_url: str, site_hosts: tuple[str, ...]) -> list[Link]:
     """Every http(s) `<a href>` of a page, canonicalised, once per target."""
-    links: dict[str, dict[str, Any]] = {}
+    links: dict[str, Link] = {}
     for anchor in root.iter("a"):
         href = anchor.get("href")
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
@@ -547,7 +565,7 @@ def extract_links(root: Any, base_url: str, site_hosts: tuple[str, ...]) -> list
     return list(links.values())
 
 
-def _meta_nofollow(root: Any) -> bool:
+def _meta_nofollow(root: HtmlElement) -> bool:
     for meta in root.iter("meta"):
         if (meta.get("name") or "").lower() == "robots":
             return "nofollow" in (meta.get("content") or "").lower()

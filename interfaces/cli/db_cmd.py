@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from db import migrate as migrations
-from db.connection import connect
+from db.connection import Conn, connect, one
 from db.vector_indexes import existing_indexes, sync
 from interfaces.services import database_url
 
@@ -33,7 +33,7 @@ def url_cmd() -> None:
     typer.echo(database_url())
 
 
-def table_row_counts(conn) -> list[tuple[str, int]]:
+def table_row_counts(conn: Conn) -> list[tuple[str, int]]:
     tables = conn.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
         "AND tablename <> 'schema_migrations' ORDER BY tablename"
@@ -41,7 +41,7 @@ def table_row_counts(conn) -> list[tuple[str, int]]:
     counts = []
     for row in tables:
         name = row["tablename"]
-        count = conn.execute(f'SELECT count(*) AS n FROM public."{name}"').fetchone()["n"]
+        count = one(conn.execute(f'SELECT count(*) AS n FROM public."{name}"'))["n"]
         counts.append((name, count))
     return counts
 
@@ -72,9 +72,7 @@ def refresh_stats_cmd() -> None:
     """Recompute the domain_content_stats materialized view (concurrently; readers not blocked)."""
     with connect(autocommit=True) as conn:
         conn.execute("SELECT public.refresh_domain_content_stats()")
-        count = conn.execute("SELECT count(*) AS n FROM public.domain_content_stats").fetchone()[
-            "n"
-        ]
+        count = one(conn.execute("SELECT count(*) AS n FROM public.domain_content_stats"))["n"]
     typer.echo(f"refreshed domain_content_stats ({count} domains)")
 
 

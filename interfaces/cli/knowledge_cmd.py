@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from db import knowledge
-from db.connection import connect
+from db.connection import Conn, connect
 
 app = typer.Typer(
     help="Curated answers: questions and answers searched before crawled text.",
@@ -20,7 +19,7 @@ app = typer.Typer(
 console = Console()
 
 
-def _sync_and_send(conn: psycopg.Connection, domain_id: Any) -> Any:
+def _sync_and_send(conn: Conn, domain_id: Any) -> Any:
     """Pages made to match the rows, committed; then the embed job's message is sent."""
     # Dramatiq's Redis broker: ~0.2 s, only for commands that queue jobs
     from workers.dispatch import send_job  # noqa: PLC0415 - see the comment above

@@ -16,7 +16,6 @@ import traceback
 import click
 import psycopg
 import typer
-from typer._click.exceptions import ClickException as TyperClickException
 
 from core import processes
 from core.config import get_settings
@@ -125,9 +124,14 @@ def main() -> None:
         typer.echo("aborted", err=True)
         sys.exit(1)
     except Exception as exc:
-        # typer vendors its own click; catch both its exceptions and plain click's.
-        if isinstance(exc, (click.exceptions.ClickException, TyperClickException)):
-            exc.show()
+        # typer vendors its own click, whose exceptions derive from the public TyperException
+        # and show themselves (a usage error with its usage line); plain click's too.
+        if isinstance(exc, (click.exceptions.ClickException, typer.TyperException)):
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            else:
+                typer.echo(f"Error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
         if is_user_error(exc):
             if _debugging():  # `--debug` or OMNI_LOG_LEVEL=DEBUG

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -21,6 +22,9 @@ from db.connection import connect
 from db.job_kinds import QUEUES
 from workers.broker import get_broker
 from workers.idle import broker_backlog, unfinished_jobs
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 log = logging.getLogger("omni.worker")
 # Dramatiq's default worker shutdown timeout (600 s) is longer than anyone waits for Ctrl-C;
@@ -84,7 +88,7 @@ def worker(
     ]
     child = processes_.spawn(command)
 
-    def forward(signum, frame):
+    def forward(signum: int, frame: FrameType | None) -> None:
         child.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, forward)

@@ -37,7 +37,7 @@ class SiteServer:
     """`with SiteServer() as site: site.url` -> http://127.0.0.1:<port>"""
 
     def __init__(self, port: int = 0, directory: Path = SITE_DIR) -> None:
-        handler = type("DemoHandler", (_Handler,), {})
+        handler: type[_Handler] = type("DemoHandler", (_Handler,), {})
         self.httpd = ThreadingHTTPServer(
             ("127.0.0.1", port), functools.partial(handler, directory=str(directory))
         )

@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -29,6 +28,7 @@ from core.errors import InvalidValue, NotFound
 from dashboard.app import Backend  # the same pool and Redis a dashboard process uses
 from db import api_keys
 from db.api_keys import KeyOwner
+from db.connection import Conn
 from interfaces.serve import MAX_K
 from interfaces.serve.ratelimit import RateLimiter
 from workers.embedding import backend_for_model
@@ -80,7 +80,7 @@ def bearer(request: Request) -> str:
 
 
 @contextmanager
-def as_customer(conn: psycopg.Connection, owner: KeyOwner | None) -> Iterator[psycopg.Connection]:
+def as_customer(conn: Conn, owner: KeyOwner | None) -> Iterator[Conn]:
     """One transaction under the caller's identity (the operator keeps the service's own)."""
     with conn.transaction():
         if owner is not None:

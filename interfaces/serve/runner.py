@@ -69,8 +69,8 @@ def run(settings: Settings, host: str, port: int) -> None:
         _remove_own_file(path)
         await original_shutdown(sockets=sockets)
 
-    server.startup = startup  # type: ignore[method-assign]
-    server.shutdown = shutdown  # type: ignore[method-assign]
+    server.startup = startup  # type: ignore[method-assign]  # uvicorn has no startup hook
+    server.shutdown = shutdown  # type: ignore[method-assign]  # nor a shutdown hook
     try:
         server.run(sockets=[sock])
     finally:

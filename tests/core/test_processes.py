@@ -37,7 +37,8 @@ def _gone(pids: list[int], timeout: float = 10) -> bool:
 
 def test_spawned_child_leads_its_own_group_and_stop_takes_the_group() -> None:
     child = processes.spawn([sys.executable, "-c", FAMILY], stdout=subprocess.PIPE, text=True)
-    pid, grandchild, inherited = child.stdout.readline().split()  # type: ignore[union-attr]
+    out = child.stdout.readline()  # type: ignore[union-attr]  # spawned with stdout=PIPE
+    pid, grandchild, inherited = out.split()
     assert int(pid) == child.pid and os.getpgid(child.pid) == child.pid != os.getpgid(0)
     assert os.getpgid(int(grandchild)) == child.pid
     assert inherited == "None"  # the child took OMNI_PARENT_PID out of its environment
@@ -58,7 +59,7 @@ def test_a_child_dies_with_its_sigkilled_parent() -> None:
     parent = subprocess.Popen(
         [sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True
     )
-    child_pid = int(parent.stdout.readline())  # type: ignore[union-attr]
+    child_pid = int(parent.stdout.readline())  # type: ignore[union-attr]  # stdout=PIPE
     assert psutil.pid_exists(child_pid)
     parent.kill()
     parent.wait()

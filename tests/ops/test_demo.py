@@ -69,7 +69,7 @@ def test_demo_no_dashboard(demo_env) -> None:
 
 
 def _reader(proc: subprocess.Popen, lines: queue.Queue[str], log: list[str]) -> None:
-    for line in proc.stdout:  # type: ignore[union-attr]
+    for line in proc.stdout:  # type: ignore[union-attr]  # spawned with stdout=PIPE
         log.append(line)
         lines.put(line)
 

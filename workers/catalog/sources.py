@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
-
 from core.errors import InvalidValue
 from crawlers.urls import host_of, in_site, is_ip_or_local
+from db.connection import Conn, one
 from workers.errors import PermanentError
 
 PLATFORMS = ("woocommerce", "shopify")
@@ -79,22 +78,20 @@ def next_cursor(cursor: datetime | None, modified: list[str | None]) -> datetime
     return max(moments) if moments else None
 
 
-def add_source(
-    conn: psycopg.Connection, domain_id: Any, platform: str, base_url: str | None
-) -> dict[str, Any]:
+def add_source(conn: Conn, domain_id: Any, platform: str, base_url: str | None) -> dict[str, Any]:
     if platform not in PLATFORMS:
         raise InvalidValue(f"platform must be one of {', '.join(PLATFORMS)}, not {platform!r}")
-    return conn.execute(
-        "INSERT INTO catalog_sources (domain_id, platform, base_url) VALUES (%s, %s, %s) "
-        "ON CONFLICT (domain_id, platform) DO UPDATE SET base_url = EXCLUDED.base_url, "
-        "active = true RETURNING *",
-        (domain_id, platform, base_url),
-    ).fetchone()
+    return one(
+        conn.execute(
+            "INSERT INTO catalog_sources (domain_id, platform, base_url) VALUES (%s, %s, %s) "
+            "ON CONFLICT (domain_id, platform) DO UPDATE SET base_url = EXCLUDED.base_url, "
+            "active = true RETURNING *",
+            (domain_id, platform, base_url),
+        )
+    )
 
 
-def sources_of(
-    conn: psycopg.Connection, domain_id: Any, platform: str | None = None
-) -> list[dict[str, Any]]:
+def sources_of(conn: Conn, domain_id: Any, platform: str | None = None) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT * FROM catalog_sources WHERE domain_id = %s AND active "
         "AND (%s::text IS NULL OR platform = %s) ORDER BY platform",
@@ -103,7 +100,7 @@ def sources_of(
 
 
 def record(
-    conn: psycopg.Connection,
+    conn: Conn,
     source_id: Any,
     status: str,
     error: str | None = None,

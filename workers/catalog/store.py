@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
+from db.connection import Conn, one
 from workers.catalog.model import API_SOURCE, CONFIDENCE, Product
 
 CATALOG_SKUS_SQL = """
@@ -24,7 +24,7 @@ WHERE e.domain_id = %s AND e.extract_type = 'product' AND e.schema_used ->> 'sou
 """
 
 
-def catalog_skus(conn: psycopg.Connection, domain_id: Any) -> set[str]:
+def catalog_skus(conn: Conn, domain_id: Any) -> set[str]:
     """SKUs the domain's shop APIs provide: scraped values for these lose."""
     return {r["sku"] for r in conn.execute(CATALOG_SKUS_SQL, (domain_id, API_SOURCE))}
 
@@ -49,9 +49,7 @@ class Applied:
     page_ids: list[str] = field(default_factory=list)  # facts to embed
 
 
-def known_products(
-    conn: psycopg.Connection, domain_id: Any, source: str
-) -> dict[str, dict[str, Any]]:
+def known_products(conn: Conn, domain_id: Any, source: str) -> dict[str, dict[str, Any]]:
     return {
         r["product_id"]: r
         for r in conn.execute(
@@ -64,7 +62,7 @@ def known_products(
 
 
 def apply(
-    conn: psycopg.Connection,
+    conn: Conn,
     domain_id: Any,
     source: str,
     fetched: list[Product],
@@ -109,15 +107,18 @@ def apply(
                 "modified": product.modified,
             },
         }
-        row = conn.execute(
-            "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, "
-            "scraped_at) "
-            "VALUES (%s, %s, %s, %s, %s, 'scraped', NOW()) ON CONFLICT (domain_id, url) DO UPDATE "
-            "SET "
-            "title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata, "
-            "status = 'scraped', error_message = NULL, scraped_at = NOW() RETURNING id",
-            (domain_id, product.page_url, product.name, product.facts(), Jsonb(metadata)),
-        ).fetchone()
+        row = one(
+            conn.execute(
+                "INSERT INTO scraped_pages (domain_id, url, title, content, metadata, status, "
+                "scraped_at) "
+                "VALUES (%s, %s, %s, %s, %s, 'scraped', NOW()) ON CONFLICT (domain_id, url) DO "
+                "UPDATE "
+                "SET "
+                "title = EXCLUDED.title, content = EXCLUDED.content, metadata = EXCLUDED.metadata, "
+                "status = 'scraped', error_message = NULL, scraped_at = NOW() RETURNING id",
+                (domain_id, product.page_url, product.name, product.facts(), Jsonb(metadata)),
+            )
+        )
         out.page_ids.append(str(row["id"]))
         if before is None:
             out.added += 1
@@ -146,7 +147,7 @@ def apply(
 
 
 def _delete_product(
-    conn: psycopg.Connection, domain_id: Any, source: str, product_id: str, keep_url: str = ""
+    conn: Conn, domain_id: Any, source: str, product_id: str, keep_url: str = ""
 ) -> None:
     """Its extraction row and its facts page (the embeddings go with the page); `keep_url`: the
     facts page about to be updated in place (another URL of it, an old permalink, goes)."""

@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from content import tokens
 from workers.embedding import LOCAL_MODEL, EmbeddingResult, OnBatch, fit_dimensions
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 
 class LocalBackend:
@@ -24,10 +28,10 @@ class LocalBackend:
     batch_size = 64
 
     def __init__(self) -> None:
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def _load(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 import openai
+from openai.types import CreateEmbeddingResponse
 
 from content import tokens
 from core.config import Settings
@@ -147,13 +148,13 @@ class OpenAIBackend:
         return result
 
     def _request(self, inputs: list[str]) -> tuple[list[np.ndarray], int, int]:
-        kwargs = {"dimensions": self.request_dimensions} if self.request_dimensions else {}
+        dimensions = self.request_dimensions or openai.omit
         last_error: Exception | None = None
         retry_after: float | None = None
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 response = self.client.embeddings.create(
-                    model=self.model, input=inputs, encoding_format="base64", **kwargs
+                    model=self.model, input=inputs, encoding_format="base64", dimensions=dimensions
                 )
             except openai.APIStatusError as exc:
                 if not is_transient(exc):
@@ -174,7 +175,7 @@ class OpenAIBackend:
             retry_after=retry_after,
         ) from last_error
 
-    def _parse(self, response, expected: int) -> list[np.ndarray]:
+    def _parse(self, response: CreateEmbeddingResponse, expected: int) -> list[np.ndarray]:
         items = sorted(response.data, key=lambda d: d.index)
         if len(items) != expected:
             raise TransientError(f"expected {expected} embeddings, got {len(items)}")
@@ -191,7 +192,7 @@ class OpenAIBackend:
         return out
 
 
-def _usage(response, inputs: list[str]) -> int:
+def _usage(response: object, inputs: list[str]) -> int:
     usage = getattr(response, "usage", None)
     if usage is not None and getattr(usage, "prompt_tokens", None) is not None:
         return int(usage.prompt_tokens)

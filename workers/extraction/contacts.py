@@ -215,7 +215,9 @@ def postal_address(node: dict[str, Any]) -> dict[str, Any] | None:
     if not parts:
         return None
     parts["formatted"] = ", ".join(
-        parts[k] for k in ("street", "locality", "region", "postal_code", "country") if k in parts
+        str(parts[k])
+        for k in ("street", "locality", "region", "postal_code", "country")
+        if k in parts
     )
     return parts
 

@@ -83,9 +83,10 @@ def parse_price(value: Any) -> str | None:
 
 
 def _fmt(d: Decimal) -> str:
-    if d < 0:
+    exponent = d.as_tuple().exponent
+    if d < 0 or not isinstance(exponent, int):  # negative, or infinite (a NaN raises above)
         raise InvalidOperation
-    return str(d.quantize(Decimal("0.01"))) if d.as_tuple().exponent >= -2 else str(d.normalize())
+    return str(d.quantize(Decimal("0.01"))) if exponent >= -2 else str(d.normalize())
 
 
 def parse_currency(value: Any) -> str | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.types.json import Jsonb
 
+from db.connection import Conn
 from workers.extraction.extractor import PatternUpdate
 
 
-def load(conn: psycopg.Connection, domain_id: UUID | str) -> dict[str, dict[str, Any]]:
+def load(conn: Conn, domain_id: UUID | str) -> dict[str, dict[str, Any]]:
     rows = conn.execute(
         "SELECT pattern_type, platform, selectors, success_count, failure_count, confidence "
         "FROM domain_patterns WHERE domain_id = %s",
@@ -20,7 +20,7 @@ def load(conn: psycopg.Connection, domain_id: UUID | str) -> dict[str, dict[str,
     return {r["pattern_type"]: dict(r) for r in rows}
 
 
-def record(conn: psycopg.Connection, domain_id: UUID | str, updates: list[PatternUpdate]) -> None:
+def record(conn: Conn, domain_id: UUID | str, updates: list[PatternUpdate]) -> None:
     """Upsert each pattern; confidence is the Laplace-smoothed success rate."""
     for u in updates:
         success = 1 if u.success else 0

@@ -98,7 +98,7 @@ def _best_offer(offers: Any) -> dict[str, Any]:
         o for o in (offers if isinstance(offers, list) else [offers]) if isinstance(o, dict)
     ]
     # An AggregateOffer may wrap the real offers.
-    expanded = []
+    expanded: list[dict[str, Any]] = []
     for o in candidates:
         inner = o.get("offers")
         expanded.extend(

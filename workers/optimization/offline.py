@@ -91,9 +91,9 @@ def extract_keywords(text: str, n: int = 10) -> list[str]:
         key=lambda p: (-scores[p], p),
     )
     out: list[str] = []
-    for phrase in ranked:
-        if not any(phrase in kept for kept in out):
-            out.append(phrase)
+    for candidate in ranked:
+        if not any(candidate in kept for kept in out):
+            out.append(candidate)
         if len(out) == n:
             break
     return out

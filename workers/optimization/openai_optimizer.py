@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import openai
 from pydantic import ValidationError
@@ -27,6 +27,10 @@ from schemas.optimized_content import (
 from workers.errors import PermanentError, TransientError
 from workers.optimization.base import Optimization, PageInput
 from workers.optimization.text import trim_at_word
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.chat.completion_create_params import ResponseFormat
 
 # USD per million tokens (input, output): published list prices when this was written; an
 # assumption to review, used only for the cost columns. Unknown models are costed at 0.
@@ -79,7 +83,7 @@ def _client(base_url: str | None, api_key: str, timeout: float) -> openai.OpenAI
     )
 
 
-def build_messages(page: PageInput) -> list[dict[str, str]]:
+def build_messages(page: PageInput) -> list[ChatCompletionMessageParam]:
     parts = [f"URL: {page.url}"]
     if page.title:
         parts.append(f"Title: {page.title}")
@@ -103,7 +107,8 @@ def optimize(
         response = client.chat.completions.create(
             model=model,
             messages=build_messages(page),
-            response_format=response_format(),
+            # the schema module knows no client: its JSON-schema dict is this request's shape
+            response_format=cast("ResponseFormat", response_format()),
         )
     except openai.APIStatusError as exc:
         raise _status_error(exc) from exc
@@ -114,8 +119,8 @@ def optimize(
         raise PermanentError("chat completion had no choices")
     choice = response.choices[0]
     message = choice.message
-    if getattr(message, "refusal", None):
-        raise PermanentError(f"the model refused: {message.refusal[:200]}")
+    if refusal := getattr(message, "refusal", None):
+        raise PermanentError(f"the model refused: {refusal[:200]}")
     if choice.finish_reason == "length":
         raise PermanentError("the model's answer was cut off (finish_reason=length)")
     content = parse_content(message.content or "")
