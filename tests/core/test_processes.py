@@ -103,7 +103,7 @@ def test_die_with_delivers_the_chosen_signal_when_the_parent_dies(tmp_path) -> N
     parent = subprocess.Popen(
         [sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True
     )
-    child_pid = int(parent.stdout.readline())  # type: ignore[union-attr]
+    child_pid = int(parent.stdout.readline())  # type: ignore[union-attr]  # spawned with stdout=PIPE
     parent.kill()
     parent.wait()
     assert _gone([child_pid])
