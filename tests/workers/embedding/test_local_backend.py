@@ -95,3 +95,10 @@ def test_the_precision_setting_and_auto() -> None:
     assert not LocalBackend(Settings(OMNI_LOCAL_EMBED_PRECISION="fp32")).bf16
     assert LocalBackend(Settings(OMNI_LOCAL_EMBED_PRECISION="bf16")).bf16
     assert LocalBackend(Settings(OMNI_LOCAL_EMBED_PRECISION="auto")).bf16 == native_bf16()
+
+
+def test_one_batch_per_core_equals_one_at_a_time(fp32) -> None:
+    serial = LocalBackend(Settings(OMNI_LOCAL_EMBED_THREADS=1), precision="fp32")
+    serial._model = fp32._load()  # the same weights
+    assert serial.threads == 1
+    assert np.allclose(serial.encode(TEXTS), fp32.encode(TEXTS), atol=1e-5)
