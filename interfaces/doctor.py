@@ -396,7 +396,7 @@ def check_embedding_model(settings: Settings) -> Result:
     from workers.embedding.local_backend import LocalBackend  # noqa: PLC0415 - see the reason above
 
     started = time.monotonic()
-    vector = LocalBackend().embed(["how long does delivery take"]).vectors[0]
+    vector = LocalBackend(settings).embed(["how long does delivery take"]).vectors[0]
     norm = math.sqrt(sum(float(x) * float(x) for x in vector))
     if abs(norm - 1) > 1e-3:
         return fail(

@@ -92,7 +92,7 @@ def backend_for_model(model: str, settings: Settings) -> EmbeddingBackend:
                 # The backend in use is imported when first asked for: torch or openai, not both.
                 from workers.embedding.local_backend import LocalBackend  # noqa: PLC0415 - see the comment above
 
-                backend = LocalBackend()
+                backend = LocalBackend(settings)
             else:
                 from workers.embedding.openai_backend import OpenAIBackend  # noqa: PLC0415 - only the backend in use, as above
 
