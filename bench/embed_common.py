@@ -33,20 +33,35 @@ def kept_database(admin_url: str, name: str) -> Iterator[str]:
 def bench_env(redis: bool = True, database: str | None = None) -> Iterator[dict[str, str]]:
     """A fresh migrated database (dropped afterwards; or the kept `database`) and a private
     Redis, exported to os.environ."""
+    from contextlib import ExitStack, nullcontext
+
     from core.config import Settings
     from interfaces import services
-    from tests.support.environment import fresh_database, migrated_environ
+    from tests.support.environment import fresh_database, migrated_environ, postgres_user
 
+    embedded = not os.environ.get("DATABASE_URL")
     base = (
-        Settings(DATABASE_URL=os.environ["DATABASE_URL"])
-        if os.environ.get("DATABASE_URL")
-        else Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
+        Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
+        if embedded
+        else Settings(DATABASE_URL=os.environ["DATABASE_URL"])
     )
-    admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
-    chosen = (
-        kept_database(admin_url, database) if database else fresh_database(admin_url, "omni_bench")
+    # The test suite's server: held as one of its users, so a test run ending meanwhile does
+    # not stop it under the benchmark (and the last user out stops it).
+    user = (
+        postgres_user(REPO / ".omni-test", lambda: services.down(base))
+        if embedded
+        else nullcontext()
     )
-    with chosen as database_url, tempfile.TemporaryDirectory(prefix="omni-bench-") as tmp:
+    with ExitStack() as stack:
+        stack.enter_context(user)
+        admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
+        chosen = (
+            kept_database(admin_url, database)
+            if database
+            else fresh_database(admin_url, "omni_bench")
+        )
+        database_url = stack.enter_context(chosen)
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="omni-bench-"))
         env = {
             "DATABASE_URL": database_url,
             "HF_HUB_OFFLINE": "1",

@@ -16,7 +16,7 @@ import fcntl
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from core import processes
 from core.config import Settings
 from db.connection import connect
 from interfaces import services
-from tests.support.environment import fresh_database, migrated_environ
+from tests.support.environment import USERS_LOCK, fresh_database, migrated_environ, postgres_user
 from tests.support.paths import TEST_DATA_DIR
 from tests.support.tenants import truncate_all
 from tests.support.watchdog import stop_on_exit
@@ -65,7 +65,7 @@ def services_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 
     base = Settings(OMNI_DATA_DIR=TEST_DATA_DIR, DATABASE_URL=None, REDIS_URL=None)
     with ExitStack() as session:
-        session.enter_context(_postgres_user(TEST_DATA_DIR, lambda: services.down(base)))
+        session.enter_context(postgres_user(TEST_DATA_DIR, lambda: services.down(base)))
         stop_on_exit(
             services.EmbeddedPostgres(TEST_DATA_DIR), users_lock=TEST_DATA_DIR / USERS_LOCK
         )
@@ -114,28 +114,6 @@ def _session_env(
             yield env
     finally:
         redis.stop()
-
-
-USERS_LOCK = ".postgres-users.lock"
-
-
-@contextmanager
-def _postgres_user(data_dir: Path, stop: Callable[[], object]) -> Iterator[None]:
-    """A shared lock on the data dir's server while this session uses it; at the end, if no
-    other session holds one (the exclusive lock is granted), the server is stopped under it."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / USERS_LOCK, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pass  # another session still uses it; the last one out stops it
-            else:
-                stop()
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -61,3 +63,26 @@ def _apply(values: Mapping[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+USERS_LOCK = ".postgres-users.lock"
+
+
+@contextmanager
+def postgres_user(data_dir: Path, stop: Callable[[], object]) -> Iterator[None]:
+    """A shared lock on the data dir's server while this session (a test run, a benchmark) uses
+    it; at the end, if no other session holds one (the exclusive lock is granted), the server is
+    stopped under it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / USERS_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # another session still uses it; the last one out stops it
+            else:
+                stop()
+            fcntl.flock(handle, fcntl.LOCK_UN)
