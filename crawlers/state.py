@@ -1,12 +1,18 @@
 """What one crawl knows: the domain's settings, what earlier crawls stored (loaded once, in three
 queries, at spider open) and what this crawl has seen so far. Shared by the spider, its
 middlewares and the pipelines through `spider.state`. Its counters are not here: they are in
-Scrapy's stats collector (`crawlers.crawl_stats`)."""
+Scrapy's stats collector (`crawlers.crawl_stats`).
+
+The URL memory (every map and set keyed by URL below) is bounded by `OMNI_CRAWL_URL_MEMORY`
+entries each: past it, a map or set moves to a SQLite file in a temporary directory
+(`crawlers/url_memory.py`), removed when the crawl ends (`close`). A value read back from there
+is a copy: a `KnownPage` or a list of links is never changed in place after it is stored."""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, MutableMapping, MutableSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +25,7 @@ from core.knowledge import rules_of
 from core.url_patterns import matches_any
 from crawlers.recheck import parse_time
 from crawlers.traps import TrapGuard
+from crawlers.url_memory import UrlMemory
 from db import tenants
 from db.forget import patterns as forget_patterns
 
@@ -72,19 +79,22 @@ class CrawlState:
     force: bool = False  # `omni refresh --force`: no validators, every page re-extracted
     include: list[str] = field(default_factory=list)  # knowledge URL patterns (core.knowledge)
     exclude: list[str] = field(default_factory=list)
-    known: dict[str, KnownPage] = field(default_factory=dict)
-    known_hashes: dict[str, str] = field(default_factory=dict)  # content_hash -> canonical_url
-    known_links: dict[str, list[str]] = field(default_factory=dict)  # internal links by source
+    known: MutableMapping[str, KnownPage] = field(default_factory=dict)
+    # content_hash -> canonical_url
+    known_hashes: MutableMapping[str, str] = field(default_factory=dict)
+    # internal links by source
+    known_links: MutableMapping[str, list[str]] = field(default_factory=dict)
+    url_memory: UrlMemory | None = None  # what the maps and sets spill to past their bound
 
     # this crawl
     started: float = field(default_factory=time.monotonic)
-    seen: set[str] = field(default_factory=set)  # canonical URLs requested or skipped
-    stored: set[str] = field(default_factory=set)  # URLs an item was produced for
-    sitemap_urls: set[str] = field(default_factory=set)  # never bounded as traps
+    seen: MutableSet[str] = field(default_factory=set)  # canonical URLs requested or skipped
+    stored: MutableSet[str] = field(default_factory=set)  # URLs an item was produced for
+    sitemap_urls: MutableSet[str] = field(default_factory=set)  # never bounded as traps
     traps: TrapGuard = field(default_factory=lambda: TrapGuard(50))
     trap_skipped: dict[str, tuple[str, int]] = field(default_factory=dict)  # url -> (why, depth)
-    hash_first_url: dict[str, str] = field(default_factory=dict)
-    statuses: dict[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
+    hash_first_url: MutableMapping[str, str] = field(default_factory=dict)
+    statuses: MutableMapping[str, int] = field(default_factory=dict)  # internal URL -> HTTP status
     to_enqueue: list[str] = field(default_factory=list)  # scraped_pages ids (new / changed)
     forget: dict[str, str] = field(default_factory=dict)  # URL confirmed gone -> why
     moved: dict[str, str] = field(default_factory=dict)  # URL -> the page that replaces it
@@ -94,6 +104,29 @@ class CrawlState:
         """A page the site owner asked to forget (`omni domain forget`): never fetched again."""
         return bool(self.forgotten) and matches_any(url, self.forgotten)
 
+    def bound_url_memory(self, bound: int) -> None:
+        """Every map and set keyed by URL from now on bounded in memory (`crawlers/url_memory.py`);
+        called on a fresh state, before anything is loaded into it."""
+        memory = self.url_memory = UrlMemory(bound)
+        self.known, self.known_hashes, self.known_links = memory.map(), memory.map(), memory.map()
+        self.hash_first_url, self.statuses = memory.map(), memory.map()
+        self.seen, self.stored, self.sitemap_urls = memory.set(), memory.set(), memory.set()
+
+    def url_set(self, urls: Iterable[str]) -> MutableSet[str]:
+        """A set of URLs, bounded like the state's own."""
+        return set(urls) if self.url_memory is None else self.url_memory.set(urls)
+
+    def spilled(self) -> int:
+        """How many of the URL maps and sets are on disk."""
+        parts = (self.known, self.known_hashes, self.known_links, self.hash_first_url)
+        parts += (self.statuses, self.seen, self.stored, self.sitemap_urls)
+        return sum(1 for part in parts if getattr(part, "spilled", False))
+
+    def close(self) -> None:
+        """The URL memory's file removed (the state is not used afterwards)."""
+        if self.url_memory is not None:
+            self.url_memory.close()
+
     @classmethod
     def load(
         cls,
@@ -101,7 +134,10 @@ class CrawlState:
         domain_row: dict[str, Any],
         limits: CrawlLimits,
         job_id: UUID | str | None = None,
+        url_memory: int | None = None,
     ) -> CrawlState:
+        """The state of a crawl of `domain_row`; `url_memory`: its URL maps' and sets' bound
+        in memory (None: unbounded)."""
         domain = domain_row["domain"]
         state = cls(
             domain=domain,
@@ -118,6 +154,8 @@ class CrawlState:
             pattern_limit=limits.pattern_limit,
             job_id=str(job_id) if job_id else None,
         )
+        if url_memory is not None:
+            state.bound_url_memory(url_memory)
         state.traps = TrapGuard(state.pattern_limit)
         state.include, state.exclude = rules_of(domain_row)
         if job_id:
