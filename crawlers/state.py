@@ -156,6 +156,8 @@ class CrawlState:
         )
         if url_memory is not None:
             state.bound_url_memory(url_memory)
+        # The rows below are streamed (one at a time from the server), so a big site's pages and
+        # links are never held whole in the client's result buffer as they go into the memory.
         state.traps = TrapGuard(state.pattern_limit)
         state.include, state.exclude = rules_of(domain_row)
         if job_id:
@@ -163,7 +165,7 @@ class CrawlState:
                 "SELECT metadata FROM content_refresh_jobs WHERE id = %s", (str(job_id),)
             ).fetchone()
             state.force = bool(((job or {}).get("metadata") or {}).get("force"))
-        for row in conn.execute(
+        for row in conn.cursor().stream(
             "SELECT id, url, status, scraped_at, metadata->>'etag' AS etag, "
             "metadata->>'last_modified_header' AS lm, metadata->>'content_hash' AS h, "
             "COALESCE((metadata->>'depth')::int, 0) AS depth, "
@@ -197,12 +199,12 @@ class CrawlState:
             ):
                 # stored by a killed attempt of this job before it could enqueue them
                 state.to_enqueue.append(str(row["id"]))
-        for row in conn.execute(
+        for row in conn.cursor().stream(
             "SELECT content_hash, canonical_url FROM content_hashes WHERE domain_id = %s",
             (state.domain_id,),
         ):
             state.known_hashes[row["content_hash"]] = row["canonical_url"]
-        for row in conn.execute(
+        for row in conn.cursor().stream(
             "SELECT source_url, array_agg(target_url) AS targets FROM page_content_references "
             "WHERE domain_id = %s AND is_internal AND reference_type = 'link' AND NOT nofollow "
             "GROUP BY source_url",
