@@ -341,6 +341,7 @@ def report(r: dict) -> dict:
         "db_rows": r["rows"],
         "db_rows_per_s": round(r["rows"] / first["duration_s"], 1),
         "trap_skipped": first["trap_skipped"],
+        "url_memory_spilled": [first.get("url_memory_spilled"), again.get("url_memory_spilled")],
         "duplicate": first["duplicate"],
         "recrawl_s": again["duration_s"],
         "recrawl_pages_per_s": round(asked / again["duration_s"], 1),

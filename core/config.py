@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     crawl_max_download_bytes: int = Field(default=10 * 1024 * 1024, alias="OMNI_CRAWL_MAX_BYTES")
     crawl_pattern_limit: int = Field(default=50, alias="OMNI_CRAWL_PATTERN_LIMIT")
     crawl_frontier_memory: int = Field(default=10_000, ge=1, alias="OMNI_CRAWL_FRONTIER_MEMORY")
+    crawl_url_memory: int = Field(default=10_000, ge=1, alias="OMNI_CRAWL_URL_MEMORY")
     user_agent: str = Field(
         default="OmniIngestBot/0.1 (+https://github.com/omni-ingest; site knowledge crawler)",
         alias="OMNI_USER_AGENT",

@@ -30,6 +30,7 @@ def direct_values(s: Settings) -> dict[str, Any]:
         "OMNI_CRAWL_MAX_DEPTH": s.crawl_max_depth,
         "OMNI_CRAWL_PATTERN_LIMIT": s.crawl_pattern_limit,
         "OMNI_CRAWL_FRONTIER_MEMORY": s.crawl_frontier_memory,
+        "OMNI_CRAWL_URL_MEMORY": s.crawl_url_memory,
         "OMNI_ALLOW_PRIVATE_NETWORKS": s.allow_private_networks,
         "OMNI_ALLOWED_PRIVATE_HOSTS": sorted(s.allowed_private_hosts),
         "OMNI_CHROMIUM_PATH": s.chromium_path,

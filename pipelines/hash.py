@@ -8,6 +8,7 @@ template): a change in the template or in volatile parts only keeps the stored v
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from content.fingerprint import classify, content_hash
@@ -40,7 +41,7 @@ class HashPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.writer: BatchWriter[tuple[str, str, int | None]] | None = None
-        self.first_url: dict[str, str] = {}  # this crawl's first URL of each hash
+        self.first_url: MutableMapping[str, str] = {}  # this crawl's first URL of each hash
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HashPipeline:
@@ -48,6 +49,7 @@ class HashPipeline:
 
     def open_spider(self) -> None:
         self.state = state_of(self.crawler)
+        self.first_url = self.state.url_map()
         self.writer = BatchWriter("content_hashes", BATCH_SIZE, self._write, self.state)
 
     def process_item(self, item: PageItem) -> PageItem:

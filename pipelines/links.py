@@ -6,6 +6,7 @@ flagged broken."""
 from __future__ import annotations
 
 import json
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from crawlers.items import Link, PageItem
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 BATCH_SIZE = 100  # pages per statement
+# statuses per statement when marking broken links: the crawl's statuses (one per URL asked, on
+# disk past OMNI_CRAWL_URL_MEMORY) are read in parts, never copied whole into memory
+MARK_CHUNK = 5000
 
 UPSERT_SQL = """
 WITH data AS (
@@ -83,18 +87,17 @@ class LinksPipeline:
             )
 
     def _mark_broken(self) -> None:
-        statuses = {url: status for url, status in self.state.statuses.items() if status != 304}
-        if not statuses:
-            return
-        with get_pool().connection() as conn:
-            conn.execute(
-                BROKEN_SQL,
-                {
-                    "domain_id": self.state.domain_id,
-                    "urls": list(statuses),
-                    "statuses": list(statuses.values()),
-                },
-            )
+        answered = ((url, status) for url, status in self.state.statuses.items() if status != 304)
+        while chunk := list(islice(answered, MARK_CHUNK)):
+            with get_pool().connection() as conn:
+                conn.execute(
+                    BROKEN_SQL,
+                    {
+                        "domain_id": self.state.domain_id,
+                        "urls": [url for url, _ in chunk],
+                        "statuses": [status for _, status in chunk],
+                    },
+                )
 
     async def close_spider(self) -> None:
         if self.writer:

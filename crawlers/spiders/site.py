@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 import scrapy
 from protego import Protego
+from scrapy import signals
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.response import get_base_url
@@ -89,6 +90,8 @@ class SiteSpider(scrapy.Spider):
         # every request built DEBUG records ("Crawled (200) ...") only to drop them. Set here,
         # it holds for `scrapy crawl site` as well as `crawlers.run`.
         logging.getLogger("scrapy").setLevel(crawler.settings.get("LOG_LEVEL"))
+        # after every spider_closed handler (the pipelines' and the enqueue step's reads)
+        crawler.signals.connect(spider.engine_stopped, signal=signals.engine_stopped)
         return spider
 
     @property
@@ -108,6 +111,12 @@ class SiteSpider(scrapy.Spider):
         if self._state is not None:
             for name, value in self._state.traps.counts.items():
                 crawl_stats.record(self.crawler.stats, f"trap_guard_{name}", value)
+            crawl_stats.record(self.crawler.stats, "url_memory_spilled", self._state.spilled())
+
+    def engine_stopped(self) -> None:
+        """The URL memory's file goes with the crawl."""
+        if self._state is not None:
+            self._state.close()
 
     def _load_state(self, settings: BaseSettings) -> CrawlState:
         self.robots_user_agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT")
@@ -115,7 +124,13 @@ class SiteSpider(scrapy.Spider):
         domain = normalize_domain(self.domain_arg)
         with connect(autocommit=True) as conn:
             row = tenants.get_domain(conn, domain) or tenants.add_domain(conn, domain)
-            state = CrawlState.load(conn, row, CrawlLimits.from_settings(settings), self.job_id)
+            state = CrawlState.load(
+                conn,
+                row,
+                CrawlLimits.from_settings(settings),
+                self.job_id,
+                url_memory=settings.getint("OMNI_CRAWL_URL_MEMORY") or None,
+            )
         state.runner = self.runner
         self.start_url, self.http_fallback = start_url(self.start_url_arg or self.domain_arg)
         self.start_host = host_of(self.start_url)  # the same after an https -> http fallback
@@ -267,7 +282,7 @@ class SiteSpider(scrapy.Spider):
                         queue.append((target, nesting + 1))
                 else:
                     listed.setdefault(target, content.lastmod.get(loc))
-        self.state.sitemap_urls = set(listed)
+        self.state.sitemap_urls = self.state.url_set(listed)
         return listed
 
     def page_request(

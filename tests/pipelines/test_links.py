@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import pytest
+
+from pipelines import links as links_module
 from pipelines.extract import ExtractPipeline
 from pipelines.hash import HashPipeline
 from pipelines.links import LinksPipeline
@@ -16,7 +19,9 @@ def link(path: str, *, internal: bool = True, nofollow: bool = False) -> dict:
     }
 
 
-def test_links_pipeline_stores_references_and_marks_broken_ones(crawler, db):
+@pytest.mark.parametrize("chunk", [links_module.MARK_CHUNK, 1])  # 1: a statement per status
+def test_links_pipeline_stores_references_and_marks_broken_ones(crawler, db, chunk, monkeypatch):
+    monkeypatch.setattr(links_module, "MARK_CHUNK", chunk)
     crawler.spider.state.statuses.update(
         {SITE + "/gone": 404, SITE + "/fine": 200, SITE + "/same": 304}
     )
