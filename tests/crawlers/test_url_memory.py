@@ -191,7 +191,7 @@ def test_a_crawl_past_the_bound_stores_exactly_what_the_crawl_in_memory_stores(
     (m_first, m_rows, m_again, m_rows_again) = results["100000"]
     (s_first, s_rows, s_again, s_rows_again) = results["2"]
     assert m_first["url_memory_spilled"] == m_again["url_memory_spilled"] == 0
-    assert s_first["url_memory_spilled"] >= 5 and s_again["url_memory_spilled"] >= 7
+    assert s_first["url_memory_spilled"] >= 4 and s_again["url_memory_spilled"] >= 6
     assert s_rows == m_rows and s_rows_again == m_rows_again
     assert len(m_rows) >= 70 and m_again["duplicate_skipped"] >= 10  # the case is not empty
 
