@@ -25,6 +25,8 @@
 -- rows) is replaced by the exact search, as the own-index walk's is, so answers are never
 -- short. Adding embedding_bq rewrites page_embeddings once, and with it all its indexes
 -- (docs/schema.md, upgrade note). binary_quantize needs pgvector >= 0.7 (the project needs 0.8).
+SET LOCAL search_path = public, extensions, pg_temp;  -- binary_quantize: extensions on Supabase
+
 ALTER TABLE public.page_embeddings ADD COLUMN IF NOT EXISTS embedding_bq bit(1536)
     GENERATED ALWAYS AS (binary_quantize(embedding)::bit(1536)) STORED;
 CREATE INDEX IF NOT EXISTS idx_page_embeddings_domain_bq
