@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/tenant_search.py [--tenants 40] [--chunks 100000] [--queries 300]
                                             [--model text-embedding-3-small|all-MiniLM-L6-v2]
+                                            [--query-seed 999]
 
 Every tenant (a domain) gets a Zipf share of the chunks (s = 1.1: at 40 tenants / 100,000 chunks
 the largest has ~27k, the smallest ~470) drawn around its own topics. Vectors live in a
@@ -11,7 +12,8 @@ vectors are zero-padded to 1536 as the worker stores them. Chunk texts mix a top
 with common words, so the keyword side of hybrid search has work to do.
 
 The bulk-load case: the chunks arrive by COPY (as a restore or another application writes them),
-so no domain has its own index yet. It is measured first, then the maintenance step
+so no domain has its own index yet (search_embedding_ids' paths of migration 0077). It is
+measured first, then the maintenance step
 (`db.vector_indexes.sync`, what the scheduler runs every pass) builds the indexes, largest domain
 first, and the steady state is measured.
 
@@ -43,6 +45,7 @@ WORDS = 20_000
 TRUE_DIMS = {"text-embedding-3-small": 1536, "all-MiniLM-L6-v2": 384}
 STORED_DIMS = 1536
 SEED = 11
+QUERY_SEED = 999  # the queries the search settings were tuned on (docs/workers.md)
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,10 @@ class World:
         common = rng.choice(500, n - n // 2, p=self.common_p)
         return " ".join([*own, *(self.words[i] for i in common)])
 
-    def queries(self, count: int) -> list[tuple[Tenant, np.ndarray, str]]:
-        """`count` queries spread evenly over the size classes, round robin over their tenants."""
-        rng = np.random.default_rng([SEED, 999])
+    def queries(self, count: int, seed: int = QUERY_SEED) -> list[tuple[Tenant, np.ndarray, str]]:
+        """`count` queries spread evenly over the size classes, round robin over their tenants,
+        drawn with `seed` (the tuning seed by default; report figures with another one)."""
+        rng = np.random.default_rng([SEED, seed])
         classes = defaultdict(list)
         for t in self.tenants:
             classes[t.size_class].append(t)
@@ -275,22 +279,27 @@ def vector_pass(
 
 
 def measure_bulk(conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]) -> None:
-    """search_embeddings right after the bulk load: no domain has its own index (exact search)."""
+    """search_embeddings right after the bulk load: no domain has its own index (migration
+    0077: the shared graph for a domain of >= 5 % of all chunks, binary-quantised candidates
+    re-ranked exactly for the others, exact up to 200 chunks)."""
     for tenant, q, _ in queries[:20]:
         conn.execute(
             "SELECT * FROM search_embeddings(%s, %s, 10, %s)", (q, tenant.domain, world.model)
         ).fetchall()
     lat, rec = vector_pass(conn, world, queries)
+    plans = sample_plans(conn, world, queries)
     print(
         "load average during the queries (2 cores, shared machine): "
         + " ".join(f"{x:.1f}" for x in os.getloadavg())
     )
     report(
-        "bulk load, before maintenance: search_embeddings (no domain has its own index: exact)",
+        "bulk load, before maintenance: search_embeddings (no domain has its own index: "
+        "shared graph for >= 5 % of all chunks, binary candidates re-ranked otherwise)",
         lat,
         rec,
         15,
     )
+    print_plans(plans)
 
 
 def measure(conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]) -> None:
@@ -315,13 +324,7 @@ def measure(conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]) -
         for i, (t, _, text) in enumerate(queries)
     ]
     lat_o, rec_o = vector_pass(conn, world, off)
-    plans = {}
-    conn.execute("LOAD 'auto_explain'")
-    for tenant in (world.tenants[0], world.tenants[len(world.tenants) // 3], world.tenants[-1]):
-        q = next(v for t, v, _ in queries if t is tenant)
-        plans[f"{tenant.domain} ({tenant.size:,} chunks)"] = explain(
-            conn, q, tenant.domain, world.model
-        )
+    plans = sample_plans(conn, world, queries)
     print(
         "load average during the queries (2 cores, shared machine): "
         + " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -329,6 +332,24 @@ def measure(conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]) -
     report("search_embeddings(vector, domain, 10, model)", lat_v, rec, 15)
     report("hybrid_search(text, vector, domain, 10, model)", lat_h, None, 30)
     report("search_embeddings, off-topic (another tenant's question)", lat_o, rec_o, 15)
+    print_plans(plans)
+
+
+def sample_plans(
+    conn, world: World, queries: list[tuple[Tenant, np.ndarray, str]]
+) -> dict[str, list[str]]:
+    """The plans search_embeddings runs for the largest, a middle and the smallest tenant."""
+    plans = {}
+    conn.execute("LOAD 'auto_explain'")
+    for tenant in (world.tenants[0], world.tenants[len(world.tenants) // 3], world.tenants[-1]):
+        q = next(v for t, v, _ in queries if t is tenant)
+        plans[f"{tenant.domain} ({tenant.size:,} chunks)"] = explain(
+            conn, q, tenant.domain, world.model
+        )
+    return plans
+
+
+def print_plans(plans: dict[str, list[str]]) -> None:
     for domain, plan in plans.items():
         print(f"\nplan of search_embeddings for {domain}:\n  " + "\n  ".join(plan))
 
@@ -339,9 +360,15 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--model", choices=sorted(TRUE_DIMS), default="text-embedding-3-small")
+    parser.add_argument(
+        "--query-seed",
+        type=int,
+        default=QUERY_SEED,
+        help=f"seed of the queries ({QUERY_SEED}: the tuning set; another: held-out figures)",
+    )
     args = parser.parse_args()
     world = World(args.tenants, args.chunks, args.model)
-    queries = world.queries(args.queries)
+    queries = world.queries(args.queries, args.query_seed)
 
     with bench_env(redis=False):
         from db.connection import connect
@@ -354,6 +381,7 @@ def main() -> None:
                 f"{sizes[min(14, len(sizes) - 1)]:,}, smallest {sizes[-1]:,}), chunks "
                 f"{sum(sizes):,}, model {world.model} ({world.dims} dims stored as {STORED_DIMS})"
             )
+            print(f"queries: {len(queries)}, seed {args.query_seed}")
             print(
                 f"load (binary COPY) {times['load']:.1f} s; shared indexes built in "
                 f"{times['build']:.1f} s"
@@ -388,8 +416,10 @@ def main() -> None:
 
 
 def explain(conn, vector: np.ndarray, domain: str, model: str) -> list[str]:
-    """The plan search_embeddings runs for this domain (auto_explain of the nested statement)."""
-    lines = []
+    """The plans search_embeddings runs for this domain (auto_explain of the nested statements
+    on page_embeddings: one, or the binary path's candidates and re-rank)."""
+    lines: list[str] = []
+    seen: set[str] = set()
     with conn.transaction(force_rollback=True):
         conn.execute("SET LOCAL auto_explain.log_min_duration = 0")
         conn.execute("SET LOCAL auto_explain.log_nested_statements = on")
@@ -403,10 +433,21 @@ def explain(conn, vector: np.ndarray, domain: str, model: str) -> list[str]:
         ).fetchall()
         conn._notice_handlers.clear()
         for message in notices:
-            if "page_embeddings" in message and "Query Parameters" in message:
+            if (
+                "FROM public.page_embeddings" in message
+                and "Query Parameters" in message
+                and "pg_catalog.pg_class" not in message
+            ):
                 plan = message.split("Query Parameters:", 1)[1].split("\n", 1)[1]
-                lines = [
-                    re.sub(r"'\[[^\]]*\]'", "'[...]'", line.split("(cost")[0].rstrip())
+                if plan in seen:  # the same statement again (planning estimates run it too)
+                    continue
+                seen.add(plan)
+                lines += [
+                    re.sub(
+                        r"'\{[^}]*\}'",
+                        "'{...}'",
+                        re.sub(r"'\[[^\]]*\]'", "'[...]'", line.split("(cost")[0].rstrip()),
+                    )
                     for line in plan.splitlines()
                     if line.strip()
                 ][:16]

@@ -25,7 +25,7 @@ DOCUMENTED_EXTENSIONS = {
     # docs/security.md: pipeline-only job origin; a config's domain reference
     "content_refresh_jobs": {"origin"},
     "customer_configs": {"domain_id", "shopify_shop", "app_id"},
-    "page_embeddings": {"domain_id", "chunk_tsv"},
+    "page_embeddings": {"domain_id", "chunk_tsv", "embedding_bq"},
 }
 # docs/security.md#uniqueness: unique per tenant rather than globally, so a value never leaks.
 UNIQUE_PER_TENANT = {
