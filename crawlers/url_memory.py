@@ -114,7 +114,7 @@ class _Spilling:
         if self._table is None:
             return value
         if value is not _MISSING:
-            self._mem.move_to_end(key)  # type: ignore[attr-defined]
+            self._mem.move_to_end(key)  # type: ignore[attr-defined]  # an OrderedDict front
             return value
         value = self._dirty.get(key, _MISSING)
         if value is _MISSING:
@@ -133,9 +133,9 @@ class _Spilling:
     def _remember(self, key: str, value: Any) -> None:
         front = self._mem
         front[key] = value
-        front.move_to_end(key)  # type: ignore[attr-defined]
+        front.move_to_end(key)  # type: ignore[attr-defined]  # an OrderedDict front
         if len(front) > self.memory.bound:
-            front.popitem(last=False)  # type: ignore[call-arg]
+            front.popitem(last=False)  # type: ignore[call-arg]  # OrderedDict.popitem(last=)
 
     def _store(self, key: str, value: Any) -> None:
         if self._table is None:
@@ -254,7 +254,7 @@ class UrlMap(_Spilling, MutableMapping[str, Any]):
     def __iter__(self) -> Iterator[str]:
         return (key for key, _ in self._rows())
 
-    def items(self) -> Iterator[tuple[str, Any]]:  # type: ignore[override]
+    def items(self) -> Iterator[tuple[str, Any]]:  # type: ignore[override]  # an iterator, not a view
         return self._rows()
 
 
