@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+from core.packing import consecutive_runs
 from db.connection import Conn
 
 # cl100k tokens per character of English text are ~1/4; the chunks' overlap and the title and
@@ -68,19 +69,9 @@ def split_by_tokens(
 ) -> list[list[str]]:
     """`ids` in order, cut into runs of at most `max_pages` pages and `budget` estimated tokens;
     a page bigger than the budget is a run of its own."""
-    runs: list[list[str]] = []
-    run: list[str] = []
-    total = 0
-    for page_id in dict.fromkeys(ids):
-        cost = tokens.get(page_id, 0)
-        if run and (len(run) >= max_pages or total + cost > budget):
-            runs.append(run)
-            run, total = [], 0
-        run.append(page_id)
-        total += cost
-    if run:
-        runs.append(run)
-    return runs
+    unique = list(dict.fromkeys(ids))
+    runs = consecutive_runs([tokens.get(p, 0) for p in unique], max_pages, budget)
+    return [[unique[i] for i in run] for run in runs]
 
 
 def take_within(

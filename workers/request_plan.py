@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from core.packing import consecutive_runs
+
 MAX_INPUTS = 2048
 MAX_TOKENS = 300_000
 MAX_TOKENS_PER_INPUT = 8191
@@ -26,9 +28,6 @@ def plan_batches(
     """Split input indices into consecutive requests within the limits."""
     if max_inputs < 1 or max_tokens < 1:
         raise ValueError("limits must be positive")
-    batches: list[list[int]] = []
-    current: list[int] = []
-    current_tokens = 0
     for index, count in enumerate(token_counts):
         if count < 0:
             raise ValueError(f"input {index} has a negative token count")
@@ -37,14 +36,7 @@ def plan_batches(
                 f"input {index} has {count} tokens; the limit per input is "
                 f"{min(max_tokens_per_input, max_tokens)}"
             )
-        if current and (len(current) >= max_inputs or current_tokens + count > max_tokens):
-            batches.append(current)
-            current, current_tokens = [], 0
-        current.append(index)
-        current_tokens += count
-    if current:
-        batches.append(current)
-    return batches
+    return consecutive_runs(token_counts, max_inputs, max_tokens)
 
 
 def lower_bound(
