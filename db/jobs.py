@@ -187,6 +187,9 @@ def attempts_used(job: dict[str, Any]) -> int:
     return int(meta.get("attempts") or 0) - int(meta.get("attempts_at_reset") or 0)
 
 
+TAKEN_OVER = "its runner stopped renewing its lease (killed, paused or cut off); taken over"
+
+
 def start(
     conn: Conn,
     job_id: UUID | str,
@@ -196,13 +199,15 @@ def start(
     """Mark a job running, count the attempt and return it with its new `runner` token and
     lease; None if it does not exist, is completed / failed (a redelivered message is then a
     no-op), is running under a live lease (its runner is alive: a duplicate message) or has
-    used `max_attempts` already (`give_up` then fails it)."""
+    used `max_attempts` already (`give_up` then fails it). A running job taken over records why
+    (`last_error`, `taken_over_at`)."""
     runner = uuid.uuid4().hex
     row = conn.execute(
         "UPDATE content_refresh_jobs SET status = 'running', started_at = NOW(), "
         "completed_at = NULL, metadata = (metadata - 'merged_into') || jsonb_build_object("
         "'attempts', COALESCE((metadata->>'attempts')::int, 0) + 1, 'runner', %(runner)s::text, "
-        f"{_LEASE}) "
+        f"{_LEASE}) || CASE WHEN status = 'running' THEN jsonb_build_object("
+        f"'last_error', %(taken_over)s::text, 'taken_over_at', now()::text) ELSE '{{}}' END "
         "WHERE id = %(id)s AND COALESCE(status, 'pending') = ANY(%(from)s) "
         f"AND (COALESCE(status, 'pending') <> 'running' OR NOT COALESCE({LEASE_LIVE}, false)) "
         f"AND (%(max)s::int IS NULL OR {_ATTEMPTS_USED} < %(max)s::int) "
@@ -213,6 +218,7 @@ def start(
             "from": allowed_from(Event.START),
             "lease": lease_s,
             "max": max_attempts,
+            "taken_over": TAKEN_OVER,
         },
     ).fetchone()
     if row is not None:

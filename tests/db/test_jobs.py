@@ -148,6 +148,17 @@ def test_a_lease_is_renewed_by_its_runner_only_and_released_once_expired(db):
         jobs.hold(db, job_id, second["runner"])  # the new runner holds it
 
 
+def test_a_running_job_taken_over_says_why_and_a_pending_one_does_not(db):
+    job_id = _job(db)
+    jobs.start(db, job_id, lease_s=30)
+    assert "taken_over_at" not in jobs.get(db, job_id)["metadata"]  # pending -> running
+    _expire(db, job_id)
+    jobs.start(db, job_id, lease_s=30)  # its runner stopped renewing: taken over
+    meta = jobs.get(db, job_id)["metadata"]
+    assert meta["last_error"] == jobs.TAKEN_OVER and meta["attempts"] == 2
+    assert "taken_over_at" in meta
+
+
 def test_a_tenant_job_with_an_expired_lease_is_left_alone(db):
     job_id = _job(db)
     jobs.start(db, job_id)
