@@ -130,20 +130,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from core.config import Settings
     from interfaces import services
+    from tests.support.environment import suite_postgres
 
-    base = Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
-    admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
     redis = services.EmbeddedRedis(Path(tempfile.mkdtemp(prefix="omni-bench-redis-")))
     redis_url = redis.start()
     print(f"shop: {args.products} products, concurrency {args.concurrency}, {args.rounds} rounds")
     rounds = []
-    try:
-        for n in range(1, args.rounds + 1):
-            rounds.append(report(n, one_round(args, redis_url, admin_url)))
-    finally:
-        redis.stop()
+    # held as a user of the suite's server: a test run or benchmark ending meanwhile leaves it up
+    with suite_postgres(REPO / ".omni-test") as admin_url:
+        try:
+            for n in range(1, args.rounds + 1):
+                rounds.append(report(n, one_round(args, redis_url, admin_url)))
+        finally:
+            redis.stop()
 
     def median(key: str) -> float:
         return statistics.median(r[key] for r in rounds)

@@ -370,19 +370,19 @@ def main() -> None:
         serve(args.serve)
         return
 
-    from core.config import Settings
     from interfaces import services
+    from tests.support.environment import suite_postgres
 
-    base = Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
-    admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
     redis = services.EmbeddedRedis(Path(tempfile.mkdtemp(prefix="omni-scale-redis-")))
     redis_url = redis.start()
     lines = []
-    try:
-        for pages in args.sizes:
-            lines.append(report(one_size(pages, args, redis_url, admin_url)))
-    finally:
-        redis.stop()
+    # held as a user of the suite's server: a test run or benchmark ending meanwhile leaves it up
+    with suite_postgres(REPO / ".omni-test") as admin_url:
+        try:
+            for pages in args.sizes:
+                lines.append(report(one_size(pages, args, redis_url, admin_url)))
+        finally:
+            redis.stop()
     if len(lines) > 1:
         small, big = lines[0], lines[-1]
         print(

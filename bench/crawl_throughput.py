@@ -180,8 +180,8 @@ def main() -> None:
         bare_spider_main(args.bare_port, args.concurrency)
         return
 
-    from core.config import Settings
     from interfaces import services
+    from tests.support.environment import suite_postgres
 
     server = subprocess.Popen(
         [sys.executable, str(REPO / "bench/crawl_site.py"), "--pages", str(args.pages)],
@@ -189,8 +189,6 @@ def main() -> None:
         text=True,
     )
     port = int(server.stdout.readline().split()[1])
-    base = Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
-    admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
     redis = services.EmbeddedRedis(Path(tempfile.mkdtemp(prefix="omni-bench-redis-")))
     redis_url = redis.start()
     print(
@@ -198,15 +196,17 @@ def main() -> None:
         f"{args.rounds} rounds"
     )
     ratios, speedups = [], []
-    try:
-        for n in range(1, args.rounds + 1):
-            ratio, speedup = report(n, **one_round(args, port, redis_url, admin_url))
-            ratios.append(ratio)
-            speedups.append(speedup)
-    finally:
-        redis.stop()
-        server.terminate()
-        server.wait()
+    # held as a user of the suite's server: a test run or benchmark ending meanwhile leaves it up
+    with suite_postgres(REPO / ".omni-test") as admin_url:
+        try:
+            for n in range(1, args.rounds + 1):
+                ratio, speedup = report(n, **one_round(args, port, redis_url, admin_url))
+                ratios.append(ratio)
+                speedups.append(speedup)
+        finally:
+            redis.stop()
+            server.terminate()
+            server.wait()
     print(
         f"full/bare:          median {statistics.median(ratios):.2f}x, "
         f"range {min(ratios):.2f}-{max(ratios):.2f}x   (target >= 0.5x)"

@@ -33,28 +33,18 @@ def kept_database(admin_url: str, name: str) -> Iterator[str]:
 def bench_env(redis: bool = True, database: str | None = None) -> Iterator[dict[str, str]]:
     """A fresh migrated database (dropped afterwards; or the kept `database`) and a private
     Redis, exported to os.environ."""
-    from contextlib import ExitStack, nullcontext
+    from contextlib import ExitStack
 
-    from core.config import Settings
     from interfaces import services
-    from tests.support.environment import fresh_database, migrated_environ, postgres_user
+    from tests.support.environment import fresh_database, migrated_environ, suite_postgres
 
-    embedded = not os.environ.get("DATABASE_URL")
-    base = (
-        Settings(OMNI_DATA_DIR=REPO / ".omni-test", DATABASE_URL=None, REDIS_URL=None)
-        if embedded
-        else Settings(DATABASE_URL=os.environ["DATABASE_URL"])
-    )
-    # The test suite's server: held as one of its users, so a test run ending meanwhile does
-    # not stop it under the benchmark (and the last user out stops it).
-    user = (
-        postgres_user(REPO / ".omni-test", lambda: services.down(base))
-        if embedded
-        else nullcontext()
-    )
     with ExitStack() as stack:
-        stack.enter_context(user)
-        admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
+        # the test suite's server, held as one of its users (or DATABASE_URL's server)
+        admin_url = (
+            os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+            if os.environ.get("DATABASE_URL")
+            else stack.enter_context(suite_postgres(REPO / ".omni-test"))
+        )
         chosen = (
             kept_database(admin_url, database)
             if database

@@ -13,7 +13,6 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +22,8 @@ from pgvector.psycopg import register_vector
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.config import Settings
 from db.migrate import migrate
-from interfaces import services
+from tests.support.environment import fresh_database, suite_postgres
 
 DIM = 1536
 SCANS = "SELECT pg_stat_get_xact_numscans('idx_page_embeddings_vector'::regclass)"
@@ -70,39 +68,32 @@ def timed(
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     data_dir = Path(os.environ.get("OMNI_DATA_DIR", REPO / ".omni-test"))
-    admin = services.database_url(
-        Settings(OMNI_DATA_DIR=data_dir, DATABASE_URL=None, REDIS_URL=None)
-    )
-    admin = admin.rsplit("/", 1)[0]
-    name = f"omni_bench_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(f"{admin}/postgres", autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
-        with psycopg.connect(f"{admin}/{name}", autocommit=True) as conn:
-            migrate(conn)
-            register_vector(conn)
-            started = time.perf_counter()
-            load(conn, n, np.random.default_rng(1))
-            print(f"loaded {n} vectors in {time.perf_counter() - started:.1f}s")
-            q = np.random.default_rng(2).standard_normal(DIM).astype(np.float32)
-            call = "SELECT * FROM search_embeddings(%s, %s, 10, %s)"
-            cases = [
-                ("big domain, model filter", call, (q, "big.test", "m1"), None),
-                ("big domain, no model filter", call, (q, "big.test", None), None),
-                (
-                    "big domain, HNSW disabled (exact)",
-                    call,
-                    (q, "big.test", "m1"),
-                    "SET LOCAL enable_indexscan = off",
-                ),
-                ("small domain, model filter", call, (q, "small.test", "m1"), None),
-            ]
-            for label, query, args, setup in cases:
-                ms, used = timed(conn, query, args, setup)
-                print(f"{label:38s} {ms:7.2f} ms  hnsw={'yes' if used else 'no'}")
-    finally:
-        with psycopg.connect(f"{admin}/postgres", autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with (
+        suite_postgres(data_dir) as admin_url,
+        fresh_database(admin_url, "omni_bench") as url,
+        psycopg.connect(url, autocommit=True) as conn,
+    ):
+        migrate(conn)
+        register_vector(conn)
+        started = time.perf_counter()
+        load(conn, n, np.random.default_rng(1))
+        print(f"loaded {n} vectors in {time.perf_counter() - started:.1f}s")
+        q = np.random.default_rng(2).standard_normal(DIM).astype(np.float32)
+        call = "SELECT * FROM search_embeddings(%s, %s, 10, %s)"
+        cases = [
+            ("big domain, model filter", call, (q, "big.test", "m1"), None),
+            ("big domain, no model filter", call, (q, "big.test", None), None),
+            (
+                "big domain, HNSW disabled (exact)",
+                call,
+                (q, "big.test", "m1"),
+                "SET LOCAL enable_indexscan = off",
+            ),
+            ("small domain, model filter", call, (q, "small.test", "m1"), None),
+        ]
+        for label, query, args, setup in cases:
+            ms, used = timed(conn, query, args, setup)
+            print(f"{label:38s} {ms:7.2f} ms  hnsw={'yes' if used else 'no'}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from db import tenants
 from db.connection import connect
 from interfaces.services import EmbeddedPostgres
 from tests.ops.test_demo import _reader, _wait_line, demo_env  # noqa: F401 - fixture
+from tests.support.environment import postgres_user
 from tests.support.paths import OMNI, REPO
 from workers.refresh import queue_refresh
 
@@ -220,6 +221,22 @@ def _started_by(data_dir: Path, pids: list[int]) -> list[psutil.Process]:
         found[proc.pid] = proc
         found.update({c.pid: c for c in _descendants(proc.pid)})
     return list(found.values())
+
+
+def test_the_shared_test_server_is_stopped_by_its_last_user_only(tmp_path) -> None:
+    """A test run and a benchmark share `.omni-test`'s Postgres (tests/support/environment.py):
+    whichever ends first leaves it running for the other, the last one out stops it, and a user
+    that comes later gets its own stop. (A benchmark that did not register stopped it under a
+    100k-page crawl.)"""
+    stops: list[str] = []
+    with postgres_user(tmp_path, lambda: stops.append("bench")):
+        with postgres_user(tmp_path, lambda: stops.append("suite")):
+            pass
+        assert stops == []  # the suite ended while the bench still works on the server
+    assert stops == ["bench"]
+    with postgres_user(tmp_path, lambda: stops.append("next")):
+        pass
+    assert stops == ["bench", "next"]
 
 
 def test_the_test_suite_stops_the_servers_it_started(tmp_path) -> None:

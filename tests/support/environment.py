@@ -11,9 +11,10 @@ from pathlib import Path
 
 import psycopg
 
-from core.config import reload_settings
+from core.config import Settings, reload_settings
 from db.connection import close_pool, connect
 from db.migrate import migrate
+from interfaces import services
 
 
 @contextmanager
@@ -86,3 +87,14 @@ def postgres_user(data_dir: Path, stop: Callable[[], object]) -> Iterator[None]:
             else:
                 stop()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def suite_postgres(data_dir: Path) -> Iterator[str]:
+    """The embedded Postgres of `data_dir` (the suite's, `.omni-test`), started if need be and
+    held as one of its users while a benchmark works on it, so that a test run or another
+    benchmark ending meanwhile does not stop it; the last user out stops it. Yields the URL of
+    its `postgres` database (for `fresh_database`)."""
+    base = Settings(OMNI_DATA_DIR=data_dir, DATABASE_URL=None, REDIS_URL=None)
+    with postgres_user(data_dir, lambda: services.down(base)):
+        yield services.database_url(base).rsplit("/", 1)[0] + "/postgres"
