@@ -3,13 +3,13 @@ checked and that very address is connected to, so a second answer (DNS rebinding
 
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from crawlers import pinned_http
 from crawlers.address_policy import AddressPolicy, Blocked
+from tests.support.http_thread import serve_in_thread
 
 
 def _fixed(*answers: str):
@@ -101,7 +101,7 @@ def test_the_request_uses_the_one_checked_answer() -> None:
             self.wfile.write(b"ok")
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     port = server.server_address[1]
     calls: list[str] = []
 

@@ -26,6 +26,7 @@ from db.connection import connect
 from interfaces.services import EmbeddedPostgres
 from tests.ops.test_demo import _reader, _wait_line, demo_env  # noqa: F401 - fixture
 from tests.support.environment import postgres_user
+from tests.support.http_thread import serve_in_thread
 from tests.support.paths import OMNI, REPO
 from workers.refresh import queue_refresh
 
@@ -64,7 +65,7 @@ class _EndlessSlowSite(BaseHTTPRequestHandler):
 def slow_site(db) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _EndlessSlowSite)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     domain = f"127.0.0.1:{server.server_address[1]}"
 
     tenants.add_domain(db, domain, render_js=True, max_pages=10_000)

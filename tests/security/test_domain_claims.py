@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,6 +15,7 @@ from core.crypto import Keyring, generate_key
 from db import credentials
 from interfaces.verification import WELL_KNOWN_PATH, Target, targets, token_found
 from tests.security.conftest import as_attacker
+from tests.support.http_thread import serve_in_thread
 from tests.support.tenants import OMNI, REPO
 
 
@@ -78,7 +78,7 @@ class Site:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.domain = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
 
     def close(self) -> None:
         self.server.shutdown()

@@ -51,6 +51,8 @@ from typing import Any
 import numpy as np
 import tiktoken
 
+from tests.support.http_thread import serve_in_thread
+
 MAX_INPUTS = 2048
 MAX_TOKENS_PER_INPUT = 8191
 MAX_TOKENS_PER_REQUEST = 300_000
@@ -232,10 +234,7 @@ class OpenAIServer:
 
         self._httpd = ThreadingHTTPServer((self.host, self.requested_port), _Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="openai-server", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._httpd, "openai-server")
         return self
 
     def stop(self) -> None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.http_thread import serve_in_thread
 
 T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
 
@@ -167,7 +168,7 @@ def start(api: ShopApi) -> ShopApi:
     handler = type("BoundShopHandler", (Handler,), {"api": api})
     api.server = QuietServer(("127.0.0.1", 0), handler)
     api.port = api.server.server_address[1]
-    threading.Thread(target=api.server.serve_forever, daemon=True).start()
+    serve_in_thread(api.server)
     return api
 
 

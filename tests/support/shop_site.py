@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support.http_thread import serve_in_thread
+
 LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
 ADJECTIVES = [
     "sturdy",
@@ -414,7 +416,7 @@ def serve(site: Site) -> Site:
     server = QuietServer((site.host, site.port), handler)
     site.port = server.server_address[1]
     site.server = server
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     return site
 
 

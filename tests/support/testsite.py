@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.http_thread import serve_in_thread
 
 LAST_MODIFIED = formatdate(1_700_000_000, usegmt=True)
 CRAWL_DELAY = 0.05
@@ -252,5 +253,5 @@ def start(site: TestSite, base: type[Handler] = Handler) -> TestSite:
     server.daemon_threads = True
     site.port = server.server_address[1]
     site.server = server
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     return site

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.content.test_main_content import SHOP
+from tests.support.http_thread import serve_in_thread
 from tests.support.paths import OMNI
 
 PAGES = Path(__file__).resolve().parents[2] / "support" / "pages"
@@ -57,8 +57,7 @@ def test_a_url_is_fetched_and_read_as_the_crawler_reads_it():
             self.wfile.write(body)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(server)
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/product/anvil"
         result = omni_extract(url, "--jsonl")
