@@ -12,11 +12,13 @@ public, migrated and acted on by supa_postgres, Supabase's non-superuser `postgr
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import psycopg
 import pytest
 from psycopg import errors, sql
 
+from db.connection import connect
 from tests.support.supabase import OTHER_APP_TABLES
 from tests.support.tenants import (
     ROW_SPECS,
@@ -24,17 +26,43 @@ from tests.support.tenants import (
     Tenant,
     as_role,
     as_tenant,
+    build_world,
     insert_row,
     public_tables,
+    truncate_all,
 )
 
 TABLES = sorted(ROW_SPECS)
 
 
-@pytest.fixture(params=["postgres", "supabase"])
-def db(request):
-    """The plain test database, or the Supabase-shaped one (the same tests through both)."""
-    return request.getfixturevalue(f"{request.param}_db")
+@pytest.fixture(scope="module", params=["postgres", "supabase"])
+def rls_world(request, services_env) -> Iterator[tuple[psycopg.Connection, tuple[Tenant, Tenant]]]:
+    """The plain test database, or the Supabase-shaped one (the same tests through both), with
+    both tenants' worlds: built once per module and database, as emptying and refilling every
+    table for each of the ~760 tests cost most of their time. Each test runs in a transaction
+    rolled back after it (`db`), so none sees another's changes."""
+    dsn = (
+        request.getfixturevalue("supabase_databases")("secure-by-default").url
+        if request.param == "supabase"
+        else None
+    )
+    with connect(autocommit=True, dsn=dsn) as conn:
+        truncate_all(conn)
+        world = (build_world(conn, "alice"), build_world(conn, "bob"))
+        yield conn, world
+        truncate_all(conn)
+
+
+@pytest.fixture
+def db(rls_world) -> Iterator[psycopg.Connection]:
+    conn, _ = rls_world
+    with conn.transaction(force_rollback=True):
+        yield conn
+
+
+@pytest.fixture
+def two_tenants(rls_world, db) -> tuple[Tenant, Tenant]:
+    return rls_world[1]
 
 
 def _visible(conn, table: str, ids: list) -> set:
