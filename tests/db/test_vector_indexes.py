@@ -6,16 +6,21 @@ builds them, and after more rows arrive by COPY again."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
 import numpy as np
+import psycopg
 import pytest
 
 from db import vector_indexes
+from db.connection import connect
+from db.migrate import migrate
 from db.vector_indexes import index_name, judge_indexes
+from tests.support.environment import fresh_database
 from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows
 
@@ -76,21 +81,46 @@ def _copy(db, domain_id: Any, page_id: Any, vectors: np.ndarray, start: int) -> 
         )
 
 
+@pytest.fixture(scope="module")
+def loaded_template(services_env) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """The tenants' chunks bulk-copied once per module into a database of their own, kept as
+    the template each test's database is copied from (the COPY through the HNSW index took
+    ~5 s of every test's set-up)."""
+    admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    with fresh_database(admin_url, "omni_vectors") as url:
+        with connect(autocommit=True, dsn=url) as conn:
+            migrate(conn)
+        with connect(autocommit=True, dsn=url) as conn:  # with the vector type now known
+            tenants = Tenants()
+            ids, pages = {}, {}
+            for name, n in SIZES.items():
+                ids[name] = conn.execute(
+                    "INSERT INTO domains (domain) VALUES (%s) RETURNING id", (name,)
+                ).fetchone()["id"]
+                pages[name] = conn.execute(
+                    "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) RETURNING id",
+                    (ids[name], f"https://{name}/"),
+                ).fetchone()["id"]
+                _copy(conn, ids[name], pages[name], tenants.draw(name, n), 0)
+            conn.execute("ANALYZE page_embeddings")
+        yield admin_url, url.rsplit("/", 1)[1], {"tenants": tenants, "ids": ids, "pages": pages}
+
+
 @pytest.fixture
-def loaded(db) -> dict[str, Any]:
-    tenants = Tenants()
-    ids, pages = {}, {}
-    for name, n in SIZES.items():
-        ids[name] = db.execute(
-            "INSERT INTO domains (domain) VALUES (%s) RETURNING id", (name,)
-        ).fetchone()["id"]
-        pages[name] = db.execute(
-            "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) RETURNING id",
-            (ids[name], f"https://{name}/"),
-        ).fetchone()["id"]
-        _copy(db, ids[name], pages[name], tenants.draw(name, n), 0)
-    db.execute("ANALYZE page_embeddings")
-    return {"tenants": tenants, "ids": ids, "pages": pages}
+def db(loaded_template) -> Iterator[psycopg.Connection]:
+    """A copy of the loaded database, this test's own."""
+    admin_url, template, _ = loaded_template
+    with (
+        fresh_database(admin_url, "omni_vectors_test", template=template) as url,
+        connect(autocommit=True, dsn=url) as conn,
+    ):
+        yield conn
+
+
+@pytest.fixture
+def loaded(db, loaded_template) -> dict[str, Any]:
+    """The loaded world: the same ids; the tenants' generators as they were (a test may draw)."""
+    return copy.deepcopy(loaded_template[2])
 
 
 def _recall(db, tenants: Tenants, name: str, queries: np.ndarray | None = None) -> float:

@@ -18,11 +18,12 @@ from interfaces import services
 
 
 @contextmanager
-def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
-    """Create an empty database on the server of `admin_url`, yield its URL, drop it afterwards."""
+def fresh_database(admin_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """Create an empty database on the server of `admin_url` (or a copy of the database
+    `template`, which nobody may be connected to), yield its URL, drop it afterwards."""
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
