@@ -5,17 +5,20 @@ short HNSW walk, tenant isolation on the HNSW path, and the search functions' si
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import numpy as np
+import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from core.config import get_settings
 from db import vector_indexes
 from db.vector_indexes import PREFIX, index_name, plan_indexes
-from tests.support.environment import patched_environ
+from tests.support.environment import database_copy, patched_environ, template_database
 from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows
 from workers.search import sync_domain_index
@@ -66,9 +69,26 @@ def _exact(vectors: np.ndarray, query: np.ndarray, k: int = 10) -> list[int]:
     return [int(i) for i in np.argsort(-(vectors @ query), kind="stable")[:k]]
 
 
+SEED = 1111
+
+
 @pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(1111)
+def rng(request) -> np.random.Generator:
+    """The tests' generator; after the big_and_small world, as its building left it."""
+    if "big_and_small" in request.fixturenames:
+        return copy.deepcopy(request.getfixturevalue("big_and_small_template")[2]["rng"])
+    return np.random.default_rng(SEED)
+
+
+@pytest.fixture
+def db(request) -> Iterator[psycopg.Connection]:
+    """The test database; for a test of the big_and_small world, its own copy of that world."""
+    if "big_and_small" in request.fixturenames:
+        admin_url, template, _ = request.getfixturevalue("big_and_small_template")
+        with database_copy(admin_url, template) as conn:
+            yield conn
+    else:
+        yield request.getfixturevalue("postgres_db")
 
 
 @pytest.fixture
@@ -150,10 +170,8 @@ def test_domain_id_follows_page_and_domain_changes(db, two_pages, change) -> Non
         assert _domain_of(db, chunk) == two_pages["a2"]
 
 
-@pytest.fixture
-def big_and_small(db, rng) -> dict[str, Any]:
-    """big.test: 300 random chunks; small.test: 60; crowd.test: 150 chunks tightly around
-    `near`, a point far from big.test's chunks. No domain has its own index yet."""
+def _big_and_small(db) -> dict[str, Any]:
+    rng = np.random.default_rng(SEED)
     users = [
         db.execute(
             "INSERT INTO auth.users (email) VALUES (%s) RETURNING id", (f"{n}@auth.test",)
@@ -170,7 +188,25 @@ def big_and_small(db, rng) -> dict[str, Any]:
     for name, vectors in data.items():
         _fill(db, ids[name], vectors)
     db.execute("ANALYZE page_embeddings, scraped_pages, domains")
-    return {"data": data, "ids": ids, "near": near, "users": users}
+    return {"data": data, "ids": ids, "near": near, "users": users, "rng": rng}
+
+
+@pytest.fixture(scope="module")
+def big_and_small_template(services_env) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """The big_and_small world built once per module, for each of its tests to copy (building
+    it cost ~2 s of each one's set-up)."""
+    admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    with template_database(admin_url, _big_and_small) as (template, world):
+        yield admin_url, template, world
+
+
+@pytest.fixture
+def big_and_small(db, big_and_small_template) -> dict[str, Any]:
+    """big.test: 300 random chunks; small.test: 60; crowd.test: 150 chunks tightly around
+    `near`, a point far from big.test's chunks. No domain has its own index yet. (`db` is this
+    test's copy of it.)"""
+    world = big_and_small_template[2]
+    return copy.deepcopy({k: v for k, v in world.items() if k != "rng"})
 
 
 def _search(conn, query: np.ndarray, domain: str, k: int = 10) -> list[int]:

@@ -17,10 +17,8 @@ import psycopg
 import pytest
 
 from db import vector_indexes
-from db.connection import connect
-from db.migrate import migrate
 from db.vector_indexes import index_name, judge_indexes
-from tests.support.environment import fresh_database
+from tests.support.environment import database_copy, template_database
 from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows
 
@@ -81,39 +79,36 @@ def _copy(db, domain_id: Any, page_id: Any, vectors: np.ndarray, start: int) -> 
         )
 
 
+def _load(conn: psycopg.Connection) -> dict[str, Any]:
+    tenants = Tenants()
+    ids, pages = {}, {}
+    for name, n in SIZES.items():
+        ids[name] = conn.execute(
+            "INSERT INTO domains (domain) VALUES (%s) RETURNING id", (name,)
+        ).fetchone()["id"]
+        pages[name] = conn.execute(
+            "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) RETURNING id",
+            (ids[name], f"https://{name}/"),
+        ).fetchone()["id"]
+        _copy(conn, ids[name], pages[name], tenants.draw(name, n), 0)
+    conn.execute("ANALYZE page_embeddings")
+    return {"tenants": tenants, "ids": ids, "pages": pages}
+
+
 @pytest.fixture(scope="module")
 def loaded_template(services_env) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """The tenants' chunks bulk-copied once per module into a database of their own, kept as
-    the template each test's database is copied from (the COPY through the HNSW index took
-    ~5 s of every test's set-up)."""
+    """The tenants' chunks bulk-copied once per module, into the template each test's database
+    is copied from (the COPY through the HNSW index took ~5 s of every test's set-up)."""
     admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
-    with fresh_database(admin_url, "omni_vectors") as url:
-        with connect(autocommit=True, dsn=url) as conn:
-            migrate(conn)
-        with connect(autocommit=True, dsn=url) as conn:  # with the vector type now known
-            tenants = Tenants()
-            ids, pages = {}, {}
-            for name, n in SIZES.items():
-                ids[name] = conn.execute(
-                    "INSERT INTO domains (domain) VALUES (%s) RETURNING id", (name,)
-                ).fetchone()["id"]
-                pages[name] = conn.execute(
-                    "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, %s) RETURNING id",
-                    (ids[name], f"https://{name}/"),
-                ).fetchone()["id"]
-                _copy(conn, ids[name], pages[name], tenants.draw(name, n), 0)
-            conn.execute("ANALYZE page_embeddings")
-        yield admin_url, url.rsplit("/", 1)[1], {"tenants": tenants, "ids": ids, "pages": pages}
+    with template_database(admin_url, _load) as (template, world):
+        yield admin_url, template, world
 
 
 @pytest.fixture
 def db(loaded_template) -> Iterator[psycopg.Connection]:
     """A copy of the loaded database, this test's own."""
     admin_url, template, _ = loaded_template
-    with (
-        fresh_database(admin_url, "omni_vectors_test", template=template) as url,
-        connect(autocommit=True, dsn=url) as conn,
-    ):
+    with database_copy(admin_url, template) as conn:
         yield conn
 
 
