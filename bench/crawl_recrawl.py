@@ -130,20 +130,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from interfaces import services
-    from tests.support.environment import suite_postgres
+    from tests.support.environment import private_redis, suite_postgres
 
-    redis = services.EmbeddedRedis(Path(tempfile.mkdtemp(prefix="omni-bench-redis-")))
-    redis_url = redis.start()
     print(f"shop: {args.products} products, concurrency {args.concurrency}, {args.rounds} rounds")
     rounds = []
     # held as a user of the suite's server: a test run or benchmark ending meanwhile leaves it up
-    with suite_postgres(REPO / ".omni-test") as admin_url:
-        try:
-            for n in range(1, args.rounds + 1):
-                rounds.append(report(n, one_round(args, redis_url, admin_url)))
-        finally:
-            redis.stop()
+    with (
+        private_redis(Path(tempfile.mkdtemp(prefix="omni-bench-redis-"))) as redis_url,
+        suite_postgres(REPO / ".omni-test") as admin_url,
+    ):
+        for n in range(1, args.rounds + 1):
+            rounds.append(report(n, one_round(args, redis_url, admin_url)))
 
     def median(key: str) -> float:
         return statistics.median(r[key] for r in rounds)

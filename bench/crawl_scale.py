@@ -228,7 +228,9 @@ def rss_mb(pid: int) -> float | None:
 
 def crawl(domain: str, env: dict[str, str]) -> dict:
     """One crawl in its own process: its RESULT stats plus (pages, RSS MB) samples."""
-    child = subprocess.Popen(
+    from core import processes
+
+    child = processes.spawn(  # dies with this process, however it ends
         [sys.executable, "-m", "crawlers.run", "--domain", domain],
         cwd=REPO,
         env=env,
@@ -274,11 +276,12 @@ ROWS_SQL = (
 
 
 def one_size(pages: int, args: argparse.Namespace, redis_url: str, admin_url: str) -> dict:
+    from core import processes
     from db.connection import connect
     from db.migrate import migrate
     from tests.support.environment import fresh_database
 
-    server = subprocess.Popen(
+    server = processes.spawn(  # the site; dies with this process, however it ends
         [sys.executable, str(Path(__file__).resolve()), "--serve", str(pages)],
         stdout=subprocess.PIPE,
         text=True,
@@ -367,22 +370,22 @@ def main() -> None:
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
+        from core import processes
+
+        processes.die_with_parent()
         serve(args.serve)
         return
 
-    from interfaces import services
-    from tests.support.environment import suite_postgres
+    from tests.support.environment import private_redis, suite_postgres
 
-    redis = services.EmbeddedRedis(Path(tempfile.mkdtemp(prefix="omni-scale-redis-")))
-    redis_url = redis.start()
     lines = []
     # held as a user of the suite's server: a test run or benchmark ending meanwhile leaves it up
-    with suite_postgres(REPO / ".omni-test") as admin_url:
-        try:
-            for pages in args.sizes:
-                lines.append(report(one_size(pages, args, redis_url, admin_url)))
-        finally:
-            redis.stop()
+    with (
+        private_redis(Path(tempfile.mkdtemp(prefix="omni-scale-redis-"))) as redis_url,
+        suite_postgres(REPO / ".omni-test") as admin_url,
+    ):
+        for pages in args.sizes:
+            lines.append(report(one_size(pages, args, redis_url, admin_url)))
     if len(lines) > 1:
         small, big = lines[0], lines[-1]
         print(

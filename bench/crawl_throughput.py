@@ -78,13 +78,21 @@ def bare_spider_main(port: int, concurrency: int) -> None:
 
 def run_child(args: list[str], env: dict[str, str]) -> dict:
     """The child's RESULT, plus `process_s`: its wall time including interpreter start-up."""
+    from core import processes
+
     started = time.monotonic()
-    out = subprocess.run(
-        [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    child = processes.spawn(  # dies with this process, however it ends
+        [sys.executable, *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    stdout, stderr = child.communicate()
+    lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
-        raise SystemExit(f"child failed ({out.returncode}): {out.stderr[-3000:]}")
+        raise SystemExit(f"child failed ({child.returncode}): {stderr[-3000:]}")
     return {**json.loads(lines[-1][len("RESULT ") :]), "process_s": time.monotonic() - started}
 
 
@@ -177,11 +185,13 @@ def main() -> None:
     parser.add_argument("--bare-port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_port:
+        from core import processes
+
+        processes.die_with_parent()
         bare_spider_main(args.bare_port, args.concurrency)
         return
 
-    from interfaces import services
-    from tests.support.environment import suite_postgres
+    from tests.support.environment import private_redis, suite_postgres
 
     server = subprocess.Popen(
         [sys.executable, str(REPO / "bench/crawl_site.py"), "--pages", str(args.pages)],
@@ -189,24 +199,24 @@ def main() -> None:
         text=True,
     )
     port = int(server.stdout.readline().split()[1])
-    redis = services.EmbeddedRedis(Path(tempfile.mkdtemp(prefix="omni-bench-redis-")))
-    redis_url = redis.start()
     print(
         f"site: {args.pages} pages on 127.0.0.1, concurrency {args.concurrency}, "
         f"{args.rounds} rounds"
     )
     ratios, speedups = [], []
     # held as a user of the suite's server: a test run or benchmark ending meanwhile leaves it up
-    with suite_postgres(REPO / ".omni-test") as admin_url:
-        try:
+    try:
+        with (
+            private_redis(Path(tempfile.mkdtemp(prefix="omni-bench-redis-"))) as redis_url,
+            suite_postgres(REPO / ".omni-test") as admin_url,
+        ):
             for n in range(1, args.rounds + 1):
                 ratio, speedup = report(n, **one_round(args, port, redis_url, admin_url))
                 ratios.append(ratio)
                 speedups.append(speedup)
-        finally:
-            redis.stop()
-            server.terminate()
-            server.wait()
+    finally:
+        server.terminate()
+        server.wait()
     print(
         f"full/bare:          median {statistics.median(ratios):.2f}x, "
         f"range {min(ratios):.2f}-{max(ratios):.2f}x   (target >= 0.5x)"

@@ -35,8 +35,12 @@ def bench_env(redis: bool = True, database: str | None = None) -> Iterator[dict[
     Redis, exported to os.environ."""
     from contextlib import ExitStack
 
-    from interfaces import services
-    from tests.support.environment import fresh_database, migrated_environ, suite_postgres
+    from tests.support.environment import (
+        fresh_database,
+        migrated_environ,
+        private_redis,
+        suite_postgres,
+    )
 
     with ExitStack() as stack:
         # the test suite's server, held as one of its users (or DATABASE_URL's server)
@@ -58,15 +62,10 @@ def bench_env(redis: bool = True, database: str | None = None) -> Iterator[dict[
             "TRANSFORMERS_OFFLINE": "1",
             "OMNI_LOG_LEVEL": "WARNING",
         }
-        redis_server = services.EmbeddedRedis(Path(tmp)) if redis else None
-        if redis_server:
-            env["REDIS_URL"] = redis_server.start()
-        try:
-            with migrated_environ(env):
-                yield env
-        finally:
-            if redis_server:
-                redis_server.stop()
+        if redis:
+            env["REDIS_URL"] = stack.enter_context(private_redis(Path(tmp)))
+        with migrated_environ(env):
+            yield env
 
 
 @contextmanager

@@ -247,15 +247,13 @@ def main() -> None:
     args = parser.parse_args()
     chosen = [s for s in args.only.split(",") if s] or list(SCENARIOS)
     worker_env = {**FAST_RECOVERY, "OMNI_WORKER_MAX_BACKOFF_MS": "5000"} if args.fast else {}
-    from interfaces.services import EmbeddedRedis
+    from tests.support.environment import private_redis
 
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="omni-faults-")))
         pg = PrivatePostgres()
         stack.callback(pg.close)
-        redis_server = EmbeddedRedis(tmp / "redis")
-        redis_url = redis_server.start()
-        stack.callback(redis_server.stop)
+        redis_url = stack.enter_context(private_redis(tmp / "redis"))
         print(f"{args.pages} pages, {'fast' if args.fast else 'default'} recovery settings")
         print(
             "| scenario | fault (s) | recovered after (s) | total (s) | pages without "

@@ -16,6 +16,7 @@ from core.config import Settings, reload_settings
 from db.connection import close_pool, connect
 from db.migrate import migrate
 from interfaces import services
+from tests.support.watchdog import stop_on_exit
 
 
 @contextmanager
@@ -135,3 +136,16 @@ def suite_postgres(data_dir: Path) -> Iterator[str]:
     base = Settings(OMNI_DATA_DIR=data_dir, DATABASE_URL=None, REDIS_URL=None)
     with postgres_user(data_dir, lambda: services.down(base)):
         yield services.database_url(base).rsplit("/", 1)[0] + "/postgres"
+
+
+@contextmanager
+def private_redis(directory: Path) -> Iterator[str]:
+    """An embedded Redis of this process's own (a benchmark's), in `directory`: stopped when the
+    block ends, or by the watchdog (tests/support/watchdog.py) however this process ends, a
+    SIGTERM or SIGKILL included. Yields its URL."""
+    redis = services.EmbeddedRedis(directory)
+    stop_on_exit(redis)
+    try:
+        yield redis.start()
+    finally:
+        redis.stop()
