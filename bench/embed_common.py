@@ -23,10 +23,12 @@ sys.path.insert(0, str(REPO))
 def kept_database(admin_url: str, name: str) -> Iterator[str]:
     """The database `name` on the server of `admin_url`, created if missing and never dropped
     (a benchmark re-run on data it already ingested)."""
+    from tests.support.environment import database_on
+
     with psycopg.connect(admin_url, autocommit=True) as admin:
         if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             admin.execute(f'CREATE DATABASE "{name}"')
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    yield database_on(admin_url, name)
 
 
 @contextmanager
@@ -36,6 +38,7 @@ def bench_env(redis: bool = True, database: str | None = None) -> Iterator[dict[
     from contextlib import ExitStack
 
     from tests.support.environment import (
+        database_on,
         fresh_database,
         migrated_environ,
         private_redis,
@@ -45,7 +48,7 @@ def bench_env(redis: bool = True, database: str | None = None) -> Iterator[dict[
     with ExitStack() as stack:
         # the test suite's server, held as one of its users (or DATABASE_URL's server)
         admin_url = (
-            os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+            database_on(os.environ["DATABASE_URL"], "postgres")
             if os.environ.get("DATABASE_URL")
             else stack.enter_context(suite_postgres(REPO / ".omni-test"))
         )

@@ -187,10 +187,10 @@ def run_one(
     import redis as redis_lib
 
     from db.connection import connect
-    from tests.support.environment import fresh_database, migrated_environ
+    from tests.support.environment import database_on, fresh_database, migrated_environ
 
     redis_lib.Redis.from_url(redis_url).flushdb()
-    admin = pg.url.rsplit("/", 1)[0] + "/postgres"
+    admin = database_on(pg.url, "postgres")
     with (
         fresh_database(admin, "omni_faults") as url,
         migrated_environ(

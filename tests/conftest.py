@@ -25,13 +25,15 @@ import pytest
 import redis
 
 from core import processes
-from core.config import Settings
 from db.connection import connect
-from interfaces import services
-from tests.support.environment import USERS_LOCK, fresh_database, migrated_environ, postgres_user
+from tests.support.environment import (
+    fresh_database,
+    migrated_environ,
+    private_redis,
+    suite_postgres,
+)
 from tests.support.paths import TEST_DATA_DIR
 from tests.support.tenants import truncate_all
-from tests.support.watchdog import stop_on_exit
 
 # Fixtures shared across the test tree (the tree mirrors the source; fixtures do not).
 pytest_plugins = [
@@ -63,13 +65,8 @@ def _interrupt(signum: int, frame: object) -> None:
 @pytest.fixture(scope="session")
 def services_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
-    base = Settings(OMNI_DATA_DIR=TEST_DATA_DIR, DATABASE_URL=None, REDIS_URL=None)
     with ExitStack() as session:
-        session.enter_context(postgres_user(TEST_DATA_DIR, lambda: services.down(base)))
-        stop_on_exit(
-            services.EmbeddedPostgres(TEST_DATA_DIR), users_lock=TEST_DATA_DIR / USERS_LOCK
-        )
-        admin_url = services.database_url(base).rsplit("/", 1)[0] + "/postgres"
+        admin_url = session.enter_context(suite_postgres(TEST_DATA_DIR))
         _throwaway_durability(admin_url)
         database_url = session.enter_context(fresh_database(admin_url, "omni_test"))
         yield from _session_env(database_url, tmp_path_factory)
@@ -94,26 +91,21 @@ def _session_env(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
 
-    redis = services.EmbeddedRedis(tmp_path_factory.mktemp("redis"))
-    stop_on_exit(redis)
-    env = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis.start(),
-        "OMNI_DATA_DIR": str(TEST_DATA_DIR),
-        "OMNI_ALLOW_PRIVATE_NETWORKS": "1",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
     unset = {"OMNI_ENCRYPTION_KEY": None, "OPENAI_API_KEY": None, "OPENAI_BASE_URL": None}
-    try:
-        with ExitStack() as stack:
-            # Roles are cluster-wide: two xdist workers migrating their fresh databases at
-            # once on a new cluster would both create `anon`. One migrates at a time.
-            with _file_lock(TEST_DATA_DIR / ".migrate.lock"):
-                stack.enter_context(migrated_environ({**env, **unset}))
-            yield env
-    finally:
-        redis.stop()
+    with ExitStack() as stack:
+        env = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": stack.enter_context(private_redis(tmp_path_factory.mktemp("redis"))),
+            "OMNI_DATA_DIR": str(TEST_DATA_DIR),
+            "OMNI_ALLOW_PRIVATE_NETWORKS": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+        }
+        # Roles are cluster-wide: two xdist workers migrating their fresh databases at once on
+        # a new cluster would both create `anon`. One migrates at a time.
+        with _file_lock(TEST_DATA_DIR / ".migrate.lock"):
+            stack.enter_context(migrated_environ({**env, **unset}))
+        yield env
 
 
 @contextmanager

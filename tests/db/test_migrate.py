@@ -9,7 +9,7 @@ import pytest
 
 from db.connection import connect
 from db.migrate import Migration, MigrationError, discover, migrate, pending, plan
-from tests.support.environment import fresh_database
+from tests.support.environment import database_on, fresh_database
 from tests.support.migrations import BASELINE, assert_old_chain_upgrades_to_fresh_schema
 
 
@@ -180,7 +180,7 @@ def test_discover_rejects_a_baseline_that_does_not_fit(tmp_path, files, message)
 def test_runner_with_a_baseline_on_fresh_part_way_and_upgraded_databases(
     services_env, tmp_path
 ) -> None:
-    admin = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    admin = database_on(services_env["DATABASE_URL"], "postgres")
     chain = {"0001_a.sql": "CREATE TABLE a (id int);", "0002_b.sql": "CREATE TABLE b (id int);"}
     baseline = {
         "0003_base.sql": "-- replaces: 0001 0002\nCREATE TABLE a (id int); CREATE TABLE b (id "
@@ -241,5 +241,5 @@ def test_baseline_is_the_chain_text_with_four_files_rewritten() -> None:
 
 
 def test_old_chain_upgraded_has_the_schema_of_a_fresh_baseline(services_env, tmp_path) -> None:
-    admin = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    admin = database_on(services_env["DATABASE_URL"], "postgres")
     assert_old_chain_upgrades_to_fresh_schema(admin, tmp_path)

@@ -11,6 +11,7 @@ from psycopg import errors
 
 from db.connection import connect
 from db.migrate import MigrationError, discover, migrate
+from tests.support.environment import database_on
 from tests.support.supabase import (
     OTHER_APP_TABLES,
     api_request,
@@ -59,7 +60,7 @@ def _not_ours(url: str) -> set[str]:
 
 
 def _admin_url(services_env) -> str:
-    return services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    return database_on(services_env["DATABASE_URL"], "postgres")
 
 
 @pytest.mark.parametrize("expose", [False, True], ids=["secure-by-default", "expose-new-tables"])

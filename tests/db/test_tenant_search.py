@@ -18,7 +18,12 @@ from psycopg.types.json import Jsonb
 from core.config import get_settings
 from db import vector_indexes
 from db.vector_indexes import PREFIX, index_name, plan_indexes
-from tests.support.environment import database_copy, patched_environ, template_database
+from tests.support.environment import (
+    database_copy,
+    database_on,
+    patched_environ,
+    template_database,
+)
 from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows
 from workers.search import sync_domain_index
@@ -195,7 +200,7 @@ def _big_and_small(db) -> dict[str, Any]:
 def big_and_small_template(services_env) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """The big_and_small world built once per module, for each of its tests to copy (building
     it cost ~2 s of each one's set-up)."""
-    admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    admin_url = database_on(services_env["DATABASE_URL"], "postgres")
     with template_database(admin_url, _big_and_small) as (template, world):
         yield admin_url, template, world
 

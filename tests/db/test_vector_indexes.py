@@ -18,7 +18,7 @@ import pytest
 
 from db import vector_indexes
 from db.vector_indexes import index_name, judge_indexes
-from tests.support.environment import database_copy, template_database
+from tests.support.environment import database_copy, database_on, template_database
 from tests.support.tenants import as_role, as_tenant
 from workers.embed_job import copy_rows
 
@@ -99,7 +99,7 @@ def _load(conn: psycopg.Connection) -> dict[str, Any]:
 def loaded_template(services_env) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """The tenants' chunks bulk-copied once per module, into the template each test's database
     is copied from (the COPY through the HNSW index took ~5 s of every test's set-up)."""
-    admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    admin_url = database_on(services_env["DATABASE_URL"], "postgres")
     with template_database(admin_url, _load) as (template, world):
         yield admin_url, template, world
 

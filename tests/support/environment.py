@@ -27,7 +27,7 @@ def fresh_database(admin_url: str, prefix: str, template: str | None = None) -> 
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+        yield database_on(admin_url, name)
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -48,7 +48,7 @@ def template_database(
             migrate(conn)
         with connect(autocommit=True, dsn=url) as conn:  # the vector type known from the start
             built = build(conn)
-        yield url.rsplit("/", 1)[1], built
+        yield url.rsplit("/", 1)[1], built  # its name
 
 
 @contextmanager
@@ -130,17 +130,25 @@ def postgres_user(data_dir: Path, stop: Callable[[], object]) -> Iterator[None]:
 @contextmanager
 def suite_postgres(data_dir: Path) -> Iterator[str]:
     """The embedded Postgres of `data_dir` (the suite's, `.omni-test`), started if need be and
-    held as one of its users while a benchmark works on it, so that a test run or another
-    benchmark ending meanwhile does not stop it; the last user out stops it. Yields the URL of
-    its `postgres` database (for `fresh_database`)."""
+    held as one of its users while a test session or a benchmark works on it, so that another
+    one ending meanwhile does not stop it; the last user out stops it, or the watchdog
+    (tests/support/watchdog.py) once no user is left, however this process ends. Yields the URL
+    of its `postgres` database (for `fresh_database`)."""
     base = Settings(OMNI_DATA_DIR=data_dir, DATABASE_URL=None, REDIS_URL=None)
     with postgres_user(data_dir, lambda: services.down(base)):
-        yield services.database_url(base).rsplit("/", 1)[0] + "/postgres"
+        stop_on_exit(services.EmbeddedPostgres(data_dir), users_lock=data_dir / USERS_LOCK)
+        yield database_on(services.database_url(base), "postgres")
+
+
+def database_on(url: str, name: str) -> str:
+    """The URL of the database `name` on the server of `url`."""
+    return url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @contextmanager
 def private_redis(directory: Path) -> Iterator[str]:
-    """An embedded Redis of this process's own (a benchmark's), in `directory`: stopped when the
+    """An embedded Redis of this process's own (a test session's, a benchmark's), in
+    `directory`: stopped when the
     block ends, or by the watchdog (tests/support/watchdog.py) however this process ends, a
     SIGTERM or SIGKILL included. Yields its URL."""
     redis = services.EmbeddedRedis(directory)

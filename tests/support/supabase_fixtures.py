@@ -11,6 +11,7 @@ import pytest
 
 from db.connection import connect
 from db.migrate import migrate
+from tests.support.environment import database_on
 from tests.support.supabase import SupabaseDatabase, supabase_database
 from tests.support.tenants import truncate_all
 
@@ -21,7 +22,7 @@ VARIANTS = ("secure-by-default", "expose-new-tables")
 def supabase_databases(services_env) -> Iterator[Callable[[str], SupabaseDatabase]]:
     """variant -> a Supabase-shaped database migrated as supa_postgres (Supabase's `postgres`)."""
 
-    admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    admin_url = database_on(services_env["DATABASE_URL"], "postgres")
     built: dict[str, SupabaseDatabase] = {}
     with ExitStack() as stack:
 

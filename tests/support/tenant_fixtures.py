@@ -7,11 +7,11 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 
-import psycopg
 import pytest
 
+from tests.support.environment import database_on, fresh_database
 from tests.support.paths import OMNI, REPO
-from tests.support.tenants import Tenant, _u, build_world
+from tests.support.tenants import Tenant, build_world
 
 
 @pytest.fixture
@@ -46,12 +46,7 @@ def omni_cli(services_env) -> Callable[..., subprocess.CompletedProcess]:
 @pytest.fixture
 def scratch_database(services_env) -> Iterator[str]:
     """An empty database (not migrated) on the test server; dropped afterwards."""
-    base = services_env["DATABASE_URL"].rsplit("/", 1)[0]
-    name = f"omni_scratch_{os.getpid()}_{_u()}"
-    with psycopg.connect(base + "/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(base + "/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(
+        database_on(services_env["DATABASE_URL"], "postgres"), "omni_scratch"
+    ) as url:
+        yield url

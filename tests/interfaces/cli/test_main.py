@@ -24,7 +24,7 @@ from db import jobs, tenants
 from db.migrate import MigrationError
 from interfaces.cli.main import is_user_error
 from interfaces.services import EmbeddedPostgres, EmbeddedRedis
-from tests.support.environment import fresh_database
+from tests.support.environment import database_on, fresh_database
 from tests.support.paths import REPO, TEST_DATA_DIR
 from tests.support.watchdog import stop_on_exit
 
@@ -148,7 +148,7 @@ def test_a_bug_keeps_its_traceback(error: str) -> None:
 def test_omni_jobs_on_a_database_never_migrated_is_one_line(services_env) -> None:
     """A brand-new data dir or DATABASE_URL: a one-line error naming the fix, no traceback."""
 
-    admin_url = services_env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    admin_url = database_on(services_env["DATABASE_URL"], "postgres")
     with fresh_database(admin_url, "omni_unmigrated") as url:
         result = _run(str(OMNI), "jobs", env={**services_env, "DATABASE_URL": url})
     assert result.returncode == 1, result.stderr
