@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 SYNTAXES = ("json-ld", "microdata", "rdfa", "opengraph")
 _SCHEMA_PREFIX = re.compile(r"^https?://schema\.org/", re.IGNORECASE)
 _WS = re.compile(r"\s+")
+# XHTML pages (Debian's documentation, DocBook output) open with one; lxml refuses a str with an
+# encoding declaration, so without this such a page parsed as empty and its markup was lost.
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Page:
 
     @classmethod
     def parse(cls, html: str, url: str) -> Page:
+        html = without_xml_declaration(html)
         tree = parse_html(html)
         return cls(url=url, html=html, tree=tree, items=markup_items(html, url))
 
@@ -48,9 +52,14 @@ class Page:
                     yield MarkupItem(item.source, node)
 
 
+def without_xml_declaration(html: str) -> str:
+    """The page without a leading `<?xml ... ?>` (the text is already decoded)."""
+    return _XML_DECLARATION.sub("", html, count=1)
+
+
 def parse_html(html: str) -> Any:
     try:
-        return lxml.html.fromstring(html or "<html></html>")
+        return lxml.html.fromstring(without_xml_declaration(html) or "<html></html>")
     except (etree.ParserError, ValueError):
         return lxml.html.fromstring("<html></html>")
 
@@ -59,7 +68,11 @@ def markup_items(html: str, url: str) -> list[MarkupItem]:
     """JSON-LD, microdata, RDFa and OpenGraph items, normalised to short schema.org names."""
     try:
         raw = extruct.extract(
-            html, base_url=url, syntaxes=list(SYNTAXES), uniform=True, errors="log"
+            without_xml_declaration(html),
+            base_url=url,
+            syntaxes=list(SYNTAXES),
+            uniform=True,
+            errors="log",
         )
     except Exception as exc:  # noqa: BLE001 - extruct raises parser-specific errors on broken markup
         log.warning("markup extraction failed for %s: %s", url, exc)

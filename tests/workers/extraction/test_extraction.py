@@ -239,6 +239,25 @@ def test_faqpage_json_ld():
     assert {r.schema_used["source"] for r in rows} == {"json-ld"}
 
 
+@pytest.mark.parametrize(
+    "declaration",
+    ['<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n', "  <?XML version='1.0'?>"],
+)
+def test_an_xhtml_page_with_an_xml_declaration_is_read(declaration):
+    # lxml refuses a decoded page that declares an encoding: such a page read as empty
+    html = declaration + page_html("faq_jsonld.html")
+    json_ld = [r.extracted_data["question"] for r in extract_page(html, "https://x.test/faq").rows]
+    assert len(json_ld) == 3
+    dom = declaration + (
+        '<html xmlns="http://www.w3.org/1999/xhtml"><body><footer>Call us on 020 7946 0018 or '
+        "write to help@acme.co.uk</footer></body></html>"
+    )
+    rows = extract_page(dom, "https://acme.co.uk/contact").rows
+    assert [r.extracted_data["emails"] for r in rows if r.extract_type == "contact"] == [
+        ["help@acme.co.uk"]
+    ]
+
+
 def test_faq_from_headings_and_details():
     pairs = extract_faqs(Page.parse(page_html("faq_headings.html"), "https://x.test/help"))
     got = {p.question: (p.answer, p.method) for p in pairs}
