@@ -85,6 +85,9 @@ SITES = {
     "python": Site(
         "python", Path("/usr/share/doc/python3.11-doc/html"), "index.html", _python_subset
     ),
+    "debian-handbook": Site(
+        "debian-handbook", Path("/usr/share/doc/debian-handbook/html/en-US"), "index.html"
+    ),
 }
 
 
