@@ -10,9 +10,10 @@ For each site (bench/retrieval/README.md: which Debian documentation package, wh
    `run_crawl_subprocess`, what `omni crawl` does) and the workers run until idle
    (`omni worker --until-idle`) with the offline embedder (OMNI_EMBEDDING_BACKEND=local,
    all-MiniLM-L6-v2);
-3. every question of bench/retrieval/<site>.jsonl is asked three ways: vector search
+3. every question of bench/retrieval/<site>.jsonl is asked four ways: vector search
    (`search_embeddings`, as `omni search` does), hybrid (`hybrid_search`, `omni search
-   --hybrid`) and BM25 (rank-bm25's BM25Okapi over the stored text of the same content pages).
+   --hybrid`, with the settings' fusion), hybrid with the fusion before migration 0123
+   (`hybrid_rrf_0112`) and BM25 (rank-bm25's BM25Okapi over the stored text of the same content pages).
    Each mode's ranking is cut to its first 10 distinct pages (chunks of one page count once;
    fragments and queries stripped). A question is found at rank r when one of its answer pages
    is the r-th page.
@@ -223,7 +224,11 @@ def bm25_ranking(domain: str, asked: list[str]) -> list[list[str]]:
 
 
 def search_ranking(
-    domain: str, asked: list[str], hybrid: bool, vectors: list[list[float]], **tuning: float
+    domain: str,
+    asked: list[str],
+    hybrid: bool,
+    vectors: list[list[float]],
+    **tuning: float | str,
 ) -> list[list[str]]:
     settings = get_settings()
     with connect(autocommit=True) as conn:
@@ -240,11 +245,23 @@ def search_ranking(
         ]
 
 
+# The defaults before 0123 (weighted RRF, chosen on the tuning site too): scored beside today's.
+PREVIOUS_FUSION: dict[str, float | str] = dict(
+    fusion="rrf", vector_weight=4.0, keyword_weight=1.0, candidates=50, rrf_k=5
+)
+
 SWEEP = [
-    dict(vector_weight=vw, keyword_weight=1.0, candidates=c, rrf_k=k)
-    for vw in (0.5, 1.0, 1.5, 2.0)
-    for c in (50, 100, 200)
-    for k in (10, 30, 60)
+    *(
+        dict(fusion="rrf", vector_weight=vw, keyword_weight=1.0, candidates=c, rrf_k=k)
+        for vw in (1.0, 2.0, 4.0)
+        for c in (50, 100)
+        for k in (5, 10, 60)
+    ),
+    *(
+        dict(fusion="convex", vector_weight=vw, keyword_weight=1.0, candidates=c)
+        for vw in (1.0, 2.0, 3.0, 4.0, 5.7, 9.0, 19.0)
+        for c in (50, 100)
+    ),
 ]
 
 
@@ -286,6 +303,9 @@ def run_site(site: Site, sweep: bool, database: str | None = None) -> list[dict]
         modes = {
             "vector": search_ranking(figures["domain"], texts, False, vectors),
             "hybrid": search_ranking(figures["domain"], texts, True, vectors),
+            "hybrid_rrf_0112": search_ranking(
+                figures["domain"], texts, True, vectors, **PREVIOUS_FUSION
+            ),
             "bm25": bm25_ranking(figures["domain"], texts),
         }
         lines = []

@@ -55,11 +55,11 @@ def search(
     *,
     settings: Settings,
     vector: np.ndarray | None = None,
-    **fusion: float,
+    **fusion: float | str,
 ) -> list[dict[str, Any]]:
     """The k best chunks for `query`; `vector` is the query already embedded with the domain's
     model (query_vectors), when the caller asks the same question more than once. `fusion`
-    overrides the hybrid settings (vector_weight, keyword_weight, candidates, rrf_k)."""
+    overrides the hybrid settings (fusion, vector_weight, keyword_weight, candidates, rrf_k)."""
     if not query.strip():
         raise InvalidValue("the query is empty")
     if k < 1:
@@ -76,7 +76,7 @@ def search(
             "SELECT url, title, similarity, chunk_text, metadata, score "
             "FROM hybrid_search(%(q)s, %(v)s, %(d)s, %(k)s, %(m)s, rrf_k => %(rrf_k)s, "
             "vector_weight => %(vector_weight)s, keyword_weight => %(keyword_weight)s, "
-            "candidates => %(candidates)s)",
+            "candidates => %(candidates)s, fusion => %(fusion)s)",
             {"q": query, "v": vector, "d": row["domain"], "k": k, "m": model, **tuning},
         ).fetchall()
     else:
@@ -88,9 +88,10 @@ def search(
     return [_result(r) for r in rows]
 
 
-def hybrid_fusion(settings: Settings) -> dict[str, float]:
+def hybrid_fusion(settings: Settings) -> dict[str, float | str]:
     """hybrid_search's fusion parameters from the settings."""
     return {
+        "fusion": settings.hybrid_fusion,
         "vector_weight": settings.hybrid_vector_weight,
         "keyword_weight": settings.hybrid_keyword_weight,
         "candidates": settings.hybrid_candidates,
