@@ -180,6 +180,9 @@ def ingest(base_url: str, env: dict[str, str]) -> dict:
         raise SystemExit(f"the workers exited with status {code}")
     done = time.monotonic()
     with connect(autocommit=True) as conn:
+        # hybrid search leaves out the corpus' own stop words (pg_stats): read them now, not
+        # whenever autovacuum gets to the table, so a run's scores do not depend on its timing
+        conn.execute("ANALYZE page_embeddings")
         counts = conn.execute(
             "SELECT (SELECT count(*) FROM scraped_pages) AS pages, "
             "(SELECT count(*) FROM scraped_pages WHERE metadata->>'page_kind' = 'navigation') "
