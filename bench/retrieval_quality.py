@@ -13,7 +13,8 @@ For each site (bench/retrieval/README.md: which Debian documentation package, wh
 3. every question of bench/retrieval/<site>.jsonl is asked four ways: vector search
    (`search_embeddings`, as `omni search` does), hybrid (`hybrid_search`, `omni search
    --hybrid`, with the settings' fusion), hybrid with the fusion before migration 0123
-   (`hybrid_rrf_0112`) and BM25 (rank-bm25's BM25Okapi over the stored text of the same content pages).
+   (`hybrid_rrf_0112`) and BM25 (rank-bm25's BM25Okapi over the stored text of the same
+   content pages).
    Each mode's ranking is cut to its first 10 distinct pages (chunks of one page count once;
    fragments and queries stripped). A question is found at rank r when one of its answer pages
    is the r-th page.

@@ -1,11 +1,15 @@
 """Migration 0112: navigation pages rank below content in every search function, and
-hybrid_search's fusion weights and candidate depth."""
+hybrid_search's fusion weights and candidate depth; 0123: its convex fusion."""
 
 from __future__ import annotations
 
 import numpy as np
+import psycopg
 import pytest
 from psycopg.types.json import Jsonb
+
+from core.config import get_settings
+from workers.search import search
 
 DIM = 1536
 
@@ -129,6 +133,7 @@ def test_a_page_without_a_kind_counts_as_content(db, site) -> None:
     assert [r["url"] for r in rows][:2] == ["https://shop.test/index", "https://shop.test/refunds"]
 
 
+@pytest.mark.parametrize("fusion", ["rrf", "convex"])
 @pytest.mark.parametrize(
     "weights,first",
     [
@@ -138,7 +143,7 @@ def test_a_page_without_a_kind_counts_as_content(db, site) -> None:
         ({"vector_weight": 1.0, "keyword_weight": 3.0}, "words"),
     ],
 )
-def test_hybrid_fusion_weights(db, weights, first) -> None:
+def test_hybrid_fusion_weights(db, weights, first, fusion) -> None:
     """Two content chunks: one the nearest vector without the words, one holding the words and
     the farthest vector (outside the vector side's two candidates); the heavier side decides
     which comes first."""
@@ -177,8 +182,13 @@ def test_hybrid_fusion_weights(db, weights, first) -> None:
         )
     rows = db.execute(
         "SELECT id FROM hybrid_search('kettle warranty', %(v)s, 'fuse.test', 2, 'm1', "
-        "vector_weight => %(vw)s, keyword_weight => %(kw)s, candidates => 2)",
-        {"v": query, "vw": weights["vector_weight"], "kw": weights["keyword_weight"]},
+        "vector_weight => %(vw)s, keyword_weight => %(kw)s, candidates => 2, fusion => %(f)s)",
+        {
+            "v": query,
+            "vw": weights["vector_weight"],
+            "kw": weights["keyword_weight"],
+            "f": fusion,
+        },
     ).fetchall()
     assert rows[0]["id"] == ids[first]
 
@@ -191,3 +201,107 @@ def test_hybrid_candidates_never_fewer_than_asked(db, site) -> None:
         (site["query"],),
     ).fetchall()
     assert len(rows) == 10
+
+
+def _at_cosine(query: np.ndarray, cosine: float, rng: np.random.Generator) -> np.ndarray:
+    """A unit vector whose cosine similarity to the unit `query` is `cosine`."""
+    other = rng.standard_normal(DIM)
+    other -= other.dot(query) * query
+    other /= np.linalg.norm(other)
+    return _unit(cosine * query + np.sqrt(1 - cosine**2) * other)
+
+
+@pytest.fixture
+def near_tie(db):
+    """convex.test: 'best', the nearest chunk, without the question's words; 'runner_up', a
+    near-tie of it that holds them; 'far', the strongest keyword match with a distant vector;
+    unrelated filler around them."""
+    rng = np.random.default_rng(123)
+    query = _unit(rng.standard_normal(DIM))
+    domain = db.execute(
+        "INSERT INTO domains (domain) VALUES ('convex.test') RETURNING id"
+    ).fetchone()["id"]
+    pid = db.execute(
+        "INSERT INTO scraped_pages (domain_id, url) VALUES (%s, 'https://convex.test/') "
+        "RETURNING id",
+        (domain,),
+    ).fetchone()["id"]
+    meta = Jsonb({"model": "m1", "language": "en"})
+    chunks = {
+        "best": ("opening hours of the shop", 0.95),
+        "runner_up": ("our warranty covers every kettle for two years", 0.94),
+        "far": ("kettle warranty: kettle warranty claims, kettle warranty form", 0.30),
+        **{f"filler{i}": (f"lanterns and stoves {i}", 0.0) for i in range(8)},
+    }
+    ids = {
+        name: db.execute(
+            "INSERT INTO page_embeddings (page_id, chunk_text, embedding, metadata) "
+            "VALUES (%s, %s, %s, %s) RETURNING id",
+            (pid, text, _at_cosine(query, cosine, rng), meta),
+        ).fetchone()["id"]
+        for name, (text, cosine) in chunks.items()
+    }
+    return {"query": query, "ids": ids}
+
+
+def _order(db, query, ids, **fusion) -> list[str]:
+    names = {v: k for k, v in ids.items()}
+    rows = db.execute(
+        "SELECT id FROM hybrid_search('kettle warranty', %(v)s, 'convex.test', 3, 'm1', "
+        "vector_weight => %(vw)s, keyword_weight => %(kw)s, fusion => 'convex')",
+        {"v": query, **fusion},
+    ).fetchall()
+    return [names[r["id"]] for r in rows]
+
+
+@pytest.mark.parametrize(
+    "vw,kw,order",
+    [
+        (1.0, 0.0, ["best", "runner_up", "far"]),  # the vector side's order
+        (9.0, 1.0, ["runner_up", "best", "far"]),  # the words break the near-tie only
+        (1.0, 1.0, ["runner_up", "far", "best"]),  # equal weights: the words outvote
+        (0.0, 1.0, ["far", "runner_up"]),  # the keyword side alone: only its matches
+    ],
+)
+def test_convex_fusion_moves_a_chunk_as_far_as_its_scores_allow(
+    db, near_tie, vw, kw, order
+) -> None:
+    assert _order(db, near_tie["query"], near_tie["ids"], vw=vw, kw=kw) == order
+
+
+def test_convex_fusion_without_a_vector_is_the_keyword_ranking(db, near_tie) -> None:
+    rows = db.execute(
+        "SELECT id, similarity FROM hybrid_search('kettle warranty', NULL, 'convex.test', 5, "
+        "'m1', vector_weight => 9, keyword_weight => 1, fusion => 'convex')"
+    ).fetchall()
+    assert [r["id"] for r in rows[:2]] == [near_tie["ids"]["far"], near_tie["ids"]["runner_up"]]
+    assert len(rows) == 2 and all(r["similarity"] is None for r in rows)
+
+
+def test_an_unknown_fusion_is_refused(db, near_tie) -> None:
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="fusion must be"):
+        db.execute(
+            "SELECT id FROM hybrid_search('kettle', NULL, 'convex.test', 5, fusion => 'mean')"
+        ).fetchall()
+
+
+@pytest.mark.parametrize(
+    "fusion,vw,kw,first", [("convex", 9.0, 1.0, "runner_up"), ("rrf", 9.0, 1.0, "best")]
+)
+def test_search_passes_the_settings_fusion(db, near_tie, fusion, vw, kw, first) -> None:
+    settings = get_settings().model_copy(
+        update={"hybrid_fusion": fusion, "hybrid_vector_weight": vw, "hybrid_keyword_weight": kw}
+    )
+    rows = search(
+        db, "kettle warranty", "convex.test", 3, True, settings=settings, vector=near_tie["query"]
+    )
+    names = {v: k for k, v in near_tie["ids"].items()}
+    found = [
+        names[
+            db.execute(
+                "SELECT id FROM page_embeddings WHERE chunk_text = %s", (r["chunk"],)
+            ).fetchone()["id"]
+        ]
+        for r in rows
+    ]
+    assert found[0] == first

@@ -435,7 +435,7 @@ def test_search_ids_without_a_count_return_nothing(db, two_pages, count) -> None
 SIGNATURES = {
     "has_own_vector_index(uuid)": ("boolean", "search_path=pg_catalog, pg_temp"),
     "hybrid_search(text,vector,text,integer,text,integer,double precision,double precision,"
-    "integer)": (
+    "integer,text)": (
         "TABLE(id uuid, page_id uuid, url text, title text, chunk_text text, similarity double "
         "precision, metadata jsonb, score double precision)",
         "search_path=public, extensions, pg_temp",
