@@ -12,8 +12,8 @@ For each site (bench/retrieval/README.md: which Debian documentation package, wh
    all-MiniLM-L6-v2);
 3. every question of bench/retrieval/<site>.jsonl is asked four ways: vector search
    (`search_embeddings`, as `omni search` does), hybrid (`hybrid_search`, `omni search
-   --hybrid`, with the settings' fusion), hybrid with the fusion before migration 0123
-   (`hybrid_rrf_0112`) and BM25 (rank-bm25's BM25Okapi over the stored text of the same
+   --hybrid`, with the settings' fusion), hybrid with convex fusion (`hybrid_convex`,
+   migration 0123) and BM25 (rank-bm25's BM25Okapi over the stored text of the same
    content pages).
    Each mode's ranking is cut to its first 10 distinct pages (chunks of one page count once;
    fragments and queries stripped). A question is found at rank r when one of its answer pages
@@ -249,10 +249,11 @@ def search_ranking(
         ]
 
 
-# The defaults before 0123 (weighted RRF, chosen on the tuning site too): scored beside today's.
-PREVIOUS_FUSION: dict[str, float | str] = dict(
-    fusion="rrf", vector_weight=4.0, keyword_weight=1.0, candidates=50, rrf_k=5
-)
+# Scored beside the settings' fusion (RRF 4 : 1, k 5): convex fusion as the sweep chose it on
+# the tuning site (docs/workers.md#retrieval-quality).
+OTHER_FUSIONS: dict[str, dict[str, float | str]] = {
+    "convex": dict(fusion="convex", vector_weight=9.0, keyword_weight=1.0, candidates=50),
+}
 
 SWEEP = [
     *(
@@ -307,9 +308,10 @@ def run_site(site: Site, sweep: bool, database: str | None = None) -> list[dict]
         modes = {
             "vector": search_ranking(figures["domain"], texts, False, vectors),
             "hybrid": search_ranking(figures["domain"], texts, True, vectors),
-            "hybrid_rrf_0112": search_ranking(
-                figures["domain"], texts, True, vectors, **PREVIOUS_FUSION
-            ),
+            **{
+                f"hybrid_{name}": search_ranking(figures["domain"], texts, True, vectors, **fusion)
+                for name, fusion in OTHER_FUSIONS.items()
+            },
             "bm25": bm25_ranking(figures["domain"], texts),
         }
         lines = []

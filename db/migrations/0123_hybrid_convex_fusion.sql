@@ -7,11 +7,11 @@
 --   cos'  its cosine similarity to the question, min-max scaled over the candidates
 --   kw'   ts_rank_cd(chunk_tsv, question, 32) (rank / (rank + 1)) over the candidates' best;
 --         0 when the chunk matches none of the question's words but the corpus' stop words
--- so a keyword match moves a chunk only as far as its strength and the weights allow. The
--- project's settings (OMNI_HYBRID_FUSION convex, weights 9 : 1) were chosen on the tuning site
--- (PostgreSQL's manual) and checked on sites nothing was tuned on. fusion => 'rrf' and every
--- other argument keep 0112's meaning, and the SQL defaults stay 0112's for callers that pass
--- none. rrf_k is read only by 'rrf'. Navigation and excluded pages still rank after content.
+-- so a keyword match moves a chunk only as far as its strength and the weights allow. Best on
+-- the tuning site (PostgreSQL's manual, at 9 : 1), it did worse than 0112's RRF on the sites
+-- nothing was tuned on, so the project's settings keep RRF (OMNI_HYBRID_FUSION) and convex is
+-- an option. fusion => 'rrf' and every other argument keep 0112's meaning, and the SQL
+-- defaults stay 0112's for callers that pass none. rrf_k is read only by 'rrf'. Navigation and excluded pages still rank after content.
 -- The old nine-argument function is dropped (an overload would make calls ambiguous); every
 -- call of it works against the new one.
 
