@@ -53,3 +53,30 @@ def test_card_signals():
     page = signals(cards=PRICED[:3] + TEASERS[:2], main_words=10)
     assert (page.cards, page.card_prices) == (5, 3)
     assert page.card_share == pytest.approx((3 * 5 + 2 * 10) / 10)  # the cards' words per word
+
+
+@pytest.mark.parametrize(
+    ("text", "carts", "prices", "posts"),
+    [
+        ("<button>ADD TO CART</button> <a>Add-to-Basket</a> addtocart", 3, 0, 0),
+        ("Add_to_bag · Buy Now · In den Warenkorb · Ajouter au panier", 4, 0, 0),
+        ("addXtoYcart", 1, 0, 0),  # the pattern's `[ -_]` range, as before
+        # "4,99 €" is not one: no word boundary after a trailing "€" and a space (as before)
+        ("£12.50 and $ 3 and 4,99 € and 10 EUR and 7kr and 1.234,00 USD", 0, 5, 0),
+        ("12,50 EURO", 0, 0, 0),  # not a word boundary after the currency
+        (",5 eur · .75 usd · x 3.00gbp", 0, 3, 0),  # leading separators belong to the run
+        ("5€5€ 1,2,3 eur", 0, 2, 0),  # "5€", then "€ 1,2,3" (the symbol first)
+        ('<div class="Forum-Post"> <li class="x COMMENT y">', 0, 0, 2),
+    ],
+)
+def test_markup_counts(text, carts, prices, posts):
+    found = Signals.of(f"<html><body>{text}</body></html>", "https://s.test/x")
+    assert (found.carts, found.prices, found.posts) == (carts, prices, posts)
+
+
+@pytest.mark.timeout(60)
+def test_a_long_run_of_numbers_is_counted_once_not_rescanned():
+    # a 1 MB page of comma-separated numbers (a chart's data in a script) ran for minutes
+    page = "<script>var d=[" + ",".join(str(i % 10) for i in range(500_000)) + "];</script>"
+    found = Signals.of(page + "<p>Now 12,50 EUR</p>", "https://s.test/x")
+    assert found.prices == 1
