@@ -92,11 +92,13 @@ BEGIN
                  FROM vec FULL JOIN kw ON kw.id = vec.id
              ),
              measured AS (
-                 -- convex fusion's two scores of every candidate (read from its own row)
+                 -- convex fusion's two scores of every candidate (read from its own row);
+                 -- 'rrf' needs neither, so it reads no candidate's vector
                  SELECT c.*, public.is_not_knowledge(p.metadata) AS not_knowledge,
-                        CASE WHEN query_embedding IS NULL OR e0.embedding IS NULL THEN NULL
+                        CASE WHEN fusion IS DISTINCT FROM 'convex' OR query_embedding IS NULL
+                                  OR e0.embedding IS NULL THEN NULL
                              ELSE 1 - (e0.embedding <=> query_embedding) END AS cos,
-                        CASE WHEN v_query IS NOT NULL
+                        CASE WHEN fusion = 'convex' AND v_query IS NOT NULL
                              THEN ts_rank_cd(e0.chunk_tsv, v_query, 32)::double precision
                              ELSE 0 END AS kw_score
                  FROM candidate c

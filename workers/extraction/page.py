@@ -65,14 +65,11 @@ def parse_html(html: str) -> Any:
 
 
 def markup_items(html: str, url: str) -> list[MarkupItem]:
-    """JSON-LD, microdata, RDFa and OpenGraph items, normalised to short schema.org names."""
+    """JSON-LD, microdata, RDFa and OpenGraph items, normalised to short schema.org names
+    (`html` without an XML declaration: Page.parse removes it)."""
     try:
         raw = extruct.extract(
-            without_xml_declaration(html),
-            base_url=url,
-            syntaxes=list(SYNTAXES),
-            uniform=True,
-            errors="log",
+            html, base_url=url, syntaxes=list(SYNTAXES), uniform=True, errors="log"
         )
     except Exception as exc:  # noqa: BLE001 - extruct raises parser-specific errors on broken markup
         log.warning("markup extraction failed for %s: %s", url, exc)
