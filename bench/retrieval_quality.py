@@ -62,6 +62,7 @@ class Site:
     root: Path
     start: str  # the crawl's first page
     pages: Callable[[Path], list[str]] | None = None  # the subset served (None: all of root)
+    sitemap: bool = False  # serve /sitemap.xml listing the subset (pages no link reaches)
 
 
 def _postgresql_admin(root: Path) -> list[str]:
@@ -69,6 +70,19 @@ def _postgresql_admin(root: Path) -> list[str]:
     html = (root / "admin.html").read_text(encoding="utf-8", errors="replace")
     toc = html[html.find('class="toc"') :]
     return ["admin.html", *dict.fromkeys(re.findall(r'href="([^"#]+\.html)', toc))]
+
+
+# SQLite's machine-made pages: cross-reference indexes, the requirements list, syntax diagram
+# dumps, the C API's one-page index and release histories (chosen before any question was written)
+_SQLITE_GENERATED = re.compile(
+    r"(doc_\w+_crossref|requirements|syntaxdiagrams|keyword_index|sitemap|doclist|changes"
+    r"|chronology|capi3ref|oldnews|news)\.html"
+)
+
+
+def _sqlite_subset(root: Path) -> list[str]:
+    """The top-level pages of SQLite's documentation, less the machine-made ones (200)."""
+    return sorted(p.name for p in root.glob("*.html") if not _SQLITE_GENERATED.fullmatch(p.name))
 
 
 def _python_subset(root: Path) -> list[str]:
@@ -89,6 +103,9 @@ SITES = {
     ),
     "debian-handbook": Site(
         "debian-handbook", Path("/usr/share/doc/debian-handbook/html/en-US"), "index.html"
+    ),
+    "sqlite": Site(
+        "sqlite", Path("/usr/share/doc/sqlite3"), "index.html", _sqlite_subset, sitemap=True
     ),
 }
 
@@ -116,7 +133,20 @@ def served(site: Site) -> Iterator[str]:
                     f"<body><ul>{links}</ul></body></html>"
                 )
         with SiteServer(0, directory) as server:
+            if site.sitemap and site.pages is not None:
+                (directory / "sitemap.xml").write_text(
+                    sitemap_xml(server.url, chosen), encoding="utf-8"
+                )
             yield server.url
+
+
+def sitemap_xml(base_url: str, pages: list[str]) -> str:
+    """A sitemap of the pages (a sitemap's locations are absolute URLs)."""
+    urls = "".join(f"<url><loc>{base_url}/{rel}</loc></url>" for rel in pages)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    )
 
 
 def questions(site: str) -> list[dict]:
@@ -258,13 +288,13 @@ OTHER_FUSIONS: dict[str, dict[str, float | str]] = {
 SWEEP = [
     *(
         dict(fusion="rrf", vector_weight=vw, keyword_weight=1.0, candidates=c, rrf_k=k)
-        for vw in (1.0, 2.0, 4.0)
+        for vw in (1.0, 2.0, 3.0, 4.0, 6.0, 9.0, 15.0)
         for c in (50, 100)
-        for k in (5, 10, 60)
+        for k in (1, 2, 5, 10, 20, 60)
     ),
     *(
         dict(fusion="convex", vector_weight=vw, keyword_weight=1.0, candidates=c)
-        for vw in (1.0, 2.0, 3.0, 4.0, 5.7, 9.0, 19.0)
+        for vw in (1.0, 2.0, 3.0, 4.0, 5.7, 9.0, 12.0, 19.0, 29.0)
         for c in (50, 100)
     ),
 ]
