@@ -279,8 +279,8 @@ def search_ranking(
         ]
 
 
-# Scored beside the settings' fusion (RRF 4 : 1, k 5): convex fusion as the sweep chose it on
-# the tuning site (docs/workers.md#retrieval-quality).
+# Scored beside the settings' fusion (RRF 3 : 1, k 5): convex fusion as the sweep chose it on
+# the tuning sites (docs/workers.md#retrieval-quality).
 OTHER_FUSIONS: dict[str, dict[str, float | str]] = {
     "convex": dict(fusion="convex", vector_weight=9.0, keyword_weight=1.0, candidates=50),
 }

@@ -61,15 +61,15 @@ class Settings(BaseSettings):
     # A domain with at least this many chunks gets its own partial HNSW index
     # (db/vector_indexes.py).
     search_domain_index_rows: int = Field(default=500, ge=1, alias="OMNI_SEARCH_DOMAIN_INDEX_ROWS")
-    # Hybrid search's fusion (hybrid_search, migrations 0112 and 0123). 'rrf': weighted
+    # Hybrid search's fusion (hybrid_search, migrations 0112, 0123 and 0124). 'rrf': weighted
     # reciprocal rank fusion with the constant `rrf_k`; 'convex': each candidate's cosine and
-    # keyword rank, scaled over the candidates, weighted vector : keyword. Each side contributes
-    # `candidates` chunks. The defaults were chosen on bench/retrieval_quality.py's tuning site,
-    # PostgreSQL's manual, and checked on sites nothing was tuned on: there 'convex' (best on
-    # the tuning site, at 9 : 1) did worse than this RRF, so RRF stays the default
+    # keyword score, scaled over the candidates, weighted vector : keyword. Each side contributes
+    # `candidates` chunks. The defaults are the setting whose worst difference from vector search
+    # over bench/retrieval_quality.py's tuning sites was best (bench/retrieval_fusion_choice.py),
+    # checked on SQLite's documentation, which nothing was tuned on
     # (docs/workers.md#retrieval-quality).
     hybrid_fusion: Literal["rrf", "convex"] = Field(default="rrf", alias="OMNI_HYBRID_FUSION")
-    hybrid_vector_weight: float = Field(default=4.0, ge=0, alias="OMNI_HYBRID_VECTOR_WEIGHT")
+    hybrid_vector_weight: float = Field(default=3.0, ge=0, alias="OMNI_HYBRID_VECTOR_WEIGHT")
     hybrid_keyword_weight: float = Field(default=1.0, ge=0, alias="OMNI_HYBRID_KEYWORD_WEIGHT")
     hybrid_candidates: int = Field(default=50, ge=1, alias="OMNI_HYBRID_CANDIDATES")
     hybrid_rrf_k: int = Field(default=5, ge=1, alias="OMNI_HYBRID_RRF_K")
