@@ -85,6 +85,10 @@ def _sqlite_subset(root: Path) -> list[str]:
     return sorted(p.name for p in root.glob("*.html") if not _SQLITE_GENERATED.fullmatch(p.name))
 
 
+def _top_level(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob("*.html"))
+
+
 def _python_subset(root: Path) -> list[str]:
     return sorted(
         str(p.relative_to(root))
@@ -107,6 +111,7 @@ SITES = {
     "sqlite": Site(
         "sqlite", Path("/usr/share/doc/sqlite3"), "index.html", _sqlite_subset, sitemap=True
     ),
+    "git": Site("git", Path("/usr/share/doc/git-doc"), "git.html", _top_level, sitemap=True),
 }
 
 
@@ -279,10 +284,10 @@ def search_ranking(
         ]
 
 
-# Scored beside the settings' fusion (RRF 3 : 1, k 5): convex fusion as the sweep chose it on
-# the tuning sites (docs/workers.md#retrieval-quality).
+# Scored beside the settings' fusion (convex 12 : 1): the best RRF of the last sweep on the
+# tuning sites (docs/workers.md#retrieval-quality).
 OTHER_FUSIONS: dict[str, dict[str, float | str]] = {
-    "convex": dict(fusion="convex", vector_weight=9.0, keyword_weight=1.0, candidates=50),
+    "rrf": dict(fusion="rrf", vector_weight=4.0, keyword_weight=1.0, candidates=50, rrf_k=5),
 }
 
 SWEEP = [

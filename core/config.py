@@ -66,10 +66,10 @@ class Settings(BaseSettings):
     # keyword score, scaled over the candidates, weighted vector : keyword. Each side contributes
     # `candidates` chunks. The defaults are the setting whose worst difference from vector search
     # over bench/retrieval_quality.py's tuning sites was best (bench/retrieval_fusion_choice.py),
-    # checked on SQLite's documentation, which nothing was tuned on
-    # (docs/workers.md#retrieval-quality).
-    hybrid_fusion: Literal["rrf", "convex"] = Field(default="rrf", alias="OMNI_HYBRID_FUSION")
-    hybrid_vector_weight: float = Field(default=3.0, ge=0, alias="OMNI_HYBRID_VECTOR_WEIGHT")
+    # checked on Git's documentation, which nothing was tuned on
+    # (docs/workers.md#retrieval-quality). `rrf_k` is read only by 'rrf'.
+    hybrid_fusion: Literal["rrf", "convex"] = Field(default="convex", alias="OMNI_HYBRID_FUSION")
+    hybrid_vector_weight: float = Field(default=12.0, ge=0, alias="OMNI_HYBRID_VECTOR_WEIGHT")
     hybrid_keyword_weight: float = Field(default=1.0, ge=0, alias="OMNI_HYBRID_KEYWORD_WEIGHT")
     hybrid_candidates: int = Field(default=50, ge=1, alias="OMNI_HYBRID_CANDIDATES")
     hybrid_rrf_k: int = Field(default=5, ge=1, alias="OMNI_HYBRID_RRF_K")
