@@ -154,7 +154,12 @@ def _meta(root: Any, name: str) -> str | None:
 
 
 def _language(root: Any) -> str | None:
-    lang = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    # an HTML parser keeps XHTML's xml:lang as a plain attribute of that name
+    lang = (
+        root.get("lang")
+        or root.get("xml:lang")
+        or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+    )
     if not lang:
         for meta in root.iter("meta"):
             if (meta.get("http-equiv") or "").lower() == "content-language":

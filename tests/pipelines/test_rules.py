@@ -12,6 +12,21 @@ from pipelines.store import http_date, to_row
 
 
 @pytest.mark.parametrize(
+    "head, language",
+    [
+        ('<html lang="en-GB">', "en-gb"),
+        ('<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en">', "en"),  # XHTML (git-doc)
+        ('<html lang="fr" xml:lang="en">', "fr"),
+        ('<html><head><meta http-equiv="Content-Language" content="pt_BR">', "pt-br"),
+        ('<html><head><meta property="og:locale" content="de_DE">', "de-de"),
+        ("<html>", None),
+    ],
+)
+def test_the_page_language_from_its_markup(head: str, language: str | None) -> None:
+    assert extract_html(f"{head}<body><p>Text</p></body></html>").language == language
+
+
+@pytest.mark.parametrize(
     "url, known, first, before, expected",
     [
         ("/a", None, None, None, ("new", None)),
