@@ -12,15 +12,16 @@ For each site (bench/retrieval/README.md: which Debian documentation package, wh
    all-MiniLM-L6-v2);
 3. every question of bench/retrieval/<site>.jsonl is asked four ways: vector search
    (`search_embeddings`, as `omni search` does), hybrid (`hybrid_search`, `omni search
-   --hybrid`, with the settings' fusion), hybrid with convex fusion (`hybrid_convex`,
-   migration 0123) and BM25 (rank-bm25's BM25Okapi over the stored text of the same
-   content pages).
+   --hybrid`, with the settings' fusion), hybrid with the other fusion of OTHER_FUSIONS
+   (`hybrid_rrf`) and BM25 (rank-bm25's BM25Okapi over the stored text of the same content
+   pages).
    Each mode's ranking is cut to its first 10 distinct pages (chunks of one page count once;
    fragments and queries stripped). A question is found at rank r when one of its answer pages
    is the r-th page.
 
 --sweep also scores hybrid over a grid of its fusion settings (weights, candidate depth, RRF
-k); it is how the defaults were chosen, on the tuning site only.
+k); bench/retrieval_fusion_choice.py picks from the sweeps of the tuning sites (never of a
+held-out one). `--sites git --database retr_git` keeps a site's crawl for re-runs.
 
 Prints one JSON line per site and mode, with the ingest figures and the load average.
 """
