@@ -75,10 +75,14 @@ def _phrase(text: str) -> str:
 
 
 def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
-    tokens = _TOKEN.findall(text.lower())
-    return Counter(
-        tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i : i + n]
-    )
+    return grams(_TOKEN.findall(text.lower()), n)
+
+
+def grams(tokens: Sequence[str], n: int = 4) -> Counter[tuple[str, ...]]:
+    """The runs of `n` tokens in a row (fewer tokens than `n`: all of them, one run)."""
+    if len(tokens) < n:
+        return Counter([tuple(tokens)] if tokens else [])
+    return Counter(zip(*(tokens[i:] for i in range(n)), strict=False))  # the later ones shorter
 
 
 def agreement(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> float:
@@ -277,7 +281,8 @@ def with_byline(found: list[str], page: Sequence[str]) -> list[str]:
 def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
     """Markdown of the main text: the fast pass's Markdown blocks whose text is in it (headings,
     lists, tables and links keep their form), else the text itself."""
-    have, words = shingles(text), f" {_phrase(text)} "
+    text_tokens = _TOKEN.findall(text.lower())
+    have, words = grams(text_tokens), f" {' '.join(text_tokens)} "
     kept = []
     for md, block in blocks:
         tokens = _TOKEN.findall(block.lower())
@@ -286,8 +291,8 @@ def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
         if len(tokens) < 4:
             found = f" {' '.join(tokens)} " in words
         else:
-            grams = shingles(block)
-            found = 2 * sum((grams & have).values()) >= sum(grams.values())
+            runs = grams(tokens)
+            found = 2 * sum((runs & have).values()) >= sum(runs.values())
         if found:
             kept.append(md)
     return "\n\n".join(kept) if kept else text
