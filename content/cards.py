@@ -113,12 +113,14 @@ def _grid(children: list[lxml.html.HtmlElement]) -> list[list[str]] | None:
     """The cards' lines when these repeated siblings are a grid of cards, else None."""
     cards, linked = [], 0
     for child in children:
-        if child.find(".//input") is not None:
+        if next(child.iterdescendants("input"), None) is not None:
             return None  # a filter panel's options
         text = card_runs(child)
         words = sum(len(line.split()) for line in text)
         link_words = sum(len(a.text_content().split()) for a in child.iter("a"))
-        has_link = child.tag == "a" or child.find(".//a[@href]") is not None
+        has_link = child.tag == "a" or any(
+            a.get("href") is not None for a in child.iterdescendants("a")
+        )
         if has_link and CARD_WORDS[0] <= words <= CARD_WORDS[1]:
             linked += 1
         cards.append((text, words, link_words))

@@ -334,9 +334,9 @@ def _inline_piece(el: Any) -> str:
 def _clean(text: str | None) -> str:
     if not text:
         return ""
-    return "\n".join(
+    return " ".join(
         line for line in (_WS.sub(" ", part).strip() for part in text.split("\n")) if line
-    ).replace("\n", " ")
+    )
 
 
 def without_template(
