@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 
 import lxml.html
 
@@ -82,34 +83,44 @@ def _is_chrome(node: lxml.html.HtmlElement) -> bool:
 def card_runs(card: lxml.html.HtmlElement) -> list[str]:
     """The card's text runs (its title, price, teaser), hidden parts left out."""
     out: list[str] = []
-    for el in card.iter():
-        if not isinstance(el.tag, str) or el.tag in _SKIP:
-            continue
+    for el in _shown(card):
         for chunk in (el.text,) + tuple(child.tail for child in el if child.tail):
             words = " ".join((chunk or "").split())
-            if words and not _inside_skipped(el, card):
+            if words:
                 out.append(words)
     return out
 
 
-def _inside_skipped(el: lxml.html.HtmlElement | None, card: lxml.html.HtmlElement) -> bool:
-    while el is not None and el is not card:
-        if el.tag in _SKIP or el.get("hidden") is not None or el.get("aria-hidden") == "true":
-            return True
-        el = el.getparent()
-    return False
+def _shown(card: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
+    """The card's elements whose own text shows, in document order: not a _SKIP tag, hidden,
+    nor inside one of them below the card (the card itself is not judged hidden, and when it is
+    a _SKIP tag only its own text is left out)."""
+    stack = [card]
+    while stack:
+        el = stack.pop()
+        if el is not card and _skipped(el):
+            continue
+        if el.tag not in _SKIP:
+            yield el
+        stack.extend([child for child in el if isinstance(child.tag, str)][::-1])
+
+
+def _skipped(el: lxml.html.HtmlElement) -> bool:
+    return el.tag in _SKIP or el.get("hidden") is not None or el.get("aria-hidden") == "true"
 
 
 def _grid(children: list[lxml.html.HtmlElement]) -> list[list[str]] | None:
     """The cards' lines when these repeated siblings are a grid of cards, else None."""
     cards, linked = [], 0
     for child in children:
-        if child.find(".//input") is not None:
+        if next(child.iterdescendants("input"), None) is not None:
             return None  # a filter panel's options
         text = card_runs(child)
         words = sum(len(line.split()) for line in text)
-        link_words = sum(len(" ".join(a.text_content().split()).split()) for a in child.iter("a"))
-        has_link = child.tag == "a" or child.find(".//a[@href]") is not None
+        link_words = sum(len(a.text_content().split()) for a in child.iter("a"))
+        has_link = child.tag == "a" or any(
+            a.get("href") is not None for a in child.iterdescendants("a")
+        )
         if has_link and CARD_WORDS[0] <= words <= CARD_WORDS[1]:
             linked += 1
         cards.append((text, words, link_words))
@@ -128,16 +139,21 @@ def _grid(children: list[lxml.html.HtmlElement]) -> list[list[str]] | None:
 def grids(root: lxml.html.HtmlElement) -> list[list[list[str]]]:
     """The page's grids of cards (each a list of cards, each card its lines), largest first."""
     found: list[tuple[int, list[list[str]]]] = []
-    for parent in root.iter():
-        if not isinstance(parent.tag, str) or parent.tag in _SKIP:
-            continue
+    # every element held for the walk: lxml.html makes a Python object for each element it hands
+    # out, through a Python class lookup, and the nested walks below would otherwise make most
+    # elements' objects again and again
+    elements = list(root.iter())
+    for parent in elements:
+        if len(parent) < MIN_CARDS or not isinstance(parent.tag, str) or parent.tag in _SKIP:
+            continue  # fewer children than a grid's cards
         groups: dict[tuple[str, str], list[lxml.html.HtmlElement]] = defaultdict(list)
         for child in parent:
             if isinstance(child.tag, str):
                 groups[_signature(child)].append(child)
-        for children in groups.values():
-            if len(children) < MIN_CARDS or _is_chrome(parent):
-                continue
+        repeated = [children for children in groups.values() if len(children) >= MIN_CARDS]
+        if not repeated or _is_chrome(parent):
+            continue
+        for children in repeated:
             grid = _grid(children)
             if grid:
                 found.append((sum(len(line.split()) for card in grid for line in card), grid))
@@ -163,6 +179,11 @@ def page_cards(html: str) -> list[str]:
         root = lxml.html.fromstring(html)
     except (ValueError, lxml.etree.ParserError):
         return []
+    return cards_of(root)
+
+
+def cards_of(root: lxml.html.HtmlElement) -> list[str]:
+    """`page_cards` of the page's parsed tree (read, not changed)."""
     body = root.find("body")
     return [
         " ".join(card)

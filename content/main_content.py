@@ -39,8 +39,8 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
 from content import page_type
-from content.cards import page_cards
-from content.page_text import extract_html
+from content.cards import cards_of
+from content.page_text import extract, extract_html
 from content.template import SiteTemplate
 
 AGREE = 0.95
@@ -75,10 +75,14 @@ def _phrase(text: str) -> str:
 
 
 def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
-    tokens = _TOKEN.findall(text.lower())
-    return Counter(
-        tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1)) if tokens[i : i + n]
-    )
+    return grams(_TOKEN.findall(text.lower()), n)
+
+
+def grams(tokens: Sequence[str], n: int = 4) -> Counter[tuple[str, ...]]:
+    """The runs of `n` tokens in a row (fewer tokens than `n`: all of them, one run)."""
+    if len(tokens) < n:
+        return Counter([tuple(tokens)] if tokens else [])
+    return Counter(zip(*(tokens[i:] for i in range(n)), strict=False))  # the later ones shorter
 
 
 def agreement(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> float:
@@ -277,7 +281,8 @@ def with_byline(found: list[str], page: Sequence[str]) -> list[str]:
 def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
     """Markdown of the main text: the fast pass's Markdown blocks whose text is in it (headings,
     lists, tables and links keep their form), else the text itself."""
-    have, words = shingles(text), f" {_phrase(text)} "
+    text_tokens = _TOKEN.findall(text.lower())
+    have, words = grams(text_tokens), f" {' '.join(text_tokens)} "
     kept = []
     for md, block in blocks:
         tokens = _TOKEN.findall(block.lower())
@@ -286,8 +291,8 @@ def markdown_for(text: str, blocks: Sequence[tuple[str, str]]) -> str:
         if len(tokens) < 4:
             found = f" {' '.join(tokens)} " in words
         else:
-            grams = shingles(block)
-            found = 2 * sum((grams & have).values()) >= sum(grams.values())
+            runs = grams(tokens)
+            found = 2 * sum((runs & have).values()) >= sum(runs.values())
         if found:
             kept.append(md)
     return "\n\n".join(kept) if kept else text
@@ -484,15 +489,25 @@ def _extracted(
     return found
 
 
+def _lxml_tree(html: str) -> lxml.html.HtmlElement | None:
+    """The page parsed as the card finder and the fast pass's walker parse it; None when lxml
+    cannot."""
+    try:
+        return lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return None
+
+
 def page_content(
     html: str, url: str | None = None, template: SiteTemplate | None = None
 ) -> PageContent:
     """The page's type, title, main text (one block a line, led by its headline, without the
     site's template lines), its Markdown and its structured facts."""
     html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses it in a str
-    tree = HTMLTree.parse(html)
+    tree, root = HTMLTree.parse(html), _lxml_tree(html)
     ld = list(page_type.ld_objects(html))
-    cards, resiliparse = page_cards(html), _plain(tree, main_content=True)
+    cards = cards_of(root) if root is not None else []  # before the walker below changes root
+    resiliparse = _plain(tree, main_content=True)
     signals = page_type.Signals.of(html, url, ld).with_cards(cards, len(resiliparse.split()))
     kind = page_type.classify(signals)
     facts = product_facts(ld) if kind == page_type.PRODUCT else {}
@@ -507,6 +522,7 @@ def page_content(
     if template is not None:
         found = template.strip(found)
     text = "\n".join(found)
-    fast = extract_html(html)
+    # the fast pass's walker, for the Markdown (lxml's error again when it could not parse the page)
+    fast = extract(root, with_structure=False) if root is not None else extract_html(html)
     markdown = markdown_for(text, fast.blocks) if text else ""
     return PageContent(kind, fast.title or name, text, markdown, facts)

@@ -11,6 +11,7 @@ better extractor in content/main_content.py (the main-content stage). See docs/e
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,8 +108,9 @@ class Extracted:
     structure: str = CONTENT  # content | navigation (content/page_structure.py)
 
 
-def extract(root: Any) -> Extracted:
-    """Works on an lxml.html tree (it is modified: the boilerplate is removed)."""
+def extract(root: Any, *, with_structure: bool = True) -> Extracted:
+    """Works on an lxml.html tree (it is modified: the boilerplate is removed). Without
+    `with_structure`, `structure` is left CONTENT (not measured)."""
     out = Extracted()
     out.title = _title(root)
     out.description = _meta(root, "description") or _meta(root, "og:description")
@@ -119,7 +121,8 @@ def extract(root: Any) -> Extracted:
             break
     _strip_boilerplate(root)
     main = _main_container(root)
-    out.structure = structure(main).kind
+    if with_structure:
+        out.structure = structure(main).kind
     blocks: list[tuple[str, str]] = []  # (markdown, text)
     _walk(main, blocks, out.headings)
     out.blocks = [(md, text) for md, text in blocks if text]
@@ -171,32 +174,43 @@ def _language(root: Any) -> str | None:
 
 
 def _strip_boilerplate(root: Any) -> None:
-    doomed = []
-    for el in root.iter():
-        tag = el.tag if isinstance(el.tag, str) else None
-        if tag is None:  # comments, processing instructions
-            doomed.append(el)
-            continue
-        if tag in DROP_TAGS:
-            doomed.append(el)
-            continue
-        if tag in ("main", "article", "body", "html"):
-            continue
-        if (
-            (el.get("role") or "").lower() in DROP_ROLES
-            or el.get("aria-hidden") == "true"
-            or el.get("hidden") is not None
-            or (tag == "header" and _is_page_header(el))
-        ):
-            doomed.append(el)
-            continue
-        marker = f"{el.get('id') or ''} {el.get('class') or ''}"
-        if marker.strip() and BOILERPLATE.search(marker):
-            doomed.append(el)
-    for el in doomed:
+    for el in list(_doomed(root)):
         parent = el.getparent()
         if parent is not None:
             el.drop_tree()
+
+
+def _doomed(root: Any) -> Iterator[Any]:
+    """The boilerplate elements (and comments, processing instructions) of `root`, in document
+    order, not looking inside one that goes (`root` aside, which stays whatever it is): what is
+    inside goes with it."""
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if _is_boilerplate(el):
+            yield el
+            if el is not root:
+                continue
+        stack.extend(list(el)[::-1])
+
+
+def _is_boilerplate(el: Any) -> bool:
+    tag = el.tag if isinstance(el.tag, str) else None
+    if tag is None:  # comments, processing instructions
+        return True
+    if tag in DROP_TAGS:
+        return True
+    if tag in ("main", "article", "body", "html"):
+        return False
+    if (
+        (el.get("role") or "").lower() in DROP_ROLES
+        or el.get("aria-hidden") == "true"
+        or el.get("hidden") is not None
+        or (tag == "header" and _is_page_header(el))
+    ):
+        return True
+    marker = f"{el.get('id') or ''} {el.get('class') or ''}"
+    return bool(marker.strip() and BOILERPLATE.search(marker))
 
 
 def _is_page_header(el: Any) -> bool:
@@ -325,9 +339,9 @@ def _inline_piece(el: Any) -> str:
 def _clean(text: str | None) -> str:
     if not text:
         return ""
-    return "\n".join(
+    return " ".join(
         line for line in (_WS.sub(" ", part).strip() for part in text.split("\n")) if line
-    ).replace("\n", " ")
+    )
 
 
 def without_template(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +45,14 @@ _PRICE = re.compile(
     r"[$€£¥]\s?\d[\d.,]*"
     r"|[\d.,](?<![\d.,][\d.,])(?>(?<=\d)[\d.,]*+|[.,]*+\d[\d.,]*+)\s?(?:€|eur|usd|gbp|kr|zł)\b"
 )
+# Where the counts' matches can start: each pattern's literal openings, found by `str.find`
+# (several times faster than the patterns' own scans over a page's markup). A _PRICE match starts
+# at a currency sign or at the first character of a run of digits and separators that ends right
+# before a currency word or one character (the blank) before it.
+_CART_OPENINGS = ("add", "in den warenkorb", "ajouter au panier", "buy now")
+_PRICE_SIGNS = ("$", "€", "£", "¥")
+_CURRENCY_WORDS = ("€", "eur", "usd", "gbp", "kr", "zł")
+_RUN_CHAR = re.compile(r"[\d.,]")
 _CODE = re.compile(r"<pre[\s>]|<code[\s>]", re.IGNORECASE)
 _POST_CLASS = re.compile(
     r"class=[\"'][^\"']*\b(?:post|message|comment|reply|topic-post|"
@@ -234,13 +242,54 @@ class Signals:
             og_type=((og.group(1) or og.group(2)) if og else "").lower(),
             path=[w for w in path.split("/") if w],
             dated_path=bool(_DATE_PATH.search(path)),
-            carts=len(_CART.findall(low)),
-            prices=len(_PRICE.findall(low)),
+            carts=count_carts(low),
+            prices=count_prices(low),
             code_blocks=len(_CODE.findall(html)),
             posts=len(_POST_CLASS.findall(low)),
             sections=len(_SECTION.findall(html)),
             articles=len(_ARTICLE_TAG.findall(html)),
         )
+
+
+def count_matches(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> int:
+    """`len(pattern.findall(text))` when every position where a match can start is in `starts`
+    (more are harmless) and no match is empty: the pattern is tried at those positions only."""
+    count, done = 0, 0
+    for start in sorted(set(starts)):
+        if start >= done and (match := pattern.match(text, start)):
+            count, done = count + 1, match.end()
+    return count
+
+
+def occurrences(text: str, needles: Iterable[str]) -> Iterator[int]:
+    """Where each of `needles` occurs in `text` (overlaps included, needle by needle)."""
+    for needle in needles:
+        at = text.find(needle)
+        while at >= 0:
+            yield at
+            at = text.find(needle, at + 1)
+
+
+def count_carts(low: str) -> int:
+    """`len(_CART.findall(low))`."""
+    return count_matches(_CART, low, occurrences(low, _CART_OPENINGS))
+
+
+def count_prices(low: str) -> int:
+    """`len(_PRICE.findall(low))`."""
+    return count_matches(_PRICE, low, _price_starts(low))
+
+
+def _price_starts(low: str) -> Iterator[int]:
+    """Every position where a _PRICE match can start (and a few where it cannot)."""
+    yield from occurrences(low, _PRICE_SIGNS)
+    for word in occurrences(low, _CURRENCY_WORDS):
+        for end in (word, word - 1):
+            start = end
+            while start > 0 and _RUN_CHAR.match(low, start - 1):
+                start -= 1
+            if start < end:
+                yield start
 
 
 def ld_objects(html: str) -> Iterator[dict[str, Any]]:

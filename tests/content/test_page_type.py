@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from content.page_type import Signals, classify
+from content.page_type import _CART, _PRICE, Signals, classify, count_carts, count_prices
 
 
 def signals(
@@ -72,6 +72,24 @@ def test_card_signals():
 def test_markup_counts(text, carts, prices, posts):
     found = Signals.of(f"<html><body>{text}</body></html>", "https://s.test/x")
     assert (found.carts, found.prices, found.posts) == (carts, prices, posts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "$5€5 eur ¥ 3 £,",
+        "5€5€ 1,2,3 eur 12,50 euro ,5 eur .75 usd 3.00gbp 7kr 9 zł",
+        "1\u20032 usd 4\n eur 5\u00a0kr ..,, eur 1.2.3.$4",
+        "addaddtocart add to  cart add-to-bag buy nowbuy now in den warenkorb",
+    ],
+)
+def test_the_counts_are_the_patterns_findall(text):
+    # count_carts and count_prices try the patterns at fewer places, never with another result
+    assert (count_carts(text), count_prices(text)) == (
+        len(_CART.findall(text)),
+        len(_PRICE.findall(text)),
+    )
 
 
 @pytest.mark.timeout(60)
