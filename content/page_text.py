@@ -19,6 +19,7 @@ import lxml.html
 
 from content import template as site_template
 from content.fingerprint import fingerprint
+from content.language import guess_language
 from content.page_structure import structure
 from content.volatile import mask_volatile
 from core.knowledge import CONTENT
@@ -128,6 +129,7 @@ def extract(root: Any, *, with_structure: bool = True) -> Extracted:
     out.blocks = [(md, text) for md, text in blocks if text]
     out.text = "\n\n".join(text for _, text in blocks if text)
     out.markdown = "\n\n".join(md for md, _ in blocks if md)
+    out.language = out.language or guess_language(out.text)
     return out
 
 
