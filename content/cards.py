@@ -173,13 +173,18 @@ def grids(root: lxml.html.HtmlElement) -> list[list[list[str]]]:
     return kept
 
 
+def parse_page(html: str) -> lxml.html.HtmlElement | None:
+    """The page parsed by lxml.html; None when lxml cannot (empty or unparsable markup)."""
+    try:
+        return lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return None
+
+
 def page_cards(html: str) -> list[str]:
     """The page's cards, one line each (its runs one space apart), grid by grid."""
-    try:
-        root = lxml.html.fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
-        return []
-    return cards_of(root)
+    root = parse_page(html)
+    return [] if root is None else cards_of(root)
 
 
 def cards_of(root: lxml.html.HtmlElement) -> list[str]:

@@ -5,11 +5,11 @@ Many sites (PostgreSQL's, SQLite's and the Debian handbook's HTML among them) ca
 with Postgres' `simple` configuration: no stemming, so "exits" never meets "exit". The guess
 counts, in the first words of the text, how many are among each language's most common
 function words (articles, pronouns, prepositions, conjunctions, auxiliaries), leaving out the
-words two of these languages share. It names a
-language only when the evidence is plain: enough words, a share of function words prose has,
-and the runner-up far behind. Otherwise None, and the page stays `simple`. A declared language
-always wins (content/page_text.py). The languages are those of Postgres' stemmers that these
-words tell apart reliably; `text_search_config` (migration 0110) maps the code.
+words two of these languages share. It names a language only when the evidence is plain:
+enough words, a share of function words prose has, and the runner-up far behind. Otherwise
+None, and the page stays `simple`. A declared language always wins (content/page_text.py). The
+languages are those of Postgres' stemmers that these words tell apart reliably;
+`text_search_config` (migration 0110) maps the code.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
 from content import page_type
-from content.cards import cards_of
+from content.cards import cards_of, parse_page
 from content.page_text import extract, extract_html
 from content.template import SiteTemplate
 
@@ -489,22 +489,13 @@ def _extracted(
     return found
 
 
-def _lxml_tree(html: str) -> lxml.html.HtmlElement | None:
-    """The page parsed as the card finder and the fast pass's walker parse it; None when lxml
-    cannot."""
-    try:
-        return lxml.html.fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
-        return None
-
-
 def page_content(
     html: str, url: str | None = None, template: SiteTemplate | None = None
 ) -> PageContent:
     """The page's type, title, main text (one block a line, led by its headline, without the
     site's template lines), its Markdown and its structured facts."""
     html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses it in a str
-    tree, root = HTMLTree.parse(html), _lxml_tree(html)
+    tree, root = HTMLTree.parse(html), parse_page(html)  # one lxml tree: cards, then walker
     ld = list(page_type.ld_objects(html))
     cards = cards_of(root) if root is not None else []  # before the walker below changes root
     resiliparse = _plain(tree, main_content=True)
@@ -523,6 +514,6 @@ def page_content(
         found = template.strip(found)
     text = "\n".join(found)
     # the fast pass's walker, for the Markdown (lxml's error again when it could not parse the page)
-    fast = extract(root, with_structure=False) if root is not None else extract_html(html)
+    fast = extract(root, measure=False) if root is not None else extract_html(html)
     markdown = markdown_for(text, fast.blocks) if text else ""
     return PageContent(kind, fast.title or name, text, markdown, facts)

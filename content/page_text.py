@@ -109,9 +109,10 @@ class Extracted:
     structure: str = CONTENT  # content | navigation (content/page_structure.py)
 
 
-def extract(root: Any, *, with_structure: bool = True) -> Extracted:
+def extract(root: Any, *, measure: bool = True) -> Extracted:
     """Works on an lxml.html tree (it is modified: the boilerplate is removed). Without
-    `with_structure`, `structure` is left CONTENT (not measured)."""
+    `measure` (a caller that reads only the blocks and the title), neither the structure nor an
+    undeclared language is worked out: `structure` stays CONTENT, `language` the declared one."""
     out = Extracted()
     out.title = _title(root)
     out.description = _meta(root, "description") or _meta(root, "og:description")
@@ -122,14 +123,15 @@ def extract(root: Any, *, with_structure: bool = True) -> Extracted:
             break
     _strip_boilerplate(root)
     main = _main_container(root)
-    if with_structure:
+    if measure:
         out.structure = structure(main).kind
     blocks: list[tuple[str, str]] = []  # (markdown, text)
     _walk(main, blocks, out.headings)
     out.blocks = [(md, text) for md, text in blocks if text]
     out.text = "\n\n".join(text for _, text in blocks if text)
     out.markdown = "\n\n".join(md for md, _ in blocks if md)
-    out.language = out.language or guess_language(out.text)
+    if measure:
+        out.language = out.language or guess_language(out.text)
     return out
 
 
