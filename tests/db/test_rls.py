@@ -334,7 +334,7 @@ def test_search_functions_respect_rls(db, two_tenants) -> None:
         )
 
 
-@pytest.mark.parametrize("function", ["search_embeddings", "hybrid_search"])
+@pytest.mark.parametrize("function", ["search_embeddings", "hybrid_search", "hybrid_convex"])
 def test_vector_search_functions_respect_rls(db, two_tenants, function: str) -> None:
     """A tenant searching another tenant's domain gets nothing, its own domain its own chunk;
     service_role gets the domain's chunk. Both functions, with and without a model filter."""
@@ -354,6 +354,9 @@ def test_vector_search_functions_respect_rls(db, two_tenants, function: str) -> 
     call = {
         "search_embeddings": "SELECT id FROM search_embeddings(%(v)s, %(d)s, 10, %(m)s)",
         "hybrid_search": "SELECT id FROM hybrid_search('refund', %(v)s, %(d)s, 10, %(m)s)",
+        # convex fusion scores candidates with keyword_score (0124), called as the tenant too
+        "hybrid_convex": "SELECT id FROM hybrid_search('refund', %(v)s, %(d)s, 10, %(m)s, "
+        "fusion => 'convex')",
     }[function]
 
     def ids(conn, domain: str, model: str | None) -> list:
