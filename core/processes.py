@@ -10,7 +10,8 @@ behind a crawl job, the workers the demo runs) goes through `spawn()`, and every
   be). The dramatiq launcher also sets it in every process dramatiq forks, so the chain reaches
   the worker processes, their crawl children and, through Playwright's driver, Chromium.
 - **A stopped parent stops its children.** `stop()` sends SIGTERM to the child's whole process
-  group (each child leads its own), waits, then SIGKILLs the group.
+  group (each child leads its own; or to the child alone, if it stops its own children), waits,
+  then SIGKILLs the group.
 - **No stale parent.** The parent's pid travels in `OMNI_PARENT_PID`, which the child removes
   from its environment so that its own, unrelated subprocesses do not inherit it.
 
@@ -47,11 +48,20 @@ def spawn(
     return subprocess.Popen(list(command), env=child_env, start_new_session=True, **popen_kwargs)
 
 
-def stop(proc: subprocess.Popen, grace: float = 10.0) -> int:
+def stop(proc: subprocess.Popen, grace: float = 10.0, *, term_group: bool = True) -> int:
     """SIGTERM the child's process group, wait up to `grace` seconds, then SIGKILL the group.
-    Returns the child's exit code."""
+    Returns the child's exit code.
+
+    `term_group=False` sends the SIGTERM to the child alone, for a child that stops what it
+    started itself: a crawl closes its own browser. Terminated with it, Chromium died under
+    Playwright's navigation in flight, which then never ended, so the crawl's graceful stop
+    waited out its grace and was killed."""
     if proc.poll() is None:
-        _signal_group(proc, signal.SIGTERM)
+        if term_group:
+            _signal_group(proc, signal.SIGTERM)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
         try:
             return proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:

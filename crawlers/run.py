@@ -200,7 +200,7 @@ def crawl_child(
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=0.2)
     finally:
-        processes.stop(proc, grace=term_grace)
+        processes.stop(proc, grace=term_grace, term_group=False)
         for reader in readers:
             reader.join(timeout=5)
     code = proc.returncode

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -28,8 +29,10 @@ class BatchWriter(Generic[Row]):
     time, in order), so the crawl does not wait for the database, unless `max_pending` batches
     are already waiting: then the crawl (the reactor) waits for the oldest, which holds back
     fetching while the database is slow, instead of holding the pages in memory. A batch is also
-    written once its oldest row is `max_age_s` old, so a crawl that is killed loses at most that
-    much work (its retry resumes from what was stored)."""
+    written once its oldest row is `max_age_s` old, whether or not more rows come (a ticker
+    thread looks), so a crawl that is killed loses at most that much work (its retry resumes
+    from what was stored). That matters most at a stop: the crawl stops adding rows while it
+    waits for its last downloads, and a child that outlives its grace is killed."""
 
     def __init__(
         self,
@@ -51,15 +54,33 @@ class BatchWriter(Generic[Row]):
         self.oldest = 0.0
         self.max_pending = max_pending
         self.waited_s = 0.0  # time the crawl spent waiting for this writer
+        self.lock = threading.Lock()  # the crawl's add() and the ticker's flush
+        self.stopped = threading.Event()
+        self.ticker = threading.Thread(target=self._tick, name=f"omni-{name}-ticker", daemon=True)
+        self.ticker.start()
 
     def add(self, row: Row) -> None:
-        if not self.rows:
-            self.oldest = time.monotonic()
-        self.rows.append(row)
-        if len(self.rows) >= self.batch_size or time.monotonic() - self.oldest >= self.max_age_s:
-            self.flush()
+        with self.lock:
+            if not self.rows:
+                self.oldest = time.monotonic()
+            self.rows.append(row)
+            if len(self.rows) >= self.batch_size or self._due():
+                self._flush()
 
     def flush(self) -> None:
+        with self.lock:
+            self._flush()
+
+    def _due(self) -> bool:
+        return bool(self.rows) and time.monotonic() - self.oldest >= self.max_age_s
+
+    def _tick(self) -> None:
+        while not self.stopped.wait(self.max_age_s / 2):
+            with self.lock:
+                if self._due():
+                    self._flush()
+
+    def _flush(self) -> None:
         if self.rows:
             rows, self.rows = self.rows, []
             self.futures = [f for f in self.futures if not f.done()]
@@ -85,6 +106,8 @@ class BatchWriter(Generic[Row]):
             self.state.errors.append(f"{self.name}: {type(exc).__name__}: {exc}")
 
     async def close(self) -> None:
+        self.stopped.set()
+        self.ticker.join()
         self.flush()
         await asyncio.gather(*(asyncio.wrap_future(f) for f in self.futures))
         self.futures.clear()

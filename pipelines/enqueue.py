@@ -13,6 +13,10 @@ nothing."""
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -35,6 +39,8 @@ if TYPE_CHECKING:
     from scrapy.spiders import Spider
 
 logger = logging.getLogger(__name__)
+
+Handler = Callable[[int, FrameType | None], Any]
 
 PAGES_PER_JOB = 100
 
@@ -63,6 +69,8 @@ class EnqueuePipeline:
         self.sender_path: str = crawler.settings.get("OMNI_JOB_SENDER")
         self.resumed: list[str] = []  # page ids
         self.stored: list[str] = []  # URLs
+        self.stop_requested = False
+        self.watching: dict[int, tuple[Handler, Handler]] = {}
         # After every pipeline's close_spider (which flush the batches): spider_closed.
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -71,6 +79,7 @@ class EnqueuePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
+        self._watch_for_a_stop()
         state = state_of(self.crawler)
         if state.job_id:
             with get_pool().connection() as conn:
@@ -82,10 +91,47 @@ class EnqueuePipeline:
             self.stored.append(item["url"])
         return item
 
-    def spider_closed(self, spider: Spider) -> None:
+    def _watch_for_a_stop(self) -> None:
+        """Notes a SIGTERM or SIGINT, then hands it on to the handler it replaced (Scrapy's,
+        which stops the crawl). One that comes while the spider closes finds the reactor busy
+        with the stage, which reads the note between pages."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread may set handlers (CrawlerProcess runs there)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            handed_on = signal.getsignal(signum)
+            if not callable(handed_on):
+                continue
+
+            def note(number: int, frame: FrameType | None, handed_on: Handler = handed_on) -> None:
+                self.stop_requested = True
+                handed_on(number, frame)
+
+            signal.signal(signum, note)
+            self.watching[signum] = (note, handed_on)
+
+    def _stop_watching(self) -> None:
+        for signum, (note, handed_on) in self.watching.items():
+            if signal.getsignal(signum) is note:  # else a stop replaced it (Scrapy's force-kill)
+                signal.signal(signum, handed_on)
+        self.watching.clear()
+
+    def spider_closed(self, spider: Spider, reason: str = "finished") -> None:
+        try:
+            self._close(spider, reason)
+        finally:
+            self._stop_watching()
+
+    def _close(self, spider: Spider, reason: str) -> None:
         state = state_of(spider)
         if state.errors:
             logger.error("not enqueueing: the crawl could not store everything")
+            return
+        if reason == "shutdown" or self.stop_requested:
+            # what the crawl stored is committed; the next attempt (or crawl) runs the stage on
+            # the pages it left and queues their jobs, so a stop ends within its grace
+            logger.info("stopped: main content and jobs are left to the next attempt")
+            if reason != "shutdown":  # the crawl itself finished: the job must not complete
+                state.errors.append("stopped before the main-content stage")
             return
         stats = self.crawler.stats
         record(stats, "jobs_enqueued", 0)
@@ -96,7 +142,12 @@ class EnqueuePipeline:
             with get_pool().connection() as conn:
                 stored = [r["id"] for r in conn.execute(IDS_SQL, (self.stored, state.domain_id))]
                 stored = list(dict.fromkeys([*self.resumed, *stored]))
-                stage = store_main_content(conn, state.domain_id, stored)
+                stage = store_main_content(
+                    conn, state.domain_id, stop_requested=lambda: self.stop_requested
+                )
+                if stage.stopped:  # the retry runs the rest; the pages done await their jobs
+                    state.errors.append("stopped in the main-content stage")
+                    return
                 # this crawl's changed pages, and any an earlier crawl died before queueing
                 awaiting = [
                     r["id"] for r in conn.execute(PAGES_AWAITING_JOBS_SQL, (state.domain_id,))

@@ -28,6 +28,7 @@ text, and a page already done for its version is skipped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -45,9 +46,9 @@ log = logging.getLogger(__name__)
 PENDING_SQL = """
 SELECT id::text AS id FROM scraped_pages
 WHERE domain_id = %(domain)s AND html IS NOT NULL
+  AND status NOT IN ('failed', 'gone', 'duplicate', 'redirect')  -- no content of their own
   AND metadata->>'content_hash' IS NOT NULL
   AND (metadata->>'main_content') IS DISTINCT FROM metadata->>'content_hash'
-  AND (id = ANY(%(ids)s::uuid[]) OR metadata->>'change' IN ('new', 'changed'))
 ORDER BY id
 """
 
@@ -78,13 +79,17 @@ class StageResult:
     changed: list[str] = field(default_factory=list)  # stored content differs: jobs follow
     unchanged: list[str] = field(default_factory=list)  # same knowledge as stored: nothing follows
     failed: int = 0  # the fast pass's text kept
+    stopped: bool = False  # asked to stop between pages: the rest is left to the next crawl
 
 
-def store_main_content(conn: Conn, domain_id: UUID | str, page_ids: list[str]) -> StageResult:
+def store_main_content(
+    conn: Conn, domain_id: UUID | str, stop_requested: Callable[[], bool] = lambda: False
+) -> StageResult:
     """Computes and stores the main content of the domain's pages that lack it for their current
-    version (`page_ids` and any left over by an earlier crawl); commits after each page."""
+    version (this crawl's new and changed pages, and any an earlier crawl left without it);
+    commits after each page, and ends between pages once `stop_requested()` is true."""
     result = StageResult()
-    pending = [r["id"] for r in conn.execute(PENDING_SQL, {"domain": domain_id, "ids": page_ids})]
+    pending = [r["id"] for r in conn.execute(PENDING_SQL, {"domain": domain_id})]
     conn.commit()
     if not pending:
         return result
@@ -92,7 +97,11 @@ def store_main_content(conn: Conn, domain_id: UUID | str, page_ids: list[str]) -
     from content.main_content import page_content  # noqa: PLC0415 - see the comment above
 
     template = site_templates.load(conn, str(domain_id))
-    for page_id in pending:
+    for done, page_id in enumerate(pending):
+        if stop_requested():
+            result.stopped = True
+            log.info("main content: stopped with %d pages left", len(pending) - done)
+            break
         with conn.transaction():
             page = conn.execute(
                 "SELECT url, html, title, content, metadata FROM scraped_pages "

@@ -9,6 +9,7 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from core import processes
 
@@ -44,6 +45,41 @@ def test_spawned_child_leads_its_own_group_and_stop_takes_the_group() -> None:
     assert inherited == "None"  # the child took OMNI_PARENT_PID out of its environment
     assert processes.stop(child, grace=5) == -signal.SIGTERM
     assert _gone([int(grandchild)])
+
+
+# A child that stops its own grandchild at SIGTERM, saying whether the signal reached it first.
+STOPS_ITS_OWN = """
+import signal, subprocess, sys, time
+from core.processes import die_with_parent
+die_with_parent()
+grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+def stop(*_):
+    time.sleep(0.5)
+    print("grandchild " + ("alive" if grandchild.poll() is None else "terminated"), flush=True)
+    grandchild.terminate()
+    grandchild.wait()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print(grandchild.pid, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize(
+    ("term_group", "grandchild_at_the_stop"),
+    [(True, "grandchild terminated"), (False, "grandchild alive")],
+)
+def test_stop_sends_sigterm_to_the_group_or_to_the_child_alone(
+    term_group: bool, grandchild_at_the_stop: str
+) -> None:
+    """The crawl child is stopped alone: it closes its browser itself (term_group=False)."""
+    child = processes.spawn(
+        [sys.executable, "-c", STOPS_ITS_OWN], stdout=subprocess.PIPE, text=True
+    )
+    grandchild = int(child.stdout.readline())  # type: ignore[union-attr]  # stdout=PIPE
+    assert processes.stop(child, grace=10, term_group=term_group) == 0
+    assert child.stdout.readline().strip() == grandchild_at_the_stop  # type: ignore[union-attr]  # spawned with stdout=PIPE
+    assert _gone([grandchild])
 
 
 def test_a_child_dies_with_its_sigkilled_parent() -> None:

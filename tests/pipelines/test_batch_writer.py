@@ -52,3 +52,21 @@ def test_a_failed_batch_is_recorded_and_the_next_ones_are_written() -> None:
     asyncio.run(writer.close())
     assert written == [[2, 3], [4]]
     assert state.errors == ["t: RuntimeError: connection lost"]
+
+
+def test_a_row_is_written_once_it_is_old_even_when_no_row_follows() -> None:
+    """A crawl that stops adding (it waits for its last downloads at a stop, and may be killed
+    there) still has its buffered rows written within about max_age_s, not only at close."""
+    written = threading.Event()
+    rows_written: list[list[int]] = []
+
+    def write(rows: list[int]) -> None:
+        rows_written.append(rows)
+        written.set()
+
+    writer = BatchWriter("t", 100, write, SimpleNamespace(errors=[]), max_age_s=0.2)  # type: ignore[arg-type]  # only .errors is used
+    writer.add(7)
+    assert written.wait(10), "the buffered row was never written without a close"
+    assert rows_written == [[7]]
+    asyncio.run(writer.close())
+    assert rows_written == [[7]] and not writer.ticker.is_alive()

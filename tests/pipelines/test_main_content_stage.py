@@ -4,6 +4,10 @@ same, nothing-found recorded; and the jobs after it read what it stored."""
 
 from __future__ import annotations
 
+import signal
+import threading
+
+import pytest
 import xxhash
 
 from content import template as site_template
@@ -37,7 +41,7 @@ def test_main_content_is_stored_once_per_version(db, domain, add_html_page, make
         template.observe(["Can I return it?", f"other page {i} with its own words"])
     site_templates.save(db, domain["id"], template)
 
-    result = store_main_content(db, domain["id"], [page_id])
+    result = store_main_content(db, domain["id"])
     assert result.changed == [page_id] and result.unchanged == [] and result.failed == 0
     row = page_row(db, page_id)
     for kept in ("Forge Anvil 50 kg", "£349.00", "In stock", "Drop-forged steel", "hardwood stump"):
@@ -50,7 +54,7 @@ def test_main_content_is_stored_once_per_version(db, domain, add_html_page, make
     assert row["wc_metadata"]["markdown"] == row["metadata"]["markdown"]
 
     # done for this version: a second run (a redelivery, a later crawl) computes nothing
-    assert store_main_content(db, domain["id"], [page_id]).changed == []
+    assert store_main_content(db, domain["id"]).changed == []
     # the optimize job reads the stored text; it does not compute it
     stats = run_optimize(db, make_job("optimize", [page_id]), get_settings())
     assert stats["optimize_pages"] == 1 and "main_content_pages" not in stats
@@ -59,7 +63,7 @@ def test_main_content_is_stored_once_per_version(db, domain, add_html_page, make
 
 def test_a_new_version_with_the_same_knowledge_rewrites_nothing(db, domain, add_html_page):
     page_id = add_html_page("product/anvil", SHOP, metadata={"content_hash": "a" * 32})
-    assert store_main_content(db, domain["id"], [page_id]).changed == [page_id]
+    assert store_main_content(db, domain["id"]).changed == [page_id]
     before = page_row(db, page_id)
     # the crawl stored a new version (new fingerprint) whose main content is the same
     db.execute(
@@ -67,7 +71,7 @@ def test_a_new_version_with_the_same_knowledge_rewrites_nothing(db, domain, add_
         "jsonb_build_object('content_hash', 'b' || repeat('0', 31)) WHERE id = %s",
         (page_id,),
     )
-    result = store_main_content(db, domain["id"], [page_id])
+    result = store_main_content(db, domain["id"])
     assert result.unchanged == [page_id] and result.changed == []
     after = page_row(db, page_id)
     assert (
@@ -82,7 +86,8 @@ def test_pages_without_a_fingerprint_or_html_are_left_alone(db, domain, add_html
     no_html = add_html_page(
         "nohtml", None, content="text only", metadata={"content_hash": "0" * 32}
     )
-    result = store_main_content(db, domain["id"], [no_hash, no_html])
+    assert page_row(db, no_html)["content"] == "text only"
+    result = store_main_content(db, domain["id"])
     assert result.changed == result.unchanged == []
     assert page_row(db, no_hash)["content"] == "kept as is"
 
@@ -94,7 +99,7 @@ def test_a_page_without_main_content_keeps_its_text_and_records_why(db, domain, 
         content="fast pass text",
         metadata={"content_hash": "1" * 32},
     )
-    result = store_main_content(db, domain["id"], [page_id])
+    result = store_main_content(db, domain["id"])
     assert result.failed == 1
     row = page_row(db, page_id)
     assert row["content"] == "fast pass text" == row["wc_content"]
@@ -120,7 +125,7 @@ def test_a_crawl_killed_after_the_stage_has_its_pages_queued_by_the_next_crawl(
     from tests.support.crawler import site_crawler  # noqa: PLC0415 - as above
 
     page_id = add_html_page("product/anvil", SHOP, metadata={"content_hash": "c" * 32})
-    assert store_main_content(db, domain["id"], [page_id]).changed == [page_id]
+    assert store_main_content(db, domain["id"]).changed == [page_id]
     assert page_row(db, page_id)["metadata"]["jobs_pending"] == "c" * 32
     # ... the crawl process is killed here: no job rows
 
@@ -138,3 +143,97 @@ def test_a_crawl_killed_after_the_stage_has_its_pages_queued_by_the_next_crawl(
     ]
     assert len(SENT) == 3
     assert "jobs_pending" not in page_row(db, page_id)["metadata"]
+
+
+def test_a_page_a_dead_crawl_left_without_main_content_is_done_by_the_next_one(
+    db, domain, add_html_page
+):
+    """Stored as new, the crawl killed before the stage; the next crawl got a 304 for it (its
+    change is now "unchanged"), and still computes its main content. A duplicate is left."""
+    left = add_html_page(
+        "product/anvil", SHOP, metadata={"content_hash": "d" * 32, "change": "unchanged"}
+    )
+    duplicate = add_html_page("product/anvil-copy", SHOP, metadata={"content_hash": "e" * 32})
+    db.execute("UPDATE scraped_pages SET status = 'duplicate' WHERE id = %s", (duplicate,))
+    result = store_main_content(db, domain["id"])
+    assert result.changed == [left] and result.unchanged == []
+    assert "main_content" not in page_row(db, duplicate)["metadata"]
+
+
+def test_a_stop_ends_the_stage_between_pages_and_the_next_run_does_the_rest(
+    db, domain, add_html_page
+):
+    pages = [
+        add_html_page(f"product/{n}", SHOP, metadata={"content_hash": f"{n}" * 32})
+        for n in range(3)
+    ]
+    asked: list[int] = []
+
+    def stop_after_one() -> bool:
+        asked.append(1)
+        return len(asked) > 1
+
+    result = store_main_content(db, domain["id"], stop_requested=stop_after_one)
+    assert result.stopped and len(result.changed) == 1
+    rest = store_main_content(db, domain["id"])
+    assert not rest.stopped and sorted(result.changed + rest.changed) == sorted(pages)
+
+
+def test_a_stopped_crawl_leaves_the_stage_and_its_jobs_to_the_next_attempt(
+    db, domain, add_html_page
+):
+    """A crawl stopped (SIGTERM: Scrapy closes it with reason "shutdown", or the signal comes
+    while it closes) runs no stage and creates no job, so it ends within its grace; a crawl
+    that had finished records why it must not complete. The retry does both."""
+    from scrapy.utils.misc import build_from_crawler  # noqa: PLC0415 - only these tests build one
+
+    from crawlers.state import state_of  # noqa: PLC0415 - as above
+    from pipelines.enqueue import EnqueuePipeline  # noqa: PLC0415 - as above
+    from tests.support.crawler import site_crawler  # noqa: PLC0415 - as above
+
+    page_id = add_html_page("product/anvil", SHOP, metadata={"content_hash": "f" * 32})
+
+    def job_rows() -> int:
+        query = "SELECT count(*) AS n FROM content_refresh_jobs WHERE domain_id = %s"
+        return db.execute(query, (domain["id"],)).fetchone()["n"]
+
+    for reason, stop_noted, error in [
+        ("shutdown", False, []),
+        ("finished", True, ["stopped before the main-content stage"]),
+    ]:
+        crawler = site_crawler(domain["domain"], OMNI_JOB_SENDER=f"{__name__}.record_send")
+        pipeline = build_from_crawler(EnqueuePipeline, crawler)
+        pipeline.stop_requested = stop_noted
+        pipeline.spider_closed(crawler.spider, reason)
+        assert state_of(crawler.spider).errors == error
+        assert job_rows() == 0 and "main_content" not in page_row(db, page_id)["metadata"]
+
+    crawler = site_crawler(domain["domain"], OMNI_JOB_SENDER=f"{__name__}.record_send")
+    build_from_crawler(EnqueuePipeline, crawler).spider_closed(crawler.spider, "finished")
+    assert job_rows() == 3 and page_row(db, page_id)["metadata"]["main_content"] == "f" * 32
+
+
+def test_the_enqueue_step_notes_a_stop_and_hands_the_signal_on(domain) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be set from the main thread")
+    from scrapy.utils.misc import build_from_crawler  # noqa: PLC0415 - only these tests build one
+
+    from pipelines.enqueue import EnqueuePipeline  # noqa: PLC0415 - as above
+    from tests.support.crawler import site_crawler  # noqa: PLC0415 - as above
+
+    received: list[int] = []
+
+    def scrapys_handler(number: int, frame: object) -> None:
+        received.append(number)
+
+    before = signal.signal(signal.SIGTERM, scrapys_handler)
+    try:
+        pipeline = build_from_crawler(EnqueuePipeline, site_crawler(domain["domain"]))
+        pipeline._watch_for_a_stop()
+        assert signal.getsignal(signal.SIGTERM) is not scrapys_handler
+        signal.raise_signal(signal.SIGTERM)
+        assert pipeline.stop_requested and received == [signal.SIGTERM]
+        pipeline._stop_watching()
+        assert signal.getsignal(signal.SIGTERM) is scrapys_handler
+    finally:
+        signal.signal(signal.SIGTERM, before)
