@@ -51,21 +51,24 @@ def test_a_worker_killed_mid_request_and_an_api_error_burst(fault_rig) -> None:
     """SIGKILL while a request hangs, then 500s for 2 s: the leases of the job and of the
     siblings merged into it run out, the second worker takes over and re-uses the killed
     run's checkpoints: nothing is paid twice, every billed token is recorded."""
-    fault_rig.server.script(Reply(), Reply.slow(60), path="/v1/embeddings")
+    server = fault_rig.server
+    server.script(Reply(), Reply.slow(60), path="/v1/embeddings")
     first = fault_rig.start_worker()
     fault_rig.enqueue()
-    # killed once every answered request is checkpointed: only the hanging one is in flight
-    # (a kill between an answer and its checkpoint's commit is the window no design closes)
+    fault_rig.wait_until(lambda: server.billed_requests >= 2, 90, "two answered requests")
+    # killed once every answered request is checkpointed, and none is answered meanwhile: only
+    # hanging ones are in flight (a kill between an answer and its checkpoint's commit is the
+    # window no design closes; a request answered between a check and the kill fell into it)
+    server.handler = lambda request: Reply.slow(60)
+    time.sleep(1)  # an answer already on its way has been billed by now
     fault_rig.wait_until(
-        lambda: (
-            fault_rig.server.billed_requests >= 2
-            and fault_rig.report()["recorded_tokens"] == fault_rig.server.billed_tokens
-        ),
+        lambda: fault_rig.report()["recorded_tokens"] == server.billed_tokens,
         90,
         "the answered requests' checkpoints",
     )
     fault_rig.signal(first, signal.SIGKILL)
-    fault_rig.server.fail_with(500, seconds=2)
+    server.handler = None
+    server.fail_with(500, seconds=2)
     fault_rig.start_worker()
     fault_rig.wait_until(fault_rig.done, 150, "every job after the kill")
     report = fault_rig.report()
