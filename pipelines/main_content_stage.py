@@ -45,8 +45,7 @@ log = logging.getLogger(__name__)
 
 PENDING_SQL = """
 SELECT id::text AS id FROM scraped_pages
-WHERE domain_id = %(domain)s AND html IS NOT NULL
-  AND status NOT IN ('failed', 'gone', 'duplicate', 'redirect')  -- no content of their own
+WHERE domain_id = %(domain)s AND status = 'scraped' AND html IS NOT NULL
   AND metadata->>'content_hash' IS NOT NULL
   AND (metadata->>'main_content') IS DISTINCT FROM metadata->>'content_hash'
 ORDER BY id

@@ -48,7 +48,7 @@ def add_html_page(db: psycopg.Connection, domain: dict[str, Any]) -> Callable[..
         row = db.execute(
             "INSERT INTO scraped_pages (domain_id, url, title, content, html, metadata, status, "
             "scraped_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, 'completed', NOW()) "
+            "VALUES (%s, %s, %s, %s, %s, %s, 'scraped', NOW()) "
             "ON CONFLICT (domain_id, url) DO UPDATE SET html = EXCLUDED.html, content = "
             "EXCLUDED.content, "
             "title = EXCLUDED.title, metadata = EXCLUDED.metadata RETURNING id::text AS id",
