@@ -265,17 +265,25 @@ class _Dashboard:
         echo(f"==> dashboard (live while the demo runs): {self.url}")
 
     def wait(self) -> None:
-        """Until Ctrl-C or SIGTERM."""
+        """Until Ctrl-C, SIGINT or SIGTERM. SIGINT gets a handler of its own too: a process
+        started in the background by a non-interactive shell (a CI script's `&`, nohup) starts
+        with SIGINT ignored, which Python keeps, so `kill -INT` did nothing and the demo ran on
+        (as `omni scheduler` does, both signals stop it)."""
 
         def stop(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
 
-        signal.signal(signal.SIGTERM, stop)
+        previous = {
+            signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
             while self.thread.is_alive():
                 self.thread.join(0.5)
         except KeyboardInterrupt:
             pass
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def stop(self) -> None:
         self.server.should_exit = True
