@@ -334,7 +334,9 @@ CARDS_OUTWEIGH = 1.0
 
 def classify(s: Signals) -> str:
     """The page type (one of PAGE_TYPES): the markup's and URL's evidence, then the cards decide
-    between a grid and a page that only has a few cards beside its text."""
+    between a grid and a page that only has a few cards beside its text. A page whose og:type
+    says `article` is not made a listing by its cards or its `<article>` tags: news pages with
+    rows of related links, and blogs that mark up each comment as an <article>."""
     kind = _by_markup_and_url(s)
     if kind not in (ARTICLE, SERVICE, FAQ, LISTING):
         return kind
@@ -342,6 +344,7 @@ def classify(s: Signals) -> str:
         return COLLECTION
     if (
         kind != LISTING
+        and s.og_type != "article"
         and s.cards >= LISTING_CARDS
         and s.card_share >= LISTING_CARD_SHARE
         and not s.dated_path
@@ -374,7 +377,7 @@ def _by_markup_and_url(s: Signals) -> str:
         return PRODUCT
     if by_path == COLLECTION and s.prices >= 4:
         return COLLECTION
-    if by_path == LISTING or LISTING in ld or s.articles >= 5:
+    if by_path == LISTING or LISTING in ld or s.articles >= 5 and s.og_type != "article":
         return LISTING
     if ARTICLE in ld or s.og_type == "article" or s.dated_path or by_path == ARTICLE:
         return ARTICLE

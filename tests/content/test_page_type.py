@@ -23,6 +23,8 @@ PRODUCT_LD = (
 )
 CARTS = " ".join(f"<button>Add to cart</button> <span>£{i}.00</span>" for i in range(5))
 PRICED = [f"Walnut desk drawer {i} ${100 + i}" for i in range(8)]
+OG_ARTICLE = '<meta property="og:type" content="article">'
+ARTICLE_TAGS = "".join(f"<article><p>Post {i}</p></article>" for i in range(5))
 TEASERS = [f"Standing desk tip {i}: raise the desk to elbow height" for i in range(10)]
 
 
@@ -37,6 +39,11 @@ TEASERS = [f"Standing desk tip {i}: raise the desk to elbow height" for i in ran
         (signals(cards=TEASERS, main_words=80), "listing"),  # cards outweigh the text
         (signals(cards=TEASERS, main_words=2000), "article"),  # a few cards beside a post
         (signals(cards=TEASERS, main_words=80, url="https://s.test/2024/05/post"), "article"),
+        # the page says it is an article: its rows of related links, or a blog's comments each
+        # in an <article>, do not make it a listing
+        (signals(OG_ARTICLE, cards=TEASERS, main_words=80), "article"),
+        (signals(OG_ARTICLE + ARTICLE_TAGS), "article"),
+        (signals(ARTICLE_TAGS), "listing"),  # without og:type: a page of five posts
         (
             signals(url="https://s.test/docs/install", html="<pre>pip install x</pre>"),
             "documentation",
