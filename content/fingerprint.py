@@ -26,6 +26,10 @@ def content_hash(text: str) -> str:
     return fingerprint([mask_volatile(text)])
 
 
+# a page with no text at all (a script-only shell the crawl did not render): two of them are not
+# the same page, so it is nobody's duplicate and nobody is its
+EMPTY = fingerprint([])
+
 # what a fetched page is, against what is stored and what this crawl has seen
 Change = Literal["new", "changed", "unchanged", "duplicate"]
 
@@ -38,11 +42,13 @@ def classify(
     canonical_url_before: str | None,
 ) -> tuple[Change, str | None]:
     """(change, duplicate_of). Same hash as this URL had before -> unchanged; the same text
-    already under another URL (this crawl, or before) -> duplicate; else new or changed."""
+    already under another URL (this crawl, or before) -> duplicate; else new or changed. A page
+    without text is never a duplicate."""
     if known_hash == digest:
         return "unchanged", None
-    if first_url_this_crawl and first_url_this_crawl != url:
-        return "duplicate", first_url_this_crawl
-    if canonical_url_before and canonical_url_before != url:
-        return "duplicate", canonical_url_before
+    if digest != EMPTY:
+        if first_url_this_crawl and first_url_this_crawl != url:
+            return "duplicate", first_url_this_crawl
+        if canonical_url_before and canonical_url_before != url:
+            return "duplicate", canonical_url_before
     return ("new", None) if known_hash is None else ("changed", None)

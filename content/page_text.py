@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import lxml.etree
 import lxml.html
 
 from content import template as site_template
@@ -24,25 +25,21 @@ from content.page_structure import structure
 from content.volatile import mask_volatile
 from core.knowledge import CONTENT
 
-DROP_TAGS = {
+# never the page's text, whatever the page
+NOT_TEXT_TAGS = (
     "script",
     "style",
-    "noscript",
     "template",
     "svg",
     "iframe",
-    "nav",
-    "footer",
-    "aside",
-    "form",
-    "button",
-    "select",
     "object",
     "embed",
     "canvas",
-    "dialog",
     "head",
-}
+)
+# boilerplate by tag, like the roles and classes below: dropped unless that would leave almost
+# nothing of the page (`_strip_boilerplate`)
+DROP_TAGS = {"noscript", "nav", "footer", "aside", "form", "button", "select", "dialog"}
 DROP_ROLES = {
     "navigation",
     "banner",
@@ -92,8 +89,11 @@ BLOCKS = {
     "th",
     "br",
     "hr",
+    # dropped as boilerplate, unless that would leave almost nothing of the page
+    *DROP_TAGS,
 }
 _WS = re.compile(r"[ \t\r\f\v\u00a0]+")
+_SPACES = (" ", "\n", "\t", "\r", "\u00a0")
 
 
 @dataclass
@@ -121,8 +121,7 @@ def extract(root: Any, *, measure: bool = True) -> Extracted:
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
             out.canonical_url = link.get("href").strip()
             break
-    _strip_boilerplate(root)
-    main = _main_container(root)
+    main = _main_container(root, _strip_boilerplate(root))
     if measure:
         out.structure = structure(main).kind
     blocks: list[tuple[str, str]] = []  # (markdown, text)
@@ -177,31 +176,61 @@ def _language(root: Any) -> str | None:
     return lang.strip().replace("_", "-").lower() or None if lang else None
 
 
-def _strip_boilerplate(root: Any) -> None:
-    for el in list(_doomed(root)):
-        parent = el.getparent()
-        if parent is not None:
+# The boilerplate rules are wrong about a page when they would leave it almost nothing: an ASP.NET
+# page is one <form>, a Discourse topic is in <noscript> for a crawler, a React page streams its
+# content into hidden <div>s, a theme calls its main column "sidebar-first", a script fills an
+# empty <main>. Such a page keeps all of its text (fingerprinted as it is) rather than none of it:
+# pages whose fast pass was empty were all one fingerprint, stored as duplicates of each other.
+# "Almost nothing" is absolute AND relative, so that a shop's <main> beside a huge footer stays
+# the main container (a Shopify footer group can hold 30 times the product's text).
+NEARLY_EMPTY_CHARS = 200
+KEPT_SHARE_FLOOR = 0.1
+
+
+def _almost_nothing(kept: int, whole: int) -> bool:
+    return kept < NEARLY_EMPTY_CHARS and kept < KEPT_SHARE_FLOOR * whole
+
+
+def _strip_boilerplate(root: Any) -> int:
+    """Drops what is never text, then the boilerplate unless that would leave the page
+    `_almost_nothing`. Returns the length of the text left (`_visible_length`)."""
+    for el in list(root.iter(lxml.etree.Comment, lxml.etree.ProcessingInstruction, *NOT_TEXT_TAGS)):
+        if el is not root and el.getparent() is not None:
             el.drop_tree()
+    whole = _visible_length(root)
+    doomed = list(_doomed(root))
+    if not doomed:
+        return whole
+    dropped = sum(_visible_length(el) for el in doomed)
+    if _almost_nothing(whole - dropped, whole):
+        return whole
+    for el in doomed:
+        if el.getparent() is not None:
+            el.drop_tree()
+    return whole - dropped
+
+
+def _visible_length(el: Any) -> int:
+    """Characters of text, the usual whitespace aside (counted, not split: this is measured for
+    every page and its boilerplate)."""
+    text = el.text_content()
+    return len(text) - sum(text.count(space) for space in _SPACES)
 
 
 def _doomed(root: Any) -> Iterator[Any]:
-    """The boilerplate elements (and comments, processing instructions) of `root`, in document
-    order, not looking inside one that goes (`root` aside, which stays whatever it is): what is
-    inside goes with it."""
-    stack = [root]
+    """The boilerplate elements under `root`, in document order, not looking inside one that
+    goes: what is inside goes with it."""
+    stack = [child for child in reversed(root) if isinstance(child.tag, str)]
     while stack:
         el = stack.pop()
         if _is_boilerplate(el):
             yield el
-            if el is not root:
-                continue
-        stack.extend(list(el)[::-1])
+            continue
+        stack.extend(child for child in reversed(el) if isinstance(child.tag, str))
 
 
 def _is_boilerplate(el: Any) -> bool:
-    tag = el.tag if isinstance(el.tag, str) else None
-    if tag is None:  # comments, processing instructions
-        return True
+    tag = el.tag
     if tag in DROP_TAGS:
         return True
     if tag in ("main", "article", "body", "html"):
@@ -225,14 +254,16 @@ def _is_page_header(el: Any) -> bool:
     return True
 
 
-def _main_container(root: Any) -> Any:
-    for xpath in ("//main", "//*[@role='main']"):
-        found = root.xpath(xpath)
-        if found:
-            return found[0]
-    articles = root.xpath("//article")
-    if len(articles) == 1:
-        return articles[0]
+def _main_container(root: Any, text_length: int) -> Any:
+    """`<main>`, `role=main` or the one `<article>`, unless it holds `_almost_nothing` of the
+    page's `text_length` (an empty `<main>` the page's script fills, a theme's "main" landmark
+    around its breadcrumb): then the body."""
+    candidates = root.xpath("//main") or root.xpath("//*[@role='main']")
+    if not candidates:
+        articles = root.xpath("//article")
+        candidates = articles if len(articles) == 1 else []
+    if candidates and not _almost_nothing(_visible_length(candidates[0]), text_length):
+        return candidates[0]
     bodies = root.xpath("//body")
     return bodies[0] if bodies else root
 

@@ -14,6 +14,7 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -21,8 +22,8 @@ from content.charset import decode_html
 from content.main_content import page_content
 from db import site_templates
 from interfaces.cli.extract_cmd import report
-from tests.support import testsite
 from tests.support.crawl_fixtures import crawl
+from tests.support.testsite import TestSite
 
 ARTICLES, PRODUCTS = 8, 6
 VOCABULARY = [
@@ -213,14 +214,8 @@ def word_f1(gold: str, text: str) -> float:
 
 
 @pytest.fixture
-def pottery(db, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("OMNI_LOG_LEVEL", "INFO")
-    served = testsite.start(
-        testsite.TestSite(pages={path: body for path, (body, _) in site().items()})
-    )
-    yield served
-    served.server.shutdown()
-    served.server.server_close()
+def pottery(db, serve_pages: Callable[[dict[str, bytes]], TestSite]) -> TestSite:
+    return serve_pages({path: body for path, (body, _) in site().items()})
 
 
 def test_each_stored_page_is_the_extractors_text_less_the_template(pottery, db):

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from content.fingerprint import classify, content_hash
+from content.fingerprint import EMPTY, classify, content_hash
 from content.page_text import extract_html
 from pipelines.enqueue import batches
 from pipelines.store import http_date, to_row
+from tests.support.layouts import FOOT, MENU, layouts, page
 
 
 @pytest.mark.parametrize(
@@ -43,6 +44,19 @@ def test_classify(url, known, first, before, expected):
     assert classify(url, "h1", known, first, before) == expected
 
 
+@pytest.mark.parametrize(
+    "url, known, first, before, expected",
+    [
+        ("/a", None, "/b", None, ("new", None)),
+        ("/a", None, None, "/c", ("new", None)),
+        ("/a", "h0", "/b", "/c", ("changed", None)),
+        ("/a", EMPTY, "/b", "/c", ("unchanged", None)),
+    ],
+)
+def test_a_page_without_text_is_nobodys_duplicate(url, known, first, before, expected):
+    assert classify(url, EMPTY, known, first, before) == expected
+
+
 def test_content_hash_normalises_whitespace_only():
     assert content_hash("Hello   world\n") == content_hash(" Hello world")
     assert content_hash("Hello world") != content_hash("hello world")
@@ -60,6 +74,33 @@ def test_extract_drops_boilerplate_and_keeps_structure():
     assert e.text == "Head\n\nBody link bold.\n\none"
     assert e.markdown == "# Head\n\nBody [link](/x) **bold**.\n\n- one"
     assert e.headings == [{"level": 1, "text": "Head"}]
+
+
+@pytest.mark.parametrize("name", sorted(layouts("boilers")))
+def test_a_layout_the_boilerplate_rules_are_wrong_about_keeps_its_text(name: str) -> None:
+    html, text = layouts("boilers")[name]
+    assert text in extract_html(html).text
+
+
+@pytest.mark.parametrize(
+    "body, text",
+    [
+        # the rules hold where they leave the page most of its text
+        (
+            f"{MENU}<form><input name='q'><button>Search the site</button></form>"
+            "<p>Boilers are serviced every year by our engineers.</p>"
+            f"<div class='sidebar'>Popular posts</div>{FOOT}",
+            "Boilers are serviced every year by our engineers.",
+        ),
+        (
+            "<div class='sidebar'>Popular posts and more</div>"
+            "<main><p>Boilers are serviced every year.</p></main>",
+            "Boilers are serviced every year.",
+        ),
+    ],
+)
+def test_boilerplate_goes_where_the_page_keeps_most_of_its_text(body: str, text: str) -> None:
+    assert extract_html(page(body)).text == text
 
 
 @pytest.mark.parametrize(

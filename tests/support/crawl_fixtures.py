@@ -4,6 +4,7 @@ domain in a subprocess the way the crawl job does."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
@@ -25,6 +26,26 @@ def start_test_site(monkeypatch: pytest.MonkeyPatch) -> TestSite:
 def stop_test_site(test_site: TestSite) -> None:
     test_site.server.shutdown()
     test_site.server.server_close()
+
+
+@contextmanager
+def serving(pages: dict[str, bytes]) -> Iterator[TestSite]:
+    """These pages served on 127.0.0.1 for the block."""
+    test_site = start(TestSite(pages=pages))
+    try:
+        yield test_site
+    finally:
+        stop_test_site(test_site)
+
+
+@pytest.fixture
+def serve_pages(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[[dict[str, bytes]], TestSite]]:
+    """Serve pages on 127.0.0.1 for the test, crawled with INFO logs; stopped at its end."""
+    monkeypatch.setenv("OMNI_LOG_LEVEL", "INFO")
+    with ExitStack() as stack:
+        yield lambda pages: stack.enter_context(serving(pages))
 
 
 @pytest.fixture
