@@ -31,8 +31,9 @@ class ConditionalRequestMiddleware:
 
     def process_request(self, request: Request) -> None:
         meta = request.meta
-        # A browser render must get the full page, never a 304.
-        if not meta.get("omni_page") or meta.get("playwright"):
+        # A browser render, or a page asked again because its canonical failed, must get the
+        # full page, never a 304.
+        if not meta.get("omni_page") or meta.get("playwright") or meta.get("omni_canonical_failed"):
             return
         state = state_of(self.crawler)
         known = state.known.get(meta["omni_url"])

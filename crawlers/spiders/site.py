@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import urljoin
 
 import scrapy
@@ -82,6 +82,10 @@ class SiteSpider(scrapy.Spider):
         self.robots: Protego | None = None
         self.crawl_delay: float | None = None
         self._state: CrawlState | None = None
+        # canonical URL -> the (alias, depth) pages stored as its duplicates while it is asked:
+        # fetched again as themselves if it fails (`_canonical_failed`)
+        self.aliases_waiting: dict[str, list[tuple[str, int]]] = {}
+        self.unreachable: set[str] = set()  # pages of this crawl that failed without an answer
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -323,16 +327,20 @@ class SiteSpider(scrapy.Spider):
             self.count("robots_skipped")
             return None
         meta: dict[str, Any] = {
-            "omni_page": True,
-            "omni_url": url,
-            "omni_depth": depth,
-            "render_mode": "static",
             "omni_chain": chain,
             "omni_sitemap": from_sitemap or url in state.sitemap_urls,
         }
         if kind == "document":
             meta["omni_document"] = True
-        elif state.render_js:
+        return self._request(url, depth, meta, priority)
+
+    def _request(
+        self, url: str, depth: int, extra: dict[str, Any], priority: int | None = None
+    ) -> Request:
+        """The request for a page of the site (`page_request` decides whether to ask it)."""
+        meta = {"omni_page": True, "omni_url": url, "omni_depth": depth, "render_mode": "static"}
+        meta.update(extra)
+        if self.state.render_js and not meta.get("omni_document"):
             meta.update(playwright=True, render_mode="playwright")
         return Request(
             url,
@@ -369,6 +377,7 @@ class SiteSpider(scrapy.Spider):
             return
         if status >= 300:
             state.statuses[url] = status
+            yield from self._canonical_failed(url)
             item: PageItem = {**base, "kind": "failed", "error": f"HTTP {status}"}
             if status in GONE_STATUSES:
                 count, when = dead_schedule(known.dead_count if known else 0, datetime.now(UTC))
@@ -382,6 +391,8 @@ class SiteSpider(scrapy.Spider):
             return
         final = canonicalize(response.url) or url
         if not in_site(final, state.site_hosts):
+            self.unreachable.add(url)
+            yield from self._canonical_failed(url)
             off_site: PageItem = {
                 **base,
                 "kind": "failed",
@@ -402,12 +413,21 @@ class SiteSpider(scrapy.Spider):
             yield self._redirect_item(base, url, final, known)
         links = extract_links(root, get_base_url(response), state.site_hosts)
         yield from self._follow_links(links, root, response, depth, meta)
-        if canonical != final:
+        self.aliases_waiting.pop(url, None)  # answered: its duplicates stand
+        if (
+            canonical != final
+            and not meta.get("omni_canonical_failed")
+            and self._answer_of(canonical) != "failed"
+        ):
             # A duplicate (print view, sort order...) of another page: remembered with its own
             # validators, so the next crawl asks it conditionally; the canonical page is fetched
-            # (and stored) in its own right.
+            # (and stored) in its own right. If it fails, this page is stored as itself (asked
+            # again if it was already stored as the duplicate): a canonical that leads nowhere
+            # (a 404, an error) is a wrong hint, and taking it would lose the page's content.
             if request := self.page_request(canonical, depth):
                 yield request
+            if self._answer_of(canonical) is None:
+                self.aliases_waiting.setdefault(canonical, []).append((final, depth))
             duplicate: PageItem = {
                 **base,
                 "url": final,
@@ -512,11 +532,30 @@ class SiteSpider(scrapy.Spider):
             if request := self.page_request(target, depth + 1, chain=chain if same else 0):
                 yield request
 
-    def on_page_error(self, failure: Failure) -> Iterator[PageItem]:
+    def _answer_of(self, url: str) -> Literal["ok", "failed"] | None:
+        """How a page of this crawl answered; None before it has."""
+        if url in self.unreachable:
+            return "failed"
+        status = self.state.statuses.get(url)
+        if status is None:
+            return None
+        return "ok" if status < 300 or status == 304 else "failed"
+
+    def _canonical_failed(self, url: str) -> Iterator[Request]:
+        """`url` failed: the pages stored as its duplicates are asked again, to be stored as
+        themselves (counted `canonical_failed`, and no longer `duplicate`)."""
+        for alias, depth in self.aliases_waiting.pop(url, ()):
+            self.count("canonical_failed")
+            self.count("duplicate", -1)
+            yield self._request(alias, depth, {"omni_canonical_failed": True})
+
+    def on_page_error(self, failure: Failure) -> Iterator[PageItem | Request]:
         request: Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy
         reason = describe_failure(failure.value, self.max_bytes)
         if reason is None:
             return
+        self.unreachable.add(request.meta["omni_url"])
+        yield from self._canonical_failed(request.meta["omni_url"])
         self.count("pages_seen")
         yield {
             "kind": "failed",
