@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 import scrapy
 from protego import Protego
 from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.response import get_base_url
@@ -96,7 +97,21 @@ class SiteSpider(scrapy.Spider):
         logging.getLogger("scrapy").setLevel(crawler.settings.get("LOG_LEVEL"))
         # after every spider_closed handler (the pipelines' and the enqueue step's reads)
         crawler.signals.connect(spider.engine_stopped, signal=signals.engine_stopped)
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         return spider
+
+    def idle(self) -> None:
+        """Nothing is in flight, so a canonical URL still unanswered was never asked (dropped by
+        the depth limit, the page budget, a trap bound): the pages stored as its duplicates are
+        asked again as themselves, straight to the scheduler (past those bounds: each was
+        fetched already)."""
+        requests = [
+            r for canonical in list(self.aliases_waiting) for r in self._canonical_failed(canonical)
+        ]
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
 
     @property
     def state(self) -> CrawlState:
@@ -414,20 +429,15 @@ class SiteSpider(scrapy.Spider):
         links = extract_links(root, get_base_url(response), state.site_hosts)
         yield from self._follow_links(links, root, response, depth, meta)
         self.aliases_waiting.pop(url, None)  # answered: its duplicates stand
-        if (
-            canonical != final
-            and not meta.get("omni_canonical_failed")
-            and self._answer_of(canonical) != "failed"
-        ):
+        stands = False
+        if canonical != final and not meta.get("omni_canonical_failed"):
             # A duplicate (print view, sort order...) of another page: remembered with its own
             # validators, so the next crawl asks it conditionally; the canonical page is fetched
-            # (and stored) in its own right. If it fails, this page is stored as itself (asked
-            # again if it was already stored as the duplicate): a canonical that leads nowhere
-            # (a 404, an error) is a wrong hint, and taking it would lose the page's content.
-            if request := self.page_request(canonical, depth):
+            # (and stored) in its own right, unless the hint leads nowhere (`_canonical_stands`).
+            stands, request = self._canonical_stands(final, canonical, depth)
+            if request is not None:
                 yield request
-            if self._answer_of(canonical) is None:
-                self.aliases_waiting.setdefault(canonical, []).append((final, depth))
+        if stands:
             duplicate: PageItem = {
                 **base,
                 "url": final,
@@ -532,6 +542,30 @@ class SiteSpider(scrapy.Spider):
             if request := self.page_request(target, depth + 1, chain=chain if same else 0):
                 yield request
 
+    def _canonical_stands(
+        self, page: str, canonical: str, depth: int
+    ) -> tuple[bool, Request | None]:
+        """Whether `page` is stored as the duplicate of its `canonical`, and the request for
+        the canonical if it is to be asked. rel=canonical is a hint, as search engines take it:
+        one that failed in this crawl (an HTTP error, a redirect loop, off-site, no answer), or
+        that will not be asked (robots, not a page) and holds nothing stored, leads nowhere, and
+        taking it would lose the page's content: the page is stored as itself. While the
+        canonical is unanswered the page is its duplicate, and is asked again if the canonical
+        fails or is never asked (`_canonical_failed`, `idle`)."""
+        answer = self._answer_of(canonical)
+        request = None
+        if answer is None:
+            was_seen = canonical in self.state.seen
+            request = self.page_request(canonical, depth)
+            if request is not None or was_seen:
+                self.aliases_waiting.setdefault(canonical, []).append((page, depth))
+                return True, request
+            known = self.state.known.get(canonical)  # stored, and not due again: it stands
+            answer = "ok" if known and known.content_hash else "failed"
+        if answer == "failed":
+            self.count("canonical_failed")
+        return answer == "ok", None
+
     def _answer_of(self, url: str) -> Literal["ok", "failed"] | None:
         """How a page of this crawl answered; None before it has."""
         if url in self.unreachable:
@@ -542,8 +576,9 @@ class SiteSpider(scrapy.Spider):
         return "ok" if status < 300 or status == 304 else "failed"
 
     def _canonical_failed(self, url: str) -> Iterator[Request]:
-        """`url` failed: the pages stored as its duplicates are asked again, to be stored as
-        themselves (counted `canonical_failed`, and no longer `duplicate`)."""
+        """`url` failed, or will not be asked: the pages stored as its duplicates are asked
+        again, to be stored as themselves (counted `canonical_failed`, no longer `duplicate`,
+        like a page whose canonical had failed when it came)."""
         for alias, depth in self.aliases_waiting.pop(url, ()):
             self.count("canonical_failed")
             self.count("duplicate", -1)

@@ -1,7 +1,8 @@
-"""rel=canonical is a hint: a page whose canonical URL fails (404, 500, a redirect loop) is
-stored as itself, with its content, whether the canonical failed before the page was fetched or
-after it had been stored as the canonical's duplicate. A canonical that answers keeps its alias a
-duplicate. Crawled from 127.0.0.1 by the real spider."""
+"""rel=canonical is a hint: a page whose canonical URL fails (404, 500, a redirect loop) or is
+not to be asked (robots.txt, the page budget) is stored as itself, with its content, whether the
+canonical failed before the page was fetched or after it had been stored as the canonical's
+duplicate. A canonical that answers keeps its alias a duplicate. Crawled from 127.0.0.1 by the
+real spider."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ ALIASES = {
     "/a-copy": ("/a", "Anvil horns are shaped for bending hot bars."),  # linked from /a-print
     "/b-print": ("/server-error", "Hammers come in five weights."),  # 500
     "/c-print": ("/loop-a", "Tongs hold the hot metal."),  # a redirect loop: no answer
+    "/e-print": ("/private/e", "Bellows feed the fire."),  # robots.txt: Disallow: /private/
     "/ok-print": ("/ok", "Vices are bolted to the bench."),
 }
 
@@ -59,6 +61,31 @@ def test_a_page_whose_canonical_fails_is_stored_as_itself(
             assert text in row["content"], (path, row["content"])
     assert rows[site.url("/a")]["status"] == "failed"
     assert stats["duplicate"] == 1
-    # /a-print, /b-print and /c-print waited for their canonical; /a-copy too, unless /a had
-    # failed when it came
-    assert stats["canonical_failed"] in (3, 4), stats
+    assert stats["canonical_failed"] == 5
+
+
+def test_a_page_whose_canonical_is_never_asked_is_stored_as_itself(
+    db, serve_pages: Callable[[dict[str, bytes]], TestSite], monkeypatch
+):
+    # the page budget is spent when the canonical comes up, and its request is dropped: 5 =
+    # "/", the test site's three fetchable sitemap URLs (tests/support/testsite.py), /d-print
+    monkeypatch.setenv("OMNI_CRAWL_MAX_PAGES", "5")
+    text = "Quenching hardens the steel."
+
+    def bare(body: str, head: str = "") -> bytes:  # no site menu: these links only
+        return f"<html><head><title>D</title>{head}</head><body>{body}</body></html>".encode()
+
+    site = serve_pages(
+        {
+            "/": bare(f"<h1>Forge</h1>{para('Tools.')}<a href='/d-print'>d</a>"),
+            "/d-print": bare(f"<h1>D</h1>{para(text)}", '<link rel="canonical" href="/d">'),
+            "/d": bare(f"<h1>D</h1>{para('Another text.')}"),
+        }
+    )
+    stats = crawl_ok(site.domain)
+    rows = {r["url"]: r for r in db.execute("SELECT url, status, content FROM scraped_pages")}
+    assert rows[site.url("/d-print")]["status"] == "scraped"
+    assert text in rows[site.url("/d-print")]["content"]
+    assert site.url("/d") not in rows
+    assert (stats["canonical_failed"], stats["duplicate"]) == (1, 0)
+    assert stats["budget_skipped"] >= 1
