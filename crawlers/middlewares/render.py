@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from scrapy.http import Request, Response
 
 MIN_TEXT_CHARS = 200
-_STRIP = re.compile(rb"<(script|style|noscript|template)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+# <noscript> is text a reader without JavaScript sees, and what a crawler is served: Discourse
+# puts a topic's posts there, and rendering such a page instead timed out on real forums
+_STRIP = re.compile(rb"<(script|style|template)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 _TAGS = re.compile(rb"<[^>]*>")
 _SPACE = re.compile(rb"\s+")
 
@@ -44,6 +46,7 @@ class AppShellFallbackMiddleware:
         if (
             not meta.get("omni_page")
             or meta.get("playwright")
+            or meta.get("omni_static")  # asked again without the browser, which failed on it
             or response.status != 200
             or not isinstance(response, HtmlResponse)
             or not looks_like_app_shell(response.body)

@@ -355,7 +355,7 @@ class SiteSpider(scrapy.Spider):
         """The request for a page of the site (`page_request` decides whether to ask it)."""
         meta = {"omni_page": True, "omni_url": url, "omni_depth": depth, "render_mode": "static"}
         meta.update(extra)
-        if self.state.render_js and not meta.get("omni_document"):
+        if self.state.render_js and not meta.get("omni_document") and not meta.get("omni_static"):
             meta.update(playwright=True, render_mode="playwright")
         return Request(
             url,
@@ -589,6 +589,9 @@ class SiteSpider(scrapy.Spider):
         reason = describe_failure(failure.value, self.max_bytes)
         if reason is None:
             return
+        if request.meta.get("playwright"):
+            yield self._as_served(request, reason)
+            return
         self.unreachable.add(request.meta["omni_url"])
         yield from self._canonical_failed(request.meta["omni_url"])
         self.count("pages_seen")
@@ -604,6 +607,20 @@ class SiteSpider(scrapy.Spider):
             "bytes": 0,
             "download_s": None,
         }
+
+    def _as_served(self, request: Request, reason: str) -> Request:
+        """The browser failed on a page (a timeout on a page that never finishes loading, a
+        crash): the page is asked again without it and stored as served, rather than lost
+        (counted `render_failed`; a static failure after that is recorded as usual)."""
+        url = request.meta["omni_url"]
+        self.count("render_failed")
+        logger.warning("rendering %s failed (%s): storing the page as served", url, reason)
+        kept = {
+            key: value
+            for key, value in request.meta.items()
+            if key.startswith("omni_") and key not in ("omni_url", "omni_depth", "omni_app_shell")
+        }
+        return self._request(url, request.meta["omni_depth"], {**kept, "omni_static": True})
 
     def _item(self, url: str, depth: int, response: Response) -> PageItem:
         headers = response.headers

@@ -213,6 +213,18 @@ def test_ssrf_blocked_addresses(address, blocked):
         ),
         (b"<html><body><p>" + b"Real text. " * 40 + b"</p><script>1</script></body></html>", False),
         (b"<html><body><p>Short page without scripts</p></body></html>", False),
+        # Discourse: the app's root, and the topic for readers without JavaScript
+        (
+            b"<html><body><div id=app></div><script src=app.js></script><noscript><p>"
+            + b"A post in the topic. " * 20
+            + b"</p></noscript></body></html>",
+            False,
+        ),
+        (
+            b"<html><body><div id=app></div><script src=app.js></script>"
+            b"<noscript>Please enable JavaScript.</noscript></body></html>",
+            True,
+        ),
     ],
 )
 def test_app_shell_detection(body, shell):
