@@ -378,6 +378,7 @@ class SiteSpider(scrapy.Spider):
         known = state.known.get(url)
         if status == 304:
             state.statuses[url] = 304
+            self.aliases_waiting.pop(url, None)  # answered (unchanged): its duplicates stand
             self.count("not_modified")
             for target in state.known_links.get(url, ()):
                 if request := self.page_request(target, depth + 1):

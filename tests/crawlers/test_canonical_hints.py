@@ -7,8 +7,15 @@ real spider."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import HtmlResponse
 
 from tests.support.crawl_fixtures import crawl_ok
+from tests.support.crawler import site_crawler
 from tests.support.testsite import TestSite, page, para
 
 # alias -> (its canonical, what it says); the canonicals are not pages of the site except /ok
@@ -89,3 +96,27 @@ def test_a_page_whose_canonical_is_never_asked_is_stored_as_itself(
     assert site.url("/d") not in rows
     assert (stats["canonical_failed"], stats["duplicate"]) == (1, 0)
     assert stats["budget_skipped"] >= 1
+
+
+@pytest.mark.parametrize("answer", [304, None])
+def test_aliases_wait_for_their_canonical_until_it_answers(db, answer: int | None) -> None:
+    """A re-crawl: an alias came back changed (stored as the duplicate, waiting) before its
+    canonical. The canonical answering 304 keeps it a duplicate; a canonical never answered
+    has it asked again as itself when the spider goes idle."""
+    crawler = site_crawler("shop.example")
+    spider = crawler.spider
+    scheduled: list[Request] = []
+    crawler.engine = SimpleNamespace(crawl=scheduled.append)  # type: ignore[assignment]  # a stand-in
+    canonical, alias = "https://shop.example/ok", "https://shop.example/ok-print"
+    spider.aliases_waiting[canonical] = [(alias, 1)]
+    if answer is not None:
+        request = spider._request(canonical, 1, {})
+        list(spider.parse_page(HtmlResponse(canonical, status=answer, request=request)))
+    if answer == 304:
+        spider.idle()
+        assert scheduled == []
+    else:
+        with pytest.raises(DontCloseSpider):
+            spider.idle()
+        assert [(r.url, r.meta["omni_canonical_failed"]) for r in scheduled] == [(alias, True)]
+    assert spider.aliases_waiting == {}
