@@ -6,12 +6,12 @@ text was lost (Discourse topics whose render timed out, found by bench/crawled_v
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 
-from tests.support.crawl_fixtures import crawl_ok, stop_test_site
-from tests.support.testsite import Handler, TestSite, page, para, start
+from tests.support.crawl_fixtures import crawl_ok
+from tests.support.testsite import Handler, Recorded, TestSite, page, para
 
 SHELL = (
     b"<!doctype html><html><head><title>Hours</title></head><body><div id=app></div>"
@@ -28,19 +28,16 @@ class DropsTheSecondAsk(Handler):
         if self.path == "/shell":
             asked = [r for r in self.site.requests if r.path == "/shell"]
             if len(asked) == 1:
-                self.site.requests.append(type(asked[0])(self.path, dict(self.headers), 0))
+                self.site.requests.append(Recorded(self.path, dict(self.headers), 0))
                 self.close_connection = True
                 return
         super().do_GET()
 
 
 @pytest.fixture
-def shell_site(db, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestSite]:
-    monkeypatch.setenv("OMNI_LOG_LEVEL", "INFO")
+def shell_site(db, serve_pages: Callable[..., TestSite]) -> TestSite:
     home = page("Home", f"<h1>Home</h1>{para('Welcome.')}<a href='/shell'>Hours</a>")
-    site = start(TestSite(pages={"/": home, "/shell": SHELL}), DropsTheSecondAsk)
-    yield site
-    stop_test_site(site)
+    return serve_pages({"/": home, "/shell": SHELL}, DropsTheSecondAsk)
 
 
 def test_a_page_the_browser_fails_on_is_stored_as_served(shell_site: TestSite, db):

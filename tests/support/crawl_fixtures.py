@@ -10,7 +10,7 @@ import pytest
 
 from crawlers.run import create_crawl_job, run_crawl_subprocess
 from tests.support.shop_site import Site, serve, stop
-from tests.support.testsite import TestSite, default_pages, start
+from tests.support.testsite import Handler, TestSite, default_pages, start
 
 
 def start_test_site(monkeypatch: pytest.MonkeyPatch) -> TestSite:
@@ -29,9 +29,10 @@ def stop_test_site(test_site: TestSite) -> None:
 
 
 @contextmanager
-def serving(pages: dict[str, bytes]) -> Iterator[TestSite]:
-    """These pages served on 127.0.0.1 for the block."""
-    test_site = start(TestSite(pages=pages))
+def serving(pages: dict[str, bytes], handler: type[Handler] = Handler) -> Iterator[TestSite]:
+    """These pages served on 127.0.0.1 for the block (by `handler`, the test site's own or a
+    subclass that misbehaves on purpose)."""
+    test_site = start(TestSite(pages=pages), handler)
     try:
         yield test_site
     finally:
@@ -39,13 +40,12 @@ def serving(pages: dict[str, bytes]) -> Iterator[TestSite]:
 
 
 @pytest.fixture
-def serve_pages(
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Callable[[dict[str, bytes]], TestSite]]:
-    """Serve pages on 127.0.0.1 for the test, crawled with INFO logs; stopped at its end."""
+def serve_pages(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., TestSite]]:
+    """Serve pages on 127.0.0.1 for the test (`serving`), crawled with INFO logs; stopped at
+    its end."""
     monkeypatch.setenv("OMNI_LOG_LEVEL", "INFO")
     with ExitStack() as stack:
-        yield lambda pages: stack.enter_context(serving(pages))
+        yield lambda pages, handler=Handler: stack.enter_context(serving(pages, handler))
 
 
 @pytest.fixture
