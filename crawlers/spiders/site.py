@@ -407,8 +407,7 @@ class SiteSpider(scrapy.Spider):
             return
         final = canonicalize(response.url) or url
         if not in_site(final, state.site_hosts):
-            self.unreachable.add(url)
-            yield from self._canonical_failed(url)
+            yield from self._unreachable(url)
             off_site: PageItem = {
                 **base,
                 "kind": "failed",
@@ -585,6 +584,13 @@ class SiteSpider(scrapy.Spider):
             self.count("duplicate", -1)
             yield self._request(alias, depth, {"omni_canonical_failed": True})
 
+    def _unreachable(self, url: str) -> Iterator[Request]:
+        """`url` failed without an HTTP answer of this site (a network error, a redirect off the
+        site): remembered as failed for the canonical hints (`_answer_of`), and the pages stored
+        as its duplicates are asked again (`_canonical_failed`)."""
+        self.unreachable.add(url)
+        yield from self._canonical_failed(url)
+
     def on_page_error(self, failure: Failure) -> Iterator[PageItem | Request]:
         request: Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy
         reason = describe_failure(failure.value, self.max_bytes)
@@ -593,8 +599,7 @@ class SiteSpider(scrapy.Spider):
         if request.meta.get("playwright"):
             yield self._as_served(request, reason)
             return
-        self.unreachable.add(request.meta["omni_url"])
-        yield from self._canonical_failed(request.meta["omni_url"])
+        yield from self._unreachable(request.meta["omni_url"])
         self.count("pages_seen")
         yield {
             "kind": "failed",
