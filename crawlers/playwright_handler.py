@@ -14,6 +14,7 @@ what this does not cover (Chromium resolves the name again after the check).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import logging
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from scrapy.exceptions import IgnoreRequest
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
@@ -33,8 +35,8 @@ from crawlers.crawl_stats import count
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from playwright.async_api import Page, Route, WebSocketRoute
     from playwright.async_api import Request as PlaywrightRequest
-    from playwright.async_api import Route, WebSocketRoute
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from scrapy.spiders import Spider
@@ -51,6 +53,12 @@ BROWSER_ARGS = [
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--dns-prefetch-disable",
 ]
+# A rendered page is read once the DOM is parsed, then its `load` waited for at most LOAD_WAIT_S
+# (a script or frame that never answers used to hold the page until the 30 s navigation timeout,
+# and the render failed), then the network's quiet for at most IDLE_WAIT_S (data a script fetches
+# after load: before, the page was read at `load`, often still an empty shell)
+LOAD_WAIT_S = 10.0
+IDLE_WAIT_S = 3.0
 _ANY = re.compile(r".*")
 _REDIRECTS = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 10
@@ -243,6 +251,8 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
                 if not self._launched:
                     await self._launch()
                     self._launched = True
+        # read at DOMContentLoaded, then settled (_apply_page_methods), not at `load`
+        request.meta.setdefault("playwright_page_goto_kwargs", {"wait_until": "domcontentloaded"})
         try:
             response = await super()._download_request(request, spider)
         except Exception:
@@ -254,6 +264,22 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
             # Chromium's error page is not the site's content: the page fails with the reason.
             raise IgnoreRequest(reason)
         return response
+
+    async def _apply_page_methods(self, page: Page, request: Request, spider: Spider) -> None:
+        await self._settle(page, request.url)
+        await super()._apply_page_methods(page, request, spider)
+
+    async def _settle(self, page: Page, url: str) -> None:
+        """Wait for what a reader waits for, bounded (LOAD_WAIT_S, IDLE_WAIT_S): the page's
+        `load`, else its loading stopped (counted `render_load_stopped`), then a quiet network."""
+        try:
+            await page.wait_for_load_state("load", timeout=LOAD_WAIT_S * 1000)
+        except PlaywrightTimeoutError:
+            logger.info("%s: no load event after %.0f s, loading stopped", url, LOAD_WAIT_S)
+            count(self.stats, "render_load_stopped")
+            await page.evaluate("window.stop()")
+        with contextlib.suppress(PlaywrightTimeoutError):
+            await page.wait_for_load_state("networkidle", timeout=IDLE_WAIT_S * 1000)
 
     async def _main_frame_reason(self, page_url: str, wait: float) -> str | None:
         for _ in range(int(wait / 0.05) + 1):

@@ -38,6 +38,7 @@ PLAYWRIGHT_HANDLER_HOOKS: dict[str, tuple[str, ...]] = {
         "initial_request_done",
     ),
     "_create_browser_context": ("name", "context_kwargs", "spider"),
+    "_apply_page_methods": ("page", "request", "spider"),
 }
 
 
