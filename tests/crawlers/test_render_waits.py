@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.support.crawl_fixtures import crawl_ok, serving
+from tests.support.crawl_fixtures import crawl_ok
 from tests.support.testsite import Handler, TestSite, page, para
 
 FETCHED = "Opening hours come from the shop's API, fetched after load."
@@ -56,8 +56,7 @@ class SlowAndSilent(Handler):
 
 
 @pytest.fixture
-def app_site(db, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestSite]:
-    monkeypatch.setenv("OMNI_LOG_LEVEL", "INFO")
+def app_site(db, serve_pages: Callable[..., TestSite]) -> Iterator[TestSite]:
     home = page(
         "Home",
         f"<h1>Home</h1>{para('Welcome.')}<a href='/late'>Hours</a><a href='/hanging'>Info</a>",
@@ -69,11 +68,8 @@ def app_site(db, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestSite]:
         "/data.json": f'{{"text": "{FETCHED}"}}'.encode(),
     }
     handler = type("Handler", (SlowAndSilent,), {"released": threading.Event()})
-    with serving(pages, handler) as site:
-        try:
-            yield site
-        finally:
-            handler.released.set()
+    yield serve_pages(pages, handler)
+    handler.released.set()  # before serve_pages stops the server
 
 
 def test_rendered_pages_are_read_when_settled(app_site: TestSite, db):
