@@ -5,7 +5,9 @@ shop data kept), volatile masking in the fingerprint, the site template."""
 
 from __future__ import annotations
 
+import justext.core
 import pytest
+import trafilatura.external
 from resiliparse.parse.html import HTMLTree
 
 from content.charset import decode_html
@@ -406,3 +408,26 @@ def test_page_main_content_drops_the_learned_template_lines():
 )
 def test_odd_pages_give_text_or_nothing_never_an_error(html, expected):
     assert page_main_content(html)[0] == expected
+
+
+class _CountedHashes(tuple[str, ...]):
+    hashes = 0
+
+    def __hash__(self) -> int:
+        type(self).hashes += 1
+        return super().__hash__()
+
+
+def test_the_every_language_stoplist_is_found_by_identity_not_hashed_per_call(monkeypatch):
+    """jusText found trafilatura's every-language stoplist (154,484 words) in its cache by
+    hashing it on every call; the stage hashes it once. The set is the one jusText builds, and
+    any other stoplist is lower-cased and frozen by jusText as before."""
+    every = _CountedHashes(
+        trafilatura.external.JT_STOPLIST or trafilatura.external.jt_stoplist_init()
+    )
+    monkeypatch.setattr(trafilatura.external, "JT_STOPLIST", every)
+    found = [justext.core.define_stoplist(every) for _ in range(3)]
+    assert _CountedHashes.hashes <= 1
+    assert found[0] is found[1] is found[2]
+    assert found[0] == frozenset(word.lower() for word in every)
+    assert justext.core.define_stoplist(("The", "und")) == frozenset({"the", "und"})
