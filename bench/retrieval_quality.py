@@ -10,8 +10,9 @@ For each site (bench/retrieval/README.md: which Debian documentation package, wh
    `run_crawl_subprocess`, what `omni crawl` does) and the workers run until idle
    (`omni worker --until-idle`) with the offline embedder (OMNI_EMBEDDING_BACKEND=local,
    all-MiniLM-L6-v2);
-3. every question of bench/retrieval/<site>.jsonl is asked four ways: vector search
-   (`search_embeddings`, as `omni search` does), hybrid (`hybrid_search`, `omni search
+3. every question of bench/retrieval/<site>.jsonl is asked five ways: vector search
+   (`search_embeddings` reranked by page support, as `omni search` does; `vector_best_chunk`:
+   search_embeddings' own order, as the chat app gets it), hybrid (`hybrid_search`, `omni search
    --hybrid`, with the settings' fusion), hybrid with the other fusion of OTHER_FUSIONS
    (`hybrid_rrf`) and BM25 (rank-bm25's BM25Okapi over the stored text of the same content
    pages).
@@ -90,6 +91,15 @@ def _top_level(root: Path) -> list[str]:
     return sorted(p.name for p in root.glob("*.html"))
 
 
+def _varnish_subset(root: Path) -> list[str]:
+    """Every page of Varnish's documentation less Sphinx's generated index and search page."""
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*.html")
+        if p.relative_to(root).as_posix() not in ("genindex.html", "search.html")
+    )
+
+
 def _python_subset(root: Path) -> list[str]:
     return sorted(
         str(p.relative_to(root))
@@ -113,6 +123,12 @@ SITES = {
         "sqlite", Path("/usr/share/doc/sqlite3"), "index.html", _sqlite_subset, sitemap=True
     ),
     "git": Site("git", Path("/usr/share/doc/git-doc"), "git.html", _top_level, sitemap=True),
+    "varnish": Site(
+        "varnish", Path("/usr/share/doc/varnish/html"), "index.html", _varnish_subset, sitemap=True
+    ),
+    "postfix": Site(
+        "postfix", Path("/usr/share/doc/postfix/html"), "index.html", _top_level, sitemap=True
+    ),
 }
 
 
@@ -343,6 +359,10 @@ def run_site(site: Site, sweep: bool, database: str | None = None) -> list[dict]
             vectors = query_vectors(conn, texts, figures["domain"], settings=get_settings())
         modes = {
             "vector": search_ranking(figures["domain"], texts, False, vectors),
+            # the chat app's order (search_embeddings by similarity alone), beside the settings'
+            "vector_best_chunk": search_ranking(
+                figures["domain"], texts, False, vectors, second_chunk_weight=0.0
+            ),
             "hybrid": search_ranking(figures["domain"], texts, True, vectors),
             **{
                 f"hybrid_{name}": search_ranking(figures["domain"], texts, True, vectors, **fusion)

@@ -55,11 +55,14 @@ def search(
     *,
     settings: Settings,
     vector: np.ndarray | None = None,
+    second_chunk_weight: float | None = None,
     **fusion: float | str,
 ) -> list[dict[str, Any]]:
     """The k best chunks for `query`; `vector` is the query already embedded with the domain's
-    model (query_vectors), when the caller asks the same question more than once. `fusion`
-    overrides the hybrid settings (fusion, vector_weight, keyword_weight, candidates, rrf_k)."""
+    model (query_vectors), when the caller asks the same question more than once.
+    `second_chunk_weight` overrides the setting of vector search's page support
+    (page_supported); `fusion` the hybrid settings (fusion, vector_weight, keyword_weight,
+    candidates, rrf_k)."""
     if not query.strip():
         raise InvalidValue("the query is empty")
     if k < 1:
@@ -80,12 +83,47 @@ def search(
             {"q": query, "v": vector, "d": row["domain"], "k": k, "m": model, **tuning},
         ).fetchall()
     else:
-        rows = conn.execute(
-            "SELECT url, title, similarity, chunk_text, metadata "
-            "FROM search_embeddings(%s, %s, %s, %s)",
-            (vector, row["domain"], k, model),
-        ).fetchall()
+        weight = (
+            settings.search_second_chunk_weight
+            if second_chunk_weight is None
+            else second_chunk_weight
+        )
+        depth = max(k, settings.search_page_candidates) if weight else k
+        # search_embeddings' own order (navigation and excluded pages last, migration 0112) is
+        # kept as the first key: the page's kind comes with each chunk
+        rows = page_supported(
+            conn.execute(
+                "SELECT s.url, s.title, s.similarity, s.chunk_text, s.metadata, "
+                "is_not_knowledge(p.metadata) AS not_knowledge "
+                "FROM search_embeddings(%s, %s, %s, %s) WITH ORDINALITY s "
+                "JOIN scraped_pages p ON p.id = s.page_id ORDER BY s.ordinality",
+                (vector, row["domain"], depth, model),
+            ).fetchall(),
+            weight,
+        )[:k]
     return [_result(r) for r in rows]
+
+
+def page_supported(rows: list[dict[str, Any]], weight: float) -> list[dict[str, Any]]:
+    """Vector search's chunks ranked by `score`: a chunk's similarity plus `weight` x the
+    similarity of the best other chunk of its page among `rows`. A page's best chunk then scores
+    best + weight x second best, so the distinct pages come in that order, while a page's weaker
+    chunks stay low. Chunks of navigation and excluded pages (`not_knowledge`) stay after every
+    content chunk; weight 0 keeps the rows' order."""
+    if not weight:
+        return rows
+    by_page: dict[str, list[float]] = {}
+    for r in rows:
+        by_page.setdefault(r["url"], []).append(float(r["similarity"]))
+    top2 = {url: sorted(sims, reverse=True)[:2] + [0.0] for url, sims in by_page.items()}
+
+    def score(r: dict[str, Any]) -> float:
+        first, second = top2[r["url"]][:2]
+        similarity = float(r["similarity"])
+        return similarity + weight * (second if similarity >= first else first)
+
+    scored = [{**r, "score": score(r)} for r in rows]
+    return sorted(scored, key=lambda r: (bool(r["not_knowledge"]), -r["score"]))
 
 
 def hybrid_fusion(settings: Settings) -> dict[str, float | str]:

@@ -305,3 +305,48 @@ def test_search_passes_the_settings_fusion(db, near_tie, fusion, vw, kw, first) 
         for r in rows
     ]
     assert found[0] == first
+
+
+@pytest.fixture
+def supported(db):
+    """support.test: 'one', a page with one chunk at cosine 0.82; 'two', a page with two chunks
+    at 0.80 and 0.79; 'index', a navigation page at 0.99; distant filler pages."""
+    rng = np.random.default_rng(7)
+    query = _unit(rng.standard_normal(DIM))
+    domain = db.execute(
+        "INSERT INTO domains (domain) VALUES ('support.test') RETURNING id"
+    ).fetchone()["id"]
+    pages = {
+        "one": ("content", [0.82]),
+        "two": ("content", [0.80, 0.79]),
+        "index": ("navigation", [0.99]),
+        **{f"filler{i}": ("content", [0.1]) for i in range(6)},
+    }
+    for name, (kind, cosines) in pages.items():
+        pid = db.execute(
+            "INSERT INTO scraped_pages (domain_id, url, metadata) VALUES (%s, %s, %s) RETURNING id",
+            (domain, f"https://support.test/{name}", Jsonb({"page_kind": kind})),
+        ).fetchone()["id"]
+        for n, cosine in enumerate(cosines):
+            db.execute(
+                "INSERT INTO page_embeddings (page_id, chunk_text, embedding, metadata) "
+                "VALUES (%s, %s, %s, %s)",
+                (pid, f"{name} {n}", _at_cosine(query, cosine, rng), Jsonb({"model": "m1"})),
+            )
+    return query
+
+
+@pytest.mark.parametrize(
+    ("weight", "k", "pages"),
+    [
+        # 0.80 + 0.1 x 0.79 and 0.79 + 0.1 x 0.80 both pass 0.82; navigation is cut
+        (0.1, 3, ["two", "two", "one"]),
+        (0.1, 10, ["two", "two", "one", *["filler"] * 6, "index"]),  # ... and last of all
+        (0.0, 3, ["one", "two", "index"]),  # search_embeddings' order: navigation last of k
+    ],
+)
+def test_vector_search_ranks_by_page_support(db, supported, weight, k, pages) -> None:
+    settings = get_settings().model_copy(update={"search_second_chunk_weight": weight})
+    rows = search(db, "anything", "support.test", k, settings=settings, vector=supported)
+    assert [r["url"].rsplit("/", 1)[1].rstrip("012345") for r in rows] == pages
+    assert all(("score" in r) == (weight > 0) for r in rows)
