@@ -11,8 +11,8 @@ For each site (bench/retrieval/README.md: which Debian documentation package, wh
    (`omni worker --until-idle`) with the offline embedder (OMNI_EMBEDDING_BACKEND=local,
    all-MiniLM-L6-v2);
 3. every question of bench/retrieval/<site>.jsonl is asked five ways: vector search
-   (`search_embeddings` reranked by page support, as `omni search` does; `vector_best_chunk`:
-   search_embeddings' own order, as the chat app gets it), hybrid (`hybrid_search`, `omni search
+   (`search_embeddings` with the settings, as `omni search` does; `vector_page_support`: the
+   same reranked by page support, PAGE_SUPPORT), hybrid (`hybrid_search`, `omni search
    --hybrid`, with the settings' fusion), hybrid with the other fusion of OTHER_FUSIONS
    (`hybrid_rrf`) and BM25 (rank-bm25's BM25Okapi over the stored text of the same content
    pages).
@@ -301,6 +301,9 @@ def search_ranking(
         ]
 
 
+# The page support weight scored beside vector search's settings (OMNI_SEARCH_SECOND_CHUNK_WEIGHT)
+PAGE_SUPPORT = 0.1
+
 # Scored beside the settings' fusion (convex 12 : 1): the best RRF of the last sweep on the
 # tuning sites (docs/workers.md#retrieval-quality).
 OTHER_FUSIONS: dict[str, dict[str, float | str]] = {
@@ -359,9 +362,9 @@ def run_site(site: Site, sweep: bool, database: str | None = None) -> list[dict]
             vectors = query_vectors(conn, texts, figures["domain"], settings=get_settings())
         modes = {
             "vector": search_ranking(figures["domain"], texts, False, vectors),
-            # the chat app's order (search_embeddings by similarity alone), beside the settings'
-            "vector_best_chunk": search_ranking(
-                figures["domain"], texts, False, vectors, second_chunk_weight=0.0
+            # page support, the option measured and not adopted (docs/workers.md)
+            "vector_page_support": search_ranking(
+                figures["domain"], texts, False, vectors, second_chunk_weight=PAGE_SUPPORT
             ),
             "hybrid": search_ranking(figures["domain"], texts, True, vectors),
             **{

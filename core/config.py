@@ -73,13 +73,14 @@ class Settings(BaseSettings):
     hybrid_keyword_weight: float = Field(default=1.0, ge=0, alias="OMNI_HYBRID_KEYWORD_WEIGHT")
     hybrid_candidates: int = Field(default=50, ge=1, alias="OMNI_HYBRID_CANDIDATES")
     hybrid_rrf_k: int = Field(default=5, ge=1, alias="OMNI_HYBRID_RRF_K")
-    # Vector search ranks each of its `search_page_candidates` best chunks by its similarity plus
-    # `search_second_chunk_weight` x the similarity of its page's best other chunk among them, so
-    # a page with a second good chunk rises a little (workers/search.py, page_supported; 0: the
-    # chat app's order, by similarity alone). Chosen on five tuning sites, checked on two sites
-    # nothing was tuned on (docs/workers.md#retrieval-quality).
+    # Page support, an option measured and not adopted: vector search ranks each of its
+    # `search_page_candidates` best chunks by its similarity plus `search_second_chunk_weight` x
+    # the similarity of its page's best other chunk among them (workers/search.py,
+    # page_supported). 0.1 gained on five tuning sites and lost on Varnish's documentation, one of
+    # the two sites nothing was tuned on, so the default is 0: by similarity alone, the chat
+    # app's search_embeddings order (docs/workers.md#retrieval-quality).
     search_second_chunk_weight: float = Field(
-        default=0.1, ge=0, lt=1, alias="OMNI_SEARCH_SECOND_CHUNK_WEIGHT"
+        default=0.0, ge=0, lt=1, alias="OMNI_SEARCH_SECOND_CHUNK_WEIGHT"
     )
     search_page_candidates: int = Field(default=100, ge=1, alias="OMNI_SEARCH_PAGE_CANDIDATES")
     # Per-request limits of the embedding API (OpenAI's are the defaults and the maximum).
