@@ -29,7 +29,7 @@ def main() -> None:
     die_with_parent()
     stdin, stdout = sys.stdin.buffer, sys.stdout
     trafilatura.extract("<html><body><p>warm-up</p></body></html>")
-    if any(name.startswith("content") for name in sys.modules):
+    if any(name == "content" or name.startswith("content.") for name in sys.modules):
         raise SystemExit("the reference process imported the project's content code")
     while header := stdin.readline():
         body = stdin.read(int(header))

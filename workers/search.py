@@ -88,19 +88,25 @@ def search(
             if second_chunk_weight is None
             else second_chunk_weight
         )
-        depth = max(k, settings.search_page_candidates) if weight else k
-        # search_embeddings' own order (navigation and excluded pages last, migration 0112) is
-        # kept as the first key: the page's kind comes with each chunk
-        rows = page_supported(
-            conn.execute(
-                "SELECT s.url, s.title, s.similarity, s.chunk_text, s.metadata, "
-                "is_not_knowledge(p.metadata) AS not_knowledge "
-                "FROM search_embeddings(%s, %s, %s, %s) WITH ORDINALITY s "
-                "JOIN scraped_pages p ON p.id = s.page_id ORDER BY s.ordinality",
-                (vector, row["domain"], depth, model),
-            ).fetchall(),
-            weight,
-        )[:k]
+        if not weight:  # the chat app's call, as it is
+            rows = conn.execute(
+                "SELECT url, title, similarity, chunk_text, metadata "
+                "FROM search_embeddings(%s, %s, %s, %s)",
+                (vector, row["domain"], k, model),
+            ).fetchall()
+        else:
+            # search_embeddings' own order (navigation and excluded pages last, migration 0112)
+            # is kept as the first key: the page's kind comes with each chunk
+            rows = page_supported(
+                conn.execute(
+                    "SELECT s.url, s.title, s.similarity, s.chunk_text, s.metadata, "
+                    "is_not_knowledge(p.metadata) AS not_knowledge "
+                    "FROM search_embeddings(%s, %s, %s, %s) WITH ORDINALITY s "
+                    "JOIN scraped_pages p ON p.id = s.page_id ORDER BY s.ordinality",
+                    (vector, row["domain"], max(k, settings.search_page_candidates), model),
+                ).fetchall(),
+                weight,
+            )[:k]
     return [_result(r) for r in rows]
 
 
