@@ -49,6 +49,7 @@ from rank_bm25 import BM25Okapi
 from core import processes
 from core.config import get_settings, reload_settings
 from crawlers.run import create_crawl_job, run_crawl_subprocess
+from db import keyword_stats
 from db.connection import connect
 from interfaces.demo_site.server import SiteServer
 from workers.search import query_vectors, search
@@ -233,9 +234,10 @@ def ingest(base_url: str, env: dict[str, str]) -> dict:
         raise SystemExit(f"the workers exited with status {code}")
     done = time.monotonic()
     with connect(autocommit=True) as conn:
-        # hybrid search leaves out the corpus' own stop words (pg_stats): read them now, not
-        # whenever autovacuum gets to the table, so a run's scores do not depend on its timing
+        # the planner's statistics now, not whenever autovacuum gets to the table; and the
+        # domain's stop words recounted if the last embed job's own recount failed (0125)
         conn.execute("ANALYZE page_embeddings")
+        keyword_stats.sync(conn)
         counts = conn.execute(
             "SELECT (SELECT count(*) FROM scraped_pages) AS pages, "
             "(SELECT count(*) FROM scraped_pages WHERE metadata->>'page_kind' = 'navigation') "

@@ -1,4 +1,5 @@
-"""Per-domain vector indexes are maintained by the scheduler process, from the data.
+"""Per-domain vector indexes and keyword stop words are maintained by the scheduler process, from
+the data.
 
 `omni scheduler` runs `IndexMaintenance` beside its passes: every interval, on its own autocommit
 connection, `db.vector_indexes.sync` builds the index of every domain that has reached the
@@ -6,6 +7,10 @@ threshold without one (CREATE INDEX CONCURRENTLY: writers and searches go on) an
 longer needed, whoever wrote the chunks. It is a thread of its own because a build of a large
 domain takes tens of seconds, and crawls must still be queued meanwhile. Until a domain's index
 exists its search is exact (migration 0076): slower, never wrong.
+
+The same pass recounts hybrid search's stop words of every domain whose number of chunks differs
+from the one counted (`db.keyword_stats.sync`: after a bulk COPY, `omni forget`, or an embed job
+whose own recount failed).
 
 Two scheduler processes may run it at once: the builds take per-domain advisory locks. Stopping
 cancels a build in progress (its invalid index is dropped and rebuilt by the next sync).
@@ -19,7 +24,7 @@ import threading
 
 import psycopg
 
-from db import vector_indexes
+from db import keyword_stats, vector_indexes
 from db.connection import Conn, connect
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,9 @@ class IndexMaintenance:
                 with connect(autocommit=True) as conn:
                     self._conn = conn
                     result = vector_indexes.sync(conn, self.min_rows)
+                    recounted = keyword_stats.sync(conn)
+                if recounted:
+                    log.info("keyword stop words recounted for %d domains", len(recounted))
                 if result["created"] or result["dropped"]:
                     log.info(
                         "vector indexes: created %s, dropped %s",

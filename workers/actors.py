@@ -48,6 +48,7 @@ def _embed(conn: Conn, job: Job, settings: Settings) -> Stats:
     stats = embed_job.run_embed_merged(conn, job, settings)
     # Nothing of this job's may stay open: CREATE INDEX CONCURRENTLY waits for older transactions.
     conn.commit()
+    stats.update(search.recount_keyword_stats(conn, job["domain_id"]))
     stats.update(search.sync_domain_index(job["domain_id"], settings))
     return stats
 

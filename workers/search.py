@@ -3,6 +3,7 @@ made with (vectors of different models are never compared), then the SQL search 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import psycopg
 
 from core.config import Settings
 from core.errors import InvalidValue
+from db import keyword_stats
 from db.connection import Conn, Work, connect
 from db.vector_indexes import sync
 from workers.embedding import backend_for_model
@@ -183,6 +185,24 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
     if "score" in row:
         out["score"] = round(float(row["score"]), 6)
     return out
+
+
+def recount_keyword_stats(conn: Conn, domain_id: Any) -> dict[str, Any]:
+    """After an embed job: recount the domain's own stop words for hybrid search
+    (db/keyword_stats.py), committed. The chunks are already committed, so a failure here is
+    recorded in the job's metadata, not raised: the scheduler's maintenance pass recounts a
+    domain whose chunks changed in number, and until then hybrid search uses the last count."""
+    if domain_id is None:
+        return {}
+    try:
+        keyword_stats.refresh(conn, domain_id)
+        conn.commit()
+    except psycopg.Error as exc:
+        with contextlib.suppress(psycopg.Error):
+            conn.rollback()
+        log.warning("keyword stats for domain %s failed: %s", domain_id, exc)
+        return {"keyword_stats_error": str(exc).splitlines()[0]}
+    return {}
 
 
 def sync_domain_index(domain_id: Any, settings: Settings) -> dict[str, Any]:

@@ -49,6 +49,7 @@ def test_deleting_a_domain_removes_everything_under_it(db) -> None:
         "business_usage",
         "catalog_sources",
         "customer_configs",
+        "domain_keyword_stats",
     }
     for table in ROW_SPECS:
         ids = {

@@ -20,6 +20,7 @@ from psycopg import errors, sql
 
 from db.connection import connect
 from tests.support.supabase import OTHER_APP_TABLES
+from tests.support.supabase_fixtures import database_param_dsn
 from tests.support.tenants import (
     ROW_SPECS,
     SERVICE_ONLY_TABLES,
@@ -41,11 +42,7 @@ def rls_world(request, services_env) -> Iterator[tuple[psycopg.Connection, tuple
     both tenants' worlds: built once per module and database, as emptying and refilling every
     table for each of the ~760 tests cost most of their time. Each test runs in a transaction
     rolled back after it (`db`), so none sees another's changes."""
-    dsn = (
-        request.getfixturevalue("supabase_databases")("secure-by-default").url
-        if request.param == "supabase"
-        else None
-    )
+    dsn = database_param_dsn(request)
     with connect(autocommit=True, dsn=dsn) as conn:
         truncate_all(conn)
         world = (build_world(conn, "alice"), build_world(conn, "bob"))

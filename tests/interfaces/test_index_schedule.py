@@ -1,6 +1,6 @@
-"""The scheduler process builds the per-domain vector indexes from the data
-(interfaces/index_schedule.py): chunks copied in by hand get their domain's index without an embed
-job, and the maintenance thread stops with the scheduler."""
+"""The scheduler process builds the per-domain vector indexes and counts the keyword stop words
+from the data (interfaces/index_schedule.py): chunks copied in by hand get their domain's index
+and stop words without an embed job, and the maintenance thread stops with the scheduler."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from db import vector_indexes
+from db import keyword_stats, vector_indexes
 from interfaces.index_schedule import IndexMaintenance
 from interfaces.scheduler import run_forever
 from workers.embed_job import copy_rows
@@ -33,15 +33,17 @@ def test_maintenance_builds_the_index_of_bulk_copied_chunks(db) -> None:
     maintenance = IndexMaintenance(interval=0.2, min_rows=30).start()
     try:
         deadline = time.monotonic() + 120
-        while (
-            vector_indexes.existing_indexes(db).get(vector_indexes.index_name(domain)) is not True
-        ):
+        while vector_indexes.existing_indexes(db).get(
+            vector_indexes.index_name(domain)
+        ) is not True or keyword_stats.counted(db) != {domain: 40}:
             assert time.monotonic() < deadline, "the maintenance thread built no index"
             time.sleep(0.2)
     finally:
         maintenance.stop()
     assert not _maintenance_threads()
     assert vector_indexes.health(db, 30).ok
+    common = db.execute("SELECT common_words FROM domain_keyword_stats").fetchone()
+    assert common["common_words"] == ["c"]  # every chunk's only word
 
 
 def test_the_scheduler_runs_and_stops_the_maintenance(db) -> None:

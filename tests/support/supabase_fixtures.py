@@ -53,3 +53,11 @@ def supabase_db(supabase_databases) -> Iterator[psycopg.Connection]:
     with connect(autocommit=True, dsn=supabase_databases("secure-by-default").url) as conn:
         truncate_all(conn)
         yield conn
+
+
+def database_param_dsn(request: pytest.FixtureRequest) -> str | None:
+    """For a fixture parametrised over ["postgres", "supabase"]: None (the plain test database)
+    or the secure-by-default Supabase-shaped database's URL."""
+    if request.param == "supabase":
+        return request.getfixturevalue("supabase_databases")("secure-by-default").url
+    return None

@@ -174,6 +174,8 @@ ROW_SPECS: dict[str, tuple[Callable[[Tenant], dict[str, Any]], str | None]] = {
         },
         None,
     ),
+    # hybrid search's per-domain stop words (0125): tenants read their own, only workers write
+    "domain_keyword_stats": (lambda t: {"domain_id": t["domain"], "chunks": 1}, None),
 }
 
 

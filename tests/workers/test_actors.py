@@ -75,6 +75,24 @@ def test_job_completes_and_a_second_delivery_duplicates_nothing(db, broker, open
     assert dupes == []
 
 
+def test_an_embed_job_recounts_its_domains_stop_words(db, broker, openai_env):
+    """After its chunks, the job recounts the domain's own stop words for hybrid search
+    (db/keyword_stats.py), over every chunk the domain has then."""
+    job_id = _embed_job(db, pages=3)
+    domain_id = jobs.get(db, job_id)["domain_id"]
+    send_job(job_id, "embed")
+    with running_worker(broker):
+        assert wait_for_job(db, job_id)["status"] == "completed"
+    row = db.execute(
+        "SELECT chunks, common_words FROM domain_keyword_stats WHERE domain_id = %s",
+        (domain_id,),
+    ).fetchone()
+    assert row is not None and row["chunks"] == len(embedding_rows(db)) > 0
+    # every chunk of long_page says its topic: "topic0" is in a third of them
+    assert "topic0" in row["common_words"]
+    assert "keyword_stats_error" not in jobs.get(db, job_id)["metadata"]
+
+
 def test_rate_limit_storm_through_the_worker_ends_in_success(db, broker, openai_env):
     job_id = _embed_job(db, pages=1)
     # more 429s than one run's own retries: the job itself is retried (after Retry-After)

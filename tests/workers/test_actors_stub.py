@@ -77,6 +77,7 @@ def _stub_broker(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubBroker]:
     monkeypatch.setattr("workers.dispatch.get_broker", lambda: broker)
     # The embed step's index upkeep after the work is not what these tests are about.
     monkeypatch.setattr("workers.search.sync_domain_index", lambda domain_id, settings: {})
+    monkeypatch.setattr("workers.search.recount_keyword_stats", lambda conn, domain_id: {})
     worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=1)
     worker.start()
     yield broker
