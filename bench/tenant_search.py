@@ -199,12 +199,27 @@ def load(conn, world: World) -> dict[str, float]:
 
 
 def maintain(conn) -> dict[str, float]:
-    """The scheduler's maintenance step: the large domains' own indexes, from the data."""
+    """The scheduler's maintenance step: the large domains' own indexes, then every domain's
+    keyword stop words (0125), from the data."""
+    from db import keyword_stats
     from db.vector_indexes import sync
 
     started = time.perf_counter()
     own = sync(conn)
-    return {"own": time.perf_counter() - started, "own_count": len(own["created"])}
+    indexed = time.perf_counter()
+    recounted = keyword_stats.sync(conn)
+    counted = time.perf_counter()
+    chunks = keyword_stats.counted(conn)
+    largest = max(chunks, key=chunks.__getitem__)
+    keyword_stats.refresh(conn, largest)
+    return {
+        "own": indexed - started,
+        "own_count": len(own["created"]),
+        "stats": counted - indexed,
+        "stats_count": len(recounted),
+        "stats_largest": time.perf_counter() - counted,
+        "largest_chunks": chunks[largest],
+    }
 
 
 def exact_top(
@@ -390,7 +405,10 @@ def main() -> None:
             times.update(maintain(conn))
             print(
                 f"\nmaintenance (db.vector_indexes.sync): {times['own_count']} domains' own "
-                f"HNSW indexes in {times['own']:.1f} s"
+                f"HNSW indexes in {times['own']:.1f} s; keyword stop words of "
+                f"{times['stats_count']} domains counted in {times['stats']:.1f} s (the largest, "
+                f"{times['largest_chunks']:,} chunks, recounted alone: "
+                f"{times['stats_largest']:.2f} s)"
             )
             printed: set[str] = set()
             for r in conn.execute(

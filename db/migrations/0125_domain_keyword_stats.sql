@@ -135,17 +135,20 @@ BEGIN
         WHERE e.domain_id = v_domain_id;
         -- one pass over the matched chunks: each word's document frequency, then each chunk's
         -- score from it
-        EXECUTE $q$
+        EXECUTE format($q$
             WITH word AS (
                 SELECT u.w, u.n, quote_literal(u.w)::tsquery AS q
                 FROM unnest($5::text[]) WITH ORDINALITY u(w, n)
             ),
-            hit AS (
-                SELECT e.id, word.w, ts_rank(e.chunk_tsv, word.q)::double precision AS tf
-                FROM public.page_embeddings e
-                JOIN word ON e.chunk_tsv @@ word.q
+            -- the domain's matched chunks found once, then each word's count among them
+            matched AS MATERIALIZED (
+                SELECT e.id, e.chunk_tsv FROM %s
                 WHERE e.domain_id = $2 AND e.chunk_tsv @@ $1
                   AND ($3::text IS NULL OR e.metadata ->> 'model' = $3::text)
+            ),
+            hit AS (
+                SELECT m.id, word.w, ts_rank(m.chunk_tsv, word.q)::double precision AS tf
+                FROM matched m JOIN word ON m.chunk_tsv @@ word.q
             ),
             weighed AS (
                 SELECT h.id, h.w, h.tf,
@@ -161,7 +164,18 @@ BEGIN
                     FROM ranked r),
                    (SELECT array_agg(coalesce(i.idf, 0) ORDER BY word.n)
                     FROM word LEFT JOIN (SELECT DISTINCT w, idf FROM weighed) i ON i.w = word.w)
-        $q$ INTO v_keyword, v_idf
+        $q$,
+            -- A word's GIN entry lists every tenant's chunks holding it: a word common in other
+            -- tenants' pages costs a small domain more than reading its own chunks (measured,
+            -- docs/workers.md: below ~3,000 chunks the domain's rows win, above it the index;
+            -- omni.keyword_scan_chunks overrides 3,000). OFFSET 0 keeps the word match out of
+            -- the domain scan.
+            CASE WHEN v_chunks <= coalesce(nullif(current_setting('omni.keyword_scan_chunks',
+                                                                  true), '')::bigint, 3000)
+                 THEN '(SELECT e.id, e.chunk_tsv, e.metadata, e.domain_id '
+                      'FROM public.page_embeddings e WHERE e.domain_id = $2 OFFSET 0) e'
+                 ELSE 'public.page_embeddings e' END)
+        INTO v_keyword, v_idf
         USING v_match, v_domain_id, hybrid_search.model, v_pool, v_words,
               greatest(v_chunks, 1)::double precision;
     END IF;

@@ -125,6 +125,42 @@ def test_a_tenant_gets_the_rows_the_service_role_gets(conn) -> None:
         assert tenant.execute("SELECT count(*) AS n FROM domain_keyword_stats").fetchone()["n"] == 1
 
 
+def _scored(db: psycopg.Connection, question: str, domain: str) -> list[tuple[UUID, float]]:
+    return [
+        (r["id"], round(r["score"], 12))
+        for r in db.execute(
+            "SELECT id, score FROM hybrid_search(%s, NULL, %s, 10, 'm1')", (question, domain)
+        ).fetchall()
+    ]
+
+
+def _both_paths(db: psycopg.Connection, question: str, domain: str) -> list[list]:
+    """The keyword side read by scanning the domain's rows (at most omni.keyword_scan_chunks,
+    3,000 by default) and by the word index (the setting at 0)."""
+    out = []
+    for scan_chunks in ("", "0"):
+        with db.transaction():
+            db.execute("SELECT set_config('omni.keyword_scan_chunks', %s, true)", (scan_chunks,))
+            out.append(_scored(db, question, domain))
+    return out
+
+
+@pytest.mark.parametrize("question", ["price zephyr", "price", "warranty claims", "lantern3"])
+def test_the_domain_scan_and_the_word_index_find_the_same_rows(conn, question) -> None:
+    _domain(conn, "shop.test", _big_texts(), _user(conn, "big"))
+    small = _domain(conn, "docs.test", SMALL, _user(conn, "small"))
+    _settle(conn)
+    as_service = {}
+    for name in ("shop.test", "docs.test"):
+        scanned, indexed = _both_paths(conn, question, name)
+        assert scanned == indexed
+        as_service[name] = scanned
+    assert any(as_service.values())
+    with as_tenant(conn, small["user"]) as tenant:
+        assert _both_paths(tenant, question, "docs.test") == [as_service["docs.test"]] * 2
+        assert _both_paths(tenant, question, "shop.test") == [[], []]  # not its domain
+
+
 def test_tenants_read_only_their_own_counts_and_cannot_recount(conn) -> None:
     big = _domain(conn, "shop.test", _big_texts(), _user(conn, "big"))
     small = _domain(conn, "docs.test", SMALL, _user(conn, "small"))
