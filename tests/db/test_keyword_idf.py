@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from psycopg.types.json import Jsonb
+
+from tests.support.knowledge import text_chunks
 
 CHUNKS = 60
 
@@ -41,17 +42,7 @@ def corpus(db):
     domain = db.execute(
         "INSERT INTO domains (domain) VALUES ('docs.test') RETURNING id"
     ).fetchone()["id"]
-    ids = {}
-    for name, text in TEXTS.items():
-        pid = db.execute(
-            "INSERT INTO scraped_pages (domain_id, url, title) VALUES (%s, %s, %s) RETURNING id",
-            (domain, f"https://docs.test/{name}", name),
-        ).fetchone()["id"]
-        ids[name] = db.execute(
-            "INSERT INTO page_embeddings (page_id, chunk_text, embedding, metadata) "
-            "VALUES (%s, %s, NULL, %s) RETURNING id",
-            (pid, text, Jsonb({"model": "m1", "language": "en"})),
-        ).fetchone()["id"]
+    ids = text_chunks(db, domain, "docs.test", TEXTS)
     assert len(ids) == CHUNKS
     return ids
 

@@ -15,10 +15,10 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 
 from db import keyword_stats
 from db.connection import connect
+from tests.support.knowledge import text_chunks
 from tests.support.supabase_fixtures import database_param_dsn
 from tests.support.tenants import as_tenant, truncate_all
 from workers.search import recount_keyword_stats
@@ -52,31 +52,24 @@ def _domain(db: psycopg.Connection, name: str, texts: dict[str, str], user: UUID
     domain = db.execute(
         "INSERT INTO domains (domain, user_id) VALUES (%s, %s) RETURNING id", (name, user)
     ).fetchone()["id"]
-    ids = {}
-    for key, text in texts.items():
-        page = db.execute(
-            "INSERT INTO scraped_pages (domain_id, url, title) VALUES (%s, %s, %s) RETURNING id",
-            (domain, f"https://{name}/{key}", key),
-        ).fetchone()["id"]
-        ids[key] = db.execute(
-            "INSERT INTO page_embeddings (page_id, chunk_text, embedding, metadata) "
-            "VALUES (%s, %s, NULL, %s) RETURNING id",
-            (page, text, Jsonb({"model": "m1", "language": "en"})),
-        ).fetchone()["id"]
-    return {"id": domain, "chunks": ids, "user": user}
+    return {"id": domain, "chunks": text_chunks(db, domain, name, texts), "user": user}
 
 
 def _big_texts() -> dict[str, str]:
     return {f"item{i}": f"price item{i}" + (" zephyr" if i < 3 else "") for i in range(BIG)}
 
 
-def _ranking(db: psycopg.Connection, question: str, domain: str) -> list[UUID]:
+def _scored(db: psycopg.Connection, question: str, domain: str) -> list[tuple[UUID, float]]:
     return [
-        r["id"]
+        (r["id"], round(r["score"], 12))
         for r in db.execute(
-            "SELECT id FROM hybrid_search(%s, NULL, %s, 10, 'm1')", (question, domain)
+            "SELECT id, score FROM hybrid_search(%s, NULL, %s, 10, 'm1')", (question, domain)
         ).fetchall()
     ]
+
+
+def _ranking(db: psycopg.Connection, question: str, domain: str) -> list[UUID]:
+    return [chunk for chunk, _ in _scored(db, question, domain)]
 
 
 def _settle(db: psycopg.Connection) -> None:
@@ -123,15 +116,6 @@ def test_a_tenant_gets_the_rows_the_service_role_gets(conn) -> None:
         # "price" chunk as a candidate too
         assert _ranking(tenant, "price zephyr", "shop.test") == as_service
         assert tenant.execute("SELECT count(*) AS n FROM domain_keyword_stats").fetchone()["n"] == 1
-
-
-def _scored(db: psycopg.Connection, question: str, domain: str) -> list[tuple[UUID, float]]:
-    return [
-        (r["id"], round(r["score"], 12))
-        for r in db.execute(
-            "SELECT id, score FROM hybrid_search(%s, NULL, %s, 10, 'm1')", (question, domain)
-        ).fetchall()
-    ]
 
 
 def _both_paths(db: psycopg.Connection, question: str, domain: str) -> list[list]:

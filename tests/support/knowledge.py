@@ -61,6 +61,23 @@ def give_knowledge(conn, domain_id: Any, url: str, chunks: int = 3) -> None:
     )
 
 
+def text_chunks(conn, domain_id: Any, host: str, texts: dict[str, str]) -> dict[str, Any]:
+    """One page a text (https://host/<key>, titled <key>) and its one chunk, English, model
+    "m1", no vector: what the keyword side of hybrid search reads. key -> chunk id."""
+    ids = {}
+    for key, text in texts.items():
+        page = conn.execute(
+            "INSERT INTO scraped_pages (domain_id, url, title) VALUES (%s, %s, %s) RETURNING id",
+            (domain_id, f"https://{host}/{key}", key),
+        ).fetchone()["id"]
+        ids[key] = conn.execute(
+            "INSERT INTO page_embeddings (page_id, chunk_text, embedding, metadata) "
+            "VALUES (%s, %s, NULL, %s) RETURNING id",
+            (page, text, Jsonb({"model": "m1", "language": "en"})),
+        ).fetchone()["id"]
+    return ids
+
+
 def knowledge(conn, domain_id: Any, url: str) -> dict[str, int]:
     """How many rows of each kind search can reach for the page."""
     return conn.execute(
