@@ -101,6 +101,17 @@ def _varnish_subset(root: Path) -> list[str]:
     )
 
 
+# Exim's machine-made indexes; the chNN.html names are symlinks to the named chapters
+_EXIM_INDEXES = {"ch-concept_index.html", "ch-option_index.html", "ch-variable_index.html"}
+
+
+def _exim_subset(root: Path) -> list[str]:
+    """The Exim specification's chapters and filter document, each once, less its indexes."""
+    return sorted(
+        p.name for p in root.glob("*.html") if not p.is_symlink() and p.name not in _EXIM_INDEXES
+    )
+
+
 def _python_subset(root: Path) -> list[str]:
     return sorted(
         str(p.relative_to(root))
@@ -129,6 +140,13 @@ SITES = {
     ),
     "postfix": Site(
         "postfix", Path("/usr/share/doc/postfix/html"), "index.html", _top_level, sitemap=True
+    ),
+    "exim": Site(
+        "exim",
+        Path("/usr/share/doc/exim4-doc-html/spec_html"),
+        "index.html",
+        _exim_subset,
+        sitemap=True,
     ),
 }
 
