@@ -5,8 +5,9 @@ some blogs, readability takes a comment thread for the article, resiliparse keep
 and they rarely fail the same way. So each page is read by trafilatura (its core only: its own
 fallbacks are the next two), resiliparse's main-content mode and readability-lxml, and the
 output kept is the medoid: the one whose word 4-gram shingles agree most with the others'
-(F1 of shingle multisets). When trafilatura and resiliparse already agree (>= AGREE),
-trafilatura's text is kept without running readability (about a third of real pages). When no
+(F1 of shingle multisets); on a page that does not say it is an article, the fast pass's walker
+text votes too (`votes_for`). When trafilatura and resiliparse already agree (>= AGREE),
+trafilatura's text is kept without running the other votes (about half of real pages). When no
 two of the three agree even loosely (< DISAGREE), the medoid is an arbitrary pick among three
 different texts, so trafilatura's, the best single extractor, is kept; and when trafilatura's
 text holds the medoid and as much again (the others agree on the post without its comment
@@ -213,16 +214,17 @@ def main_text(
     *,
     first: Callable[[str], str] = by_trafilatura,
     second: Callable[[str], str] = by_resiliparse,
-    third: Callable[[str], str] = by_readability,
+    votes: Sequence[Callable[[str], str]] = (by_readability,),
 ) -> str:
-    """The page's main content as text, one block a line."""
+    """The page's main content as text, one block a line. The `votes` run only when the first
+    two texts disagree."""
     texts = [first(html), second(html)]
     grams = [shingles(text) for text in texts]
     if agreement(grams[0], grams[1]) >= AGREE:
         kept = 0
     else:
-        texts.append(third(html))
-        grams.append(shingles(texts[2]))
+        texts += [vote(html) for vote in votes]
+        grams += [shingles(text) for text in texts[2:]]
         kept = choose(pairwise(grams))
         if kept and extends(grams[0], grams[kept]):
             kept = 0  # the other two agree on a part of what trafilatura kept (its comments)
@@ -488,13 +490,29 @@ class PageContent:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
+def votes_for(og_type: str, walker: str) -> tuple[Callable[[str], str], ...]:
+    """The texts that vote when trafilatura's and resiliparse's disagree: readability's, and
+    the fast pass's walker's unless the page says it is an article (og:type). The walker keeps
+    the whole page less its chrome, as resiliparse does: on a news post the two outvote the
+    post's own text with its related links; on other pages its sections win the recall
+    (docs/extraction.md, "The walker's vote")."""
+    if og_type == "article":
+        return (by_readability,)
+    return (by_readability, lambda _html: walker)
+
+
 def _extracted(
-    html: str, kind: str, resiliparse: str, cards: list[str], cards_outweigh: bool
+    html: str,
+    kind: str,
+    resiliparse: str,
+    cards: list[str],
+    cards_outweigh: bool,
+    votes: Sequence[Callable[[str], str]],
 ) -> list[str]:
     """The main text by the page type's rule (docs/extraction.md, "Page types");
     `resiliparse` is its main-content text of the page, `cards` the page's cards: a listing's
     text keeps them all, a collection's only when they outweigh the text (else they are a row
-    of other products beside a category's description)."""
+    of other products beside a category's description); `votes` as in `main_text`."""
     if kind == page_type.PRODUCT:
         return without_recommendations(lines(by_trafilatura_full(html)))
     if kind == page_type.DOCUMENTATION:
@@ -502,7 +520,9 @@ def _extracted(
     if kind == page_type.LISTING:
         found = with_extra_lines(lines(by_trafilatura_recall(html)), resiliparse)
         return with_extra_lines(found, "\n".join(cards))
-    found = lines(main_text(html, first=by_trafilatura_full, second=lambda _: resiliparse))
+    found = lines(
+        main_text(html, first=by_trafilatura_full, second=lambda _: resiliparse, votes=votes)
+    )
     if kind == page_type.COLLECTION:
         found = with_extra_lines(found, resiliparse)
         return with_extra_lines(found, "\n".join(cards)) if cards_outweigh else found
@@ -525,17 +545,17 @@ def page_content(
     kind = page_type.classify(signals)
     facts = product_facts(ld) if kind == page_type.PRODUCT else {}
     name = headline(tree)
-    found = with_headline(
-        _extracted(html, kind, resiliparse, cards, signals.card_share >= page_type.CARDS_OUTWEIGH),
-        name,
-    )
+    # the fast pass's walker: a vote, and the blocks of the Markdown (lxml's error again when it
+    # could not parse the page)
+    fast = extract(root, measure=False) if root is not None else extract_html(html)
+    votes = votes_for(signals.og_type, _tidy(fast.text))
+    cards_outweigh = signals.card_share >= page_type.CARDS_OUTWEIGH
+    found = with_headline(_extracted(html, kind, resiliparse, cards, cards_outweigh, votes), name)
     found = with_byline(found, lines(_plain(tree, main_content=False)))
     if sum(len(line.split()) for line in found) < FACTS_ONLY_BELOW:
         found = with_product_facts(found, facts)  # the product lives in its markup
     if template is not None:
         found = template.strip(found)
     text = "\n".join(found)
-    # the fast pass's walker, for the Markdown (lxml's error again when it could not parse the page)
-    fast = extract(root, measure=False) if root is not None else extract_html(html)
     markdown = markdown_for(text, fast.blocks) if text else ""
     return PageContent(kind, fast.title or name, text, markdown, facts)

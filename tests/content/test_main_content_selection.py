@@ -6,11 +6,13 @@ import pytest
 
 from content.main_content import (
     DISAGREE,
+    by_readability,
     choose,
     extends,
     main_text,
     pairwise,
     shingles,
+    votes_for,
     without_unsupported_tail,
 )
 
@@ -80,6 +82,8 @@ def test_extends_is_the_same_text_and_as_much_again(outer, inner, expected):
         ((MENU, ARTICLE, ARTICLE), ARTICLE),
         # the other two agree on the article without trafilatura's comment thread: the thread stays
         ((ARTICLE + "\n" + COMMENTS, ARTICLE, ARTICLE), ARTICLE + "\n" + COMMENTS),
+        # a fourth vote (the walker's) that agrees with the second text makes it the medoid
+        ((MENU, ARTICLE, COMMENTS, ARTICLE), ARTICLE),
     ],
 )
 def test_main_text_runs_the_extractors_it_needs(outputs, expected):
@@ -93,10 +97,15 @@ def test_main_text_runs_the_extractors_it_needs(outputs, expected):
         return run
 
     assert (
-        main_text("<p>page</p>", first=extractor(0), second=extractor(1), third=extractor(2))
+        main_text(
+            "<p>page</p>",
+            first=extractor(0),
+            second=extractor(1),
+            votes=[extractor(i) for i in range(2, len(outputs))],
+        )
         == expected
     )
-    assert len(calls) == (2 if outputs[0] == outputs[1] else 3)
+    assert len(calls) == (2 if outputs[0] == outputs[1] else len(outputs))
 
 
 SUPPORTED = ["The kettle boils a litre in two minutes.", "It switches itself off when dry."]
@@ -137,3 +146,19 @@ SUPPORTED = ["The kettle boils a litre in two minutes.", "It switches itself off
 )
 def test_the_unsupported_tail_is_cut(found, others, expected):
     assert without_unsupported_tail(found, others) == expected
+
+
+@pytest.mark.parametrize(
+    "og_type, voters",
+    [
+        ("article", ["readability"]),  # a news post: the walker would vote with resiliparse
+        ("", ["readability", "walker"]),
+        ("website", ["readability", "walker"]),
+        ("product", ["readability", "walker"]),
+    ],
+)
+def test_the_walker_votes_unless_the_page_says_it_is_an_article(og_type, voters):
+    votes = votes_for(og_type, "the walker's text")
+    assert ["readability" if v is by_readability else v("<p>page</p>") for v in votes] == [
+        "readability" if name == "readability" else "the walker's text" for name in voters
+    ]
