@@ -8,7 +8,7 @@ output kept is the medoid: the one whose word 4-gram shingles agree most with th
 (F1 of shingle multisets); on a page that does not say it is an article, the fast pass's walker
 text votes too (`votes_for`). When trafilatura and resiliparse already agree (>= AGREE),
 trafilatura's text is kept without running the other votes (about half of real pages). When no
-two of the three agree even loosely (< DISAGREE), the medoid is an arbitrary pick among three
+two of the texts agree even loosely (< DISAGREE), the medoid is an arbitrary pick among
 different texts, so trafilatura's, the best single extractor, is kept; and when trafilatura's
 text holds the medoid and as much again (the others agree on the post without its comment
 thread), trafilatura's is kept too. Then three repairs:
@@ -227,7 +227,7 @@ def main_text(
         grams += [shingles(text) for text in texts[2:]]
         kept = choose(pairwise(grams))
         if kept and extends(grams[0], grams[kept]):
-            kept = 0  # the other two agree on a part of what trafilatura kept (its comments)
+            kept = 0  # the others agree on a part of what trafilatura kept (its comments)
     others = texts[:kept] + texts[kept + 1 :]
     return "\n".join(without_unsupported_tail(lines(texts[kept]), others))
 
@@ -492,13 +492,14 @@ class PageContent:
 
 def votes_for(og_type: str, walker: str) -> tuple[Callable[[str], str], ...]:
     """The texts that vote when trafilatura's and resiliparse's disagree: readability's, and
-    the fast pass's walker's unless the page says it is an article (og:type). The walker keeps
+    the fast pass's walker's (`walker`, its blocks as the walker left them, tidied only when it
+    votes) unless the page says it is an article (og:type). The walker keeps
     the whole page less its chrome, as resiliparse does: on a news post the two outvote the
     post's own text with its related links; on other pages its sections win the recall
     (docs/extraction.md, "The walker's vote")."""
     if og_type == "article":
         return (by_readability,)
-    return (by_readability, lambda _html: walker)
+    return (by_readability, lambda _html: _tidy(walker))
 
 
 def _extracted(
@@ -548,7 +549,7 @@ def page_content(
     # the fast pass's walker: a vote, and the blocks of the Markdown (lxml's error again when it
     # could not parse the page)
     fast = extract(root, measure=False) if root is not None else extract_html(html)
-    votes = votes_for(signals.og_type, _tidy(fast.text))
+    votes = votes_for(signals.og_type, fast.text)
     cards_outweigh = signals.card_share >= page_type.CARDS_OUTWEIGH
     found = with_headline(_extracted(html, kind, resiliparse, cards, cards_outweigh, votes), name)
     found = with_byline(found, lines(_plain(tree, main_content=False)))
